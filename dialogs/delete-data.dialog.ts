@@ -1,0 +1,28 @@
+/**
+ * Delete my data: says what will be deleted and what is kept (consent records, which the law
+ * asks us to keep; reports stay for the city but lose the link to the resident), then asks.
+ */
+import { defineDialog } from '../src/engine/types.js';
+import { ask, say, yesNoChoices } from './dialog-kit.js';
+
+export const deleteDataDialog = defineDialog({
+  id: 'delete-data',
+  version: 1,
+  titleKey: 'dialog.delete_data',
+  start: 'confirm',
+  steps: {
+    confirm: {
+      ask: (ctx) => [ask(ctx, 'delete.confirm', undefined, yesNoChoices(ctx, 'delete.yes', 'delete.no'))],
+      answer: (input, ctx) => {
+        const answer = ctx.yesNo(input);
+        if (answer === 'no') return { finish: true, say: [say(ctx, 'delete.kept')] };
+        if (answer !== 'yes') return { retry: 'retry.yes_no' };
+        return { run: { type: 'resident.deleteData', input: {} }, resultSlot: 'deleted', then: 'done' };
+      },
+    },
+    done: {
+      ask: (ctx) => ({ finish: true, say: [say(ctx, 'delete.done')] }),
+      answer: () => ({ reroute: true }),
+    },
+  },
+});

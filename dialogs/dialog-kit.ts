@@ -1,0 +1,53 @@
+/**
+ * Small helpers the dialogs share, so each dialog file reads as its steps and nothing else.
+ */
+import type { Choice, GeoPoint, MediaRef, Reply } from '../src/core/message.js';
+import type { MessageVars } from '../src/core/i18n.js';
+import type { SlotValue, StepContext, StepInput } from '../src/engine/types.js';
+
+/** A text reply in the resident's language. */
+export function say(ctx: StepContext, key: string, vars?: MessageVars): Reply {
+  return { kind: 'text', text: ctx.t(key, vars) };
+}
+
+/** A question with choices (buttons, suggested actions or a numbered list, per channel). */
+export function ask(ctx: StepContext, key: string, vars: MessageVars | undefined, choices: Choice[]): Reply {
+  return { kind: 'text', text: ctx.t(key, vars), choices };
+}
+
+/** A choice whose label is a locale key. */
+export function choice(ctx: StepContext, id: string, labelKey: string, vars?: MessageVars): Choice {
+  return { id, label: ctx.t(labelKey, vars) };
+}
+
+/** Yes / No choices. */
+export function yesNoChoices(ctx: StepContext, yesKey = 'choice.yes', noKey = 'choice.no'): Choice[] {
+  return [choice(ctx, 'yes', yesKey), choice(ctx, 'no', noKey)];
+}
+
+/** A slot as a string, or undefined. */
+export function str(value: SlotValue | undefined): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** A slot holding a command result, read back with the type the command returns. */
+export function result<T>(value: SlotValue | undefined): T | undefined {
+  return value === undefined || value === null ? undefined : (value as unknown as T);
+}
+
+/** Plain-JSON copies of the channel's location and media, fit for slots. */
+export function pointSlot(point: GeoPoint): SlotValue {
+  return { lat: point.lat, lon: point.lon, ...(point.label ? { label: point.label } : {}) };
+}
+
+export function mediaSlot(media: readonly MediaRef[]): SlotValue {
+  return media.map((m) => ({ url: m.url, contentType: m.contentType }));
+}
+
+/** Text a resident typed as an answer, checked for length: the text, or why not. */
+export function freeText(input: StepInput, min: number, max: number): { ok: string } | { tooShort: true } | { tooLong: true } {
+  const text = input.text.trim();
+  if ([...text].length < min || !/[\p{L}\p{N}]/u.test(text)) return { tooShort: true };
+  if ([...text].length > max) return { tooLong: true };
+  return { ok: text };
+}

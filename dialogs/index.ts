@@ -1,0 +1,19 @@
+/**
+ * Every dialog, by id: what the engine is given. Add a dialog by writing its file and listing
+ * it here.
+ */
+import type { DialogDefinition } from '../src/engine/types.js';
+import { checkStatusDialog } from './check-status.dialog.js';
+import { deleteDataDialog } from './delete-data.dialog.js';
+import { ideasDialog } from './ideas.dialog.js';
+import { languageDialog } from './language.dialog.js';
+import { menuDialog } from './menu.dialog.js';
+import { reportProblemDialog } from './report-problem.dialog.js';
+import { submitIdeaDialog } from './submit-idea.dialog.js';
+import { volunteerDialog } from './volunteer.dialog.js';
+
+/** The dialogs for a set of locales; `nameOf` gives each locale's name in itself. */
+export function createDialogs(locales: readonly string[], nameOf: (locale: string) => string): ReadonlyMap<string, DialogDefinition> {
+  const all = [menuDialog, reportProblemDialog, checkStatusDialog, submitIdeaDialog, ideasDialog, volunteerDialog, deleteDataDialog, languageDialog(locales, nameOf)];
+  return new Map(all.map((dialog) => [dialog.id, dialog]));
+}

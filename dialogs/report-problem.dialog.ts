@@ -1,0 +1,188 @@
+/**
+ * Report a problem (a 311 request): category, place, description, optional photo, then a
+ * read-back the resident confirms before anything is filed. A free-text opener such as
+ * "huge pothole on 5th and Main" pre-fills what it says; the read-back still shows it all.
+ */
+import { CATEGORIES } from '../src/domain/vocabulary.js';
+import { extractPlaceText } from '../src/engine/location.js';
+import { defineDialog, type Slots, type StepContext } from '../src/engine/types.js';
+import type { Choice } from '../src/core/message.js';
+import type { GeoPoint, MediaRef } from '../src/core/message.js';
+import { ask, choice, freeText, mediaSlot, pointSlot, result, say, str, yesNoChoices } from './dialog-kit.js';
+
+/** Below this the NLU's category guess is asked about instead of assumed. */
+const CATEGORY_CONFIDENT = 0.75;
+/** A guess above this is offered for confirmation; below it the resident picks from the list. */
+const CATEGORY_PLAUSIBLE = 0.4;
+const DESCRIPTION_MAX = 1000;
+const PLACE_MAX = 200;
+/** An opening message at least this many words long already describes the problem. */
+const OPENER_DESCRIBES = 4;
+
+function categoryChoices(ctx: StepContext): Choice[] {
+  return CATEGORIES.map((id) => choice(ctx, id, `category.${id}`));
+}
+
+function categoryName(ctx: StepContext, id: string | undefined): string {
+  return id ? ctx.t(`category.${id}`) : '';
+}
+
+function placeSummary(ctx: StepContext, slots: Slots): string {
+  const point = result<GeoPoint>(slots.point);
+  const text = str(slots.placeText);
+  if (text) return text;
+  return point ? ctx.t('report.place_pin', { lat: point.lat.toFixed(5), lon: point.lon.toFixed(5) }) : '';
+}
+
+export const reportProblemDialog = defineDialog({
+  id: 'report-problem',
+  version: 1,
+  titleKey: 'dialog.report',
+  start: 'category',
+  seed: (input) => {
+    const slots: Slots = {};
+    const { nlu } = input;
+    if (nlu.category && nlu.category !== 'other') {
+      if (nlu.categoryConfidence >= CATEGORY_CONFIDENT) slots.category = nlu.category;
+      else if (nlu.categoryConfidence >= CATEGORY_PLAUSIBLE) slots.guessedCategory = nlu.category;
+    }
+    const place = input.text ? extractPlaceText(input.text) : null;
+    if (place) slots.placeText = place;
+    if (input.location) slots.point = pointSlot(input.location);
+    if (input.media?.length) slots.photos = mediaSlot(input.media);
+    if (input.text.split(/\s+/).length >= OPENER_DESCRIBES) slots.description = input.text.slice(0, DESCRIPTION_MAX);
+    return slots;
+  },
+  steps: {
+    category: {
+      ask: (ctx) => {
+        if (str(ctx.slots.category)) return { skipTo: 'place' };
+        if (str(ctx.slots.guessedCategory)) return { skipTo: 'confirm_category' };
+        return [ask(ctx, 'report.ask_category', undefined, categoryChoices(ctx))];
+      },
+      answer: (input, ctx) => {
+        const picked = ctx.pick(input, categoryChoices(ctx));
+        if (picked) return { to: 'place', set: { category: picked } };
+        const { category, categoryConfidence } = input.nlu;
+        if (category && categoryConfidence >= CATEGORY_PLAUSIBLE) return { to: 'confirm_category', set: { guessedCategory: category } };
+        return { retry: 'report.retry_category' };
+      },
+    },
+    confirm_category: {
+      ask: (ctx) => [ask(ctx, 'report.confirm_category', { category: categoryName(ctx, str(ctx.slots.guessedCategory)) }, yesNoChoices(ctx))],
+      answer: (input, ctx) => {
+        const answer = ctx.yesNo(input);
+        if (answer === 'yes') return { to: 'place', set: { category: str(ctx.slots.guessedCategory) ?? 'other', guessedCategory: null } };
+        if (answer === 'no') return { to: 'category', set: { guessedCategory: null } };
+        const picked = ctx.pick(input, categoryChoices(ctx));
+        if (picked) return { to: 'place', set: { category: picked, guessedCategory: null } };
+        return { retry: 'retry.yes_no' };
+      },
+    },
+    place: {
+      ask: (ctx) => {
+        if (str(ctx.slots.placeText) || ctx.slots.point) return { skipTo: 'description' };
+        const key = ctx.channel.location ? 'report.ask_place_or_pin' : 'report.ask_place';
+        return [{ kind: 'text', text: ctx.t(key), ...(ctx.channel.location ? { requestLocation: true } : {}) }];
+      },
+      answer: (input) => {
+        if (input.location) return { to: 'description', set: { point: pointSlot(input.location) } };
+        const text = freeText(input, 3, PLACE_MAX);
+        if ('tooLong' in text) return { retry: 'report.retry_place_long' };
+        // A bare number or a yes/no is an answer to some other question, not a place.
+        if ('tooShort' in text || /^\d{1,2}$/.test(input.text.trim())) return { retry: 'report.retry_place' };
+        return { to: 'description', set: { placeText: text.ok } };
+      },
+    },
+    description: {
+      freeText: true,
+      ask: (ctx) => (str(ctx.slots.description) ? { skipTo: 'photo' } : [say(ctx, 'report.ask_description')]),
+      answer: (input) => {
+        const text = freeText(input, 3, DESCRIPTION_MAX);
+        if ('tooShort' in text) return { retry: 'report.retry_description' };
+        if ('tooLong' in text) return { retry: 'report.retry_description_long', vars: { max: DESCRIPTION_MAX } };
+        return { to: 'photo', set: { description: text.ok } };
+      },
+    },
+    photo: {
+      ask: (ctx) => {
+        if (!ctx.channel.media || Array.isArray(ctx.slots.photos) || ctx.slots.photoSkipped) return { skipTo: 'confirm' };
+        return [{ kind: 'text', text: ctx.t('report.ask_photo'), choices: [choice(ctx, 'skip', 'choice.skip')], requestPhoto: true }];
+      },
+      answer: (input, ctx) => {
+        if (input.media?.length) return { to: 'confirm', set: { photos: mediaSlot(input.media) } };
+        if (ctx.pick(input, [choice(ctx, 'skip', 'choice.skip')]) === 'skip' || ctx.yesNo(input) === 'no') {
+          return { to: 'confirm', set: { photoSkipped: true } };
+        }
+        return { retry: 'report.retry_photo' };
+      },
+    },
+    confirm: {
+      ask: (ctx) => {
+        const photos = result<MediaRef[]>(ctx.slots.photos)?.length ?? 0;
+        return [
+          ask(
+            ctx,
+            'report.confirm',
+            {
+              category: categoryName(ctx, str(ctx.slots.category)),
+              place: placeSummary(ctx, ctx.slots),
+              description: str(ctx.slots.description) ?? '',
+              photos: ctx.t('report.photo_count', { count: photos }),
+            },
+            [choice(ctx, 'yes', 'report.send'), choice(ctx, 'change', 'report.change')],
+          ),
+        ];
+      },
+      answer: (input, ctx) => {
+        const picked = ctx.pick(input, [choice(ctx, 'yes', 'report.send'), choice(ctx, 'change', 'report.change')]);
+        const answer = picked ?? (ctx.yesNo(input) === 'yes' ? 'yes' : ctx.yesNo(input) === 'no' ? 'change' : null);
+        if (answer === 'change') return { to: 'change' };
+        if (answer !== 'yes') return { retry: 'report.retry_confirm' };
+        const point = result<GeoPoint>(ctx.slots.point);
+        const placeText = str(ctx.slots.placeText);
+        return {
+          run: {
+            type: 'report.create',
+            input: {
+              category: str(ctx.slots.category) ?? 'other',
+              description: str(ctx.slots.description) ?? '',
+              photos: result<MediaRef[]>(ctx.slots.photos) ?? [],
+              ...(placeText ? { locationText: placeText } : {}),
+              ...(point ? { point } : {}),
+            },
+          },
+          resultSlot: 'created',
+          then: 'filed',
+        };
+      },
+    },
+    change: {
+      ask: (ctx) => [ask(ctx, 'report.ask_change', undefined, changeChoices(ctx))],
+      answer: (input, ctx) => {
+        switch (ctx.pick(input, changeChoices(ctx))) {
+          case 'category':
+            return { to: 'category', set: { category: null, guessedCategory: null } };
+          case 'place':
+            return { to: 'place', set: { placeText: null, point: null } };
+          case 'description':
+            return { to: 'description', set: { description: null } };
+          case 'photo':
+            return { to: 'photo', set: { photos: null, photoSkipped: null } };
+          default:
+            return { retry: 'retry.pick_number' };
+        }
+      },
+    },
+    filed: {
+      ask: (ctx) => ({ finish: true, say: [say(ctx, 'report.filed', { ref: result<{ ref: string }>(ctx.slots.created)?.ref ?? '' })] }),
+      answer: () => ({ reroute: true }),
+    },
+  },
+});
+
+function changeChoices(ctx: StepContext): Choice[] {
+  const choices = [choice(ctx, 'category', 'report.change_category'), choice(ctx, 'place', 'report.change_place'), choice(ctx, 'description', 'report.change_description')];
+  if (ctx.channel.media) choices.push(choice(ctx, 'photo', 'report.change_photo'));
+  return choices;
+}

@@ -1,0 +1,93 @@
+/**
+ * Submit an idea: a one-line title, the details, an optional neighbourhood, a read-back, and a
+ * reference others can support it by.
+ */
+import { defineDialog, type StepContext } from '../src/engine/types.js';
+import type { Choice } from '../src/core/message.js';
+import { ask, choice, freeText, result, say, str, yesNoChoices } from './dialog-kit.js';
+
+const TITLE_MAX = 140;
+const DETAILS_MAX = 1000;
+const NEIGHBOURHOOD_MAX = 80;
+
+function changeChoices(ctx: StepContext): Choice[] {
+  return [choice(ctx, 'title', 'idea.change_title'), choice(ctx, 'details', 'idea.change_details'), choice(ctx, 'neighbourhood', 'idea.change_neighbourhood')];
+}
+
+export const submitIdeaDialog = defineDialog({
+  id: 'submit-idea',
+  version: 1,
+  titleKey: 'dialog.idea',
+  start: 'title',
+  steps: {
+    title: {
+      freeText: true,
+      ask: (ctx) => (str(ctx.slots.title) ? { skipTo: 'details' } : [say(ctx, 'idea.ask_title')]),
+      answer: (input) => {
+        const text = freeText(input, 3, TITLE_MAX);
+        if ('tooShort' in text) return { retry: 'idea.retry_title' };
+        if ('tooLong' in text) return { retry: 'idea.retry_title_long', vars: { max: TITLE_MAX } };
+        return { to: 'details', set: { title: text.ok } };
+      },
+    },
+    details: {
+      freeText: true,
+      ask: (ctx) => (str(ctx.slots.details) ? { skipTo: 'neighbourhood' } : [say(ctx, 'idea.ask_details')]),
+      answer: (input) => {
+        const text = freeText(input, 3, DETAILS_MAX);
+        if ('tooShort' in text) return { retry: 'idea.retry_details' };
+        if ('tooLong' in text) return { retry: 'idea.retry_details_long', vars: { max: DETAILS_MAX } };
+        return { to: 'neighbourhood', set: { details: text.ok } };
+      },
+    },
+    neighbourhood: {
+      ask: (ctx) =>
+        str(ctx.slots.neighbourhood) || ctx.slots.neighbourhoodSkipped
+          ? { skipTo: 'confirm' }
+          : [ask(ctx, 'idea.ask_neighbourhood', undefined, [choice(ctx, 'skip', 'choice.skip')])],
+      answer: (input, ctx) => {
+        if (ctx.pick(input, [choice(ctx, 'skip', 'choice.skip')]) === 'skip' || ctx.yesNo(input) === 'no') {
+          return { to: 'confirm', set: { neighbourhoodSkipped: true } };
+        }
+        const text = freeText(input, 2, NEIGHBOURHOOD_MAX);
+        if (!('ok' in text)) return { retry: 'idea.retry_neighbourhood' };
+        return { to: 'confirm', set: { neighbourhood: text.ok } };
+      },
+    },
+    confirm: {
+      ask: (ctx) => [
+        ask(
+          ctx,
+          'idea.confirm',
+          { title: str(ctx.slots.title) ?? '', details: str(ctx.slots.details) ?? '', neighbourhood: str(ctx.slots.neighbourhood) ?? ctx.t('idea.no_neighbourhood') },
+          yesNoChoices(ctx, 'idea.send', 'idea.change'),
+        ),
+      ],
+      answer: (input, ctx) => {
+        const answer = ctx.yesNo(input);
+        if (answer === 'no') return { to: 'change' };
+        if (answer !== 'yes') return { retry: 'retry.yes_no' };
+        const neighbourhood = str(ctx.slots.neighbourhood);
+        return {
+          run: { type: 'idea.create', input: { title: str(ctx.slots.title) ?? '', details: str(ctx.slots.details) ?? '', ...(neighbourhood ? { neighbourhood } : {}) } },
+          resultSlot: 'created',
+          then: 'filed',
+        };
+      },
+    },
+    change: {
+      ask: (ctx) => [ask(ctx, 'idea.ask_change', undefined, changeChoices(ctx))],
+      answer: (input, ctx) => {
+        const picked = ctx.pick(input, changeChoices(ctx));
+        if (picked === 'title') return { to: 'title', set: { title: null } };
+        if (picked === 'details') return { to: 'details', set: { details: null } };
+        if (picked === 'neighbourhood') return { to: 'neighbourhood', set: { neighbourhood: null, neighbourhoodSkipped: null } };
+        return { retry: 'retry.pick_number' };
+      },
+    },
+    filed: {
+      ask: (ctx) => ({ finish: true, say: [say(ctx, 'idea.filed', { ref: result<{ ref: string }>(ctx.slots.created)?.ref ?? '' })] }),
+      answer: () => ({ reroute: true }),
+    },
+  },
+});

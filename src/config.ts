@@ -1,0 +1,127 @@
+/**
+ * Configuration: the only reader of `process.env`. Every key is validated at start; a bad one
+ * stops the service with one clear line per key. A `.env` file in the working directory is read
+ * first when present (it is git-ignored; `.env.example` documents every key).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const optionalText = z.string().trim().min(1).optional();
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+  DEFAULT_LOCALE: z.string().regex(/^[a-z]{2}$/, 'must be a two-letter language code such as en').default('en'),
+  CITY_NAME: z.string().trim().min(1).max(60).default('Our City'),
+  CITY_TIMEZONE: z
+    .string()
+    .default('America/New_York')
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as America/Chicago'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  FLOW_RESUME_PROMPT_AFTER_MINUTES: z.coerce.number().positive().default(60),
+  FLOW_EXPIRE_AFTER_HOURS: z.coerce.number().positive().default(24),
+  SEED_DEMO_DATA: flag.default(true),
+  TWILIO_ACCOUNT_SID: optionalText,
+  TWILIO_AUTH_TOKEN: optionalText,
+  TWILIO_FROM: optionalText,
+  TWILIO_MESSAGING_SERVICE_SID: optionalText,
+  TELEGRAM_BOT_TOKEN: optionalText,
+  TELEGRAM_WEBHOOK_SECRET: optionalText,
+  TELEGRAM_API_ROOT: z.url().optional(),
+  MICROSOFT_APP_ID: optionalText,
+  MICROSOFT_APP_PASSWORD: optionalText,
+  MICROSOFT_APP_TENANT_ID: optionalText,
+  MICROSOFT_APP_TYPE: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional(),
+});
+
+/** The service's validated configuration. */
+export interface Config {
+  port: number;
+  publicUrl?: string;
+  dataDir: string;
+  mongodbUri?: string;
+  defaultLocale: string;
+  cityName: string;
+  cityTimeZone: string;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  adminToken?: string;
+  resumePromptAfterMs: number;
+  flowExpiresAfterMs: number;
+  seedDemoData: boolean;
+  /** Where `locales/`, `dialogs/` and the page assets are (the project folder). */
+  rootDir: string;
+  /** Channel credentials, as given; each channel's issue reads its own. */
+  twilio: { accountSid?: string; authToken?: string; from?: string; messagingServiceSid?: string };
+  telegram: { botToken?: string; webhookSecret?: string; apiRoot?: string };
+  microsoft: { appId?: string; appPassword?: string; tenantId?: string; appType?: string };
+}
+
+/** Thrown with one line per bad key, so an operator sees every problem at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
+  // Empty strings (KEY= in a .env file) mean "not set", as operators expect.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    ...(c.PUBLIC_URL ? { publicUrl: c.PUBLIC_URL.replace(/\/+$/, '') } : {}),
+    dataDir: path.resolve(c.DATA_DIR),
+    ...(c.MONGODB_URI ? { mongodbUri: c.MONGODB_URI } : {}),
+    defaultLocale: c.DEFAULT_LOCALE,
+    cityName: c.CITY_NAME,
+    cityTimeZone: c.CITY_TIMEZONE,
+    logLevel: c.LOG_LEVEL,
+    ...(c.ADMIN_TOKEN ? { adminToken: c.ADMIN_TOKEN } : {}),
+    resumePromptAfterMs: c.FLOW_RESUME_PROMPT_AFTER_MINUTES * 60_000,
+    flowExpiresAfterMs: c.FLOW_EXPIRE_AFTER_HOURS * 3_600_000,
+    seedDemoData: c.SEED_DEMO_DATA,
+    rootDir: projectRoot(),
+    twilio: compact({ accountSid: c.TWILIO_ACCOUNT_SID, authToken: c.TWILIO_AUTH_TOKEN, from: c.TWILIO_FROM, messagingServiceSid: c.TWILIO_MESSAGING_SERVICE_SID }),
+    telegram: compact({ botToken: c.TELEGRAM_BOT_TOKEN, webhookSecret: c.TELEGRAM_WEBHOOK_SECRET, apiRoot: c.TELEGRAM_API_ROOT }),
+    microsoft: compact({ appId: c.MICROSOFT_APP_ID, appPassword: c.MICROSOFT_APP_PASSWORD, tenantId: c.MICROSOFT_APP_TENANT_ID, appType: c.MICROSOFT_APP_TYPE }),
+  };
+}
+
+function readEnvironment(): NodeJS.ProcessEnv {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  return process.env;
+}
+
+/** The folder with package.json above this file, whether run from src/ or from dist/src/. */
+function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) || !existsSync(path.join(dir, 'locales'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('Cannot find the project folder (package.json with locales/)');
+    dir = parent;
+  }
+  return dir;
+}
+
+function compact<T extends Record<string, string | undefined>>(values: T): { [K in keyof T]?: string } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string };
+}

@@ -1,0 +1,350 @@
+/**
+ * Runs the engine's commands and effects against the store. This is where "file a report" or
+ * "sign up" actually happens; the dialogs only describe them.
+ *
+ * Retries: a command can run twice when a turn is retried (a provider redelivers a message
+ * whose first attempt died half-way). Creating records is therefore keyed by the inbound
+ * message (`sourceKey`), and sign-ups and supports have one id per resident and role or idea.
+ */
+import type { ChannelName } from './message.js';
+import type { Command, CommandResult, Effect, ReportView, RoleSummary, RoleView } from '../engine/commands.js';
+import type { Collections } from '../store/store.port.js';
+import type { VolunteerRoleRecord } from '../domain/records.js';
+import { newReference } from '../domain/reference.js';
+import { statusGroupOf } from '../domain/report-status.js';
+
+/** Who a command runs for, and which inbound message caused it. */
+export interface CommandScope {
+  address: string;
+  channel: ChannelName;
+  locale: string;
+  /** The inbound message's key, so a retry finds what the first attempt created. */
+  sourceKey: string;
+  now: Date;
+}
+
+/** How many times an optimistic write is retried before it gives up (and the turn fails). */
+const WRITE_ATTEMPTS = 5;
+const ROLE_LIST_LIMIT = 50;
+
+/** Executes commands and effects for the turn pipeline. */
+export class CommandRunner {
+  constructor(
+    private readonly store: Collections,
+    private readonly onHandoff: (address: string, reason: string) => void = () => {},
+  ) {}
+
+  /** Runs one command and returns its result for the engine. */
+  async run(command: Command, scope: CommandScope): Promise<CommandResult> {
+    switch (command.type) {
+      case 'report.create':
+        return { type: command.type, value: await this.createReport(command.input, scope) };
+      case 'report.get':
+        return { type: command.type, value: { report: await this.reportView(command.input.ref) } };
+      case 'report.listMine': {
+        const reports = await this.store.reports.find({ field: 'residentAddress', equals: scope.address }, { order: 'desc', limit: 20 });
+        const open = reports.filter((report) => report.statusGroup === 'open').slice(0, 5);
+        return {
+          type: command.type,
+          value: { reports: open.map((r) => ({ ref: r._id, category: String(r.category), status: r.status, createdAt: r.createdAt.toISOString() })) },
+        };
+      }
+      case 'idea.create':
+        return { type: command.type, value: await this.createIdea(command.input, scope) };
+      case 'idea.listRecent': {
+        const ideas = await this.store.ideas.find({ field: 'kind', equals: 'idea' }, { order: 'desc', limit: command.input.limit });
+        const withSupport = await Promise.all(
+          ideas.map(async (idea) => ({ ref: idea._id, title: idea.title, status: idea.status, supports: await this.store.ideaSupports.count({ field: 'ideaId', equals: idea._id }) })),
+        );
+        return { type: command.type, value: { ideas: withSupport } };
+      }
+      case 'idea.support':
+        return { type: command.type, value: { outcome: await this.supportIdea(command.input.ref, scope) } };
+      case 'role.list':
+        return { type: command.type, value: await this.listRoles(command.input, scope) };
+      case 'role.get': {
+        const role = await this.store.roles.get(command.input.ref);
+        return { type: command.type, value: { role: role ? await this.roleView(role, scope.locale) : null } };
+      }
+      case 'role.signUp':
+        return { type: command.type, value: { outcome: await this.signUp(command.input, scope) } };
+      case 'signup.listMine': {
+        const signups = await this.store.signups.find({ field: 'address', equals: scope.address }, { order: 'desc', limit: 20 });
+        const active = signups.filter((s) => s.status !== 'cancelled');
+        const roles = await Promise.all(active.map((s) => this.store.roles.get(s.roleId)));
+        const listed = active.flatMap((signup, i) => {
+          const role = roles[i];
+          if (!role || signup.status === 'cancelled') return [];
+          return [{ ref: role._id, title: localizedRole(role, scope.locale).title, status: signup.status, startsAt: role.startsAt.toISOString() }];
+        });
+        return { type: command.type, value: { signups: listed.slice(0, 5) } };
+      }
+      case 'signup.cancel':
+        return { type: command.type, value: { outcome: await this.cancelSignup(command.input.ref, scope) } };
+      case 'resident.deleteData':
+        await this.deleteResidentData(scope);
+        return { type: command.type, value: { deleted: true } };
+    }
+  }
+
+  /** Applies one effect (profile, consent, handoff). Each is idempotent. */
+  async apply(effect: Effect, scope: CommandScope): Promise<void> {
+    switch (effect.type) {
+      case 'resident.setLocale':
+        return this.updateResident(scope, (r) => ({ ...r, locale: effect.locale }));
+      case 'resident.setProfile':
+        return this.updateResident(scope, (r) => ({
+          ...r,
+          ...(effect.name !== undefined ? { name: effect.name } : {}),
+          ...(effect.interests !== undefined ? { interests: effect.interests } : {}),
+          ...(effect.neighbourhood !== undefined ? { neighbourhood: effect.neighbourhood } : {}),
+        }));
+      case 'resident.setVolunteerCalls':
+        return this.updateResident(scope, (r) => ({ ...r, volunteerCalls: effect.on }));
+      case 'consent.optOut':
+      case 'consent.optIn': {
+        const optedOut = effect.type === 'consent.optOut';
+        await this.updateResident(scope, (r) => ({ ...r, optedOut }));
+        // One consent record per inbound message, so a retried STOP is recorded once.
+        await this.store.consentEvents.insert({
+          _id: `${scope.sourceKey}|consent`,
+          address: scope.address,
+          channel: scope.channel,
+          kind: optedOut ? 'opt_out' : 'opt_in',
+          keyword: effect.keyword.slice(0, 40),
+          at: scope.now,
+        });
+        return;
+      }
+      case 'staff.handoff':
+        this.onHandoff(scope.address, effect.reason);
+        return;
+    }
+  }
+
+  private async createReport(input: Extract<Command, { type: 'report.create' }>['input'], scope: CommandScope): Promise<{ ref: string }> {
+    const existing = await this.store.meta.get(`created|${scope.sourceKey}`);
+    if (existing && typeof existing.value === 'string') return { ref: existing.value };
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const ref = newReference('R');
+      const inserted = await this.store.reports.insert({
+        _id: ref,
+        category: input.category,
+        status: 'open',
+        statusGroup: statusGroupOf('open'),
+        location: { ...(input.locationText ? { text: input.locationText } : {}), ...(input.point ? { point: input.point } : {}) },
+        description: input.description,
+        photos: input.photos,
+        residentAddress: scope.address,
+        channel: scope.channel,
+        locale: scope.locale,
+        createdAt: scope.now,
+        updatedAt: scope.now,
+      });
+      if (!inserted) continue; // a reference collision: draw another
+      await this.store.reportUpdates.insert({ _id: `${ref}|0`, reportId: ref, status: 'open', by: 'system', at: scope.now });
+      await this.store.meta.upsert({ _id: `created|${scope.sourceKey}`, value: ref });
+      return { ref };
+    }
+    throw new Error('Could not draw a free report reference');
+  }
+
+  private async reportView(ref: string): Promise<ReportView | null> {
+    const report = await this.store.reports.get(ref.toUpperCase());
+    if (!report) return null;
+    const updates = await this.store.reportUpdates.find({ field: 'reportId', equals: report._id }, { order: 'asc', limit: 20 });
+    const point = report.location.point;
+    return {
+      ref: report._id,
+      category: String(report.category),
+      status: report.status,
+      statusGroup: report.statusGroup,
+      locationText: report.location.text ?? (point ? `${point.lat.toFixed(5)}, ${point.lon.toFixed(5)}` : ''),
+      description: report.description,
+      createdAt: report.createdAt.toISOString(),
+      updates: updates.map((u) => ({ ...(u.status ? { status: u.status } : {}), ...(u.note ? { note: u.note } : {}), at: u.at.toISOString() })),
+    };
+  }
+
+  private async createIdea(input: Extract<Command, { type: 'idea.create' }>['input'], scope: CommandScope): Promise<{ ref: string }> {
+    const existing = await this.store.meta.get(`created|${scope.sourceKey}`);
+    if (existing && typeof existing.value === 'string') return { ref: existing.value };
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const ref = newReference('I');
+      const inserted = await this.store.ideas.insert({
+        _id: ref,
+        title: input.title,
+        details: input.details,
+        ...(input.neighbourhood ? { neighbourhood: input.neighbourhood } : {}),
+        authorAddress: scope.address,
+        channel: scope.channel,
+        status: 'new',
+        kind: 'idea',
+        createdAt: scope.now,
+      });
+      if (!inserted) continue;
+      await this.store.meta.upsert({ _id: `created|${scope.sourceKey}`, value: ref });
+      return { ref };
+    }
+    throw new Error('Could not draw a free idea reference');
+  }
+
+  private async supportIdea(ref: string, scope: CommandScope): Promise<'supported' | 'already' | 'own' | 'not_found'> {
+    const idea = await this.store.ideas.get(ref.toUpperCase());
+    if (!idea) return 'not_found';
+    if (idea.authorAddress === scope.address) return 'own';
+    const inserted = await this.store.ideaSupports.insert({ _id: `${idea._id}|${scope.address}`, ideaId: idea._id, address: scope.address, at: scope.now });
+    return inserted ? 'supported' : 'already';
+  }
+
+  private async listRoles(filter: { interest?: string; neighbourhood?: string }, scope: CommandScope) {
+    const open = await this.store.roles.find({ field: 'status', equals: 'open' }, { order: 'asc', limit: ROLE_LIST_LIMIT });
+    const upcoming = open.filter((role) => (role.endsAt ?? role.startsAt) >= scope.now || role.schedule);
+    const matching = upcoming.filter(
+      (role) => (!filter.interest || role.interests.includes(filter.interest)) && (!filter.neighbourhood || role.neighbourhood === filter.neighbourhood),
+    );
+    const roles: RoleSummary[] = await Promise.all(matching.slice(0, 5).map((role) => this.roleView(role, scope.locale)));
+    return {
+      roles,
+      interests: [...new Set(upcoming.flatMap((role) => role.interests))].sort().slice(0, 8),
+      neighbourhoods: [...new Set(upcoming.map((role) => role.neighbourhood))].sort().slice(0, 8),
+    };
+  }
+
+  private async roleView(role: VolunteerRoleRecord, locale: string): Promise<RoleView> {
+    const confirmed = await this.confirmedCount(role._id);
+    const text = localizedRole(role, locale);
+    return {
+      ref: role._id,
+      title: text.title,
+      description: text.description,
+      neighbourhood: role.neighbourhood,
+      place: role.place,
+      startsAt: role.startsAt.toISOString(),
+      ...(role.schedule ? { schedule: role.schedule } : {}),
+      contact: role.contact,
+      capacity: role.capacity,
+      spotsLeft: Math.max(0, role.capacity - confirmed),
+      interests: role.interests,
+      status: role.status,
+      demo: role.demo,
+    };
+  }
+
+  private async confirmedCount(roleId: string): Promise<number> {
+    const signups = await this.store.signups.find({ field: 'roleId', equals: roleId });
+    return signups.filter((s) => s.status === 'confirmed').length;
+  }
+
+  /**
+   * Signs up, or waitlists when full. The capacity check and the sign-up are made safe against
+   * a concurrent sign-up for the last spot by bumping the role's revision: of two sign-ups that
+   * read the same role revision, only one may claim a spot; the other re-reads and re-counts.
+   */
+  private async signUp(
+    input: { ref: string; name: string; waitlist: boolean },
+    scope: CommandScope,
+  ): Promise<'confirmed' | 'waitlisted' | 'already' | 'full' | 'closed' | 'not_found'> {
+    const id = `${input.ref}|${scope.address}`;
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const role = await this.store.roles.get(input.ref);
+      if (!role) return 'not_found';
+      if (role.status !== 'open') return 'closed';
+      const existing = await this.store.signups.get(id);
+      if (existing && existing.status !== 'cancelled') return existing.status === 'confirmed' ? 'already' : 'waitlisted';
+      const hasSpot = (await this.confirmedCount(role._id)) < role.capacity;
+      if (!hasSpot && !input.waitlist) return 'full';
+      const status = hasSpot ? 'confirmed' : 'waitlisted';
+      if (!(await this.store.roles.replace(role, role._rev))) continue;
+      await this.store.signups.upsert({
+        _id: id,
+        roleId: role._id,
+        address: scope.address,
+        name: input.name,
+        channel: scope.channel,
+        status,
+        createdAt: existing?.createdAt ?? scope.now,
+        updatedAt: scope.now,
+      });
+      await this.updateResident(scope, (r) => ({ ...r, name: input.name }));
+      return status;
+    }
+    throw new Error('Role kept changing while signing up');
+  }
+
+  private async cancelSignup(ref: string, scope: CommandScope): Promise<'cancelled' | 'not_found'> {
+    const signup = await this.store.signups.get(`${ref}|${scope.address}`);
+    if (!signup || signup.status === 'cancelled') return 'not_found';
+    await this.store.signups.upsert({ ...signup, status: 'cancelled', updatedAt: scope.now });
+    return 'cancelled';
+  }
+
+  /**
+   * Deletes what we hold about a resident. Consent records stay (proof of an opt-out is a
+   * legal duty), and so does the opt-out itself; reports and ideas stay for the city but lose
+   * their link to the resident.
+   */
+  private async deleteResidentData(scope: CommandScope): Promise<void> {
+    const { store } = this;
+    const removed = `deleted:${scope.now.getTime()}`;
+    for (const report of await store.reports.find({ field: 'residentAddress', equals: scope.address }, { limit: 10_000 })) {
+      await store.reports.upsert({ ...report, residentAddress: removed });
+    }
+    for (const idea of await store.ideas.find({ field: 'authorAddress', equals: scope.address }, { limit: 10_000 })) {
+      await store.ideas.upsert({ ...idea, authorAddress: removed });
+    }
+    for (const signup of await store.signups.find({ field: 'address', equals: scope.address }, { limit: 10_000 })) {
+      await store.signups.delete(signup._id);
+    }
+    for (const entry of await store.transcripts.find({ field: 'conversationId', equals: scope.address }, { limit: 100_000 })) {
+      await store.transcripts.delete(entry._id);
+    }
+    const resident = await store.residents.get(scope.address);
+    if (resident) {
+      await store.residents.upsert({
+        _id: resident._id,
+        address: resident.address,
+        channel: resident.channel,
+        locale: resident.locale,
+        optedOut: resident.optedOut,
+        volunteerCalls: false,
+        interests: [],
+        createdAt: resident.createdAt,
+        lastSeenAt: scope.now,
+      });
+    }
+  }
+
+  private async updateResident(scope: CommandScope, change: (resident: ResidentShape) => ResidentShape): Promise<void> {
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const current = await this.store.residents.get(scope.address);
+      if (!current) {
+        if (await this.store.residents.insert(change(newResident(scope)))) return;
+        continue;
+      }
+      if (await this.store.residents.replace(change(current), current._rev)) return;
+    }
+    throw new Error('Resident kept changing while updating it');
+  }
+}
+
+type ResidentShape = Parameters<Collections['residents']['insert']>[0];
+
+/** A resident record for an address seen for the first time. */
+export function newResident(scope: Pick<CommandScope, 'address' | 'channel' | 'locale' | 'now'>): ResidentShape {
+  return {
+    _id: scope.address,
+    address: scope.address,
+    channel: scope.channel,
+    locale: scope.locale,
+    optedOut: false,
+    volunteerCalls: false,
+    interests: [],
+    createdAt: scope.now,
+    lastSeenAt: scope.now,
+  };
+}
+
+function localizedRole(role: VolunteerRoleRecord, locale: string): { title: string; description: string } {
+  return role.translations?.[locale] ?? { title: role.title, description: role.description };
+}

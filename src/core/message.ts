@@ -1,0 +1,63 @@
+/**
+ * The one message type that flows through the whole pipeline, whatever channel it came from.
+ * Kept small on purpose (botbuilder's Activity has 42 fields and `any` escape hatches).
+ */
+
+/** A channel a resident can reach the city on. */
+export type ChannelName = 'sms' | 'telegram' | 'webchat' | 'web' | 'console';
+
+/** A point the resident shared (a GPS pin), with an optional label the channel gave it. */
+export interface GeoPoint {
+  lat: number;
+  lon: number;
+  label?: string;
+}
+
+/** A photo or other file a resident sent; `url` is what the channel lets us fetch it by. */
+export interface MediaRef {
+  url: string;
+  contentType: string;
+}
+
+/** A message from a resident, normalized by the channel adapter that received it. */
+export interface InboundMessage {
+  /** The provider's message id (MessageSid, update_id, activity id): retries carry the same one. */
+  id: string;
+  channel: ChannelName;
+  /** Who sent it, as `<channel>:<provider address>`, e.g. `sms:+15551234567`. */
+  address: string;
+  text: string;
+  /** The id of a button the resident pressed, when the channel has buttons. */
+  choice?: string;
+  location?: GeoPoint;
+  media?: MediaRef[];
+  /** The language the channel says the resident uses (Telegram's language_code), if any. */
+  locale?: string;
+  receivedAt: Date;
+  /** The provider payload; only the adapter that made this message may read it. */
+  raw?: unknown;
+}
+
+/** One option the resident can pick; `label` is already in the resident's language. */
+export interface Choice {
+  id: string;
+  label: string;
+}
+
+/** What the bot says, before a channel's renderer fits it to what the channel can show. */
+export type Reply =
+  | {
+      kind: 'text';
+      text: string;
+      choices?: Choice[];
+      /** Ask the channel to offer a "share my location" control, where it has one. */
+      requestLocation?: boolean;
+      /** Ask the channel to offer a photo upload, where it has one. */
+      requestPhoto?: boolean;
+    }
+  | { kind: 'image'; url: string; caption?: string };
+
+/** The unique key of an inbound message across channels, used to process a retry once. */
+export function messageKey(message: Pick<InboundMessage, 'channel' | 'id'>): string {
+  return `${message.channel}:${message.id}`;
+}

@@ -1,0 +1,250 @@
+/**
+ * The turn pipeline: what happens to every inbound message, whatever the channel.
+ *
+ *   lock the conversation → load it → answer a retry from its receipt → run the engine
+ *   (running the commands it asks for) → commit state + receipt with a revision check →
+ *   write the transcript → apply effects → hand the replies back to the channel.
+ *
+ * State is saved here, after a successful turn, never inside a dialog, and not after a turn
+ * that threw. A turn that threw still leaves the resident's message in the transcript.
+ */
+import type { Logger } from 'pino';
+import { messageKey, type InboundMessage, type Reply } from './message.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { CommandRunner, newResident, type CommandScope } from './command-runner.js';
+import { advance, initialState } from '../engine/advance.js';
+import { STATE_SCHEMA, type ChannelFacts, type ConversationState, type EngineEnv, type TurnOutput } from '../engine/types.js';
+import type { Effect } from '../engine/commands.js';
+import type { ConversationRecord, InboundReceipt, ResidentRecord } from '../domain/records.js';
+import type { Store, Unsaved } from '../store/store.port.js';
+
+/** How many recent inbound messages a conversation remembers for answering retries. */
+const RECEIPTS_KEPT = 20;
+/** Commands one turn may chain (load → ask → run → ...); more means a dialog loops. */
+const MAX_COMMANDS_PER_TURN = 8;
+/** Tries when another service instance changed the conversation between our read and write. */
+const COMMIT_ATTEMPTS = 5;
+/** A resident's `lastSeenAt` is refreshed at most this often: audiences filter by days. */
+const LAST_SEEN_RESOLUTION_MS = 60 * 60 * 1000;
+
+/** What a channel gets back for one inbound message. */
+export interface TurnResult {
+  replies: Reply[];
+  /** The language the replies are in (the renderer's own words use it too). */
+  locale: string;
+  /** True when this message was processed before and these are the same replies again. */
+  duplicate: boolean;
+}
+
+/** The parts a pipeline needs. */
+export interface TurnPipelineDeps {
+  store: Store;
+  engine: EngineEnv;
+  runner: CommandRunner;
+  logger: Logger;
+  defaultLocale: string;
+}
+
+/** Processes inbound messages; one instance serves every channel. */
+export class TurnPipeline {
+  private readonly locks = new KeyedMutex();
+
+  constructor(private readonly deps: TurnPipelineDeps) {}
+
+  /** Takes one turn for the message and returns what to send back. */
+  handle(message: InboundMessage, channel: ChannelFacts): Promise<TurnResult> {
+    return this.locks.run(message.address, () => this.takeTurn(message, channel));
+  }
+
+  /** Resolves when no turn is in flight (graceful shutdown waits for this). */
+  idle(): Promise<void> {
+    return this.locks.idle();
+  }
+
+  private async takeTurn(message: InboundMessage, channel: ChannelFacts): Promise<TurnResult> {
+    const started = performance.now();
+    const { store } = this.deps;
+    const key = messageKey(message);
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      const conversation = await store.conversations.get(message.address);
+      const receipt = conversation?.recentInbound.find((r) => r.key === key);
+      if (conversation && receipt) return this.answerRetry(message, conversation, receipt, started);
+
+      const resident = await this.residentFor(message);
+      const state = this.stateOf(conversation, resident, message);
+      const scope: CommandScope = { address: message.address, channel: message.channel, locale: state.locale, sourceKey: key, now: message.receivedAt };
+
+      let output: TurnOutput;
+      try {
+        output = await this.runEngine(state, message, resident, channel, scope);
+      } catch (error) {
+        return this.recordFailedTurn(message, conversation, state, error, started);
+      }
+      const replies = output.replies;
+      const effects = output.effects;
+      const firstEntry = conversation?.transcriptLength ?? 0;
+      const committed = await this.commit(conversation, {
+        _id: message.address,
+        address: message.address,
+        state: output.state,
+        recentInbound: [...(conversation?.recentInbound ?? []), { key, replies, effects, firstEntry }].slice(-RECEIPTS_KEPT),
+        transcriptLength: firstEntry + 1 + replies.length,
+        updatedAt: message.receivedAt,
+      });
+      if (!committed) continue;
+
+      await this.writeTranscript(message, replies, firstEntry);
+      await this.applyEffects(effects, { ...scope, locale: output.state.locale });
+      this.deps.logger.info(
+        { channel: message.channel, messageId: message.id, ...output.trace, latencyMs: round(performance.now() - started) },
+        'turn',
+      );
+      return { replies, locale: output.state.locale, duplicate: false };
+    }
+    throw new Error('Conversation kept changing under this turn');
+  }
+
+  /** Runs the engine, executing each command it asks for and feeding the result back. */
+  private async runEngine(
+    state: ConversationState,
+    message: InboundMessage,
+    resident: ResidentRecord,
+    channel: ChannelFacts,
+    scope: CommandScope,
+  ): Promise<TurnOutput> {
+    const { engine, runner } = this.deps;
+    const facts = { optedOut: resident.optedOut, volunteerCalls: resident.volunteerCalls, ...(resident.name ? { name: resident.name } : {}) };
+    let output = advance(engine, state, { type: 'message', message, resident: facts, channel });
+    const replies = [...output.replies];
+    const effects = [...output.effects];
+    for (let count = 0; output.command; count++) {
+      if (count >= MAX_COMMANDS_PER_TURN) throw new Error(`Dialog ${output.trace.dialog ?? '?'} chains too many commands`);
+      const result = await runner.run(output.command, { ...scope, locale: output.state.locale });
+      output = advance(engine, output.state, { type: 'result', result });
+      replies.push(...output.replies);
+      effects.push(...output.effects);
+    }
+    return { ...output, replies, effects };
+  }
+
+  /** A provider retried a message we already answered: same replies, effects made sure of. */
+  private async answerRetry(message: InboundMessage, conversation: ConversationRecord, receipt: InboundReceipt, started: number): Promise<TurnResult> {
+    const state = conversation.state as ConversationState;
+    // The first attempt may have died after its commit: finish what it started. Both are idempotent.
+    await this.writeTranscript(message, receipt.replies, receipt.firstEntry);
+    await this.applyEffects(receipt.effects as Effect[], {
+      address: message.address,
+      channel: message.channel,
+      locale: state.locale,
+      sourceKey: receipt.key,
+      now: message.receivedAt,
+    });
+    this.deps.logger.info({ channel: message.channel, messageId: message.id, outcome: 'duplicate', latencyMs: round(performance.now() - started) }, 'turn');
+    return { replies: receipt.replies, locale: state.locale, duplicate: true };
+  }
+
+  /**
+   * A turn threw (a bug, or a store failure mid-turn). The resident's message still goes into
+   * the transcript with an apology, and the state stays as it was before the turn. If the store
+   * itself is failing this throws too, and the channel tells the provider to retry.
+   */
+  private async recordFailedTurn(
+    message: InboundMessage,
+    conversation: ConversationRecord | null,
+    state: ConversationState,
+    error: unknown,
+    started: number,
+  ): Promise<TurnResult> {
+    const sorry: Reply[] = [{ kind: 'text', text: this.deps.engine.i18n.t(state.locale, 'error.sorry') }];
+    this.deps.logger.error(
+      { channel: message.channel, messageId: message.id, err: errorSummary(error), latencyMs: round(performance.now() - started) },
+      'turn failed',
+    );
+    const firstEntry = conversation?.transcriptLength ?? 0;
+    const committed = await this.commit(conversation, {
+      _id: message.address,
+      address: message.address,
+      state: conversation?.state ?? state,
+      recentInbound: [...(conversation?.recentInbound ?? []), { key: messageKey(message), replies: sorry, effects: [], firstEntry }].slice(-RECEIPTS_KEPT),
+      transcriptLength: firstEntry + 1 + sorry.length,
+      updatedAt: message.receivedAt,
+    });
+    if (!committed) throw error;
+    await this.writeTranscript(message, sorry, firstEntry);
+    return { replies: sorry, locale: state.locale, duplicate: false };
+  }
+
+  private commit(previous: ConversationRecord | null, next: Unsaved<ConversationRecord>): Promise<boolean> {
+    const { conversations } = this.deps.store;
+    return previous ? conversations.replace(next, previous._rev) : conversations.insert(next);
+  }
+
+  /** The conversation's state, or a new one; a state of another schema starts over on purpose. */
+  private stateOf(conversation: ConversationRecord | null, resident: ResidentRecord, message: InboundMessage): ConversationState {
+    const stored = conversation?.state as Partial<ConversationState> | undefined;
+    if (stored?.schema === STATE_SCHEMA) return stored as ConversationState;
+    const locale = this.deps.engine.i18n.locales.includes(resident.locale) ? resident.locale : this.deps.defaultLocale;
+    const fresh = initialState(locale, message.receivedAt.getTime());
+    // A resident whose language differs from the default chose it; a default one may still be detected.
+    fresh.localeSettled = locale !== this.deps.defaultLocale;
+    return fresh;
+  }
+
+  /** The resident record, created on first contact and kept recently seen. */
+  private async residentFor(message: InboundMessage): Promise<ResidentRecord> {
+    const { residents } = this.deps.store;
+    const existing = await residents.get(message.address);
+    if (existing) {
+      if (message.receivedAt.getTime() - existing.lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
+        // Losing this race to another write is fine: the other writer saw the resident too.
+        await residents.replace({ ...existing, lastSeenAt: message.receivedAt }, existing._rev);
+      }
+      return existing;
+    }
+    const scope = { address: message.address, channel: message.channel, locale: this.deps.defaultLocale, now: message.receivedAt };
+    await residents.insert(newResident(scope));
+    const created = await residents.get(message.address);
+    if (!created) throw new Error('Resident vanished right after it was created');
+    return created;
+  }
+
+  private async writeTranscript(message: InboundMessage, replies: readonly Reply[], firstEntry: number): Promise<void> {
+    const { transcripts } = this.deps.store;
+    const id = (seq: number) => `${message.address}#${String(seq).padStart(8, '0')}`;
+    const base = { conversationId: message.address, channel: message.channel, at: message.receivedAt };
+    await transcripts.upsert({
+      ...base,
+      _id: id(firstEntry),
+      seq: firstEntry,
+      direction: 'in',
+      providerMessageId: message.id,
+      text: message.text,
+      ...(message.location ? { location: message.location } : {}),
+      ...(message.media?.length ? { media: message.media } : {}),
+    });
+    for (const [i, reply] of replies.entries()) {
+      const seq = firstEntry + 1 + i;
+      await transcripts.upsert({ ...base, _id: id(seq), seq, direction: 'out', providerMessageId: message.id, text: replyText(reply) });
+    }
+  }
+
+  private async applyEffects(effects: readonly Effect[], scope: CommandScope): Promise<void> {
+    for (const effect of effects) await this.deps.runner.apply(effect, scope);
+  }
+}
+
+/** A reply as one line of transcript text: the words, then the choices offered. */
+function replyText(reply: Reply): string {
+  if (reply.kind === 'image') return reply.caption ? `[image] ${reply.caption}` : '[image]';
+  return reply.choices?.length ? `${reply.text}\n[${reply.choices.map((c) => c.label).join(' | ')}]` : reply.text;
+}
+
+/** An error for the log: its name and message only, never the resident's data it may carry. */
+export function errorSummary(error: unknown): { name: string; message: string; stack?: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
+  return { name: 'NonError', message: typeof error };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

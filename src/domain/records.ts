@@ -1,0 +1,171 @@
+/**
+ * The records CivicLine keeps, as plain data. Both storage adapters store exactly these shapes;
+ * the mongoose schemas in `src/store/schemas.ts` are their one schema definition.
+ *
+ * Every record has a string `_id` and a revision `_rev` that the store bumps on every write, so
+ * a writer can say "replace this only if nobody changed it since I read it" (optimistic
+ * concurrency, botbuilder's eTag).
+ */
+import type { ChannelName, GeoPoint, MediaRef, Reply } from '../core/message.js';
+import type { Category } from './vocabulary.js';
+
+/** Fields every stored record has. */
+export interface StoredRecord {
+  _id: string;
+  /** Revision, set by the store: 1 on insert, +1 on every write. */
+  _rev: number;
+}
+
+/** A resident, identified per channel address (`sms:+15551234567`, `telegram:123456`). */
+export interface ResidentRecord extends StoredRecord {
+  /** Same as `_id`: the channel address. */
+  address: string;
+  channel: ChannelName;
+  locale: string;
+  /** Said STOP (or blocked the bot): receives nothing but the opt-out confirmation. */
+  optedOut: boolean;
+  /** Wants to hear about volunteer calls. */
+  volunteerCalls: boolean;
+  interests: string[];
+  neighbourhood?: string;
+  /** The name they gave a volunteer coordinator. */
+  name?: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+}
+
+/** A consent change (opt-out / opt-in), kept for compliance with its time and channel. */
+export interface ConsentEventRecord extends StoredRecord {
+  address: string;
+  channel: ChannelName;
+  kind: 'opt_out' | 'opt_in';
+  /** The keyword or command that caused it (STOP, START, /stop...). */
+  keyword: string;
+  at: Date;
+}
+
+/** A conversation: where the resident is in a dialog, plus the replies to recent messages. */
+export interface ConversationRecord extends StoredRecord {
+  /** Same as `_id`: the resident's channel address. */
+  address: string;
+  /** The engine's state; opaque to the store (`src/engine/state.ts` defines it). */
+  state: unknown;
+  /**
+   * The last few inbound message keys with the replies they got, so that a provider's retry of
+   * a message is answered the same way and not processed twice.
+   */
+  recentInbound: InboundReceipt[];
+  /** How many transcript entries this conversation has; the next entry's number. */
+  transcriptLength: number;
+  updatedAt: Date;
+}
+
+/** What a processed inbound message produced, kept so a retry gets the same answer. */
+export interface InboundReceipt {
+  key: string;
+  replies: Reply[];
+  /** The turn's effects (consent, profile), re-applied on a retry: each is idempotent. */
+  effects: unknown[];
+  /** The transcript number of the inbound entry; the replies follow it. */
+  firstEntry: number;
+}
+
+/** One line of a conversation's transcript: a resident's message or a reply. */
+export interface TranscriptEntryRecord extends StoredRecord {
+  /** The conversation's address. */
+  conversationId: string;
+  /** Position in the transcript, from 0. */
+  seq: number;
+  direction: 'in' | 'out';
+  channel: ChannelName;
+  /** The provider's message id (inbound) or the inbound key a reply answers. */
+  providerMessageId?: string;
+  text: string;
+  location?: GeoPoint;
+  media?: MediaRef[];
+  at: Date;
+}
+
+/** The three status groups of a report (FixMyStreet): every status belongs to one. */
+export type StatusGroup = 'open' | 'fixed' | 'closed';
+
+/** A 311 service request. `_id` is its reference, e.g. `R-7K3QX`. */
+export interface ReportRecord extends StoredRecord {
+  category: Category | string;
+  status: string;
+  statusGroup: StatusGroup;
+  location: { text?: string; point?: GeoPoint };
+  description: string;
+  photos: MediaRef[];
+  residentAddress: string;
+  channel: ChannelName;
+  locale: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** An update on a report: a note, a status change, or a resident's follow-up. */
+export interface ReportUpdateRecord extends StoredRecord {
+  reportId: string;
+  status?: string;
+  note?: string;
+  by: 'resident' | 'staff' | 'system';
+  at: Date;
+}
+
+/** A resident's idea for the city. `_id` is its reference, e.g. `I-4F2K9`. */
+export interface IdeaRecord extends StoredRecord {
+  title: string;
+  details: string;
+  neighbourhood?: string;
+  authorAddress: string;
+  channel: ChannelName;
+  status: 'new' | 'under_review' | 'accepted' | 'not_planned';
+  /** Always `idea`: lets the store list ideas newest first through one index. */
+  kind: 'idea';
+  createdAt: Date;
+}
+
+/** One resident's support of one idea; `_id` is `<ideaId>|<address>` so it exists once. */
+export interface IdeaSupportRecord extends StoredRecord {
+  ideaId: string;
+  address: string;
+  at: Date;
+}
+
+/** A volunteer role ("impact volunteering": a role with a clear outcome). `_id` like `V-8M2PQ`. */
+export interface VolunteerRoleRecord extends StoredRecord {
+  title: string;
+  description: string;
+  /** Text in other languages, by locale, for cities that write roles in several. */
+  translations?: Record<string, { title: string; description: string }>;
+  interests: string[];
+  neighbourhood: string;
+  place: string;
+  startsAt: Date;
+  endsAt?: Date;
+  /** A recurring schedule in words ("Saturdays 9–12"), when there is one. */
+  schedule?: string;
+  capacity: number;
+  contact: string;
+  status: 'open' | 'closed';
+  /** Seeded demo data, shown as such to residents and staff. */
+  demo: boolean;
+  createdAt: Date;
+}
+
+/** A resident's sign-up for a role; `_id` is `<roleId>|<address>` so there is one per pair. */
+export interface SignupRecord extends StoredRecord {
+  roleId: string;
+  address: string;
+  name: string;
+  channel: ChannelName;
+  status: 'confirmed' | 'waitlisted' | 'cancelled';
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Small facts the service keeps about itself (e.g. "demo data seeded"). */
+export interface MetaRecord extends StoredRecord {
+  value: unknown;
+}

@@ -1,0 +1,536 @@
+/**
+ * The dialog engine: a pure function from (state, event) to (next state, replies, effects,
+ * and maybe a command to run). It performs no I/O and reads no clock: time comes with the
+ * message, data comes back as command results (XState's `transition`, not an interpreter).
+ */
+import type { Choice, InboundMessage, Reply } from '../core/message.js';
+import type { MessageVars } from '../core/i18n.js';
+import type { Command, CommandResult, Effect } from './commands.js';
+import { cleanText, isOneOf } from './text.js';
+import {
+  STATE_SCHEMA,
+  type ActiveFlow,
+  type ChannelFacts,
+  type ConversationState,
+  type DialogDefinition,
+  type EngineEnv,
+  type ResidentFacts,
+  type Slots,
+  type StepContext,
+  type StepInput,
+  type StepOutcome,
+  type TurnEvent,
+  type TurnOutput,
+  type TurnTrace,
+} from './types.js';
+
+/** The dialog that shows the main menu; every conversation can fall back to it. */
+export const MENU_DIALOG = 'menu';
+
+// Intents that may interrupt a flow mid-step, and how sure the NLU must be to do so: an
+// answer like "the pothole is huge" must not restart the report it belongs to.
+const INTERRUPT_CONFIDENCE = 0.8;
+// A chain of steps that skip to each other longer than this is a dialog bug, not a conversation.
+const MAX_STEP_HOPS = 12;
+
+/** The state of a conversation nobody has spoken in yet. */
+export function initialState(locale: string, now: number): ConversationState {
+  return { schema: STATE_SCHEMA, locale, localeSettled: false, flow: null, paused: null, lastActiveAt: now, turns: 0 };
+}
+
+/** Moves a conversation one step: see the module comment. */
+export function advance(env: EngineEnv, state: ConversationState, event: TurnEvent): TurnOutput {
+  const turn = new Turn(env, structuredClone(state));
+  return event.type === 'message' ? turn.onMessage(event.message, event.resident, event.channel) : turn.onResult(event.result);
+}
+
+/** One call of `advance`: accumulates what the engine says and does. */
+class Turn {
+  private readonly replies: Reply[] = [];
+  private readonly effects: Effect[] = [];
+  private command: Command | undefined;
+  private trace: TurnTrace = { outcome: 'none' };
+  // The facts of the message being handled; results of commands reuse the last ones.
+  private channel: ChannelFacts = { media: false, location: false };
+  private resident: ResidentFacts = { optedOut: false, volunteerCalls: false };
+
+  constructor(
+    private readonly env: EngineEnv,
+    private readonly state: ConversationState,
+  ) {}
+
+  onMessage(message: InboundMessage, resident: ResidentFacts, channel: ChannelFacts): TurnOutput {
+    this.resident = resident;
+    this.channel = channel;
+    const state = this.state;
+    const now = message.receivedAt.getTime();
+    const away = now - state.lastActiveAt;
+    state.lastActiveAt = Math.max(state.lastActiveAt, now);
+    state.turns += 1;
+    const text = cleanText(message.text);
+
+    if (this.handleCarrierKeywords(text)) return this.output();
+    if (resident.optedOut) return this.output('suppressed_opted_out');
+    this.settleLocale(text, message.locale);
+
+    const nlu = this.env.nlu.parse(text, state.locale);
+    this.trace.intent = nlu.intent;
+    const input: StepInput = { text, nlu, ...pick(message, ['choice', 'location', 'media']) };
+
+    if (state.flow && state.flow.dialog !== MENU_DIALOG && away > this.env.flowExpiresAfterMs) {
+      this.say('flow.expired', { flow: this.dialogTitle(state.flow.dialog) });
+      state.flow = null;
+    } else if (state.flow && state.flow.dialog !== MENU_DIALOG && away > this.env.resumePromptAfterMs) {
+      state.paused = state.flow;
+      state.flow = null;
+      this.askToResume();
+      return this.output('asked_to_resume');
+    }
+    if (state.paused) return this.answerResume(input);
+    if (this.handleGlobalWords(input)) return this.output();
+    if (state.flow) return this.answerStep(input);
+    this.route(input);
+    return this.output();
+  }
+
+  onResult(result: CommandResult): TurnOutput {
+    const flow = this.state.flow;
+    if (!flow?.awaiting || flow.awaiting.command.type !== result.type) {
+      throw new Error(`Result ${result.type} arrived for a flow that does not wait for it`);
+    }
+    const { resultSlot, then } = flow.awaiting;
+    const loadedForSameStep = then === flow.step;
+    flow.slots[resultSlot] = result.value as unknown as Slots[string];
+    delete flow.awaiting;
+    if (loadedForSameStep) this.askStep(then, 0);
+    else this.enterStep(then, 0);
+    return this.output();
+  }
+
+  // --- Keywords that work everywhere -------------------------------------------------------
+
+  /** STOP / START / HELP and their Spanish equivalents, in every step (carrier rules). */
+  private handleCarrierKeywords(text: string): boolean {
+    const { i18n } = this.env;
+    const all = i18n.locales.map((locale) => ({ locale, words: i18n.keywords(locale) }));
+    const optOut = all.find(({ words }) => isOneOf(text, words.optOut));
+    if (optOut) {
+      this.state.flow = null;
+      this.state.paused = null;
+      this.effects.push({ type: 'consent.optOut', keyword: text.toUpperCase() });
+      this.say('consent.opted_out');
+      this.trace.outcome = 'opted_out';
+      return true;
+    }
+    if (all.some(({ words }) => isOneOf(text, words.optIn))) {
+      this.effects.push({ type: 'consent.optIn', keyword: text.toUpperCase() });
+      this.say('consent.opted_in');
+      this.showMenu();
+      this.trace.outcome = 'opted_in';
+      return true;
+    }
+    if (all.some(({ words }) => isOneOf(text, words.help))) {
+      this.say('help.carrier');
+      if (this.state.flow && !this.resident.optedOut) {
+        this.say('help.in_flow', { flow: this.dialogTitle(this.state.flow.dialog) });
+        this.askStep(this.state.flow.step, 0);
+      }
+      this.trace.outcome = 'help';
+      return true;
+    }
+    return false;
+  }
+
+  /** menu, back, exit and language names: plain words that work in any step. */
+  private handleGlobalWords(input: StepInput): boolean {
+    const words = this.env.i18n.keywords(this.state.locale);
+    const flow = this.state.flow;
+    if (isOneOf(input.text, words.menu)) {
+      this.showMenu();
+      this.trace.outcome = 'menu';
+      return true;
+    }
+    if (flow && isOneOf(input.text, words.back)) {
+      const previous = flow.history.pop();
+      if (previous) {
+        flow.failures = 0;
+        for (const slot of previous.filled) delete flow.slots[slot];
+        this.enterStep(previous.step, 0);
+        this.trace.outcome = 'back';
+      } else {
+        this.leaveFlow();
+      }
+      return true;
+    }
+    if (isOneOf(input.text, words.exit)) {
+      if (flow) this.leaveFlow();
+      else this.showMenu();
+      return true;
+    }
+    const asked = this.env.i18n.locales.find((locale) => isOneOf(input.text, this.env.i18n.keywords(locale).languageNames));
+    if (asked) {
+      this.switchLocale(asked);
+      return true;
+    }
+    // Intents strong enough to interrupt a flow: asking for a person, or to switch language.
+    const { nlu } = input;
+    const step = flow && this.currentDialog(flow)?.steps[flow.step];
+    if (step?.freeText || nlu.confidence < INTERRUPT_CONFIDENCE) return false;
+    if (nlu.intent === 'human') {
+      this.handOff('asked');
+      return true;
+    }
+    if (nlu.intent === 'change_language' && nlu.entities.language && this.env.i18n.locales.includes(nlu.entities.language)) {
+      this.switchLocale(nlu.entities.language);
+      return true;
+    }
+    if (flow && nlu.intent === 'cancel') {
+      this.leaveFlow();
+      return true;
+    }
+    return false;
+  }
+
+  private settleLocale(text: string, channelLocale: string | undefined): void {
+    const state = this.state;
+    if (state.localeSettled) return;
+    const detected = this.env.nlu.detectLocale(text);
+    const fromChannel = channelLocale?.slice(0, 2).toLowerCase();
+    const locale = detected ?? (fromChannel && this.env.i18n.locales.includes(fromChannel) ? fromChannel : null);
+    if (!locale) return;
+    state.localeSettled = true;
+    if (locale !== state.locale) {
+      state.locale = locale;
+      this.effects.push({ type: 'resident.setLocale', locale });
+    }
+  }
+
+  private switchLocale(locale: string): void {
+    this.state.locale = locale;
+    this.state.localeSettled = true;
+    this.effects.push({ type: 'resident.setLocale', locale });
+    this.say('language.changed');
+    this.trace.outcome = 'language_changed';
+    const flow = this.state.flow;
+    if (flow) this.askStep(flow.step, 0);
+    else this.showMenu();
+  }
+
+  // --- Returning residents -----------------------------------------------------------------
+
+  private askToResume(): void {
+    const paused = this.state.paused;
+    if (!paused) return;
+    this.reply(this.t('resume.ask', { flow: this.dialogTitle(paused.dialog) }), this.resumeChoices());
+  }
+
+  private resumeChoices(): Choice[] {
+    return [
+      { id: 'continue', label: this.t('resume.continue') },
+      { id: 'restart', label: this.t('resume.restart') },
+      { id: 'menu', label: this.t('choice.menu') },
+    ];
+  }
+
+  private stuckChoices(): Choice[] {
+    return [
+      { id: 'keep', label: this.t('choice.keep_trying') },
+      { id: 'menu', label: this.t('choice.menu') },
+      { id: 'human', label: this.t('choice.human') },
+    ];
+  }
+
+  private answerResume(input: StepInput): TurnOutput {
+    const paused = this.state.paused;
+    this.state.paused = null;
+    if (!paused) return this.output();
+    const picked = this.context(paused.slots).pick(input, this.resumeChoices()) ?? (this.yesNoOf(input) === 'yes' ? 'continue' : null);
+    if (picked === 'continue') {
+      this.state.flow = paused;
+      this.askStep(paused.step, 0);
+      return this.output('resumed');
+    }
+    if (picked === 'restart') {
+      this.startDialog(paused.dialog, {});
+      return this.output('restarted');
+    }
+    if (picked === 'menu') {
+      this.showMenu();
+      return this.output('menu');
+    }
+    // Anything else is a new message: the old flow stays dropped.
+    if (this.handleGlobalWords(input)) return this.output();
+    this.route(input);
+    return this.output();
+  }
+
+  // --- Routing a message outside any flow ---------------------------------------------------
+
+  private route(input: StepInput): void {
+    const { nlu } = input;
+    const reference = nlu.entities.reference;
+    if (reference) {
+      const kind = reference.charAt(0);
+      if (kind === 'I') return this.startDialog('ideas', { supportRef: reference });
+      if (kind === 'V') return this.startDialog('volunteer', { roleRef: reference });
+      return this.startDialog('check-status', { ref: reference });
+    }
+    if (input.location || input.media?.length) return this.startSeeded('report-problem', input);
+    switch (nlu.intent) {
+      case 'report_problem':
+        return this.startSeeded('report-problem', input);
+      case 'check_status':
+        return this.startDialog('check-status', {});
+      case 'submit_idea':
+        return this.startDialog('submit-idea', {});
+      case 'find_volunteer':
+        return this.startDialog('volunteer', {});
+      case 'greeting':
+        this.say('greeting');
+        return this.showMenu();
+      case 'help':
+        this.say('help.general');
+        return this.showMenu();
+      case 'human':
+        return this.handOff('asked');
+      case 'cancel':
+        this.say('flow.nothing_to_cancel');
+        return this.showMenu();
+      case 'change_language': {
+        const asked = nlu.entities.language;
+        if (asked && this.env.i18n.locales.includes(asked)) return this.switchLocale(asked);
+        return this.startDialog('language', {});
+      }
+      case 'unsubscribe':
+        this.effects.push({ type: 'consent.optOut', keyword: 'unsubscribe' });
+        this.say('consent.opted_out');
+        this.trace.outcome = 'opted_out';
+        return;
+      case 'subscribe':
+        this.effects.push({ type: 'consent.optIn', keyword: 'subscribe' }, { type: 'resident.setVolunteerCalls', on: true });
+        this.say('consent.volunteer_calls_on');
+        this.trace.outcome = 'subscribed';
+        return;
+      case 'thanks':
+        this.say('thanks.reply');
+        this.trace.outcome = 'thanks';
+        return;
+      case 'delete_my_data':
+        return this.startDialog('delete-data', {});
+      case 'none':
+        this.say('not_understood');
+        return this.showMenu();
+    }
+  }
+
+  private handOff(reason: 'asked' | 'stuck'): void {
+    this.effects.push({ type: 'staff.handoff', reason });
+    this.say('handoff.requested');
+    this.trace.outcome = 'handoff';
+  }
+
+  private showMenu(): void {
+    this.state.flow = null;
+    this.startDialog(MENU_DIALOG, {});
+  }
+
+  private leaveFlow(): void {
+    const flow = this.state.flow;
+    this.state.flow = null;
+    this.say('flow.left', { flow: flow ? this.dialogTitle(flow.dialog) : '' });
+    this.trace.outcome = 'left_flow';
+  }
+
+  // --- Flows --------------------------------------------------------------------------------
+
+  /** Starts a dialog with what the message that opened it already says (its `seed`). */
+  private startSeeded(id: string, input: StepInput): void {
+    const seed = this.env.dialogs.get(id)?.seed;
+    this.startDialog(id, seed ? seed(input) : {});
+  }
+
+  private startDialog(id: string, slots: Slots): void {
+    const dialog = this.env.dialogs.get(id);
+    if (!dialog) throw new Error(`Unknown dialog ${id}`);
+    this.state.flow = { dialog: id, version: dialog.version, step: dialog.start, slots: { ...slots }, history: [], failures: 0 };
+    this.trace.dialog = id;
+    this.enterStep(dialog.start, 0);
+  }
+
+  private currentDialog(flow: ActiveFlow): DialogDefinition | undefined {
+    const dialog = this.env.dialogs.get(flow.dialog);
+    return dialog && dialog.version === flow.version && dialog.steps[flow.step] ? dialog : undefined;
+  }
+
+  private answerStep(input: StepInput): TurnOutput {
+    const flow = this.state.flow as ActiveFlow;
+    const dialog = this.currentDialog(flow);
+    if (!dialog) {
+      // The dialog changed under this conversation: restart it on purpose, never guess a step.
+      this.say('flow.restarted_after_update');
+      if (this.env.dialogs.has(flow.dialog)) this.startDialog(flow.dialog, {});
+      else this.showMenu();
+      return this.output('restarted_after_update');
+    }
+    delete flow.awaiting;
+    this.trace.dialog = flow.dialog;
+    this.trace.step = flow.step;
+    if (flow.slots.__stuckOffer) {
+      delete flow.slots.__stuckOffer;
+      const picked = this.context(flow.slots).pick(input, this.stuckChoices());
+      if (picked === 'menu') return (this.showMenu(), this.output('menu'));
+      if (picked === 'human') return (this.handOff('stuck'), this.output());
+      if (picked === 'keep') return (this.askStep(flow.step, 0), this.output('keep_trying'));
+    }
+    const step = dialog.steps[flow.step]!;
+    const outcome = step.answer(input, this.context(flow.slots));
+    this.apply(outcome, input);
+    return this.output();
+  }
+
+  private apply(outcome: StepOutcome, input: StepInput): void {
+    const flow = this.state.flow as ActiveFlow;
+    if ('retry' in outcome) {
+      flow.failures += 1;
+      this.trace.outcome = 'retry';
+      const explanation = this.t(outcome.retry, outcome.vars);
+      if (flow.failures >= this.env.maxFailures) {
+        flow.failures = 0;
+        this.reply(`${explanation}\n${this.t('flow.stuck')}`, this.stuckChoices());
+        flow.slots.__stuckOffer = true;
+        return;
+      }
+      this.askStep(flow.step, 0, explanation);
+      return;
+    }
+    flow.failures = 0;
+    this.trace.outcome = Object.keys(outcome)[0] ?? 'none';
+    if ('reroute' in outcome) {
+      this.state.flow = null;
+      this.route(input);
+      return;
+    }
+    if ('finish' in outcome) {
+      this.state.flow = null;
+      this.replies.push(...(outcome.say ?? []));
+      for (const effect of outcome.effects ?? []) {
+        // The conversation's language is engine state, not only a profile field.
+        if (effect.type === 'resident.setLocale') this.switchLocale(effect.locale);
+        else this.effects.push(effect);
+      }
+      return;
+    }
+    if ('startDialog' in outcome) {
+      this.state.flow = null;
+      this.replies.push(...(outcome.say ?? []));
+      this.startDialog(outcome.startDialog, outcome.slots ?? {});
+      return;
+    }
+    for (const [name, value] of Object.entries(outcome.set ?? {})) {
+      if (value === undefined || value === null) delete flow.slots[name];
+      else flow.slots[name] = value;
+    }
+    this.replies.push(...(outcome.say ?? []));
+    flow.history.push({ step: flow.step, filled: Object.keys(outcome.set ?? {}) });
+    if ('run' in outcome) {
+      flow.awaiting = { command: outcome.run, resultSlot: outcome.resultSlot, then: outcome.then };
+      this.command = outcome.run;
+      return;
+    }
+    this.enterStep(outcome.to, 0);
+  }
+
+  /** Enters a step: runs its `load` first when it has one, else asks it. */
+  private enterStep(name: string, hops: number): void {
+    const flow = this.state.flow as ActiveFlow;
+    const dialog = this.env.dialogs.get(flow.dialog);
+    const step = dialog?.steps[name];
+    if (!step) throw new Error(`Dialog ${flow.dialog} has no step ${name}`);
+    flow.step = name;
+    const load = step.load?.(this.context(flow.slots));
+    if (load) {
+      flow.awaiting = { command: load.command, resultSlot: load.resultSlot, then: name };
+      this.command = load.command;
+      return;
+    }
+    this.askStep(name, hops);
+  }
+
+  /** Says a step's prompt (after `before`, e.g. why the last answer did not work). */
+  private askStep(name: string, hops: number, before?: string): void {
+    const flow = this.state.flow as ActiveFlow;
+    if (hops > MAX_STEP_HOPS) throw new Error(`Dialog ${flow.dialog} skips steps in a loop at ${name}`);
+    const step = this.env.dialogs.get(flow.dialog)?.steps[name];
+    if (!step) throw new Error(`Dialog ${flow.dialog} has no step ${name}`);
+    flow.step = name;
+    delete flow.slots.__stuckOffer;
+    const asked = step.ask(this.context(flow.slots));
+    if ('skipTo' in asked) {
+      this.enterStep(asked.skipTo, hops + 1);
+      return;
+    }
+    if ('finish' in asked) {
+      this.state.flow = null;
+      this.replies.push(...asked.say);
+      return;
+    }
+    const [first, ...rest] = asked;
+    if (before && first?.kind === 'text') this.replies.push({ ...first, text: `${before}\n${first.text}` }, ...rest);
+    else this.replies.push(...(before ? [{ kind: 'text' as const, text: before }] : []), ...asked);
+  }
+
+  // --- Helpers ------------------------------------------------------------------------------
+
+  private context(slots: Slots): StepContext {
+    const { env, state } = this;
+    const dateFormat = new Intl.DateTimeFormat(state.locale, { timeZone: env.timeZone, dateStyle: 'medium', timeStyle: 'short' });
+    return {
+      slots,
+      locale: state.locale,
+      t: (key, vars) => this.t(key, vars),
+      pick: (input, choices) => (input.choice && choices.some((c) => c.id === input.choice) ? input.choice : env.nlu.matchChoice(input.text, choices, state.locale)),
+      yesNo: (input) => this.yesNoOf(input),
+      formatDate: (iso) => dateFormat.format(new Date(iso)),
+      channel: this.channel,
+      resident: this.resident,
+    };
+  }
+
+  private yesNoOf(input: StepInput): 'yes' | 'no' | null {
+    if (input.choice === 'yes' || input.choice === 'no') return input.choice;
+    return this.env.nlu.yesNo(input.text, this.state.locale);
+  }
+
+  private t(key: string, vars?: MessageVars): string {
+    return this.env.i18n.t(this.state.locale, key, { city: this.env.cityName, ...vars });
+  }
+
+  private say(key: string, vars?: MessageVars): void {
+    this.reply(this.t(key, vars));
+  }
+
+  private reply(text: string, choices?: Choice[]): void {
+    this.replies.push(choices ? { kind: 'text', text, choices } : { kind: 'text', text });
+  }
+
+  private dialogTitle(id: string): string {
+    const dialog = this.env.dialogs.get(id);
+    return dialog ? this.t(dialog.titleKey) : id;
+  }
+
+  private output(outcome?: string): TurnOutput {
+    if (outcome) this.trace.outcome = outcome;
+    const flow = this.state.flow;
+    if (flow) {
+      this.trace.dialog ??= flow.dialog;
+      this.trace.step = flow.step;
+    }
+    return { state: this.state, replies: this.replies, effects: this.effects, ...(this.command ? { command: this.command } : {}), trace: this.trace };
+  }
+}
+
+function pick<T extends object, K extends keyof T>(object: T, keys: K[]): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (object[key] !== undefined) picked[key] = object[key];
+  return picked;
+}

@@ -1,0 +1,121 @@
+/**
+ * Commands: what a dialog asks the world to do or tell it, as data. The engine never runs them;
+ * the turn pipeline does (`src/core/command-runner.ts`) and feeds the result back. Commands are
+ * executed idempotently per inbound message, so a provider's retry does not file a report twice.
+ */
+import type { GeoPoint, MediaRef } from '../core/message.js';
+
+/** A report as a resident sees it. Dates are ISO strings so state stays plain JSON. */
+export interface ReportView {
+  ref: string;
+  category: string;
+  status: string;
+  statusGroup: 'open' | 'fixed' | 'closed';
+  locationText: string;
+  description: string;
+  createdAt: string;
+  updates: { status?: string; note?: string; at: string }[];
+}
+
+/** A line in "my reports". */
+export interface ReportSummary {
+  ref: string;
+  category: string;
+  status: string;
+  createdAt: string;
+}
+
+/** A line in a list of ideas. */
+export interface IdeaSummary {
+  ref: string;
+  title: string;
+  supports: number;
+  status: string;
+}
+
+/** A line in a list of volunteer roles. */
+export interface RoleSummary {
+  ref: string;
+  title: string;
+  neighbourhood: string;
+  startsAt: string;
+  spotsLeft: number;
+  demo: boolean;
+}
+
+/** A volunteer role with everything a resident needs to decide. */
+export interface RoleView extends RoleSummary {
+  description: string;
+  place: string;
+  schedule?: string;
+  contact: string;
+  capacity: number;
+  interests: string[];
+  status: 'open' | 'closed';
+}
+
+/** A line in "my sign-ups". */
+export interface SignupSummary {
+  ref: string;
+  title: string;
+  status: 'confirmed' | 'waitlisted';
+  startsAt: string;
+}
+
+/** Everything the engine can ask for, with the result each one returns. */
+export interface CommandResults {
+  'report.create': { ref: string };
+  'report.get': { report: ReportView | null };
+  'report.listMine': { reports: ReportSummary[] };
+  'idea.create': { ref: string };
+  'idea.listRecent': { ideas: IdeaSummary[] };
+  'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' };
+  'role.list': { roles: RoleSummary[]; interests: string[]; neighbourhoods: string[] };
+  'role.get': { role: RoleView | null };
+  'role.signUp': { outcome: 'confirmed' | 'waitlisted' | 'already' | 'full' | 'closed' | 'not_found' };
+  'signup.listMine': { signups: SignupSummary[] };
+  'signup.cancel': { outcome: 'cancelled' | 'not_found' };
+  'resident.deleteData': { deleted: true };
+}
+
+/** The inputs of each command. */
+export interface CommandInputs {
+  'report.create': {
+    category: string;
+    locationText?: string;
+    point?: GeoPoint;
+    description: string;
+    photos: MediaRef[];
+  };
+  'report.get': { ref: string };
+  'report.listMine': Record<string, never>;
+  'idea.create': { title: string; details: string; neighbourhood?: string };
+  'idea.listRecent': { limit: number };
+  'idea.support': { ref: string };
+  'role.list': { interest?: string; neighbourhood?: string };
+  'role.get': { ref: string };
+  'role.signUp': { ref: string; name: string; waitlist: boolean };
+  'signup.listMine': Record<string, never>;
+  'signup.cancel': { ref: string };
+  'resident.deleteData': Record<string, never>;
+}
+
+export type CommandType = keyof CommandInputs;
+
+/** A command as data: its type and input. */
+export type Command = { [K in CommandType]: { type: K; input: CommandInputs[K] } }[CommandType];
+
+/** The result of one command, tagged with its type. */
+export type CommandResult = { [K in CommandType]: { type: K; value: CommandResults[K] } }[CommandType];
+
+/**
+ * Effects: things to do after the turn whose result the dialog does not wait for. They change
+ * the resident's profile or consent, or tell staff; each is idempotent.
+ */
+export type Effect =
+  | { type: 'resident.setLocale'; locale: string }
+  | { type: 'resident.setProfile'; name?: string; interests?: string[]; neighbourhood?: string }
+  | { type: 'resident.setVolunteerCalls'; on: boolean }
+  | { type: 'consent.optOut'; keyword: string }
+  | { type: 'consent.optIn'; keyword: string }
+  | { type: 'staff.handoff'; reason: 'asked' | 'stuck' };

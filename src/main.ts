@@ -1,0 +1,49 @@
+/**
+ * The composition root: read config, build the service and the HTTP app, listen, and shut
+ * down gracefully on SIGTERM/SIGINT (stop accepting, finish turns in flight, close the store).
+ */
+import { loadConfig, ConfigError, type Config } from './config.js';
+import { createService } from './service.js';
+import { createApp } from './http/app.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const service = await createService(config);
+  const { logger } = service;
+  reportChannels(config, (line) => logger.info(line));
+  const server = createApp(service).listen(config.port, () => {
+    logger.info({ port: config.port, store: service.store.kind, chat: `http://localhost:${config.port}/chat` }, 'CivicLine is ready');
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing turns in flight');
+    server.close();
+    server.closeIdleConnections();
+    void service
+      .close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: { message: (error as Error)?.message } }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Says once which channels are on and which are off for want of credentials. */
+function reportChannels(config: Config, log: (line: string) => void): void {
+  const off = (name: string, keys: string) => log(`${name} is off: set ${keys} to turn it on`);
+  if (!config.twilio.accountSid || !config.twilio.authToken) off('The SMS (Twilio) channel', 'TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN');
+  if (!config.telegram.botToken) off('The Telegram channel', 'TELEGRAM_BOT_TOKEN');
+  if (!config.microsoft.appId) off('The Bot Framework channel', 'MICROSOFT_APP_ID');
+  if (!config.adminToken) off('The staff API', 'ADMIN_TOKEN');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);
+  process.exit(1);
+});

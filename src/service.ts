@@ -1,0 +1,86 @@
+/**
+ * Builds the running service from a configuration: store, locales, NLU, dialogs, engine,
+ * pipeline and channels. `main.ts` and the tests both use it, so tests run the real thing.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+import { createTranslator, discoverLocales, loadLocaleBundles, type Translator } from './core/i18n.js';
+import { CommandRunner } from './core/command-runner.js';
+import { TurnPipeline } from './core/turn-pipeline.js';
+import { loadNlu, type Nlu } from './engine/nlu/index.js';
+import type { EngineEnv } from './engine/types.js';
+import { createDialogs } from '../dialogs/index.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.port.js';
+import { demoRoles } from './domain/demo-roles.js';
+
+/** Answers a step may fail to understand before the bot offers the menu or a person. */
+const MAX_FAILURES = 3;
+
+/** Everything a running CivicLine holds. */
+export interface Service {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  i18n: Translator;
+  nlu: Nlu;
+  pipeline: TurnPipeline;
+  /** Waits for turns in flight, then closes the store. */
+  close(): Promise<void>;
+}
+
+/** Opens the store and builds the service. */
+export async function createService(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Service> {
+  const localesDir = path.join(config.rootDir, 'locales');
+  const locales = discoverLocales(localesDir);
+  if (!locales.includes(config.defaultLocale)) {
+    throw new Error(`DEFAULT_LOCALE ${config.defaultLocale} has no folder under locales/ (found: ${locales.join(', ')})`);
+  }
+  const i18n = createTranslator(loadLocaleBundles(localesDir, locales), config.defaultLocale);
+  const nlu = loadNlu(localesDir, locales);
+  const store = await openStore({ dataDir: config.dataDir, ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}) });
+  if (config.seedDemoData && store.kind === 'embedded') await seedDemoRoles(store, localesDir, locales, config.defaultLocale, logger);
+
+  const engine: EngineEnv = {
+    dialogs: createDialogs(locales, (locale) => i18n.t(locale, 'language.name')),
+    i18n,
+    nlu,
+    timeZone: config.cityTimeZone,
+    cityName: config.cityName,
+    resumePromptAfterMs: config.resumePromptAfterMs,
+    flowExpiresAfterMs: config.flowExpiresAfterMs,
+    maxFailures: MAX_FAILURES,
+  };
+  const runner = new CommandRunner(store, (_address, reason) => logger.info({ reason }, 'resident asked for a person'));
+  const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale });
+
+  return {
+    config,
+    logger,
+    store,
+    i18n,
+    nlu,
+    pipeline,
+    async close() {
+      await pipeline.idle();
+      await store.close();
+    },
+  };
+}
+
+/** Seeds the demo volunteer roles once; a city that deletes them does not get them back. */
+async function seedDemoRoles(store: Store, localesDir: string, locales: readonly string[], defaultLocale: string, logger: Logger): Promise<void> {
+  if (await store.meta.get('seeded:demo-roles')) return;
+  const texts = Object.fromEntries(
+    locales.flatMap((locale) => {
+      const file = path.join(localesDir, locale, 'demo-roles.json');
+      return existsSync(file) ? [[locale, JSON.parse(readFileSync(file, 'utf8'))]] : [];
+    }),
+  );
+  const roles = demoRoles(texts, defaultLocale, new Date());
+  for (const role of roles) await store.roles.insert(role);
+  await store.meta.upsert({ _id: 'seeded:demo-roles', value: new Date().toISOString() });
+  logger.info({ roles: roles.length }, 'seeded demo volunteer roles (marked as demo)');
+}

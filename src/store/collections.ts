@@ -1,0 +1,58 @@
+/**
+ * The collections the service keeps and the indexes each one can be queried by. This table is
+ * the one source for both adapters: the mongoose schemas build their MongoDB indexes from it and
+ * the embedded store keeps one LMDB index database per entry, so a query that works on one works
+ * on the other.
+ */
+import type { Collection, Collections, IndexSpec } from './store.port.js';
+
+/** The name of a collection, as a key of `Collections`. */
+export type CollectionName = keyof Collections;
+
+/** The record type a collection holds. */
+export type RecordOf<K extends CollectionName> =
+  Collections[K] extends Collection<infer T> ? T : never;
+
+/** The indexes of every collection, typed so a misspelt field does not compile. */
+export type CollectionIndexes = { readonly [K in CollectionName]: readonly IndexSpec<RecordOf<K>>[] };
+
+/**
+ * Every collection's indexes: equality on `field`, ordered by `sortBy`, ties broken by `_id`.
+ * `find` and `count` accept only these fields, in both adapters, so that an unindexed query (a
+ * full scan in MongoDB, impossible in the embedded store) fails in development, not under load.
+ */
+export const COLLECTION_INDEXES: CollectionIndexes = {
+  residents: [{ field: 'volunteerCalls', sortBy: 'lastSeenAt' }],
+  consentEvents: [{ field: 'address', sortBy: 'at' }],
+  conversations: [],
+  transcripts: [{ field: 'conversationId', sortBy: 'seq' }],
+  reports: [
+    { field: 'residentAddress', sortBy: 'createdAt' },
+    { field: 'statusGroup', sortBy: 'createdAt' },
+    { field: 'category', sortBy: 'createdAt' },
+  ],
+  reportUpdates: [{ field: 'reportId', sortBy: 'at' }],
+  ideas: [
+    { field: 'kind', sortBy: 'createdAt' },
+    { field: 'authorAddress', sortBy: 'createdAt' },
+  ],
+  ideaSupports: [
+    { field: 'ideaId', sortBy: 'at' },
+    { field: 'address', sortBy: 'at' },
+  ],
+  roles: [{ field: 'status', sortBy: 'startsAt' }],
+  signups: [
+    { field: 'roleId', sortBy: 'createdAt' },
+    { field: 'address', sortBy: 'createdAt' },
+  ],
+  meta: [],
+};
+
+/** An index of any collection, for code that handles every collection alike. */
+export interface AnyIndexSpec {
+  readonly field: string;
+  readonly sortBy?: string | undefined;
+}
+
+/** Every collection name, in a stable order (for opening databases and building models). */
+export const COLLECTION_NAMES = Object.keys(COLLECTION_INDEXES) as CollectionName[];

@@ -1,0 +1,127 @@
+/**
+ * The embedded store, the durable default when no MongoDB is configured: one LMDB environment
+ * in a directory, one database per collection and one per index. See `embedded-collection.ts`
+ * for how writes stay atomic and concurrent-safe.
+ *
+ * lmdb-js facts this relies on (measured): `open()` is instant even with a million records;
+ * `put`, `remove`, `ifVersion`, `ifNoExists` and `batch` are atomic and resolve once committed,
+ * which survives `kill -9` (LMDB reuses the last committed transaction after a process crash;
+ * a power loss may lose the last fraction of a second, as LMDB's `overlappingSync` flushes just
+ * after the commit). The async `transaction()` hangs forever on this platform, so it is never
+ * used, and nothing here calls `transactionSync`, which blocks the event loop on an fsync.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import mongoose from 'mongoose';
+import type { StoredRecord } from '../domain/records.js';
+import type { CollectionName, RecordOf } from './collections.js';
+import {
+  openEmbeddedCollection,
+  type EmbeddedCollection,
+  type EmbeddedContext,
+} from './embedded-collection.js';
+import { buildModels, type StoreModels } from './schemas.js';
+import type { Collection, Collections, Store } from './store.port.js';
+
+// Collections, their indexes, and the two internal databases, with room to add more.
+const MAX_DATABASES = 64;
+
+// Models that only validate and cast (see schemas.ts): their connection is never opened, so
+// they never talk to a server. Built once per process: each connection stays in mongoose's list.
+let validationModels: StoreModels | undefined;
+
+/** Opens (creating if needed) the embedded store in a directory. */
+export async function openEmbeddedStore(dir: string): Promise<Store> {
+  await mkdir(dir, { recursive: true });
+  // noSubdir: false because lmdb-js treats a path with a dot in its last segment ("data.v2")
+  // as a file name by default.
+  const root = open({ path: dir, noSubdir: false, maxDbs: MAX_DATABASES });
+  try {
+    return await openCollections(root, dir);
+  } catch (error) {
+    await root.close();
+    throw error;
+  }
+}
+
+/** Opens every collection and index in an open environment, building indexes as needed. */
+async function openCollections(root: RootDatabase, dir: string): Promise<Store> {
+  const catalog = root.openDB<string, string>({ name: '_catalog' });
+  const health = root.openDB<number, string>({ name: '_health' });
+  validationModels ??= buildModels(mongoose.createConnection());
+  const models = validationModels;
+
+  let closed = false;
+  let lastStamp = 0;
+  const context: EmbeddedContext = {
+    root,
+    // Microseconds since the epoch, strictly increasing: unique for this store's lifetime and,
+    // unless the clock goes back by more than a restart takes, across restarts. Exact in a
+    // double until the year 2255.
+    stamp: () => (lastStamp = Math.max(lastStamp + 1, Date.now() * 1000)),
+    assertOpen: () => {
+      if (closed) throw new Error('embedded store: closed');
+    },
+  };
+
+  const opened: Pick<EmbeddedCollection<StoredRecord>, 'indexes' | 'buildIndexes'>[] = [];
+  const openOne = <K extends CollectionName>(name: K): Collection<RecordOf<K>> => {
+    const collection = openEmbeddedCollection<RecordOf<K>>(context, name, models[name]);
+    opened.push(collection);
+    return collection.collection;
+  };
+  const collections: Collections = {
+    residents: openOne('residents'),
+    consentEvents: openOne('consentEvents'),
+    conversations: openOne('conversations'),
+    transcripts: openOne('transcripts'),
+    reports: openOne('reports'),
+    reportUpdates: openOne('reportUpdates'),
+    ideas: openOne('ideas'),
+    ideaSupports: openOne('ideaSupports'),
+    roles: openOne('roles'),
+    signups: openOne('signups'),
+    meta: openOne('meta'),
+  };
+
+  const declared = new Set(opened.flatMap((each) => each.indexes.map((index) => index.name)));
+  await forgetUndeclaredIndexes(catalog, declared);
+  for (const each of opened) await each.buildIndexes(catalog);
+
+  return {
+    kind: 'embedded',
+    ...collections,
+
+    async ping() {
+      context.assertOpen();
+      // Writes to an open LMDB file keep working after its directory is made read-only or
+      // removed, so the directory is checked too (the next restart would fail there).
+      await access(dir, constants.W_OK);
+      const token = context.stamp();
+      await health.put('ping', token);
+      // `>=`: a concurrent ping may have written a later stamp after ours.
+      if (!((health.get('ping') ?? 0) >= token)) throw new Error('embedded store: ping not read back');
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Let writes already queued commit and flush before the environment goes away.
+      await root.flushed;
+      await root.close();
+    },
+  };
+}
+
+/**
+ * Drops the catalog marks of indexes no longer declared, so that declaring one again later
+ * rebuilds it rather than trusting entries nobody kept up to date in between.
+ */
+async function forgetUndeclaredIndexes(
+  catalog: Database<string, string>,
+  declared: ReadonlySet<string>,
+): Promise<void> {
+  const stale = [...catalog.getKeys()].filter((name) => !declared.has(name));
+  await Promise.all(stale.map((name) => catalog.remove(name)));
+}

@@ -1,0 +1,349 @@
+/**
+ * The mongoose schemas of every record: the one schema definition. MongoDB uses them as models;
+ * the embedded store validates and casts each record with the same models (never connected)
+ * before writing, so both adapters accept exactly the same records.
+ */
+import {
+  Schema,
+  type Connection,
+  type Model,
+  type SchemaDefinition,
+  type SchemaDefinitionProperty,
+  type SchemaOptions,
+} from 'mongoose';
+import type { ChannelName, GeoPoint, MediaRef } from '../core/message.js';
+import type {
+  ConsentEventRecord,
+  ConversationRecord,
+  IdeaRecord,
+  IdeaSupportRecord,
+  InboundReceipt,
+  MetaRecord,
+  ReportRecord,
+  ReportUpdateRecord,
+  ResidentRecord,
+  SignupRecord,
+  StatusGroup,
+  TranscriptEntryRecord,
+  VolunteerRoleRecord,
+} from '../domain/records.js';
+import {
+  COLLECTION_INDEXES,
+  COLLECTION_NAMES,
+  type AnyIndexSpec,
+  type CollectionName,
+  type RecordOf,
+} from './collections.js';
+
+/**
+ * The longest `_id` or indexed string value, in UTF-16 units. The embedded store puts
+ * `[value, sort, _id]` in one LMDB key, which may not exceed 1978 bytes; 200 units are at most
+ * 600 UTF-8 bytes, so two of them and a number always fit. Enforced in the schema so MongoDB
+ * refuses the same records.
+ */
+export const MAX_KEY_LENGTH = 200;
+
+/**
+ * Lists every member of a string union for a mongoose `enum`; the rest parameter fails to compile
+ * (naming what is missing) when the union gains a member, so the schema cannot fall behind.
+ */
+function membersOf<U extends string>() {
+  return <const A extends readonly U[]>(
+    values: A,
+    ..._complete: [Exclude<U, A[number]>] extends [never] ? [] : [missing: Exclude<U, A[number]>]
+  ): U[] => [...values];
+}
+
+const CHANNELS = membersOf<ChannelName>()(['sms', 'telegram', 'webchat', 'web', 'console']);
+const STATUS_GROUPS = membersOf<StatusGroup>()(['open', 'fixed', 'closed']);
+
+// Every record schema: string ids we choose ourselves (no ObjectId), our own `_rev` instead of
+// mongoose's `__v`, and empty objects kept (minimize would drop `location: {}` or `state: {}`,
+// so a record would not read back as it was written). `strict: 'throw'` because mongoose's
+// default silently drops fields the schema lacks: a field added to records.ts but not here
+// would be lost on every write instead of failing the first test that writes it.
+const RECORD_OPTIONS = { versionKey: false, minimize: false, strict: 'throw' } satisfies SchemaOptions;
+// Nested values are plain data, not subdocuments with their own ObjectId `_id`.
+const NESTED_OPTIONS = { ...RECORD_OPTIONS, _id: false } satisfies SchemaOptions;
+
+/**
+ * A schema definition that names every field of `T`, no more and no fewer, so that a field
+ * added to (or removed from) a record type fails to compile here until the schema follows.
+ */
+type FieldsOf<T> = { [K in keyof Required<T>]: SchemaDefinitionProperty };
+
+/** The schema of a stored record. */
+function recordSchema<T>(fields: FieldsOf<T>): Schema<T> {
+  return new Schema<T>(fields as SchemaDefinition<T>, RECORD_OPTIONS);
+}
+
+/** The schema of a value nested in a record. */
+function nestedSchema<T>(fields: FieldsOf<T>): Schema<T> {
+  return new Schema<T>(fields as SchemaDefinition<T>, NESTED_OPTIONS);
+}
+
+const ID = { type: String, required: true };
+const REV = { type: Number, required: true, min: 1 };
+
+const geoPointSchema = nestedSchema<GeoPoint>({
+  lat: { type: Number, required: true, min: -90, max: 90 },
+  lon: { type: Number, required: true, min: -180, max: 180 },
+  label: String,
+});
+
+const mediaRefSchema = nestedSchema<MediaRef>({
+  url: { type: String, required: true },
+  contentType: { type: String, required: true },
+});
+
+const inboundReceiptSchema = nestedSchema<InboundReceipt>({
+  key: { type: String, required: true },
+  // Replies and effects are the engine's data; the store keeps them as they are.
+  replies: { type: [Schema.Types.Mixed] },
+  effects: { type: [Schema.Types.Mixed] },
+  firstEntry: { type: Number, required: true },
+});
+
+const translationSchema = nestedSchema<{ title: string; description: string }>({
+  title: { type: String, required: true },
+  description: { type: String, required: true },
+});
+
+const residentSchema = recordSchema<ResidentRecord>({
+  _id: ID,
+  _rev: REV,
+  address: { type: String, required: true },
+  channel: { type: String, required: true, enum: CHANNELS },
+  locale: { type: String, required: true },
+  optedOut: { type: Boolean, required: true },
+  volunteerCalls: { type: Boolean, required: true },
+  interests: { type: [String] },
+  neighbourhood: String,
+  name: String,
+  createdAt: { type: Date, required: true },
+  lastSeenAt: { type: Date, required: true },
+});
+
+const consentEventSchema = recordSchema<ConsentEventRecord>({
+  _id: ID,
+  _rev: REV,
+  address: { type: String, required: true },
+  channel: { type: String, required: true, enum: CHANNELS },
+  kind: {
+    type: String,
+    required: true,
+    enum: membersOf<ConsentEventRecord['kind']>()(['opt_out', 'opt_in']),
+  },
+  keyword: { type: String, required: true },
+  at: { type: Date, required: true },
+});
+
+const conversationSchema = recordSchema<ConversationRecord>({
+  _id: ID,
+  _rev: REV,
+  address: { type: String, required: true },
+  // The engine's state is opaque here (it versions and validates it itself). Not `required`:
+  // mongoose's required check on Mixed would refuse a legitimate `null` state.
+  state: { type: Schema.Types.Mixed },
+  recentInbound: { type: [inboundReceiptSchema] },
+  transcriptLength: { type: Number, required: true, min: 0 },
+  updatedAt: { type: Date, required: true },
+});
+
+const transcriptEntrySchema = recordSchema<TranscriptEntryRecord>({
+  _id: ID,
+  _rev: REV,
+  conversationId: { type: String, required: true },
+  seq: { type: Number, required: true, min: 0 },
+  direction: {
+    type: String,
+    required: true,
+    enum: membersOf<TranscriptEntryRecord['direction']>()(['in', 'out']),
+  },
+  channel: { type: String, required: true, enum: CHANNELS },
+  providerMessageId: String,
+  text: { type: String, default: '' },
+  location: { type: geoPointSchema },
+  // Optional arrays stay absent when absent (mongoose would otherwise default them to []).
+  media: { type: [mediaRefSchema], default: undefined },
+  at: { type: Date, required: true },
+});
+
+const reportLocationSchema = nestedSchema<ReportRecord['location']>({
+  text: String,
+  point: { type: geoPointSchema },
+});
+
+const reportSchema = recordSchema<ReportRecord>({
+  _id: ID,
+  _rev: REV,
+  // Categories are data staff can edit, so any string; the defaults live in vocabulary.ts.
+  category: { type: String, required: true },
+  status: { type: String, required: true },
+  statusGroup: { type: String, required: true, enum: STATUS_GROUPS },
+  location: { type: reportLocationSchema, required: true },
+  description: { type: String, required: true },
+  photos: { type: [mediaRefSchema] },
+  residentAddress: { type: String, required: true },
+  channel: { type: String, required: true, enum: CHANNELS },
+  locale: { type: String, required: true },
+  createdAt: { type: Date, required: true },
+  updatedAt: { type: Date, required: true },
+});
+
+const reportUpdateSchema = recordSchema<ReportUpdateRecord>({
+  _id: ID,
+  _rev: REV,
+  reportId: { type: String, required: true },
+  status: String,
+  note: String,
+  by: {
+    type: String,
+    required: true,
+    enum: membersOf<ReportUpdateRecord['by']>()(['resident', 'staff', 'system']),
+  },
+  at: { type: Date, required: true },
+});
+
+const ideaSchema = recordSchema<IdeaRecord>({
+  _id: ID,
+  _rev: REV,
+  title: { type: String, required: true },
+  details: { type: String, default: '' },
+  neighbourhood: String,
+  authorAddress: { type: String, required: true },
+  channel: { type: String, required: true, enum: CHANNELS },
+  status: {
+    type: String,
+    required: true,
+    enum: membersOf<IdeaRecord['status']>()(['new', 'under_review', 'accepted', 'not_planned']),
+  },
+  kind: { type: String, required: true, enum: membersOf<IdeaRecord['kind']>()(['idea']) },
+  createdAt: { type: Date, required: true },
+});
+
+const ideaSupportSchema = recordSchema<IdeaSupportRecord>({
+  _id: ID,
+  _rev: REV,
+  ideaId: { type: String, required: true },
+  address: { type: String, required: true },
+  at: { type: Date, required: true },
+});
+
+const volunteerRoleSchema = recordSchema<VolunteerRoleRecord>({
+  _id: ID,
+  _rev: REV,
+  title: { type: String, required: true },
+  description: { type: String, required: true },
+  // A Map validates each translation; it reads back as a plain object (flattenMaps / lean).
+  translations: { type: Map, of: translationSchema, default: undefined },
+  interests: { type: [String] },
+  neighbourhood: { type: String, required: true },
+  place: { type: String, required: true },
+  startsAt: { type: Date, required: true },
+  endsAt: Date,
+  schedule: String,
+  capacity: { type: Number, required: true, min: 0 },
+  contact: { type: String, required: true },
+  status: {
+    type: String,
+    required: true,
+    enum: membersOf<VolunteerRoleRecord['status']>()(['open', 'closed']),
+  },
+  demo: { type: Boolean, required: true },
+  createdAt: { type: Date, required: true },
+});
+
+const signupSchema = recordSchema<SignupRecord>({
+  _id: ID,
+  _rev: REV,
+  roleId: { type: String, required: true },
+  address: { type: String, required: true },
+  name: { type: String, required: true },
+  channel: { type: String, required: true, enum: CHANNELS },
+  status: {
+    type: String,
+    required: true,
+    enum: membersOf<SignupRecord['status']>()(['confirmed', 'waitlisted', 'cancelled']),
+  },
+  createdAt: { type: Date, required: true },
+  updatedAt: { type: Date, required: true },
+});
+
+const metaSchema = recordSchema<MetaRecord>({
+  _id: ID,
+  _rev: REV,
+  value: { type: Schema.Types.Mixed },
+});
+
+/** The schema of every collection, with the key constraints and indexes of `collections.ts`. */
+export type StoreSchemas = { readonly [K in CollectionName]: Schema<RecordOf<K>> };
+
+/** The models of every collection on one connection. */
+export type StoreModels = { readonly [K in CollectionName]: Model<RecordOf<K>> };
+
+/** Every collection's schema, built once with its key constraints and indexes. */
+export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
+  residents: residentSchema,
+  consentEvents: consentEventSchema,
+  conversations: conversationSchema,
+  transcripts: transcriptEntrySchema,
+  reports: reportSchema,
+  reportUpdates: reportUpdateSchema,
+  ideas: ideaSchema,
+  ideaSupports: ideaSupportSchema,
+  roles: volunteerRoleSchema,
+  signups: signupSchema,
+  meta: metaSchema,
+});
+
+/**
+ * Builds the models of every collection on a connection. MongoDB passes its open connection;
+ * the embedded store passes one that is never opened, only to validate and cast records. Each
+ * MongoDB collection is named exactly as in `Collections` (not mongoose's pluralised lowercase).
+ */
+export function buildModels(connection: Connection): StoreModels {
+  const model = <K extends CollectionName>(name: K): Model<RecordOf<K>> =>
+    connection.model<RecordOf<K>>(name, STORE_SCHEMAS[name] as Schema<RecordOf<K>>, name);
+  return {
+    residents: model('residents'),
+    consentEvents: model('consentEvents'),
+    conversations: model('conversations'),
+    transcripts: model('transcripts'),
+    reports: model('reports'),
+    reportUpdates: model('reportUpdates'),
+    ideas: model('ideas'),
+    ideaSupports: model('ideaSupports'),
+    roles: model('roles'),
+    signups: model('signups'),
+    meta: model('meta'),
+  };
+}
+
+/**
+ * Adds to each schema what follows from it being a key: `_id` and indexed strings get a length
+ * limit and may not contain NUL (LMDB array keys use NUL as the separator), and every index of
+ * `collections.ts` becomes a MongoDB compound index `{ field, sortBy, _id }`. `_id` is in the
+ * index because both adapters break sort ties by `_id`: without it MongoDB would have to sort
+ * the ties of a large result in memory.
+ */
+function withKeysAndIndexes(schemas: StoreSchemas): StoreSchemas {
+  for (const name of COLLECTION_NAMES) {
+    const schema = schemas[name] as Schema;
+    const indexes: readonly AnyIndexSpec[] = COLLECTION_INDEXES[name];
+    const keyFields = new Set(['_id', ...indexes.map((index) => index.field)]);
+    for (const field of keyFields) {
+      const path = schema.path(field);
+      if (path.instance !== 'String') continue;
+      path.validate({
+        validator: (value: unknown) =>
+          typeof value !== 'string' || (value.length <= MAX_KEY_LENGTH && !value.includes('\0')),
+        message: `${field} is too long or contains NUL`,
+      });
+    }
+    for (const index of indexes) {
+      schema.index({ [index.field]: 1, ...(index.sortBy ? { [index.sortBy]: 1 } : {}), _id: 1 });
+    }
+  }
+  return schemas;
+}

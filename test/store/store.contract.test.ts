@@ -1,0 +1,411 @@
+/**
+ * The storage contract: one suite that every adapter must pass, run against the embedded store
+ * always and against MongoDB when MONGODB_URI is set. Code written against one adapter then
+ * works on the other.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mongoose from 'mongoose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openEmbeddedStore } from '../../src/store/embedded.store.js';
+import { openMongoStore } from '../../src/store/mongo.store.js';
+import type { Store } from '../../src/store/store.port.js';
+import {
+  aConversation,
+  aReport,
+  aResident,
+  aRole,
+  aTranscriptEntry,
+  at,
+} from './store-records.fixture.js';
+
+/** A fresh, empty store for one test, and how to reopen it and to clean up after it. */
+interface StoreUnderTest {
+  store: Store;
+  /** Opens the same data again (after the test closed `store`). */
+  reopen(): Promise<Store>;
+  /** Removes the data; the stores the test opened are closed by then. */
+  destroy(): Promise<void>;
+}
+
+/** Declares the contract suite for one adapter; `open` gives every test a fresh, empty store. */
+export function describeStoreContract(name: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`store contract: ${name}`, () => {
+    let subject: StoreUnderTest;
+    let store: Store;
+    const opened: Store[] = [];
+
+    beforeEach(async () => {
+      subject = await open();
+      store = subject.store;
+      opened.push(store);
+    });
+
+    afterEach(async () => {
+      for (const each of opened.splice(0)) await each.close();
+      await subject.destroy();
+    });
+
+    describe('get and insert', () => {
+      it('round-trips records with Dates, nested objects, arrays and maps', async () => {
+        const report = aReport('R-1');
+        const conversation = aConversation('telegram:1');
+        const role = aRole('V-1');
+        expect(await store.reports.insert(report)).toBe(true);
+        expect(await store.conversations.insert(conversation)).toBe(true);
+        expect(await store.roles.insert(role)).toBe(true);
+
+        const readReport = await store.reports.get('R-1');
+        expect(readReport).toEqual({ ...report, _rev: 1 });
+        expect(readReport?.createdAt).toBeInstanceOf(Date);
+        expect(await store.conversations.get('telegram:1')).toEqual({ ...conversation, _rev: 1 });
+        const readRole = await store.roles.get('V-1');
+        expect(readRole).toEqual({ ...role, _rev: 1 });
+        expect(readRole?.startsAt).toBeInstanceOf(Date);
+      });
+
+      it('keeps optional fields absent and empty objects empty', async () => {
+        const entry = aTranscriptEntry('telegram:1', 0);
+        await store.transcripts.insert(entry);
+        const read = await store.transcripts.get(entry._id);
+        expect(read).toEqual({ ...entry, _rev: 1 });
+        expect(read).not.toHaveProperty('media');
+        expect(read).not.toHaveProperty('location');
+
+        await store.reports.insert(aReport('R-1', { location: {} }));
+        expect((await store.reports.get('R-1'))?.location).toEqual({});
+      });
+
+      it('casts what MongoDB would cast: ISO strings become Dates', async () => {
+        const iso = '2025-02-03T04:05:06.000Z';
+        await store.reports.insert({ ...aReport('R-1'), createdAt: iso as unknown as Date });
+        const read = await store.reports.get('R-1');
+        expect(read?.createdAt).toBeInstanceOf(Date);
+        expect(read?.createdAt.toISOString()).toBe(iso);
+      });
+
+      it('returns null for an unknown id', async () => {
+        expect(await store.reports.get('R-NOPE')).toBeNull();
+      });
+
+      it('sets _rev 1 whatever _rev the caller passed', async () => {
+        await store.reports.insert({ ...aReport('R-1'), _rev: 41 });
+        expect((await store.reports.get('R-1'))?._rev).toBe(1);
+      });
+
+      it('refuses a second insert of the same id and keeps the first', async () => {
+        expect(await store.reports.insert(aReport('R-1', { description: 'first' }))).toBe(true);
+        expect(await store.reports.insert(aReport('R-1', { description: 'second' }))).toBe(false);
+        expect((await store.reports.get('R-1'))?.description).toBe('first');
+      });
+
+      it('lets exactly one of 20 concurrent inserts of one id win', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.reports.insert(aReport('R-1', { description: `writer ${i}` }))),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        expect((await store.reports.get('R-1'))?.description).toBe(`writer ${winner}`);
+        expect(await store.reports.count({ field: 'statusGroup', equals: 'open' })).toBe(1);
+      });
+    });
+
+    describe('replace (optimistic concurrency)', () => {
+      it('replaces when the revision matches and bumps _rev', async () => {
+        await store.reports.insert(aReport('R-1'));
+        expect(await store.reports.replace(aReport('R-1', { status: 'in_progress' }), 1)).toBe(true);
+        const read = await store.reports.get('R-1');
+        expect(read).toEqual({ ...aReport('R-1', { status: 'in_progress' }), _rev: 2 });
+        expect(await store.reports.replace(aReport('R-1', { status: 'done' }), 2)).toBe(true);
+        expect((await store.reports.get('R-1'))?._rev).toBe(3);
+      });
+
+      it('refuses a stale revision and changes nothing', async () => {
+        await store.reports.insert(aReport('R-1'));
+        await store.reports.replace(aReport('R-1', { status: 'in_progress' }), 1);
+        expect(await store.reports.replace(aReport('R-1', { status: 'stale', statusGroup: 'closed' }), 1)).toBe(false);
+        expect(await store.reports.get('R-1')).toEqual({ ...aReport('R-1', { status: 'in_progress' }), _rev: 2 });
+        expect(await store.reports.count({ field: 'statusGroup', equals: 'closed' })).toBe(0);
+      });
+
+      it('refuses to replace a record that does not exist', async () => {
+        expect(await store.reports.replace(aReport('R-1'), 0)).toBe(false);
+        expect(await store.reports.replace(aReport('R-1'), 1)).toBe(false);
+        expect(await store.reports.get('R-1')).toBeNull();
+      });
+
+      it('lets exactly one of 20 concurrent replaces from the same revision win', async () => {
+        await store.reports.insert(aReport('R-1'));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.reports.replace(aReport('R-1', { status: `writer ${i}`, statusGroup: i % 2 ? 'fixed' : 'closed' }), 1),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        const read = await store.reports.get('R-1');
+        expect(read?.status).toBe(`writer ${winner}`);
+        expect(read?._rev).toBe(2);
+        // Exactly one index entry survives, the winner's.
+        const groups = await Promise.all(
+          (['open', 'fixed', 'closed'] as const).map((group) =>
+            store.reports.count({ field: 'statusGroup', equals: group }),
+          ),
+        );
+        expect(groups.reduce((a, b) => a + b)).toBe(1);
+        expect(await store.reports.count({ field: 'statusGroup', equals: read!.statusGroup })).toBe(1);
+      });
+
+      it('rejects an expected revision that is not an integer', async () => {
+        await store.reports.insert(aReport('R-1'));
+        await expect(store.reports.replace(aReport('R-1'), { $gt: 0 } as unknown as number)).rejects.toThrow(/_rev/);
+        expect((await store.reports.get('R-1'))?._rev).toBe(1);
+      });
+    });
+
+    describe('upsert', () => {
+      it('inserts with _rev 1, then overwrites with _rev + 1, returning the record', async () => {
+        const first = await store.reports.upsert(aReport('R-1'));
+        expect(first).toEqual({ ...aReport('R-1'), _rev: 1 });
+        const second = await store.reports.upsert(aReport('R-1', { statusGroup: 'fixed' }));
+        expect(second).toEqual({ ...aReport('R-1', { statusGroup: 'fixed' }), _rev: 2 });
+        expect(await store.reports.get('R-1')).toEqual(second);
+        expect(await store.reports.count({ field: 'statusGroup', equals: 'open' })).toBe(0);
+        expect(await store.reports.count({ field: 'statusGroup', equals: 'fixed' })).toBe(1);
+      });
+
+      it('counts every one of 10 concurrent upserts and leaves one index entry', async () => {
+        const saved = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.reports.upsert(aReport('R-1', { category: `c${i}` }))),
+        );
+        expect(saved.map((record) => record._rev).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        const last = saved.find((record) => record._rev === 10)!;
+        expect(await store.reports.get('R-1')).toEqual(last);
+        for (let i = 0; i < 10; i += 1) {
+          const expected = `c${i}` === last.category ? 1 : 0;
+          expect(await store.reports.count({ field: 'category', equals: `c${i}` })).toBe(expected);
+        }
+      });
+    });
+
+    describe('find and count', () => {
+      beforeEach(async () => {
+        // Two reports share createdAt with R-2 so that ties are broken by _id.
+        await store.reports.insert(aReport('R-3', { createdAt: at(10) }));
+        await store.reports.insert(aReport('R-1', { createdAt: at(20) }));
+        await store.reports.insert(aReport('R-2', { createdAt: at(10) }));
+        await store.reports.insert(aReport('R-4', { createdAt: at(5), statusGroup: 'fixed' }));
+        await store.reports.insert(aReport('R-5', { createdAt: at(30), residentAddress: 'telegram:9' }));
+      });
+
+      const ids = (records: { _id: string }[]) => records.map((record) => record._id);
+
+      it('orders by the sort field then _id, ascending and descending, with limit', async () => {
+        const open = { field: 'statusGroup', equals: 'open' } as const;
+        expect(ids(await store.reports.find(open))).toEqual(['R-2', 'R-3', 'R-1', 'R-5']);
+        expect(ids(await store.reports.find(open, { order: 'asc', limit: 2 }))).toEqual(['R-2', 'R-3']);
+        expect(ids(await store.reports.find(open, { order: 'desc' }))).toEqual(['R-5', 'R-1', 'R-3', 'R-2']);
+        expect(ids(await store.reports.find(open, { order: 'desc', limit: 3 }))).toEqual(['R-5', 'R-1', 'R-3']);
+        const byResident = { field: 'residentAddress', equals: 'sms:+15550000001' } as const;
+        expect(ids(await store.reports.find(byResident, { order: 'desc', limit: 1 }))).toEqual(['R-1']);
+        expect(ids(await store.reports.find({ field: 'category', equals: 'pothole' }, { limit: 10 }))).toHaveLength(5);
+      });
+
+      it('returns whole records', async () => {
+        const [first] = await store.reports.find({ field: 'statusGroup', equals: 'fixed' });
+        expect(first).toEqual({ ...aReport('R-4', { createdAt: at(5), statusGroup: 'fixed' }), _rev: 1 });
+      });
+
+      it('matches equality exactly, not by prefix', async () => {
+        await store.reports.insert(aReport('R-6', { residentAddress: 'sms:+155500000011' }));
+        const byResident = { field: 'residentAddress', equals: 'sms:+15550000001' } as const;
+        expect(ids(await store.reports.find(byResident))).toEqual(['R-4', 'R-2', 'R-3', 'R-1']);
+        expect(await store.reports.find({ field: 'residentAddress', equals: 'sms:+1555' })).toEqual([]);
+      });
+
+      it('finds by a boolean field ordered by a date', async () => {
+        await store.residents.insert(aResident('sms:+1', { lastSeenAt: at(9) }));
+        await store.residents.insert(aResident('sms:+2', { lastSeenAt: at(3) }));
+        await store.residents.insert(aResident('sms:+3', { volunteerCalls: false }));
+        expect(ids(await store.residents.find({ field: 'volunteerCalls', equals: true }))).toEqual(['sms:+2', 'sms:+1']);
+        expect(ids(await store.residents.find({ field: 'volunteerCalls', equals: false }))).toEqual(['sms:+3']);
+        expect(await store.residents.count({ field: 'volunteerCalls', equals: true })).toBe(2);
+      });
+
+      it('orders by a number field numerically', async () => {
+        for (const seq of [10, 2, 0, 1, 100]) await store.transcripts.insert(aTranscriptEntry('c', seq));
+        await store.transcripts.insert(aTranscriptEntry('other', 5));
+        const found = await store.transcripts.find({ field: 'conversationId', equals: 'c' });
+        expect(found.map((entry) => entry.seq)).toEqual([0, 1, 2, 10, 100]);
+        const last = await store.transcripts.find({ field: 'conversationId', equals: 'c' }, { order: 'desc', limit: 2 });
+        expect(last.map((entry) => entry.seq)).toEqual([100, 10]);
+      });
+
+      it('follows changes to the indexed and the sort field, leaving no stale entries', async () => {
+        const r2 = (await store.reports.get('R-2'))!;
+        expect(await store.reports.replace({ ...r2, statusGroup: 'fixed' }, r2._rev)).toBe(true);
+        expect(ids(await store.reports.find({ field: 'statusGroup', equals: 'open' }))).toEqual(['R-3', 'R-1', 'R-5']);
+        expect(ids(await store.reports.find({ field: 'statusGroup', equals: 'fixed' }))).toEqual(['R-4', 'R-2']);
+
+        await store.reports.upsert(aReport('R-3', { createdAt: at(40) }));
+        expect(ids(await store.reports.find({ field: 'statusGroup', equals: 'open' }))).toEqual(['R-1', 'R-5', 'R-3']);
+        expect(await store.reports.count({ field: 'statusGroup', equals: 'open' })).toBe(3);
+        expect(await store.reports.count({ field: 'category', equals: 'pothole' })).toBe(5);
+      });
+
+      it('forgets deleted records', async () => {
+        expect(await store.reports.delete('R-1')).toBe(true);
+        expect(await store.reports.delete('R-1')).toBe(false);
+        expect(await store.reports.get('R-1')).toBeNull();
+        expect(ids(await store.reports.find({ field: 'statusGroup', equals: 'open' }))).toEqual(['R-2', 'R-3', 'R-5']);
+        expect(await store.reports.count({ field: 'category', equals: 'pothole' })).toBe(4);
+        // Inserting the id again starts over at _rev 1, with fresh index entries.
+        expect(await store.reports.insert(aReport('R-1', { statusGroup: 'closed' }))).toBe(true);
+        expect((await store.reports.get('R-1'))?._rev).toBe(1);
+        expect(ids(await store.reports.find({ field: 'statusGroup', equals: 'closed' }))).toEqual(['R-1']);
+        expect(await store.reports.count({ field: 'statusGroup', equals: 'open' })).toBe(3);
+      });
+
+      it('counts zero and finds nothing for an unused value', async () => {
+        expect(await store.reports.count({ field: 'statusGroup', equals: 'closed' })).toBe(0);
+        expect(await store.reports.find({ field: 'statusGroup', equals: 'closed' })).toEqual([]);
+      });
+
+      it('throws on a field without a declared index', async () => {
+        const where = { field: 'description', equals: 'x' } as const;
+        await expect(store.reports.find(where)).rejects.toThrow(/no index on "description"/);
+        await expect(store.reports.count(where)).rejects.toThrow(/no index on "description"/);
+        await expect(store.conversations.find({ field: 'address', equals: 'x' })).rejects.toThrow(/no index/);
+      });
+
+      it('rejects a where value that is not a primitive of the field type', async () => {
+        const injection = { field: 'residentAddress', equals: { $gt: '' } as unknown as string } as const;
+        await expect(store.reports.find(injection)).rejects.toThrow(/must be a string/);
+        await expect(store.reports.count(injection)).rejects.toThrow(/must be a string/);
+        await expect(store.residents.find({ field: 'volunteerCalls', equals: 'true' })).rejects.toThrow(/must be a boolean/);
+        await expect(store.reports.find({ field: 'statusGroup', equals: 'open' }, { limit: 0 })).rejects.toThrow(/limit/);
+      });
+
+      it('rejects an id that is not a string', async () => {
+        const id = { $ne: null } as unknown as string;
+        await expect(store.reports.get(id)).rejects.toThrow(/id must be a string/);
+        await expect(store.reports.delete(id)).rejects.toThrow(/id must be a string/);
+      });
+    });
+
+    describe('validation', () => {
+      it('rejects an invalid record naming the fields but not the values, and writes nothing', async () => {
+        const phone = '+15557654321';
+        const bad = aResident(`sms:${phone}`, {
+          channel: 'fax' as never,
+          createdAt: `yesterday ${phone}` as never,
+          locale: undefined as never,
+        });
+        const failure = await store.residents.insert(bad).then(() => undefined, (error: unknown) => error);
+        expect(failure).toBeInstanceOf(Error);
+        const message = (failure as Error).message;
+        expect(message).toContain('residents');
+        expect(message).toContain('channel');
+        expect(message).toContain('createdAt');
+        expect(message).toContain('locale');
+        expect(message).not.toContain(phone);
+        expect(message).not.toContain('fax');
+        expect(await store.residents.get(`sms:${phone}`)).toBeNull();
+      });
+
+      it('validates replace and upsert too', async () => {
+        await store.reports.insert(aReport('R-1'));
+        const bad = aReport('R-1', { statusGroup: 'pending' as never });
+        await expect(store.reports.replace(bad, 1)).rejects.toThrow(/reports: .*statusGroup/);
+        await expect(store.reports.upsert(bad)).rejects.toThrow(/reports: .*statusGroup/);
+        expect(await store.reports.get('R-1')).toEqual({ ...aReport('R-1'), _rev: 1 });
+      });
+
+      it('refuses a field the schema does not have, rather than dropping it', async () => {
+        const extra = { ...aReport('R-1'), priority: 'high' };
+        await expect(store.reports.insert(extra)).rejects.toThrow(/reports: .*priority \(not in schema\)/);
+        const nested = aReport('R-1', { location: { point: { lat: 1, lon: 2, altitude: 3 } as never } });
+        await expect(store.reports.insert(nested)).rejects.toThrow(/reports: .*location/);
+        expect(await store.reports.get('R-1')).toBeNull();
+      });
+
+      it('refuses keys that are too long or contain NUL', async () => {
+        await expect(store.reports.insert(aReport('R-\0'))).rejects.toThrow(/_id/);
+        const longAddress = aReport('R-1', { residentAddress: 'x'.repeat(201) });
+        await expect(store.reports.insert(longAddress)).rejects.toThrow(/residentAddress/);
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('pings', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+
+      it('keeps what was written across close and reopen', async () => {
+        await store.reports.insert(aReport('R-1'));
+        await store.reports.upsert(aReport('R-2', { statusGroup: 'fixed' }));
+        await store.reports.replace(aReport('R-1', { statusGroup: 'closed' }), 1);
+        await store.reports.insert(aReport('R-3'));
+        await store.reports.delete('R-3');
+        await store.close();
+
+        const reopened = await subject.reopen();
+        opened.push(reopened);
+        expect(await reopened.reports.get('R-1')).toEqual({ ...aReport('R-1', { statusGroup: 'closed' }), _rev: 2 });
+        expect(await reopened.reports.get('R-3')).toBeNull();
+        const potholes = await reopened.reports.find({ field: 'category', equals: 'pothole' });
+        expect(potholes.map((report) => report._id)).toEqual(['R-1', 'R-2']);
+        expect(await reopened.reports.count({ field: 'statusGroup', equals: 'fixed' })).toBe(1);
+      });
+    });
+  });
+}
+
+describeStoreContract('embedded (LMDB)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'civicline-store-'));
+  return {
+    store: await openEmbeddedStore(dir),
+    reopen: () => openEmbeddedStore(dir),
+    destroy: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+const mongodbUri = process.env['MONGODB_URI'];
+if (mongodbUri) {
+  describeStoreContract('MongoDB', async () => {
+    // A database per test, dropped afterwards, so tests neither see nor clean up each other.
+    const database = `civicline_test_${process.pid}_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+    const uri = withDatabase(mongodbUri, database);
+    return {
+      store: await openMongoStore(uri),
+      reopen: () => openMongoStore(uri),
+      destroy: async () => {
+        const connection = await mongoose.createConnection(uri).asPromise();
+        await connection.dropDatabase();
+        await connection.close();
+      },
+    };
+  });
+} else {
+  console.info('MongoDB contract tests skipped: MONGODB_URI is not set');
+  describe.skip('store contract: MongoDB (MONGODB_URI is not set)', () => {
+    it('runs the contract against MongoDB', () => {});
+  });
+}
+
+/**
+ * The URI with another database in its path, so tests never touch the database MONGODB_URI
+ * names. With credentials and no authSource, the driver would authenticate against the path's
+ * database, so the original one (or admin) is kept as authSource. (Not `new URL`: it rejects
+ * the comma-separated hosts of a replica-set URI.)
+ */
+function withDatabase(uri: string, database: string): string {
+  const match = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/([^?]*))?(?:\?(.*))?$/.exec(uri);
+  if (!match) throw new Error('MONGODB_URI is not a mongodb:// or mongodb+srv:// URI');
+  const [, hosts = '', original = '', query = ''] = match;
+  const params = new URLSearchParams(query);
+  if (hosts.includes('@') && !params.has('authSource')) params.set('authSource', original || 'admin');
+  const search = params.toString();
+  return `${hosts}/${database}${search ? `?${search}` : ''}`;
+}
