@@ -10,10 +10,17 @@ import type { Choice } from '../src/core/message.js';
 import type { GeoPoint, MediaRef } from '../src/core/message.js';
 import { ask, choice, freeText, mediaSlot, pointSlot, result, say, str, yesNoChoices } from './dialog-kit.js';
 
-/** Below this the NLU's category guess is asked about instead of assumed. */
-const CATEGORY_CONFIDENT = 0.75;
-/** A guess above this is offered for confirmation; below it the resident picks from the list. */
-const CATEGORY_PLAUSIBLE = 0.4;
+/**
+ * From this category confidence on, the guess is taken without asking (the read-back still
+ * shows it). Measured on the held-out category dev sets: precision 1.00 in English and Spanish
+ * at 0.55, covering 48% and 41% of the messages.
+ */
+const CATEGORY_CONFIDENT = 0.55;
+/**
+ * From this one on, the guess is offered for a yes/no; below it the resident picks from the
+ * list. Measured: precision 0.94 (en) and 0.97 (es) at 0.2, covering 94%.
+ */
+const CATEGORY_PLAUSIBLE = 0.2;
 const DESCRIPTION_MAX = 1000;
 const PLACE_MAX = 200;
 /** An opening message at least this many words long already describes the problem. */
