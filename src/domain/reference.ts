@@ -2,6 +2,8 @@
  * References residents can type on a phone: `R-7K3QX` (report), `I-4F2K9` (idea), `V-8M2PQ`
  * (volunteer role). Five random characters from an alphabet without 0/O, 1/I/L, so nothing is
  * misread; drawn with a cryptographic generator, so one reference says nothing about another.
+ * Every code has at least one digit, so a bare `r7k3qx` is never confused with a word
+ * (22 million codes per prefix).
  */
 import { randomInt } from 'node:crypto';
 
@@ -17,7 +19,10 @@ export type ReferenceKind = (typeof REFERENCE_KINDS)[ReferencePrefix];
 /** A new random reference with the given prefix, e.g. `R-7K3QX`. */
 export function newReference(prefix: ReferencePrefix): string {
   let code = '';
-  for (let i = 0; i < REFERENCE_LENGTH; i++) code += REFERENCE_ALPHABET[randomInt(REFERENCE_ALPHABET.length)];
+  while (!/[2-9]/.test(code)) {
+    code = '';
+    for (let i = 0; i < REFERENCE_LENGTH; i++) code += REFERENCE_ALPHABET[randomInt(REFERENCE_ALPHABET.length)];
+  }
   return `${prefix}-${code}`;
 }
 

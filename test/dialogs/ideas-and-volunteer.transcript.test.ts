@@ -45,7 +45,44 @@ describe('ideas', () => {
   });
 });
 
+describe('ideas in Spanish', () => {
+  it('submits an idea in Spanish with the neighbourhood skipped', async () => {
+    const chat = new TestConversation(service, smsAddress());
+    await chat.send('tengo una idea para la ciudad');
+    expect(await chat.send('Más bancas en las paradas de autobús')).toMatch(/cuéntanos|más/i);
+    await chat.send('La gente mayor no tiene dónde sentarse');
+    const check = await chat.send('omitir');
+    expect(check).toContain('Más bancas en las paradas de autobús');
+    const ref = referenceIn(await chat.send('sí'), 'I');
+    expect((await service.store.ideas.get(ref))?.title).toBe('Más bancas en las paradas de autobús');
+  });
+});
+
 describe('volunteer', () => {
+  it('filters roles by interest and area', async () => {
+    const chat = new TestConversation(service, smsAddress());
+    await chat.send('volunteer');
+    const interests = await chat.send('filter');
+    expect(interests).toContain('What are you interested in?');
+    expect(interests).toContain('environment');
+    const areas = await chat.send('environment');
+    expect(areas).toContain('Which area?');
+    const list = await chat.send('Riverside');
+    expect(list).toContain('Riverside Park cleanup');
+    expect(list).not.toContain('Food bank');
+  });
+
+  it('signs up in Spanish, with the role text in Spanish', async () => {
+    const chat = new TestConversation(service, smsAddress());
+    const list = await chat.send('quiero ser voluntario');
+    expect(list).toContain('Limpieza del Parque Riverside');
+    await chat.send('V-DEM2P');
+    await chat.send('1');
+    expect(await chat.send('María Pérez')).toMatch(/María Pérez/);
+    const signup = await service.store.signups.get(`V-DEM2P|${chat.address}`);
+    expect(signup).toMatchObject({ status: 'confirmed', name: 'María Pérez' });
+  });
+
   it('browses demo roles, signs up with a name, sees it in my sign-ups, withdraws', async () => {
     const chat = new TestConversation(service, smsAddress());
     const list = await chat.send('I want to volunteer');

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('runs on defaults with nothing set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 3000, defaultLocale: 'en', cityTimeZone: 'America/New_York', seedDemoData: true });
+    expect(config.dataDir).toMatch(/data$/);
+    expect(config.mongodbUri).toBeUndefined();
+  });
+
+  it('treats empty values (KEY= in .env) as not set', () => {
+    expect(loadConfig({ PORT: '', MONGODB_URI: '', ADMIN_TOKEN: '' })).toMatchObject({ port: 3000 });
+  });
+
+  it('reports every bad key, one line each, naming the key but not its value', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', CITY_TIMEZONE: 'Mars/Olympus', ADMIN_TOKEN: 'short', MONGODB_URI: 'postgres://secret@db' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(4);
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['ADMIN_TOKEN', 'CITY_TIMEZONE', 'MONGODB_URI', 'PORT']);
+    expect((error as Error).message).not.toContain('secret');
+  });
+});
