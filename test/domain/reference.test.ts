@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { extractReference, newReference, REFERENCE_ALPHABET } from '../../src/domain/reference.js';
 
 describe('references', () => {
-  it('are R-XXXXX from the unambiguous alphabet, always with a digit, and do not repeat', () => {
+  it('are R-XXXXX from the unambiguous alphabet, always with a digit, and rarely repeat', () => {
     const drawn = new Set<string>();
     for (let i = 0; i < 5000; i++) {
       const ref = newReference('R');
@@ -11,7 +11,9 @@ describe('references', () => {
       expect(ref).not.toMatch(/[01OIL]/);
       drawn.add(ref);
     }
-    expect(drawn.size).toBe(5000);
+    // 5,000 draws from 22 million codes collide about 0.6 times on average (the birthday
+    // paradox); filing handles a collision by drawing again. Ten would mean a broken generator.
+    expect(drawn.size).toBeGreaterThan(4990);
   });
 
   it('spread over the whole alphabet in every position (nothing sequential to guess)', () => {
