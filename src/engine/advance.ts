@@ -30,6 +30,9 @@ export const MENU_DIALOG = 'menu';
 // Intents that may interrupt a flow mid-step, and how sure the NLU must be to do so: an
 // answer like "the pothole is huge" must not restart the report it belongs to.
 const INTERRUPT_CONFIDENCE = 0.8;
+// How sure a parse of a short first message must be before its language is adopted: "hola"
+// parses as a Spanish greeting at 0.92, "sí" as an idea at 0.43 (too unsure to mean anything).
+const LOCALE_FROM_PARSE_CONFIDENCE = 0.6;
 // A chain of steps that skip to each other longer than this is a dialog bug, not a conversation.
 const MAX_STEP_HOPS = 12;
 
@@ -194,15 +197,26 @@ class Turn {
   private settleLocale(text: string, channelLocale: string | undefined): void {
     const state = this.state;
     if (state.localeSettled) return;
-    const detected = this.env.nlu.detectLocale(text);
     const fromChannel = channelLocale?.slice(0, 2).toLowerCase();
-    const locale = detected ?? (fromChannel && this.env.i18n.locales.includes(fromChannel) ? fromChannel : null);
+    const locale =
+      this.env.nlu.detectLocale(text) ??
+      this.confidentParseLocale(text) ??
+      (fromChannel && this.env.i18n.locales.includes(fromChannel) ? fromChannel : null);
     if (!locale) return;
     state.localeSettled = true;
     if (locale !== state.locale) {
       state.locale = locale;
       this.effects.push({ type: 'resident.setLocale', locale });
     }
+  }
+
+  /**
+   * A message too short to detect its language ("hola", "gracias") still has one when it
+   * parses confidently in it: the NLU's parse without a locale picks the likeliest.
+   */
+  private confidentParseLocale(text: string): string | null {
+    const parsed = this.env.nlu.parse(text);
+    return parsed.intent !== 'none' && parsed.confidence >= LOCALE_FROM_PARSE_CONFIDENCE ? parsed.locale : null;
   }
 
   private switchLocale(locale: string): void {

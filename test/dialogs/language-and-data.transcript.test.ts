@@ -26,6 +26,14 @@ describe('language', () => {
     expect((await service.store.residents.get(chat.address))?.locale).toBe('es');
   });
 
+  it('answers a one-word Spanish greeting in Spanish', async () => {
+    const chat = new TestConversation(service, smsAddress());
+    const answer = await chat.send('hola');
+    expect(answer).toContain('¡Hola!');
+    expect(answer).toContain('¿Qué quieres hacer?');
+    expect((await service.store.residents.get(chat.address))?.locale).toBe('es');
+  });
+
   it('switches straight away when the language is named', async () => {
     const chat = new TestConversation(service, smsAddress());
     expect(await chat.send('en español por favor')).toMatch(/español/i);
