@@ -47,11 +47,13 @@ export const checkStatusDialog = defineDialog({
         if (!report) return { finish: true, say: [say(ctx, 'status.not_found', { ref: str(ctx.slots.ref) ?? '' })] };
         const history = report.updates
           .map((update) =>
-            ctx.t('status.history_item', {
-              date: ctx.formatDate(update.at),
-              status: update.status ? ctx.t(`status.${update.status}`) : '',
-              note: update.note ?? '',
-            }).trim(),
+            ctx
+              .t('status.history_item', {
+                date: ctx.formatDate(update.at),
+                status: update.status ? ctx.t(`status.${update.status}`) : '',
+                note: update.note ?? '',
+              })
+              .trim(),
           )
           .join('\n');
         return {

@@ -45,7 +45,14 @@ export const ideasDialog = defineDialog({
       ask: (ctx) => {
         const ideas = result<{ ideas: IdeaSummary[] }>(ctx.slots.recent)?.ideas ?? [];
         const idea = ideas.find((candidate) => candidate.ref === str(ctx.slots.supportRef));
-        return [ask(ctx, 'ideas.confirm_support', { title: idea?.title ?? '', ref: str(ctx.slots.supportRef) ?? '', count: idea?.supports ?? 0 }, yesNoChoices(ctx, 'ideas.support', 'choice.no'))];
+        return [
+          ask(
+            ctx,
+            'ideas.confirm_support',
+            { title: idea?.title ?? '', ref: str(ctx.slots.supportRef) ?? '', count: idea?.supports ?? 0 },
+            yesNoChoices(ctx, 'ideas.support', 'choice.no'),
+          ),
+        ];
       },
       answer: (input, ctx) => {
         const answer = ctx.yesNo(input);

@@ -14,6 +14,15 @@ import { volunteerDialog } from './volunteer.dialog.js';
 
 /** The dialogs for a set of locales; `nameOf` gives each locale's name in itself. */
 export function createDialogs(locales: readonly string[], nameOf: (locale: string) => string): ReadonlyMap<string, DialogDefinition> {
-  const all = [menuDialog, reportProblemDialog, checkStatusDialog, submitIdeaDialog, ideasDialog, volunteerDialog, deleteDataDialog, languageDialog(locales, nameOf)];
+  const all = [
+    menuDialog,
+    reportProblemDialog,
+    checkStatusDialog,
+    submitIdeaDialog,
+    ideasDialog,
+    volunteerDialog,
+    deleteDataDialog,
+    languageDialog(locales, nameOf),
+  ];
   return new Map(all.map((dialog) => [dialog.id, dialog]));
 }

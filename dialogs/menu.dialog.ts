@@ -30,7 +30,10 @@ export const menuDialog = defineDialog({
         ]),
       ],
       answer: (input, ctx) => {
-        const picked = ctx.pick(input, Object.keys(DESTINATIONS).map((id) => choice(ctx, id, `menu.${id}`)));
+        const picked = ctx.pick(
+          input,
+          Object.keys(DESTINATIONS).map((id) => choice(ctx, id, `menu.${id}`)),
+        );
         if (picked && picked in DESTINATIONS) return { startDialog: DESTINATIONS[picked as keyof typeof DESTINATIONS] };
         return { reroute: true };
       },

@@ -189,7 +189,11 @@ export const reportProblemDialog = defineDialog({
 });
 
 function changeChoices(ctx: StepContext): Choice[] {
-  const choices = [choice(ctx, 'category', 'report.change_category'), choice(ctx, 'place', 'report.change_place'), choice(ctx, 'description', 'report.change_description')];
+  const choices = [
+    choice(ctx, 'category', 'report.change_category'),
+    choice(ctx, 'place', 'report.change_place'),
+    choice(ctx, 'description', 'report.change_description'),
+  ];
   if (ctx.channel.media) choices.push(choice(ctx, 'photo', 'report.change_photo'));
   return choices;
 }

@@ -59,7 +59,11 @@ export const submitIdeaDialog = defineDialog({
         ask(
           ctx,
           'idea.confirm',
-          { title: str(ctx.slots.title) ?? '', details: str(ctx.slots.details) ?? '', neighbourhood: str(ctx.slots.neighbourhood) ?? ctx.t('idea.no_neighbourhood') },
+          {
+            title: str(ctx.slots.title) ?? '',
+            details: str(ctx.slots.details) ?? '',
+            neighbourhood: str(ctx.slots.neighbourhood) ?? ctx.t('idea.no_neighbourhood'),
+          },
           yesNoChoices(ctx, 'idea.send', 'idea.change'),
         ),
       ],
@@ -69,7 +73,10 @@ export const submitIdeaDialog = defineDialog({
         if (answer !== 'yes') return { retry: 'retry.yes_no' };
         const neighbourhood = str(ctx.slots.neighbourhood);
         return {
-          run: { type: 'idea.create', input: { title: str(ctx.slots.title) ?? '', details: str(ctx.slots.details) ?? '', ...(neighbourhood ? { neighbourhood } : {}) } },
+          run: {
+            type: 'idea.create',
+            input: { title: str(ctx.slots.title) ?? '', details: str(ctx.slots.details) ?? '', ...(neighbourhood ? { neighbourhood } : {}) },
+          },
           resultSlot: 'created',
           then: 'filed',
         };

@@ -43,7 +43,10 @@ function detailChoices(ctx: StepContext, role: RoleView): Choice[] {
 function mySignupChoices(ctx: StepContext): Choice[] {
   const signups = result<{ signups: SignupSummary[] }>(ctx.slots.mine)?.signups ?? [];
   return [
-    ...signups.map((signup) => ({ id: signup.ref, label: ctx.t(`volunteer.signup_item_${signup.status}`, { title: signup.title, date: ctx.formatDate(signup.startsAt) }) })),
+    ...signups.map((signup) => ({
+      id: signup.ref,
+      label: ctx.t(`volunteer.signup_item_${signup.status}`, { title: signup.title, date: ctx.formatDate(signup.startsAt) }),
+    })),
     choice(ctx, 'list', 'volunteer.back_to_list'),
   ];
 }
@@ -59,14 +62,22 @@ export const volunteerDialog = defineDialog({
         if (str(ctx.slots.roleRef)) return null;
         const interest = str(ctx.slots.interest);
         const neighbourhood = str(ctx.slots.neighbourhood);
-        return { command: { type: 'role.list', input: { ...(interest ? { interest } : {}), ...(neighbourhood ? { neighbourhood } : {}) } }, resultSlot: 'list' };
+        return {
+          command: { type: 'role.list', input: { ...(interest ? { interest } : {}), ...(neighbourhood ? { neighbourhood } : {}) } },
+          resultSlot: 'list',
+        };
       },
       ask: (ctx) => {
         if (str(ctx.slots.roleRef)) return { skipTo: 'detail' };
         const roles = result<RoleList>(ctx.slots.list)?.roles ?? [];
         const filtered = Boolean(str(ctx.slots.interest) || str(ctx.slots.neighbourhood));
         if (roles.length === 0) {
-          return [ask(ctx, filtered ? 'volunteer.none_filtered' : 'volunteer.none', undefined, [choice(ctx, 'filter', 'volunteer.filter'), choice(ctx, 'mine', 'volunteer.my_signups')])];
+          return [
+            ask(ctx, filtered ? 'volunteer.none_filtered' : 'volunteer.none', undefined, [
+              choice(ctx, 'filter', 'volunteer.filter'),
+              choice(ctx, 'mine', 'volunteer.my_signups'),
+            ]),
+          ];
         }
         return [ask(ctx, 'volunteer.list', { count: roles.length }, listChoices(ctx))];
       },
@@ -126,9 +137,7 @@ export const volunteerDialog = defineDialog({
     name: {
       freeText: true,
       ask: (ctx) =>
-        ctx.resident.name
-          ? [ask(ctx, 'volunteer.confirm_name', { name: ctx.resident.name }, yesNoChoices(ctx))]
-          : [say(ctx, 'volunteer.ask_name')],
+        ctx.resident.name ? [ask(ctx, 'volunteer.confirm_name', { name: ctx.resident.name }, yesNoChoices(ctx))] : [say(ctx, 'volunteer.ask_name')],
       answer: (input, ctx) => {
         const known = ctx.resident.name;
         if (known) {
@@ -145,7 +154,12 @@ export const volunteerDialog = defineDialog({
       ask: (ctx) => {
         const outcome = result<{ outcome: string }>(ctx.slots.signup)?.outcome ?? 'not_found';
         const role = result<{ role: RoleView | null }>(ctx.slots.role)?.role;
-        const vars = { title: role?.title ?? '', date: role ? role.schedule ?? ctx.formatDate(role.startsAt) : '', contact: role?.contact ?? '', name: str(ctx.slots.name) ?? '' };
+        const vars = {
+          title: role?.title ?? '',
+          date: role ? (role.schedule ?? ctx.formatDate(role.startsAt)) : '',
+          contact: role?.contact ?? '',
+          name: str(ctx.slots.name) ?? '',
+        };
         if (outcome === 'full') return [ask(ctx, 'volunteer.signup_full', vars, yesNoChoices(ctx, 'volunteer.join_waitlist', 'choice.no'))];
         return {
           finish: true,

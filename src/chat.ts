@@ -13,7 +13,13 @@ async function main(): Promise<void> {
   // Logs go to stderr at warn level, so they do not interleave with the conversation.
   const service = await createService(config, pino({ level: 'warn' }, pino.destination(2)));
   process.stdout.write(`${config.cityName} - CivicLine console. Type "menu" to start, Ctrl-D to quit.\n`);
-  await runConsoleChat({ pipeline: service.pipeline, i18n: service.i18n, input: process.stdin, output: process.stdout, address: `console:${userInfo().username}` });
+  await runConsoleChat({
+    pipeline: service.pipeline,
+    i18n: service.i18n,
+    input: process.stdin,
+    output: process.stdout,
+    address: `console:${userInfo().username}`,
+  });
   await service.close();
 }
 

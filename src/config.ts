@@ -15,8 +15,14 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
-  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
-  DEFAULT_LOCALE: z.string().regex(/^[a-z]{2}$/, 'must be a two-letter language code such as en').default('en'),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+    .optional(),
+  DEFAULT_LOCALE: z
+    .string()
+    .regex(/^[a-z]{2}$/, 'must be a two-letter language code such as en')
+    .default('en'),
   CITY_NAME: z.string().trim().min(1).max(60).default('Our City'),
   CITY_TIMEZONE: z
     .string()
@@ -100,9 +106,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     flowExpiresAfterMs: c.FLOW_EXPIRE_AFTER_HOURS * 3_600_000,
     seedDemoData: c.SEED_DEMO_DATA,
     rootDir: projectRoot(),
-    twilio: compact({ accountSid: c.TWILIO_ACCOUNT_SID, authToken: c.TWILIO_AUTH_TOKEN, from: c.TWILIO_FROM, messagingServiceSid: c.TWILIO_MESSAGING_SERVICE_SID }),
+    twilio: compact({
+      accountSid: c.TWILIO_ACCOUNT_SID,
+      authToken: c.TWILIO_AUTH_TOKEN,
+      from: c.TWILIO_FROM,
+      messagingServiceSid: c.TWILIO_MESSAGING_SERVICE_SID,
+    }),
     telegram: compact({ botToken: c.TELEGRAM_BOT_TOKEN, webhookSecret: c.TELEGRAM_WEBHOOK_SECRET, apiRoot: c.TELEGRAM_API_ROOT }),
-    microsoft: compact({ appId: c.MICROSOFT_APP_ID, appPassword: c.MICROSOFT_APP_PASSWORD, tenantId: c.MICROSOFT_APP_TENANT_ID, appType: c.MICROSOFT_APP_TYPE }),
+    microsoft: compact({
+      appId: c.MICROSOFT_APP_ID,
+      appPassword: c.MICROSOFT_APP_PASSWORD,
+      tenantId: c.MICROSOFT_APP_TENANT_ID,
+      appType: c.MICROSOFT_APP_TYPE,
+    }),
   };
 }
 

@@ -19,7 +19,15 @@ export function renderReplies(replies: readonly Reply[], capabilities: ChannelCa
     }
     const choices = reply.choices ?? [];
     const asButtons = choices.length > 0 && capabilities.buttons && choices.length <= capabilities.maxButtons;
-    const text = choices.length > 0 && !asButtons ? withNumberedChoices(reply.text, choices.map((c) => c.label), i18n, locale) : reply.text;
+    const text =
+      choices.length > 0 && !asButtons
+        ? withNumberedChoices(
+            reply.text,
+            choices.map((c) => c.label),
+            i18n,
+            locale,
+          )
+        : reply.text;
     const parts = split(text, capabilities.maxTextLength).map((part): OutboundMessage => ({ text: part }));
     const last = parts[parts.length - 1];
     if (last) {

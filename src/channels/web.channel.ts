@@ -25,8 +25,14 @@ export const webMessageBody = z
     messageId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 letters, digits, - or _ (unique per message)'),
     text: z.string().max(WEB_TEXT_MAX, `must be at most ${WEB_TEXT_MAX} characters`).default(''),
     choice: z.string().max(100).optional(),
-    location: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).strict().optional(),
-    locale: z.string().regex(/^[a-z]{2}(-[A-Za-z]{2})?$/).optional(),
+    location: z
+      .object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) })
+      .strict()
+      .optional(),
+    locale: z
+      .string()
+      .regex(/^[a-z]{2}(-[A-Za-z]{2})?$/)
+      .optional(),
   })
   .strict()
   .refine((body) => body.text.trim().length > 0 || body.choice || body.location, 'send text, a choice or a location');

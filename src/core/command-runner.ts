@@ -11,6 +11,7 @@ import type { Command, CommandResult, Effect, ReportView, RoleSummary, RoleView 
 import type { Collections } from '../store/store.port.js';
 import type { VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import { statusGroupOf } from '../domain/report-status.js';
 
 /** Who a command runs for, and which inbound message caused it. */
@@ -25,10 +26,17 @@ export interface CommandScope {
 
 /** How many times an optimistic write is retried before it gives up (and the turn fails). */
 const WRITE_ATTEMPTS = 5;
+/**
+ * Sign-ups for one role from several service instances contend for its revision: each round
+ * one wins, so the budget is larger, and losers wait a random, growing moment to spread out.
+ */
+const SIGNUP_ATTEMPTS = 30;
 const ROLE_LIST_LIMIT = 50;
 
 /** Executes commands and effects for the turn pipeline. */
 export class CommandRunner {
+  private readonly roleLocks = new KeyedMutex();
+
   constructor(
     private readonly store: Collections,
     private readonly onHandoff: (address: string, reason: string) => void = () => {},
@@ -54,7 +62,12 @@ export class CommandRunner {
       case 'idea.listRecent': {
         const ideas = await this.store.ideas.find({ field: 'kind', equals: 'idea' }, { order: 'desc', limit: command.input.limit });
         const withSupport = await Promise.all(
-          ideas.map(async (idea) => ({ ref: idea._id, title: idea.title, status: idea.status, supports: await this.store.ideaSupports.count({ field: 'ideaId', equals: idea._id }) })),
+          ideas.map(async (idea) => ({
+            ref: idea._id,
+            title: idea.title,
+            status: idea.status,
+            supports: await this.store.ideaSupports.count({ field: 'ideaId', equals: idea._id }),
+          })),
         );
         return { type: command.type, value: { ideas: withSupport } };
       }
@@ -122,31 +135,28 @@ export class CommandRunner {
     }
   }
 
-  private async createReport(input: Extract<Command, { type: 'report.create' }>['input'], scope: CommandScope): Promise<{ ref: string }> {
-    const existing = await this.store.meta.get(`created|${scope.sourceKey}`);
-    if (existing && typeof existing.value === 'string') return { ref: existing.value };
-    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const ref = newReference('R');
-      const inserted = await this.store.reports.insert({
-        _id: ref,
-        category: input.category,
-        status: 'open',
-        statusGroup: statusGroupOf('open'),
-        location: { ...(input.locationText ? { text: input.locationText } : {}), ...(input.point ? { point: input.point } : {}) },
-        description: input.description,
-        photos: input.photos,
-        residentAddress: scope.address,
-        channel: scope.channel,
-        locale: scope.locale,
-        createdAt: scope.now,
-        updatedAt: scope.now,
-      });
-      if (!inserted) continue; // a reference collision: draw another
-      await this.store.reportUpdates.insert({ _id: `${ref}|0`, reportId: ref, status: 'open', by: 'system', at: scope.now });
-      await this.store.meta.upsert({ _id: `created|${scope.sourceKey}`, value: ref });
-      return { ref };
-    }
-    throw new Error('Could not draw a free report reference');
+  private createReport(input: Extract<Command, { type: 'report.create' }>['input'], scope: CommandScope): Promise<{ ref: string }> {
+    return this.createOnce('R', scope, {
+      ownerOf: async (ref) => (await this.store.reports.get(ref))?.residentAddress ?? null,
+      insert: async (ref) => {
+        const inserted = await this.store.reports.insert({
+          _id: ref,
+          category: input.category,
+          status: 'open',
+          statusGroup: statusGroupOf('open'),
+          location: { ...(input.locationText ? { text: input.locationText } : {}), ...(input.point ? { point: input.point } : {}) },
+          description: input.description,
+          photos: input.photos,
+          residentAddress: scope.address,
+          channel: scope.channel,
+          locale: scope.locale,
+          createdAt: scope.now,
+          updatedAt: scope.now,
+        });
+        if (inserted) await this.store.reportUpdates.insert({ _id: `${ref}|0`, reportId: ref, status: 'open', by: 'system', at: scope.now });
+        return inserted;
+      },
+    });
   }
 
   private async reportView(ref: string): Promise<ReportView | null> {
@@ -166,27 +176,47 @@ export class CommandRunner {
     };
   }
 
-  private async createIdea(input: Extract<Command, { type: 'idea.create' }>['input'], scope: CommandScope): Promise<{ ref: string }> {
-    const existing = await this.store.meta.get(`created|${scope.sourceKey}`);
-    if (existing && typeof existing.value === 'string') return { ref: existing.value };
-    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const ref = newReference('I');
-      const inserted = await this.store.ideas.insert({
-        _id: ref,
-        title: input.title,
-        details: input.details,
-        ...(input.neighbourhood ? { neighbourhood: input.neighbourhood } : {}),
-        authorAddress: scope.address,
-        channel: scope.channel,
-        status: 'new',
-        kind: 'idea',
-        createdAt: scope.now,
-      });
-      if (!inserted) continue;
-      await this.store.meta.upsert({ _id: `created|${scope.sourceKey}`, value: ref });
-      return { ref };
+  private createIdea(input: Extract<Command, { type: 'idea.create' }>['input'], scope: CommandScope): Promise<{ ref: string }> {
+    return this.createOnce('I', scope, {
+      ownerOf: async (ref) => (await this.store.ideas.get(ref))?.authorAddress ?? null,
+      insert: (ref) =>
+        this.store.ideas.insert({
+          _id: ref,
+          title: input.title,
+          details: input.details,
+          ...(input.neighbourhood ? { neighbourhood: input.neighbourhood } : {}),
+          authorAddress: scope.address,
+          channel: scope.channel,
+          status: 'new',
+          kind: 'idea',
+          createdAt: scope.now,
+        }),
+    });
+  }
+
+  /**
+   * Creates a record under a fresh reference, once per inbound message. The reference is
+   * written down (planned) before the record is inserted, so a retry of a message whose first
+   * attempt died at any point finds it: the record is there and is this resident's, or it is
+   * inserted now under the same reference. `insert` returns false on a collision.
+   */
+  private async createOnce(
+    prefix: 'R' | 'I',
+    scope: CommandScope,
+    record: { insert: (ref: string) => Promise<boolean>; ownerOf: (ref: string) => Promise<string | null> },
+  ): Promise<{ ref: string }> {
+    const marker = `created|${scope.sourceKey}`;
+    const planned = (await this.store.meta.get(marker))?.value;
+    if (typeof planned === 'string') {
+      const owner = await record.ownerOf(planned);
+      if (owner === scope.address || (owner === null && (await record.insert(planned)))) return { ref: planned };
     }
-    throw new Error('Could not draw a free idea reference');
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const ref = newReference(prefix);
+      await this.store.meta.upsert({ _id: marker, value: ref });
+      if (await record.insert(ref)) return { ref };
+    }
+    throw new Error('Could not draw a free reference');
   }
 
   private async supportIdea(ref: string, scope: CommandScope): Promise<'supported' | 'already' | 'own' | 'not_found'> {
@@ -237,39 +267,44 @@ export class CommandRunner {
   }
 
   /**
-   * Signs up, or waitlists when full. The capacity check and the sign-up are made safe against
-   * a concurrent sign-up for the last spot by bumping the role's revision: of two sign-ups that
-   * read the same role revision, only one may claim a spot; the other re-reads and re-counts.
+   * Signs up, or waitlists when full. Safe against sign-ups racing for the last spot, in this
+   * process (one sign-up per role at a time) and across service instances: the sign-up is
+   * written first, then the role's revision is claimed; a sign-up that loses the claim
+   * re-counts (now seeing the winner) and corrects its own status before claiming again.
    */
-  private async signUp(
+  private signUp(
     input: { ref: string; name: string; waitlist: boolean },
     scope: CommandScope,
   ): Promise<'confirmed' | 'waitlisted' | 'already' | 'full' | 'closed' | 'not_found'> {
-    const id = `${input.ref}|${scope.address}`;
-    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const role = await this.store.roles.get(input.ref);
-      if (!role) return 'not_found';
-      if (role.status !== 'open') return 'closed';
+    return this.roleLocks.run(input.ref, async () => {
+      const id = `${input.ref}|${scope.address}`;
       const existing = await this.store.signups.get(id);
       if (existing && existing.status !== 'cancelled') return existing.status === 'confirmed' ? 'already' : 'waitlisted';
-      const hasSpot = (await this.confirmedCount(role._id)) < role.capacity;
-      if (!hasSpot && !input.waitlist) return 'full';
-      const status = hasSpot ? 'confirmed' : 'waitlisted';
-      if (!(await this.store.roles.replace(role, role._rev))) continue;
-      await this.store.signups.upsert({
-        _id: id,
-        roleId: role._id,
-        address: scope.address,
-        name: input.name,
-        channel: scope.channel,
-        status,
-        createdAt: existing?.createdAt ?? scope.now,
-        updatedAt: scope.now,
-      });
-      await this.updateResident(scope, (r) => ({ ...r, name: input.name }));
-      return status;
-    }
-    throw new Error('Role kept changing while signing up');
+      for (let attempt = 0; attempt < SIGNUP_ATTEMPTS; attempt++) {
+        if (attempt > 0) await backOff(attempt);
+        const role = await this.store.roles.get(input.ref);
+        if (!role) return 'not_found';
+        if (role.status !== 'open') return 'closed';
+        const others = (await this.store.signups.find({ field: 'roleId', equals: role._id })).filter((s) => s._id !== id && s.status === 'confirmed');
+        const hasSpot = others.length < role.capacity;
+        if (!hasSpot && !input.waitlist) return 'full';
+        const status = hasSpot ? 'confirmed' : 'waitlisted';
+        await this.store.signups.upsert({
+          _id: id,
+          roleId: role._id,
+          address: scope.address,
+          name: input.name,
+          channel: scope.channel,
+          status,
+          createdAt: existing?.createdAt ?? scope.now,
+          updatedAt: scope.now,
+        });
+        if (!(await this.store.roles.replace(role, role._rev))) continue;
+        await this.updateResident(scope, (r) => ({ ...r, name: input.name }));
+        return status;
+      }
+      throw new Error('Role kept changing while signing up');
+    });
   }
 
   private async cancelSignup(ref: string, scope: CommandScope): Promise<'cancelled' | 'not_found'> {
@@ -343,6 +378,11 @@ export function newResident(scope: Pick<CommandScope, 'address' | 'channel' | 'l
     createdAt: scope.now,
     lastSeenAt: scope.now,
   };
+}
+
+/** Waits a random time up to 2^attempt ms (at most 100 ms), so retries do not collide again. */
+function backOff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
 }
 
 function localizedRole(role: VolunteerRoleRecord, locale: string): { title: string; description: string } {

@@ -95,10 +95,7 @@ export class TurnPipeline {
 
       await this.writeTranscript(message, replies, firstEntry);
       await this.applyEffects(effects, { ...scope, locale: output.state.locale });
-      this.deps.logger.info(
-        { channel: message.channel, messageId: message.id, ...output.trace, latencyMs: round(performance.now() - started) },
-        'turn',
-      );
+      this.deps.logger.info({ channel: message.channel, messageId: message.id, ...output.trace, latencyMs: round(performance.now() - started) }, 'turn');
       return { replies, locale: output.state.locale, duplicate: false };
     }
     throw new Error('Conversation kept changing under this turn');

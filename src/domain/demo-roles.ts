@@ -20,11 +20,56 @@ interface DemoRoleFacts {
 }
 
 const FACTS: DemoRoleFacts[] = [
-  { key: 'park-cleanup', ref: 'V-DEM2P', interests: ['environment', 'outdoors'], neighbourhood: 'Riverside', place: 'Riverside Park, north gate', daysFromNow: 9, hour: 9, capacity: 20 },
-  { key: 'tree-watering', ref: 'V-DEM3T', interests: ['environment'], neighbourhood: 'Eastside', place: 'Your own block', daysFromNow: 5, hour: 18, capacity: 12 },
-  { key: 'food-bank', ref: 'V-DEM4F', interests: ['food', 'community'], neighbourhood: 'Downtown', place: 'City Food Bank, 12 Market St', daysFromNow: 3, hour: 10, capacity: 2 },
-  { key: 'reading-buddy', ref: 'V-DEM5R', interests: ['education', 'youth'], neighbourhood: 'Downtown', place: 'Central Library', daysFromNow: 7, hour: 15, capacity: 8 },
-  { key: 'senior-checkin', ref: 'V-DEM6S', interests: ['seniors', 'community'], neighbourhood: 'Westside', place: 'By phone, from home', daysFromNow: 4, hour: 11, capacity: 15 },
+  {
+    key: 'park-cleanup',
+    ref: 'V-DEM2P',
+    interests: ['environment', 'outdoors'],
+    neighbourhood: 'Riverside',
+    place: 'Riverside Park, north gate',
+    daysFromNow: 9,
+    hour: 9,
+    capacity: 20,
+  },
+  {
+    key: 'tree-watering',
+    ref: 'V-DEM3T',
+    interests: ['environment'],
+    neighbourhood: 'Eastside',
+    place: 'Your own block',
+    daysFromNow: 5,
+    hour: 18,
+    capacity: 12,
+  },
+  {
+    key: 'food-bank',
+    ref: 'V-DEM4F',
+    interests: ['food', 'community'],
+    neighbourhood: 'Downtown',
+    place: 'City Food Bank, 12 Market St',
+    daysFromNow: 3,
+    hour: 10,
+    capacity: 2,
+  },
+  {
+    key: 'reading-buddy',
+    ref: 'V-DEM5R',
+    interests: ['education', 'youth'],
+    neighbourhood: 'Downtown',
+    place: 'Central Library',
+    daysFromNow: 7,
+    hour: 15,
+    capacity: 8,
+  },
+  {
+    key: 'senior-checkin',
+    ref: 'V-DEM6S',
+    interests: ['seniors', 'community'],
+    neighbourhood: 'Westside',
+    place: 'By phone, from home',
+    daysFromNow: 4,
+    hour: 11,
+    capacity: 15,
+  },
 ];
 
 type DemoText = Record<string, { title: string; description: string }>;

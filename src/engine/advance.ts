@@ -199,9 +199,7 @@ class Turn {
     if (state.localeSettled) return;
     const fromChannel = channelLocale?.slice(0, 2).toLowerCase();
     const locale =
-      this.env.nlu.detectLocale(text) ??
-      this.confidentParseLocale(text) ??
-      (fromChannel && this.env.i18n.locales.includes(fromChannel) ? fromChannel : null);
+      this.env.nlu.detectLocale(text) ?? this.confidentParseLocale(text) ?? (fromChannel && this.env.i18n.locales.includes(fromChannel) ? fromChannel : null);
     if (!locale) return;
     state.localeSettled = true;
     if (locale !== state.locale) {
@@ -502,7 +500,8 @@ class Turn {
       slots,
       locale: state.locale,
       t: (key, vars) => this.t(key, vars),
-      pick: (input, choices) => (input.choice && choices.some((c) => c.id === input.choice) ? input.choice : env.nlu.matchChoice(input.text, choices, state.locale)),
+      pick: (input, choices) =>
+        input.choice && choices.some((c) => c.id === input.choice) ? input.choice : env.nlu.matchChoice(input.text, choices, state.locale),
       yesNo: (input) => this.yesNoOf(input),
       formatDate: (iso) => dateFormat.format(new Date(iso)),
       channel: this.channel,

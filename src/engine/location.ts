@@ -6,12 +6,42 @@
 
 // Prepositions that introduce a place, longest first so "in front of" wins over "in".
 const PLACE_MARKERS = [
-  'in front of', 'across from', 'next to', 'outside of', 'outside', 'near', 'by', 'at the corner of', 'corner of', 'at', 'on',
-  'enfrente de', 'frente a', 'cerca de', 'al lado de', 'esquina de', 'afuera de', 'en la esquina de', 'en',
+  'in front of',
+  'across from',
+  'next to',
+  'outside of',
+  'outside',
+  'near',
+  'by',
+  'at the corner of',
+  'corner of',
+  'at',
+  'on',
+  'enfrente de',
+  'frente a',
+  'cerca de',
+  'al lado de',
+  'esquina de',
+  'afuera de',
+  'en la esquina de',
+  'en',
 ];
 
 // After these, whatever follows is a place ("near the library"); after "on" or "en" it must look like one.
-const STRONG_MARKERS = new Set(['in front of', 'across from', 'next to', 'near', 'at the corner of', 'corner of', 'enfrente de', 'frente a', 'cerca de', 'al lado de', 'esquina de', 'en la esquina de']);
+const STRONG_MARKERS = new Set([
+  'in front of',
+  'across from',
+  'next to',
+  'near',
+  'at the corner of',
+  'corner of',
+  'enfrente de',
+  'frente a',
+  'cerca de',
+  'al lado de',
+  'esquina de',
+  'en la esquina de',
+]);
 
 const STREET_WORDS =
   /\b(st|street|ave|avenue|rd|road|blvd|boulevard|dr|drive|ln|lane|way|pl|place|ct|court|hwy|highway|park|plaza|calle|avenida|av|carrera|cra|calzada|camino|parque|esquina)\b/i;

@@ -80,8 +80,7 @@ export interface EngineEnv {
 
 /** What happens to a conversation: a resident's message, or the result of a command. */
 export type TurnEvent =
-  | { type: 'message'; message: InboundMessage; resident: ResidentFacts; channel: ChannelFacts }
-  | { type: 'result'; result: CommandResult };
+  { type: 'message'; message: InboundMessage; resident: ResidentFacts; channel: ChannelFacts } | { type: 'result'; result: CommandResult };
 
 /** Why the engine did what it did, for the one log line per turn. */
 export interface TurnTrace {

@@ -61,7 +61,10 @@ export function chatRoutes(service: Service): Router {
 function pageStrings(service: Service): string {
   const { i18n } = service;
   const byLocale = Object.fromEntries(
-    i18n.locales.map((locale) => [locale, { placeholder: i18n.t(locale, 'web.placeholder'), send: i18n.t(locale, 'web.send'), share_location: i18n.t(locale, 'web.share_location') }]),
+    i18n.locales.map((locale) => [
+      locale,
+      { placeholder: i18n.t(locale, 'web.placeholder'), send: i18n.t(locale, 'web.send'), share_location: i18n.t(locale, 'web.share_location') },
+    ]),
   );
   return JSON.stringify(byLocale).replace(/</g, '\\u003c');
 }

@@ -10,8 +10,7 @@ import type { Collection, Collections, IndexSpec } from './store.port.js';
 export type CollectionName = keyof Collections;
 
 /** The record type a collection holds. */
-export type RecordOf<K extends CollectionName> =
-  Collections[K] extends Collection<infer T> ? T : never;
+export type RecordOf<K extends CollectionName> = Collections[K] extends Collection<infer T> ? T : never;
 
 /** The indexes of every collection, typed so a misspelt field does not compile. */
 export type CollectionIndexes = { readonly [K in CollectionName]: readonly IndexSpec<RecordOf<K>>[] };

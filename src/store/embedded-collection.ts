@@ -14,14 +14,7 @@ import type { Database, RootDatabase } from 'lmdb';
 import type { Model } from 'mongoose';
 import type { StoredRecord } from '../domain/records.js';
 import { COLLECTION_INDEXES, type CollectionName } from './collections.js';
-import {
-  ensureIndexBuilt,
-  entriesNotIn,
-  indexEntries,
-  openIndex,
-  rangeOf,
-  type EmbeddedIndex,
-} from './embedded-index.js';
+import { ensureIndexBuilt, entriesNotIn, indexEntries, openIndex, rangeOf, type EmbeddedIndex } from './embedded-index.js';
 import { checkId, checkQuery, checkRev } from './query.guard.js';
 import { validateRecord } from './record.validator.js';
 import type { Collection, Unsaved } from './store.port.js';
@@ -50,11 +43,7 @@ type Entry<T> = { value: T; version?: number };
 const MAX_ATTEMPTS = 1_000;
 
 /** Opens one collection of the embedded store. */
-export function openEmbeddedCollection<T extends StoredRecord>(
-  context: EmbeddedContext,
-  name: CollectionName,
-  model: Model<T>,
-): EmbeddedCollection<T> {
+export function openEmbeddedCollection<T extends StoredRecord>(context: EmbeddedContext, name: CollectionName, model: Model<T>): EmbeddedCollection<T> {
   const { root, stamp, assertOpen } = context;
   const records = root.openDB<T, string>({ name, useVersions: true });
   const indexes = COLLECTION_INDEXES[name].map((spec) => openIndex(root, name, spec));
@@ -82,10 +71,7 @@ export function openEmbeddedCollection<T extends StoredRecord>(
   };
 
   /** Re-reads and retries `attempt` until it commits or decides; see MAX_ATTEMPTS. */
-  const untilDecided = async <R>(
-    id: string,
-    attempt: (entry: Entry<T> | undefined) => Promise<R | undefined> | R,
-  ): Promise<R> => {
+  const untilDecided = async <R>(id: string, attempt: (entry: Entry<T> | undefined) => Promise<R | undefined> | R): Promise<R> => {
     for (let attempts = 0; attempts < MAX_ATTEMPTS; attempts += 1) {
       assertOpen();
       const outcome = await attempt(records.getEntry(id));

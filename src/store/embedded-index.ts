@@ -40,20 +40,13 @@ const ABOVE_ALL = new Uint8Array([0xff]);
 const KEY_FORMAT = 1;
 
 /** Opens (creating if needed) the database of one index of a collection. */
-export function openIndex(
-  root: RootDatabase,
-  collection: CollectionName,
-  spec: AnyIndexSpec,
-): EmbeddedIndex {
+export function openIndex(root: RootDatabase, collection: CollectionName, spec: AnyIndexSpec): EmbeddedIndex {
   const name = `${collection}.${spec.field}`;
   return { name, spec, db: root.openDB<true, IndexKey>({ name }) };
 }
 
 /** The entries a record has in the given indexes; none where the indexed field is absent. */
-export function indexEntries(
-  indexes: readonly EmbeddedIndex[],
-  record: Record<string, unknown>,
-): IndexEntry[] {
+export function indexEntries(indexes: readonly EmbeddedIndex[], record: Record<string, unknown>): IndexEntry[] {
   const entries: IndexEntry[] = [];
   for (const index of indexes) {
     const value = keyPart(record[index.spec.field]);
@@ -79,9 +72,7 @@ export function rangeOf(
 ): { start: Key; end: Key; reverse: boolean; limit?: number } {
   const low: Key = [value];
   const high: Key = [value, ABOVE_ALL];
-  const range = order === 'asc'
-    ? { start: low, end: high, reverse: false }
-    : { start: high, end: low, reverse: true };
+  const range = order === 'asc' ? { start: low, end: high, reverse: false } : { start: high, end: low, reverse: true };
   return limit === undefined ? range : { ...range, limit };
 }
 

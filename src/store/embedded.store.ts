@@ -16,11 +16,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import mongoose from 'mongoose';
 import type { StoredRecord } from '../domain/records.js';
 import type { CollectionName, RecordOf } from './collections.js';
-import {
-  openEmbeddedCollection,
-  type EmbeddedCollection,
-  type EmbeddedContext,
-} from './embedded-collection.js';
+import { openEmbeddedCollection, type EmbeddedCollection, type EmbeddedContext } from './embedded-collection.js';
 import { buildModels, type StoreModels } from './schemas.js';
 import type { Collection, Collections, Store } from './store.port.js';
 
@@ -118,10 +114,7 @@ async function openCollections(root: RootDatabase, dir: string): Promise<Store> 
  * Drops the catalog marks of indexes no longer declared, so that declaring one again later
  * rebuilds it rather than trusting entries nobody kept up to date in between.
  */
-async function forgetUndeclaredIndexes(
-  catalog: Database<string, string>,
-  declared: ReadonlySet<string>,
-): Promise<void> {
+async function forgetUndeclaredIndexes(catalog: Database<string, string>, declared: ReadonlySet<string>): Promise<void> {
   const stale = [...catalog.getKeys()].filter((name) => !declared.has(name));
   await Promise.all(stale.map((name) => catalog.remove(name)));
 }

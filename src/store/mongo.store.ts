@@ -30,8 +30,7 @@ export async function openMongoStore(uri: string): Promise<Store> {
     const models = buildModels(connection);
     // Builds the indexes of collections.ts before the first query needs them.
     await Promise.all(Object.values(models).map((model: { init(): Promise<unknown> }) => model.init()));
-    const one = <K extends CollectionName>(name: K) =>
-      mongoCollection<RecordOf<K>>(name, models[name]);
+    const one = <K extends CollectionName>(name: K) => mongoCollection<RecordOf<K>>(name, models[name]);
     const collections: Collections = {
       residents: one('residents'),
       consentEvents: one('consentEvents'),
@@ -80,10 +79,7 @@ function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Mo
 
   /** Replaces the stored record if its `_rev` is still `expectedRev`; the check is atomic. */
   const replaceValid = async (record: T, expectedRev: number): Promise<boolean> => {
-    const result = await model.replaceOne(
-      { _id: record._id, _rev: expectedRev },
-      { ...record, _rev: expectedRev + 1 },
-    );
+    const result = await model.replaceOne({ _id: record._id, _rev: expectedRev }, { ...record, _rev: expectedRev + 1 });
     return result.matchedCount === 1;
   };
 
@@ -104,14 +100,9 @@ function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Mo
     async upsert(record) {
       const valid = await validate(record);
       for (let attempts = 0; attempts < MAX_ATTEMPTS; attempts += 1) {
-        const current = await model
-          .findById(valid._id, { _rev: 1 })
-          .lean<Pick<StoredRecord, '_rev'>>()
-          .exec();
+        const current = await model.findById(valid._id, { _rev: 1 }).lean<Pick<StoredRecord, '_rev'>>().exec();
         const saved = { ...valid, _rev: (current?._rev ?? 0) + 1 };
-        const written = current
-          ? await replaceValid(valid, current._rev)
-          : await insertValid(saved);
+        const written = current ? await replaceValid(valid, current._rev) : await insertValid(saved);
         if (written) return saved;
       }
       throw new Error(`${name}: gave up writing a record after ${MAX_ATTEMPTS} conflicting writes`);
@@ -125,9 +116,7 @@ function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Mo
     async find(where, options) {
       const { index, value, order, limit } = checkQuery(name, model.schema, where, options);
       const direction = order === 'asc' ? 1 : -1;
-      const sort: Record<string, 1 | -1> = index.sortBy
-        ? { [index.sortBy]: direction, _id: direction }
-        : { _id: direction };
+      const sort: Record<string, 1 | -1> = index.sortBy ? { [index.sortBy]: direction, _id: direction } : { _id: direction };
       const query = model.find({ [index.field]: value } as mongoose.QueryFilter<T>).sort(sort);
       if (limit !== undefined) query.limit(limit);
       return query.lean<T[]>().exec();

@@ -27,11 +27,7 @@ export class InvalidRecordError extends Error {
  * store: ISO strings become Dates, Maps become plain objects, a field the schema lacks is an
  * error. Rejects with an `InvalidRecordError` when the schema refuses it.
  */
-export async function validateRecord<T>(
-  collection: CollectionName,
-  model: Model<T>,
-  record: unknown,
-): Promise<T> {
+export async function validateRecord<T>(collection: CollectionName, model: Model<T>, record: unknown): Promise<T> {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     throw new InvalidRecordError(collection, ['(record is not an object)']);
   }

@@ -3,14 +3,7 @@
  * the embedded store validates and casts each record with the same models (never connected)
  * before writing, so both adapters accept exactly the same records.
  */
-import {
-  Schema,
-  type Connection,
-  type Model,
-  type SchemaDefinition,
-  type SchemaDefinitionProperty,
-  type SchemaOptions,
-} from 'mongoose';
+import { Schema, type Connection, type Model, type SchemaDefinition, type SchemaDefinitionProperty, type SchemaOptions } from 'mongoose';
 import type { ChannelName, GeoPoint, MediaRef } from '../core/message.js';
 import type {
   ConsentEventRecord,
@@ -27,13 +20,7 @@ import type {
   TranscriptEntryRecord,
   VolunteerRoleRecord,
 } from '../domain/records.js';
-import {
-  COLLECTION_INDEXES,
-  COLLECTION_NAMES,
-  type AnyIndexSpec,
-  type CollectionName,
-  type RecordOf,
-} from './collections.js';
+import { COLLECTION_INDEXES, COLLECTION_NAMES, type AnyIndexSpec, type CollectionName, type RecordOf } from './collections.js';
 
 /**
  * The longest `_id` or indexed string value, in UTF-16 units. The embedded store puts
@@ -48,10 +35,9 @@ export const MAX_KEY_LENGTH = 200;
  * (naming what is missing) when the union gains a member, so the schema cannot fall behind.
  */
 function membersOf<U extends string>() {
-  return <const A extends readonly U[]>(
-    values: A,
-    ..._complete: [Exclude<U, A[number]>] extends [never] ? [] : [missing: Exclude<U, A[number]>]
-  ): U[] => [...values];
+  return <const A extends readonly U[]>(values: A, ..._complete: [Exclude<U, A[number]>] extends [never] ? [] : [missing: Exclude<U, A[number]>]): U[] => [
+    ...values,
+  ];
 }
 
 const CHANNELS = membersOf<ChannelName>()(['sms', 'telegram', 'webchat', 'web', 'console']);
@@ -336,8 +322,7 @@ function withKeysAndIndexes(schemas: StoreSchemas): StoreSchemas {
       const path = schema.path(field);
       if (path.instance !== 'String') continue;
       path.validate({
-        validator: (value: unknown) =>
-          typeof value !== 'string' || (value.length <= MAX_KEY_LENGTH && !value.includes('\0')),
+        validator: (value: unknown) => typeof value !== 'string' || (value.length <= MAX_KEY_LENGTH && !value.includes('\0')),
         message: `${field} is too long or contains NUL`,
       });
     }

@@ -14,7 +14,16 @@ const i18n = createTranslator(
   ],
   'en',
 );
-const question: Reply = { kind: 'text', text: 'Which?', choices: [{ id: 'a', label: 'Apples' }, { id: 'b', label: 'Pears' }, { id: 'c', label: 'Plums' }], requestLocation: true };
+const question: Reply = {
+  kind: 'text',
+  text: 'Which?',
+  choices: [
+    { id: 'a', label: 'Apples' },
+    { id: 'b', label: 'Pears' },
+    { id: 'c', label: 'Plums' },
+  ],
+  requestLocation: true,
+};
 const buttons: ChannelCapabilities = { buttons: true, maxButtons: 3, maxTextLength: 100, media: true, location: true };
 const plain: ChannelCapabilities = { buttons: false, maxButtons: 0, maxTextLength: 100, media: false, location: false };
 
@@ -33,7 +42,9 @@ describe('renderReplies', () => {
   });
 
   it('turns an image into a link where the channel has no media', () => {
-    expect(renderReplies([{ kind: 'image', url: 'https://x.test/a.jpg', caption: 'Fixed!' }], plain, i18n, 'en')).toEqual([{ text: 'Fixed!\nhttps://x.test/a.jpg' }]);
+    expect(renderReplies([{ kind: 'image', url: 'https://x.test/a.jpg', caption: 'Fixed!' }], plain, i18n, 'en')).toEqual([
+      { text: 'Fixed!\nhttps://x.test/a.jpg' },
+    ]);
   });
 });
 

@@ -2,24 +2,15 @@
  * Transcripts of the idea and volunteer flows, and of the things that work everywhere:
  * status lookups, returning after a day, a dialog updated under a conversation, HELP.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { referenceIn, smsAddress, startTestService, TestConversation } from '../support/harness.js';
-import type { Service } from '../../src/service.js';
+import { describe, expect, it } from 'vitest';
+import { referenceIn, smsAddress, useTestService, TestConversation } from '../support/harness.js';
 import type { ConversationState } from '../../src/engine/types.js';
 
-let service: Service;
-let stop: () => Promise<void>;
-
-beforeAll(async () => {
-  const started = await startTestService();
-  service = started.service;
-  stop = started.close;
-});
-afterAll(() => stop());
+const service = useTestService();
 
 describe('ideas', () => {
   it('submits an idea, and another resident supports it once', async () => {
-    const author = new TestConversation(service, smsAddress());
+    const author = new TestConversation(service(), smsAddress());
     await author.send('I have an idea for the city');
     expect(await author.send('More benches at bus stops')).toContain('Tell us more');
     expect(await author.send('Older riders have nowhere to sit while waiting')).toContain('neighborhood');
@@ -28,14 +19,14 @@ describe('ideas', () => {
     const ref = referenceIn(await author.send('yes'), 'I');
     expect(await author.send(`support ${ref}`)).toContain('your own idea');
 
-    const supporter = new TestConversation(service, smsAddress());
+    const supporter = new TestConversation(service(), smsAddress());
     expect(await supporter.send(`support ${ref}`)).toContain('your support');
     expect(await supporter.send(`support ${ref}`)).toContain('already support');
-    expect(await service.store.ideaSupports.count({ field: 'ideaId', equals: ref })).toBe(1);
+    expect(await service().store.ideaSupports.count({ field: 'ideaId', equals: ref })).toBe(1);
   });
 
   it('lists recent ideas and supports one by number, in Spanish', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     await chat.send('español');
     const list = await chat.send('ver ideas');
     expect(list).toMatch(/1\. /);
@@ -47,20 +38,20 @@ describe('ideas', () => {
 
 describe('ideas in Spanish', () => {
   it('submits an idea in Spanish with the neighbourhood skipped', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     await chat.send('tengo una idea para la ciudad');
     expect(await chat.send('Más bancas en las paradas de autobús')).toMatch(/cuéntanos|más/i);
     await chat.send('La gente mayor no tiene dónde sentarse');
     const check = await chat.send('omitir');
     expect(check).toContain('Más bancas en las paradas de autobús');
     const ref = referenceIn(await chat.send('sí'), 'I');
-    expect((await service.store.ideas.get(ref))?.title).toBe('Más bancas en las paradas de autobús');
+    expect((await service().store.ideas.get(ref))?.title).toBe('Más bancas en las paradas de autobús');
   });
 });
 
 describe('volunteer', () => {
   it('filters roles by interest and area', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     await chat.send('volunteer');
     const interests = await chat.send('filter');
     expect(interests).toContain('What are you interested in?');
@@ -73,18 +64,18 @@ describe('volunteer', () => {
   });
 
   it('signs up in Spanish, with the role text in Spanish', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     const list = await chat.send('quiero ser voluntario');
     expect(list).toContain('Limpieza del Parque Riverside');
     await chat.send('V-DEM2P');
     await chat.send('1');
     expect(await chat.send('María Pérez')).toMatch(/María Pérez/);
-    const signup = await service.store.signups.get(`V-DEM2P|${chat.address}`);
+    const signup = await service().store.signups.get(`V-DEM2P|${chat.address}`);
     expect(signup).toMatchObject({ status: 'confirmed', name: 'María Pérez' });
   });
 
   it('browses demo roles, signs up with a name, sees it in my sign-ups, withdraws', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     const list = await chat.send('I want to volunteer');
     expect(list).toContain('[demo]');
     const detail = await chat.send('1');
@@ -104,25 +95,30 @@ describe('volunteer', () => {
   it('offers the waitlist when a role is full', async () => {
     // The demo food-bank shift has 2 spots.
     for (const name of ['First Person', 'Second Person']) {
-      const chat = new TestConversation(service, smsAddress());
+      const chat = new TestConversation(service(), smsAddress());
       expect(await chat.send('V-DEM4F')).toContain('Food bank');
       await chat.send('1');
       expect(await chat.send(name)).toContain("You're signed up");
     }
-    const late = new TestConversation(service, smsAddress());
+    const late = new TestConversation(service(), smsAddress());
     const detail = await late.send('V-DEM4F');
     expect(detail).toContain('Join the waitlist');
     await late.send('1');
     expect(await late.send('Third Person')).toContain('waitlist');
     // An earlier test withdrew from this role; withdrawn sign-ups do not hold a spot.
-    const signups = await service.store.signups.find({ field: 'roleId', equals: 'V-DEM4F' });
-    expect(signups.map((s) => s.status).filter((s) => s !== 'cancelled').sort()).toEqual(['confirmed', 'confirmed', 'waitlisted']);
+    const signups = await service().store.signups.find({ field: 'roleId', equals: 'V-DEM4F' });
+    expect(
+      signups
+        .map((s) => s.status)
+        .filter((s) => s !== 'cancelled')
+        .sort(),
+    ).toEqual(['confirmed', 'confirmed', 'waitlisted']);
   });
 });
 
 describe('everywhere', () => {
   it('asks a resident who comes back the next day whether to continue', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     await chat.send('report a problem');
     chat.wait(3 * 60 * 60 * 1000);
     const asked = await chat.send('hello?');
@@ -131,26 +127,26 @@ describe('everywhere', () => {
   });
 
   it('drops a flow left for longer than the expiry', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     await chat.send('share an idea');
     chat.wait(25 * 60 * 60 * 1000);
     expect(await chat.send('hi')).toContain('left unfinished for too long');
   });
 
   it('restarts a flow on purpose when its dialog version changed', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     await chat.send('report a problem');
-    const stored = await service.store.conversations.get(chat.address);
+    const stored = await service().store.conversations.get(chat.address);
     const state = stored!.state as ConversationState;
     state.flow!.version = 0; // as if made by an older version of the dialog
-    await service.store.conversations.replace({ ...stored!, state }, stored!._rev);
+    await service().store.conversations.replace({ ...stored!, state }, stored!._rev);
     const answer = await chat.send('pothole');
     expect(answer).toContain('this service was updated');
     expect(answer).toContain('What kind of problem is it?');
   });
 
   it('answers HELP with who we are and how to stop, in every step', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     await chat.send('report a problem');
     const help = await chat.send('HELP');
     expect(help).toContain('Springfield');
@@ -160,14 +156,14 @@ describe('everywhere', () => {
   });
 
   it('says it did not understand and shows the menu for nonsense', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     const answer = await chat.send('ksjdfh qwpoeiru');
     expect(answer).toContain("didn't get that");
     expect(answer).toContain('What would you like to do?');
   });
 
   it('lists my open reports when I ask about status without a reference', async () => {
-    const chat = new TestConversation(service, smsAddress());
+    const chat = new TestConversation(service(), smsAddress());
     await chat.send('pothole on Elm St near the school, really deep');
     await chat.send('skip');
     const ref = referenceIn(await chat.send('1'));

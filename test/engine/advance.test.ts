@@ -16,10 +16,20 @@ const i18n = createTranslator(
       locale: 'en',
       keywords,
       messages: {
-        'menu.prompt': 'Menu?', 'menu.report': 'Report', 'dialog.menu': 'the menu', 'dialog.count': 'counting',
-        'count.ask': 'Count {n}?', 'count.retry': 'Say a number.', 'count.done': 'Counted {ref}.', 'not_understood': 'Huh?',
-        'consent.opted_out': 'Bye.', 'flow.restarted_after_update': 'Updated, restarting.', 'flow.stuck': 'Stuck?',
-        'choice.keep_trying': 'Keep', 'choice.menu': 'Menu', 'choice.human': 'Person',
+        'menu.prompt': 'Menu?',
+        'menu.report': 'Report',
+        'dialog.menu': 'the menu',
+        'dialog.count': 'counting',
+        'count.ask': 'Count {n}?',
+        'count.retry': 'Say a number.',
+        'count.done': 'Counted {ref}.',
+        not_understood: 'Huh?',
+        'consent.opted_out': 'Bye.',
+        'flow.restarted_after_update': 'Updated, restarting.',
+        'flow.stuck': 'Stuck?',
+        'choice.keep_trying': 'Keep',
+        'choice.menu': 'Menu',
+        'choice.human': 'Person',
       },
     },
   ],
@@ -29,7 +39,14 @@ const i18n = createTranslator(
 /** An NLU that knows "count" as an intent and numbers as choices. */
 const nlu: Nlu = {
   locales: ['en'],
-  parse: (text): NluResult => ({ intent: text === 'count' ? 'report_problem' : 'none', confidence: 1, category: null, categoryConfidence: 0, locale: 'en', entities: {} }),
+  parse: (text): NluResult => ({
+    intent: text === 'count' ? 'report_problem' : 'none',
+    confidence: 1,
+    category: null,
+    categoryConfidence: 0,
+    locale: 'en',
+    entities: {},
+  }),
   detectLocale: () => null,
   yesNo: (text) => (text === 'yes' ? 'yes' : text === 'no' ? 'no' : null),
   matchChoice: (text, choices) => choices[Number(text) - 1]?.id ?? null,
@@ -59,7 +76,12 @@ const menu = defineDialog({
   version: 1,
   titleKey: 'dialog.menu',
   start: 'choose',
-  steps: { choose: { ask: (ctx) => [{ kind: 'text', text: ctx.t('menu.prompt'), choices: [{ id: 'r', label: ctx.t('menu.report') }] }], answer: () => ({ reroute: true }) } },
+  steps: {
+    choose: {
+      ask: (ctx) => [{ kind: 'text', text: ctx.t('menu.prompt'), choices: [{ id: 'r', label: ctx.t('menu.report') }] }],
+      answer: () => ({ reroute: true }),
+    },
+  },
 });
 
 const env: EngineEnv = {

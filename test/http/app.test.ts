@@ -123,7 +123,9 @@ describe('web chat API', () => {
 describe('concurrency', () => {
   it('keeps every turn when one resident sends 10 messages at once', async () => {
     const conversationId = await session();
-    const sends = Array.from({ length: 10 }, (_, i) => postJson(`${app.url}/chat/api/messages`, { conversationId, messageId: messageId(), text: i % 2 ? 'menu' : 'help' }));
+    const sends = Array.from({ length: 10 }, (_, i) =>
+      postJson(`${app.url}/chat/api/messages`, { conversationId, messageId: messageId(), text: i % 2 ? 'menu' : 'help' }),
+    );
     const responses = await Promise.all(sends);
     expect(responses.every((r) => r.status === 200)).toBe(true);
     const stored = await app.service.store.conversations.get(`web:${conversationId}`);

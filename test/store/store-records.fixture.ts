@@ -2,13 +2,7 @@
  * Valid records for the store tests, one builder per collection used, each taking overrides so
  * a test states only what it is about.
  */
-import type {
-  ConversationRecord,
-  ReportRecord,
-  ResidentRecord,
-  TranscriptEntryRecord,
-  VolunteerRoleRecord,
-} from '../../src/domain/records.js';
+import type { ConversationRecord, ReportRecord, ResidentRecord, TranscriptEntryRecord, VolunteerRoleRecord } from '../../src/domain/records.js';
 import type { Unsaved } from '../../src/store/store.port.js';
 
 /** A fixed instant plus `minutes`, so orderings in tests are easy to read. */
@@ -52,11 +46,7 @@ export function aReport(id: string, overrides: Partial<ReportRecord> = {}): Unsa
 }
 
 /** An inbound transcript line of a conversation. */
-export function aTranscriptEntry(
-  conversationId: string,
-  seq: number,
-  overrides: Partial<TranscriptEntryRecord> = {},
-): Unsaved<TranscriptEntryRecord> {
+export function aTranscriptEntry(conversationId: string, seq: number, overrides: Partial<TranscriptEntryRecord> = {}): Unsaved<TranscriptEntryRecord> {
   return {
     _id: `${conversationId}#${seq}`,
     conversationId,

@@ -11,14 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedStore } from '../../src/store/embedded.store.js';
 import { openMongoStore } from '../../src/store/mongo.store.js';
 import type { Store } from '../../src/store/store.port.js';
-import {
-  aConversation,
-  aReport,
-  aResident,
-  aRole,
-  aTranscriptEntry,
-  at,
-} from './store-records.fixture.js';
+import { aConversation, aReport, aResident, aRole, aTranscriptEntry, at } from './store-records.fixture.js';
 
 /** A fresh, empty store for one test, and how to reopen it and to clean up after it. */
 interface StoreUnderTest {
@@ -101,9 +94,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       });
 
       it('lets exactly one of 20 concurrent inserts of one id win', async () => {
-        const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => store.reports.insert(aReport('R-1', { description: `writer ${i}` }))),
-        );
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.reports.insert(aReport('R-1', { description: `writer ${i}` }))));
         expect(results.filter(Boolean)).toHaveLength(1);
         const winner = results.indexOf(true);
         expect((await store.reports.get('R-1'))?.description).toBe(`writer ${winner}`);
@@ -138,9 +129,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       it('lets exactly one of 20 concurrent replaces from the same revision win', async () => {
         await store.reports.insert(aReport('R-1'));
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            store.reports.replace(aReport('R-1', { status: `writer ${i}`, statusGroup: i % 2 ? 'fixed' : 'closed' }), 1),
-          ),
+          Array.from({ length: 20 }, (_, i) => store.reports.replace(aReport('R-1', { status: `writer ${i}`, statusGroup: i % 2 ? 'fixed' : 'closed' }), 1)),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
         const winner = results.indexOf(true);
@@ -148,11 +137,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect(read?.status).toBe(`writer ${winner}`);
         expect(read?._rev).toBe(2);
         // Exactly one index entry survives, the winner's.
-        const groups = await Promise.all(
-          (['open', 'fixed', 'closed'] as const).map((group) =>
-            store.reports.count({ field: 'statusGroup', equals: group }),
-          ),
-        );
+        const groups = await Promise.all((['open', 'fixed', 'closed'] as const).map((group) => store.reports.count({ field: 'statusGroup', equals: group })));
         expect(groups.reduce((a, b) => a + b)).toBe(1);
         expect(await store.reports.count({ field: 'statusGroup', equals: read!.statusGroup })).toBe(1);
       });
@@ -176,9 +161,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       });
 
       it('counts every one of 10 concurrent upserts and leaves one index entry', async () => {
-        const saved = await Promise.all(
-          Array.from({ length: 10 }, (_, i) => store.reports.upsert(aReport('R-1', { category: `c${i}` }))),
-        );
+        const saved = await Promise.all(Array.from({ length: 10 }, (_, i) => store.reports.upsert(aReport('R-1', { category: `c${i}` }))));
         expect(saved.map((record) => record._rev).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         const last = saved.find((record) => record._rev === 10)!;
         expect(await store.reports.get('R-1')).toEqual(last);
@@ -302,7 +285,10 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
           createdAt: `yesterday ${phone}` as never,
           locale: undefined as never,
         });
-        const failure = await store.residents.insert(bad).then(() => undefined, (error: unknown) => error);
+        const failure = await store.residents.insert(bad).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
         expect(failure).toBeInstanceOf(Error);
         const message = (failure as Error).message;
         expect(message).toContain('residents');

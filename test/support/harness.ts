@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createService, type Service } from '../../src/service.js';
 import type { ChannelCapabilities, OutboundMessage } from '../../src/channels/channel.js';
@@ -21,7 +22,9 @@ export const SMS_LIKE: ChannelCapabilities = { buttons: false, maxButtons: 0, ma
 export const WEB_LIKE: ChannelCapabilities = { buttons: true, maxButtons: 13, maxTextLength: 4000, media: false, location: true };
 
 /** Starts the service on a fresh data folder; `close` stops it and deletes the folder. */
-export async function startTestService(env: Record<string, string> = {}): Promise<{ service: Service; config: Config; dataDir: string; close(): Promise<void> }> {
+export async function startTestService(
+  env: Record<string, string> = {},
+): Promise<{ service: Service; config: Config; dataDir: string; close(): Promise<void> }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civicline-test-'));
   const config = loadConfig({ DATA_DIR: dataDir, CITY_NAME: 'Springfield', LOG_LEVEL: 'silent', ...env });
   const service = await createService(config, pino({ level: 'silent' }));
@@ -33,6 +36,22 @@ export async function startTestService(env: Record<string, string> = {}): Promis
       await service.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One service for a whole test file: started before its tests, stopped after. Returns a getter,
+ * since the service exists only once `beforeAll` has run.
+ */
+export function useTestService(env: Record<string, string> = {}): () => Service {
+  let started: Awaited<ReturnType<typeof startTestService>> | undefined;
+  beforeAll(async () => {
+    started = await startTestService(env);
+  });
+  afterAll(() => started?.close());
+  return () => {
+    if (!started) throw new Error('The test service is not started yet');
+    return started.service;
   };
 }
 

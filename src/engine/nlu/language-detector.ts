@@ -102,9 +102,7 @@ export function createLanguageDetector(samples: readonly LanguageSample[], tunin
       if (hints > 0) leaning++;
       scores[i] = (scores[i] ?? 0) + Math.min(hints, HINT_CAP) * tuning.characterHint;
     });
-    const ranking = models
-      .map((model, i) => ({ locale: model.locale, score: scores[i] ?? 0 }))
-      .sort((a, b) => b.score - a.score);
+    const ranking = models.map((model, i) => ({ locale: model.locale, score: scores[i] ?? 0 })).sort((a, b) => b.score - a.score);
     return { ranking, leaning };
   };
 

@@ -68,7 +68,10 @@ export interface LocaleNluData {
 /** Reads and checks the NLU files of one locale; throws with the file name when one is wrong. */
 export function readLocaleNluData(localesDir: string, locale: string): LocaleNluData {
   const dir = join(localesDir, locale, 'nlu');
-  const intents = readUtterances(join(dir, 'intents.json'), INTENTS.filter((intent) => intent !== 'none'));
+  const intents = readUtterances(
+    join(dir, 'intents.json'),
+    INTENTS.filter((intent) => intent !== 'none'),
+  );
   const categories = readUtterances(join(dir, 'categories.json'), CATEGORIES);
   const lexicon = readLexicon(join(dir, 'lexicon.json'));
   return { locale, intents, categories, lexicon };

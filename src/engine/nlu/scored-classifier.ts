@@ -93,8 +93,7 @@ export function trainScoredClassifier<Label extends string>(
   docs: readonly TrainingDoc<Label>[],
   options: ScoringOptions = DEFAULT_SCORING,
 ): ScoredClassifier<Label> {
-  const natural: NaturalTextClassifier =
-    options.algorithm === 'bayes' ? newBayesClassifier(options.smoothing) : newLogisticRegressionClassifier();
+  const natural: NaturalTextClassifier = options.algorithm === 'bayes' ? newBayesClassifier(options.smoothing) : newLogisticRegressionClassifier();
   const documentFrequency = new Map<string, number>();
   const labelWeights = new Map<string, number>();
   for (const doc of docs) labelWeights.set(doc.label, (labelWeights.get(doc.label) ?? 0) + (doc.weight ?? 1));
@@ -127,8 +126,7 @@ export function trainScoredClassifier<Label extends string>(
   // (documents of the label / all), which is divided out: a label is not likelier for having
   // more ways to be said.
   const totalWeight = [...labelWeights.values()].reduce((sum, w) => sum + w, 0);
-  const logPrior = (label: string): number =>
-    options.balance ? 0 : Math.log((labelWeights.get(label) ?? 1) / (totalWeight + 1));
+  const logPrior = (label: string): number => (options.balance ? 0 : Math.log((labelWeights.get(label) ?? 1) / (totalWeight + 1)));
 
   return {
     classify(features, guessed) {
@@ -183,7 +181,5 @@ function bayesPosteriors(ranking: readonly Scored[], logPrior: (label: string) =
 
 function normalized(ranking: readonly Scored[]): Scored[] {
   const sum = ranking.reduce((acc, entry) => acc + entry.value, 0);
-  return ranking
-    .map(({ label, value }) => ({ label, value: sum > 0 ? value / sum : 1 / ranking.length }))
-    .sort((a, b) => b.value - a.value);
+  return ranking.map(({ label, value }) => ({ label, value: sum > 0 ? value / sum : 1 / ranking.length })).sort((a, b) => b.value - a.value);
 }

@@ -123,7 +123,7 @@ function withoutClitic(word: string, lexicon: Lexicon, speller: SpellCorrector):
 function dropPhrases(words: string[], phrases: readonly (readonly string[])[]): string[] {
   if (phrases.length === 0) return words;
   const result: string[] = [];
-  for (let i = 0; i < words.length; ) {
+  for (let i = 0; i < words.length;) {
     const phrase = phrases.find((p) => p.every((word, j) => words[i + j] === word));
     if (phrase) i += phrase.length;
     else result.push(words[i++] as string);

@@ -36,7 +36,9 @@
       var button = document.createElement('button');
       button.type = 'button';
       button.textContent = choice.label;
-      button.addEventListener('click', function () { send({ text: choice.label, choice: choice.id }); });
+      button.addEventListener('click', function () {
+        send({ text: choice.label, choice: choice.id });
+      });
       choicesBox.appendChild(button);
     });
   }
@@ -44,7 +46,9 @@
   function messageId() {
     var bytes = new Uint8Array(12);
     crypto.getRandomValues(bytes);
-    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, '0'); }).join('');
+    return Array.from(bytes, function (b) {
+      return b.toString(16).padStart(2, '0');
+    }).join('');
   }
 
   async function ensureConversation() {
@@ -63,8 +67,14 @@
     var body = Object.assign({ conversationId: id, messageId: messageId(), text: '' }, message);
     var response = await fetch('/chat/api/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     var data = await response.json();
-    if (!response.ok) { show('out', data.error || 'Error'); return; }
-    if (data.locale && data.locale !== locale) { locale = data.locale; applyStrings(); }
+    if (!response.ok) {
+      show('out', data.error || 'Error');
+      return;
+    }
+    if (data.locale && data.locale !== locale) {
+      locale = data.locale;
+      applyStrings();
+    }
     data.replies.forEach(function (reply) {
       show('out', reply.text);
       if (reply.buttons) showChoices(reply.buttons);
@@ -76,7 +86,9 @@
     if (!conversationId) return;
     var response = await fetch('/chat/api/history?conversationId=' + encodeURIComponent(conversationId));
     if (!response.ok) return;
-    (await response.json()).entries.forEach(function (entry) { show(entry.direction, entry.text); });
+    (await response.json()).entries.forEach(function (entry) {
+      show(entry.direction, entry.text);
+    });
   }
 
   form.addEventListener('submit', function (event) {

@@ -75,7 +75,10 @@ describe('parse', () => {
   });
 
   it('gives a report without a category cue `other` with a low category confidence', () => {
-    for (const [text, locale] of [['I want to report a problem', 'en'], ['quiero reportar un problema', 'es']] as const) {
+    for (const [text, locale] of [
+      ['I want to report a problem', 'en'],
+      ['quiero reportar un problema', 'es'],
+    ] as const) {
       const result = nlu.parse(text, locale);
       expect(result.category).toBe('other');
       expect(result.categoryConfidence).toBeLessThan(0.15);
@@ -281,9 +284,12 @@ describe('detectLocale', () => {
     expect(nlu.detectLocale(text)).toBe('en');
   });
 
-  it.each(['¿dónde está mi reporte?', 'hola, quiero reportar un bache en mi calle', 'la farola no prende desde ayer', 'muchas gracias por todo'])('%j is Spanish', (text) => {
-    expect(nlu.detectLocale(text)).toBe('es');
-  });
+  it.each(['¿dónde está mi reporte?', 'hola, quiero reportar un bache en mi calle', 'la farola no prende desde ayer', 'muchas gracias por todo'])(
+    '%j is Spanish',
+    (text) => {
+      expect(nlu.detectLocale(text)).toBe('es');
+    },
+  );
 
   it.each(['ok', 'hi', '5th and main', 'R-7K3QX', '2', '👍', 'no', 'si', 'taco', ''])('%j is too short or ambiguous to tell', (text) => {
     expect(nlu.detectLocale(text)).toBeNull();
