@@ -22,6 +22,10 @@ export interface NaturalTextClassifier {
   addDocument(tokens: string[], label: string): void;
   train(): void;
   getClassifications(tokens: string[]): NaturalClassification[];
+  /** The vocabulary, in the order of natural's feature vectors. */
+  features: Record<string, unknown>;
+  /** The underlying (apparatus) classifier, which also scores sparse observations. */
+  classifier: { getClassifications(observation: Record<number, number>): NaturalClassification[] };
 }
 
 type ClassifierConstructor = new (stemmer?: unknown, smoothing?: number) => NaturalTextClassifier;
