@@ -44,6 +44,7 @@ const schema = z.object({
   TWILIO_AUTH_TOKEN: optionalText,
   TWILIO_FROM: optionalText,
   TWILIO_MESSAGING_SERVICE_SID: optionalText,
+  TWILIO_MESSAGES_PER_SECOND: z.coerce.number().positive().max(1000).default(1),
   TELEGRAM_BOT_TOKEN: optionalText,
   TELEGRAM_WEBHOOK_SECRET: optionalText,
   TELEGRAM_API_ROOT: z.url().optional(),
@@ -70,7 +71,7 @@ export interface Config {
   /** Where `locales/`, `dialogs/` and the page assets are (the project folder). */
   rootDir: string;
   /** Channel credentials, as given; each channel's issue reads its own. */
-  twilio: { accountSid?: string; authToken?: string; from?: string; messagingServiceSid?: string };
+  twilio: { accountSid?: string; authToken?: string; from?: string; messagingServiceSid?: string; messagesPerSecond: number };
   telegram: { botToken?: string; webhookSecret?: string; apiRoot?: string };
   microsoft: { appId?: string; appPassword?: string; tenantId?: string; appType?: string };
 }
@@ -106,12 +107,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     flowExpiresAfterMs: c.FLOW_EXPIRE_AFTER_HOURS * 3_600_000,
     seedDemoData: c.SEED_DEMO_DATA,
     rootDir: projectRoot(),
-    twilio: compact({
-      accountSid: c.TWILIO_ACCOUNT_SID,
-      authToken: c.TWILIO_AUTH_TOKEN,
-      from: c.TWILIO_FROM,
-      messagingServiceSid: c.TWILIO_MESSAGING_SERVICE_SID,
-    }),
+    twilio: {
+      ...compact({
+        accountSid: c.TWILIO_ACCOUNT_SID,
+        authToken: c.TWILIO_AUTH_TOKEN,
+        from: c.TWILIO_FROM,
+        messagingServiceSid: c.TWILIO_MESSAGING_SERVICE_SID,
+      }),
+      messagesPerSecond: c.TWILIO_MESSAGES_PER_SECOND,
+    },
     telegram: compact({ botToken: c.TELEGRAM_BOT_TOKEN, webhookSecret: c.TELEGRAM_WEBHOOK_SECRET, apiRoot: c.TELEGRAM_API_ROOT }),
     microsoft: compact({
       appId: c.MICROSOFT_APP_ID,

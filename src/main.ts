@@ -37,7 +37,10 @@ async function main(): Promise<void> {
 /** Says once which channels are on and which are off for want of credentials. */
 function reportChannels(config: Config, log: (line: string) => void): void {
   const off = (name: string, keys: string) => log(`${name} is off: set ${keys} to turn it on`);
-  if (!config.twilio.accountSid || !config.twilio.authToken) off('The SMS (Twilio) channel', 'TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN');
+  if (!config.twilio.authToken) log("The SMS webhook accepts only requests from this machine: set TWILIO_AUTH_TOKEN to take Twilio's");
+  if (!config.twilio.accountSid || !config.twilio.authToken || (!config.twilio.from && !config.twilio.messagingServiceSid)) {
+    log('Outbound SMS goes to the local outbox: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID) to send');
+  }
   if (!config.telegram.botToken) off('The Telegram channel', 'TELEGRAM_BOT_TOKEN');
   if (!config.microsoft.appId) off('The Bot Framework channel', 'MICROSOFT_APP_ID');
   if (!config.adminToken) off('The staff API', 'ADMIN_TOKEN');

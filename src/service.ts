@@ -15,6 +15,8 @@ import { createDialogs } from '../dialogs/index.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.port.js';
 import { demoRoles } from './domain/demo-roles.js';
+import { createOutboxSmsSender, createTwilioSmsSender, type SmsSender } from './channels/sms/sms-sender.js';
+import twilio from 'twilio';
 
 /** Answers a step may fail to understand before the bot offers the menu or a person. */
 const MAX_FAILURES = 3;
@@ -27,12 +29,22 @@ export interface Service {
   i18n: Translator;
   nlu: Nlu;
   pipeline: TurnPipeline;
+  /** Sends SMS outside a webhook's reply (Twilio, or the local outbox without credentials). */
+  sms: SmsSender;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
 }
 
+/** Parts a test may replace: provider HTTP clients that point at local fakes. */
+export interface ServiceOverrides {
+  /** The twilio library's HTTP client (its `httpClient` option). */
+  twilioHttpClient?: unknown;
+  /** Backoff before the first SMS retry, in ms (default 1,000). */
+  smsBackoffMs?: number;
+}
+
 /** Opens the store and builds the service. */
-export async function createService(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Service> {
+export async function createService(config: Config, logger: Logger = pino({ level: config.logLevel }), overrides: ServiceOverrides = {}): Promise<Service> {
   const localesDir = path.join(config.rootDir, 'locales');
   const locales = discoverLocales(localesDir);
   if (!locales.includes(config.defaultLocale)) {
@@ -56,6 +68,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   const runner = new CommandRunner(store, (_address, reason) => logger.info({ reason }, 'resident asked for a person'));
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale });
 
+  const sms = smsSender(config, store, logger, overrides);
+
   return {
     config,
     logger,
@@ -63,11 +77,29 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     i18n,
     nlu,
     pipeline,
+    sms,
     async close() {
       await pipeline.idle();
       await store.close();
     },
   };
+}
+
+/** The Twilio sender when credentials are set, else the local outbox. */
+function smsSender(config: Config, store: Store, logger: Logger, overrides: ServiceOverrides): SmsSender {
+  const { accountSid, authToken, from, messagingServiceSid, messagesPerSecond } = config.twilio;
+  if (!accountSid || !authToken || (!from && !messagingServiceSid)) return createOutboxSmsSender(store, logger);
+  const client = twilio(accountSid, authToken, overrides.twilioHttpClient ? { httpClient: overrides.twilioHttpClient as never } : {});
+  return createTwilioSmsSender({
+    client,
+    store,
+    logger,
+    ...(messagingServiceSid ? { messagingServiceSid } : { from: from ?? '' }),
+    ...(config.publicUrl ? { statusCallbackUrl: `${config.publicUrl}/webhooks/twilio/status` } : {}),
+    ratePerSecond: messagesPerSecond,
+    maxAttempts: 5,
+    backoffMs: overrides.smsBackoffMs ?? 1000,
+  });
 }
 
 /** Seeds the demo volunteer roles once; a city that deletes them does not get them back. */

@@ -165,6 +165,30 @@ export interface SignupRecord extends StoredRecord {
   updatedAt: Date;
 }
 
+/** Where an outbound message is: FixMyStreet keeps each delivery's state, attempts and error. */
+export type OutboundState = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'skipped' | 'outbox';
+
+/**
+ * A message the service sends outside a webhook's own reply (a late reply, a status update, a
+ * broadcast), with its delivery state as the provider reports it.
+ */
+export interface OutboundMessageRecord extends StoredRecord {
+  channel: ChannelName;
+  address: string;
+  text: string;
+  mediaUrl?: string;
+  /** Why it was sent: `reply`, `status_update`, `broadcast`... */
+  purpose: string;
+  state: OutboundState;
+  attempts: number;
+  /** The provider's error code and message of the last failed attempt (never the text sent). */
+  lastError?: string;
+  /** The provider's id once accepted (Twilio's MessageSid), which status callbacks name. */
+  providerMessageId?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
 /** Small facts the service keeps about itself (e.g. "demo data seeded"). */
 export interface MetaRecord extends StoredRecord {
   value: unknown;

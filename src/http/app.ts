@@ -8,14 +8,21 @@ import type { Service } from '../service.js';
 import { errorHandler, HttpError, notFound, validationError } from './errors.js';
 import { requireAdminToken } from './admin-auth.js';
 import { chatRoutes } from './chat.routes.js';
+import { twilioRoutes } from './twilio.routes.js';
 
 /** JSON bodies of the staff API are small; anything bigger is refused with 413. */
 const ADMIN_JSON_LIMIT = '16kb';
 
 const nluParseBody = z.object({ text: z.string().min(1).max(2000), locale: z.string().optional() }).strict();
 
+/** Settings of the app that tests change. */
+export interface AppOptions {
+  /** How long an SMS webhook waits for its turn before answering and sending the reply later. */
+  twimlDeadlineMs?: number;
+}
+
 /** Builds the app for a running service. */
-export function createApp(service: Service): Express {
+export function createApp(service: Service, options: AppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -48,6 +55,7 @@ export function createApp(service: Service): Express {
   app.use('/admin/api', admin);
 
   app.use(chatRoutes(service));
+  app.use(twilioRoutes(service, options.twimlDeadlineMs === undefined ? {} : { twimlDeadlineMs: options.twimlDeadlineMs }));
 
   app.use(notFound);
   app.use(errorHandler(service.logger));

@@ -44,6 +44,11 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'roleId', sortBy: 'createdAt' },
     { field: 'address', sortBy: 'createdAt' },
   ],
+  outbound: [
+    { field: 'providerMessageId', sortBy: 'createdAt' },
+    { field: 'address', sortBy: 'createdAt' },
+    { field: 'state', sortBy: 'createdAt' },
+  ],
   meta: [],
 };
 

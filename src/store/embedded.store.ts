@@ -78,6 +78,7 @@ async function openCollections(root: RootDatabase, dir: string): Promise<Store> 
     ideaSupports: openOne('ideaSupports'),
     roles: openOne('roles'),
     signups: openOne('signups'),
+    outbound: openOne('outbound'),
     meta: openOne('meta'),
   };
 

@@ -42,6 +42,7 @@ export async function openMongoStore(uri: string): Promise<Store> {
       ideaSupports: one('ideaSupports'),
       roles: one('roles'),
       signups: one('signups'),
+      outbound: one('outbound'),
       meta: one('meta'),
     };
     return {

@@ -12,6 +12,7 @@ import type {
   IdeaSupportRecord,
   InboundReceipt,
   MetaRecord,
+  OutboundMessageRecord,
   ReportRecord,
   ReportUpdateRecord,
   ResidentRecord,
@@ -268,6 +269,26 @@ const signupSchema = recordSchema<SignupRecord>({
   updatedAt: { type: Date, required: true },
 });
 
+const outboundMessageSchema = recordSchema<OutboundMessageRecord>({
+  _id: ID,
+  _rev: REV,
+  channel: { type: String, required: true, enum: CHANNELS },
+  address: { type: String, required: true },
+  text: { type: String, required: true },
+  mediaUrl: String,
+  purpose: { type: String, required: true },
+  state: {
+    type: String,
+    required: true,
+    enum: membersOf<OutboundMessageRecord['state']>()(['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'skipped', 'outbox']),
+  },
+  attempts: { type: Number, required: true, min: 0 },
+  lastError: String,
+  providerMessageId: String,
+  createdAt: { type: Date, required: true },
+  updatedAt: { type: Date, required: true },
+});
+
 const metaSchema = recordSchema<MetaRecord>({
   _id: ID,
   _rev: REV,
@@ -292,6 +313,7 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   ideaSupports: ideaSupportSchema,
   roles: volunteerRoleSchema,
   signups: signupSchema,
+  outbound: outboundMessageSchema,
   meta: metaSchema,
 });
 
@@ -314,6 +336,7 @@ export function buildModels(connection: Connection): StoreModels {
     ideaSupports: model('ideaSupports'),
     roles: model('roles'),
     signups: model('signups'),
+    outbound: model('outbound'),
     meta: model('meta'),
   };
 }

@@ -10,6 +10,7 @@ import type {
   IdeaRecord,
   IdeaSupportRecord,
   MetaRecord,
+  OutboundMessageRecord,
   ReportRecord,
   ReportUpdateRecord,
   ResidentRecord,
@@ -70,6 +71,7 @@ export interface Collections {
   ideaSupports: Collection<IdeaSupportRecord>;
   roles: Collection<VolunteerRoleRecord>;
   signups: Collection<SignupRecord>;
+  outbound: Collection<OutboundMessageRecord>;
   meta: Collection<MetaRecord>;
 }
 

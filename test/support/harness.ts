@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createService, type Service } from '../../src/service.js';
+import { createService, type Service, type ServiceOverrides } from '../../src/service.js';
 import type { ChannelCapabilities, OutboundMessage } from '../../src/channels/channel.js';
 import { channelFacts } from '../../src/channels/channel.js';
 import { renderReplies } from '../../src/channels/render.js';
@@ -24,10 +24,11 @@ export const WEB_LIKE: ChannelCapabilities = { buttons: true, maxButtons: 13, ma
 /** Starts the service on a fresh data folder; `close` stops it and deletes the folder. */
 export async function startTestService(
   env: Record<string, string> = {},
+  overrides: ServiceOverrides = {},
 ): Promise<{ service: Service; config: Config; dataDir: string; close(): Promise<void> }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civicline-test-'));
   const config = loadConfig({ DATA_DIR: dataDir, CITY_NAME: 'Springfield', LOG_LEVEL: 'silent', ...env });
-  const service = await createService(config, pino({ level: 'silent' }));
+  const service = await createService(config, pino({ level: 'silent' }), overrides);
   return {
     service,
     config,

@@ -3,9 +3,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createApp } from '../../src/http/app.js';
+import { createApp, type AppOptions } from '../../src/http/app.js';
 import { startTestService } from './harness.js';
-import type { Service } from '../../src/service.js';
+import type { Service, ServiceOverrides } from '../../src/service.js';
 
 /** A running app: its base URL, the service behind it, and a way to stop both. */
 export interface RunningApp {
@@ -14,10 +14,10 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<RunningApp> {
-  const started = await startTestService(env);
+export async function startTestApp(env: Record<string, string> = {}, overrides: ServiceOverrides = {}, appOptions: AppOptions = {}): Promise<RunningApp> {
+  const started = await startTestService(env, overrides);
   const server: Server = await new Promise((resolve) => {
-    const listening = createApp(started.service).listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = createApp(started.service, appOptions).listen(0, '127.0.0.1', () => resolve(listening));
   });
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,0 +1,96 @@
+/**
+ * Twilio's webhooks: inbound SMS/MMS (answered with TwiML) and delivery status callbacks.
+ *
+ * Every request is verified: with TWILIO_AUTH_TOKEN set, by Twilio's signature over the public
+ * URL; without it, only requests from this machine are accepted, so the SMS flow can be tried
+ * locally with curl but a public server never takes unsigned messages in a resident's name.
+ */
+import express, { Router, type Request, type Response } from 'express';
+import twilio from 'twilio';
+import type { Service } from '../service.js';
+import { channelFacts } from '../channels/channel.js';
+import { inboundSmsForm, isSignedByTwilio, mediaOf, parseInboundSms, smsStatusForm } from '../channels/sms/twilio-webhook.js';
+import { renderSmsBodies, SMS_CAPABILITIES } from '../channels/sms/sms.channel.js';
+import { errorSummary, type TurnResult } from '../core/turn-pipeline.js';
+
+/** Twilio gives up on a webhook after 15 s; later replies go out through the REST API. */
+const TWIML_DEADLINE_MS = 10_000;
+const FORM_LIMIT = '32kb';
+
+/** The Twilio webhook routes. */
+export function twilioRoutes(service: Service, options: { twimlDeadlineMs?: number } = {}): Router {
+  const router = Router();
+  const deadline = options.twimlDeadlineMs ?? TWIML_DEADLINE_MS;
+  router.use('/webhooks/twilio', express.urlencoded({ extended: false, limit: FORM_LIMIT, parameterLimit: 200 }));
+
+  router.post('/webhooks/twilio/sms', async (req, res) => {
+    if (!verified(service, req, res)) return;
+    const form = inboundSmsForm.safeParse(req.body ?? {});
+    if (!form.success) return badRequest(res, form.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const media = mediaOf(req.body as Record<string, unknown>, form.data.NumMedia);
+    if ('error' in media) return badRequest(res, media.error);
+    const message = parseInboundSms(form.data, media, new Date());
+
+    const turn = service.pipeline.handle(message, channelFacts(SMS_CAPABILITIES));
+    const answered = await Promise.race([turn, timeout(deadline)]);
+    // Twilio's own Advanced Opt-Out already answered STOP/START/HELP: we record, it replies.
+    const bodies = answered && !form.data.OptOutType ? renderSmsBodies(answered.replies, service.i18n, answered.locale) : [];
+    res.type('text/xml').send(twiml(bodies));
+    if (!answered) void sendLate(service, message.address, turn, form.data.MessageSid);
+  });
+
+  router.post('/webhooks/twilio/status', async (req, res) => {
+    if (!verified(service, req, res)) return;
+    const form = smsStatusForm.safeParse(req.body ?? {});
+    if (!form.success) return badRequest(res, form.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const known = await service.sms.recordStatus(form.data.MessageSid, form.data.MessageStatus, form.data.ErrorCode);
+    if (!known) service.logger.info({ messageId: form.data.MessageSid }, 'status callback for a message we did not send');
+    res.status(204).end();
+  });
+  return router;
+}
+
+/** Checks the request came from Twilio (or, with no token configured, from this machine). */
+function verified(service: Service, req: Request, res: Response): boolean {
+  const authToken = service.config.twilio.authToken;
+  if (!authToken) {
+    if (isLoopback(req.socket.remoteAddress)) return true;
+    res.status(403).type('text/plain').send('The SMS webhook needs TWILIO_AUTH_TOKEN to accept requests from outside this machine');
+    return false;
+  }
+  const base = service.config.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  const params = typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
+  if (isSignedByTwilio({ authToken, signature: req.get('x-twilio-signature'), url: `${base}${req.originalUrl}`, params })) return true;
+  service.logger.warn({ path: req.path }, 'refused a Twilio webhook with a missing or wrong signature');
+  res.status(403).type('text/plain').send('Missing or invalid X-Twilio-Signature');
+  return false;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+function badRequest(res: Response, problem: string): void {
+  res.status(400).type('text/plain').send(`Invalid Twilio webhook. ${problem}`);
+}
+
+/** A TwiML response with one <Message> per body (the library escapes the XML). */
+function twiml(bodies: readonly string[]): string {
+  const response = new twilio.twiml.MessagingResponse();
+  for (const body of bodies) response.message(body);
+  return response.toString();
+}
+
+function timeout(ms: number): Promise<null> {
+  return new Promise((resolve) => setTimeout(() => resolve(null), ms).unref());
+}
+
+/** A turn that outlived the webhook: its replies go out through the REST API when it ends. */
+async function sendLate(service: Service, address: string, turn: Promise<TurnResult>, messageId: string): Promise<void> {
+  try {
+    const result = await turn;
+    for (const body of renderSmsBodies(result.replies, service.i18n, result.locale)) await service.sms.send(address, body, { purpose: 'reply' });
+  } catch (error) {
+    service.logger.error({ channel: 'sms', messageId, err: errorSummary(error) }, 'late sms reply failed');
+  }
+}
