@@ -3,7 +3,7 @@
  * asks us to keep; reports stay for the city but lose the link to the resident), then asks.
  */
 import { defineDialog } from '../src/engine/types.js';
-import { ask, say, yesNoChoices } from './dialog-kit.js';
+import { answerYesNo, ask, say, yesNoChoices } from './dialog-kit.js';
 
 export const deleteDataDialog = defineDialog({
   id: 'delete-data',
@@ -14,7 +14,7 @@ export const deleteDataDialog = defineDialog({
     confirm: {
       ask: (ctx) => [ask(ctx, 'delete.confirm', undefined, yesNoChoices(ctx, 'delete.yes', 'delete.no'))],
       answer: (input, ctx) => {
-        const answer = ctx.yesNo(input);
+        const answer = answerYesNo(input, ctx, yesNoChoices(ctx, 'delete.yes', 'delete.no'));
         if (answer === 'no') return { finish: true, say: [say(ctx, 'delete.kept')] };
         if (answer !== 'yes') return { retry: 'retry.yes_no' };
         return { run: { type: 'resident.deleteData', input: {} }, resultSlot: 'deleted', then: 'done' };

@@ -25,6 +25,16 @@ export function yesNoChoices(ctx: StepContext, yesKey = 'choice.yes', noKey = 'c
   return [choice(ctx, 'yes', yesKey), choice(ctx, 'no', noKey)];
 }
 
+/**
+ * A yes or no, from the offered Yes/No choices first ("1", "2", a button, the label) and then
+ * from the words ("sure", "nope", "sí"). On SMS the choices are numbered, so a number must work.
+ */
+export function answerYesNo(input: StepInput, ctx: StepContext, choices: readonly Choice[] = yesNoChoices(ctx)): 'yes' | 'no' | null {
+  const picked = ctx.pick(input, choices);
+  if (picked === 'yes' || picked === 'no') return picked;
+  return ctx.yesNo(input);
+}
+
 /** A slot as a string, or undefined. */
 export function str(value: SlotValue | undefined): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;

@@ -5,7 +5,7 @@
 import type { IdeaSummary } from '../src/engine/commands.js';
 import { defineDialog, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
-import { ask, choice, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { answerYesNo, ask, choice, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 const IDEAS_SHOWN = 5;
 
@@ -55,7 +55,7 @@ export const ideasDialog = defineDialog({
         ];
       },
       answer: (input, ctx) => {
-        const answer = ctx.yesNo(input);
+        const answer = answerYesNo(input, ctx, yesNoChoices(ctx, 'ideas.support', 'choice.no'));
         if (answer === 'yes') return { to: 'support' };
         if (answer === 'no') return { to: 'list', set: { supportRef: null } };
         return { retry: 'retry.yes_no' };

@@ -8,7 +8,7 @@ import { extractPlaceText } from '../src/engine/location.js';
 import { defineDialog, type Slots, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
 import type { GeoPoint, MediaRef } from '../src/core/message.js';
-import { ask, choice, freeText, mediaSlot, pointSlot, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { answerYesNo, ask, choice, freeText, mediaSlot, pointSlot, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 /**
  * From this category confidence on, the guess is taken without asking (the read-back still
@@ -57,9 +57,14 @@ export const reportProblemDialog = defineDialog({
     if (place) slots.placeText = place;
     if (input.location) slots.point = pointSlot(input.location);
     if (input.media?.length) slots.photos = mediaSlot(input.media);
-    if (input.text.split(/\s+/).length >= OPENER_DESCRIBES) slots.description = input.text.slice(0, DESCRIPTION_MAX);
+    // An opener that names a kind of problem describes it ("huge pothole on 5th and Main");
+    // "I want to report a problem" does not, and the flow asks.
+    const namesProblem = Boolean(slots.category ?? slots.guessedCategory);
+    if (namesProblem && input.text.split(/\s+/).length >= OPENER_DESCRIBES) slots.description = input.text.slice(0, DESCRIPTION_MAX);
     return slots;
   },
+  // A photo sent at any step belongs to the report (residents send it when they have it).
+  absorb: (input) => (input.media?.length ? { photos: mediaSlot(input.media) } : null),
   steps: {
     category: {
       ask: (ctx) => {
@@ -78,7 +83,8 @@ export const reportProblemDialog = defineDialog({
     confirm_category: {
       ask: (ctx) => [ask(ctx, 'report.confirm_category', { category: categoryName(ctx, str(ctx.slots.guessedCategory)) }, yesNoChoices(ctx))],
       answer: (input, ctx) => {
-        const answer = ctx.yesNo(input);
+        // Yes/No first: on SMS "1" means Yes here, not the first category.
+        const answer = answerYesNo(input, ctx);
         if (answer === 'yes') return { to: 'place', set: { category: str(ctx.slots.guessedCategory) ?? 'other', guessedCategory: null } };
         if (answer === 'no') return { to: 'category', set: { guessedCategory: null } };
         const picked = ctx.pick(input, categoryChoices(ctx));
@@ -118,7 +124,7 @@ export const reportProblemDialog = defineDialog({
       },
       answer: (input, ctx) => {
         if (input.media?.length) return { to: 'confirm', set: { photos: mediaSlot(input.media) } };
-        if (ctx.pick(input, [choice(ctx, 'skip', 'choice.skip')]) === 'skip' || ctx.yesNo(input) === 'no') {
+        if (ctx.pick(input, [choice(ctx, 'skip', 'choice.skip')]) === 'skip' || answerYesNo(input, ctx) === 'no') {
           return { to: 'confirm', set: { photoSkipped: true } };
         }
         return { retry: 'report.retry_photo' };

@@ -4,7 +4,7 @@
  */
 import { defineDialog, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
-import { ask, choice, freeText, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { answerYesNo, ask, choice, freeText, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 const TITLE_MAX = 140;
 const DETAILS_MAX = 1000;
@@ -46,7 +46,7 @@ export const submitIdeaDialog = defineDialog({
           ? { skipTo: 'confirm' }
           : [ask(ctx, 'idea.ask_neighbourhood', undefined, [choice(ctx, 'skip', 'choice.skip')])],
       answer: (input, ctx) => {
-        if (ctx.pick(input, [choice(ctx, 'skip', 'choice.skip')]) === 'skip' || ctx.yesNo(input) === 'no') {
+        if (ctx.pick(input, [choice(ctx, 'skip', 'choice.skip')]) === 'skip' || answerYesNo(input, ctx) === 'no') {
           return { to: 'confirm', set: { neighbourhoodSkipped: true } };
         }
         const text = freeText(input, 2, NEIGHBOURHOOD_MAX);
@@ -68,7 +68,7 @@ export const submitIdeaDialog = defineDialog({
         ),
       ],
       answer: (input, ctx) => {
-        const answer = ctx.yesNo(input);
+        const answer = answerYesNo(input, ctx, yesNoChoices(ctx, 'idea.send', 'idea.change'));
         if (answer === 'no') return { to: 'change' };
         if (answer !== 'yes') return { retry: 'retry.yes_no' };
         const neighbourhood = str(ctx.slots.neighbourhood);

@@ -6,7 +6,7 @@
 import type { RoleSummary, RoleView, SignupSummary } from '../src/engine/commands.js';
 import { defineDialog, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
-import { ask, choice, freeText, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { answerYesNo, ask, choice, freeText, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 const ROLES_SHOWN = 5;
 const NAME_MAX = 80;
@@ -135,16 +135,19 @@ export const volunteerDialog = defineDialog({
       },
     },
     name: {
-      freeText: true,
-      ask: (ctx) =>
-        ctx.resident.name ? [ask(ctx, 'volunteer.confirm_name', { name: ctx.resident.name }, yesNoChoices(ctx))] : [say(ctx, 'volunteer.ask_name')],
+      // A resident we know by name confirms it; "no" asks for the name to use instead.
+      ask: (ctx) => (ctx.resident.name ? [ask(ctx, 'volunteer.confirm_name', { name: ctx.resident.name }, yesNoChoices(ctx))] : { skipTo: 'other_name' }),
       answer: (input, ctx) => {
-        const known = ctx.resident.name;
-        if (known) {
-          const answer = ctx.yesNo(input);
-          if (answer === 'yes') return signUp(ctx, known);
-          if (answer === 'no') return { retry: 'volunteer.ask_other_name' };
-        }
+        const answer = answerYesNo(input, ctx);
+        if (answer === 'yes' && ctx.resident.name) return signUp(ctx, ctx.resident.name);
+        if (answer === 'no') return { to: 'other_name' };
+        return { retry: 'retry.yes_no' };
+      },
+    },
+    other_name: {
+      freeText: true,
+      ask: (ctx) => [say(ctx, ctx.resident.name ? 'volunteer.ask_other_name' : 'volunteer.ask_name')],
+      answer: (input, ctx) => {
         const text = freeText(input, 2, NAME_MAX);
         if (!('ok' in text)) return { retry: 'volunteer.retry_name' };
         return signUp(ctx, text.ok);
@@ -167,7 +170,7 @@ export const volunteerDialog = defineDialog({
         };
       },
       answer: (input, ctx) => {
-        if (ctx.yesNo(input) === 'yes') return signUp(ctx, str(ctx.slots.name) ?? '', true);
+        if (answerYesNo(input, ctx, yesNoChoices(ctx, 'volunteer.join_waitlist', 'choice.no')) === 'yes') return signUp(ctx, str(ctx.slots.name) ?? '', true);
         return { finish: true, say: [say(ctx, 'volunteer.maybe_later')] };
       },
     },
@@ -191,7 +194,7 @@ export const volunteerDialog = defineDialog({
         return [ask(ctx, 'volunteer.confirm_cancel', { title: signup?.title ?? '' }, yesNoChoices(ctx, 'volunteer.cancel_signup', 'volunteer.keep_signup'))];
       },
       answer: (input, ctx) => {
-        const answer = ctx.yesNo(input);
+        const answer = answerYesNo(input, ctx, yesNoChoices(ctx, 'volunteer.cancel_signup', 'volunteer.keep_signup'));
         if (answer === 'no') return { finish: true, say: [say(ctx, 'volunteer.kept')] };
         if (answer !== 'yes') return { retry: 'retry.yes_no' };
         return { run: { type: 'signup.cancel', input: { ref: str(ctx.slots.cancelRef) ?? '' } }, resultSlot: 'cancelled', then: 'cancelled' };

@@ -6,6 +6,9 @@ import { loadConfig, ConfigError, type Config } from './config.js';
 import { createService } from './service.js';
 import { createApp } from './http/app.js';
 
+/** Requests still open this long after SIGTERM are cut (a stuck client must not block a deploy). */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const service = await createService(config);
@@ -20,10 +23,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing turns in flight');
-    server.close();
+    // Stop accepting, let requests in flight finish (their turns too), then close the store.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    void service
-      .close()
+    const forced = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    void closed
+      .then(() => clearTimeout(forced))
+      .then(() => service.close())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: { message: (error as Error)?.message } }, 'shutdown failed');

@@ -29,6 +29,8 @@ export interface Service {
   i18n: Translator;
   nlu: Nlu;
   pipeline: TurnPipeline;
+  /** The engine's fixed inputs (dialogs, locales, NLU, settings). */
+  engine: EngineEnv;
   /** Sends SMS outside a webhook's reply (Twilio, or the local outbox without credentials). */
   sms: SmsSender;
   /** Waits for turns in flight, then closes the store. */
@@ -65,7 +67,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     flowExpiresAfterMs: config.flowExpiresAfterMs,
     maxFailures: MAX_FAILURES,
   };
-  const runner = new CommandRunner(store, (_address, reason) => logger.info({ reason }, 'resident asked for a person'));
+  const runner = new CommandRunner(store);
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale });
 
   const sms = smsSender(config, store, logger, overrides);
@@ -77,6 +79,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     i18n,
     nlu,
     pipeline,
+    engine,
     sms,
     async close() {
       await pipeline.idle();

@@ -39,8 +39,8 @@ export const webMessageBody = z
 
 export type WebMessageBody = z.infer<typeof webMessageBody>;
 
-/** A query naming a conversation, for the history endpoint. */
-export const webConversationQuery = z.object({ conversationId: z.string().regex(CONVERSATION_ID, 'must be the id from POST /chat/api/session') });
+/** The body naming a conversation, for the history endpoint. */
+export const webConversationQuery = z.strictObject({ conversationId: z.string().regex(CONVERSATION_ID, 'must be the id from POST /chat/api/session') });
 
 /** A new, unguessable conversation id. */
 export function newWebConversationId(): string {

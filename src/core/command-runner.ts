@@ -37,10 +37,7 @@ const ROLE_LIST_LIMIT = 50;
 export class CommandRunner {
   private readonly roleLocks = new KeyedMutex();
 
-  constructor(
-    private readonly store: Collections,
-    private readonly onHandoff: (address: string, reason: string) => void = () => {},
-  ) {}
+  constructor(private readonly store: Collections) {}
 
   /** Runs one command and returns its result for the engine. */
   async run(command: Command, scope: CommandScope): Promise<CommandResult> {
@@ -130,7 +127,15 @@ export class CommandRunner {
         return;
       }
       case 'staff.handoff':
-        this.onHandoff(scope.address, effect.reason);
+        // One request per inbound message; staff see the open ones (the staff side's issue).
+        await this.store.handoffs.insert({
+          _id: `${scope.sourceKey}|handoff`,
+          address: scope.address,
+          channel: scope.channel,
+          reason: effect.reason,
+          status: 'open',
+          at: scope.now,
+        });
         return;
     }
   }
@@ -330,6 +335,9 @@ export class CommandRunner {
     }
     for (const signup of await store.signups.find({ field: 'address', equals: scope.address }, { limit: 10_000 })) {
       await store.signups.delete(signup._id);
+    }
+    for (const support of await store.ideaSupports.find({ field: 'address', equals: scope.address }, { limit: 10_000 })) {
+      await store.ideaSupports.delete(support._id);
     }
     for (const entry of await store.transcripts.find({ field: 'conversationId', equals: scope.address }, { limit: 100_000 })) {
       await store.transcripts.delete(entry._id);

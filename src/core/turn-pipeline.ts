@@ -68,32 +68,38 @@ export class TurnPipeline {
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
       const conversation = await store.conversations.get(message.address);
       const receipt = conversation?.recentInbound.find((r) => r.key === key);
-      if (conversation && receipt) return this.answerRetry(message, conversation, receipt, started);
+      // A receipt of a failed attempt does not answer a retry: the retry gets a real turn.
+      if (conversation && receipt && !receipt.failed) return this.answerRetry(message, conversation, receipt, started);
+      const earlier = (conversation?.recentInbound ?? []).filter((r) => r.key !== key);
 
       const resident = await this.residentFor(message);
       const state = this.stateOf(conversation, resident, message);
-      const scope: CommandScope = { address: message.address, channel: message.channel, locale: state.locale, sourceKey: key, now: message.receivedAt };
+      // Scoped by address: providers' message ids (and web clients' ones) are not unique across residents.
+      const sourceKey = `${message.address}|${key}`;
+      const scope: CommandScope = { address: message.address, channel: message.channel, locale: state.locale, sourceKey, now: message.receivedAt };
 
-      let output: TurnOutput;
+      let output: TurnOutput & { forget: boolean };
       try {
         output = await this.runEngine(state, message, resident, channel, scope);
       } catch (error) {
         return this.recordFailedTurn(message, conversation, state, error, started);
       }
-      const replies = output.replies;
-      const effects = output.effects;
-      const firstEntry = conversation?.transcriptLength ?? 0;
+      const { replies, effects, forget } = output;
+      const firstEntry = forget ? 0 : (conversation?.transcriptLength ?? 0);
       const committed = await this.commit(conversation, {
         _id: message.address,
         address: message.address,
         state: output.state,
-        recentInbound: [...(conversation?.recentInbound ?? []), { key, replies, effects, firstEntry }].slice(-RECEIPTS_KEPT),
-        transcriptLength: firstEntry + 1 + replies.length,
+        // After "delete my data" the receipts keep only their keys (enough to refuse a retry).
+        recentInbound: forget
+          ? [...earlier, { key, replies, effects, firstEntry }].map((r) => ({ key: r.key, replies: [], effects: [], firstEntry: 0 })).slice(-RECEIPTS_KEPT)
+          : [...earlier, { key, replies, effects, firstEntry }].slice(-RECEIPTS_KEPT),
+        transcriptLength: forget ? 0 : firstEntry + 1 + replies.length,
         updatedAt: message.receivedAt,
       });
       if (!committed) continue;
 
-      await this.writeTranscript(message, replies, firstEntry);
+      if (!forget) await this.writeTranscript(message, replies, firstEntry);
       await this.applyEffects(effects, { ...scope, locale: output.state.locale });
       this.deps.logger.info({ channel: message.channel, messageId: message.id, ...output.trace, latencyMs: round(performance.now() - started) }, 'turn');
       return { replies, locale: output.state.locale, duplicate: false };
@@ -108,20 +114,23 @@ export class TurnPipeline {
     resident: ResidentRecord,
     channel: ChannelFacts,
     scope: CommandScope,
-  ): Promise<TurnOutput> {
+  ): Promise<TurnOutput & { forget: boolean }> {
     const { engine, runner } = this.deps;
     const facts = { optedOut: resident.optedOut, volunteerCalls: resident.volunteerCalls, ...(resident.name ? { name: resident.name } : {}) };
     let output = advance(engine, state, { type: 'message', message, resident: facts, channel });
     const replies = [...output.replies];
     const effects = [...output.effects];
+    // A turn that deleted the resident's data must not write this very turn back.
+    let forget = false;
     for (let count = 0; output.command; count++) {
       if (count >= MAX_COMMANDS_PER_TURN) throw new Error(`Dialog ${output.trace.dialog ?? '?'} chains too many commands`);
+      if (output.command.type === 'resident.deleteData') forget = true;
       const result = await runner.run(output.command, { ...scope, locale: output.state.locale });
       output = advance(engine, output.state, { type: 'result', result });
       replies.push(...output.replies);
       effects.push(...output.effects);
     }
-    return { ...output, replies, effects };
+    return { ...output, replies, effects, forget };
   }
 
   /** A provider retried a message we already answered: same replies, effects made sure of. */
@@ -133,7 +142,7 @@ export class TurnPipeline {
       address: message.address,
       channel: message.channel,
       locale: state.locale,
-      sourceKey: receipt.key,
+      sourceKey: `${message.address}|${receipt.key}`,
       now: message.receivedAt,
     });
     this.deps.logger.info({ channel: message.channel, messageId: message.id, outcome: 'duplicate', latencyMs: round(performance.now() - started) }, 'turn');
@@ -162,7 +171,10 @@ export class TurnPipeline {
       _id: message.address,
       address: message.address,
       state: conversation?.state ?? state,
-      recentInbound: [...(conversation?.recentInbound ?? []), { key: messageKey(message), replies: sorry, effects: [], firstEntry }].slice(-RECEIPTS_KEPT),
+      recentInbound: [
+        ...(conversation?.recentInbound ?? []).filter((r) => r.key !== messageKey(message)),
+        { key: messageKey(message), replies: sorry, effects: [], firstEntry, failed: true },
+      ].slice(-RECEIPTS_KEPT),
       transcriptLength: firstEntry + 1 + sorry.length,
       updatedAt: message.receivedAt,
     });

@@ -68,6 +68,8 @@ export interface InboundReceipt {
   effects: unknown[];
   /** The transcript number of the inbound entry; the replies follow it. */
   firstEntry: number;
+  /** The turn failed: its apology was sent, and a retry of the message gets a real turn. */
+  failed?: boolean;
 }
 
 /** One line of a conversation's transcript: a resident's message or a reply. */
@@ -187,6 +189,15 @@ export interface OutboundMessageRecord extends StoredRecord {
   providerMessageId?: string;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A resident asked for a person (or got stuck): staff pick it up from here. */
+export interface HandoffRecord extends StoredRecord {
+  address: string;
+  channel: ChannelName;
+  reason: 'asked' | 'stuck';
+  status: 'open' | 'closed';
+  at: Date;
 }
 
 /** Small facts the service keeps about itself (e.g. "demo data seeded"). */

@@ -46,8 +46,9 @@ export function extractReference(text: string): string | null {
   const upper = text.toUpperCase();
   for (const match of upper.matchAll(WITH_MARK)) {
     const [, prefix, code] = match;
-    const marked = match[0].includes('-') || match[0].includes('#') || prefix !== undefined;
-    if (code && marked && (prefix !== undefined || match[0].includes('#'))) return `${prefix ?? 'R'}-${code}`;
+    const marked = match[0].includes('-') || match[0].includes('#');
+    // "r 7k3qx" is a reference, "I never" is not: a prefix and a space need a digit in the code.
+    if (code && (marked || (prefix !== undefined && /[2-9]/.test(code)))) return `${prefix ?? 'R'}-${code}`;
   }
   for (const match of upper.matchAll(BARE)) {
     const [, prefix, code] = match;

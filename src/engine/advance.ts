@@ -7,6 +7,7 @@ import type { Choice, InboundMessage, Reply } from '../core/message.js';
 import type { MessageVars } from '../core/i18n.js';
 import type { Command, CommandResult, Effect } from './commands.js';
 import { cleanText, isOneOf } from './text.js';
+import { CATEGORIES } from '../domain/vocabulary.js';
 import {
   STATE_SCHEMA,
   type ActiveFlow,
@@ -15,6 +16,7 @@ import {
   type DialogDefinition,
   type EngineEnv,
   type ResidentFacts,
+  type SlotPatch,
   type Slots,
   type StepContext,
   type StepInput,
@@ -33,6 +35,8 @@ const INTERRUPT_CONFIDENCE = 0.8;
 // How sure a parse of a short first message must be before its language is adopted: "hola"
 // parses as a Spanish greeting at 0.92, "sí" as an idea at 0.43 (too unsure to mean anything).
 const LOCALE_FROM_PARSE_CONFIDENCE = 0.6;
+// Up to this many words, a message naming a category is taken as "report one of these".
+const SHORT_MESSAGE_WORDS = 3;
 // A chain of steps that skip to each other longer than this is a dialog bug, not a conversation.
 const MAX_STEP_HOPS = 12;
 
@@ -53,6 +57,8 @@ class Turn {
   private readonly effects: Effect[] = [];
   private command: Command | undefined;
   private trace: TurnTrace = { outcome: 'none' };
+  // Set when this turn restarted an outdated flow: the message was meant for the old one.
+  private restarted = false;
   // The facts of the message being handled; results of commands reuse the last ones.
   private channel: ChannelFacts = { media: false, location: false };
   private resident: ResidentFacts = { optedOut: false, volunteerCalls: false };
@@ -72,8 +78,10 @@ class Turn {
     state.turns += 1;
     const text = cleanText(message.text);
 
-    if (this.handleCarrierKeywords(text)) return this.output();
+    // A pressed button is never a typed keyword, even when its label reads like one ("End").
+    if (!message.choice && this.handleCarrierKeywords(text)) return this.output();
     if (resident.optedOut) return this.output('suppressed_opted_out');
+    this.restartOutdatedFlows();
     this.settleLocale(text, message.locale);
 
     const nlu = this.env.nlu.parse(text, state.locale);
@@ -89,6 +97,7 @@ class Turn {
       this.askToResume();
       return this.output('asked_to_resume');
     }
+    if (this.restarted) return this.output();
     if (state.paused) return this.answerResume(input);
     if (this.handleGlobalWords(input)) return this.output();
     if (state.flow) return this.answerStep(input);
@@ -116,13 +125,8 @@ class Turn {
   private handleCarrierKeywords(text: string): boolean {
     const { i18n } = this.env;
     const all = i18n.locales.map((locale) => ({ locale, words: i18n.keywords(locale) }));
-    const optOut = all.find(({ words }) => isOneOf(text, words.optOut));
-    if (optOut) {
-      this.state.flow = null;
-      this.state.paused = null;
-      this.effects.push({ type: 'consent.optOut', keyword: text.toUpperCase() });
-      this.say('consent.opted_out');
-      this.trace.outcome = 'opted_out';
+    if (all.some(({ words }) => isOneOf(text, words.optOut))) {
+      this.optOut(text.toUpperCase());
       return true;
     }
     if (all.some(({ words }) => isOneOf(text, words.optIn))) {
@@ -133,8 +137,9 @@ class Turn {
       return true;
     }
     if (all.some(({ words }) => isOneOf(text, words.help))) {
-      this.say('help.carrier');
-      if (this.state.flow && !this.resident.optedOut) {
+      this.say(this.resident.optedOut ? 'help.opted_out' : 'help.carrier');
+      // An outdated flow is restarted by the next message, not re-asked here.
+      if (this.state.flow && !this.resident.optedOut && this.currentDialog(this.state.flow)) {
         this.say('help.in_flow', { flow: this.dialogTitle(this.state.flow.dialog) });
         this.askStep(this.state.flow.step, 0);
       }
@@ -142,6 +147,23 @@ class Turn {
       return true;
     }
     return false;
+  }
+
+  /**
+   * A flow stored by another version of its dialog (or naming a step that no longer exists) is
+   * restarted on purpose, before anything (help, back, a language switch) tries to ask its step.
+   */
+  private restartOutdatedFlows(): void {
+    const state = this.state;
+    if (state.paused && !this.currentDialog(state.paused)) state.paused = null;
+    const flow = state.flow;
+    if (!flow || this.currentDialog(flow)) return;
+    this.say('flow.restarted_after_update');
+    this.trace.outcome = 'restarted_after_update';
+    state.flow = null;
+    if (this.env.dialogs.has(flow.dialog)) this.startDialog(flow.dialog, {});
+    else this.showMenu();
+    this.restarted = true;
   }
 
   /** menu, back, exit and language names: plain words that work in any step. */
@@ -175,8 +197,13 @@ class Turn {
       this.switchLocale(asked);
       return true;
     }
-    // Intents strong enough to interrupt a flow: asking for a person, or to switch language.
+    // Intents strong enough to interrupt a flow: opting out (even mid-description: it beats
+    // everything), asking for a person, switching language, leaving.
     const { nlu } = input;
+    if (nlu.intent === 'unsubscribe' && nlu.confidence >= INTERRUPT_CONFIDENCE) {
+      this.optOut('unsubscribe');
+      return true;
+    }
     const step = flow && this.currentDialog(flow)?.steps[flow.step];
     if (step?.freeText || nlu.confidence < INTERRUPT_CONFIDENCE) return false;
     if (nlu.intent === 'human') {
@@ -288,6 +315,8 @@ class Turn {
       return this.startDialog('check-status', { ref: reference });
     }
     if (input.location || input.media?.length) return this.startSeeded('report-problem', input);
+    const named = this.namedCategory(input);
+    if (named) return this.startDialog('report-problem', { category: named });
     switch (nlu.intent) {
       case 'report_problem':
         return this.startSeeded('report-problem', input);
@@ -314,10 +343,7 @@ class Turn {
         return this.startDialog('language', {});
       }
       case 'unsubscribe':
-        this.effects.push({ type: 'consent.optOut', keyword: 'unsubscribe' });
-        this.say('consent.opted_out');
-        this.trace.outcome = 'opted_out';
-        return;
+        return this.optOut('unsubscribe');
       case 'subscribe':
         this.effects.push({ type: 'consent.optIn', keyword: 'subscribe' }, { type: 'resident.setVolunteerCalls', on: true });
         this.say('consent.volunteer_calls_on');
@@ -333,6 +359,28 @@ class Turn {
         this.say('not_understood');
         return this.showMenu();
     }
+  }
+
+  /** Opts the resident out of everything: one confirmation, and the flow is over. */
+  private optOut(keyword: string): void {
+    this.state.flow = null;
+    this.state.paused = null;
+    this.effects.push({ type: 'consent.optOut', keyword });
+    this.say('consent.opted_out');
+    this.trace.outcome = 'opted_out';
+  }
+
+  /**
+   * A message that is just the name of a kind of problem ("pothole", "street light") opens a
+   * report of that kind. The classifier alone reads some of these as status questions, since
+   * "status of my pothole report" is one of those.
+   */
+  private namedCategory(input: StepInput): string | null {
+    if (input.nlu.intent === 'report_problem' || input.text.trim().split(/\s+/).length > SHORT_MESSAGE_WORDS) return null;
+    // No menu is showing, so "2" picks nothing.
+    if (input.nlu.entities.number !== undefined || /\d/.test(input.text)) return null;
+    const choices = CATEGORIES.filter((id) => id !== 'other').map((id) => ({ id, label: this.t(`category.${id}`) }));
+    return this.env.nlu.matchChoice(input.text, choices, this.state.locale);
   }
 
   private handOff(reason: 'asked' | 'stuck'): void {
@@ -377,22 +425,26 @@ class Turn {
   private answerStep(input: StepInput): TurnOutput {
     const flow = this.state.flow as ActiveFlow;
     const dialog = this.currentDialog(flow);
-    if (!dialog) {
-      // The dialog changed under this conversation: restart it on purpose, never guess a step.
-      this.say('flow.restarted_after_update');
-      if (this.env.dialogs.has(flow.dialog)) this.startDialog(flow.dialog, {});
-      else this.showMenu();
-      return this.output('restarted_after_update');
-    }
+    if (!dialog) throw new Error(`Flow ${flow.dialog} is outdated but was not restarted`);
     delete flow.awaiting;
     this.trace.dialog = flow.dialog;
     this.trace.step = flow.step;
-    if (flow.slots.__stuckOffer) {
-      delete flow.slots.__stuckOffer;
+    if (flow.stuckOffer) {
+      delete flow.stuckOffer;
       const picked = this.context(flow.slots).pick(input, this.stuckChoices());
       if (picked === 'menu') return (this.showMenu(), this.output('menu'));
       if (picked === 'human') return (this.handOff('stuck'), this.output());
       if (picked === 'keep') return (this.askStep(flow.step, 0), this.output('keep_trying'));
+    }
+    const absorbed = dialog.absorb?.(input, this.context(flow.slots));
+    if (absorbed) {
+      this.setSlots(flow, absorbed);
+      // Only a photo (no words): keep the flow where it was and ask the step again.
+      if (!input.text.trim() && !input.choice && !input.location) {
+        this.trace.outcome = 'absorbed';
+        this.askStep(flow.step, 0);
+        return this.output();
+      }
     }
     const step = dialog.steps[flow.step]!;
     const outcome = step.answer(input, this.context(flow.slots));
@@ -409,7 +461,7 @@ class Turn {
       if (flow.failures >= this.env.maxFailures) {
         flow.failures = 0;
         this.reply(`${explanation}\n${this.t('flow.stuck')}`, this.stuckChoices());
-        flow.slots.__stuckOffer = true;
+        flow.stuckOffer = true;
         return;
       }
       this.askStep(flow.step, 0, explanation);
@@ -438,10 +490,7 @@ class Turn {
       this.startDialog(outcome.startDialog, outcome.slots ?? {});
       return;
     }
-    for (const [name, value] of Object.entries(outcome.set ?? {})) {
-      if (value === undefined || value === null) delete flow.slots[name];
-      else flow.slots[name] = value;
-    }
+    this.setSlots(flow, outcome.set ?? {});
     this.replies.push(...(outcome.say ?? []));
     flow.history.push({ step: flow.step, filled: Object.keys(outcome.set ?? {}) });
     if ('run' in outcome) {
@@ -450,6 +499,13 @@ class Turn {
       return;
     }
     this.enterStep(outcome.to, 0);
+  }
+
+  private setSlots(flow: ActiveFlow, patch: SlotPatch): void {
+    for (const [name, value] of Object.entries(patch)) {
+      if (value === undefined || value === null) delete flow.slots[name];
+      else flow.slots[name] = value;
+    }
   }
 
   /** Enters a step: runs its `load` first when it has one, else asks it. */
@@ -475,7 +531,7 @@ class Turn {
     const step = this.env.dialogs.get(flow.dialog)?.steps[name];
     if (!step) throw new Error(`Dialog ${flow.dialog} has no step ${name}`);
     flow.step = name;
-    delete flow.slots.__stuckOffer;
+    delete flow.stuckOffer;
     const asked = step.ask(this.context(flow.slots));
     if ('skipTo' in asked) {
       this.enterStep(asked.skipTo, hops + 1);

@@ -13,7 +13,7 @@ export function cleanText(text: string): string {
 /** Lower case, no accents, no punctuation around: for matching whole-message keywords. */
 export function foldForMatch(text: string): string {
   return text
-    .normalize('NFD')
+    .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .toLowerCase()
     .replace(/^[\s\p{P}\p{S}]+|[\s\p{P}\p{S}]+$/gu, '')

@@ -30,6 +30,8 @@ export interface ActiveFlow {
   history: { step: string; filled: string[] }[];
   /** Answers in a row that the step could not understand. */
   failures: number;
+  /** The last reply offered "try again / menu / a person" after repeated failures. */
+  stuckOffer?: boolean;
   /** A command the flow waits on, with the step to enter when its result comes. */
   awaiting?: { command: Command; resultSlot: string; then: string };
 }
@@ -159,6 +161,11 @@ export interface DialogDefinition {
   steps: Record<string, StepDefinition>;
   /** Slots to start with when a free-text message opens the dialog ("pothole on 5th and Main"). */
   seed?: (input: StepInput) => Slots;
+  /**
+   * Takes what a message carries besides its answer, in any step (a photo sent while the bot
+   * asks for the place): the slots to set, or null. A message with nothing else re-asks the step.
+   */
+  absorb?: (input: StepInput, ctx: StepContext) => SlotPatch | null;
 }
 
 /** Helps dialogs keep their types: identity at runtime. */

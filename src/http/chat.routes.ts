@@ -44,8 +44,10 @@ export function chatRoutes(service: Service): Router {
     const turn = await service.pipeline.handle(message, channelFacts(WEB_CAPABILITIES));
     res.json({ replies: renderReplies(turn.replies, WEB_CAPABILITIES, service.i18n, turn.locale), locale: turn.locale, duplicate: turn.duplicate });
   });
-  api.get('/history', async (req, res) => {
-    const query = webConversationQuery.safeParse(req.query);
+  // POST, not GET: the conversation id is the browser's secret, and query strings end up in
+  // access logs and browser history.
+  api.post('/history', async (req, res) => {
+    const query = webConversationQuery.safeParse(req.body);
     if (!query.success) throw validationError(query.error);
     const entries = await service.store.transcripts.find(
       { field: 'conversationId', equals: webAddress(query.data.conversationId) },

@@ -49,6 +49,10 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'address', sortBy: 'createdAt' },
     { field: 'state', sortBy: 'createdAt' },
   ],
+  handoffs: [
+    { field: 'status', sortBy: 'at' },
+    { field: 'address', sortBy: 'at' },
+  ],
   meta: [],
 };
 

@@ -79,6 +79,7 @@ async function openCollections(root: RootDatabase, dir: string): Promise<Store> 
     roles: openOne('roles'),
     signups: openOne('signups'),
     outbound: openOne('outbound'),
+    handoffs: openOne('handoffs'),
     meta: openOne('meta'),
   };
 

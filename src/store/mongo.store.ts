@@ -43,6 +43,7 @@ export async function openMongoStore(uri: string): Promise<Store> {
       roles: one('roles'),
       signups: one('signups'),
       outbound: one('outbound'),
+      handoffs: one('handoffs'),
       meta: one('meta'),
     };
     return {

@@ -11,6 +11,7 @@ import type {
   IdeaRecord,
   IdeaSupportRecord,
   InboundReceipt,
+  HandoffRecord,
   MetaRecord,
   OutboundMessageRecord,
   ReportRecord,
@@ -289,6 +290,16 @@ const outboundMessageSchema = recordSchema<OutboundMessageRecord>({
   updatedAt: { type: Date, required: true },
 });
 
+const handoffSchema = recordSchema<HandoffRecord>({
+  _id: ID,
+  _rev: REV,
+  address: { type: String, required: true },
+  channel: { type: String, required: true, enum: CHANNELS },
+  reason: { type: String, required: true, enum: membersOf<HandoffRecord['reason']>()(['asked', 'stuck']) },
+  status: { type: String, required: true, enum: membersOf<HandoffRecord['status']>()(['open', 'closed']) },
+  at: { type: Date, required: true },
+});
+
 const metaSchema = recordSchema<MetaRecord>({
   _id: ID,
   _rev: REV,
@@ -314,6 +325,7 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   roles: volunteerRoleSchema,
   signups: signupSchema,
   outbound: outboundMessageSchema,
+  handoffs: handoffSchema,
   meta: metaSchema,
 });
 
@@ -337,6 +349,7 @@ export function buildModels(connection: Connection): StoreModels {
     roles: model('roles'),
     signups: model('signups'),
     outbound: model('outbound'),
+    handoffs: model('handoffs'),
     meta: model('meta'),
   };
 }

@@ -9,6 +9,7 @@ import type {
   ConversationRecord,
   IdeaRecord,
   IdeaSupportRecord,
+  HandoffRecord,
   MetaRecord,
   OutboundMessageRecord,
   ReportRecord,
@@ -72,6 +73,7 @@ export interface Collections {
   roles: Collection<VolunteerRoleRecord>;
   signups: Collection<SignupRecord>;
   outbound: Collection<OutboundMessageRecord>;
+  handoffs: Collection<HandoffRecord>;
   meta: Collection<MetaRecord>;
 }
 

@@ -69,7 +69,7 @@ describe('restart', () => {
     child = await startService(port);
     const afterRestart = await say('Main St and 2nd Ave');
     expect(afterRestart.body.replies[0].text).toContain('Describe the problem');
-    const history: any = await (await fetch(`${base}/chat/api/history?conversationId=${conversationId}`)).json();
+    const history: any = (await postJson(`${base}/chat/api/history`, { conversationId })).body;
     const inbound = history.entries.filter((e: { direction: string }) => e.direction === 'in').map((e: { text: string }) => e.text);
     expect(inbound).toEqual(['report a problem', 'pothole', 'Main St and 2nd Ave']);
 

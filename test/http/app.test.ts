@@ -74,7 +74,7 @@ describe('web chat API', () => {
     const first = await postJson(`${app.url}/chat/api/messages`, { conversationId, messageId: messageId(), text: 'hi' });
     expect(first.status).toBe(200);
     expect(first.body.replies.at(-1).buttons.length).toBeGreaterThan(2);
-    const history: any = await (await fetch(`${app.url}/chat/api/history?conversationId=${conversationId}`)).json();
+    const history: any = (await postJson(`${app.url}/chat/api/history`, { conversationId })).body;
     expect(history.entries.map((e: { direction: string }) => e.direction)).toEqual(['in', 'out', 'out']);
   });
 
@@ -84,7 +84,7 @@ describe('web chat API', () => {
     const [a, b] = await Promise.all([postJson(`${app.url}/chat/api/messages`, body), postJson(`${app.url}/chat/api/messages`, body)]);
     expect(a.body.replies).toEqual(b.body.replies);
     expect([a.body.duplicate, b.body.duplicate].sort()).toEqual([false, true]);
-    const history: any = await (await fetch(`${app.url}/chat/api/history?conversationId=${conversationId}`)).json();
+    const history: any = (await postJson(`${app.url}/chat/api/history`, { conversationId })).body;
     expect(history.entries.filter((e: { direction: string }) => e.direction === 'in')).toHaveLength(1);
   });
 
@@ -130,7 +130,7 @@ describe('concurrency', () => {
     expect(responses.every((r) => r.status === 200)).toBe(true);
     const stored = await app.service.store.conversations.get(`web:${conversationId}`);
     expect((stored?.state as { turns: number }).turns).toBe(10);
-    const history: any = await (await fetch(`${app.url}/chat/api/history?conversationId=${conversationId}`)).json();
+    const history: any = (await postJson(`${app.url}/chat/api/history`, { conversationId })).body;
     expect(history.entries.filter((e: { direction: string }) => e.direction === 'in')).toHaveLength(10);
   });
 });

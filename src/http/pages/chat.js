@@ -84,7 +84,11 @@
 
   async function loadHistory() {
     if (!conversationId) return;
-    var response = await fetch('/chat/api/history?conversationId=' + encodeURIComponent(conversationId));
+    var response = await fetch('/chat/api/history', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ conversationId: conversationId }),
+    });
     if (!response.ok) return;
     (await response.json()).entries.forEach(function (entry) {
       show(entry.direction, entry.text);

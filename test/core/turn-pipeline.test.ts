@@ -1,0 +1,56 @@
+/**
+ * The turn pipeline on the real service parts: a failed turn is answered with an apology but
+ * stays retryable, and records keyed by a message are scoped to the resident who sent it.
+ */
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { TurnPipeline } from '../../src/core/turn-pipeline.js';
+import { CommandRunner } from '../../src/core/command-runner.js';
+import { postJson } from '../support/http.js';
+import { startTestApp } from '../support/http.js';
+import { TestConversation, smsAddress, useTestService } from '../support/harness.js';
+
+const service = useTestService();
+
+/** A runner whose first command fails, as a store hiccup would. */
+class FlakyRunner extends CommandRunner {
+  failures = 1;
+  override async run(...args: Parameters<CommandRunner['run']>) {
+    if (this.failures-- > 0) throw new Error('store hiccup');
+    return super.run(...args);
+  }
+}
+
+describe('turn pipeline', () => {
+  it('apologises for a failed turn, keeps the message, and processes its retry for real', async () => {
+    const { store, engine } = service();
+    const pipeline = new TurnPipeline({ store, engine, runner: new FlakyRunner(store), logger: pino({ level: 'silent' }), defaultLocale: 'en' });
+    const chat = new TestConversation(service(), smsAddress());
+    const message = chat.message('volunteer');
+    const first = await pipeline.handle(message, { media: true, location: false });
+    expect(first.replies).toEqual([{ kind: 'text', text: expect.stringContaining('Sorry, something went wrong') }]);
+    const retry = await pipeline.handle(message, { media: true, location: false });
+    expect(retry.duplicate).toBe(false);
+    expect(JSON.stringify(retry.replies)).toContain('[demo]');
+    const again = await pipeline.handle(message, { media: true, location: false });
+    expect(again).toMatchObject({ duplicate: true, replies: retry.replies });
+  });
+
+  it('keeps two web conversations apart when their clients reuse a message id', async () => {
+    const app = await startTestApp();
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const conversationId = (await postJson(`${app.url}/chat/api/session`, {})).body.conversationId as string;
+        ids.push(conversationId);
+        expect((await postJson(`${app.url}/chat/api/messages`, { conversationId, messageId: 'msg00001', text: 'STOP' })).status).toBe(200);
+      }
+      for (const conversationId of ids) {
+        const events = await app.service.store.consentEvents.find({ field: 'address', equals: `web:${conversationId}` });
+        expect(events.map((e) => e.kind)).toEqual(['opt_out']);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
