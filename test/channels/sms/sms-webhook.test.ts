@@ -98,6 +98,19 @@ describe('compliance keywords', () => {
     ]);
   });
 
+  it('opts out and back in with the Spanish words, answering in Spanish', async () => {
+    const resident = new Texter();
+    expect(await resident.say('hola')).toContain('¿Qué quieres hacer?');
+    expect(await resident.say('BAJA')).toMatch(/baja/i);
+    expect((await resident.send('hola')).replies).toEqual([]);
+    expect(await resident.say('ALTA')).toMatch(/de nuevo/i);
+    const events = await app.service.store.consentEvents.find({ field: 'address', equals: `sms:${resident.phone}` });
+    expect(events.map((e) => [e.kind, e.keyword])).toEqual([
+      ['opt_out', 'BAJA'],
+      ['opt_in', 'ALTA'],
+    ]);
+  });
+
   it('honours every opt-out word in English and Spanish, in any case', async () => {
     for (const word of ['stop', 'StopAll', 'UNSUBSCRIBE', 'cancel', 'end', 'quit', 'revoke', 'optout', 'PARAR', 'baja', 'cancelar']) {
       const resident = new Texter();
