@@ -46,7 +46,11 @@ const schema = z.object({
   TWILIO_MESSAGING_SERVICE_SID: optionalText,
   TWILIO_MESSAGES_PER_SECOND: z.coerce.number().positive().max(1000).default(1),
   TELEGRAM_BOT_TOKEN: optionalText,
-  TELEGRAM_WEBHOOK_SECRET: optionalText,
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16-256 letters, digits, _ or - (what Telegram accepts)')
+    .optional(),
+  TELEGRAM_MODE: z.enum(['webhook', 'polling']).optional(),
   TELEGRAM_API_ROOT: z.url().optional(),
   MICROSOFT_APP_ID: optionalText,
   MICROSOFT_APP_PASSWORD: optionalText,
@@ -72,7 +76,8 @@ export interface Config {
   rootDir: string;
   /** Channel credentials, as given; each channel's issue reads its own. */
   twilio: { accountSid?: string; authToken?: string; from?: string; messagingServiceSid?: string; messagesPerSecond: number };
-  telegram: { botToken?: string; webhookSecret?: string; apiRoot?: string };
+  /** `mode`: webhook when PUBLIC_URL is set, else long polling (a laptop has no public URL). */
+  telegram: { botToken?: string; webhookSecret?: string; apiRoot?: string; mode: 'webhook' | 'polling' };
   microsoft: { appId?: string; appPassword?: string; tenantId?: string; appType?: string };
 }
 
@@ -93,6 +98,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const c = parsed.data;
+  const telegramMode = c.TELEGRAM_MODE ?? (c.PUBLIC_URL ? 'webhook' : 'polling');
+  if (c.TELEGRAM_BOT_TOKEN && telegramMode === 'webhook') {
+    const missing = [
+      ...(c.TELEGRAM_WEBHOOK_SECRET ? [] : ['TELEGRAM_WEBHOOK_SECRET: required for the Telegram webhook (or set TELEGRAM_MODE=polling)']),
+      ...(c.PUBLIC_URL ? [] : ['PUBLIC_URL: required for the Telegram webhook (or set TELEGRAM_MODE=polling)']),
+    ];
+    if (missing.length > 0) throw new ConfigError(missing);
+  }
   return {
     port: c.PORT,
     ...(c.PUBLIC_URL ? { publicUrl: c.PUBLIC_URL.replace(/\/+$/, '') } : {}),
@@ -116,7 +129,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
       }),
       messagesPerSecond: c.TWILIO_MESSAGES_PER_SECOND,
     },
-    telegram: compact({ botToken: c.TELEGRAM_BOT_TOKEN, webhookSecret: c.TELEGRAM_WEBHOOK_SECRET, apiRoot: c.TELEGRAM_API_ROOT }),
+    telegram: {
+      ...compact({ botToken: c.TELEGRAM_BOT_TOKEN, webhookSecret: c.TELEGRAM_WEBHOOK_SECRET, apiRoot: c.TELEGRAM_API_ROOT }),
+      mode: c.TELEGRAM_MODE ?? (c.PUBLIC_URL ? 'webhook' : 'polling'),
+    },
     microsoft: compact({
       appId: c.MICROSOFT_APP_ID,
       appPassword: c.MICROSOFT_APP_PASSWORD,

@@ -14,6 +14,8 @@ async function main(): Promise<void> {
   const service = await createService(config);
   const { logger } = service;
   reportChannels(config, (line) => logger.info(line));
+  // A Telegram outage at start must not keep residents on other channels waiting.
+  service.telegram?.start().catch((error: unknown) => logger.error({ err: { message: (error as Error)?.message } }, 'telegram channel failed to start'));
   const server = createApp(service).listen(config.port, () => {
     logger.info({ port: config.port, store: service.store.kind, chat: `http://localhost:${config.port}/chat` }, 'CivicLine is ready');
   });
@@ -48,6 +50,7 @@ function reportChannels(config: Config, log: (line: string) => void): void {
     log('Outbound SMS goes to the local outbox: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID) to send');
   }
   if (!config.telegram.botToken) off('The Telegram channel', 'TELEGRAM_BOT_TOKEN');
+  else log(`The Telegram channel is on, in ${config.telegram.mode} mode`);
   if (!config.microsoft.appId) off('The Bot Framework channel', 'MICROSOFT_APP_ID');
   if (!config.adminToken) off('The staff API', 'ADMIN_TOKEN');
 }

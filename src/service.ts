@@ -17,6 +17,9 @@ import type { Store } from './store/store.port.js';
 import { demoRoles } from './domain/demo-roles.js';
 import { createOutboxSmsSender, createTwilioSmsSender, type SmsSender } from './channels/sms/sms-sender.js';
 import twilio from 'twilio';
+import { Telegram } from 'telegraf';
+import { createTelegramSender, type TelegramApi } from './channels/telegram/telegram-sender.js';
+import { createTelegramChannel, type TelegramChannel } from './channels/telegram/telegram.channel.js';
 
 /** Answers a step may fail to understand before the bot offers the menu or a person. */
 const MAX_FAILURES = 3;
@@ -33,6 +36,8 @@ export interface Service {
   engine: EngineEnv;
   /** Sends SMS outside a webhook's reply (Twilio, or the local outbox without credentials). */
   sms: SmsSender;
+  /** The Telegram channel, when TELEGRAM_BOT_TOKEN is set. */
+  telegram: TelegramChannel | null;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
 }
@@ -43,6 +48,8 @@ export interface ServiceOverrides {
   twilioHttpClient?: unknown;
   /** Backoff before the first SMS retry, in ms (default 1,000). */
   smsBackoffMs?: number;
+  /** Telegram's limits, lowered or raised in tests (messages per second). */
+  telegramRates?: { globalPerSecond?: number; perChatPerSecond?: number };
 }
 
 /** Opens the store and builds the service. */
@@ -71,6 +78,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale });
 
   const sms = smsSender(config, store, logger, overrides);
+  const telegram = telegramChannel(config, { store, logger, pipeline, i18n }, overrides);
 
   return {
     config,
@@ -81,7 +89,9 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     pipeline,
     engine,
     sms,
+    telegram,
     async close() {
+      telegram?.stop();
       await pipeline.idle();
       await store.close();
     },
@@ -102,6 +112,28 @@ function smsSender(config: Config, store: Store, logger: Logger, overrides: Serv
     ratePerSecond: messagesPerSecond,
     maxAttempts: 5,
     backoffMs: overrides.smsBackoffMs ?? 1000,
+  });
+}
+
+/** The Telegram channel when a bot token is set (telegraf's client, pointed at TELEGRAM_API_ROOT). */
+function telegramChannel(
+  config: Config,
+  parts: { store: Store; logger: Logger; pipeline: TurnPipeline; i18n: Translator },
+  overrides: ServiceOverrides,
+): TelegramChannel | null {
+  const { botToken, apiRoot, webhookSecret, mode } = config.telegram;
+  if (!botToken) return null;
+  const api: TelegramApi = new Telegram(botToken, apiRoot ? { apiRoot } : {});
+  const sender = createTelegramSender({ api, store: parts.store, logger: parts.logger, ...overrides.telegramRates });
+  return createTelegramChannel({
+    api,
+    sender,
+    pipeline: parts.pipeline,
+    i18n: parts.i18n,
+    logger: parts.logger,
+    mode,
+    ...(config.publicUrl ? { webhookUrl: `${config.publicUrl}/webhooks/telegram` } : {}),
+    ...(webhookSecret ? { webhookSecret } : {}),
   });
 }
 

@@ -6,6 +6,19 @@
 /** A channel a resident can reach the city on. */
 export type ChannelName = 'sms' | 'telegram' | 'webchat' | 'web' | 'console';
 
+/** Commands channels offer residents (as /start, /help... on Telegram). */
+export const CHANNEL_COMMANDS = ['start', 'help', 'menu', 'language', 'stop'] as const;
+export type ChannelCommand = (typeof CHANNEL_COMMANDS)[number];
+
+/** Deep links (`/start report`, a QR code on a street light) and the dialog each one opens. */
+export const DEEP_LINKS: Readonly<Record<string, string>> = {
+  report: 'report-problem',
+  status: 'check-status',
+  idea: 'submit-idea',
+  ideas: 'ideas',
+  volunteer: 'volunteer',
+};
+
 /** A point the resident shared (a GPS pin), with an optional label the channel gave it. */
 export interface GeoPoint {
   lat: number;
@@ -29,6 +42,13 @@ export interface InboundMessage {
   text: string;
   /** The id of a button the resident pressed, when the channel has buttons. */
   choice?: string;
+  /**
+   * Something the resident sent that the channel cannot pass on (a sticker, a voice note, an
+   * edit of an earlier message): the bot says what it can read.
+   */
+  unsupported?: 'sticker' | 'voice' | 'video' | 'document' | 'contact' | 'edit' | 'other';
+  /** A channel command (Telegram's /start, /help...), with a deep-link payload if any. */
+  command?: { name: ChannelCommand; payload?: string };
   location?: GeoPoint;
   media?: MediaRef[];
   /** The language the channel says the resident uses (Telegram's language_code), if any. */

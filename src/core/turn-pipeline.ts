@@ -227,7 +227,7 @@ export class TurnPipeline {
       seq: firstEntry,
       direction: 'in',
       providerMessageId: message.id,
-      text: message.text,
+      text: inboundText(message),
       ...(message.location ? { location: message.location } : {}),
       ...(message.media?.length ? { media: message.media } : {}),
     });
@@ -240,6 +240,13 @@ export class TurnPipeline {
   private async applyEffects(effects: readonly Effect[], scope: CommandScope): Promise<void> {
     for (const effect of effects) await this.deps.runner.apply(effect, scope);
   }
+}
+
+/** What the resident sent, as transcript text: the words, or what kind of thing it was. */
+function inboundText(message: InboundMessage): string {
+  if (message.command) return `/${message.command.name}${message.command.payload ? ` ${message.command.payload}` : ''}`;
+  if (message.unsupported) return message.text || `[${message.unsupported}]`;
+  return message.text;
 }
 
 /** A reply as one line of transcript text: the words, then the choices offered. */

@@ -3,7 +3,7 @@
  * and maybe a command to run). It performs no I/O and reads no clock: time comes with the
  * message, data comes back as command results (XState's `transition`, not an interpreter).
  */
-import type { Choice, InboundMessage, Reply } from '../core/message.js';
+import { DEEP_LINKS, type ChannelCommand, type Choice, type InboundMessage, type Reply } from '../core/message.js';
 import type { MessageVars } from '../core/i18n.js';
 import type { Command, CommandResult, Effect } from './commands.js';
 import { cleanText, isOneOf } from './text.js';
@@ -78,6 +78,8 @@ class Turn {
     state.turns += 1;
     const text = cleanText(message.text);
 
+    if (message.command) return this.onCommand(message.command.name, message.command.payload);
+    if (message.unsupported) return this.onUnsupported(message.unsupported);
     // A pressed button is never a typed keyword, even when its label reads like one ("End").
     if (!message.choice && this.handleCarrierKeywords(text)) return this.output();
     if (resident.optedOut) return this.output('suppressed_opted_out');
@@ -103,6 +105,43 @@ class Turn {
     if (state.flow) return this.answerStep(input);
     this.route(input);
     return this.output();
+  }
+
+  /** A channel command: the same meanings as the keywords, plus deep links on start. */
+  private onCommand(name: ChannelCommand, payload: string | undefined): TurnOutput {
+    this.trace.intent = `/${name}`;
+    if (name === 'stop') {
+      this.optOut('/stop');
+      return this.output();
+    }
+    if (name === 'start' && this.resident.optedOut) {
+      this.effects.push({ type: 'consent.optIn', keyword: '/start' });
+      this.say('consent.opted_in');
+    } else if (this.resident.optedOut) {
+      this.say('help.opted_out');
+      return this.output('suppressed_opted_out');
+    }
+    this.restartOutdatedFlows();
+    const linked = payload ? DEEP_LINKS[payload] : undefined;
+    if (name === 'start' && linked) {
+      this.startDialog(linked, {});
+      return this.output('deep_link');
+    }
+    if (name === 'help') this.say('help.general');
+    if (name === 'start' && !this.resident.optedOut) this.say('greeting');
+    if (name === 'language') this.startDialog('language', {});
+    else this.showMenu();
+    return this.output(name);
+  }
+
+  /** Content the bot cannot read: say what it can, and ask the current question again. */
+  private onUnsupported(kind: NonNullable<InboundMessage['unsupported']>): TurnOutput {
+    if (this.resident.optedOut) return this.output('suppressed_opted_out');
+    this.restartOutdatedFlows();
+    this.say(kind === 'edit' ? 'unsupported.edit' : 'unsupported.content');
+    const flow = this.state.flow;
+    if (flow && !this.restarted) this.askStep(flow.step, 0);
+    return this.output(`unsupported_${kind}`);
   }
 
   onResult(result: CommandResult): TurnOutput {

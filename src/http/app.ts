@@ -9,6 +9,7 @@ import { errorHandler, HttpError, notFound, validationError } from './errors.js'
 import { requireAdminToken } from './admin-auth.js';
 import { chatRoutes } from './chat.routes.js';
 import { twilioRoutes } from './twilio.routes.js';
+import { telegramRoutes } from './telegram.routes.js';
 
 /** JSON bodies of the staff API are small; anything bigger is refused with 413. */
 const ADMIN_JSON_LIMIT = '16kb';
@@ -56,6 +57,7 @@ export function createApp(service: Service, options: AppOptions = {}): Express {
 
   app.use(chatRoutes(service));
   app.use(twilioRoutes(service, options.twimlDeadlineMs === undefined ? {} : { twimlDeadlineMs: options.twimlDeadlineMs }));
+  app.use(telegramRoutes(service));
 
   app.use(notFound);
   app.use(errorHandler(service.logger));

@@ -12,11 +12,11 @@
  * - Opted-out residents are skipped (recorded as such), except for a reply to their own message.
  * - Without Twilio credentials the "sender" writes to a local outbox: stored, logged by id.
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Collections } from '../../store/store.port.js';
 import type { OutboundMessageRecord, OutboundState } from '../../domain/records.js';
 import { RatePacer } from '../rate-pacer.js';
+import { createOutbound, recordProviderOptOut, redactNumbers, sleep, updateOutbound } from '../outbound-records.js';
 import { foldToGsm7, smsSegments } from './gsm7.js';
 
 /** What a caller says about one message to send. */
@@ -86,14 +86,20 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
 
   return {
     async send(address, text, sendOptions) {
-      let record = await createRecord(store, address, text, sendOptions);
+      let record = await createOutbound(store, {
+        channel: 'sms',
+        address,
+        text: foldToGsm7(text),
+        purpose: sendOptions.purpose,
+        ...(sendOptions.mediaUrl ? { mediaUrl: sendOptions.mediaUrl } : {}),
+      });
       if (sendOptions.purpose !== 'reply' && (await store.residents.get(address))?.optedOut) {
-        return update(store, record, { state: 'skipped', lastError: 'opted out' });
+        return updateOutbound(store, record, { state: 'skipped', lastError: 'opted out' });
       }
       const to = address.replace(/^sms:/, '');
       for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
         await pacer.wait();
-        record = await update(store, record, { state: 'sending', attempts: attempt });
+        record = await updateOutbound(store, record, { state: 'sending', attempts: attempt });
         try {
           const sent = await client.messages.create({
             to,
@@ -103,19 +109,20 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
             ...(sendOptions.mediaUrl ? { mediaUrl: [sendOptions.mediaUrl] } : {}),
           });
           logger.info({ outboundId: record._id, attempt, segments: smsSegments(record.text).segments }, 'sms sent');
-          return update(store, record, { state: 'sent', providerMessageId: sent.sid });
+          return updateOutbound(store, record, { state: 'sent', providerMessageId: sent.sid });
         } catch (error) {
           const failure = classify(error);
           logger.warn({ outboundId: record._id, attempt, code: failure.code, transient: failure.transient }, 'sms send failed');
           if (!failure.transient) {
-            if (failure.code !== undefined && OPTED_OUT_CODES.has(failure.code)) await recordCarrierOptOut(store, address, record);
-            return update(store, record, { state: 'failed', lastError: failure.description });
+            if (failure.code !== undefined && OPTED_OUT_CODES.has(failure.code))
+              await recordProviderOptOut(store, { address, channel: 'sms', keyword: 'carrier:21610', eventId: record._id });
+            return updateOutbound(store, record, { state: 'failed', lastError: failure.description });
           }
-          record = await update(store, record, { lastError: failure.description });
+          record = await updateOutbound(store, record, { lastError: failure.description });
           if (attempt < options.maxAttempts) await sleep(options.backoffMs * 2 ** (attempt - 1) * (1 + Math.random() / 4));
         }
       }
-      return update(store, record, { state: 'failed' });
+      return updateOutbound(store, record, { state: 'failed' });
     },
     recordStatus: (providerMessageId, status, errorCode) => recordStatus(store, providerMessageId, status, errorCode),
   };
@@ -129,36 +136,13 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
 export function createOutboxSmsSender(store: Collections, logger: Logger): SmsSender {
   return {
     async send(address, text, sendOptions) {
-      const record = await createRecord(store, address, text, sendOptions);
-      const stored = await update(store, record, { state: 'outbox' });
+      const record = await createOutbound(store, { channel: 'sms', address, text: foldToGsm7(text), purpose: sendOptions.purpose });
+      const stored = await updateOutbound(store, record, { state: 'outbox' });
       logger.info({ outboundId: stored._id, segments: smsSegments(stored.text).segments }, 'sms written to the local outbox (no Twilio credentials)');
       return stored;
     },
     recordStatus: (providerMessageId, status, errorCode) => recordStatus(store, providerMessageId, status, errorCode),
   };
-}
-
-async function createRecord(store: Collections, address: string, text: string, options: SmsSendOptions): Promise<OutboundMessageRecord> {
-  const now = new Date();
-  const record = {
-    _id: `O-${randomUUID()}`,
-    channel: 'sms' as const,
-    address,
-    text: foldToGsm7(text),
-    ...(options.mediaUrl ? { mediaUrl: options.mediaUrl } : {}),
-    purpose: options.purpose,
-    state: 'queued' as const,
-    attempts: 0,
-    createdAt: now,
-    updatedAt: now,
-  };
-  await store.outbound.insert(record);
-  return { ...record, _rev: 1 };
-}
-
-/** Writes changes to a record this sender owns (nobody else writes it before it is sent). */
-async function update(store: Collections, record: OutboundMessageRecord, changes: Partial<OutboundMessageRecord>): Promise<OutboundMessageRecord> {
-  return store.outbound.upsert({ ...record, ...changes, updatedAt: new Date() });
 }
 
 /** Applies a status callback, never moving a message's state backwards. */
@@ -195,12 +179,6 @@ function twilioStatusToState(status: string): OutboundState | null {
   }
 }
 
-async function recordCarrierOptOut(store: Collections, address: string, record: OutboundMessageRecord): Promise<void> {
-  const resident = await store.residents.get(address);
-  if (resident && !resident.optedOut) await store.residents.replace({ ...resident, optedOut: true }, resident._rev);
-  await store.consentEvents.insert({ _id: `${record._id}|consent`, address, channel: 'sms', kind: 'opt_out', keyword: 'carrier:21610', at: new Date() });
-}
-
 interface SendFailure {
   transient: boolean;
   code?: number;
@@ -217,13 +195,4 @@ function classify(error: unknown): SendFailure {
   if (status === undefined) return { transient: true, description: `network: ${message}` };
   const transient = status === 429 || status >= 500;
   return { transient, ...(code !== undefined ? { code } : {}), description: `${status}${code !== undefined ? ` / ${code}` : ''}: ${message}` };
-}
-
-/** Provider messages may quote the number ("The 'To' number +1555... is not valid"). */
-function redactNumbers(text: string): string {
-  return text.replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,0 +1,77 @@
+/**
+ * Outbound messages as stored records, shared by every channel's sender: created once (an id
+ * derived from what caused the message makes a retry find the first attempt's record), moved
+ * through their states, and an opt-out recorded when a provider says the resident is gone.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ChannelName } from '../core/message.js';
+import type { OutboundMessageRecord } from '../domain/records.js';
+import type { Collections } from '../store/store.port.js';
+
+/** What is needed to record a message before sending it. */
+export interface NewOutbound {
+  /** A stable id when the message answers something (so a retry finds it); random otherwise. */
+  id?: string;
+  channel: ChannelName;
+  address: string;
+  text: string;
+  purpose: string;
+  mediaUrl?: string;
+}
+
+/** Records a message as queued, or returns the record a first attempt already made. */
+export async function createOutbound(store: Collections, message: NewOutbound): Promise<OutboundMessageRecord> {
+  const now = new Date();
+  const record = {
+    _id: message.id ?? `O-${randomUUID()}`,
+    channel: message.channel,
+    address: message.address,
+    text: message.text,
+    ...(message.mediaUrl ? { mediaUrl: message.mediaUrl } : {}),
+    purpose: message.purpose,
+    state: 'queued' as const,
+    attempts: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (await store.outbound.insert(record)) return { ...record, _rev: 1 };
+  const existing = await store.outbound.get(record._id);
+  if (!existing) throw new Error('Outbound record vanished right after a conflicting insert');
+  return existing;
+}
+
+/** Writes changes to a record its sender owns (nobody else writes it while it is being sent). */
+export function updateOutbound(store: Collections, record: OutboundMessageRecord, changes: Partial<OutboundMessageRecord>): Promise<OutboundMessageRecord> {
+  return store.outbound.upsert({ ...record, ...changes, updatedAt: new Date() });
+}
+
+/**
+ * Records that a provider told us the resident is unreachable by choice (texted STOP to the
+ * carrier, blocked the bot): an opt-out like any other, with its own consent event.
+ */
+export async function recordProviderOptOut(
+  store: Collections,
+  options: { address: string; channel: ChannelName; keyword: string; eventId: string },
+): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const resident = await store.residents.get(options.address);
+    if (!resident || resident.optedOut || (await store.residents.replace({ ...resident, optedOut: true }, resident._rev))) break;
+  }
+  await store.consentEvents.insert({
+    _id: `${options.eventId}|consent`,
+    address: options.address,
+    channel: options.channel,
+    kind: 'opt_out',
+    keyword: options.keyword,
+    at: new Date(),
+  });
+}
+
+/** Provider messages may quote the number ("The 'To' number +1555... is not valid"). */
+export function redactNumbers(text: string): string {
+  return text.replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]');
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

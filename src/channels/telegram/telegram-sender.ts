@@ -1,0 +1,209 @@
+/**
+ * Sending to Telegram chats through telegraf's Bot API client, within Telegram's limits (about
+ * 30 messages a second overall, 1 a second per chat), obeying `429 retry_after`, and treating
+ * "bot was blocked by the user" (403) as an opt-out. Every message is a stored record, keyed by
+ * the update it answers, so a retried update never sends the same reply twice.
+ *
+ * Keyboards: a reply's choices are inline buttons. Only the latest keyboard in a chat stays:
+ * sending a new one removes the previous one, and pressing a button removes its own, so an old
+ * button cannot be pressed into a later question.
+ */
+import type { Logger } from 'pino';
+import type { Telegram } from 'telegraf';
+import type { Choice } from '../../core/message.js';
+import type { OutboundMessageRecord } from '../../domain/records.js';
+import type { Collections } from '../../store/store.port.js';
+import { RatePacer } from '../rate-pacer.js';
+import { createOutbound, recordProviderOptOut, sleep, updateOutbound } from '../outbound-records.js';
+import { chatIdOf } from './telegram-update.js';
+
+/** One message for a chat, rendered: text, and buttons or a "send my location" key. */
+export interface TelegramMessage {
+  text: string;
+  buttons?: Choice[];
+  /** The label of a reply-keyboard button that shares the resident's location. */
+  locationButton?: string;
+}
+
+/** The Bot API methods CivicLine calls (telegraf's `Telegram` client has them all). */
+export type TelegramApi = Pick<
+  Telegram,
+  'sendMessage' | 'answerCbQuery' | 'editMessageReplyMarkup' | 'getFile' | 'getMe' | 'setMyCommands' | 'setWebhook' | 'deleteWebhook' | 'getUpdates'
+>;
+
+/** Sends to Telegram chats and keeps each message's record. */
+export interface TelegramSender {
+  /**
+   * Sends messages to a chat, in order. With a `key` (the update they answer), each message is
+   * sent at most once however often this is called; a blocked bot stops the rest.
+   */
+  send(address: string, messages: readonly TelegramMessage[], options: { purpose: string; key?: string }): Promise<OutboundMessageRecord[]>;
+  /** Acknowledges a button press and removes that message's buttons. */
+  acknowledgePress(chatId: number, callbackQueryId: string, messageId: number | undefined): Promise<void>;
+}
+
+/** How a sender is set up; the rates are Telegram's published limits by default. */
+export interface TelegramSenderOptions {
+  api: TelegramApi;
+  store: Collections;
+  logger: Logger;
+  globalPerSecond?: number;
+  perChatPerSecond?: number;
+  maxAttempts?: number;
+  /** First wait after a 5xx or network error; doubles each time. */
+  backoffMs?: number;
+}
+
+/** Telegram's callback_data holds at most 64 bytes. */
+const CALLBACK_DATA_MAX = 64;
+/** A 429's retry_after above this is not waited out inside a request: the message fails. */
+const RETRY_AFTER_MAX_S = 60;
+
+export function createTelegramSender(options: TelegramSenderOptions): TelegramSender {
+  const { api, store, logger } = options;
+  const global = new RatePacer(options.globalPerSecond ?? 30);
+  const perChat = new ChatPacers(options.perChatPerSecond ?? 1);
+  const maxAttempts = options.maxAttempts ?? 5;
+  const backoffMs = options.backoffMs ?? 1000;
+
+  async function sendOne(
+    address: string,
+    message: TelegramMessage,
+    record: OutboundMessageRecord,
+  ): Promise<{ record: OutboundMessageRecord; blocked: boolean }> {
+    const chatId = chatIdOf(address);
+    for (let attempt = record.attempts + 1; attempt <= maxAttempts; attempt++) {
+      await perChat.wait(chatId);
+      await global.wait();
+      record = await updateOutbound(store, record, { state: 'sending', attempts: attempt });
+      try {
+        const sent = await api.sendMessage(chatId, message.text, { reply_markup: replyMarkup(message), link_preview_options: { is_disabled: true } });
+        if (message.buttons?.length) await replaceKeyboard(chatId, sent.message_id);
+        return { record: await updateOutbound(store, record, { state: 'sent', providerMessageId: String(sent.message_id) }), blocked: false };
+      } catch (error) {
+        const failure = classify(error);
+        logger.warn({ outboundId: record._id, attempt, code: failure.code, retryAfter: failure.retryAfterS }, 'telegram send failed');
+        if (failure.blocked) {
+          await recordProviderOptOut(store, { address, channel: 'telegram', keyword: 'telegram:blocked', eventId: record._id });
+          return { record: await updateOutbound(store, record, { state: 'failed', lastError: failure.description }), blocked: true };
+        }
+        if (!failure.transient || attempt === maxAttempts)
+          return { record: await updateOutbound(store, record, { state: 'failed', lastError: failure.description }), blocked: false };
+        record = await updateOutbound(store, record, { lastError: failure.description });
+        await sleep(failure.retryAfterS !== undefined ? failure.retryAfterS * 1000 : backoffMs * 2 ** (attempt - 1));
+      }
+    }
+    return { record: await updateOutbound(store, record, { state: 'failed' }), blocked: false };
+  }
+
+  /** Removes the buttons of the chat's previous keyboard and remembers the new one. */
+  async function replaceKeyboard(chatId: number, messageId: number): Promise<void> {
+    const key = `telegram-keyboard|${chatId}`;
+    const previous = await store.meta.get(key);
+    if (typeof previous?.value === 'number' && previous.value !== messageId) await removeButtons(chatId, previous.value);
+    await store.meta.upsert({ _id: key, value: messageId });
+  }
+
+  async function removeButtons(chatId: number, messageId: number): Promise<void> {
+    try {
+      await api.editMessageReplyMarkup(chatId, messageId, undefined, { inline_keyboard: [] });
+    } catch {
+      // Already removed, too old to edit, or deleted by the resident: nothing left to press.
+    }
+  }
+
+  return {
+    async send(address, messages, sendOptions) {
+      const records: OutboundMessageRecord[] = [];
+      const optedOut = sendOptions.purpose !== 'reply' && (await store.residents.get(address))?.optedOut === true;
+      for (const [i, message] of messages.entries()) {
+        let record = await createOutbound(store, {
+          ...(sendOptions.key ? { id: `${address}|${sendOptions.key}|${i}` } : {}),
+          channel: 'telegram',
+          address,
+          text: message.text,
+          purpose: sendOptions.purpose,
+        });
+        if (['sent', 'delivered', 'failed', 'skipped'].includes(record.state)) {
+          records.push(record); // a retried update: this one is done already
+          continue;
+        }
+        if (optedOut) {
+          records.push(await updateOutbound(store, record, { state: 'skipped', lastError: 'opted out' }));
+          continue;
+        }
+        const result = await sendOne(address, message, record);
+        record = result.record;
+        records.push(record);
+        if (result.blocked) break;
+      }
+      return records;
+    },
+
+    async acknowledgePress(chatId, callbackQueryId, messageId) {
+      try {
+        await api.answerCbQuery(callbackQueryId);
+      } catch {
+        // A press older than Telegram's answer window: the press is still handled.
+      }
+      if (messageId !== undefined) await removeButtons(chatId, messageId);
+    },
+  };
+}
+
+/** Inline buttons, a location key, or nothing (and any earlier location key taken away). */
+function replyMarkup(message: TelegramMessage) {
+  if (message.buttons?.length) {
+    return { inline_keyboard: message.buttons.map((choice, index) => [{ text: choice.label, callback_data: callbackData(choice.id, index) }]) };
+  }
+  if (message.locationButton) {
+    return { keyboard: [[{ text: message.locationButton, request_location: true }]], resize_keyboard: true, one_time_keyboard: true };
+  }
+  return { remove_keyboard: true as const };
+}
+
+/** A choice's id as callback data; an id too long for 64 bytes is sent by position (its label still matches). */
+export function callbackData(id: string, index: number): string {
+  return Buffer.byteLength(id) <= CALLBACK_DATA_MAX ? id : `#${index + 1}`;
+}
+
+interface TelegramFailure {
+  transient: boolean;
+  blocked: boolean;
+  code?: number;
+  retryAfterS?: number;
+  description: string;
+}
+
+function classify(error: unknown): TelegramFailure {
+  const telegram = error as { code?: unknown; description?: unknown; parameters?: { retry_after?: unknown } };
+  const code = typeof telegram.code === 'number' ? telegram.code : undefined;
+  const description = typeof telegram.description === 'string' ? telegram.description.slice(0, 200) : 'network error';
+  if (code === undefined) return { transient: true, blocked: false, description };
+  const retryAfter = typeof telegram.parameters?.retry_after === 'number' ? telegram.parameters.retry_after : undefined;
+  if (code === 429) {
+    const waitable = retryAfter !== undefined && retryAfter <= RETRY_AFTER_MAX_S;
+    return { transient: waitable, blocked: false, code, ...(retryAfter !== undefined ? { retryAfterS: retryAfter } : {}), description: `429: ${description}` };
+  }
+  // 403 is "bot was blocked by the user" or "user is deactivated": the chat is gone for us.
+  if (code === 403) return { transient: false, blocked: true, code, description: `403: ${description}` };
+  return { transient: code >= 500, blocked: false, code, description: `${code}: ${description}` };
+}
+
+/** One pacer per chat, forgotten when idle so the map does not grow with every chat ever seen. */
+class ChatPacers {
+  private readonly pacers = new Map<number, { pacer: RatePacer; lastUsed: number }>();
+
+  constructor(private readonly perSecond: number) {}
+
+  async wait(chatId: number): Promise<void> {
+    const now = Date.now();
+    if (this.pacers.size > 10_000) {
+      for (const [id, entry] of this.pacers) if (now - entry.lastUsed > 60_000) this.pacers.delete(id);
+    }
+    let entry = this.pacers.get(chatId);
+    if (!entry) this.pacers.set(chatId, (entry = { pacer: new RatePacer(this.perSecond), lastUsed: now }));
+    entry.lastUsed = now;
+    await entry.pacer.wait();
+  }
+}

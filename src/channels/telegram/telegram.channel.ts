@@ -1,0 +1,177 @@
+/**
+ * The Telegram channel: turns updates into turns and replies into Bot API messages. It runs in
+ * webhook mode (Telegram posts to /webhooks/telegram, secret header checked by the route) or in
+ * long-polling mode for a city without a public URL yet; both feed `handleUpdate`.
+ *
+ * Text is sent without a parse mode, so nothing a resident typed can break the formatting.
+ */
+import type { Logger } from 'pino';
+import type { Translator } from '../../core/i18n.js';
+import { CHANNEL_COMMANDS, messageKey, type Reply } from '../../core/message.js';
+import type { TurnPipeline } from '../../core/turn-pipeline.js';
+import { errorSummary } from '../../core/turn-pipeline.js';
+import { channelFacts, type ChannelAdapter, type ChannelCapabilities } from '../channel.js';
+import { renderReplies } from '../render.js';
+import { parseTelegramUpdate, telegramUpdate } from './telegram-update.js';
+import type { TelegramApi, TelegramMessage, TelegramSender } from './telegram-sender.js';
+
+/** Telegram messages hold up to 4,096 characters; up to 100 inline buttons. */
+export const TELEGRAM_CAPABILITIES: ChannelCapabilities = { buttons: true, maxButtons: 20, maxTextLength: 4096, media: true, location: true };
+
+/** Updates CivicLine asks Telegram for. */
+const ALLOWED_UPDATES = ['message', 'edited_message', 'callback_query'] as const;
+/** Long polling waits up to this long for updates (Telegram allows 50). */
+const POLL_TIMEOUT_S = 25;
+/** Telegram lets a bot download files up to 20 MB. */
+const MAX_FILE_BYTES = 20 * 1024 * 1024;
+
+/** How the channel is set up. */
+export interface TelegramChannelOptions {
+  api: TelegramApi;
+  sender: TelegramSender;
+  pipeline: TurnPipeline;
+  i18n: Translator;
+  logger: Logger;
+  mode: 'webhook' | 'polling';
+  /** Where Telegram posts updates, in webhook mode. */
+  webhookUrl?: string;
+  webhookSecret?: string;
+}
+
+/** What `handleUpdate` tells the webhook route. */
+export type UpdateOutcome = { ok: true } | { ok: false; status: 400; error: string };
+
+/** The running Telegram channel. */
+export interface TelegramChannel extends ChannelAdapter {
+  /** Registers commands and the webhook, or starts polling. */
+  start(): Promise<void>;
+  stop(): void;
+  /** Handles one Update (from the webhook or from polling). */
+  handleUpdate(body: unknown): Promise<UpdateOutcome>;
+}
+
+export function createTelegramChannel(options: TelegramChannelOptions): TelegramChannel {
+  const { api, sender, pipeline, i18n, logger } = options;
+  let botUsername = '';
+  let polling = false;
+
+  async function handleUpdate(body: unknown): Promise<UpdateOutcome> {
+    const update = telegramUpdate.safeParse(body);
+    if (!update.success) return { ok: false, status: 400, error: update.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') };
+    const parsed = parseTelegramUpdate(update.data, botUsername, new Date());
+    if (parsed.kind === 'ignore') return { ok: true };
+    if (parsed.kind === 'group') {
+      // Reports are private: in a group, the bot only answers when addressed, to say where to go.
+      if (parsed.addressed) {
+        const locale = localeOf(i18n, parsed.locale);
+        const text = i18n.t(locale, 'telegram.private_only', { bot: botUsername });
+        await sender.send(`telegram:${parsed.chatId}`, [{ text }], { purpose: 'group_notice', key: `telegram:${update.data.update_id}` });
+      }
+      return { ok: true };
+    }
+    const { message } = parsed;
+    if (parsed.pressed) await sender.acknowledgePress(parsed.chatId, parsed.pressed.callbackQueryId, parsed.pressed.messageId);
+    if (message.media?.length && !(await photoIsReadable(message.media[0]!.url))) delete message.media;
+    const turn = await pipeline.handle(message, channelFacts(TELEGRAM_CAPABILITIES));
+    await sender.send(message.address, renderTelegram(turn.replies, i18n, turn.locale), { purpose: 'reply', key: messageKey(message) });
+    return { ok: true };
+  }
+
+  /** Checks with getFile that a photo exists and can be fetched later (under 20 MB). */
+  async function photoIsReadable(reference: string): Promise<boolean> {
+    try {
+      const file = await api.getFile(reference.slice('telegram-file:'.length));
+      return (file.file_size ?? 0) <= MAX_FILE_BYTES;
+    } catch (error) {
+      logger.warn({ err: errorSummary(error) }, 'telegram photo could not be read');
+      return false;
+    }
+  }
+
+  async function poll(): Promise<void> {
+    let offset = 0;
+    while (polling) {
+      try {
+        const updates = await api.getUpdates(POLL_TIMEOUT_S, 100, offset, [...ALLOWED_UPDATES]);
+        for (const update of updates) {
+          offset = update.update_id + 1;
+          const outcome = await handleUpdate(update);
+          if (!outcome.ok) logger.warn({ updateId: update.update_id }, 'ignored a malformed Telegram update');
+        }
+      } catch (error) {
+        logger.error({ err: errorSummary(error) }, 'telegram polling failed; retrying in 5 s');
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+      }
+    }
+  }
+
+  return {
+    name: 'telegram',
+    capabilities: TELEGRAM_CAPABILITIES,
+    handleUpdate,
+    async send(address, messages) {
+      await sender.send(
+        address,
+        messages.map((m) => ({ text: m.text, ...(m.buttons ? { buttons: m.buttons } : {}) })),
+        { purpose: 'notification' },
+      );
+    },
+    async start() {
+      botUsername = (await api.getMe()).username;
+      for (const locale of i18n.locales) {
+        const commands = CHANNEL_COMMANDS.map((command) => ({ command, description: i18n.t(locale, `command.${command}`) }));
+        await api.setMyCommands(commands, locale === i18n.defaultLocale ? {} : { language_code: locale });
+      }
+      if (options.mode === 'webhook') {
+        if (!options.webhookUrl || !options.webhookSecret) throw new Error('Telegram webhook mode needs PUBLIC_URL and TELEGRAM_WEBHOOK_SECRET');
+        await api.setWebhook(options.webhookUrl, { secret_token: options.webhookSecret, allowed_updates: [...ALLOWED_UPDATES] });
+        logger.info({ bot: botUsername }, 'telegram webhook registered');
+      } else {
+        await api.deleteWebhook();
+        polling = true;
+        void poll();
+        logger.info({ bot: botUsername }, 'telegram long polling started');
+      }
+    },
+    stop() {
+      polling = false;
+    },
+  };
+}
+
+/**
+ * A turn's replies as Telegram messages: texts joined into as few messages as fit, each set
+ * of choices as inline buttons on the message that asks, and a "send my location" key where
+ * the flow asks for a place.
+ */
+export function renderTelegram(replies: readonly Reply[], i18n: Translator, locale: string): TelegramMessage[] {
+  const messages: TelegramMessage[] = [];
+  let pending = '';
+  for (const rendered of renderReplies(replies, TELEGRAM_CAPABILITIES, i18n, locale)) {
+    const text = rendered.imageUrl ? `${rendered.text}\n${rendered.imageUrl}`.trim() : rendered.text;
+    const joined = pending ? `${pending}\n\n${text}` : text;
+    const fits = joined.length <= TELEGRAM_CAPABILITIES.maxTextLength;
+    if (!fits && pending) {
+      messages.push({ text: pending });
+      pending = text;
+    } else {
+      pending = joined;
+    }
+    if (rendered.buttons?.length || rendered.requestLocation) {
+      messages.push({
+        text: pending,
+        ...(rendered.buttons?.length ? { buttons: rendered.buttons } : {}),
+        ...(rendered.requestLocation ? { locationButton: i18n.t(locale, 'telegram.share_location') } : {}),
+      });
+      pending = '';
+    }
+  }
+  if (pending) messages.push({ text: pending });
+  return messages;
+}
+
+/** A supported locale for Telegram's language_code ("es-MX" → "es"), else the default. */
+function localeOf(i18n: Translator, languageCode: string | undefined): string {
+  const language = languageCode?.slice(0, 2).toLowerCase();
+  return language && i18n.locales.includes(language) ? language : i18n.defaultLocale;
+}
