@@ -26,4 +26,13 @@ describe('loadConfig', () => {
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['ADMIN_TOKEN', 'CITY_TIMEZONE', 'MONGODB_URI', 'PORT']);
     expect((error as Error).message).not.toContain('secret');
   });
+
+  it('runs Telegram by webhook with a public URL, by polling without, and says what a webhook lacks', () => {
+    expect(loadConfig({ TELEGRAM_BOT_TOKEN: '1:x' }).telegram.mode).toBe('polling');
+    const hooked = loadConfig({ TELEGRAM_BOT_TOKEN: '1:x', PUBLIC_URL: 'https://bot.city.gov', TELEGRAM_WEBHOOK_SECRET: 's'.repeat(32) });
+    expect(hooked.telegram.mode).toBe('webhook');
+    expect(() => loadConfig({ TELEGRAM_BOT_TOKEN: '1:x', PUBLIC_URL: 'https://bot.city.gov' })).toThrow(/TELEGRAM_WEBHOOK_SECRET: required/);
+    expect(() => loadConfig({ TELEGRAM_BOT_TOKEN: '1:x', TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: 's'.repeat(32) })).toThrow(/PUBLIC_URL: required/);
+    expect(() => loadConfig({ TELEGRAM_WEBHOOK_SECRET: 'has spaces in it, not allowed' })).toThrow(/TELEGRAM_WEBHOOK_SECRET/);
+  });
 });

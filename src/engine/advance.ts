@@ -78,7 +78,11 @@ class Turn {
     state.turns += 1;
     const text = cleanText(message.text);
 
-    if (message.command) return this.onCommand(message.command.name, message.command.payload);
+    if (message.command) {
+      // "/start report" says nothing of the language; the channel's language setting does.
+      this.settleLocaleFromChannel(message.locale);
+      return this.onCommand(message.command.name, message.command.payload);
+    }
     if (message.unsupported) return this.onUnsupported(message.unsupported);
     // A pressed button is never a typed keyword, even when its label reads like one ("End").
     if (!message.choice && this.handleCarrierKeywords(text)) return this.output();
@@ -281,6 +285,16 @@ class Turn {
   private confidentParseLocale(text: string): string | null {
     const parsed = this.env.nlu.parse(text);
     return parsed.intent !== 'none' && parsed.confidence >= LOCALE_FROM_PARSE_CONFIDENCE ? parsed.locale : null;
+  }
+
+  private settleLocaleFromChannel(channelLocale: string | undefined): void {
+    const locale = channelLocale?.slice(0, 2).toLowerCase();
+    if (this.state.localeSettled || !locale || !this.env.i18n.locales.includes(locale)) return;
+    this.state.localeSettled = true;
+    if (locale !== this.state.locale) {
+      this.state.locale = locale;
+      this.effects.push({ type: 'resident.setLocale', locale });
+    }
   }
 
   private switchLocale(locale: string): void {

@@ -64,6 +64,9 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
   const global = new RatePacer(options.globalPerSecond ?? 30);
   const perChat = new ChatPacers(options.perChatPerSecond ?? 1);
   const maxAttempts = options.maxAttempts ?? 5;
+  // Two deliveries of one update can reach here together: the second waits for the first's
+  // send instead of sending again. (A record left "sending" by a crash is sent again.)
+  const inFlight = new Map<string, Promise<{ record: OutboundMessageRecord; blocked: boolean }>>();
   const backoffMs = options.backoffMs ?? 1000;
 
   async function sendOne(
@@ -132,7 +135,12 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
           records.push(await updateOutbound(store, record, { state: 'skipped', lastError: 'opted out' }));
           continue;
         }
-        const result = await sendOne(address, message, record);
+        let sending = inFlight.get(record._id);
+        if (!sending) {
+          sending = sendOne(address, message, record).finally(() => inFlight.delete(record._id));
+          inFlight.set(record._id, sending);
+        }
+        const result = await sending;
         record = result.record;
         records.push(record);
         if (result.blocked) break;

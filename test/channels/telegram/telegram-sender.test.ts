@@ -1,0 +1,115 @@
+/**
+ * The Telegram sender with telegraf's real client against the fake Bot API: per-chat and global
+ * rates respected, `429 retry_after` obeyed, a blocked bot recorded as an opt-out. And long
+ * polling, for a city without a public URL.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { Telegram } from 'telegraf';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTelegramSender } from '../../../src/channels/telegram/telegram-sender.js';
+import { openEmbeddedStore } from '../../../src/store/embedded.store.js';
+import type { Store } from '../../../src/store/store.port.js';
+import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../../support/fake-telegram.js';
+import { startTestService } from '../../support/harness.js';
+
+let fake: FakeTelegram;
+let store: Store;
+let dir: string;
+
+beforeAll(async () => {
+  fake = await startFakeTelegram();
+  dir = mkdtempSync(path.join(tmpdir(), 'civicline-tg-'));
+  store = await openEmbeddedStore(dir);
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  await fake.close();
+});
+
+const api = () => new Telegram(BOT_TOKEN, { apiRoot: fake.apiRoot });
+const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
+
+describe('Telegram sender', () => {
+  it('keeps to one message a second per chat, and to the global rate across chats', async () => {
+    const sender = createTelegramSender({ api: api(), store, logger: pino({ level: 'silent' }), globalPerSecond: 20, perChatPerSecond: 5 });
+    fake.calls.length = 0;
+    await sender.send('telegram:9001', [{ text: 'a' }, { text: 'b' }, { text: 'c' }, { text: 'd' }], { purpose: 'broadcast' });
+    for (const gap of gaps(fake.callsOf('sendMessage').map((c) => c.at))) expect(gap).toBeGreaterThanOrEqual(200 * 0.9);
+
+    fake.calls.length = 0;
+    await Promise.all(Array.from({ length: 10 }, (_, i) => sender.send(`telegram:${9100 + i}`, [{ text: 'hello' }], { purpose: 'broadcast' })));
+    const times = fake
+      .callsOf('sendMessage')
+      .map((c) => c.at)
+      .sort((a, b) => a - b);
+    expect(times).toHaveLength(10);
+    for (const gap of gaps(times)) expect(gap).toBeGreaterThanOrEqual(50 * 0.9);
+  });
+
+  it('waits out 429 retry_after, then sends', async () => {
+    const sender = createTelegramSender({ api: api(), store, logger: pino({ level: 'silent' }) });
+    fake.calls.length = 0;
+    fake.fail('sendMessage', { status: 429, errorCode: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 });
+    const [record] = await sender.send('telegram:9201', [{ text: 'hello' }], { purpose: 'broadcast' });
+    const attempts = fake.callsOf('sendMessage');
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(1000 * 0.95);
+    expect(record).toMatchObject({ state: 'sent', attempts: 2 });
+  });
+
+  it('records a blocked bot as an opt-out and sends that chat nothing more', async () => {
+    const sender = createTelegramSender({ api: api(), store, logger: pino({ level: 'silent' }) });
+    const address = 'telegram:9301';
+    await store.residents.insert({
+      _id: address,
+      address,
+      channel: 'telegram',
+      locale: 'en',
+      optedOut: false,
+      volunteerCalls: true,
+      interests: [],
+      createdAt: new Date(),
+      lastSeenAt: new Date(),
+    });
+    fake.calls.length = 0;
+    fake.fail('sendMessage', { status: 403, errorCode: 403, description: 'Forbidden: bot was blocked by the user' });
+    const records = await sender.send(address, [{ text: 'one' }, { text: 'two' }], { purpose: 'broadcast' });
+    expect(records.map((r) => r.state)).toEqual(['failed']);
+    expect(fake.callsOf('sendMessage')).toHaveLength(1);
+    expect((await store.residents.get(address))?.optedOut).toBe(true);
+    expect(await store.consentEvents.find({ field: 'address', equals: address })).toMatchObject([
+      { kind: 'opt_out', keyword: 'telegram:blocked', channel: 'telegram' },
+    ]);
+    const later = await sender.send(address, [{ text: 'three' }], { purpose: 'broadcast' });
+    expect(later.map((r) => r.state)).toEqual(['skipped']);
+    expect(fake.callsOf('sendMessage')).toHaveLength(1);
+  });
+});
+
+describe('long polling', () => {
+  it('takes updates by polling when there is no public URL', async () => {
+    const polled = await startTestService({ TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_API_ROOT: fake.apiRoot });
+    try {
+      expect(polled.config.telegram.mode).toBe('polling');
+      fake.calls.length = 0;
+      fake.pendingUpdates.push({
+        update_id: 555,
+        message: { message_id: 1, from: { id: 9401, is_bot: false, language_code: 'en' }, chat: { id: 9401, type: 'private' }, date: 1, text: 'hi' },
+      });
+      await polled.service.telegram!.start();
+      expect(fake.callsOf('deleteWebhook')).toHaveLength(1);
+      for (let i = 0; i < 100 && fake.callsOf('sendMessage').length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(fake.callsOf('sendMessage')[0]!.payload).toMatchObject({ chat_id: 9401, text: expect.stringContaining('What would you like to do?') });
+      // The next poll asks for updates after the one handled.
+      for (let i = 0; i < 100 && !fake.callsOf('getUpdates').some((c) => c.payload.offset === 556); i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(fake.callsOf('getUpdates').some((c) => c.payload.offset === 556)).toBe(true);
+    } finally {
+      await polled.close();
+    }
+  });
+});
