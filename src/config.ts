@@ -56,6 +56,7 @@ const schema = z.object({
   MICROSOFT_APP_PASSWORD: optionalText,
   MICROSOFT_APP_TENANT_ID: optionalText,
   MICROSOFT_APP_TYPE: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional(),
+  BOT_FRAMEWORK_DEV_MODE: flag.default(false),
 });
 
 /** The service's validated configuration. */
@@ -78,7 +79,12 @@ export interface Config {
   twilio: { accountSid?: string; authToken?: string; from?: string; messagingServiceSid?: string; messagesPerSecond: number };
   /** `mode`: webhook when PUBLIC_URL is set, else long polling (a laptop has no public URL). */
   telegram: { botToken?: string; webhookSecret?: string; apiRoot?: string; mode: 'webhook' | 'polling' };
-  microsoft: { appId?: string; appPassword?: string; tenantId?: string; appType?: string };
+  /**
+   * `devMode`: with no app id, /api/messages accepts requests from this machine only, and only
+   * with a serviceUrl on this machine (botbuilder would otherwise accept anyone and post replies
+   * wherever it is told).
+   */
+  microsoft: { appId?: string; appPassword?: string; tenantId?: string; appType?: string; devMode: boolean };
 }
 
 /** Thrown with one line per bad key, so an operator sees every problem at once. */
@@ -133,12 +139,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
       ...compact({ botToken: c.TELEGRAM_BOT_TOKEN, webhookSecret: c.TELEGRAM_WEBHOOK_SECRET, apiRoot: c.TELEGRAM_API_ROOT }),
       mode: c.TELEGRAM_MODE ?? (c.PUBLIC_URL ? 'webhook' : 'polling'),
     },
-    microsoft: compact({
-      appId: c.MICROSOFT_APP_ID,
-      appPassword: c.MICROSOFT_APP_PASSWORD,
-      tenantId: c.MICROSOFT_APP_TENANT_ID,
-      appType: c.MICROSOFT_APP_TYPE,
-    }),
+    microsoft: {
+      ...compact({ appId: c.MICROSOFT_APP_ID, appPassword: c.MICROSOFT_APP_PASSWORD, tenantId: c.MICROSOFT_APP_TENANT_ID, appType: c.MICROSOFT_APP_TYPE }),
+      devMode: c.BOT_FRAMEWORK_DEV_MODE,
+    },
   };
 }
 

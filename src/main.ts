@@ -51,7 +51,8 @@ function reportChannels(config: Config, log: (line: string) => void): void {
   }
   if (!config.telegram.botToken) off('The Telegram channel', 'TELEGRAM_BOT_TOKEN');
   else log(`The Telegram channel is on, in ${config.telegram.mode} mode`);
-  if (!config.microsoft.appId) off('The Bot Framework channel', 'MICROSOFT_APP_ID');
+  if (!config.microsoft.appId && config.microsoft.devMode) log('The Bot Framework endpoint is in development mode: this machine only');
+  else if (!config.microsoft.appId) off('The Bot Framework channel', 'MICROSOFT_APP_ID');
   if (!config.adminToken) off('The staff API', 'ADMIN_TOKEN');
 }
 

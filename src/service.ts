@@ -20,6 +20,7 @@ import twilio from 'twilio';
 import { Telegram } from 'telegraf';
 import { createTelegramSender, type TelegramApi } from './channels/telegram/telegram-sender.js';
 import { createTelegramChannel, type TelegramChannel } from './channels/telegram/telegram.channel.js';
+import { createBotFrameworkChannel, type BotFrameworkChannel } from './channels/webchat/botframework.channel.js';
 
 /** Answers a step may fail to understand before the bot offers the menu or a person. */
 const MAX_FAILURES = 3;
@@ -38,6 +39,8 @@ export interface Service {
   sms: SmsSender;
   /** The Telegram channel, when TELEGRAM_BOT_TOKEN is set. */
   telegram: TelegramChannel | null;
+  /** The Bot Framework channel (/api/messages), when MICROSOFT_APP_ID or the dev switch is set. */
+  botframework: BotFrameworkChannel | null;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
 }
@@ -79,6 +82,20 @@ export async function createService(config: Config, logger: Logger = pino({ leve
 
   const sms = smsSender(config, store, logger, overrides);
   const telegram = telegramChannel(config, { store, logger, pipeline, i18n }, overrides);
+  const { appId, appPassword, tenantId, appType, devMode } = config.microsoft;
+  const botframework =
+    appId || devMode
+      ? createBotFrameworkChannel({
+          ...(appId ? { appId } : {}),
+          ...(appPassword ? { appPassword } : {}),
+          ...(tenantId ? { tenantId } : {}),
+          ...(appType ? { appType } : {}),
+          pipeline,
+          i18n,
+          store,
+          logger,
+        })
+      : null;
 
   return {
     config,
@@ -90,6 +107,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     engine,
     sms,
     telegram,
+    botframework,
     async close() {
       telegram?.stop();
       await pipeline.idle();

@@ -10,6 +10,7 @@ import { requireAdminToken } from './admin-auth.js';
 import { chatRoutes } from './chat.routes.js';
 import { twilioRoutes } from './twilio.routes.js';
 import { telegramRoutes } from './telegram.routes.js';
+import { botFrameworkRoutes } from './botframework.routes.js';
 
 /** JSON bodies of the staff API are small; anything bigger is refused with 413. */
 const ADMIN_JSON_LIMIT = '16kb';
@@ -58,6 +59,7 @@ export function createApp(service: Service, options: AppOptions = {}): Express {
   app.use(chatRoutes(service));
   app.use(twilioRoutes(service, options.twimlDeadlineMs === undefined ? {} : { twimlDeadlineMs: options.twimlDeadlineMs }));
   app.use(telegramRoutes(service));
+  app.use(botFrameworkRoutes(service));
 
   app.use(notFound);
   app.use(errorHandler(service.logger));

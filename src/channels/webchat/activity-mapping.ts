@@ -1,0 +1,111 @@
+/**
+ * Bot Framework Activities, both ways: an incoming message activity becomes the normalized
+ * message; the engine's replies become activities with suggested actions (buttons), or a hero
+ * card where suggested actions do not fit (Teams, or more choices than Web Chat shows well).
+ *
+ * This folder is the only place that imports botbuilder: replacing it with its successor (the
+ * Microsoft 365 Agents SDK, same Activity protocol) touches these files only.
+ */
+import { createHash } from 'node:crypto';
+import { CardFactory, MessageFactory, type Activity, type CardAction } from 'botbuilder';
+import { z } from 'zod';
+import type { InboundMessage, Reply } from '../../core/message.js';
+import type { Translator } from '../../core/i18n.js';
+import type { ChannelCapabilities } from '../channel.js';
+import { renderReplies } from '../render.js';
+
+/** Web Chat shows buttons, photos and (through our page) the browser's location. */
+export const WEBCHAT_CAPABILITIES: ChannelCapabilities = { buttons: true, maxButtons: 20, maxTextLength: 4000, media: true, location: true };
+
+/** More suggested actions than this become a hero card's buttons. */
+const MAX_SUGGESTED_ACTIONS = 10;
+/** Channels that do not show suggested actions (they get hero cards). */
+const NO_SUGGESTED_ACTIONS = new Set(['msteams', 'skype', 'email']);
+
+const account = z.object({ id: z.string().min(1).max(500) }).loose();
+
+/** The parts of an Activity CivicLine reads; botbuilder checks the rest. */
+export const incomingActivity = z
+  .object({
+    type: z.string().min(1).max(50),
+    id: z.string().max(500).optional(),
+    serviceUrl: z.string().url().max(2000),
+    channelId: z.string().min(1).max(100),
+    conversation: account,
+    from: account,
+    recipient: account.optional(),
+    text: z.string().max(10_000).optional(),
+    locale: z.string().max(35).optional(),
+    value: z.unknown().optional(),
+    attachments: z
+      .array(z.object({ contentType: z.string().max(200), contentUrl: z.string().max(4000).optional() }).loose())
+      .max(10)
+      .optional(),
+    entities: z
+      .array(z.object({ type: z.string().max(100) }).loose())
+      .max(20)
+      .optional(),
+    deliveryMode: z.string().max(50).optional(),
+  })
+  .loose();
+
+/** The web chat channel's address for a Bot Framework conversation. */
+export function webchatAddress(conversationId: string): string {
+  // Some channels' conversation ids are long; the store's keys are not.
+  return `webchat:${conversationId.length <= 120 ? conversationId : createHash('sha256').update(conversationId).digest('hex')}`;
+}
+
+/** A message activity as the normalized message. */
+export function activityToMessage(activity: z.infer<typeof incomingActivity>, receivedAt: Date, fallbackId: string): InboundMessage {
+  const value = activity.value as { choice?: unknown; location?: { lat?: unknown; lon?: unknown } } | undefined;
+  const choice = typeof value?.choice === 'string' ? value.choice.slice(0, 100) : undefined;
+  const geo = activity.entities?.find((e) => e.type === 'GeoCoordinates') as { latitude?: unknown; longitude?: unknown } | undefined;
+  const lat = Number(geo?.latitude ?? value?.location?.lat);
+  const lon = Number(geo?.longitude ?? value?.location?.lon);
+  const location = Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180 ? { lat, lon } : undefined;
+  const media = (activity.attachments ?? [])
+    .filter((a) => a.contentType.startsWith('image/') && typeof a.contentUrl === 'string' && /^https?:\/\//.test(a.contentUrl))
+    .map((a) => ({ url: a.contentUrl as string, contentType: a.contentType }));
+  return {
+    id: activity.id ?? fallbackId,
+    channel: 'webchat',
+    address: webchatAddress(activity.conversation.id),
+    text: activity.text ?? '',
+    ...(choice ? { choice } : {}),
+    ...(location && (geo || value?.location) ? { location } : {}),
+    ...(media.length ? { media } : {}),
+    ...(activity.locale ? { locale: activity.locale } : {}),
+    receivedAt,
+  };
+}
+
+/** The engine's replies as activities for a channel. */
+export function repliesToActivities(replies: readonly Reply[], i18n: Translator, locale: string, channelId: string): Partial<Activity>[] {
+  const activities: Partial<Activity>[] = [];
+  for (const rendered of renderReplies(replies, WEBCHAT_CAPABILITIES, i18n, locale)) {
+    let activity: Partial<Activity>;
+    if (rendered.imageUrl) {
+      activity = MessageFactory.contentUrl(rendered.imageUrl, 'image/jpeg', '', rendered.text || undefined);
+    } else if (rendered.buttons?.length) {
+      const actions: CardAction[] = rendered.buttons.map((choice) => ({
+        type: 'messageBack',
+        title: choice.label,
+        text: choice.label,
+        displayText: choice.label,
+        value: { choice: choice.id },
+      }));
+      activity =
+        actions.length <= MAX_SUGGESTED_ACTIONS && !NO_SUGGESTED_ACTIONS.has(channelId)
+          ? MessageFactory.suggestedActions(actions, rendered.text)
+          : MessageFactory.attachment(CardFactory.heroCard('', undefined, actions, { text: rendered.text }));
+    } else {
+      activity = MessageFactory.text(rendered.text);
+    }
+    activity.locale = locale;
+    if (rendered.requestLocation || rendered.requestPhoto) {
+      activity.channelData = { ...(rendered.requestLocation ? { requestLocation: true } : {}), ...(rendered.requestPhoto ? { requestPhoto: true } : {}) };
+    }
+    activities.push(activity);
+  }
+  return activities;
+}

@@ -1,0 +1,135 @@
+/**
+ * The Bot Framework channel (`POST /api/messages`): Activities from Azure Bot Service, Teams,
+ * Web Chat or the Emulator go through botbuilder's CloudAdapter (which checks the caller's
+ * token when MICROSOFT_APP_ID is set) into the turn pipeline, and replies go back as
+ * activities: in the response body for `deliveryMode: expectReplies`, otherwise posted to the
+ * conversation's serviceUrl. Each conversation's reference is kept, so status updates and
+ * broadcasts can reach it later (proactive messages).
+ */
+import { randomUUID } from 'node:crypto';
+import { ActivityTypes, CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext, type ConversationReference } from 'botbuilder';
+import type { Logger } from 'pino';
+import type { Translator } from '../../core/i18n.js';
+import type { TurnPipeline } from '../../core/turn-pipeline.js';
+import { errorSummary } from '../../core/turn-pipeline.js';
+import type { Collections } from '../../store/store.port.js';
+import { channelFacts, type ChannelAdapter } from '../channel.js';
+import { activityToMessage, incomingActivity, repliesToActivities, WEBCHAT_CAPABILITIES } from './activity-mapping.js';
+
+/** How the channel is set up: MICROSOFT_APP_* as configured. */
+export interface BotFrameworkOptions {
+  appId?: string;
+  appPassword?: string;
+  tenantId?: string;
+  appType?: string;
+  pipeline: TurnPipeline;
+  i18n: Translator;
+  store: Collections;
+  logger: Logger;
+}
+
+/** What the route answers. */
+export interface BotFrameworkResponse {
+  status: number;
+  body?: unknown;
+}
+
+/** The Bot Framework channel. */
+export interface BotFrameworkChannel extends ChannelAdapter {
+  /** Handles one Activity posted to /api/messages with its Authorization header. */
+  receive(body: unknown, authorization: string): Promise<BotFrameworkResponse>;
+  /** The serviceUrl an Activity names, for the route's development-mode check. */
+  serviceUrlOf(body: unknown): string | null;
+}
+
+export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFrameworkChannel {
+  const { pipeline, i18n, store, logger } = options;
+  const appId = options.appId ?? '';
+  const adapter = new CloudAdapter(
+    new ConfigurationBotFrameworkAuthentication({
+      MicrosoftAppId: appId,
+      MicrosoftAppPassword: options.appPassword ?? '',
+      MicrosoftAppTenantId: options.tenantId ?? '',
+      MicrosoftAppType: options.appType ?? 'MultiTenant',
+    }),
+  );
+  // A turn that failed (the pipeline already apologised for its own errors, so this is the
+  // store failing) must not be answered 200, or the channel would not retry and the message
+  // would be lost: rethrown, it becomes a 5xx.
+  adapter.onTurnError = async (_context, error) => {
+    logger.error({ channel: 'webchat', err: errorSummary(error) }, 'bot framework turn failed');
+    throw error;
+  };
+
+  async function onTurn(context: TurnContext): Promise<void> {
+    const activity = context.activity;
+    const parsed = incomingActivity.safeParse(activity);
+    if (!parsed.success) return;
+    let message;
+    if (activity.type === ActivityTypes.Message) {
+      message = activityToMessage(parsed.data, new Date(), randomUUID());
+    } else if (activity.type === ActivityTypes.ConversationUpdate && activity.membersAdded?.some((m) => m.id !== activity.recipient?.id)) {
+      // A resident opened the chat: greet them as /start does on Telegram.
+      message = { ...activityToMessage(parsed.data, new Date(), randomUUID()), text: '', command: { name: 'start' as const } };
+    } else {
+      return;
+    }
+    const turn = await pipeline.handle(message, channelFacts(WEBCHAT_CAPABILITIES));
+    await store.meta.upsert({ _id: `botframework-reference|${message.address}`, value: TurnContext.getConversationReference(activity) });
+    const replies = repliesToActivities(turn.replies, i18n, turn.locale, activity.channelId);
+    if (replies.length > 0) await context.sendActivities(replies);
+  }
+
+  return {
+    name: 'webchat',
+    capabilities: WEBCHAT_CAPABILITIES,
+
+    serviceUrlOf(body) {
+      const serviceUrl = (body as { serviceUrl?: unknown } | null)?.serviceUrl;
+      return typeof serviceUrl === 'string' ? serviceUrl : null;
+    },
+
+    async receive(body, authorization) {
+      const parsed = incomingActivity.safeParse(body);
+      if (!parsed.success) {
+        return {
+          status: 400,
+          body: { error: `Invalid activity. ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}` },
+        };
+      }
+      // botbuilder's public entry point takes a request and a response; a small collector
+      // stands in for the response so the route decides how to answer (and never leaks errors).
+      const collected: BotFrameworkResponse = { status: 200 };
+      const response = {
+        status(code: number) {
+          collected.status = code;
+          return response;
+        },
+        send(responseBody: unknown) {
+          collected.body = responseBody;
+          return response;
+        },
+        header() {
+          return response;
+        },
+        end() {
+          return response;
+        },
+      };
+      await adapter.process({ method: 'POST', body: body as Record<string, unknown>, headers: { authorization } }, response as never, onTurn);
+      if (collected.status === 401) return { status: 401, body: { error: 'Unauthorized: missing or invalid Bot Framework token' } };
+      if (collected.status >= 500) return { status: 503, body: { error: 'The bot could not take this turn; please retry' } };
+      return collected;
+    },
+
+    async send(address, messages) {
+      const stored = await store.meta.get(`botframework-reference|${address}`);
+      if (!stored) throw new Error('No conversation reference for this web chat address');
+      const reference = stored.value as Partial<ConversationReference>;
+      const activities = messages.map((m) => ({ type: ActivityTypes.Message, text: m.text }));
+      await adapter.continueConversationAsync(appId, reference, async (context) => {
+        await context.sendActivities(activities);
+      });
+    },
+  };
+}

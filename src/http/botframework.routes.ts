@@ -1,0 +1,43 @@
+/**
+ * `POST /api/messages`, the Bot Framework's Activity endpoint. With MICROSOFT_APP_ID set,
+ * botbuilder checks every caller's token. Without it the endpoint is off, unless
+ * BOT_FRAMEWORK_DEV_MODE is on: then only requests from this machine, naming a serviceUrl on
+ * this machine, are taken (an app-less botbuilder accepts anyone and posts replies to any URL
+ * it is given, which would make the server an open relay).
+ */
+import express, { Router } from 'express';
+import type { Service } from '../service.js';
+import { HttpError } from './errors.js';
+
+const ACTIVITY_LIMIT = '256kb';
+
+export function botFrameworkRoutes(service: Service): Router {
+  const router = Router();
+  router.post('/api/messages', express.json({ limit: ACTIVITY_LIMIT }), async (req, res) => {
+    const channel = service.botframework;
+    if (!channel) throw new HttpError(404, 'The Bot Framework endpoint is off: set MICROSOFT_APP_ID (or BOT_FRAMEWORK_DEV_MODE=true on a development machine)');
+    if (!service.config.microsoft.appId) {
+      if (!isLoopbackAddress(req.ip)) throw new HttpError(403, 'Development mode accepts requests from this machine only');
+      const serviceUrl = channel.serviceUrlOf(req.body);
+      if (serviceUrl !== null && !isLoopbackUrl(serviceUrl)) throw new HttpError(403, 'Development mode accepts only a serviceUrl on this machine');
+    }
+    const result = await channel.receive(req.body, req.get('authorization') ?? '');
+    res.status(result.status);
+    if (result.body === undefined) res.end();
+    else res.json(result.body);
+  });
+  return router;
+}
+
+function isLoopbackAddress(address: string | undefined): boolean {
+  return address === '::1' || /^(::ffff:)?127\./.test(address ?? '');
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
