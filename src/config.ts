@@ -137,7 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     },
     telegram: {
       ...compact({ botToken: c.TELEGRAM_BOT_TOKEN, webhookSecret: c.TELEGRAM_WEBHOOK_SECRET, apiRoot: c.TELEGRAM_API_ROOT }),
-      mode: c.TELEGRAM_MODE ?? (c.PUBLIC_URL ? 'webhook' : 'polling'),
+      mode: telegramMode,
     },
     microsoft: {
       ...compact({ appId: c.MICROSOFT_APP_ID, appPassword: c.MICROSOFT_APP_PASSWORD, tenantId: c.MICROSOFT_APP_TENANT_ID, appType: c.MICROSOFT_APP_TYPE }),

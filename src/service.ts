@@ -109,7 +109,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     telegram,
     botframework,
     async close() {
-      telegram?.stop();
+      await telegram?.stop();
       await pipeline.idle();
       await store.close();
     },

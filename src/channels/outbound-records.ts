@@ -3,15 +3,19 @@
  * derived from what caused the message makes a retry find the first attempt's record), moved
  * through their states, and an opt-out recorded when a provider says the resident is gone.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ChannelName } from '../core/message.js';
 import type { OutboundMessageRecord } from '../domain/records.js';
 import type { Collections } from '../store/store.port.js';
 
 /** What is needed to record a message before sending it. */
 export interface NewOutbound {
-  /** A stable id when the message answers something (so a retry finds it); random otherwise. */
-  id?: string;
+  /**
+   * What makes this message unique when it answers something (address, inbound key, position),
+   * so a retry finds the first attempt's record. Hashed into the id: ids appear in logs, and a
+   * phone number or chat id must not.
+   */
+  idempotencyKey?: string;
   channel: ChannelName;
   address: string;
   text: string;
@@ -23,7 +27,7 @@ export interface NewOutbound {
 export async function createOutbound(store: Collections, message: NewOutbound): Promise<OutboundMessageRecord> {
   const now = new Date();
   const record = {
-    _id: message.id ?? `O-${randomUUID()}`,
+    _id: message.idempotencyKey ? `O-${createHash('sha256').update(message.idempotencyKey).digest('hex').slice(0, 32)}` : `O-${randomUUID()}`,
     channel: message.channel,
     address: message.address,
     text: message.text,
@@ -67,11 +71,15 @@ export async function recordProviderOptOut(
   });
 }
 
+/** States after which a message is not sent again. */
+export const FINISHED_STATES: ReadonlySet<string> = new Set(['sent', 'delivered', 'undelivered', 'skipped', 'outbox']);
+
 /** Provider messages may quote the number ("The 'To' number +1555... is not valid"). */
 export function redactNumbers(text: string): string {
   return text.replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]');
 }
 
+/** Waits; used between retries. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -34,6 +34,8 @@ export interface TurnResult {
   locale: string;
   /** True when this message was processed before and these are the same replies again. */
   duplicate: boolean;
+  /** The turn opted the resident out (its reply is the one confirmation they still get). */
+  optedOut: boolean;
 }
 
 /** The parts a pipeline needs. */
@@ -102,7 +104,7 @@ export class TurnPipeline {
       if (!forget) await this.writeTranscript(message, replies, firstEntry);
       await this.applyEffects(effects, { ...scope, locale: output.state.locale });
       this.deps.logger.info({ channel: message.channel, messageId: message.id, ...output.trace, latencyMs: round(performance.now() - started) }, 'turn');
-      return { replies, locale: output.state.locale, duplicate: false };
+      return { replies, locale: output.state.locale, duplicate: false, optedOut: optsOut(effects) };
     }
     throw new Error('Conversation kept changing under this turn');
   }
@@ -146,7 +148,7 @@ export class TurnPipeline {
       now: message.receivedAt,
     });
     this.deps.logger.info({ channel: message.channel, messageId: message.id, outcome: 'duplicate', latencyMs: round(performance.now() - started) }, 'turn');
-    return { replies: receipt.replies, locale: state.locale, duplicate: true };
+    return { replies: receipt.replies, locale: state.locale, duplicate: true, optedOut: optsOut(receipt.effects as Effect[]) };
   }
 
   /**
@@ -180,7 +182,7 @@ export class TurnPipeline {
     });
     if (!committed) throw error;
     await this.writeTranscript(message, sorry, firstEntry);
-    return { replies: sorry, locale: state.locale, duplicate: false };
+    return { replies: sorry, locale: state.locale, duplicate: false, optedOut: false };
   }
 
   private commit(previous: ConversationRecord | null, next: Unsaved<ConversationRecord>): Promise<boolean> {
@@ -240,6 +242,10 @@ export class TurnPipeline {
   private async applyEffects(effects: readonly Effect[], scope: CommandScope): Promise<void> {
     for (const effect of effects) await this.deps.runner.apply(effect, scope);
   }
+}
+
+function optsOut(effects: readonly Effect[]): boolean {
+  return effects.some((effect) => effect.type === 'consent.optOut');
 }
 
 /** What the resident sent, as transcript text: the words, or what kind of thing it was. */

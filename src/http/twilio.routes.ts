@@ -32,11 +32,20 @@ export function twilioRoutes(service: Service, options: { twimlDeadlineMs?: numb
     const message = parseInboundSms(form.data, media, new Date());
 
     const turn = service.pipeline.handle(message, channelFacts(SMS_CAPABILITIES));
-    const answered = await Promise.race([turn, timeout(deadline)]);
+    let answered: TurnResult | null;
+    try {
+      answered = await Promise.race([turn, timeout(deadline)]);
+    } catch (error) {
+      // The store failed: nothing was recorded. 503 lets a Twilio fallback URL take the message.
+      service.logger.error({ channel: 'sms', messageId: form.data.MessageSid, err: errorSummary(error) }, 'sms turn failed');
+      res.status(503).type('text/plain').send('CivicLine could not take this message right now');
+      return;
+    }
     // Twilio's own Advanced Opt-Out already answered STOP/START/HELP: we record, it replies.
-    const bodies = answered && !form.data.OptOutType ? renderSmsBodies(answered.replies, service.i18n, answered.locale) : [];
+    const twilioAnswered = form.data.OptOutType !== undefined;
+    const bodies = answered && !twilioAnswered ? renderSmsBodies(answered.replies, service.i18n, answered.locale) : [];
     res.type('text/xml').send(twiml(bodies));
-    if (!answered) void sendLate(service, message.address, turn, form.data.MessageSid);
+    if (!answered && !twilioAnswered) void sendLate(service, message.address, turn, form.data.MessageSid);
   });
 
   router.post('/webhooks/twilio/status', async (req, res) => {
@@ -50,11 +59,14 @@ export function twilioRoutes(service: Service, options: { twimlDeadlineMs?: numb
   return router;
 }
 
-/** Checks the request came from Twilio (or, with no token configured, from this machine). */
+/**
+ * Checks the request came from Twilio or, with no token configured, from this machine: the
+ * client's address (req.ip, through a local proxy too), and never on a server with a public URL.
+ */
 function verified(service: Service, req: Request, res: Response): boolean {
   const authToken = service.config.twilio.authToken;
   if (!authToken) {
-    if (isLoopback(req.socket.remoteAddress)) return true;
+    if (!service.config.publicUrl && isLoopback(req.ip)) return true;
     res.status(403).type('text/plain').send('The SMS webhook needs TWILIO_AUTH_TOKEN to accept requests from outside this machine');
     return false;
   }
@@ -67,7 +79,7 @@ function verified(service: Service, req: Request, res: Response): boolean {
 }
 
 function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+  return address === '::1' || /^(::ffff:)?127\./.test(address ?? '');
 }
 
 function badRequest(res: Response, problem: string): void {
@@ -86,11 +98,15 @@ function timeout(ms: number): Promise<null> {
 }
 
 /** A turn that outlived the webhook: its replies go out through the REST API when it ends. */
-async function sendLate(service: Service, address: string, turn: Promise<TurnResult>, messageId: string): Promise<void> {
+async function sendLate(service: Service, address: string, turn: Promise<TurnResult>, messageSid: string): Promise<void> {
   try {
     const result = await turn;
-    for (const body of renderSmsBodies(result.replies, service.i18n, result.locale)) await service.sms.send(address, body, { purpose: 'reply' });
+    // Keyed by the message, so Twilio retrying the webhook meanwhile does not send it twice.
+    const purpose = result.optedOut ? 'opt_out_confirmation' : 'reply';
+    for (const [i, body] of renderSmsBodies(result.replies, service.i18n, result.locale).entries()) {
+      await service.sms.send(address, body, { purpose, idempotencyKey: `${address}|sms:${messageSid}|${i}` });
+    }
   } catch (error) {
-    service.logger.error({ channel: 'sms', messageId, err: errorSummary(error) }, 'late sms reply failed');
+    service.logger.error({ channel: 'sms', messageId: messageSid, err: errorSummary(error) }, 'late sms reply failed');
   }
 }

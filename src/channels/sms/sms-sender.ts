@@ -16,14 +16,19 @@ import type { Logger } from 'pino';
 import type { Collections } from '../../store/store.port.js';
 import type { OutboundMessageRecord, OutboundState } from '../../domain/records.js';
 import { RatePacer } from '../rate-pacer.js';
-import { createOutbound, recordProviderOptOut, redactNumbers, sleep, updateOutbound } from '../outbound-records.js';
+import { createOutbound, FINISHED_STATES, recordProviderOptOut, redactNumbers, sleep, updateOutbound } from '../outbound-records.js';
 import { foldToGsm7, smsSegments } from './gsm7.js';
 
 /** What a caller says about one message to send. */
 export interface SmsSendOptions {
-  /** `reply` answers the resident's own message; anything else is unprompted. */
-  purpose: string;
+  /**
+   * Why it is sent. Nothing is sent to an opted-out resident, checked before every attempt,
+   * except `opt_out_confirmation`: the one message an opt-out is answered with.
+   */
+  purpose: 'reply' | 'opt_out_confirmation' | 'status_update' | 'broadcast' | 'notification';
   mediaUrl?: string;
+  /** Makes the send happen once (a retried webhook's late reply): address, inbound key, position. */
+  idempotencyKey?: string;
 }
 
 /** Sends SMS and keeps their delivery state. */
@@ -83,6 +88,44 @@ const OPTED_OUT_CODES = new Set([21610]);
 export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
   const { client, store, logger } = options;
   const pacer = new RatePacer(options.ratePerSecond);
+  // A retried webhook's late reply can arrive while the first is still being sent.
+  const inFlight = new Map<string, Promise<OutboundMessageRecord>>();
+
+  async function deliver(address: string, initial: OutboundMessageRecord, sendOptions: SmsSendOptions): Promise<OutboundMessageRecord> {
+    let record = initial;
+    const to = address.replace(/^sms:/, '');
+    for (let attempt = record.attempts + 1; attempt <= options.maxAttempts; attempt++) {
+      // Checked before every attempt: a resident may opt out while a retry waits.
+      if (sendOptions.purpose !== 'opt_out_confirmation' && (await store.residents.get(address))?.optedOut) {
+        return updateOutbound(store, record, { state: 'skipped', lastError: 'opted out' });
+      }
+      await pacer.wait();
+      record = await updateOutbound(store, record, { state: 'sending', attempts: attempt });
+      try {
+        const sent = await client.messages.create({
+          to,
+          body: record.text,
+          ...(options.messagingServiceSid ? { messagingServiceSid: options.messagingServiceSid } : { from: options.from ?? '' }),
+          ...(options.statusCallbackUrl ? { statusCallback: options.statusCallbackUrl } : {}),
+          ...(sendOptions.mediaUrl ? { mediaUrl: [sendOptions.mediaUrl] } : {}),
+        });
+        logger.info({ outboundId: record._id, attempt, segments: smsSegments(record.text).segments }, 'sms sent');
+        return updateOutbound(store, record, { state: 'sent', providerMessageId: sent.sid });
+      } catch (error) {
+        const failure = classify(error);
+        logger.warn({ outboundId: record._id, attempt, code: failure.code, transient: failure.transient }, 'sms send failed');
+        if (!failure.transient) {
+          if (failure.code !== undefined && OPTED_OUT_CODES.has(failure.code)) {
+            await recordProviderOptOut(store, { address, channel: 'sms', keyword: 'carrier:21610', eventId: record._id });
+          }
+          return updateOutbound(store, record, { state: 'failed', lastError: failure.description });
+        }
+        record = await updateOutbound(store, record, { lastError: failure.description });
+        if (attempt < options.maxAttempts) await sleep(options.backoffMs * 2 ** (attempt - 1) * (1 + Math.random() / 4));
+      }
+    }
+    return updateOutbound(store, record, { state: 'failed' });
+  }
 
   return {
     async send(address, text, sendOptions) {
@@ -92,37 +135,14 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
         text: foldToGsm7(text),
         purpose: sendOptions.purpose,
         ...(sendOptions.mediaUrl ? { mediaUrl: sendOptions.mediaUrl } : {}),
+        ...(sendOptions.idempotencyKey ? { idempotencyKey: sendOptions.idempotencyKey } : {}),
       });
-      if (sendOptions.purpose !== 'reply' && (await store.residents.get(address))?.optedOut) {
-        return updateOutbound(store, record, { state: 'skipped', lastError: 'opted out' });
-      }
-      const to = address.replace(/^sms:/, '');
-      for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
-        await pacer.wait();
-        record = await updateOutbound(store, record, { state: 'sending', attempts: attempt });
-        try {
-          const sent = await client.messages.create({
-            to,
-            body: record.text,
-            ...(options.messagingServiceSid ? { messagingServiceSid: options.messagingServiceSid } : { from: options.from ?? '' }),
-            ...(options.statusCallbackUrl ? { statusCallback: options.statusCallbackUrl } : {}),
-            ...(sendOptions.mediaUrl ? { mediaUrl: [sendOptions.mediaUrl] } : {}),
-          });
-          logger.info({ outboundId: record._id, attempt, segments: smsSegments(record.text).segments }, 'sms sent');
-          return updateOutbound(store, record, { state: 'sent', providerMessageId: sent.sid });
-        } catch (error) {
-          const failure = classify(error);
-          logger.warn({ outboundId: record._id, attempt, code: failure.code, transient: failure.transient }, 'sms send failed');
-          if (!failure.transient) {
-            if (failure.code !== undefined && OPTED_OUT_CODES.has(failure.code))
-              await recordProviderOptOut(store, { address, channel: 'sms', keyword: 'carrier:21610', eventId: record._id });
-            return updateOutbound(store, record, { state: 'failed', lastError: failure.description });
-          }
-          record = await updateOutbound(store, record, { lastError: failure.description });
-          if (attempt < options.maxAttempts) await sleep(options.backoffMs * 2 ** (attempt - 1) * (1 + Math.random() / 4));
-        }
-      }
-      return updateOutbound(store, record, { state: 'failed' });
+      if (FINISHED_STATES.has(record.state)) return record; // a retry: the first attempt sent it
+      const running = inFlight.get(record._id);
+      if (running) return running;
+      const sending = deliver(address, record, sendOptions).finally(() => inFlight.delete(record._id));
+      inFlight.set(record._id, sending);
+      return sending;
     },
     recordStatus: (providerMessageId, status, errorCode) => recordStatus(store, providerMessageId, status, errorCode),
   };
@@ -136,7 +156,14 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
 export function createOutboxSmsSender(store: Collections, logger: Logger): SmsSender {
   return {
     async send(address, text, sendOptions) {
-      const record = await createOutbound(store, { channel: 'sms', address, text: foldToGsm7(text), purpose: sendOptions.purpose });
+      const record = await createOutbound(store, {
+        channel: 'sms',
+        address,
+        text: foldToGsm7(text),
+        purpose: sendOptions.purpose,
+        ...(sendOptions.idempotencyKey ? { idempotencyKey: sendOptions.idempotencyKey } : {}),
+      });
+      if (FINISHED_STATES.has(record.state)) return record;
       const stored = await updateOutbound(store, record, { state: 'outbox' });
       logger.info({ outboundId: stored._id, segments: smsSegments(stored.text).segments }, 'sms written to the local outbox (no Twilio credentials)');
       return stored;
@@ -168,6 +195,7 @@ function twilioStatusToState(status: string): OutboundState | null {
       return 'sent';
     case 'delivered':
     case 'read':
+    case 'partially_delivered':
       return 'delivered';
     case 'undelivered':
       return 'undelivered';

@@ -7,7 +7,7 @@
 import type { Reply } from '../../core/message.js';
 import type { Translator } from '../../core/i18n.js';
 import type { ChannelAdapter, ChannelCapabilities } from '../channel.js';
-import { renderReplies } from '../render.js';
+import { renderReplies, split } from '../render.js';
 import { foldToGsm7 } from './gsm7.js';
 import type { SmsSender } from './sms-sender.js';
 
@@ -18,9 +18,16 @@ export const SMS_CAPABILITIES: ChannelCapabilities = { buttons: false, maxButton
 
 /** The bodies to send for a turn's replies: as few as fit, in GSM-7 where possible. */
 export function renderSmsBodies(replies: readonly Reply[], i18n: Translator, locale: string): string[] {
+  const texts = renderReplies(replies, SMS_CAPABILITIES, i18n, locale).map((message) =>
+    message.imageUrl ? `${message.text}\n${message.imageUrl}`.trim() : message.text,
+  );
+  return packBodies(texts);
+}
+
+/** Texts joined into as few bodies as fit (each is split first if it alone is too long), in GSM-7. */
+function packBodies(texts: readonly string[]): string[] {
   const bodies: string[] = [];
-  for (const message of renderReplies(replies, SMS_CAPABILITIES, i18n, locale)) {
-    const text = foldToGsm7(message.imageUrl ? `${message.text}\n${message.imageUrl}`.trim() : message.text);
+  for (const text of texts.flatMap((t) => split(foldToGsm7(t), SMS_MAX_BODY))) {
     if (!text) continue;
     const last = bodies[bodies.length - 1];
     if (last !== undefined && last.length + 2 + text.length <= SMS_MAX_BODY) bodies[bodies.length - 1] = `${last}\n\n${text}`;
@@ -35,8 +42,8 @@ export function createSmsChannel(sender: SmsSender): ChannelAdapter {
     name: 'sms',
     capabilities: SMS_CAPABILITIES,
     async send(address, messages) {
-      const text = messages.map((m) => m.text).join('\n\n');
-      await sender.send(address, text, { purpose: 'notification' });
+      // As few bodies as fit in Twilio's 1,600 characters; a longer one is refused (21617).
+      for (const body of packBodies(messages.map((m) => m.text))) await sender.send(address, body, { purpose: 'notification' });
     },
   };
 }

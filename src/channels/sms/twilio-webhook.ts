@@ -42,6 +42,7 @@ export const smsStatusForm = z.object({
     'receiving',
     'received',
     'canceled',
+    'partially_delivered',
   ]),
   ErrorCode: z.string().max(10).optional(),
 });

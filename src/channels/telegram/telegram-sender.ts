@@ -14,7 +14,7 @@ import type { Choice } from '../../core/message.js';
 import type { OutboundMessageRecord } from '../../domain/records.js';
 import type { Collections } from '../../store/store.port.js';
 import { RatePacer } from '../rate-pacer.js';
-import { createOutbound, recordProviderOptOut, sleep, updateOutbound } from '../outbound-records.js';
+import { createOutbound, FINISHED_STATES, recordProviderOptOut, sleep, updateOutbound } from '../outbound-records.js';
 import { chatIdOf } from './telegram-update.js';
 
 /** One message for a chat, rendered: text, and buttons or a "send my location" key. */
@@ -28,7 +28,7 @@ export interface TelegramMessage {
 /** The Bot API methods CivicLine calls (telegraf's `Telegram` client has them all). */
 export type TelegramApi = Pick<
   Telegram,
-  'sendMessage' | 'answerCbQuery' | 'editMessageReplyMarkup' | 'getFile' | 'getMe' | 'setMyCommands' | 'setWebhook' | 'deleteWebhook' | 'getUpdates'
+  'sendMessage' | 'answerCbQuery' | 'editMessageReplyMarkup' | 'getFile' | 'getMe' | 'setMyCommands' | 'setWebhook' | 'deleteWebhook' | 'callApi'
 >;
 
 /** Sends to Telegram chats and keeps each message's record. */
@@ -37,9 +37,18 @@ export interface TelegramSender {
    * Sends messages to a chat, in order. With a `key` (the update they answer), each message is
    * sent at most once however often this is called; a blocked bot stops the rest.
    */
-  send(address: string, messages: readonly TelegramMessage[], options: { purpose: string; key?: string }): Promise<OutboundMessageRecord[]>;
-  /** Acknowledges a button press and removes that message's buttons. */
-  acknowledgePress(chatId: number, callbackQueryId: string, messageId: number | undefined): Promise<void>;
+  send(address: string, messages: readonly TelegramMessage[], options: { purpose: string; key?: string }): Promise<TelegramSendResult>;
+  /** Acknowledges a button press (with a short notice, if given) and removes that message's buttons. */
+  acknowledgePress(chatId: number, callbackQueryId: string, messageId: number | undefined, notice?: string): Promise<void>;
+  /** Whether a message's keyboard is the chat's latest one (older ones answer questions that have passed). */
+  isLatestKeyboard(chatId: number, messageId: number): Promise<boolean>;
+}
+
+/** What a send did: the records, and whether what failed is worth trying again later. */
+export interface TelegramSendResult {
+  records: OutboundMessageRecord[];
+  /** A message failed for now (Telegram busy, a long flood wait): the update should be redelivered. */
+  retryLater: boolean;
 }
 
 /** How a sender is set up; the rates are Telegram's published limits by default. */
@@ -59,6 +68,7 @@ const CALLBACK_DATA_MAX = 64;
 /** A 429's retry_after above this is not waited out inside a request: the message fails. */
 const RETRY_AFTER_MAX_S = 60;
 
+/** A sender for one bot; see the module comment for what it guarantees. */
 export function createTelegramSender(options: TelegramSenderOptions): TelegramSender {
   const { api, store, logger } = options;
   const global = new RatePacer(options.globalPerSecond ?? 30);
@@ -66,14 +76,10 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
   const maxAttempts = options.maxAttempts ?? 5;
   // Two deliveries of one update can reach here together: the second waits for the first's
   // send instead of sending again. (A record left "sending" by a crash is sent again.)
-  const inFlight = new Map<string, Promise<{ record: OutboundMessageRecord; blocked: boolean }>>();
+  const inFlight = new Map<string, Promise<SendOutcome>>();
   const backoffMs = options.backoffMs ?? 1000;
 
-  async function sendOne(
-    address: string,
-    message: TelegramMessage,
-    record: OutboundMessageRecord,
-  ): Promise<{ record: OutboundMessageRecord; blocked: boolean }> {
+  async function sendOne(address: string, message: TelegramMessage, record: OutboundMessageRecord): Promise<SendOutcome> {
     const chatId = chatIdOf(address);
     for (let attempt = record.attempts + 1; attempt <= maxAttempts; attempt++) {
       await perChat.wait(chatId);
@@ -82,21 +88,28 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
       try {
         const sent = await api.sendMessage(chatId, message.text, { reply_markup: replyMarkup(message), link_preview_options: { is_disabled: true } });
         if (message.buttons?.length) await replaceKeyboard(chatId, sent.message_id);
-        return { record: await updateOutbound(store, record, { state: 'sent', providerMessageId: String(sent.message_id) }), blocked: false };
+        return {
+          record: await updateOutbound(store, record, { state: 'sent', providerMessageId: String(sent.message_id) }),
+          blocked: false,
+          retryLater: false,
+        };
       } catch (error) {
         const failure = classify(error);
         logger.warn({ outboundId: record._id, attempt, code: failure.code, retryAfter: failure.retryAfterS }, 'telegram send failed');
         if (failure.blocked) {
           await recordProviderOptOut(store, { address, channel: 'telegram', keyword: 'telegram:blocked', eventId: record._id });
-          return { record: await updateOutbound(store, record, { state: 'failed', lastError: failure.description }), blocked: true };
+          return { record: await updateOutbound(store, record, { state: 'failed', lastError: failure.description }), blocked: true, retryLater: false };
         }
-        if (!failure.transient || attempt === maxAttempts)
-          return { record: await updateOutbound(store, record, { state: 'failed', lastError: failure.description }), blocked: false };
+        if (!failure.transient || attempt === maxAttempts) {
+          // A flood wait too long to sit out, or Telegram still failing: worth another try later.
+          const retryLater = failure.transient || failure.code === 429;
+          return { record: await updateOutbound(store, record, { state: 'failed', lastError: failure.description }), blocked: false, retryLater };
+        }
         record = await updateOutbound(store, record, { lastError: failure.description });
         await sleep(failure.retryAfterS !== undefined ? failure.retryAfterS * 1000 : backoffMs * 2 ** (attempt - 1));
       }
     }
-    return { record: await updateOutbound(store, record, { state: 'failed' }), blocked: false };
+    return { record: await updateOutbound(store, record, { state: 'failed' }), blocked: false, retryLater: true };
   }
 
   /** Removes the buttons of the chat's previous keyboard and remembers the new one. */
@@ -118,17 +131,19 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
   return {
     async send(address, messages, sendOptions) {
       const records: OutboundMessageRecord[] = [];
+      let retryLater = false;
       const optedOut = sendOptions.purpose !== 'reply' && (await store.residents.get(address))?.optedOut === true;
       for (const [i, message] of messages.entries()) {
         let record = await createOutbound(store, {
-          ...(sendOptions.key ? { id: `${address}|${sendOptions.key}|${i}` } : {}),
+          ...(sendOptions.key ? { idempotencyKey: `${address}|${sendOptions.key}|${i}` } : {}),
           channel: 'telegram',
           address,
           text: message.text,
           purpose: sendOptions.purpose,
         });
-        if (['sent', 'delivered', 'failed', 'skipped'].includes(record.state)) {
-          records.push(record); // a retried update: this one is done already
+        // A redelivered update: what was sent stays sent; what failed is tried again.
+        if (FINISHED_STATES.has(record.state)) {
+          records.push(record);
           continue;
         }
         if (optedOut) {
@@ -137,24 +152,32 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
         }
         let sending = inFlight.get(record._id);
         if (!sending) {
-          sending = sendOne(address, message, record).finally(() => inFlight.delete(record._id));
+          sending = sendOne(address, message, { ...record, attempts: 0 }).finally(() => inFlight.delete(record._id));
           inFlight.set(record._id, sending);
         }
         const result = await sending;
         record = result.record;
         records.push(record);
-        if (result.blocked) break;
+        retryLater ||= result.retryLater;
+        if (result.blocked || result.retryLater) break; // keep the order: later messages wait for this one
       }
-      return records;
+      return { records, retryLater };
     },
 
-    async acknowledgePress(chatId, callbackQueryId, messageId) {
+    async isLatestKeyboard(chatId, messageId) {
+      const latest = await store.meta.get(`telegram-keyboard|${chatId}`);
+      return typeof latest?.value !== 'number' || latest.value === messageId;
+    },
+
+    async acknowledgePress(chatId, callbackQueryId, messageId, notice) {
       try {
-        await api.answerCbQuery(callbackQueryId);
+        await api.answerCbQuery(callbackQueryId, notice);
       } catch {
         // A press older than Telegram's answer window: the press is still handled.
       }
       if (messageId !== undefined) await removeButtons(chatId, messageId);
+      // A keyboard answers one question: once pressed, a second tap on it is stale too.
+      if (notice === undefined) await store.meta.upsert({ _id: `telegram-keyboard|${chatId}`, value: 0 });
     },
   };
 }
@@ -173,6 +196,12 @@ function replyMarkup(message: TelegramMessage) {
 /** A choice's id as callback data; an id too long for 64 bytes is sent by position (its label still matches). */
 export function callbackData(id: string, index: number): string {
   return Buffer.byteLength(id) <= CALLBACK_DATA_MAX ? id : `#${index + 1}`;
+}
+
+interface SendOutcome {
+  record: OutboundMessageRecord;
+  blocked: boolean;
+  retryLater: boolean;
 }
 
 interface TelegramFailure {

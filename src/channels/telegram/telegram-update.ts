@@ -52,6 +52,12 @@ export const telegramUpdate = z.object({
 
 export type TelegramUpdate = z.infer<typeof telegramUpdate>;
 
+/** Who the bot is (from getMe): group messages address it by name or by replying to it. */
+export interface BotIdentity {
+  id: number;
+  username: string;
+}
+
 /** What an update means for CivicLine. */
 export type ParsedUpdate =
   /** A resident's message (or button press) for the pipeline. */
@@ -76,8 +82,10 @@ export function chatIdOf(address: string): number {
  * media reference is `telegram-file:<file_id>`: Telegram's file URLs contain the bot token, a
  * secret, so they are never stored; a file id is fetched with getFile when needed.
  */
-export function parseTelegramUpdate(update: TelegramUpdate, botUsername: string, receivedAt: Date): ParsedUpdate {
-  const id = String(update.update_id);
+export function parseTelegramUpdate(update: TelegramUpdate, bot: BotIdentity, receivedAt: Date): ParsedUpdate {
+  // update_id counts per bot: with the bot's id, a replacement bot on the same store starts clean.
+  const id = `${bot.id}:${update.update_id}`;
+  const botUsername = bot.username;
   const callback = update.callback_query;
   if (callback) {
     const where = callback.message?.chat;
@@ -105,7 +113,7 @@ export function parseTelegramUpdate(update: TelegramUpdate, botUsername: string,
   const locale = incoming.from?.language_code;
   if (incoming.chat.type !== 'private') {
     const text = incoming.text ?? incoming.caption ?? '';
-    const addressed = text.toLowerCase().includes(`@${botUsername.toLowerCase()}`) || incoming.reply_to_message?.from?.is_bot === true;
+    const addressed = (botUsername !== '' && text.toLowerCase().includes(`@${botUsername.toLowerCase()}`)) || incoming.reply_to_message?.from?.id === bot.id;
     return { kind: 'group', chatId: incoming.chat.id, addressed, ...(locale ? { locale } : {}) };
   }
   if (incoming.from?.is_bot) return { kind: 'ignore' };
@@ -147,7 +155,7 @@ function parseCommand(text: string | undefined, botUsername: string): { name: Ch
   const match = /^\/([a-z_]+)(?:@(\w+))?(?:\s+(\S[\s\S]*))?$/i.exec(text?.trim() ?? '');
   if (!match) return null;
   const [, name = '', target, payload] = match;
-  if (target && target.toLowerCase() !== botUsername.toLowerCase()) return null;
+  if (target && (botUsername === '' || target.toLowerCase() !== botUsername.toLowerCase())) return null;
   const command = name.toLowerCase() as ChannelCommand;
   if (!CHANNEL_COMMANDS.includes(command)) return null;
   return { name: command, ...(payload ? { payload: payload.trim().toLowerCase().slice(0, 64) } : {}) };

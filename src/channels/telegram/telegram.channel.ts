@@ -12,7 +12,7 @@ import type { TurnPipeline } from '../../core/turn-pipeline.js';
 import { errorSummary } from '../../core/turn-pipeline.js';
 import { channelFacts, type ChannelAdapter, type ChannelCapabilities } from '../channel.js';
 import { renderReplies } from '../render.js';
-import { parseTelegramUpdate, telegramUpdate } from './telegram-update.js';
+import { parseTelegramUpdate, telegramUpdate, type BotIdentity } from './telegram-update.js';
 import type { TelegramApi, TelegramMessage, TelegramSender } from './telegram-sender.js';
 
 /** Telegram messages hold up to 4,096 characters; up to 100 inline buttons. */
@@ -45,35 +45,48 @@ export type UpdateOutcome = { ok: true } | { ok: false; status: 400; error: stri
 export interface TelegramChannel extends ChannelAdapter {
   /** Registers commands and the webhook, or starts polling. */
   start(): Promise<void>;
-  stop(): void;
+  /** Stops polling (aborting the pending request) and waits for the update in hand. */
+  stop(): Promise<void>;
   /** Handles one Update (from the webhook or from polling). */
   handleUpdate(body: unknown): Promise<UpdateOutcome>;
 }
 
 export function createTelegramChannel(options: TelegramChannelOptions): TelegramChannel {
   const { api, sender, pipeline, i18n, logger } = options;
-  let botUsername = '';
-  let polling = false;
+  // Known after getMe in start(); an update handled before that cannot address the bot in a group.
+  let bot: BotIdentity = { id: 0, username: '' };
+  let polling: { controller: AbortController; loop: Promise<void> } | null = null;
 
   async function handleUpdate(body: unknown): Promise<UpdateOutcome> {
     const update = telegramUpdate.safeParse(body);
     if (!update.success) return { ok: false, status: 400, error: update.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') };
-    const parsed = parseTelegramUpdate(update.data, botUsername, new Date());
+    const parsed = parseTelegramUpdate(update.data, bot, new Date());
     if (parsed.kind === 'ignore') return { ok: true };
     if (parsed.kind === 'group') {
       // Reports are private: in a group, the bot only answers when addressed, to say where to go.
       if (parsed.addressed) {
         const locale = localeOf(i18n, parsed.locale);
-        const text = i18n.t(locale, 'telegram.private_only', { bot: botUsername });
+        const text = i18n.t(locale, 'telegram.private_only', { bot: bot.username });
         await sender.send(`telegram:${parsed.chatId}`, [{ text }], { purpose: 'group_notice', key: `telegram:${update.data.update_id}` });
       }
       return { ok: true };
     }
     const { message } = parsed;
-    if (parsed.pressed) await sender.acknowledgePress(parsed.chatId, parsed.pressed.callbackQueryId, parsed.pressed.messageId);
+    if (parsed.pressed) {
+      const { callbackQueryId, messageId } = parsed.pressed;
+      // A button of an earlier question (a double tap, a press racing the keyboard's removal)
+      // must not answer the question asked since.
+      if (messageId !== undefined && !(await sender.isLatestKeyboard(parsed.chatId, messageId))) {
+        await sender.acknowledgePress(parsed.chatId, callbackQueryId, messageId, i18n.t(localeOf(i18n, message.locale), 'telegram.stale_button'));
+        return { ok: true };
+      }
+      await sender.acknowledgePress(parsed.chatId, callbackQueryId, messageId);
+    }
     if (message.media?.length && !(await photoIsReadable(message.media[0]!.url))) delete message.media;
     const turn = await pipeline.handle(message, channelFacts(TELEGRAM_CAPABILITIES));
-    await sender.send(message.address, renderTelegram(turn.replies, i18n, turn.locale), { purpose: 'reply', key: messageKey(message) });
+    const sent = await sender.send(message.address, renderTelegram(turn.replies, i18n, turn.locale), { purpose: 'reply', key: messageKey(message) });
+    // Not answered 200: Telegram redelivers the update, the turn is a duplicate, and the reply is tried again.
+    if (sent.retryLater) throw new Error('Telegram did not take the reply yet; the update will be redelivered');
     return { ok: true };
   }
 
@@ -88,17 +101,26 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     }
   }
 
-  async function poll(): Promise<void> {
+  /**
+   * Long polling: an update is acknowledged (the offset moves past it) only once handled, so a
+   * store failure means it is fetched again, not lost. Stopping aborts the pending request.
+   */
+  async function poll(signal: AbortSignal): Promise<void> {
     let offset = 0;
-    while (polling) {
+    while (!signal.aborted) {
       try {
-        const updates = await api.getUpdates(POLL_TIMEOUT_S, 100, offset, [...ALLOWED_UPDATES]);
+        const updates = await api.callApi(
+          'getUpdates',
+          { timeout: POLL_TIMEOUT_S, offset, allowed_updates: [...ALLOWED_UPDATES] },
+          { signal: signal as never },
+        );
         for (const update of updates) {
-          offset = update.update_id + 1;
           const outcome = await handleUpdate(update);
-          if (!outcome.ok) logger.warn({ updateId: update.update_id }, 'ignored a malformed Telegram update');
+          if (!outcome.ok) logger.warn({ updateId: update.update_id }, 'skipped a malformed Telegram update');
+          offset = update.update_id + 1;
         }
       } catch (error) {
+        if (signal.aborted) return;
         logger.error({ err: errorSummary(error) }, 'telegram polling failed; retrying in 5 s');
         await new Promise((resolve) => setTimeout(resolve, 5000));
       }
@@ -117,7 +139,8 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
       );
     },
     async start() {
-      botUsername = (await api.getMe()).username;
+      const me = await api.getMe();
+      bot = { id: me.id, username: me.username };
       for (const locale of i18n.locales) {
         const commands = CHANNEL_COMMANDS.map((command) => ({ command, description: i18n.t(locale, `command.${command}`) }));
         await api.setMyCommands(commands, locale === i18n.defaultLocale ? {} : { language_code: locale });
@@ -125,16 +148,19 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
       if (options.mode === 'webhook') {
         if (!options.webhookUrl || !options.webhookSecret) throw new Error('Telegram webhook mode needs PUBLIC_URL and TELEGRAM_WEBHOOK_SECRET');
         await api.setWebhook(options.webhookUrl, { secret_token: options.webhookSecret, allowed_updates: [...ALLOWED_UPDATES] });
-        logger.info({ bot: botUsername }, 'telegram webhook registered');
+        logger.info({ bot: bot.username }, 'telegram webhook registered');
       } else {
         await api.deleteWebhook();
-        polling = true;
-        void poll();
-        logger.info({ bot: botUsername }, 'telegram long polling started');
+        const controller = new AbortController();
+        polling = { controller, loop: poll(controller.signal) };
+        logger.info({ bot: bot.username }, 'telegram long polling started');
       }
     },
-    stop() {
-      polling = false;
+    async stop() {
+      if (!polling) return;
+      polling.controller.abort();
+      await polling.loop;
+      polling = null;
     },
   };
 }

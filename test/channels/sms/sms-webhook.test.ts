@@ -255,3 +255,42 @@ describe('without TWILIO_AUTH_TOKEN', () => {
     }
   });
 });
+
+describe('without TWILIO_AUTH_TOKEN, behind a proxy or on a public server', () => {
+  it('refuses unsigned webhooks relayed from another machine, or when PUBLIC_URL is set', async () => {
+    const local = await startTestApp();
+    const published = await startTestApp({ PUBLIC_URL: 'https://bot.springfield.example' });
+    try {
+      const params: Record<string, string> = { ...twilioFixture('inbound-sms'), Body: 'STOP', MessageSid: messageSid() };
+      const proxied = await fetch(`${local.url}/webhooks/twilio/sms`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '203.0.113.9' },
+        body: new URLSearchParams(params).toString(),
+      });
+      expect(proxied.status).toBe(403);
+      const publicServer = await postTwilio({ appUrl: published.url, path: '/webhooks/twilio/sms', params, authToken: null });
+      expect(publicServer.status).toBe(403);
+      expect(await local.service.store.residents.get(`sms:${params.From}`)).toBeNull();
+    } finally {
+      await local.close();
+      await published.close();
+    }
+  });
+
+  it('sends a late reply once however often Twilio retries, and none when Twilio answered', async () => {
+    const local = await startTestApp({}, {}, { twimlDeadlineMs: 0 });
+    try {
+      const from = '+12175550777';
+      const sid = messageSid();
+      const params = { ...twilioFixture('inbound-sms'), From: from, Body: 'hi', MessageSid: sid };
+      await Promise.all([1, 2, 3].map(() => postTwilio({ appUrl: local.url, path: '/webhooks/twilio/sms', params, authToken: null })));
+      const help = { ...params, Body: 'HELP', MessageSid: messageSid(), OptOutType: 'HELP' };
+      await postTwilio({ appUrl: local.url, path: '/webhooks/twilio/sms', params: help, authToken: null });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const outbox = await local.service.store.outbound.find({ field: 'address', equals: `sms:${from}` });
+      expect(outbox.map((o) => o.text.split('\n')[0])).toEqual(["Hi! This is Springfield's help line."]);
+    } finally {
+      await local.close();
+    }
+  });
+});

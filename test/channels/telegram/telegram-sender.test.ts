@@ -56,7 +56,9 @@ describe('Telegram sender', () => {
     const sender = createTelegramSender({ api: api(), store, logger: pino({ level: 'silent' }) });
     fake.calls.length = 0;
     fake.fail('sendMessage', { status: 429, errorCode: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 });
-    const [record] = await sender.send('telegram:9201', [{ text: 'hello' }], { purpose: 'broadcast' });
+    const {
+      records: [record],
+    } = await sender.send('telegram:9201', [{ text: 'hello' }], { purpose: 'broadcast' });
     const attempts = fake.callsOf('sendMessage');
     expect(attempts).toHaveLength(2);
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(1000 * 0.95);
@@ -79,7 +81,7 @@ describe('Telegram sender', () => {
     });
     fake.calls.length = 0;
     fake.fail('sendMessage', { status: 403, errorCode: 403, description: 'Forbidden: bot was blocked by the user' });
-    const records = await sender.send(address, [{ text: 'one' }, { text: 'two' }], { purpose: 'broadcast' });
+    const { records } = await sender.send(address, [{ text: 'one' }, { text: 'two' }], { purpose: 'broadcast' });
     expect(records.map((r) => r.state)).toEqual(['failed']);
     expect(fake.callsOf('sendMessage')).toHaveLength(1);
     expect((await store.residents.get(address))?.optedOut).toBe(true);
@@ -87,7 +89,7 @@ describe('Telegram sender', () => {
       { kind: 'opt_out', keyword: 'telegram:blocked', channel: 'telegram' },
     ]);
     const later = await sender.send(address, [{ text: 'three' }], { purpose: 'broadcast' });
-    expect(later.map((r) => r.state)).toEqual(['skipped']);
+    expect(later.records.map((r) => r.state)).toEqual(['skipped']);
     expect(fake.callsOf('sendMessage')).toHaveLength(1);
   });
 });

@@ -252,3 +252,53 @@ describe('what Telegram may send', () => {
     expect(await app.service.store.conversations.get(`telegram:${groupId}`)).toBeNull();
   });
 });
+
+describe('buttons of earlier questions and busy Telegram', () => {
+  it('does not let an old button answer a later question', async () => {
+    const resident = new TelegramResident();
+    await resident.text('menu');
+    const menu = resident.sentToMe().at(-1)!;
+    await resident.press('Share an idea');
+    const before = resident.sentToMe().length;
+    // A second tap on the menu message, whose keyboard is no longer the latest.
+    await resident.send(
+      resident.update('callback-query', (u) => {
+        u.callback_query.data = 'report';
+        u.callback_query.message.message_id = menu.messageId;
+        u.callback_query.message.reply_markup = menu.payload.reply_markup;
+      }),
+    );
+    expect(resident.sentToMe()).toHaveLength(before);
+    expect(fake.callsOf('answerCallbackQuery').at(-1)!.payload.text).toBe('That button is from an earlier question.');
+    expect(await resident.text('Free wifi in parks')).toContain('Tell us more');
+  });
+
+  it('answers 500 when Telegram asks to wait too long, and sends the reply on redelivery', async () => {
+    const resident = new TelegramResident();
+    const update = resident.update('private-text', (u) => (u.message.text = 'menu'));
+    fake.fail('sendMessage', { status: 429, errorCode: 429, description: 'Too Many Requests: retry after 120', retryAfter: 120 });
+    expect(await postUpdate(update)).toBe(500);
+    expect(resident.sentToMe()).toHaveLength(0);
+    expect(await postUpdate(update)).toBe(200);
+    expect(resident.sentToMe()).toHaveLength(1);
+    const transcript = await app.service.store.transcripts.find({ field: 'conversationId', equals: `telegram:${resident.chatId}` });
+    expect(transcript.filter((e) => e.direction === 'in')).toHaveLength(1);
+  });
+
+  it('does not take a reply to another bot in a group as addressed to ours', async () => {
+    const groupId = -100_222_333;
+    const update = {
+      update_id: nextUpdateId++,
+      message: {
+        message_id: 9,
+        from: { id: 78, is_bot: false },
+        chat: { id: groupId, type: 'group' },
+        date: 1,
+        text: 'thanks!',
+        reply_to_message: { from: { id: 999, is_bot: true } },
+      },
+    };
+    expect(await postUpdate(update)).toBe(200);
+    expect(fake.callsOf('sendMessage').filter((c) => c.payload.chat_id === groupId)).toHaveLength(0);
+  });
+});
