@@ -57,6 +57,11 @@ const schema = z.object({
   MICROSOFT_APP_TENANT_ID: optionalText,
   MICROSOFT_APP_TYPE: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional(),
   BOT_FRAMEWORK_DEV_MODE: flag.default(false),
+  WEB_CHAT_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  WEB_CHAT_ACCENT_COLOR: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #0b5cab')
+    .default('#0b5cab'),
 });
 
 /** The service's validated configuration. */
@@ -73,6 +78,10 @@ export interface Config {
   resumePromptAfterMs: number;
   flowExpiresAfterMs: number;
   seedDemoData: boolean;
+  /** Signs web chat tokens; made and stored on first start when not set. */
+  webChatTokenSecret?: string;
+  /** The web chat's colour (buttons, the resident's bubbles), for the city's look. */
+  webChatAccentColor: string;
   /** Where `locales/`, `dialogs/` and the page assets are (the project folder). */
   rootDir: string;
   /** Channel credentials, as given; each channel's issue reads its own. */
@@ -125,6 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     resumePromptAfterMs: c.FLOW_RESUME_PROMPT_AFTER_MINUTES * 60_000,
     flowExpiresAfterMs: c.FLOW_EXPIRE_AFTER_HOURS * 3_600_000,
     seedDemoData: c.SEED_DEMO_DATA,
+    ...(c.WEB_CHAT_TOKEN_SECRET ? { webChatTokenSecret: c.WEB_CHAT_TOKEN_SECRET } : {}),
+    webChatAccentColor: c.WEB_CHAT_ACCENT_COLOR,
     rootDir: projectRoot(),
     twilio: {
       ...compact({

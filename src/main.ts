@@ -5,6 +5,7 @@
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { createService } from './service.js';
 import { createApp } from './http/app.js';
+import { attachDirectLineStreams } from './http/direct-line.routes.js';
 
 /** Requests still open this long after SIGTERM are cut (a stuck client must not block a deploy). */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   const server = createApp(service).listen(config.port, () => {
     logger.info({ port: config.port, store: service.store.kind, chat: `http://localhost:${config.port}/chat` }, 'CivicLine is ready');
   });
+  attachDirectLineStreams(server, service.directLine);
 
   let stopping = false;
   const stop = (signal: string) => {

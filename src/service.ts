@@ -21,6 +21,8 @@ import { Telegram } from 'telegraf';
 import { createTelegramSender, type TelegramApi } from './channels/telegram/telegram-sender.js';
 import { createTelegramChannel, type TelegramChannel } from './channels/telegram/telegram.channel.js';
 import { createBotFrameworkChannel, type BotFrameworkChannel } from './channels/webchat/botframework.channel.js';
+import { createDirectLineChannel, type DirectLineChannel } from './channels/webchat/direct-line.channel.js';
+import { randomBytes } from 'node:crypto';
 
 /** Answers a step may fail to understand before the bot offers the menu or a person. */
 const MAX_FAILURES = 3;
@@ -41,6 +43,8 @@ export interface Service {
   telegram: TelegramChannel | null;
   /** The Bot Framework channel (/api/messages), when MICROSOFT_APP_ID or the dev switch is set. */
   botframework: BotFrameworkChannel | null;
+  /** The self-hosted web chat's Direct Line endpoint (always on: it needs no account). */
+  directLine: DirectLineChannel;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
 }
@@ -96,6 +100,14 @@ export async function createService(config: Config, logger: Logger = pino({ leve
           logger,
         })
       : null;
+  const directLine = createDirectLineChannel({
+    tokenSecret: await webChatTokenSecret(config, store),
+    pipeline,
+    i18n,
+    store,
+    logger,
+    cityName: config.cityName,
+  });
 
   return {
     config,
@@ -108,6 +120,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     sms,
     telegram,
     botframework,
+    directLine,
     async close() {
       await telegram?.stop();
       await pipeline.idle();
@@ -153,6 +166,18 @@ function telegramChannel(
     ...(config.publicUrl ? { webhookUrl: `${config.publicUrl}/webhooks/telegram` } : {}),
     ...(webhookSecret ? { webhookSecret } : {}),
   });
+}
+
+/**
+ * The key web chat tokens are signed with: WEB_CHAT_TOKEN_SECRET, or one made on first start and
+ * kept in the store, so tokens survive a restart and every instance on one database agrees.
+ */
+async function webChatTokenSecret(config: Config, store: Store): Promise<Buffer> {
+  if (config.webChatTokenSecret) return Buffer.from(config.webChatTokenSecret);
+  const id = 'webchat-token-secret';
+  await store.meta.insert({ _id: id, value: randomBytes(32).toString('base64') });
+  const stored = await store.meta.get(id);
+  return Buffer.from(String(stored?.value), 'base64');
 }
 
 /** Seeds the demo volunteer roles once; a city that deletes them does not get them back. */

@@ -200,6 +200,16 @@ export interface HandoffRecord extends StoredRecord {
   at: Date;
 }
 
+/** One activity of a self-hosted web chat conversation (Direct Line), as the browser sees it. */
+export interface WebchatActivityRecord extends StoredRecord {
+  conversationId: string;
+  /** Position in the conversation: the Direct Line watermark. */
+  seq: number;
+  /** The Bot Framework Activity JSON, as sent to the browser. */
+  activity: unknown;
+  at: Date;
+}
+
 /** Small facts the service keeps about itself (e.g. "demo data seeded"). */
 export interface MetaRecord extends StoredRecord {
   value: unknown;

@@ -11,6 +11,7 @@ import { chatRoutes } from './chat.routes.js';
 import { twilioRoutes } from './twilio.routes.js';
 import { telegramRoutes } from './telegram.routes.js';
 import { botFrameworkRoutes } from './botframework.routes.js';
+import { directLineRoutes } from './direct-line.routes.js';
 
 /** JSON bodies of the staff API are small; anything bigger is refused with 413. */
 const ADMIN_JSON_LIMIT = '16kb';
@@ -60,6 +61,7 @@ export function createApp(service: Service, options: AppOptions = {}): Express {
   app.use(twilioRoutes(service, options.twimlDeadlineMs === undefined ? {} : { twimlDeadlineMs: options.twimlDeadlineMs }));
   app.use(telegramRoutes(service));
   app.use(botFrameworkRoutes(service));
+  app.use(directLineRoutes(service));
 
   app.use(notFound);
   app.use(errorHandler(service.logger));

@@ -53,6 +53,7 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'status', sortBy: 'at' },
     { field: 'address', sortBy: 'at' },
   ],
+  webchatActivities: [{ field: 'conversationId', sortBy: 'seq' }],
   meta: [],
 };
 

@@ -80,6 +80,7 @@ async function openCollections(root: RootDatabase, dir: string): Promise<Store> 
     signups: openOne('signups'),
     outbound: openOne('outbound'),
     handoffs: openOne('handoffs'),
+    webchatActivities: openOne('webchatActivities'),
     meta: openOne('meta'),
   };
 

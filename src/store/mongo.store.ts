@@ -44,6 +44,7 @@ export async function openMongoStore(uri: string): Promise<Store> {
       signups: one('signups'),
       outbound: one('outbound'),
       handoffs: one('handoffs'),
+      webchatActivities: one('webchatActivities'),
       meta: one('meta'),
     };
     return {

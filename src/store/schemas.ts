@@ -13,6 +13,7 @@ import type {
   InboundReceipt,
   HandoffRecord,
   MetaRecord,
+  WebchatActivityRecord,
   OutboundMessageRecord,
   ReportRecord,
   ReportUpdateRecord,
@@ -300,6 +301,15 @@ const handoffSchema = recordSchema<HandoffRecord>({
   at: { type: Date, required: true },
 });
 
+const webchatActivitySchema = recordSchema<WebchatActivityRecord>({
+  _id: ID,
+  _rev: REV,
+  conversationId: { type: String, required: true },
+  seq: { type: Number, required: true, min: 0 },
+  activity: { type: Schema.Types.Mixed, required: true },
+  at: { type: Date, required: true },
+});
+
 const metaSchema = recordSchema<MetaRecord>({
   _id: ID,
   _rev: REV,
@@ -326,6 +336,7 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   signups: signupSchema,
   outbound: outboundMessageSchema,
   handoffs: handoffSchema,
+  webchatActivities: webchatActivitySchema,
   meta: metaSchema,
 });
 
@@ -350,6 +361,7 @@ export function buildModels(connection: Connection): StoreModels {
     signups: model('signups'),
     outbound: model('outbound'),
     handoffs: model('handoffs'),
+    webchatActivities: model('webchatActivities'),
     meta: model('meta'),
   };
 }

@@ -10,6 +10,7 @@ import type {
   IdeaRecord,
   IdeaSupportRecord,
   HandoffRecord,
+  WebchatActivityRecord,
   MetaRecord,
   OutboundMessageRecord,
   ReportRecord,
@@ -74,6 +75,7 @@ export interface Collections {
   signups: Collection<SignupRecord>;
   outbound: Collection<OutboundMessageRecord>;
   handoffs: Collection<HandoffRecord>;
+  webchatActivities: Collection<WebchatActivityRecord>;
   meta: Collection<MetaRecord>;
 }
 

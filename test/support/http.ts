@@ -4,6 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp, type AppOptions } from '../../src/http/app.js';
+import { attachDirectLineStreams } from '../../src/http/direct-line.routes.js';
 import { startTestService } from './harness.js';
 import type { Service, ServiceOverrides } from '../../src/service.js';
 
@@ -19,6 +20,7 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
   const server: Server = await new Promise((resolve) => {
     const listening = createApp(started.service, appOptions).listen(0, '127.0.0.1', () => resolve(listening));
   });
+  attachDirectLineStreams(server, started.service.directLine);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

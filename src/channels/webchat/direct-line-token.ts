@@ -1,0 +1,54 @@
+/**
+ * Direct Line tokens for the self-hosted web chat: a conversation id and a user id, signed with
+ * HMAC-SHA256 and expiring. A token is the browser's proof that a conversation is its own, so
+ * one browser cannot read or write another's conversation.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** How long a token lives; Web Chat refreshes it before then. */
+export const TOKEN_TTL_S = 30 * 60;
+
+/** What a token grants. */
+export interface TokenClaims {
+  conversationId: string;
+  userId: string;
+  /** Expiry, epoch seconds. */
+  exp: number;
+}
+
+/** Signs and checks tokens with one secret. */
+export interface TokenSigner {
+  issue(conversationId: string, userId: string, now?: number): { token: string; expiresIn: number };
+  /** The claims of a valid, unexpired token; null otherwise. */
+  verify(token: string, now?: number): TokenClaims | null;
+}
+
+export function createTokenSigner(secret: Buffer): TokenSigner {
+  const sign = (payload: string) => createHmac('sha256', secret).update(payload).digest('base64url');
+  return {
+    issue(conversationId, userId, now = Date.now()) {
+      const claims: TokenClaims = { conversationId, userId, exp: Math.floor(now / 1000) + TOKEN_TTL_S };
+      const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+      return { token: `${payload}.${sign(payload)}`, expiresIn: TOKEN_TTL_S };
+    },
+    verify(token, now = Date.now()) {
+      const [payload, signature, extra] = token.split('.');
+      if (!payload || !signature || extra !== undefined) return null;
+      const expected = Buffer.from(sign(payload));
+      const given = Buffer.from(signature);
+      if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+      try {
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<TokenClaims>;
+        if (typeof claims.conversationId !== 'string' || typeof claims.userId !== 'string' || typeof claims.exp !== 'number') return null;
+        return claims.exp * 1000 > now ? (claims as TokenClaims) : null;
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+/** A new random id (conversations, users). */
+export function newId(): string {
+  return randomBytes(16).toString('base64url');
+}

@@ -1,0 +1,164 @@
+/**
+ * The self-hosted Direct Line endpoint, driven by a Direct Line client written here (plain
+ * HTTP and a WebSocket): a conversation, its stream, polling with a watermark, resuming, and
+ * tokens that are wrong, expired or for another conversation.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createTokenSigner } from '../../../src/channels/webchat/direct-line-token.js';
+import { startTestApp, type RunningApp } from '../../support/http.js';
+import { referenceIn } from '../../support/harness.js';
+
+let app: RunningApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+const DL = () => `${app.url}/v3/directline`;
+
+async function call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${DL()}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** A Direct Line client: starts a conversation, listens on the stream, posts messages. */
+class DirectLineClient {
+  token = '';
+  conversationId = '';
+  received: any[] = [];
+  private socket?: WebSocket;
+
+  async start(): Promise<void> {
+    const generated = await call('POST', '/tokens/generate');
+    const started = await call('POST', '/conversations', generated.body.token);
+    expect(started.status).toBe(201);
+    this.token = started.body.token;
+    this.conversationId = started.body.conversationId;
+    await this.listen(started.body.streamUrl);
+  }
+
+  async listen(streamUrl: string): Promise<void> {
+    this.socket = new WebSocket(streamUrl);
+    this.socket.on('message', (data) => {
+      const text = data.toString();
+      if (text) this.received.push(...JSON.parse(text).activities);
+    });
+    await new Promise((resolve, reject) => this.socket!.once('open', resolve).once('error', reject));
+  }
+
+  /** Bot messages received so far, as text (hero card text included). */
+  botTexts(): string[] {
+    return this.received.filter((a) => a.from?.role === 'bot').map((a) => a.text ?? a.attachments?.[0]?.content?.text ?? '');
+  }
+
+  /** Posts a message and waits for the bot's answer to it on the stream. */
+  async say(text: string, value?: unknown): Promise<string> {
+    const posted = await call('POST', `/conversations/${this.conversationId}/activities`, this.token, {
+      type: 'message',
+      text,
+      ...(value ? { value } : {}),
+      from: { id: 'me' },
+    });
+    expect(posted.status).toBe(200);
+    for (let i = 0; i < 200; i++) {
+      const answers = this.received.filter((a) => a.replyToId === posted.body.id);
+      if (answers.length > 0) return answers.map((a) => a.text ?? a.attachments?.[0]?.content?.text).join('\n\n');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`No answer to "${text}"`);
+  }
+
+  close(): void {
+    this.socket?.close();
+  }
+}
+
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+describe('Direct Line', () => {
+  it('holds a conversation over the stream, and files a report', async () => {
+    const client = new DirectLineClient();
+    await client.start();
+    await waitFor(() => client.botTexts().length >= 2);
+    expect(client.botTexts().join('\n')).toContain('What would you like to do?');
+    // The resident's own message comes back on the stream too, as Web Chat expects.
+    await client.say('Report a problem', { choice: 'report' });
+    expect(client.received.some((a) => a.from?.role === 'user' && a.text === 'Report a problem')).toBe(true);
+    await client.say('Pothole', { choice: 'pothole' });
+    await client.say('Elm St and 3rd');
+    expect(await client.say('Deep hole in the crosswalk')).toContain('photo');
+    await client.say('Skip', { choice: 'skip' });
+    const ref = referenceIn(await client.say('Yes, send it', { choice: 'yes' }));
+    expect((await app.service.store.reports.get(ref))?.channel).toBe('webchat');
+    client.close();
+  });
+
+  it('gives the history after a watermark, and a returning browser its conversation', async () => {
+    const client = new DirectLineClient();
+    await client.start();
+    await client.say('menu');
+    const all = await call('GET', `/conversations/${client.conversationId}/activities`, client.token);
+    expect(all.status).toBe(200);
+    const count = all.body.activities.length;
+    expect(count).toBeGreaterThanOrEqual(4);
+    const later = await call('GET', `/conversations/${client.conversationId}/activities?watermark=${Number(all.body.watermark) - 1}`, client.token);
+    expect(later.body.activities).toHaveLength(1);
+    // The browser comes back with its token: the same conversation, not a new greeting.
+    const again = await call('POST', '/conversations', client.token);
+    expect(again.body.conversationId).toBe(client.conversationId);
+    const afterResume = await call('GET', `/conversations/${client.conversationId}/activities`, client.token);
+    expect(afterResume.body.activities).toHaveLength(count);
+    // A message sent while it was away (a status update) is there when it reconnects.
+    await app.service.directLine.send(`webchat:${client.conversationId}`, [{ text: 'Your report is fixed.' }]);
+    const resumed = new DirectLineClient();
+    resumed.token = client.token;
+    resumed.conversationId = client.conversationId;
+    const reconnect = await call('GET', `/conversations/${client.conversationId}?watermark=${all.body.watermark}`, client.token);
+    await resumed.listen(reconnect.body.streamUrl);
+    await waitFor(() => resumed.botTexts().includes('Your report is fixed.'));
+    expect(resumed.botTexts()).toEqual(['Your report is fixed.']);
+    client.close();
+    resumed.close();
+  });
+
+  it('refuses wrong, expired and other conversations\u2019 tokens with 403', async () => {
+    const mine = new DirectLineClient();
+    await mine.start();
+    const theirs = new DirectLineClient();
+    await theirs.start();
+    const path = `/conversations/${mine.conversationId}/activities`;
+    expect((await call('GET', path)).status).toBe(401);
+    expect((await call('GET', path, 'not.a-token')).status).toBe(403);
+    expect((await call('GET', path, `${mine.token}x`)).status).toBe(403);
+    expect((await call('GET', path, theirs.token)).status).toBe(403);
+    expect((await call('POST', path, theirs.token, { type: 'message', text: 'hi' })).status).toBe(403);
+    const secret = Buffer.from(String((await app.service.store.meta.get('webchat-token-secret'))?.value), 'base64');
+    const expired = createTokenSigner(secret).issue(mine.conversationId, 'me', Date.now() - 2 * 60 * 60 * 1000).token;
+    expect((await call('GET', path, expired)).status).toBe(403);
+    const stream = new WebSocket(`${app.url.replace('http', 'ws')}/v3/directline/conversations/${mine.conversationId}/stream?t=${theirs.token}`);
+    const refused = await new Promise<string>((resolve) =>
+      stream.once('unexpected-response', (_req, res) => resolve(String(res.statusCode))).once('error', () => resolve('error')),
+    );
+    expect(refused).toBe('403');
+    mine.close();
+    theirs.close();
+  });
+
+  it('answers a malformed activity with 400', async () => {
+    const client = new DirectLineClient();
+    await client.start();
+    expect((await call('POST', `/conversations/${client.conversationId}/activities`, client.token, { type: 'message', text: 'x'.repeat(3000) })).status).toBe(
+      400,
+    );
+    expect((await call('POST', `/conversations/${client.conversationId}/activities`, client.token, { type: 'typing' })).status).toBe(400);
+    client.close();
+  });
+});
