@@ -1,6 +1,7 @@
 /**
- * The minimal web chat: the page at `/chat`, and its JSON endpoints to open a conversation,
- * send a message, and load the conversation so far.
+ * The web chat: the page at `/chat` (Microsoft's Web Chat on CivicLine's own Direct Line), its
+ * scripts, the embed snippet for a city's site, and a plain JSON API (`/chat/api`) for simple
+ * integrations and scripts.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,22 +15,42 @@ import { validationError } from './errors.js';
 const CHAT_JSON_LIMIT = '16kb';
 const HISTORY_SHOWN = 60;
 
-/** The routes of the web chat channel. */
+/** The routes of the web chat: the page (Web Chat on our Direct Line), its scripts, the embed snippet, and a plain JSON API. */
 export function chatRoutes(service: Service): Router {
   const router = Router();
-  const pagesDir = path.join(service.config.rootDir, 'src', 'http', 'pages');
-  const page = readFileSync(path.join(pagesDir, 'chat.html'), 'utf8')
-    .replaceAll('{{lang}}', service.config.defaultLocale)
-    .replaceAll('{{title}}', escapeHtml(service.i18n.t(service.config.defaultLocale, 'web.title', { city: service.config.cityName })))
-    .replace('{{strings}}', pageStrings(service));
-  const script = readFileSync(path.join(pagesDir, 'chat.js'), 'utf8');
+  const { config, i18n } = service;
+  const pagesDir = path.join(config.rootDir, 'src', 'http', 'pages');
+  const city = { city: config.cityName };
+  const page = readFileSync(path.join(pagesDir, 'webchat.html'), 'utf8')
+    .replaceAll('{{lang}}', config.defaultLocale)
+    .replaceAll('{{accent}}', config.webChatAccentColor)
+    .replaceAll('{{languageLabel}}', escapeHtml(i18n.t(config.defaultLocale, 'web.language_label')))
+    .replaceAll('{{title}}', escapeHtml(i18n.t(config.defaultLocale, 'web.title', city)))
+    .replace('{{config}}', scriptJson(pageConfig(service)));
+  const app = readFileSync(path.join(pagesDir, 'webchat-app.js'), 'utf8');
+  const embed = readFileSync(path.join(pagesDir, 'embed.js'), 'utf8').replace(
+    "'{{config}}'",
+    scriptJson({ label: i18n.t(config.defaultLocale, 'web.open_chat', city), accent: config.webChatAccentColor }),
+  );
+  // Microsoft's Web Chat bundle, served from here: no CDN, works on a closed network.
+  const webChatBundle = path.join(config.rootDir, 'node_modules', 'botframework-webchat', 'dist', 'webchat.js');
 
   router.get('/chat', (_req, res) => {
-    res.set('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'");
+    // Web Chat styles itself with inline styles; scripts and connections stay on this origin.
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self' ws: wss:; frame-ancestors *",
+    );
     res.type('html').send(page);
   });
-  router.get('/chat/chat.js', (_req, res) => {
-    res.type('application/javascript').send(script);
+  router.get('/chat/app.js', (_req, res) => {
+    res.type('application/javascript').send(app);
+  });
+  router.get('/chat/embed.js', (_req, res) => {
+    res.type('application/javascript').set('Access-Control-Allow-Origin', '*').send(embed);
+  });
+  router.get('/chat/webchat.js', (_req, res) => {
+    res.sendFile(webChatBundle, { maxAge: '7d' });
   });
 
   const api = Router();
@@ -59,16 +80,21 @@ export function chatRoutes(service: Service): Router {
   return router;
 }
 
-/** The page's own words in every language, as JSON safe inside a <script> element. */
-function pageStrings(service: Service): string {
-  const { i18n } = service;
-  const byLocale = Object.fromEntries(
+/** What the page needs: its language, colour, and its own words in every language. */
+function pageConfig(service: Service) {
+  const { i18n, config } = service;
+  const strings = Object.fromEntries(
     i18n.locales.map((locale) => [
       locale,
-      { placeholder: i18n.t(locale, 'web.placeholder'), send: i18n.t(locale, 'web.send'), share_location: i18n.t(locale, 'web.share_location') },
+      { name: i18n.t(locale, 'language.name'), shareLocation: i18n.t(locale, 'web.share_location'), locationShared: i18n.t(locale, 'web.location_shared') },
     ]),
   );
-  return JSON.stringify(byLocale).replace(/</g, '\\u003c');
+  return { locale: config.defaultLocale, accent: config.webChatAccentColor, initials: config.cityName.slice(0, 2).toUpperCase(), strings };
+}
+
+/** JSON safe inside a <script> element or a script file. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
 function escapeHtml(text: string): string {

@@ -36,7 +36,9 @@ export function directLineRoutes(service: Service): Router {
     res.json(channel.newConversationToken());
   });
   router.post(`${BASE}/tokens/refresh`, (req, res) => {
-    res.json(channel.refresh(claimsFor(req)));
+    const claims = channel.authorizeRenewal(/^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1]?.trim());
+    if (!claims) throw new HttpError(403, 'Wrong or too old token');
+    res.json(channel.refresh(claims));
   });
   router.post(`${BASE}/conversations`, async (req, res) => {
     const claims = claimsFor(req);

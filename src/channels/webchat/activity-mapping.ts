@@ -102,6 +102,9 @@ export function repliesToActivities(replies: readonly Reply[], i18n: Translator,
       activity = MessageFactory.text(rendered.text);
     }
     activity.locale = locale;
+    // Plain text: line breaks stay, and nothing a resident wrote (echoed in a read-back) is
+    // read as markdown.
+    activity.textFormat = 'plain';
     if (rendered.requestLocation || rendered.requestPhoto) {
       activity.channelData = { ...(rendered.requestLocation ? { requestLocation: true } : {}), ...(rendered.requestPhoto ? { requestPhoto: true } : {}) };
     }

@@ -7,6 +7,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** How long a token lives; Web Chat refreshes it before then. */
 export const TOKEN_TTL_S = 30 * 60;
+/** How long after expiry a token may still be renewed: a resident coming back within a month resumes. */
+export const RENEWAL_GRACE_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** What a token grants. */
 export interface TokenClaims {
@@ -19,8 +21,11 @@ export interface TokenClaims {
 /** Signs and checks tokens with one secret. */
 export interface TokenSigner {
   issue(conversationId: string, userId: string, now?: number): { token: string; expiresIn: number };
-  /** The claims of a valid, unexpired token; null otherwise. */
-  verify(token: string, now?: number): TokenClaims | null;
+  /**
+   * The claims of a valid token; null otherwise. Expired tokens are refused, unless within
+   * `graceMs` after expiry (for renewing only: a returning browser resumes its conversation).
+   */
+  verify(token: string, now?: number, graceMs?: number): TokenClaims | null;
 }
 
 export function createTokenSigner(secret: Buffer): TokenSigner {
@@ -31,7 +36,7 @@ export function createTokenSigner(secret: Buffer): TokenSigner {
       const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
       return { token: `${payload}.${sign(payload)}`, expiresIn: TOKEN_TTL_S };
     },
-    verify(token, now = Date.now()) {
+    verify(token, now = Date.now(), graceMs = 0) {
       const [payload, signature, extra] = token.split('.');
       if (!payload || !signature || extra !== undefined) return null;
       const expected = Buffer.from(sign(payload));
@@ -40,7 +45,7 @@ export function createTokenSigner(secret: Buffer): TokenSigner {
       try {
         const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<TokenClaims>;
         if (typeof claims.conversationId !== 'string' || typeof claims.userId !== 'string' || typeof claims.exp !== 'number') return null;
-        return claims.exp * 1000 > now ? (claims as TokenClaims) : null;
+        return claims.exp * 1000 + graceMs > now ? (claims as TokenClaims) : null;
       } catch {
         return null;
       }

@@ -18,7 +18,7 @@ import type { TurnPipeline } from '../../core/turn-pipeline.js';
 import type { Collections } from '../../store/store.port.js';
 import { channelFacts, type ChannelAdapter } from '../channel.js';
 import { activityToMessage, repliesToActivities, WEBCHAT_CAPABILITIES, webchatAddress } from './activity-mapping.js';
-import { createTokenSigner, newId, type TokenClaims } from './direct-line-token.js';
+import { createTokenSigner, newId, RENEWAL_GRACE_MS, type TokenClaims } from './direct-line-token.js';
 
 /** The most activities one history request returns. */
 const HISTORY_LIMIT = 1000;
@@ -58,6 +58,8 @@ export interface DirectLineChannel extends ChannelAdapter {
   newConversationToken(): { conversationId: string; token: string; expires_in: number };
   /** The claims of a valid token for this conversation (any conversation when omitted); null otherwise. */
   authorize(token: string | undefined, conversationId?: string): TokenClaims | null;
+  /** The claims of a token that may be renewed: valid, or expired less than a month ago. */
+  authorizeRenewal(token: string | undefined): TokenClaims | null;
   /** A fresh token for the same conversation. */
   refresh(claims: TokenClaims): { conversationId: string; token: string; expires_in: number };
   /** Starts (or resumes) the conversation; a new one is greeted. */
@@ -132,6 +134,8 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
 
     newConversationToken: () => issue(newId(), `dl_${newId()}`),
     refresh: (claims) => issue(claims.conversationId, claims.userId),
+
+    authorizeRenewal: (token) => (token ? signer.verify(token, Date.now(), RENEWAL_GRACE_MS) : null),
 
     authorize(token, conversationId) {
       const claims = token ? signer.verify(token) : null;

@@ -1,0 +1,84 @@
+/**
+ * The web chat page in real headless Chromium: Microsoft's Web Chat on CivicLine's own Direct
+ * Line, a report made by clicking suggested actions and typing, and the conversation still
+ * there after a reload. Screenshots go to test-output/.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startTestApp, type RunningApp } from '../support/http.js';
+import { hasChromium, launchBrowser, TEST_OUTPUT } from '../support/browser.js';
+
+let app: RunningApp;
+let browser: Browser;
+
+describe.skipIf(!hasChromium)('web chat page', () => {
+  beforeAll(async () => {
+    app = await startTestApp({ WEB_CHAT_ACCENT_COLOR: '#1a7f37' });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  async function send(page: Page, text: string): Promise<void> {
+    const box = page.getByRole('textbox');
+    await box.fill(text);
+    await box.press('Enter');
+  }
+
+  it('files a report by clicking and typing, and shows it again after a reload', async () => {
+    const page = await browser.newPage({ viewport: { width: 480, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${app.url}/chat`);
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    await page.getByText('What would you like to do?').first().waitFor({ timeout: 20_000 });
+
+    await page.getByRole('button', { name: 'Report a problem' }).last().click();
+    await page.getByText('What kind of problem is it?').first().waitFor();
+    await page.getByRole('button', { name: 'Pothole', exact: true }).last().click();
+    await page.getByText('Where is it?').first().waitFor();
+    await send(page, 'Elm St and 3rd Ave');
+    await page.getByText('Describe the problem').first().waitFor();
+    await send(page, 'A deep hole in the crosswalk');
+    await page.getByRole('button', { name: 'Skip' }).last().click();
+    await page.getByText('Please check:').first().waitFor();
+    // Plain text: the read-back keeps its lines.
+    await expect.poll(() => page.locator('p.webchat__text-content--is-plain', { hasText: /^Pothole at Elm St and 3rd Ave$/ }).count()).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Yes, send it' }).last().click();
+    // Web Chat renders each message more than once (the bubble, and copies for screen readers).
+    const filed = page.getByText(/Your report is R-[0-9A-Z]{5}/).first();
+    await filed.waitFor();
+    const ref = /R-[0-9A-Z]{5}/.exec((await filed.textContent()) ?? '')![0];
+    await page.screenshot({ path: path.join(TEST_OUTPUT, 'webchat-report.png'), fullPage: true });
+    expect((await app.service.store.reports.get(ref))?.category).toBe('pothole');
+
+    await page.reload();
+    await page.getByText(`Your report is ${ref}`).first().waitFor({ timeout: 20_000 });
+    // The resumed conversation goes on.
+    await send(page, 'status ' + ref);
+    await page.getByText('Status: Open').first().waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: path.join(TEST_OUTPUT, 'webchat-after-reload.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it('switches the conversation to Spanish from the language buttons', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${app.url}/chat`);
+    await page.getByText('What would you like to do?').first().waitFor({ timeout: 20_000 });
+    await page.getByRole('button', { name: 'Español' }).last().click();
+    await page.getByText('¿Qué quieres hacer?').first().waitFor();
+    await expect.poll(() => page.getAttribute('html', 'lang')).toBe('es');
+    await page.close();
+  }, 60_000);
+
+  it('serves an embed snippet with the city name and colour', async () => {
+    const response = await fetch(`${app.url}/chat/embed.js`);
+    const script = await response.text();
+    expect(script).toContain('"label":"Chat with Springfield"');
+    expect(script).toContain('#1a7f37');
+  });
+});
