@@ -23,6 +23,7 @@ import { createTelegramChannel, type TelegramChannel } from './channels/telegram
 import { createBotFrameworkChannel, type BotFrameworkChannel } from './channels/webchat/botframework.channel.js';
 import { createDirectLineChannel, type DirectLineChannel } from './channels/webchat/direct-line.channel.js';
 import { randomBytes } from 'node:crypto';
+import { createMediaFiles, type MediaFiles } from './store/media-files.js';
 
 /** Answers a step may fail to understand before the bot offers the menu or a person. */
 const MAX_FAILURES = 3;
@@ -45,6 +46,8 @@ export interface Service {
   botframework: BotFrameworkChannel | null;
   /** The self-hosted web chat's Direct Line endpoint (always on: it needs no account). */
   directLine: DirectLineChannel;
+  /** Photos uploaded through the web chat, under DATA_DIR/media. */
+  media: MediaFiles;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
 }
@@ -121,6 +124,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     telegram,
     botframework,
     directLine,
+    media: createMediaFiles(path.join(config.dataDir, 'media')),
     async close() {
       await telegram?.stop();
       await pipeline.idle();

@@ -39,7 +39,7 @@ export function chatRoutes(service: Service): Router {
     // Web Chat styles itself with inline styles; scripts and connections stay on this origin.
     res.set(
       'Content-Security-Policy',
-      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self' ws: wss:; frame-ancestors *",
+      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self' blob: ws: wss:; worker-src 'self' blob:; frame-ancestors *",
     );
     res.type('html').send(page);
   });

@@ -7,6 +7,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import express, { Router, type Request } from 'express';
 import { WebSocketServer } from 'ws';
+import busboy from 'busboy';
+import { IMAGE_TYPES } from '../store/media-files.js';
 import type { Service } from '../service.js';
 import type { DirectLineChannel } from '../channels/webchat/direct-line.channel.js';
 import type { TokenClaims } from '../channels/webchat/direct-line-token.js';
@@ -54,11 +56,93 @@ export function directLineRoutes(service: Service): Router {
     if ('error' in result) throw new HttpError(400, `Invalid activity. ${result.error}`);
     res.json(result);
   });
+  router.post(`${BASE}/conversations/:id/upload`, async (req, res) => {
+    const claims = claimsFor(req, req.params.id);
+    const upload = await readUpload(req);
+    if ('error' in upload) throw new HttpError(upload.status, upload.error);
+    const base = service.config.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    const attachments = [];
+    for (const file of upload.files) {
+      const id = await service.media.save(file.bytes, file.contentType);
+      attachments.push({ contentType: file.contentType, contentUrl: `${base}${BASE}/media/${id}`, ...(file.name ? { name: file.name } : {}) });
+    }
+    const result = await channel.post(claims, { ...upload.activity, attachments });
+    if ('error' in result) throw new HttpError(400, `Invalid activity. ${result.error}`);
+    res.json(result);
+  });
+  // Photo URLs are unguessable (128-bit ids), so an <img> can show them without a token.
+  router.get(`${BASE}/media/:id`, async (req, res) => {
+    const file = await service.media.read(req.params.id);
+    if (!file) throw new HttpError(404, 'No such photo');
+    res.set('Cache-Control', 'private, max-age=86400').type(file.contentType).send(file.bytes);
+  });
   router.get(`${BASE}/conversations/:id/activities`, async (req, res) => {
     const claims = claimsFor(req, req.params.id);
     res.json(await channel.history(claims.conversationId, watermarkOf(req)));
   });
   return router;
+}
+
+/** A photo a resident uploads may be this large; Web Chat sends at most this many at once. */
+const UPLOAD_LIMITS = { fileSize: 8 * 1024 * 1024, files: 4, fields: 2, parts: 6 };
+
+type Upload =
+  { activity: Record<string, unknown>; files: { bytes: Buffer; contentType: string; name?: string }[] } | { error: string; status: 400 | 413 | 415 };
+
+/**
+ * Reads a Direct Line upload: the activity (a JSON part named "activity") and its files, which
+ * must be images. Too large or too many gets 413; anything but images 415.
+ */
+function readUpload(req: Request): Promise<Upload> {
+  return new Promise((resolve) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: UPLOAD_LIMITS });
+    } catch {
+      resolve({ error: 'Expected multipart/form-data', status: 400 });
+      return;
+    }
+    const files: { bytes: Buffer; contentType: string; name?: string }[] = [];
+    let activity: Record<string, unknown> | null = null;
+    let problem: Upload | null = null;
+    parser.on('file', (field, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('limit', () => (problem ??= { error: 'A photo may be at most 8 MB', status: 413 }));
+      stream.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        if (field === 'activity') {
+          try {
+            activity = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+          } catch {
+            problem ??= { error: 'The activity part is not JSON', status: 400 };
+          }
+        } else if (!IMAGE_TYPES[info.mimeType]) {
+          problem ??= { error: 'Only photos (JPEG, PNG, WebP, GIF) can be sent', status: 415 };
+        } else {
+          files.push({ bytes, contentType: info.mimeType, ...(info.filename ? { name: info.filename.slice(0, 100) } : {}) });
+        }
+      });
+    });
+    parser.on('field', (field, value) => {
+      if (field !== 'activity') return;
+      try {
+        activity = JSON.parse(value) as Record<string, unknown>;
+      } catch {
+        problem ??= { error: 'The activity part is not JSON', status: 400 };
+      }
+    });
+    parser.on('filesLimit', () => (problem ??= { error: 'Too many files at once', status: 413 }));
+    parser.on('partsLimit', () => (problem ??= { error: 'Too many parts', status: 413 }));
+    parser.on('error', () => resolve({ error: 'Malformed multipart body', status: 400 }));
+    parser.on('close', () => {
+      if (problem) resolve(problem);
+      else if (!activity) resolve({ error: 'Missing the activity part', status: 400 });
+      else if (files.length === 0) resolve({ error: 'No photo in the upload', status: 400 });
+      else resolve({ activity, files });
+    });
+    req.pipe(parser);
+  });
 }
 
 /** Where the browser opens its WebSocket: the public URL's host when set, else this request's. */

@@ -43,8 +43,13 @@ describe.skipIf(!hasChromium)('web chat page', () => {
     await send(page, 'Elm St and 3rd Ave');
     await page.getByText('Describe the problem').first().waitFor();
     await send(page, 'A deep hole in the crosswalk');
-    await page.getByRole('button', { name: 'Skip' }).last().click();
+    // A photo through Web Chat's own upload button (Direct Line's multipart upload).
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+    await page.locator('input[type=file]').setInputFiles({ name: 'pothole.png', mimeType: 'image/png', buffer: png });
+    // Web Chat holds the photo in the send box until the resident presses Send.
+    await page.getByRole('button', { name: 'Send' }).click();
     await page.getByText('Please check:').first().waitFor();
+    await expect.poll(() => page.locator('p.webchat__text-content--is-plain', { hasText: /^1 photo$/ }).count()).toBeGreaterThan(0);
     // Plain text: the read-back keeps its lines.
     await expect.poll(() => page.locator('p.webchat__text-content--is-plain', { hasText: /^Pothole at Elm St and 3rd Ave$/ }).count()).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Yes, send it' }).last().click();

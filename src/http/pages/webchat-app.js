@@ -89,7 +89,7 @@
         accent: config.accent,
         bubbleFromUserBackground: config.accent,
         bubbleFromUserTextColor: '#ffffff',
-        hideUploadButton: true,
+        uploadAccept: 'image/jpeg,image/png,image/webp,image/gif',
         suggestedActionLayout: 'flow',
         botAvatarInitials: config.initials,
       },

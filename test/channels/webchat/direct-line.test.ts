@@ -152,6 +152,54 @@ describe('Direct Line', () => {
     theirs.close();
   });
 
+  it('takes a photo upload (multipart, as Web Chat sends it) into the report', async () => {
+    const client = new DirectLineClient();
+    await client.start();
+    await client.say('Graffiti', { choice: 'graffiti' });
+    await client.say('The library on Oak St');
+    expect(await client.say('Tags all over the side wall')).toContain('photo');
+    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+    const form = new FormData();
+    form.append(
+      'activity',
+      new Blob([JSON.stringify({ type: 'message', from: { id: 'me' }, attachments: [{ contentType: 'image/png', name: 'wall.png' }] })], {
+        type: 'application/vnd.microsoft.activity',
+      }),
+    );
+    form.append('file', new Blob([png], { type: 'image/png' }), 'wall.png');
+    const upload = await fetch(`${DL()}/conversations/${client.conversationId}/upload?userId=me`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.token}` },
+      body: form,
+    });
+    expect(upload.status).toBe(200);
+    const { id } = (await upload.json()) as { id: string };
+    await waitFor(() => client.received.some((a) => a.replyToId === id));
+    expect(
+      client.received
+        .filter((a) => a.replyToId === id)
+        .map((a) => a.text)
+        .join(),
+    ).toContain('1 photo');
+    const ref = referenceIn(await client.say('Yes, send it', { choice: 'yes' }));
+    const [photo] = (await app.service.store.reports.get(ref))!.photos;
+    expect(photo!.contentType).toBe('image/png');
+    const served = await fetch(photo!.url);
+    expect(served.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(png);
+
+    const notAnImage = new FormData();
+    notAnImage.append('activity', new Blob([JSON.stringify({ type: 'message' })], { type: 'application/vnd.microsoft.activity' }));
+    notAnImage.append('file', new Blob(['<script>alert(1)</script>'], { type: 'text/html' }), 'x.html');
+    const refused = await fetch(`${DL()}/conversations/${client.conversationId}/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.token}` },
+      body: notAnImage,
+    });
+    expect(refused.status).toBe(415);
+    client.close();
+  });
+
   it('answers a malformed activity with 400', async () => {
     const client = new DirectLineClient();
     await client.start();

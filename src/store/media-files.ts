@@ -1,0 +1,41 @@
+/**
+ * Photos residents upload through the web chat, kept as files under DATA_DIR/media. Each has a
+ * random 128-bit id: its URL is unguessable, and is what a report refers to.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** The image types accepted, with the file extension each is stored under. */
+export const IMAGE_TYPES: Readonly<Record<string, string>> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/gif': 'gif' };
+const ID = /^[A-Za-z0-9_-]{22}$/;
+
+/** Stored photos. */
+export interface MediaFiles {
+  save(bytes: Buffer, contentType: string): Promise<string>;
+  read(id: string): Promise<{ bytes: Buffer; contentType: string } | null>;
+}
+
+export function createMediaFiles(dir: string): MediaFiles {
+  return {
+    async save(bytes, contentType) {
+      const extension = IMAGE_TYPES[contentType];
+      if (!extension) throw new Error('Not an accepted image type');
+      await mkdir(dir, { recursive: true });
+      const id = randomBytes(16).toString('base64url');
+      await writeFile(path.join(dir, `${id}.${extension}`), bytes, { flag: 'wx' });
+      return id;
+    },
+    async read(id) {
+      if (!ID.test(id)) return null;
+      for (const [contentType, extension] of Object.entries(IMAGE_TYPES)) {
+        try {
+          return { bytes: await readFile(path.join(dir, `${id}.${extension}`)), contentType };
+        } catch {
+          // not this extension
+        }
+      }
+      return null;
+    },
+  };
+}
