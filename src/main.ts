@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const server = createApp(service).listen(config.port, () => {
     logger.info({ port: config.port, store: service.store.kind, chat: `http://localhost:${config.port}/chat` }, 'CivicLine is ready');
   });
-  attachDirectLineStreams(server, service.directLine);
+  const streams = attachDirectLineStreams(server, service.directLine, logger);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing turns in flight');
     // Stop accepting, let requests in flight finish (their turns too), then close the store.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    streams.close();
     server.closeIdleConnections();
     const forced = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
     void closed

@@ -33,6 +33,14 @@ describe('layering', () => {
     });
   }
 
+  it('imports botbuilder only in src/channels/webchat/ (so its successor is a one-folder swap)', () => {
+    const importers = sources(path.join(ROOT, 'src'))
+      .filter((file) => importsOf(file).some((spec) => /^botbuilder|^botframework-/.test(spec)))
+      .map((file) => path.relative(ROOT, file));
+    expect(importers.length).toBeGreaterThan(0);
+    expect(importers.filter((file) => !file.startsWith('src/channels/webchat/'))).toEqual([]);
+  });
+
   it('reads process.env only in src/config.ts', () => {
     const readers = sources(path.join(ROOT, 'src')).filter((file) => /process\.env/.test(readFileSync(file, 'utf8')));
     expect(readers.map((file) => path.relative(ROOT, file))).toEqual(['src/config.ts']);

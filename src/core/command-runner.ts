@@ -339,6 +339,16 @@ export class CommandRunner {
     for (const support of await store.ideaSupports.find({ field: 'address', equals: scope.address }, { limit: 10_000 })) {
       await store.ideaSupports.delete(support._id);
     }
+    // A web chat's own log (what the browser shows) and how to reach it go too.
+    if (scope.address.startsWith('webchat:')) {
+      const conversationId = scope.address.slice('webchat:'.length);
+      const entries = await store.webchatActivities.find({ field: 'conversationId', equals: conversationId }, { limit: 100_000 });
+      // Positions go on after the deleted ones: an open browser's watermark must not go back.
+      const last = entries.reduce((max, entry) => Math.max(max, entry.seq), -1);
+      if (last >= 0) await store.meta.upsert({ _id: `webchat-floor|${conversationId}`, value: last });
+      for (const entry of entries) await store.webchatActivities.delete(entry._id);
+      await store.meta.delete(`botframework-reference|${scope.address}`);
+    }
     for (const entry of await store.transcripts.find({ field: 'conversationId', equals: scope.address }, { limit: 100_000 })) {
       await store.transcripts.delete(entry._id);
     }

@@ -253,6 +253,11 @@ class Turn {
       this.handOff('asked');
       return true;
     }
+    if (nlu.intent === 'delete_my_data') {
+      this.state.flow = null;
+      this.startDialog('delete-data', {});
+      return true;
+    }
     if (nlu.intent === 'change_language' && nlu.entities.language && this.env.i18n.locales.includes(nlu.entities.language)) {
       this.switchLocale(nlu.entities.language);
       return true;

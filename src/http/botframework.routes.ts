@@ -35,8 +35,10 @@ function isLoopbackAddress(address: string | undefined): boolean {
 
 function isLoopbackUrl(url: string): boolean {
   try {
-    const host = new URL(url).hostname;
-    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+    const parsed = new URL(url);
+    // The whole host: 127.0.0.1.attacker.example is not this machine, and neither is user@ trickery.
+    if (parsed.username || parsed.password) return false;
+    return parsed.hostname === 'localhost' || parsed.hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(parsed.hostname);
   } catch {
     return false;
   }

@@ -22,14 +22,13 @@ export function chatRoutes(service: Service): Router {
   const pagesDir = path.join(config.rootDir, 'src', 'http', 'pages');
   const city = { city: config.cityName };
   const page = readFileSync(path.join(pagesDir, 'webchat.html'), 'utf8')
-    .replaceAll('{{lang}}', config.defaultLocale)
-    .replaceAll('{{accent}}', config.webChatAccentColor)
-    .replaceAll('{{languageLabel}}', escapeHtml(i18n.t(config.defaultLocale, 'web.language_label')))
-    .replaceAll('{{title}}', escapeHtml(i18n.t(config.defaultLocale, 'web.title', city)))
-    .replace('{{config}}', scriptJson(pageConfig(service)));
+    .replaceAll('{{lang}}', () => config.defaultLocale)
+    .replaceAll('{{accent}}', () => config.webChatAccentColor)
+    .replaceAll('{{languageLabel}}', () => escapeHtml(i18n.t(config.defaultLocale, 'web.language_label')))
+    .replaceAll('{{title}}', () => escapeHtml(i18n.t(config.defaultLocale, 'web.title', city)))
+    .replace('{{config}}', () => scriptJson(pageConfig(service)));
   const app = readFileSync(path.join(pagesDir, 'webchat-app.js'), 'utf8');
-  const embed = readFileSync(path.join(pagesDir, 'embed.js'), 'utf8').replace(
-    "'{{config}}'",
+  const embed = readFileSync(path.join(pagesDir, 'embed.js'), 'utf8').replace("'{{config}}'", () =>
     scriptJson({ label: i18n.t(config.defaultLocale, 'web.open_chat', city), accent: config.webChatAccentColor }),
   );
   // Microsoft's Web Chat bundle, served from here: no CDN, works on a closed network.
@@ -42,6 +41,10 @@ export function chatRoutes(service: Service): Router {
       "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self' blob: ws: wss:; worker-src 'self' blob:; frame-ancestors *",
     );
     res.type('html').send(page);
+  });
+  // Browsers ask for it; a 204 keeps their consoles free of a 404.
+  router.get('/favicon.ico', (_req, res) => {
+    res.status(204).end();
   });
   router.get('/chat/app.js', (_req, res) => {
     res.type('application/javascript').send(app);

@@ -6,17 +6,19 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import express, { Router, type Request } from 'express';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
 import busboy from 'busboy';
 import { IMAGE_TYPES } from '../store/media-files.js';
 import type { Service } from '../service.js';
-import type { DirectLineChannel } from '../channels/webchat/direct-line.channel.js';
+import type { ActivitySet, DirectLineChannel } from '../channels/webchat/direct-line.channel.js';
 import type { TokenClaims } from '../channels/webchat/direct-line-token.js';
 import { HttpError } from './errors.js';
 
 const BASE = '/v3/directline';
 const STREAM = /^\/v3\/directline\/conversations\/([A-Za-z0-9_-]{8,64})\/stream$/;
 
+/** The Direct Line routes of the self-hosted web chat. */
 export function directLineRoutes(service: Service): Router {
   const router = Router();
   const channel = service.directLine;
@@ -29,10 +31,8 @@ export function directLineRoutes(service: Service): Router {
     if (!claims) throw new HttpError(403, 'Wrong or expired token for this conversation');
     return claims;
   };
-  const watermarkOf = (req: Request): number => {
-    const value = Number(req.query.watermark);
-    return Number.isInteger(value) && value >= 0 ? value : -1;
-  };
+  // DirectLineJS sends `?watermark=` before it has one: empty means "from the start".
+  const watermarkOf = (req: Request): number => watermarkFrom(typeof req.query.watermark === 'string' ? req.query.watermark : null);
 
   router.post(`${BASE}/tokens/generate`, (_req, res) => {
     res.json(channel.newConversationToken());
@@ -60,13 +60,16 @@ export function directLineRoutes(service: Service): Router {
     const claims = claimsFor(req, req.params.id);
     const upload = await readUpload(req);
     if ('error' in upload) throw new HttpError(upload.status, upload.error);
+    // Nothing is stored for an activity that will be refused.
+    const invalid = channel.validate(upload.activity);
+    if (invalid) throw new HttpError(400, `Invalid activity. ${invalid}`);
     const base = service.config.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
     const attachments = [];
     for (const file of upload.files) {
       const id = await service.media.save(file.bytes, file.contentType);
       attachments.push({ contentType: file.contentType, contentUrl: `${base}${BASE}/media/${id}`, ...(file.name ? { name: file.name } : {}) });
     }
-    const result = await channel.post(claims, { ...upload.activity, attachments });
+    const result = await channel.post(claims, upload.activity, attachments);
     if ('error' in result) throw new HttpError(400, `Invalid activity. ${result.error}`);
     res.json(result);
   });
@@ -74,7 +77,10 @@ export function directLineRoutes(service: Service): Router {
   router.get(`${BASE}/media/:id`, async (req, res) => {
     const file = await service.media.read(req.params.id);
     if (!file) throw new HttpError(404, 'No such photo');
-    res.set('Cache-Control', 'private, max-age=86400').type(file.contentType).send(file.bytes);
+    res
+      .set({ 'Cache-Control': 'private, max-age=86400', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'" })
+      .type(file.contentType)
+      .send(file.bytes);
   });
   router.get(`${BASE}/conversations/:id/activities`, async (req, res) => {
     const claims = claimsFor(req, req.params.id);
@@ -117,7 +123,7 @@ function readUpload(req: Request): Promise<Upload> {
           } catch {
             problem ??= { error: 'The activity part is not JSON', status: 400 };
           }
-        } else if (!IMAGE_TYPES[info.mimeType]) {
+        } else if (!IMAGE_TYPES[info.mimeType] || !looksLike(info.mimeType, bytes)) {
           problem ??= { error: 'Only photos (JPEG, PNG, WebP, GIF) can be sent', status: 415 };
         } else {
           files.push({ bytes, contentType: info.mimeType, ...(info.filename ? { name: info.filename.slice(0, 100) } : {}) });
@@ -145,41 +151,78 @@ function readUpload(req: Request): Promise<Upload> {
   });
 }
 
+/** The image's first bytes match its declared type (a renamed HTML file is not a photo). */
+function looksLike(contentType: string, bytes: Buffer): boolean {
+  const starts = (hex: string) => bytes.subarray(0, hex.length / 2).equals(Buffer.from(hex, 'hex'));
+  switch (contentType) {
+    case 'image/jpeg':
+      return starts('ffd8ff');
+    case 'image/png':
+      return starts('89504e470d0a1a0a');
+    case 'image/gif':
+      return starts('474946383');
+    case 'image/webp':
+      return starts('52494646') && bytes.subarray(8, 12).toString('latin1') === 'WEBP';
+    default:
+      return false;
+  }
+}
+
+function watermarkFrom(value: string | null): number {
+  return value !== null && /^\d{1,9}$/.test(value) ? Number(value) : -1;
+}
+
 /** Where the browser opens its WebSocket: the public URL's host when set, else this request's. */
 function streamUrl(service: Service, req: Request, claims: TokenClaims, watermark: number): string {
   const base = service.config.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-  const { token } = service.directLine.refresh(claims);
-  const query = new URLSearchParams({ t: token, ...(watermark >= 0 ? { watermark: String(watermark) } : {}) });
+  const query = new URLSearchParams({ t: service.directLine.streamToken(claims), ...(watermark >= 0 ? { watermark: String(watermark) } : {}) });
   return `${base.replace(/^http/, 'ws')}${BASE}/conversations/${claims.conversationId}/stream?${query}`;
 }
 
 /**
  * Serves the WebSocket streams on an HTTP server: the conversation's activities after the
- * watermark first, then each new one as it is added.
+ * watermark first, then each new one as it is added. Returns `close`, which ends every stream
+ * (a server with open streams would otherwise never finish closing).
  */
-export function attachDirectLineStreams(server: Server, channel: DirectLineChannel): void {
+export function attachDirectLineStreams(server: Server, channel: DirectLineChannel, logger?: Logger): { close(): void } {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '', 'http://localhost');
     const conversationId = STREAM.exec(url.pathname)?.[1];
-    const claims = conversationId ? channel.authorize(url.searchParams.get('t') ?? undefined, conversationId) : null;
+    const claims = conversationId ? channel.authorize(url.searchParams.get('t') ?? undefined, conversationId, 'stream') : null;
     if (!claims) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
-    sockets.handleUpgrade(req, socket, head, async (ws) => {
-      const queued: string[] = [];
-      let ready = false;
-      const sendSet = (set: unknown) => (ready ? ws.send(JSON.stringify(set)) : queued.push(JSON.stringify(set)));
-      const unsubscribe = channel.subscribe(claims.conversationId, sendSet);
-      ws.on('close', unsubscribe);
-      ws.on('error', unsubscribe);
-      const watermark = Number(url.searchParams.get('watermark') ?? -1);
-      const backlog = await channel.history(claims.conversationId, Number.isInteger(watermark) ? watermark : -1);
-      if (backlog.activities.length > 0) ws.send(JSON.stringify(backlog));
-      ready = true;
-      // Activities added while the backlog was read come after it, never before.
-      for (const set of queued) ws.send(set);
+    sockets.handleUpgrade(req, socket, head, (ws) => {
+      void stream(ws, claims.conversationId, watermarkFrom(url.searchParams.get('watermark'))).catch((error: unknown) => {
+        logger?.error({ channel: 'webchat', err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'web chat stream failed');
+        ws.close(1011);
+      });
     });
   });
+
+  async function stream(ws: WebSocket, conversationId: string, watermark: number): Promise<void> {
+    let sent = watermark;
+    let backlogDone = false;
+    const queued: ActivitySet[] = [];
+    const deliver = (set: ActivitySet) => {
+      // Whatever the backlog already carried is not sent again.
+      if (Number(set.watermark) <= sent) return;
+      sent = Number(set.watermark);
+      ws.send(JSON.stringify(set));
+    };
+    const unsubscribe = channel.subscribe(conversationId, (set) => (backlogDone ? deliver(set) : queued.push(set)));
+    ws.once('close', unsubscribe);
+    const backlog = await channel.history(conversationId, watermark);
+    if (backlog.activities.length > 0) deliver(backlog);
+    backlogDone = true;
+    for (const set of queued) deliver(set);
+  }
+
+  return {
+    close() {
+      for (const client of sockets.clients) client.close(1001, 'Server shutting down');
+    },
+  };
 }

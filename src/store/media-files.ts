@@ -16,6 +16,7 @@ export interface MediaFiles {
   read(id: string): Promise<{ bytes: Buffer; contentType: string } | null>;
 }
 
+/** The photos stored in a folder. */
 export function createMediaFiles(dir: string): MediaFiles {
   return {
     async save(bytes, contentType) {

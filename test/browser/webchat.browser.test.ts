@@ -62,6 +62,8 @@ describe.skipIf(!hasChromium)('web chat page', () => {
 
     await page.reload();
     await page.getByText(`Your report is ${ref}`).first().waitFor({ timeout: 20_000 });
+    // The whole conversation, from its greeting (an empty watermark means "from the start").
+    expect(await page.getByText("Hi! This is Springfield's help line.").count()).toBeGreaterThan(0);
     // The resumed conversation goes on.
     await send(page, 'status ' + ref);
     await page.getByText('Status: Open').first().waitFor({ timeout: 20_000 });
@@ -80,10 +82,27 @@ describe.skipIf(!hasChromium)('web chat page', () => {
     await page.close();
   }, 60_000);
 
-  it('serves an embed snippet with the city name and colour', async () => {
-    const response = await fetch(`${app.url}/chat/embed.js`);
-    const script = await response.text();
-    expect(script).toContain('"label":"Chat with Springfield"');
-    expect(script).toContain('#1a7f37');
-  });
+  it('embeds in a city page: a button in the city colour that opens the chat only when clicked', async () => {
+    const page = await browser.newPage();
+    // A stand-in for the city's own site: any page with the one-line snippet in its head.
+    // (Served from the app's origin: Chromium asks permission before one loopback origin
+    // reaches another, which a real city site on the internet never does.)
+    const citySite = `${app.url}/city-site`;
+    await page.route(citySite, (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: `<!doctype html><html><head><script src="${app.url}/chat/embed.js"></script></head><body><h1>City</h1></body></html>`,
+      }),
+    );
+    await page.goto(citySite);
+    const open = page.getByRole('button', { name: 'Chat with Springfield' });
+    await open.waitFor();
+    expect(await open.evaluate((b) => b.ownerDocument.defaultView!.getComputedStyle(b).backgroundColor)).toBe('rgb(26, 127, 55)');
+    expect(await page.locator('iframe').count()).toBe(0);
+    await open.click();
+    await page.frameLocator('iframe').getByText('What would you like to do?').first().waitFor({ timeout: 20_000 });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('iframe').isHidden()).toBe(true);
+    await page.close();
+  }, 60_000);
 });

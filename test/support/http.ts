@@ -20,12 +20,13 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
   const server: Server = await new Promise((resolve) => {
     const listening = createApp(started.service, appOptions).listen(0, '127.0.0.1', () => resolve(listening));
   });
-  attachDirectLineStreams(server, started.service.directLine);
+  const streams = attachDirectLineStreams(server, started.service.directLine);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     service: started.service,
     async close() {
+      streams.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await started.close();

@@ -42,6 +42,7 @@ export interface BotFrameworkChannel extends ChannelAdapter {
   serviceUrlOf(body: unknown): string | null;
 }
 
+/** The Bot Framework channel of one service; see the module comment. */
 export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFrameworkChannel {
   const { pipeline, i18n, store, logger } = options;
   const appId = options.appId ?? '';
@@ -118,7 +119,8 @@ export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFram
       };
       await adapter.process({ method: 'POST', body: body as Record<string, unknown>, headers: { authorization } }, response as never, onTurn);
       if (collected.status === 401) return { status: 401, body: { error: 'Unauthorized: missing or invalid Bot Framework token' } };
-      if (collected.status >= 500) return { status: 503, body: { error: 'The bot could not take this turn; please retry' } };
+      // 501 is botbuilder's "this bot does not handle that invoke": final, not worth a retry.
+      if (collected.status >= 500 && collected.status !== 501) return { status: 503, body: { error: 'The bot could not take this turn; please retry' } };
       return collected;
     },
 

@@ -46,6 +46,18 @@ const postedActivity = z
   })
   .loose();
 
+type Posted = z.infer<typeof postedActivity> & { attachments: { contentType: string; contentUrl: string; name?: string }[] };
+
+/** A posted activity as the normalized message. */
+function inboundOf(activity: Posted, claims: TokenClaims, id: string): InboundMessage {
+  const message = activityToMessage(
+    { ...activity, serviceUrl: 'urn:civicline:directline', channelId: 'directline', conversation: { id: claims.conversationId }, from: { id: claims.userId } },
+    new Date(),
+    id,
+  );
+  return { ...message, id };
+}
+
 /** One batch for the browser: activities after a watermark, and the new watermark. */
 export interface ActivitySet {
   activities: Partial<Activity>[];
@@ -56,16 +68,33 @@ export interface ActivitySet {
 export interface DirectLineChannel extends ChannelAdapter {
   /** A token for a new conversation (a browser opening the chat for the first time). */
   newConversationToken(): { conversationId: string; token: string; expires_in: number };
-  /** The claims of a valid token for this conversation (any conversation when omitted); null otherwise. */
-  authorize(token: string | undefined, conversationId?: string): TokenClaims | null;
-  /** The claims of a token that may be renewed: valid, or expired less than a month ago. */
+  /**
+   * The claims of a valid token for this conversation (any conversation when omitted) and of
+   * this scope (a conversation token, unless a stream is being opened); null otherwise.
+   */
+  authorize(token: string | undefined, conversationId?: string, scope?: TokenClaims['scope']): TokenClaims | null;
+  /**
+   * The claims of a conversation token that may be renewed: valid, or expired less than a month
+   * ago, from a chain first issued less than a month ago (a stolen token does not live forever).
+   */
   authorizeRenewal(token: string | undefined): TokenClaims | null;
+  /** A short-lived token for a stream URL. */
+  streamToken(claims: TokenClaims): string;
   /** A fresh token for the same conversation. */
   refresh(claims: TokenClaims): { conversationId: string; token: string; expires_in: number };
   /** Starts (or resumes) the conversation; a new one is greeted. */
   start(claims: TokenClaims): Promise<void>;
-  /** Takes a posted activity; returns its id, or a validation error. */
-  post(claims: TokenClaims, body: unknown): Promise<{ id: string } | { error: string }>;
+  /**
+   * Takes a posted activity; returns its id, or a validation error. Attachments are only the
+   * photos the upload endpoint stored (`uploaded`): a posted URL is never attached to a report.
+   */
+  post(
+    claims: TokenClaims,
+    body: unknown,
+    uploaded?: { contentType: string; contentUrl: string; name?: string }[],
+  ): Promise<{ id: string } | { error: string }>;
+  /** Checks a posted activity before anything (an upload) is stored for it. */
+  validate(body: unknown): string | null;
   /** The conversation's activities after a watermark. */
   history(conversationId: string, watermark: number): Promise<ActivitySet>;
   /** Calls `listener` with every new activity of the conversation until unsubscribed. */
@@ -81,6 +110,7 @@ export interface DirectLineOptions {
   cityName: string;
 }
 
+/** The Direct Line channel of one service; see the module comment. */
 export function createDirectLineChannel(options: DirectLineOptions): DirectLineChannel {
   const { pipeline, i18n, store, cityName } = options;
   const signer = createTokenSigner(options.tokenSecret);
@@ -92,7 +122,8 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
   function append(conversationId: string, activities: Partial<Activity>[]): Promise<Partial<Activity>[]> {
     return appends.run(conversationId, async () => {
       const [last] = await store.webchatActivities.find({ field: 'conversationId', equals: conversationId }, { order: 'desc', limit: 1 });
-      let seq = last ? last.seq : -1;
+      // After "delete my data" the log is empty but positions go on from where they were.
+      let seq = last ? last.seq : Number((await store.meta.get(`webchat-floor|${conversationId}`))?.value ?? -1);
       const stored: Partial<Activity>[] = [];
       for (const activity of activities) {
         seq += 1;
@@ -123,8 +154,8 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
     if (replies.length > 0) await append(conversationId, replies as Partial<Activity>[]);
   }
 
-  const issue = (conversationId: string, userId: string) => {
-    const { token, expiresIn } = signer.issue(conversationId, userId);
+  const issue = (conversationId: string, userId: string, since?: number) => {
+    const { token, expiresIn } = signer.issue(conversationId, userId, since === undefined ? {} : { since });
     return { conversationId, token, expires_in: expiresIn };
   };
 
@@ -133,14 +164,24 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
     capabilities: WEBCHAT_CAPABILITIES,
 
     newConversationToken: () => issue(newId(), `dl_${newId()}`),
-    refresh: (claims) => issue(claims.conversationId, claims.userId),
+    refresh: (claims) => issue(claims.conversationId, claims.userId, claims.since),
+    streamToken: (claims) => signer.issue(claims.conversationId, claims.userId, { scope: 'stream', since: claims.since }).token,
 
-    authorizeRenewal: (token) => (token ? signer.verify(token, Date.now(), RENEWAL_GRACE_MS) : null),
-
-    authorize(token, conversationId) {
-      const claims = token ? signer.verify(token) : null;
-      if (!claims || (conversationId !== undefined && claims.conversationId !== conversationId)) return null;
+    authorizeRenewal(token) {
+      const claims = token ? signer.verify(token, Date.now(), RENEWAL_GRACE_MS) : null;
+      if (!claims || claims.scope !== 'conversation' || claims.since * 1000 + RENEWAL_GRACE_MS < Date.now()) return null;
       return claims;
+    },
+
+    authorize(token, conversationId, scope = 'conversation') {
+      const claims = token ? signer.verify(token) : null;
+      if (!claims || claims.scope !== scope || (conversationId !== undefined && claims.conversationId !== conversationId)) return null;
+      return claims;
+    },
+
+    validate(body) {
+      const parsed = postedActivity.safeParse(body);
+      return parsed.success ? null : parsed.error.issues.map((i) => `${i.path.join('.') || 'activity'}: ${i.message}`).join('; ');
     },
 
     async start(claims) {
@@ -156,40 +197,39 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
       });
     },
 
-    async post(claims, body) {
+    async post(claims, body, uploaded = []) {
       const parsed = postedActivity.safeParse(body);
       if (!parsed.success) return { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'activity'}: ${i.message}`).join('; ') };
-      const clientId = parsed.data.channelData?.clientActivityID;
-      // Web Chat resends an activity it did not see acknowledged; the log already has it.
+      // Only the upload endpoint's photos are attachments; whatever else was posted is dropped.
+      const activity = { ...parsed.data, attachments: uploaded };
+      const clientId = activity.channelData?.clientActivityID;
+      // Web Chat resends an activity it did not see acknowledged: the log has it already. If its
+      // turn failed (no reply to it), the turn is taken now; the pipeline makes that once.
       if (clientId) {
         const recent = await store.webchatActivities.find({ field: 'conversationId', equals: claims.conversationId }, { order: 'desc', limit: 50 });
         const seen = recent.find((entry) => (entry.activity as { channelData?: { clientActivityID?: string } }).channelData?.clientActivityID === clientId);
-        if (seen) return { id: seen._id };
+        if (seen) {
+          if (!recent.some((entry) => (entry.activity as { replyToId?: string }).replyToId === seen._id)) {
+            await takeTurn(claims.conversationId, inboundOf(activity, claims, clientId), seen._id);
+          }
+          return { id: seen._id };
+        }
       }
-      const { channelData, ...rest } = parsed.data;
+      const { channelData, ...rest } = activity;
       const [echo] = await append(claims.conversationId, [
         { ...rest, ...(channelData ? { channelData } : {}), from: { id: claims.userId, role: 'user' } } as Partial<Activity>,
       ]);
       const id = echo!.id as string;
-      const message = activityToMessage(
-        {
-          ...parsed.data,
-          serviceUrl: 'urn:civicline:directline',
-          channelId: 'directline',
-          conversation: { id: claims.conversationId },
-          from: { id: claims.userId },
-        },
-        new Date(),
-        clientId ?? id,
-      );
-      await takeTurn(claims.conversationId, { ...message, id: clientId ?? id }, id);
+      await takeTurn(claims.conversationId, inboundOf(activity, claims, clientId ?? id), id);
       return { id };
     },
 
     async history(conversationId, watermark) {
-      const entries = await store.webchatActivities.find({ field: 'conversationId', equals: conversationId }, { order: 'asc', limit: HISTORY_LIMIT });
-      const after = entries.filter((entry) => entry.seq > watermark);
-      const last = entries.at(-1)?.seq ?? -1;
+      // The newest first: a browser asks for what came after its watermark, at the tail. One
+      // whose watermark is older than the last HISTORY_LIMIT activities gets those.
+      const newest = await store.webchatActivities.find({ field: 'conversationId', equals: conversationId }, { order: 'desc', limit: HISTORY_LIMIT });
+      const after = newest.filter((entry) => entry.seq > watermark).reverse();
+      const last = newest[0]?.seq ?? -1;
       return { activities: after.map((entry) => entry.activity as Partial<Activity>), watermark: String(Math.max(last, watermark)) };
     },
 
@@ -199,7 +239,8 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
       set.add(listener);
       return () => {
         set.delete(listener);
-        if (set.size === 0) listeners.delete(conversationId);
+        // Only this set: a second unsubscribe must not drop a newer subscriber's.
+        if (set.size === 0 && listeners.get(conversationId) === set) listeners.delete(conversationId);
       };
     },
 

@@ -14,16 +14,26 @@
     return response.ok ? response.json() : null;
   }
 
-  var saved = null;
-  try {
-    saved = JSON.parse(localStorage.getItem(KEY));
-  } catch (e) {
-    saved = null;
+  // Storage may be blocked (a third-party iframe): the chat still works, it just won't resume.
+  function load() {
+    try {
+      return JSON.parse(localStorage.getItem(KEY));
+    } catch (e) {
+      return null;
+    }
   }
+  function save(value) {
+    try {
+      localStorage.setItem(KEY, JSON.stringify(value));
+    } catch (e) {
+      // not kept: the next visit starts a new conversation
+    }
+  }
+  var saved = load();
   var session = saved && saved.token ? await post('/tokens/refresh', saved.token) : null;
   var resuming = Boolean(session);
   if (!session) session = await post('/tokens/generate');
-  localStorage.setItem(KEY, JSON.stringify({ token: session.token, conversationId: session.conversationId }));
+  save({ token: session.token, conversationId: session.conversationId });
 
   var directLine = window.WebChat.createDirectLine(
     Object.assign({ token: session.token, domain: domain, webSocket: true }, resuming ? { conversationId: session.conversationId } : {}),
@@ -50,10 +60,11 @@
         document.documentElement.lang = locale;
         locate.textContent = strings().shareLocation;
         renderLanguages();
+        render(); // Web Chat's own labels in the conversation's language too
       }
     }
     // Keep the newest token: the page may be reloaded any time.
-    if (directLine.token) localStorage.setItem(KEY, JSON.stringify({ token: directLine.token, conversationId: session.conversationId }));
+    if (directLine.token) save({ token: directLine.token, conversationId: session.conversationId });
   });
 
   locate.addEventListener('click', function () {
@@ -62,6 +73,13 @@
       locate.hidden = true;
     });
   });
+
+  // Embedded in a city's site: Escape closes the panel (the embedding page cannot hear it).
+  if (window.parent !== window) {
+    document.addEventListener('keydown', function (event) {
+      if (event.key === 'Escape') window.parent.postMessage('civicline:close', '*');
+    });
+  }
 
   var languages = document.getElementById('languages');
   function renderLanguages() {
@@ -80,20 +98,23 @@
   }
   renderLanguages();
 
-  window.WebChat.renderWebChat(
-    {
-      directLine: directLine,
-      locale: locale,
-      userID: 'resident',
-      styleOptions: {
-        accent: config.accent,
-        bubbleFromUserBackground: config.accent,
-        bubbleFromUserTextColor: '#ffffff',
-        uploadAccept: 'image/jpeg,image/png,image/webp,image/gif',
-        suggestedActionLayout: 'flow',
-        botAvatarInitials: config.initials,
+  function render() {
+    window.WebChat.renderWebChat(
+      {
+        directLine: directLine,
+        locale: locale,
+        userID: 'resident',
+        styleOptions: {
+          accent: config.accent,
+          bubbleFromUserBackground: config.accent,
+          bubbleFromUserTextColor: '#ffffff',
+          uploadAccept: 'image/jpeg,image/png,image/webp,image/gif',
+          suggestedActionLayout: 'flow',
+          botAvatarInitials: config.initials,
+        },
       },
-    },
-    document.getElementById('webchat'),
-  );
+      document.getElementById('webchat'),
+    );
+  }
+  render();
 })();

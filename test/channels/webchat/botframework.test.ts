@@ -115,6 +115,13 @@ describe('development mode security', () => {
     expect(connector.posts.length).toBe(before);
   });
 
+  it('refuses look-alike hosts for this machine', async () => {
+    for (const serviceUrl of ['http://127.0.0.1.attacker.example', 'http://localhost@attacker.example', 'http://127.0.0.1:80@attacker.example']) {
+      const response = await postJson(`${app.url}/api/messages`, activity(`c-${randomUUID()}`, { serviceUrl }));
+      expect(response.status, serviceUrl).toBe(403);
+    }
+  });
+
   it('refuses a request that comes from another machine (through a proxy)', async () => {
     const response = await postJson(`${app.url}/api/messages`, activity(`c-${randomUUID()}`), { 'x-forwarded-for': '203.0.113.9' });
     expect(response.status).toBe(403);

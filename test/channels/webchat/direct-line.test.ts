@@ -141,7 +141,7 @@ describe('Direct Line', () => {
     expect((await call('GET', path, theirs.token)).status).toBe(403);
     expect((await call('POST', path, theirs.token, { type: 'message', text: 'hi' })).status).toBe(403);
     const secret = Buffer.from(String((await app.service.store.meta.get('webchat-token-secret'))?.value), 'base64');
-    const expired = createTokenSigner(secret).issue(mine.conversationId, 'me', Date.now() - 2 * 60 * 60 * 1000).token;
+    const expired = createTokenSigner(secret).issue(mine.conversationId, 'me', { now: Date.now() - 2 * 60 * 60 * 1000 }).token;
     expect((await call('GET', path, expired)).status).toBe(403);
     const stream = new WebSocket(`${app.url.replace('http', 'ws')}/v3/directline/conversations/${mine.conversationId}/stream?t=${theirs.token}`);
     const refused = await new Promise<string>((resolve) =>
@@ -197,6 +197,46 @@ describe('Direct Line', () => {
       body: notAnImage,
     });
     expect(refused.status).toBe(415);
+    client.close();
+  });
+
+  it('never attaches a posted URL to a report, only uploaded photos', async () => {
+    const client = new DirectLineClient();
+    await client.start();
+    await client.say('Graffiti', { choice: 'graffiti' });
+    await client.say('The library on Oak St');
+    await client.say('Tags on the wall');
+    const posted = await call('POST', `/conversations/${client.conversationId}/activities`, client.token, {
+      type: 'message',
+      text: '',
+      attachments: [{ contentType: 'image/png', contentUrl: 'https://attacker.example/track.png' }],
+    });
+    expect(posted.status).toBe(200);
+    await client.say('Skip', { choice: 'skip' });
+    const ref = referenceIn(await client.say('Yes, send it', { choice: 'yes' }));
+    expect((await app.service.store.reports.get(ref))!.photos).toEqual([]);
+    client.close();
+  });
+
+  it('keeps stream tokens to streams: they neither read the API nor renew', async () => {
+    const client = new DirectLineClient();
+    await client.start();
+    const reconnect = await call('GET', `/conversations/${client.conversationId}`, client.token);
+    const streamToken = new URL(reconnect.body.streamUrl).searchParams.get('t')!;
+    expect((await call('GET', `/conversations/${client.conversationId}/activities`, streamToken)).status).toBe(403);
+    expect((await call('POST', '/tokens/refresh', streamToken)).status).toBe(403);
+    expect((await call('POST', '/tokens/refresh', client.token)).status).toBe(200);
+    client.close();
+  });
+
+  it('deletes the web chat log when the resident deletes their data', async () => {
+    const client = new DirectLineClient();
+    await client.start();
+    await client.say('my secret text about the alley');
+    await client.say('delete my data');
+    await client.say('Yes, delete', { choice: 'yes' });
+    const left = await app.service.store.webchatActivities.find({ field: 'conversationId', equals: client.conversationId });
+    expect(JSON.stringify(left)).not.toContain('my secret text');
     client.close();
   });
 
