@@ -129,14 +129,7 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
 
   return {
     async send(address, text, sendOptions) {
-      let record = await createOutbound(store, {
-        channel: 'sms',
-        address,
-        text: foldToGsm7(text),
-        purpose: sendOptions.purpose,
-        ...(sendOptions.mediaUrl ? { mediaUrl: sendOptions.mediaUrl } : {}),
-        ...(sendOptions.idempotencyKey ? { idempotencyKey: sendOptions.idempotencyKey } : {}),
-      });
+      const record = await recordSms(store, address, text, sendOptions);
       if (FINISHED_STATES.has(record.state)) return record; // a retry: the first attempt sent it
       const running = inFlight.get(record._id);
       if (running) return running;
@@ -156,13 +149,7 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
 export function createOutboxSmsSender(store: Collections, logger: Logger): SmsSender {
   return {
     async send(address, text, sendOptions) {
-      const record = await createOutbound(store, {
-        channel: 'sms',
-        address,
-        text: foldToGsm7(text),
-        purpose: sendOptions.purpose,
-        ...(sendOptions.idempotencyKey ? { idempotencyKey: sendOptions.idempotencyKey } : {}),
-      });
+      const record = await recordSms(store, address, text, sendOptions);
       if (FINISHED_STATES.has(record.state)) return record;
       const stored = await updateOutbound(store, record, { state: 'outbox' });
       logger.info({ outboundId: stored._id, segments: smsSegments(stored.text).segments }, 'sms written to the local outbox (no Twilio credentials)');
@@ -170,6 +157,18 @@ export function createOutboxSmsSender(store: Collections, logger: Logger): SmsSe
     },
     recordStatus: (providerMessageId, status, errorCode) => recordStatus(store, providerMessageId, status, errorCode),
   };
+}
+
+/** The stored record of an SMS about to be sent (or the first attempt's, for a retry), in GSM-7. */
+function recordSms(store: Collections, address: string, text: string, options: SmsSendOptions): Promise<OutboundMessageRecord> {
+  return createOutbound(store, {
+    channel: 'sms',
+    address,
+    text: foldToGsm7(text),
+    purpose: options.purpose,
+    ...(options.mediaUrl ? { mediaUrl: options.mediaUrl } : {}),
+    ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+  });
 }
 
 /** Applies a status callback, never moving a message's state backwards. */

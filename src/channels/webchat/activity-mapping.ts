@@ -24,6 +24,10 @@ const NO_SUGGESTED_ACTIONS = new Set(['msteams', 'skype', 'email']);
 
 const account = z.object({ id: z.string().min(1).max(500) }).loose();
 
+/** An Activity's attachments and entities, as both entry points (Bot Framework, Direct Line) read them. */
+export const activityAttachments = z.array(z.object({ contentType: z.string().max(200), contentUrl: z.string().max(4000).optional() }).loose()).max(10);
+export const activityEntities = z.array(z.object({ type: z.string().max(100) }).loose()).max(20);
+
 /** The parts of an Activity CivicLine reads; botbuilder checks the rest. */
 export const incomingActivity = z
   .object({
@@ -37,14 +41,8 @@ export const incomingActivity = z
     text: z.string().max(10_000).optional(),
     locale: z.string().max(35).optional(),
     value: z.unknown().optional(),
-    attachments: z
-      .array(z.object({ contentType: z.string().max(200), contentUrl: z.string().max(4000).optional() }).loose())
-      .max(10)
-      .optional(),
-    entities: z
-      .array(z.object({ type: z.string().max(100) }).loose())
-      .max(20)
-      .optional(),
+    attachments: activityAttachments.optional(),
+    entities: activityEntities.optional(),
     deliveryMode: z.string().max(50).optional(),
   })
   .loose();

@@ -17,7 +17,7 @@ import type { InboundMessage } from '../../core/message.js';
 import type { TurnPipeline } from '../../core/turn-pipeline.js';
 import type { Collections } from '../../store/store.port.js';
 import { channelFacts, type ChannelAdapter } from '../channel.js';
-import { activityToMessage, repliesToActivities, WEBCHAT_CAPABILITIES, webchatAddress } from './activity-mapping.js';
+import { activityAttachments, activityEntities, activityToMessage, repliesToActivities, WEBCHAT_CAPABILITIES, webchatAddress } from './activity-mapping.js';
 import { createTokenSigner, newId, RENEWAL_GRACE_MS, type TokenClaims } from './direct-line-token.js';
 
 /** The most activities one history request returns. */
@@ -31,14 +31,8 @@ const postedActivity = z
     text: z.string().max(TEXT_MAX).optional(),
     value: z.unknown().optional(),
     locale: z.string().max(35).optional(),
-    attachments: z
-      .array(z.object({ contentType: z.string().max(200), contentUrl: z.string().max(4000).optional() }).loose())
-      .max(5)
-      .optional(),
-    entities: z
-      .array(z.object({ type: z.string().max(100) }).loose())
-      .max(20)
-      .optional(),
+    attachments: activityAttachments.optional(),
+    entities: activityEntities.optional(),
     channelData: z
       .object({ clientActivityID: z.string().max(100).optional() })
       .loose()
