@@ -65,3 +65,13 @@ export interface AnyIndexSpec {
 
 /** Every collection name, in a stable order (for opening databases and building models). */
 export const COLLECTION_NAMES = Object.keys(COLLECTION_INDEXES) as CollectionName[];
+
+/**
+ * Builds one thing per collection (an adapter's collection, a model) from a function of its
+ * name, so adding a collection to `COLLECTION_INDEXES` is all a new collection needs here.
+ */
+// The factory is typed loosely: TypeScript cannot see that `make(name)` for a generic name is
+// that name's entry, but each entry comes from the same factory called with its own name.
+export function eachCollection<Each extends { readonly [K in CollectionName]: unknown }>(make: (name: CollectionName) => unknown): Each {
+  return Object.fromEntries(COLLECTION_NAMES.map((name) => [name, make(name)])) as Each;
+}

@@ -15,7 +15,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import mongoose from 'mongoose';
 import type { StoredRecord } from '../domain/records.js';
-import type { CollectionName, RecordOf } from './collections.js';
+import { eachCollection, type CollectionName, type RecordOf } from './collections.js';
 import { openEmbeddedCollection, type EmbeddedCollection, type EmbeddedContext } from './embedded-collection.js';
 import { buildModels, type StoreModels } from './schemas.js';
 import type { Collection, Collections, Store } from './store.port.js';
@@ -67,22 +67,7 @@ async function openCollections(root: RootDatabase, dir: string): Promise<Store> 
     opened.push(collection);
     return collection.collection;
   };
-  const collections: Collections = {
-    residents: openOne('residents'),
-    consentEvents: openOne('consentEvents'),
-    conversations: openOne('conversations'),
-    transcripts: openOne('transcripts'),
-    reports: openOne('reports'),
-    reportUpdates: openOne('reportUpdates'),
-    ideas: openOne('ideas'),
-    ideaSupports: openOne('ideaSupports'),
-    roles: openOne('roles'),
-    signups: openOne('signups'),
-    outbound: openOne('outbound'),
-    handoffs: openOne('handoffs'),
-    webchatActivities: openOne('webchatActivities'),
-    meta: openOne('meta'),
-  };
+  const collections: Collections = eachCollection<Collections>(openOne);
 
   const declared = new Set(opened.flatMap((each) => each.indexes.map((index) => index.name)));
   await forgetUndeclaredIndexes(catalog, declared);

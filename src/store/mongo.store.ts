@@ -5,7 +5,7 @@
  * things; `test/store/store.contract.test.ts` runs against MongoDB when MONGODB_URI is set.
  */
 import mongoose, { type Model } from 'mongoose';
-import type { CollectionName, RecordOf } from './collections.js';
+import { eachCollection, type CollectionName, type RecordOf } from './collections.js';
 import { checkId, checkQuery, checkRev } from './query.guard.js';
 import { validateRecord } from './record.validator.js';
 import { buildModels } from './schemas.js';
@@ -31,22 +31,7 @@ export async function openMongoStore(uri: string): Promise<Store> {
     // Builds the indexes of collections.ts before the first query needs them.
     await Promise.all(Object.values(models).map((model: { init(): Promise<unknown> }) => model.init()));
     const one = <K extends CollectionName>(name: K) => mongoCollection<RecordOf<K>>(name, models[name]);
-    const collections: Collections = {
-      residents: one('residents'),
-      consentEvents: one('consentEvents'),
-      conversations: one('conversations'),
-      transcripts: one('transcripts'),
-      reports: one('reports'),
-      reportUpdates: one('reportUpdates'),
-      ideas: one('ideas'),
-      ideaSupports: one('ideaSupports'),
-      roles: one('roles'),
-      signups: one('signups'),
-      outbound: one('outbound'),
-      handoffs: one('handoffs'),
-      webchatActivities: one('webchatActivities'),
-      meta: one('meta'),
-    };
+    const collections: Collections = eachCollection<Collections>(one);
     return {
       kind: 'mongodb',
       ...collections,

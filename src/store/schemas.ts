@@ -23,7 +23,7 @@ import type {
   TranscriptEntryRecord,
   VolunteerRoleRecord,
 } from '../domain/records.js';
-import { COLLECTION_INDEXES, COLLECTION_NAMES, type AnyIndexSpec, type CollectionName, type RecordOf } from './collections.js';
+import { COLLECTION_INDEXES, COLLECTION_NAMES, eachCollection, type AnyIndexSpec, type CollectionName, type RecordOf } from './collections.js';
 
 /**
  * The longest `_id` or indexed string value, in UTF-16 units. The embedded store puts
@@ -348,22 +348,7 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
 export function buildModels(connection: Connection): StoreModels {
   const model = <K extends CollectionName>(name: K): Model<RecordOf<K>> =>
     connection.model<RecordOf<K>>(name, STORE_SCHEMAS[name] as Schema<RecordOf<K>>, name);
-  return {
-    residents: model('residents'),
-    consentEvents: model('consentEvents'),
-    conversations: model('conversations'),
-    transcripts: model('transcripts'),
-    reports: model('reports'),
-    reportUpdates: model('reportUpdates'),
-    ideas: model('ideas'),
-    ideaSupports: model('ideaSupports'),
-    roles: model('roles'),
-    signups: model('signups'),
-    outbound: model('outbound'),
-    handoffs: model('handoffs'),
-    webchatActivities: model('webchatActivities'),
-    meta: model('meta'),
-  };
+  return eachCollection<StoreModels>(model);
 }
 
 /**
