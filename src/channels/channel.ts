@@ -30,12 +30,37 @@ export interface OutboundMessage {
   imageUrl?: string;
 }
 
+/** Why a message is sent unprompted; everything but an opt-out's confirmation skips opted-out residents. */
+export type OutboundPurpose = 'reply' | 'opt_out_confirmation' | 'status_update' | 'broadcast' | 'notification';
+
+/** How to send unprompted messages. */
+export interface SendOptions {
+  purpose: OutboundPurpose;
+  /**
+   * What the messages are (a broadcast delivery, a report update): the same key sends them at
+   * most once, however often `send` is called (a retry, a restarted worker).
+   */
+  key: string;
+  /** The language the messages are in (the activity's locale on web chat). */
+  locale: string;
+}
+
+/**
+ * What an unprompted send did. `failed` with `interrupted` means an earlier attempt was cut off
+ * mid-send (the process died): it may have arrived, so it is not sent again.
+ */
+export type SendOutcome =
+  | { state: 'sent' }
+  | { state: 'outbox' }
+  | { state: 'skipped'; reason: string }
+  | { state: 'failed'; error: string; retryable: boolean; interrupted?: boolean };
+
 /** A channel adapter: its name, what it can do, and how to reach a resident unprompted. */
 export interface ChannelAdapter {
   readonly name: ChannelName;
   readonly capabilities: ChannelCapabilities;
   /** Sends messages to an address outside a webhook's reply (status updates, broadcasts). */
-  send(address: string, messages: readonly OutboundMessage[]): Promise<void>;
+  send(address: string, messages: readonly OutboundMessage[], options: SendOptions): Promise<SendOutcome>;
 }
 
 /** The facts the engine needs about a channel. */

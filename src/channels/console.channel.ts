@@ -29,6 +29,7 @@ export function createConsoleChannel(output: Writable): ChannelAdapter {
     capabilities: CONSOLE_CAPABILITIES,
     async send(_address, messages) {
       for (const message of messages) output.write(formatOutbound(message));
+      return { state: 'sent' };
     },
   };
 }

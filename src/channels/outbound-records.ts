@@ -7,6 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ChannelName } from '../core/message.js';
 import type { OutboundMessageRecord } from '../domain/records.js';
 import type { Collections } from '../store/store.port.js';
+import type { OutboundPurpose, SendOutcome } from './channel.js';
 
 /** What is needed to record a message before sending it. */
 export interface NewOutbound {
@@ -70,6 +71,37 @@ export async function recordProviderOptOut(
     at: new Date(),
   });
 }
+
+/**
+ * Sends something once per idempotency key, for channels whose sending is one call (web chat):
+ * records it, skips opted-out residents, and does not repeat an attempt a crash cut off.
+ */
+export async function sendRecorded(
+  store: Collections,
+  message: NewOutbound & { idempotencyKey: string; purpose: OutboundPurpose },
+  deliver: () => Promise<void>,
+): Promise<SendOutcome> {
+  const record = await createOutbound(store, message);
+  if (FINISHED_STATES.has(record.state)) return record.state === 'skipped' ? { state: 'skipped', reason: record.lastError ?? 'skipped' } : { state: 'sent' };
+  if (record.state === 'sending') return { state: 'failed', error: INTERRUPTED, retryable: false, interrupted: true };
+  if (message.purpose !== 'reply' && message.purpose !== 'opt_out_confirmation' && (await store.residents.get(message.address))?.optedOut) {
+    await updateOutbound(store, record, { state: 'skipped', lastError: 'opted out' });
+    return { state: 'skipped', reason: 'opted_out' };
+  }
+  const sending = await updateOutbound(store, record, { state: 'sending', attempts: record.attempts + 1 });
+  try {
+    await deliver();
+  } catch (error) {
+    const description = redactNumbers(error instanceof Error ? error.message : String(error)).slice(0, 200);
+    await updateOutbound(store, sending, { state: 'failed', lastError: description });
+    return { state: 'failed', error: description, retryable: false };
+  }
+  await updateOutbound(store, sending, { state: 'sent' });
+  return { state: 'sent' };
+}
+
+/** The error of a send a crash cut off: it may have arrived, so it is not repeated. */
+export const INTERRUPTED = 'interrupted mid-send: it may have arrived, so it is not sent again';
 
 /** States after which a message is not sent again. */
 export const FINISHED_STATES: ReadonlySet<string> = new Set(['sent', 'delivered', 'undelivered', 'skipped', 'outbox']);

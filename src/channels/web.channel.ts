@@ -76,6 +76,7 @@ export function createWebChannel(): ChannelAdapter {
     capabilities: WEB_CAPABILITIES,
     async send() {
       // Nothing to push to: the transcript, which the page loads, is the web chat's inbox.
+      return { state: 'sent' };
     },
   };
 }

@@ -104,6 +104,8 @@ export interface ReportRecord extends StoredRecord {
   locale: string;
   createdAt: Date;
   updatedAt: Date;
+  /** When the report first reached the `fixed` group (for "median time to fix"). */
+  fixedAt?: Date;
 }
 
 /** An update on a report: a note, a status change, or a resident's follow-up. */
@@ -112,6 +114,10 @@ export interface ReportUpdateRecord extends StoredRecord {
   status?: string;
   note?: string;
   by: 'resident' | 'staff' | 'system';
+  /** The staff member (username) who wrote a staff update. */
+  staff?: string;
+  /** Whether the resident was told (false: opted out, channel off, or no one to tell). */
+  notified?: boolean;
   at: Date;
 }
 
@@ -126,6 +132,8 @@ export interface IdeaRecord extends StoredRecord {
   /** Always `idea`: lets the store list ideas newest first through one index. */
   kind: 'idea';
   createdAt: Date;
+  /** The city's answer: the note staff wrote with the last status, when and by whom. */
+  response?: { note?: string; by: string; at: Date };
 }
 
 /** One resident's support of one idea; `_id` is `<ideaId>|<address>` so it exists once. */
@@ -154,6 +162,7 @@ export interface VolunteerRoleRecord extends StoredRecord {
   /** Seeded demo data, shown as such to residents and staff. */
   demo: boolean;
   createdAt: Date;
+  updatedAt?: Date;
 }
 
 /** A resident's sign-up for a role; `_id` is `<roleId>|<address>` so there is one per pair. */
@@ -208,6 +217,110 @@ export interface WebchatActivityRecord extends StoredRecord {
   /** The Bot Framework Activity JSON, as sent to the browser. */
   activity: unknown;
   at: Date;
+}
+
+/** What a staff member may do: admins everything, coordinators the daily work. */
+export type StaffRole = 'admin' | 'coordinator';
+
+/** A staff account. `_id` is the username, lower-cased. */
+export interface StaffUserRecord extends StoredRecord {
+  username: string;
+  displayName: string;
+  role: StaffRole;
+  /** `scrypt$N$r$p$salt$hash` (node:crypto scrypt, a memory-hard key-derivation function). */
+  passwordHash: string;
+  active: boolean;
+  /** Failed logins in a row, and until when the account is slowed down after them. */
+  failedLogins: number;
+  lockedUntil?: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A dashboard session. `_id` is a hash of the cookie's token, so a stolen database holds no usable session. */
+export interface StaffSessionRecord extends StoredRecord {
+  username: string;
+  /** The token every form and API call of this session must send back (CSRF). */
+  csrfToken: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** One staff action: who did what to which record, and when. */
+export interface AuditEntryRecord extends StoredRecord {
+  /** A staff username, or `admin-token` for scripts. */
+  actor: string;
+  action: string;
+  /** The record acted on (a reference, a username...). */
+  target?: string;
+  /** What changed, without residents' numbers or text. */
+  details?: Record<string, unknown>;
+  /** Always `audit`: lists the log newest first through one index. */
+  kind: 'audit';
+  at: Date;
+}
+
+/** Who a broadcast goes to: residents who opted in to volunteer calls, narrowed by these. */
+export interface AudienceFilter {
+  channels?: ChannelName[];
+  locales?: string[];
+  /** Any of these interests. */
+  interests?: string[];
+  neighbourhoods?: string[];
+  /** Wrote to us within this many days. */
+  activeWithinDays?: number;
+}
+
+/** Where a broadcast is. */
+export type BroadcastStatus = 'scheduled' | 'sending' | 'paused' | 'cancelled' | 'done';
+
+/** A volunteer call sent to many residents: persisted work, one delivery per recipient. `_id` like `B-7K3QX`. */
+export interface BroadcastRecord extends StoredRecord {
+  /** The role a "yes" signs up for, when the call is for one. */
+  roleId?: string;
+  /** The message in each language; residents in another language get the default one. */
+  messages: Record<string, string>;
+  audience: AudienceFilter;
+  status: BroadcastStatus;
+  /** Not sent before this time (now, for "send now"). */
+  sendAt: Date;
+  /** How long a "yes" to this call counts, in hours. */
+  answerWindowHours: number;
+  /** Deliveries planned (the recipient count when it was sent). */
+  planned: number;
+  createdBy: string;
+  /** Always `broadcast`: lists broadcasts newest first through one index. */
+  kind: 'broadcast';
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt?: Date;
+}
+
+/** Where one recipient's delivery of a broadcast is. */
+export type DeliveryState = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'skipped';
+
+/** One recipient of one broadcast. `_id` is `<broadcastId>|<address>`, so nobody is planned twice. */
+export interface DeliveryRecord extends StoredRecord {
+  broadcastId: string;
+  address: string;
+  channel: ChannelName;
+  locale: string;
+  /** Position in the broadcast: deliveries go out in this order. */
+  seq: number;
+  state: DeliveryState;
+  /** `<broadcastId>|<state>|<channel>`: one index gives the worker its queue and the dashboard its counts. */
+  bucket: string;
+  /** Why it was skipped or failed (`opted_out`, `interrupted`...). */
+  reason?: string;
+  attempts: number;
+  lastError?: string;
+  /** The resident answered the call: their sign-up's outcome. */
+  answer?: 'confirmed' | 'waitlisted' | 'declined' | 'full' | 'closed';
+  /** The broadcast id once answered (indexed: counts the answers of a broadcast). */
+  answeredIn?: string;
+  answeredAt?: Date;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 /** Small facts the service keeps about itself (e.g. "demo data seeded"). */

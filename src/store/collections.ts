@@ -27,6 +27,7 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
   transcripts: [{ field: 'conversationId', sortBy: 'seq' }],
   reports: [
     { field: 'residentAddress', sortBy: 'createdAt' },
+    { field: 'channel', sortBy: 'createdAt' },
     { field: 'statusGroup', sortBy: 'createdAt' },
     { field: 'category', sortBy: 'createdAt' },
   ],
@@ -55,6 +56,22 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
   ],
   webchatActivities: [{ field: 'conversationId', sortBy: 'seq' }],
   meta: [],
+  staffUsers: [{ field: 'role', sortBy: 'createdAt' }],
+  staffSessions: [{ field: 'username', sortBy: 'createdAt' }],
+  audit: [
+    { field: 'kind', sortBy: 'at' },
+    { field: 'actor', sortBy: 'at' },
+  ],
+  broadcasts: [
+    { field: 'kind', sortBy: 'createdAt' },
+    { field: 'status', sortBy: 'sendAt' },
+  ],
+  deliveries: [
+    { field: 'bucket', sortBy: 'seq' },
+    { field: 'broadcastId', sortBy: 'seq' },
+    { field: 'answeredIn', sortBy: 'answeredAt' },
+    { field: 'address', sortBy: 'createdAt' },
+  ],
 };
 
 /** An index of any collection, for code that handles every collection alike. */

@@ -6,6 +6,15 @@
 import { Schema, type Connection, type Model, type SchemaDefinition, type SchemaDefinitionProperty, type SchemaOptions } from 'mongoose';
 import type { ChannelName, GeoPoint, MediaRef } from '../core/message.js';
 import type {
+  AudienceFilter,
+  AuditEntryRecord,
+  BroadcastRecord,
+  BroadcastStatus,
+  DeliveryRecord,
+  DeliveryState,
+  StaffRole,
+  StaffSessionRecord,
+  StaffUserRecord,
   ConsentEventRecord,
   ConversationRecord,
   IdeaRecord,
@@ -190,6 +199,7 @@ const reportSchema = recordSchema<ReportRecord>({
   locale: { type: String, required: true },
   createdAt: { type: Date, required: true },
   updatedAt: { type: Date, required: true },
+  fixedAt: Date,
 });
 
 const reportUpdateSchema = recordSchema<ReportUpdateRecord>({
@@ -203,6 +213,14 @@ const reportUpdateSchema = recordSchema<ReportUpdateRecord>({
     required: true,
     enum: membersOf<ReportUpdateRecord['by']>()(['resident', 'staff', 'system']),
   },
+  staff: String,
+  notified: Boolean,
+  at: { type: Date, required: true },
+});
+
+const ideaResponseSchema = nestedSchema<NonNullable<IdeaRecord['response']>>({
+  note: String,
+  by: { type: String, required: true },
   at: { type: Date, required: true },
 });
 
@@ -221,6 +239,7 @@ const ideaSchema = recordSchema<IdeaRecord>({
   },
   kind: { type: String, required: true, enum: membersOf<IdeaRecord['kind']>()(['idea']) },
   createdAt: { type: Date, required: true },
+  response: { type: ideaResponseSchema },
 });
 
 const ideaSupportSchema = recordSchema<IdeaSupportRecord>({
@@ -253,6 +272,7 @@ const volunteerRoleSchema = recordSchema<VolunteerRoleRecord>({
   },
   demo: { type: Boolean, required: true },
   createdAt: { type: Date, required: true },
+  updatedAt: Date,
 });
 
 const signupSchema = recordSchema<SignupRecord>({
@@ -316,6 +336,86 @@ const metaSchema = recordSchema<MetaRecord>({
   value: { type: Schema.Types.Mixed },
 });
 
+const staffUserSchema = recordSchema<StaffUserRecord>({
+  _id: ID,
+  _rev: REV,
+  username: { type: String, required: true },
+  displayName: { type: String, required: true },
+  role: { type: String, required: true, enum: membersOf<StaffRole>()(['admin', 'coordinator']) },
+  passwordHash: { type: String, required: true },
+  active: { type: Boolean, required: true },
+  failedLogins: { type: Number, required: true, min: 0 },
+  lockedUntil: Date,
+  createdAt: { type: Date, required: true },
+  updatedAt: { type: Date, required: true },
+});
+
+const staffSessionSchema = recordSchema<StaffSessionRecord>({
+  _id: ID,
+  _rev: REV,
+  username: { type: String, required: true },
+  csrfToken: { type: String, required: true },
+  createdAt: { type: Date, required: true },
+  expiresAt: { type: Date, required: true },
+});
+
+const auditEntrySchema = recordSchema<AuditEntryRecord>({
+  _id: ID,
+  _rev: REV,
+  actor: { type: String, required: true },
+  action: { type: String, required: true },
+  target: String,
+  details: { type: Schema.Types.Mixed },
+  kind: { type: String, required: true, enum: membersOf<AuditEntryRecord['kind']>()(['audit']) },
+  at: { type: Date, required: true },
+});
+
+const audienceSchema = nestedSchema<AudienceFilter>({
+  channels: { type: [{ type: String, enum: CHANNELS }], default: undefined },
+  locales: { type: [String], default: undefined },
+  interests: { type: [String], default: undefined },
+  neighbourhoods: { type: [String], default: undefined },
+  activeWithinDays: { type: Number, min: 1 },
+});
+
+const broadcastSchema = recordSchema<BroadcastRecord>({
+  _id: ID,
+  _rev: REV,
+  roleId: String,
+  // Text per locale; a Map checks each value is a string, and reads back as a plain object.
+  messages: { type: Map, of: String, required: true },
+  audience: { type: audienceSchema, required: true },
+  status: { type: String, required: true, enum: membersOf<BroadcastStatus>()(['scheduled', 'sending', 'paused', 'cancelled', 'done']) },
+  sendAt: { type: Date, required: true },
+  answerWindowHours: { type: Number, required: true, min: 1 },
+  planned: { type: Number, required: true, min: 0 },
+  createdBy: { type: String, required: true },
+  kind: { type: String, required: true, enum: membersOf<BroadcastRecord['kind']>()(['broadcast']) },
+  createdAt: { type: Date, required: true },
+  updatedAt: { type: Date, required: true },
+  finishedAt: Date,
+});
+
+const deliverySchema = recordSchema<DeliveryRecord>({
+  _id: ID,
+  _rev: REV,
+  broadcastId: { type: String, required: true },
+  address: { type: String, required: true },
+  channel: { type: String, required: true, enum: CHANNELS },
+  locale: { type: String, required: true },
+  seq: { type: Number, required: true, min: 0 },
+  state: { type: String, required: true, enum: membersOf<DeliveryState>()(['queued', 'sending', 'sent', 'delivered', 'failed', 'skipped']) },
+  bucket: { type: String, required: true },
+  reason: String,
+  attempts: { type: Number, required: true, min: 0 },
+  lastError: String,
+  answer: { type: String, enum: membersOf<NonNullable<DeliveryRecord['answer']>>()(['confirmed', 'waitlisted', 'declined', 'full', 'closed']) },
+  answeredIn: String,
+  answeredAt: Date,
+  createdAt: { type: Date, required: true },
+  updatedAt: { type: Date, required: true },
+});
+
 /** The schema of every collection, with the key constraints and indexes of `collections.ts`. */
 export type StoreSchemas = { readonly [K in CollectionName]: Schema<RecordOf<K>> };
 
@@ -338,6 +438,11 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   handoffs: handoffSchema,
   webchatActivities: webchatActivitySchema,
   meta: metaSchema,
+  staffUsers: staffUserSchema,
+  staffSessions: staffSessionSchema,
+  audit: auditEntrySchema,
+  broadcasts: broadcastSchema,
+  deliveries: deliverySchema,
 });
 
 /**

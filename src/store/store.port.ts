@@ -5,6 +5,11 @@
  * Everything richer is composed in the repositories on top, so the MongoDB-only code stays thin.
  */
 import type {
+  AuditEntryRecord,
+  BroadcastRecord,
+  DeliveryRecord,
+  StaffSessionRecord,
+  StaffUserRecord,
   ConsentEventRecord,
   ConversationRecord,
   IdeaRecord,
@@ -77,6 +82,11 @@ export interface Collections {
   handoffs: Collection<HandoffRecord>;
   webchatActivities: Collection<WebchatActivityRecord>;
   meta: Collection<MetaRecord>;
+  staffUsers: Collection<StaffUserRecord>;
+  staffSessions: Collection<StaffSessionRecord>;
+  audit: Collection<AuditEntryRecord>;
+  broadcasts: Collection<BroadcastRecord>;
+  deliveries: Collection<DeliveryRecord>;
 }
 
 /** The opened store: the collections plus health and lifecycle. */

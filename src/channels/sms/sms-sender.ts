@@ -16,7 +16,8 @@ import type { Logger } from 'pino';
 import type { Collections } from '../../store/store.port.js';
 import type { OutboundMessageRecord, OutboundState } from '../../domain/records.js';
 import { RatePacer } from '../rate-pacer.js';
-import { createOutbound, FINISHED_STATES, recordProviderOptOut, redactNumbers, sleep, updateOutbound } from '../outbound-records.js';
+import type { OutboundPurpose } from '../channel.js';
+import { createOutbound, FINISHED_STATES, INTERRUPTED, recordProviderOptOut, redactNumbers, sleep, updateOutbound } from '../outbound-records.js';
 import { foldToGsm7, smsSegments } from './gsm7.js';
 
 /** What a caller says about one message to send. */
@@ -25,7 +26,7 @@ export interface SmsSendOptions {
    * Why it is sent. Nothing is sent to an opted-out resident, checked before every attempt,
    * except `opt_out_confirmation`: the one message an opt-out is answered with.
    */
-  purpose: 'reply' | 'opt_out_confirmation' | 'status_update' | 'broadcast' | 'notification';
+  purpose: OutboundPurpose;
   mediaUrl?: string;
   /** Makes the send happen once (a retried webhook's late reply): address, inbound key, position. */
   idempotencyKey?: string;
@@ -120,7 +121,8 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
           }
           return updateOutbound(store, record, { state: 'failed', lastError: failure.description });
         }
-        record = await updateOutbound(store, record, { lastError: failure.description });
+        // Back to queued while it waits: "sending" means a request is in flight (see `send`).
+        record = await updateOutbound(store, record, { state: 'queued', lastError: failure.description });
         if (attempt < options.maxAttempts) await sleep(options.backoffMs * 2 ** (attempt - 1) * (1 + Math.random() / 4));
       }
     }
@@ -133,6 +135,11 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
       if (FINISHED_STATES.has(record.state)) return record; // a retry: the first attempt sent it
       const running = inFlight.get(record._id);
       if (running) return running;
+      // "sending" with nobody sending it: a crash cut the request off, and it may have arrived.
+      // A late reply is worth a possible duplicate; a broadcast or an update is not.
+      if (record.state === 'sending' && sendOptions.purpose !== 'reply' && sendOptions.purpose !== 'opt_out_confirmation') {
+        return updateOutbound(store, record, { state: 'failed', lastError: INTERRUPTED });
+      }
       const sending = deliver(address, record, sendOptions).finally(() => inFlight.delete(record._id));
       inFlight.set(record._id, sending);
       return sending;

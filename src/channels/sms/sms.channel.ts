@@ -10,6 +10,7 @@ import type { ChannelAdapter, ChannelCapabilities } from '../channel.js';
 import { renderReplies, split } from '../render.js';
 import { foldToGsm7 } from './gsm7.js';
 import type { SmsSender } from './sms-sender.js';
+import { INTERRUPTED } from '../outbound-records.js';
 
 /** Twilio concatenates up to 1,600 characters into one message. */
 export const SMS_MAX_BODY = 1600;
@@ -41,9 +42,19 @@ export function createSmsChannel(sender: SmsSender): ChannelAdapter {
   return {
     name: 'sms',
     capabilities: SMS_CAPABILITIES,
-    async send(address, messages) {
+    async send(address, messages, options) {
       // As few bodies as fit in Twilio's 1,600 characters; a longer one is refused (21617).
-      for (const body of packBodies(messages.map((m) => m.text))) await sender.send(address, body, { purpose: 'notification' });
+      let outbox = false;
+      for (const [i, body] of packBodies(messages.map((m) => m.text)).entries()) {
+        const record = await sender.send(address, body, { purpose: options.purpose, idempotencyKey: `${address}|${options.key}|${i}` });
+        if (record.state === 'skipped') return { state: 'skipped', reason: record.lastError === 'opted out' ? 'opted_out' : (record.lastError ?? 'skipped') };
+        if (record.state === 'failed') {
+          const interrupted = record.lastError === INTERRUPTED;
+          return { state: 'failed', error: record.lastError ?? 'failed', retryable: false, ...(interrupted ? { interrupted } : {}) };
+        }
+        outbox ||= record.state === 'outbox';
+      }
+      return { state: outbox ? 'outbox' : 'sent' };
     },
   };
 }

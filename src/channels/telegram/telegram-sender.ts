@@ -14,7 +14,7 @@ import type { Choice } from '../../core/message.js';
 import type { OutboundMessageRecord } from '../../domain/records.js';
 import type { Collections } from '../../store/store.port.js';
 import { RatePacer } from '../rate-pacer.js';
-import { createOutbound, FINISHED_STATES, recordProviderOptOut, sleep, updateOutbound } from '../outbound-records.js';
+import { createOutbound, FINISHED_STATES, INTERRUPTED, recordProviderOptOut, sleep, updateOutbound } from '../outbound-records.js';
 import { chatIdOf } from './telegram-update.js';
 
 /** One message for a chat, rendered: text, and buttons or a "send my location" key. */
@@ -105,7 +105,8 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
           const retryLater = failure.transient || failure.code === 429;
           return { record: await updateOutbound(store, record, { state: 'failed', lastError: failure.description }), blocked: false, retryLater };
         }
-        record = await updateOutbound(store, record, { lastError: failure.description });
+        // Back to queued while it waits: "sending" means a request is in flight (see `send`).
+        record = await updateOutbound(store, record, { state: 'queued', lastError: failure.description });
         await sleep(failure.retryAfterS !== undefined ? failure.retryAfterS * 1000 : backoffMs * 2 ** (attempt - 1));
       }
     }
@@ -151,6 +152,12 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
           continue;
         }
         let sending = inFlight.get(record._id);
+        // "sending" with nobody sending it: a crash cut the request off, and it may have arrived.
+        // A reply is worth a possible duplicate; a broadcast or an update is not.
+        if (!sending && record.state === 'sending' && sendOptions.purpose !== 'reply') {
+          records.push(await updateOutbound(store, record, { state: 'failed', lastError: INTERRUPTED }));
+          break;
+        }
         if (!sending) {
           sending = sendOne(address, message, { ...record, attempts: 0 }).finally(() => inFlight.delete(record._id));
           inFlight.set(record._id, sending);

@@ -10,10 +10,11 @@ import type { Translator } from '../../core/i18n.js';
 import { CHANNEL_COMMANDS, messageKey, type Reply } from '../../core/message.js';
 import type { TurnPipeline } from '../../core/turn-pipeline.js';
 import { errorSummary } from '../../core/turn-pipeline.js';
-import { channelFacts, type ChannelAdapter, type ChannelCapabilities } from '../channel.js';
+import { channelFacts, type ChannelAdapter, type ChannelCapabilities, type SendOutcome } from '../channel.js';
 import { renderReplies } from '../render.js';
 import { parseTelegramUpdate, telegramUpdate, type BotIdentity } from './telegram-update.js';
-import type { TelegramApi, TelegramMessage, TelegramSender } from './telegram-sender.js';
+import type { TelegramApi, TelegramMessage, TelegramSender, TelegramSendResult } from './telegram-sender.js';
+import { INTERRUPTED } from '../outbound-records.js';
 
 /** Telegram messages hold up to 4,096 characters; up to 100 inline buttons. */
 export const TELEGRAM_CAPABILITIES: ChannelCapabilities = { buttons: true, maxButtons: 20, maxTextLength: 4096, media: true, location: true };
@@ -131,12 +132,13 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     name: 'telegram',
     capabilities: TELEGRAM_CAPABILITIES,
     handleUpdate,
-    async send(address, messages) {
-      await sender.send(
+    async send(address, messages, options) {
+      const result = await sender.send(
         address,
         messages.map((m) => ({ text: m.text, ...(m.buttons ? { buttons: m.buttons } : {}) })),
-        { purpose: 'notification' },
+        { purpose: options.purpose, key: options.key },
       );
+      return sendOutcomeOf(result);
     },
     async start() {
       const me = await api.getMe();
@@ -200,4 +202,13 @@ export function renderTelegram(replies: readonly Reply[], i18n: Translator, loca
 function localeOf(i18n: Translator, languageCode: string | undefined): string {
   const language = languageCode?.slice(0, 2).toLowerCase();
   return language && i18n.locales.includes(language) ? language : i18n.defaultLocale;
+}
+
+/** What a send to a chat did, as the channel-neutral outcome: the first message that did not go decides. */
+function sendOutcomeOf(result: TelegramSendResult): SendOutcome {
+  const stopped = result.records.find((record) => record.state === 'skipped' || record.state === 'failed');
+  if (!stopped) return { state: 'sent' };
+  if (stopped.state === 'skipped') return { state: 'skipped', reason: stopped.lastError === 'opted out' ? 'opted_out' : (stopped.lastError ?? 'skipped') };
+  const interrupted = stopped.lastError === INTERRUPTED;
+  return { state: 'failed', error: stopped.lastError ?? 'failed', retryable: result.retryLater, ...(interrupted ? { interrupted } : {}) };
 }

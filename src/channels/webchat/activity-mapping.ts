@@ -11,7 +11,7 @@ import { CardFactory, MessageFactory, type Activity, type CardAction } from 'bot
 import { z } from 'zod';
 import type { InboundMessage, Reply } from '../../core/message.js';
 import type { Translator } from '../../core/i18n.js';
-import type { ChannelCapabilities } from '../channel.js';
+import type { ChannelCapabilities, OutboundMessage } from '../channel.js';
 import { renderReplies } from '../render.js';
 
 /** Web Chat shows buttons, photos and (through our page) the browser's location. */
@@ -79,8 +79,12 @@ export function activityToMessage(activity: z.infer<typeof incomingActivity>, re
 
 /** The engine's replies as activities for a channel. */
 export function repliesToActivities(replies: readonly Reply[], i18n: Translator, locale: string, channelId: string): Partial<Activity>[] {
-  const activities: Partial<Activity>[] = [];
-  for (const rendered of renderReplies(replies, WEBCHAT_CAPABILITIES, i18n, locale)) {
+  return renderReplies(replies, WEBCHAT_CAPABILITIES, i18n, locale).map((rendered) => renderedToActivity(rendered, locale, channelId));
+}
+
+/** One rendered message as an activity: suggested actions, a hero card when they do not fit, or text. */
+export function renderedToActivity(rendered: OutboundMessage, locale: string, channelId: string): Partial<Activity> {
+  {
     let activity: Partial<Activity>;
     if (rendered.imageUrl) {
       activity = MessageFactory.contentUrl(rendered.imageUrl, 'image/jpeg', '', rendered.text || undefined);
@@ -106,7 +110,6 @@ export function repliesToActivities(replies: readonly Reply[], i18n: Translator,
     if (rendered.requestLocation || rendered.requestPhoto) {
       activity.channelData = { ...(rendered.requestLocation ? { requestLocation: true } : {}), ...(rendered.requestPhoto ? { requestPhoto: true } : {}) };
     }
-    activities.push(activity);
+    return activity;
   }
-  return activities;
 }

@@ -14,7 +14,8 @@ import type { TurnPipeline } from '../../core/turn-pipeline.js';
 import { errorSummary } from '../../core/turn-pipeline.js';
 import type { Collections } from '../../store/store.port.js';
 import { channelFacts, type ChannelAdapter } from '../channel.js';
-import { activityToMessage, incomingActivity, repliesToActivities, WEBCHAT_CAPABILITIES } from './activity-mapping.js';
+import { activityToMessage, incomingActivity, renderedToActivity, repliesToActivities, WEBCHAT_CAPABILITIES } from './activity-mapping.js';
+import { sendRecorded } from '../outbound-records.js';
 
 /** How the channel is set up: MICROSOFT_APP_* as configured. */
 export interface BotFrameworkOptions {
@@ -124,14 +125,17 @@ export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFram
       return collected;
     },
 
-    async send(address, messages) {
+    async send(address, messages, options) {
       const stored = await store.meta.get(`botframework-reference|${address}`);
-      if (!stored) throw new Error('No conversation reference for this web chat address');
+      if (!stored) return { state: 'failed', error: 'no conversation reference for this address', retryable: false };
       const reference = stored.value as Partial<ConversationReference>;
-      const activities = messages.map((m) => ({ type: ActivityTypes.Message, text: m.text }));
-      await adapter.continueConversationAsync(appId, reference, async (context) => {
-        await context.sendActivities(activities);
-      });
+      const activities = messages.map((m) => renderedToActivity(m, options.locale, reference.channelId ?? ''));
+      const text = messages.map((m) => m.text).join('\n\n');
+      return sendRecorded(store, { idempotencyKey: `${address}|${options.key}|0`, channel: 'webchat', address, text, purpose: options.purpose }, () =>
+        adapter.continueConversationAsync(appId, reference, async (context) => {
+          await context.sendActivities(activities);
+        }),
+      );
     },
   };
 }

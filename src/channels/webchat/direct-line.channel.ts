@@ -17,7 +17,16 @@ import type { InboundMessage } from '../../core/message.js';
 import type { TurnPipeline } from '../../core/turn-pipeline.js';
 import type { Collections } from '../../store/store.port.js';
 import { channelFacts, type ChannelAdapter } from '../channel.js';
-import { activityAttachments, activityEntities, activityToMessage, repliesToActivities, WEBCHAT_CAPABILITIES, webchatAddress } from './activity-mapping.js';
+import { sendRecorded } from '../outbound-records.js';
+import {
+  activityAttachments,
+  activityEntities,
+  activityToMessage,
+  renderedToActivity,
+  repliesToActivities,
+  WEBCHAT_CAPABILITIES,
+  webchatAddress,
+} from './activity-mapping.js';
 import { createTokenSigner, newId, RENEWAL_GRACE_MS, type TokenClaims } from './direct-line-token.js';
 
 /** The most activities one history request returns. */
@@ -238,12 +247,15 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
       };
     },
 
-    async send(address, messages) {
+    async send(address, messages, options) {
       const conversationId = address.slice('webchat:'.length);
-      await append(
-        conversationId,
-        messages.map((m) => ({ type: 'message', text: m.text, from: bot }) as Partial<Activity>),
-      );
+      const text = messages.map((m) => m.text).join('\n\n');
+      return sendRecorded(store, { idempotencyKey: `${address}|${options.key}|0`, channel: 'webchat', address, text, purpose: options.purpose }, async () => {
+        await append(
+          conversationId,
+          messages.map((m) => ({ ...renderedToActivity(m, options.locale, 'directline'), from: bot })),
+        );
+      });
     },
   };
 }

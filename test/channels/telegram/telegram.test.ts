@@ -188,7 +188,12 @@ describe('opting out', () => {
     await resident.text('hi');
     expect(await resident.text('/stop')).toContain('unsubscribed');
     const before = resident.sentToMe().length;
-    await app.service.telegram!.send(`telegram:${resident.chatId}`, [{ text: 'Volunteers needed Saturday!' }]);
+    const outcome = await app.service.telegram!.send(`telegram:${resident.chatId}`, [{ text: 'Volunteers needed Saturday!' }], {
+      purpose: 'notification',
+      key: 'call-1',
+      locale: 'en',
+    });
+    expect(outcome).toEqual({ state: 'skipped', reason: 'opted_out' });
     expect(resident.sentToMe()).toHaveLength(before);
     const skipped = await app.service.store.outbound.find({ field: 'address', equals: `telegram:${resident.chatId}` }, { order: 'desc', limit: 1 });
     expect(skipped[0]).toMatchObject({ state: 'skipped', purpose: 'notification' });

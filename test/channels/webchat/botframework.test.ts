@@ -83,7 +83,12 @@ describe('/api/messages', () => {
     const conversationId = `c-${randomUUID()}`;
     await postJson(`${app.url}/api/messages`, activity(conversationId));
     const before = connector.posts.length;
-    await app.service.botframework!.send(`webchat:${conversationId}`, [{ text: 'Your report R-7K3QX is fixed.' }]);
+    const outcome = await app.service.botframework!.send(`webchat:${conversationId}`, [{ text: 'Your report R-7K3QX is fixed.' }], {
+      purpose: 'status_update',
+      key: 'R-7K3QX|1',
+      locale: 'en',
+    });
+    expect(outcome).toEqual({ state: 'sent' });
     const posted = connector.posts.slice(before);
     expect(posted).toHaveLength(1);
     // botbuilder sends proactive messages as replies to a continuation activity of its own.

@@ -117,7 +117,11 @@ describe('Direct Line', () => {
     const afterResume = await call('GET', `/conversations/${client.conversationId}/activities`, client.token);
     expect(afterResume.body.activities).toHaveLength(count);
     // A message sent while it was away (a status update) is there when it reconnects.
-    await app.service.directLine.send(`webchat:${client.conversationId}`, [{ text: 'Your report is fixed.' }]);
+    await app.service.directLine.send(`webchat:${client.conversationId}`, [{ text: 'Your report is fixed.' }], {
+      purpose: 'status_update',
+      key: 'update-1',
+      locale: 'en',
+    });
     const resumed = new DirectLineClient();
     resumed.token = client.token;
     resumed.conversationId = client.conversationId;
