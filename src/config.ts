@@ -40,6 +40,13 @@ const schema = z.object({
   FLOW_RESUME_PROMPT_AFTER_MINUTES: z.coerce.number().positive().default(60),
   FLOW_EXPIRE_AFTER_HOURS: z.coerce.number().positive().default(24),
   SEED_DEMO_DATA: flag.default(true),
+  QUIET_HOURS: z
+    .string()
+    .regex(/^(off|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)$/, 'must be like 21:00-08:00 (local time in CITY_TIMEZONE), or off')
+    .default('21:00-08:00'),
+  VOLUNTEER_CALL_ANSWER_HOURS: z.coerce.number().positive().max(720).default(72),
+  REPORT_FOLLOW_UP_HOURS: z.coerce.number().positive().max(720).default(72),
+  STAFF_SESSION_HOURS: z.coerce.number().positive().max(720).default(12),
   TWILIO_ACCOUNT_SID: optionalText,
   TWILIO_AUTH_TOKEN: optionalText,
   TWILIO_FROM: optionalText,
@@ -78,6 +85,14 @@ export interface Config {
   resumePromptAfterMs: number;
   flowExpiresAfterMs: number;
   seedDemoData: boolean;
+  /** Broadcasts wait out these local hours (CITY_TIMEZONE), minutes after midnight; null = off. */
+  quietHours: { start: number; end: number } | null;
+  /** How long a "yes" to a volunteer call counts by default. */
+  volunteerCallAnswerHours: number;
+  /** How long a reply to a report's status update is added to the report. */
+  reportFollowUpHours: number;
+  /** How long a staff dashboard session lasts. */
+  staffSessionHours: number;
   /** Signs web chat tokens; made and stored on first start when not set. */
   webChatTokenSecret?: string;
   /** The web chat's colour (buttons, the resident's bubbles), for the city's look. */
@@ -94,6 +109,16 @@ export interface Config {
    * wherever it is told).
    */
   microsoft: { appId?: string; appPassword?: string; tenantId?: string; appType?: string; devMode: boolean };
+}
+
+/** `21:00-08:00` as minutes after midnight; `off` as null. */
+function quietHoursOf(value: string): Config['quietHours'] {
+  if (value === 'off') return null;
+  const [start, end] = value.split('-').map((time) => {
+    const [hours, minutes] = time.split(':').map(Number);
+    return (hours ?? 0) * 60 + (minutes ?? 0);
+  });
+  return { start: start ?? 0, end: end ?? 0 };
 }
 
 /** Thrown with one line per bad key, so an operator sees every problem at once. */
@@ -134,6 +159,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     resumePromptAfterMs: c.FLOW_RESUME_PROMPT_AFTER_MINUTES * 60_000,
     flowExpiresAfterMs: c.FLOW_EXPIRE_AFTER_HOURS * 3_600_000,
     seedDemoData: c.SEED_DEMO_DATA,
+    quietHours: quietHoursOf(c.QUIET_HOURS),
+    volunteerCallAnswerHours: c.VOLUNTEER_CALL_ANSWER_HOURS,
+    reportFollowUpHours: c.REPORT_FOLLOW_UP_HOURS,
+    staffSessionHours: c.STAFF_SESSION_HOURS,
     ...(c.WEB_CHAT_TOKEN_SECRET ? { webChatTokenSecret: c.WEB_CHAT_TOKEN_SECRET } : {}),
     webChatAccentColor: c.WEB_CHAT_ACCENT_COLOR,
     rootDir: projectRoot(),

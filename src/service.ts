@@ -24,6 +24,10 @@ import { createBotFrameworkChannel, type BotFrameworkChannel } from './channels/
 import { createDirectLineChannel, type DirectLineChannel } from './channels/webchat/direct-line.channel.js';
 import { randomBytes } from 'node:crypto';
 import { createMediaFiles, type MediaFiles } from './store/media-files.js';
+import { createResidentMessenger, type ResidentMessenger } from './channels/resident-messenger.js';
+import { createSmsChannel } from './channels/sms/sms.channel.js';
+import { createWebChannel } from './channels/web.channel.js';
+import { createResidentNotifier, type ResidentNotifier } from './staff/resident-notifier.js';
 
 /** Answers a step may fail to understand before the bot offers the menu or a person. */
 const MAX_FAILURES = 3;
@@ -48,6 +52,10 @@ export interface Service {
   directLine: DirectLineChannel;
   /** Photos uploaded through the web chat, under DATA_DIR/media. */
   media: MediaFiles;
+  /** Reaches a resident unprompted on their channel (status updates, volunteer calls). */
+  messenger: ResidentMessenger;
+  /** Tells residents things in their language, recorded in their conversation, once per key. */
+  notifier: ResidentNotifier;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
 }
@@ -112,10 +120,23 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     cityName: config.cityName,
   });
 
+  const messenger = createResidentMessenger({
+    store,
+    i18n,
+    sms: createSmsChannel(sms),
+    telegram,
+    botframework,
+    directLine,
+    web: createWebChannel(),
+  });
+  const notifier = createResidentNotifier({ store, i18n, pipeline, messenger, cityName: config.cityName });
+
   return {
     config,
     logger,
     store,
+    messenger,
+    notifier,
     i18n,
     nlu,
     pipeline,

@@ -9,11 +9,11 @@
  * that threw. A turn that threw still leaves the resident's message in the transcript.
  */
 import type { Logger } from 'pino';
-import { messageKey, type InboundMessage, type Reply } from './message.js';
+import { messageKey, type ChannelName, type InboundMessage, type Reply } from './message.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { CommandRunner, newResident, type CommandScope } from './command-runner.js';
-import { advance, initialState } from '../engine/advance.js';
-import { STATE_SCHEMA, type ChannelFacts, type ConversationState, type EngineEnv, type TurnOutput } from '../engine/types.js';
+import { advance, initialState, MENU_DIALOG } from '../engine/advance.js';
+import { STATE_SCHEMA, type ChannelFacts, type ConversationState, type EngineEnv, type FollowUp, type TurnOutput } from '../engine/types.js';
 import type { Effect } from '../engine/commands.js';
 import type { ConversationRecord, InboundReceipt, ResidentRecord } from '../domain/records.js';
 import type { Store, Unsaved } from '../store/store.port.js';
@@ -56,6 +56,57 @@ export class TurnPipeline {
   /** Takes one turn for the message and returns what to send back. */
   handle(message: InboundMessage, channel: ChannelFacts): Promise<TurnResult> {
     return this.locks.run(message.address, () => this.takeTurn(message, channel));
+  }
+
+  /**
+   * Records messages the city sends unprompted (a status update, a volunteer call) in the
+   * resident's conversation, under its lock and once per key: the transcript gets them, and
+   * the state remembers what a reply may answer (`followUp`). A menu shown before is dropped:
+   * the notification is now the latest thing the resident was asked.
+   */
+  recordProactive(
+    address: string,
+    channel: ChannelName,
+    replies: readonly Reply[],
+    options: { key: string; locale: string; at: Date; followUp?: FollowUp },
+  ): Promise<void> {
+    return this.locks.run(address, async () => {
+      const { store } = this.deps;
+      const receiptKey = `out|${options.key}`;
+      for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        const conversation = await store.conversations.get(address);
+        if (conversation?.recentInbound.some((r) => r.key === receiptKey)) return;
+        const stored = conversation?.state as Partial<ConversationState> | undefined;
+        const state = stored?.schema === STATE_SCHEMA ? (structuredClone(stored) as ConversationState) : initialState(options.locale, options.at.getTime());
+        if (state.flow?.dialog === MENU_DIALOG) state.flow = null;
+        if (options.followUp) state.followUp = options.followUp;
+        const firstEntry = conversation?.transcriptLength ?? 0;
+        const committed = await this.commit(conversation, {
+          _id: address,
+          address,
+          state,
+          recentInbound: [...(conversation?.recentInbound ?? []), { key: receiptKey, replies: [], effects: [], firstEntry }].slice(-RECEIPTS_KEPT),
+          transcriptLength: firstEntry + replies.length,
+          updatedAt: conversation?.updatedAt ?? options.at,
+        });
+        if (!committed) continue;
+        for (const [i, reply] of replies.entries()) {
+          const seq = firstEntry + i;
+          await store.transcripts.upsert({
+            _id: transcriptId(address, seq),
+            conversationId: address,
+            seq,
+            direction: 'out',
+            channel,
+            providerMessageId: options.key,
+            text: replyText(reply),
+            at: options.at,
+          });
+        }
+        return;
+      }
+      throw new Error('Conversation kept changing while recording a notification');
+    });
   }
 
   /** Resolves when no turn is in flight (graceful shutdown waits for this). */
@@ -221,7 +272,7 @@ export class TurnPipeline {
 
   private async writeTranscript(message: InboundMessage, replies: readonly Reply[], firstEntry: number): Promise<void> {
     const { transcripts } = this.deps.store;
-    const id = (seq: number) => `${message.address}#${String(seq).padStart(8, '0')}`;
+    const id = (seq: number) => transcriptId(message.address, seq);
     const base = { conversationId: message.address, channel: message.channel, at: message.receivedAt };
     await transcripts.upsert({
       ...base,
@@ -242,6 +293,11 @@ export class TurnPipeline {
   private async applyEffects(effects: readonly Effect[], scope: CommandScope): Promise<void> {
     for (const effect of effects) await this.deps.runner.apply(effect, scope);
   }
+}
+
+/** A transcript entry's id: the conversation and its position, so rewriting one is idempotent. */
+function transcriptId(address: string, seq: number): string {
+  return `${address}#${String(seq).padStart(8, '0')}`;
 }
 
 function optsOut(effects: readonly Effect[]): boolean {

@@ -45,10 +45,27 @@ export interface ConversationState {
   flow: ActiveFlow | null;
   /** A flow put aside while we ask a returning resident whether to continue it. */
   paused: ActiveFlow | null;
+  /** Something the city sent that the resident may answer (a volunteer call, a report update). */
+  followUp?: FollowUp | null;
   /** When the resident last wrote (epoch ms); drives "welcome back" and expiry. */
   lastActiveAt: number;
   /** Turns so far (monotonic: state never goes backwards). */
   turns: number;
+}
+
+/**
+ * A message the city sent unprompted that a reply may answer: "yes" to a volunteer call signs
+ * up for its role; "still broken" after a report update is added to the report.
+ */
+export interface FollowUp {
+  kind: 'volunteer_call' | 'report_update';
+  /** The role (V-...) or report (R-...) it is about. */
+  ref: string;
+  /** The broadcast a volunteer call came from, so its answers are counted. */
+  broadcastId?: string;
+  /** When it was sent and until when a reply counts (epoch ms). */
+  sentAt: number;
+  until: number;
 }
 
 /** What the engine knows about the resident's profile at the start of a turn. */

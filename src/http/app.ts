@@ -3,20 +3,14 @@
  * adds its own body parser with its own size limit.
  */
 import express, { type Express } from 'express';
-import { z } from 'zod';
 import type { Service } from '../service.js';
-import { errorHandler, HttpError, notFound, validationError } from './errors.js';
-import { requireAdminToken } from './admin-auth.js';
+import { errorHandler, notFound } from './errors.js';
+import { adminRoutes } from './admin/index.js';
 import { chatRoutes } from './chat.routes.js';
 import { twilioRoutes } from './twilio.routes.js';
 import { telegramRoutes } from './telegram.routes.js';
 import { botFrameworkRoutes } from './botframework.routes.js';
 import { directLineRoutes } from './direct-line.routes.js';
-
-/** JSON bodies of the staff API are small; anything bigger is refused with 413. */
-const ADMIN_JSON_LIMIT = '16kb';
-
-const nluParseBody = z.object({ text: z.string().min(1).max(2000), locale: z.string().optional() }).strict();
 
 /** Settings of the app that tests change. */
 export interface AppOptions {
@@ -42,20 +36,7 @@ export function createApp(service: Service, options: AppOptions = {}): Express {
     }
   });
 
-  const admin = express.Router();
-  admin.use(requireAdminToken(service.config.adminToken));
-  admin.use(express.json({ limit: ADMIN_JSON_LIMIT }));
-  admin.post('/nlu/parse', (req, res) => {
-    const body = nluParseBody.safeParse(req.body);
-    if (!body.success) throw validationError(body.error);
-    const { locale } = body.data;
-    if (locale !== undefined && !service.nlu.locales.includes(locale)) {
-      throw new HttpError(400, `Invalid request. locale: must be one of ${service.nlu.locales.join(', ')}`);
-    }
-    const result = service.nlu.parse(body.data.text, locale);
-    res.json({ intent: result.intent, confidence: result.confidence, category: result.category, locale: result.locale, entities: result.entities });
-  });
-  app.use('/admin/api', admin);
+  app.use('/admin', adminRoutes(service));
 
   app.use(chatRoutes(service));
   app.use(twilioRoutes(service, options.twimlDeadlineMs === undefined ? {} : { twimlDeadlineMs: options.twimlDeadlineMs }));

@@ -1,0 +1,66 @@
+/**
+ * Reaches a resident unprompted on the channel of their address (status updates, idea answers,
+ * waitlist promotions, volunteer calls): renders the engine's replies for that channel and
+ * sends them through its adapter, once per key. Web chat addresses go through the Bot
+ * Framework when the conversation came from there (a stored conversation reference), else to
+ * the self-hosted Direct Line log.
+ */
+import type { ChannelName, Reply } from '../core/message.js';
+import type { Translator } from '../core/i18n.js';
+import type { Collections } from '../store/store.port.js';
+import type { ChannelAdapter, SendOptions, SendOutcome } from './channel.js';
+import { renderReplies } from './render.js';
+
+/** Sends to residents on their own channel. */
+export interface ResidentMessenger {
+  send(address: string, replies: readonly Reply[], options: SendOptions): Promise<SendOutcome>;
+  /** Whether residents of a channel can be reached now (its credentials are set). */
+  reaches(channel: ChannelName): boolean;
+}
+
+/** The adapters to send through; a missing one is a channel that is off. */
+export interface MessengerOptions {
+  store: Collections;
+  i18n: Translator;
+  sms?: ChannelAdapter | null;
+  telegram?: ChannelAdapter | null;
+  botframework?: ChannelAdapter | null;
+  directLine?: ChannelAdapter | null;
+  web?: ChannelAdapter | null;
+  console?: ChannelAdapter | null;
+}
+
+/** Builds the messenger for a service's channels. */
+export function createResidentMessenger(options: MessengerOptions): ResidentMessenger {
+  const { store, i18n } = options;
+
+  async function adapterFor(address: string): Promise<ChannelAdapter | null> {
+    const channel = channelOf(address);
+    if (channel === 'webchat') {
+      const viaBotFramework = options.botframework && (await store.meta.get(`botframework-reference|${address}`));
+      return viaBotFramework ? (options.botframework ?? null) : (options.directLine ?? null);
+    }
+    return (channel && options[channel]) || null;
+  }
+
+  return {
+    async send(address, replies, sendOptions) {
+      const adapter = await adapterFor(address);
+      if (!adapter) return { state: 'skipped', reason: 'channel_off' };
+      const messages = renderReplies(replies, adapter.capabilities, i18n, sendOptions.locale);
+      return adapter.send(address, messages, sendOptions);
+    },
+    reaches(channel) {
+      if (channel === 'webchat') return Boolean(options.directLine ?? options.botframework);
+      return Boolean(options[channel]);
+    },
+  };
+}
+
+const CHANNELS: readonly ChannelName[] = ['sms', 'telegram', 'webchat', 'web', 'console'];
+
+/** The channel an address belongs to (`sms:+1555...` → `sms`), or null. */
+export function channelOf(address: string): ChannelName | null {
+  const prefix = address.slice(0, address.indexOf(':'));
+  return (CHANNELS as readonly string[]).includes(prefix) ? (prefix as ChannelName) : null;
+}

@@ -1,0 +1,64 @@
+/**
+ * Tells a resident something on the city's initiative (a report's new status, an answer to
+ * their idea, a waitlist promotion, a volunteer call): in their language, on the channel they
+ * used, never to a resident who opted out, recorded in their conversation, sent once per key.
+ */
+import type { Reply } from '../core/message.js';
+import type { TurnPipeline } from '../core/turn-pipeline.js';
+import type { Translator } from '../core/i18n.js';
+import type { FollowUp } from '../engine/types.js';
+import type { Collections } from '../store/store.port.js';
+import type { OutboundPurpose, SendOutcome } from '../channels/channel.js';
+import { channelOf, type ResidentMessenger } from '../channels/resident-messenger.js';
+
+/** What to tell, and how. */
+export interface Notification {
+  purpose: OutboundPurpose;
+  /** Makes it once: the same key is never sent twice (a retried action, a restarted worker). */
+  key: string;
+  /** The replies in the resident's language. */
+  compose(locale: string, t: (key: string, vars?: Record<string, string | number>) => string): Reply[];
+  /** What a reply to it may answer, given when it was sent. */
+  followUp?(sentAt: number): FollowUp;
+}
+
+/** Sends notifications to residents. */
+export interface ResidentNotifier {
+  notify(address: string, notification: Notification): Promise<SendOutcome>;
+}
+
+/** The parts a notifier needs. */
+export interface NotifierDeps {
+  store: Collections;
+  i18n: Translator;
+  pipeline: TurnPipeline;
+  messenger: ResidentMessenger;
+  cityName: string;
+}
+
+/** Builds the notifier. */
+export function createResidentNotifier(deps: NotifierDeps): ResidentNotifier {
+  const { store, i18n, pipeline, messenger } = deps;
+  return {
+    async notify(address, notification) {
+      const channel = channelOf(address);
+      // A resident who deleted their data is no longer linked to anything (`deleted:...`).
+      if (!channel) return { state: 'skipped', reason: 'no_resident' };
+      const resident = await store.residents.get(address);
+      if (!resident) return { state: 'skipped', reason: 'no_resident' };
+      if (resident.optedOut) return { state: 'skipped', reason: 'opted_out' };
+      if (!messenger.reaches(channel)) return { state: 'skipped', reason: 'channel_off' };
+      const locale = i18n.locales.includes(resident.locale) ? resident.locale : i18n.defaultLocale;
+      const replies = notification.compose(locale, (key, vars) => i18n.t(locale, key, { city: deps.cityName, ...vars }));
+      const now = Date.now();
+      // Recorded first: a crash after the send must not lose what a "yes" would answer.
+      await pipeline.recordProactive(address, channel, replies, {
+        key: notification.key,
+        locale,
+        at: new Date(now),
+        ...(notification.followUp ? { followUp: notification.followUp(now) } : {}),
+      });
+      return messenger.send(address, replies, { purpose: notification.purpose, key: notification.key, locale });
+    },
+  };
+}
