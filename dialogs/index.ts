@@ -11,6 +11,8 @@ import { menuDialog } from './menu.dialog.js';
 import { reportProblemDialog } from './report-problem.dialog.js';
 import { submitIdeaDialog } from './submit-idea.dialog.js';
 import { volunteerDialog } from './volunteer.dialog.js';
+import { volunteerCallDialog } from './volunteer-call.dialog.js';
+import { reportFollowUpDialog } from './report-follow-up.dialog.js';
 
 /** The dialogs for a set of locales; `nameOf` gives each locale's name in itself. */
 export function createDialogs(locales: readonly string[], nameOf: (locale: string) => string): ReadonlyMap<string, DialogDefinition> {
@@ -22,6 +24,8 @@ export function createDialogs(locales: readonly string[], nameOf: (locale: strin
     ideasDialog,
     volunteerDialog,
     deleteDataDialog,
+    volunteerCallDialog,
+    reportFollowUpDialog,
     languageDialog(locales, nameOf),
   ];
   return new Map(all.map((dialog) => [dialog.id, dialog]));

@@ -28,6 +28,9 @@ import { createResidentMessenger, type ResidentMessenger } from './channels/resi
 import { createSmsChannel } from './channels/sms/sms.channel.js';
 import { createWebChannel } from './channels/web.channel.js';
 import { createResidentNotifier, type ResidentNotifier } from './staff/resident-notifier.js';
+import type { StaffDeps } from './staff/staff-deps.js';
+import { promoteFromWaitlist } from './staff/role-desk.js';
+import { errorSummary } from './core/turn-pipeline.js';
 
 /** Answers a step may fail to understand before the bot offers the menu or a person. */
 const MAX_FAILURES = 3;
@@ -56,6 +59,10 @@ export interface Service {
   messenger: ResidentMessenger;
   /** Tells residents things in their language, recorded in their conversation, once per key. */
   notifier: ResidentNotifier;
+  /** Runs the engine's commands; staff actions share its per-role lock (sign-ups, promotions). */
+  runner: CommandRunner;
+  /** What the staff-side services (reports, ideas, roles, broadcasts) work with. */
+  staff: StaffDeps;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
 }
@@ -92,7 +99,16 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     flowExpiresAfterMs: config.flowExpiresAfterMs,
     maxFailures: MAX_FAILURES,
   };
-  const runner = new CommandRunner(store);
+  // Bound below, once the notifier exists: a cancelled spot goes to the waitlist, who are told.
+  let staffDeps: StaffDeps | undefined;
+  const runner = new CommandRunner(store, {
+    async spotFreed(roleId) {
+      // The resident's cancellation stands whatever happens here; a failed promotion is logged
+      // and retried by the next cancellation, capacity change or reopening.
+      if (!staffDeps) return;
+      await promoteFromWaitlist(staffDeps, roleId).catch((error: unknown) => logger.error({ roleId, err: errorSummary(error) }, 'waitlist promotion failed'));
+    },
+  });
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale });
 
   const sms = smsSender(config, store, logger, overrides);
@@ -130,6 +146,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     web: createWebChannel(),
   });
   const notifier = createResidentNotifier({ store, i18n, pipeline, messenger, cityName: config.cityName });
+  staffDeps = { store, notifier, runner, i18n, config };
 
   return {
     config,
@@ -137,6 +154,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     store,
     messenger,
     notifier,
+    runner,
+    staff: staffDeps,
     i18n,
     nlu,
     pipeline,

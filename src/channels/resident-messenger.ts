@@ -5,7 +5,7 @@
  * Framework when the conversation came from there (a stored conversation reference), else to
  * the self-hosted Direct Line log.
  */
-import type { ChannelName, Reply } from '../core/message.js';
+import { CHANNEL_NAMES, type ChannelName, type Reply } from '../core/message.js';
 import type { Translator } from '../core/i18n.js';
 import type { Collections } from '../store/store.port.js';
 import type { ChannelAdapter, SendOptions, SendOutcome } from './channel.js';
@@ -57,10 +57,8 @@ export function createResidentMessenger(options: MessengerOptions): ResidentMess
   };
 }
 
-const CHANNELS: readonly ChannelName[] = ['sms', 'telegram', 'webchat', 'web', 'console'];
-
 /** The channel an address belongs to (`sms:+1555...` → `sms`), or null. */
 export function channelOf(address: string): ChannelName | null {
   const prefix = address.slice(0, address.indexOf(':'));
-  return (CHANNELS as readonly string[]).includes(prefix) ? (prefix as ChannelName) : null;
+  return (CHANNEL_NAMES as readonly string[]).includes(prefix) ? (prefix as ChannelName) : null;
 }

@@ -6,10 +6,11 @@
  * whose first attempt died half-way). Creating records is therefore keyed by the inbound
  * message (`sourceKey`), and sign-ups and supports have one id per resident and role or idea.
  */
-import type { ChannelName } from './message.js';
+import { createHash } from 'node:crypto';
+import type { ChannelName, MediaRef } from './message.js';
 import type { Command, CommandResult, Effect, ReportView, RoleSummary, RoleView } from '../engine/commands.js';
 import type { Collections } from '../store/store.port.js';
-import type { VolunteerRoleRecord } from '../domain/records.js';
+import type { SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { statusGroupOf } from '../domain/report-status.js';
@@ -22,6 +23,12 @@ export interface CommandScope {
   /** The inbound message's key, so a retry finds what the first attempt created. */
   sourceKey: string;
   now: Date;
+}
+
+/** What the rest of the service does after some commands (set up by the service). */
+export interface CommandRunnerHooks {
+  /** A confirmed sign-up was cancelled: promote from the role's waitlist. */
+  spotFreed?(roleId: string): Promise<void>;
 }
 
 /** How many times an optimistic write is retried before it gives up (and the turn fails). */
@@ -37,7 +44,10 @@ const ROLE_LIST_LIMIT = 50;
 export class CommandRunner {
   private readonly roleLocks = new KeyedMutex();
 
-  constructor(private readonly store: Collections) {}
+  constructor(
+    private readonly store: Collections,
+    private readonly hooks: CommandRunnerHooks = {},
+  ) {}
 
   /** Runs one command and returns its result for the engine. */
   async run(command: Command, scope: CommandScope): Promise<CommandResult> {
@@ -46,6 +56,8 @@ export class CommandRunner {
         return { type: command.type, value: await this.createReport(command.input, scope) };
       case 'report.get':
         return { type: command.type, value: { report: await this.reportView(command.input.ref) } };
+      case 'report.addResidentUpdate':
+        return { type: command.type, value: { outcome: await this.addResidentUpdate(command.input, scope) } };
       case 'report.listMine': {
         const reports = await this.store.reports.find({ field: 'residentAddress', equals: scope.address }, { order: 'desc', limit: 20 });
         const open = reports.filter((report) => report.statusGroup === 'open').slice(0, 5);
@@ -76,8 +88,11 @@ export class CommandRunner {
         const role = await this.store.roles.get(command.input.ref);
         return { type: command.type, value: { role: role ? await this.roleView(role, scope.locale) : null } };
       }
-      case 'role.signUp':
-        return { type: command.type, value: { outcome: await this.signUp(command.input, scope) } };
+      case 'role.signUp': {
+        const outcome = await this.signUp(command.input, scope);
+        if (command.input.via) await this.recordCallAnswer(command.input.via, outcome, scope);
+        return { type: command.type, value: { outcome } };
+      }
       case 'signup.listMine': {
         const signups = await this.store.signups.find({ field: 'address', equals: scope.address }, { order: 'desc', limit: 20 });
         const active = signups.filter((s) => s.status !== 'cancelled');
@@ -126,6 +141,8 @@ export class CommandRunner {
         });
         return;
       }
+      case 'volunteerCall.declined':
+        return this.recordCallAnswer(effect.broadcastId, 'declined', scope);
       case 'staff.handoff':
         // One request per inbound message; staff see the open ones (the staff side's issue).
         await this.store.handoffs.insert({
@@ -162,6 +179,33 @@ export class CommandRunner {
         return inserted;
       },
     });
+  }
+
+  /** A resident's reply to an update of their own report, kept as their update (once per message). */
+  private async addResidentUpdate(input: { ref: string; text: string; media?: MediaRef[] }, scope: CommandScope): Promise<'added' | 'not_found'> {
+    const report = await this.store.reports.get(input.ref.toUpperCase());
+    if (!report || report.residentAddress !== scope.address) return 'not_found';
+    await this.store.reportUpdates.insert({
+      _id: `${report._id}|${createHash('sha256').update(scope.sourceKey).digest('hex').slice(0, 20)}`,
+      reportId: report._id,
+      ...(input.text ? { note: input.text.slice(0, 2000) } : {}),
+      ...(input.media?.length ? { photos: input.media } : {}),
+      by: 'resident',
+      at: scope.now,
+    });
+    return 'added';
+  }
+
+  /** Counts a resident's answer to a broadcast's volunteer call on their delivery record. */
+  private async recordCallAnswer(broadcastId: string, outcome: string, scope: CommandScope): Promise<void> {
+    const answer = outcome === 'already' ? 'confirmed' : outcome;
+    if (answer !== 'confirmed' && answer !== 'waitlisted' && answer !== 'declined' && answer !== 'full' && answer !== 'closed') return;
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const delivery = await this.store.deliveries.get(`${broadcastId}|${scope.address}`);
+      if (!delivery || delivery.answeredIn) return;
+      if (await this.store.deliveries.replace({ ...delivery, answer, answeredIn: broadcastId, answeredAt: scope.now, updatedAt: scope.now }, delivery._rev))
+        return;
+    }
   }
 
   private async reportView(ref: string): Promise<ReportView | null> {
@@ -312,10 +356,36 @@ export class CommandRunner {
     });
   }
 
+  /**
+   * Gives free spots of a role to its waitlist, first come first served, under the same lock
+   * and revision claim as sign-ups (so a promotion and a sign-up cannot both take the last
+   * spot). Returns the sign-ups promoted, for the caller to tell them.
+   */
+  promoteFromWaitlist(roleId: string, now: Date): Promise<SignupRecord[]> {
+    return this.roleLocks.run(roleId, async () => {
+      for (let attempt = 0; attempt < SIGNUP_ATTEMPTS; attempt++) {
+        if (attempt > 0) await backOff(attempt);
+        const role = await this.store.roles.get(roleId);
+        if (!role || role.status !== 'open') return [];
+        const signups = await this.store.signups.find({ field: 'roleId', equals: roleId }, { order: 'asc', limit: 10_000 });
+        const free = role.capacity - signups.filter((s) => s.status === 'confirmed').length;
+        const promoted = signups.filter((s) => s.status === 'waitlisted').slice(0, Math.max(0, free));
+        if (promoted.length === 0) return [];
+        for (const signup of promoted) await this.store.signups.upsert({ ...signup, status: 'confirmed', updatedAt: now });
+        if (await this.store.roles.replace(role, role._rev)) return promoted.map((s) => ({ ...s, status: 'confirmed' as const }));
+        // Lost the claim: another instance signed someone up meanwhile. Put them back and recount.
+        for (const signup of promoted) await this.store.signups.upsert({ ...signup, updatedAt: now });
+      }
+      throw new Error('Role kept changing while promoting from its waitlist');
+    });
+  }
+
   private async cancelSignup(ref: string, scope: CommandScope): Promise<'cancelled' | 'not_found'> {
     const signup = await this.store.signups.get(`${ref}|${scope.address}`);
     if (!signup || signup.status === 'cancelled') return 'not_found';
     await this.store.signups.upsert({ ...signup, status: 'cancelled', updatedAt: scope.now });
+    // A confirmed spot freed: the first on the waitlist gets it (and is told).
+    if (signup.status === 'confirmed') await this.hooks.spotFreed?.(ref);
     return 'cancelled';
   }
 

@@ -4,7 +4,8 @@
  */
 
 /** A channel a resident can reach the city on. */
-export type ChannelName = 'sms' | 'telegram' | 'webchat' | 'web' | 'console';
+export const CHANNEL_NAMES = ['sms', 'telegram', 'webchat', 'web', 'console'] as const;
+export type ChannelName = (typeof CHANNEL_NAMES)[number];
 
 /** Commands channels offer residents (as /start, /help... on Telegram). */
 export const CHANNEL_COMMANDS = ['start', 'help', 'menu', 'language', 'stop'] as const;

@@ -114,6 +114,8 @@ export interface ReportUpdateRecord extends StoredRecord {
   status?: string;
   note?: string;
   by: 'resident' | 'staff' | 'system';
+  /** Photos a resident sent with a follow-up. */
+  photos?: MediaRef[];
   /** The staff member (username) who wrote a staff update. */
   staff?: string;
   /** Whether the resident was told (false: opted out, channel off, or no one to tell). */

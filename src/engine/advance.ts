@@ -37,6 +37,9 @@ const INTERRUPT_CONFIDENCE = 0.8;
 const LOCALE_FROM_PARSE_CONFIDENCE = 0.6;
 // Up to this many words, a message naming a category is taken as "report one of these".
 const SHORT_MESSAGE_WORDS = 3;
+/** Intents a reply to a report's update may have and still be about the report ("still broken", "thanks"). */
+const FOLLOW_UP_INTENTS: ReadonlySet<string> = new Set(['none', 'report_problem', 'check_status', 'thanks']);
+
 // A chain of steps that skip to each other longer than this is a dialog bug, not a conversation.
 const MAX_STEP_HOPS = 12;
 
@@ -74,6 +77,8 @@ class Turn {
     const state = this.state;
     const now = message.receivedAt.getTime();
     const away = now - state.lastActiveAt;
+    // Nothing from the resident since the city's notification: this message answers it.
+    const answersNotification = Boolean(state.followUp && state.followUp.sentAt >= state.lastActiveAt);
     state.lastActiveAt = Math.max(state.lastActiveAt, now);
     state.turns += 1;
     const text = cleanText(message.text);
@@ -106,9 +111,54 @@ class Turn {
     if (this.restarted) return this.output();
     if (state.paused) return this.answerResume(input);
     if (this.handleGlobalWords(input)) return this.output();
+    if (this.answerFollowUp(input, now, answersNotification)) return this.output();
     if (state.flow) return this.answerStep(input);
     this.route(input);
     return this.output();
+  }
+
+  /**
+   * A reply to something the city sent: "yes" to a volunteer call signs up, "no" declines; a
+   * message after a report's update is added to the report. It counts within the follow-up's
+   * window, and over a flow the resident was in only when it is their first message since the
+   * notification (which is then the latest thing they were asked).
+   */
+  private answerFollowUp(input: StepInput, now: number, answersNotification: boolean): boolean {
+    const followUp = this.state.followUp;
+    if (!followUp) return false;
+    if (now > followUp.until) {
+      this.state.followUp = null;
+      return false;
+    }
+    if (this.state.flow && !answersNotification) return false;
+    const { nlu } = input;
+    if (followUp.kind === 'volunteer_call') {
+      const answer =
+        input.choice === 'yes' || input.text.trim() === '1' ? 'yes' : input.choice === 'no' || input.text.trim() === '2' ? 'no' : this.yesNoOf(input);
+      if (!answer) return false;
+      this.state.followUp = null;
+      this.state.flow = null;
+      this.trace.intent = `volunteer_call_${answer}`;
+      if (answer === 'no') {
+        if (followUp.broadcastId) this.effects.push({ type: 'volunteerCall.declined', broadcastId: followUp.broadcastId });
+        this.say('volunteer_call.declined');
+        this.trace.outcome = 'declined';
+        return true;
+      }
+      this.startDialog('volunteer-call', { roleRef: followUp.ref, ...(followUp.broadcastId ? { broadcastId: followUp.broadcastId } : {}) });
+      return true;
+    }
+    // Asking for something else (another report's status, an idea, the menu) is not a reply.
+    const reference = nlu.entities.reference;
+    if ((reference && reference !== followUp.ref) || (nlu.confidence >= INTERRUPT_CONFIDENCE && !FOLLOW_UP_INTENTS.has(nlu.intent))) return false;
+    if (!input.text.trim() && !input.media?.length) return false;
+    this.state.flow = null;
+    this.startDialog('report-follow-up', {
+      ref: followUp.ref,
+      text: input.text.trim(),
+      ...(input.media?.length ? { media: input.media.map((m) => ({ url: m.url, contentType: m.contentType })) } : {}),
+    });
+    return true;
   }
 
   /** A channel command: the same meanings as the keywords, plus deep links on start. */

@@ -67,6 +67,7 @@ export interface CommandResults {
   'report.create': { ref: string };
   'report.get': { report: ReportView | null };
   'report.listMine': { reports: ReportSummary[] };
+  'report.addResidentUpdate': { outcome: 'added' | 'not_found' };
   'idea.create': { ref: string };
   'idea.listRecent': { ideas: IdeaSummary[] };
   'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' };
@@ -89,12 +90,15 @@ export interface CommandInputs {
   };
   'report.get': { ref: string };
   'report.listMine': Record<string, never>;
+  /** A resident's reply to an update on their report, added to it. */
+  'report.addResidentUpdate': { ref: string; text: string; media?: MediaRef[] };
   'idea.create': { title: string; details: string; neighbourhood?: string };
   'idea.listRecent': { limit: number };
   'idea.support': { ref: string };
   'role.list': { interest?: string; neighbourhood?: string };
   'role.get': { ref: string };
-  'role.signUp': { ref: string; name: string; waitlist: boolean };
+  /** `via`: the broadcast whose call the resident answered, so its answers are counted. */
+  'role.signUp': { ref: string; name: string; waitlist: boolean; via?: string };
   'signup.listMine': Record<string, never>;
   'signup.cancel': { ref: string };
   'resident.deleteData': Record<string, never>;
@@ -118,4 +122,5 @@ export type Effect =
   | { type: 'resident.setVolunteerCalls'; on: boolean }
   | { type: 'consent.optOut'; keyword: string }
   | { type: 'consent.optIn'; keyword: string }
-  | { type: 'staff.handoff'; reason: 'asked' | 'stuck' };
+  | { type: 'staff.handoff'; reason: 'asked' | 'stuck' }
+  | { type: 'volunteerCall.declined'; broadcastId: string };

@@ -213,6 +213,7 @@ const reportUpdateSchema = recordSchema<ReportUpdateRecord>({
     required: true,
     enum: membersOf<ReportUpdateRecord['by']>()(['resident', 'staff', 'system']),
   },
+  photos: { type: [mediaRefSchema], default: undefined },
   staff: String,
   notified: Boolean,
   at: { type: Date, required: true },

@@ -4,9 +4,15 @@
  * staff side (reports, ideas, roles, broadcasts, staff, audit) has its own route files, mounted
  * here.
  */
+import { reportApiRoutes } from './reports.routes.js';
+import { ideaApiRoutes } from './ideas.routes.js';
+import { roleApiRoutes } from './roles.routes.js';
+import { impactApiRoutes } from './impact.routes.js';
 import express, { type Router } from 'express';
 import type { Service } from '../../service.js';
-import { requireAdminToken } from '../admin-auth.js';
+import { loginRoutes } from './login.routes.js';
+import { staffAccess } from './staff-access.js';
+import { staffApiRoutes } from './staff.routes.js';
 import { HttpError, validationError } from '../errors.js';
 import { z } from 'zod';
 
@@ -18,13 +24,10 @@ const nluParseBody = z.object({ text: z.string().min(1).max(2000), locale: z.str
 /** The `/admin` router. */
 export function adminRoutes(service: Service): Router {
   const router = express.Router();
-  // TODO(staff access): sessions and CSRF replace the bearer-only check.
+  // The login page is the one way in without a session; everything after it needs staff access.
+  router.use(loginRoutes(service));
+  router.use(staffAccess(service));
   const api = express.Router();
-  api.use(requireAdminToken(service.config.adminToken));
-  api.use((_req, res, next) => {
-    res.locals['staff'] = { username: 'admin-token', role: 'admin', via: 'token' };
-    next();
-  });
   api.use(express.json({ limit: ADMIN_JSON_LIMIT }));
   api.post('/nlu/parse', (req, res) => {
     const body = nluParseBody.safeParse(req.body);
@@ -36,7 +39,12 @@ export function adminRoutes(service: Service): Router {
     const result = service.nlu.parse(body.data.text, locale);
     res.json({ intent: result.intent, confidence: result.confidence, category: result.category, locale: result.locale, entities: result.entities });
   });
+  api.use(staffApiRoutes(service));
   // Area routers are mounted here: api.use(reportApiRoutes(service)) ...
+  api.use(reportApiRoutes(service));
+  api.use(ideaApiRoutes(service));
+  api.use(roleApiRoutes(service));
+  api.use(impactApiRoutes(service));
   router.use('/api', api);
   return router;
 }

@@ -1,0 +1,99 @@
+/**
+ * Staff API for reports and hand-off requests: list with filters, one report in full, change a
+ * status (which tells the resident), and see or close residents' requests for a person.
+ */
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import type { Service } from '../../service.js';
+import { changeReportStatus, listReports, reportDetail, reportStatuses } from '../../staff/report-desk.js';
+import { recordAudit } from '../../staff/audit-log.js';
+import { CHANNEL_NAMES } from '../../core/message.js';
+import { HttpError, validationError } from '../errors.js';
+import { actorOf } from './actor.js';
+import { handoffForStaff, handoffId, reportForStaff } from './staff-views.js';
+
+const days = z.coerce.number().int().min(0).max(3650);
+
+/** The query of `GET /reports`. */
+export const reportQuery = z.strictObject({
+  status: z.string().max(40).optional(),
+  statusGroup: z.enum(['open', 'fixed', 'closed']).optional(),
+  category: z.string().max(40).optional(),
+  channel: z.enum(CHANNEL_NAMES).optional(),
+  maxAgeDays: days.optional(),
+  minAgeDays: days.optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+/** The body of a status change. */
+export const statusBody = z.strictObject({
+  status: z.string().min(1).max(40),
+  note: z.string().max(1000).optional(),
+  notify: z.boolean().optional(),
+});
+
+const refParam = z.string().regex(/^[A-Za-z]-?[A-Za-z0-9]{5}$/, 'must be a reference like R-7K3QX');
+
+/** The routes, mounted under /admin/api. */
+export function reportApiRoutes(service: Service): Router {
+  const router = express.Router();
+
+  router.get('/reports', async (req, res) => {
+    const query = reportQuery.safeParse(req.query);
+    if (!query.success) throw validationError(query.error);
+    const reports = await listReports(service.staff, query.data);
+    res.json({ reports: reports.map(reportForStaff), statuses: reportStatuses() });
+  });
+
+  router.get('/reports/:ref', async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const detail = await reportDetail(service.staff, ref);
+    res.json({
+      report: reportForStaff(detail.report),
+      updates: detail.updates.map(({ _rev, ...update }) => update),
+      transcript: detail.transcript.map(({ direction, text, at, media, location }) => ({
+        direction,
+        text,
+        at,
+        ...(media ? { media } : {}),
+        ...(location ? { location } : {}),
+      })),
+      residentReachable: detail.residentReachable,
+    });
+  });
+
+  router.post('/reports/:ref/status', async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const body = statusBody.safeParse(req.body);
+    if (!body.success) throw validationError(body.error);
+    const result = await changeReportStatus(service.staff, ref, body.data, actorOf(res));
+    const { _rev, ...update } = result.update;
+    res.json({ report: reportForStaff(result.report), update, notification: result.notification });
+  });
+
+  router.get('/handoffs', async (req, res) => {
+    const status = z.enum(['open', 'closed']).default('open').safeParse(req.query['status']);
+    if (!status.success) throw validationError(status.error);
+    const handoffs = await service.store.handoffs.find({ field: 'status', equals: status.data }, { order: 'desc', limit: 200 });
+    res.json({ handoffs: handoffs.map(handoffForStaff) });
+  });
+
+  router.post('/handoffs/:id/close', async (req, res) => {
+    const id = String(req.params.id);
+    const open = await service.store.handoffs.find({ field: 'status', equals: 'open' }, { limit: 10_000 });
+    const handoff = open.find((candidate) => handoffId(candidate) === id);
+    if (!handoff) throw new HttpError(404, 'No open hand-off request with that id');
+    await service.store.handoffs.upsert({ ...handoff, status: 'closed' });
+    await recordAudit(service.store, { actor: actorOf(res).username, action: 'handoff.close', target: id });
+    res.json({ handoff: handoffForStaff({ ...handoff, status: 'closed' }) });
+  });
+
+  return router;
+}
+
+function refOf(value: unknown): string {
+  const ref = refParam.safeParse(value);
+  if (!ref.success) throw validationError(ref.error);
+  const compact = ref.data.toUpperCase().replace('-', '');
+  return `${compact.charAt(0)}-${compact.slice(1)}`;
+}

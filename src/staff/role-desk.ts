@@ -1,0 +1,197 @@
+/**
+ * Volunteer roles for coordinators: create, edit and close roles; see who signed up (names and
+ * channels); export them as CSV; and fill freed spots from the waitlist, telling the promoted
+ * resident. Phone numbers are not shown: staff see the channel and the last digits, and reach
+ * volunteers through CivicLine (the role's contact is how volunteers reach the coordinator).
+ */
+import type { ChannelName } from '../core/message.js';
+import type { SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
+import { newReference } from '../domain/reference.js';
+import { recordAudit } from './audit-log.js';
+import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
+
+/** The fields a coordinator fills in. */
+export interface RoleInput {
+  title: string;
+  description: string;
+  interests: string[];
+  neighbourhood: string;
+  place: string;
+  startsAt: Date;
+  endsAt?: Date;
+  /** A recurring schedule in words ("Saturdays 9–12"). */
+  schedule?: string;
+  capacity: number;
+  contact: string;
+  translations?: Record<string, { title: string; description: string }>;
+}
+
+/** A role with its sign-up counts. */
+export interface RoleWithCounts extends VolunteerRoleRecord {
+  confirmed: number;
+  waitlisted: number;
+}
+
+/** A sign-up as staff see it: the resident's number masked. */
+export interface SignupView {
+  name: string;
+  channel: ChannelName;
+  /** `sms:…4567`, `telegram:…8912`: enough to tell two people apart, not to dial. */
+  maskedAddress: string;
+  status: SignupRecord['status'];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const ROLES_READ = 1000;
+
+/** Roles, upcoming first, open ones before closed ones, with counts. */
+export async function listRoles(deps: Pick<StaffDeps, 'store'>, options: { status?: 'open' | 'closed' } = {}): Promise<RoleWithCounts[]> {
+  const statuses = options.status ? [options.status] : (['open', 'closed'] as const);
+  const roles = (
+    await Promise.all(statuses.map((status) => deps.store.roles.find({ field: 'status', equals: status }, { order: 'asc', limit: ROLES_READ })))
+  ).flat();
+  return Promise.all(roles.map((role) => withCounts(deps, role)));
+}
+
+async function withCounts(deps: Pick<StaffDeps, 'store'>, role: VolunteerRoleRecord): Promise<RoleWithCounts> {
+  const signups = await deps.store.signups.find({ field: 'roleId', equals: role._id }, { limit: 10_000 });
+  return {
+    ...role,
+    confirmed: signups.filter((s) => s.status === 'confirmed').length,
+    waitlisted: signups.filter((s) => s.status === 'waitlisted').length,
+  };
+}
+
+/** One role with counts; a StaffError 404 when there is none. */
+export async function roleDetail(deps: Pick<StaffDeps, 'store'>, ref: string): Promise<RoleWithCounts> {
+  const role = await deps.store.roles.get(ref.toUpperCase());
+  if (!role) throw new StaffError(404, `No volunteer role ${ref}`);
+  return withCounts(deps, role);
+}
+
+/** Publishes a new role (open at once). */
+export async function createRole(deps: Pick<StaffDeps, 'store'>, input: RoleInput, actor: Actor, now: Date = new Date()): Promise<VolunteerRoleRecord> {
+  checkDates(input.startsAt, input.endsAt);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const record = { _id: newReference('V'), ...cleanInput(input), status: 'open' as const, demo: false, createdAt: now, updatedAt: now };
+    if (await deps.store.roles.insert(record)) {
+      await recordAudit(deps.store, { actor: actor.username, action: 'role.create', target: record._id, details: { capacity: record.capacity } }, now);
+      return { ...record, _rev: 1 };
+    }
+  }
+  throw new Error('Could not draw a free role reference');
+}
+
+/**
+ * Changes a role's fields. More capacity fills from the waitlist at once (those promoted are
+ * told); less capacity never removes anyone already confirmed.
+ */
+export async function updateRole(deps: StaffDeps, ref: string, changes: Partial<RoleInput>, actor: Actor, now: Date = new Date()): Promise<RoleWithCounts> {
+  const { store } = deps;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await store.roles.get(ref.toUpperCase());
+    if (!current) throw new StaffError(404, `No volunteer role ${ref}`);
+    const merged = { ...current, ...cleanInput({ ...current, ...changes }), updatedAt: now };
+    checkDates(merged.startsAt, merged.endsAt);
+    if (!(await store.roles.replace(merged, current._rev))) continue;
+    await recordAudit(store, { actor: actor.username, action: 'role.update', target: current._id, details: { fields: Object.keys(changes) } }, now);
+    if (merged.capacity > current.capacity) await promoteFromWaitlist(deps, current._id, now);
+    return roleDetail(deps, current._id);
+  }
+  throw new Error('Role kept changing while it was edited');
+}
+
+/** Closes (no more sign-ups) or reopens a role. */
+export async function setRoleStatus(deps: StaffDeps, ref: string, status: 'open' | 'closed', actor: Actor, now: Date = new Date()): Promise<RoleWithCounts> {
+  const { store } = deps;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await store.roles.get(ref.toUpperCase());
+    if (!current) throw new StaffError(404, `No volunteer role ${ref}`);
+    if (current.status === status) return withCounts(deps, current);
+    if (!(await store.roles.replace({ ...current, status, updatedAt: now }, current._rev))) continue;
+    await recordAudit(store, { actor: actor.username, action: status === 'closed' ? 'role.close' : 'role.reopen', target: current._id }, now);
+    if (status === 'open') await promoteFromWaitlist(deps, current._id, now);
+    return roleDetail(deps, current._id);
+  }
+  throw new Error('Role kept changing while its status was set');
+}
+
+/** Who signed up for a role, in sign-up order, numbers masked. */
+export async function roleSignups(deps: Pick<StaffDeps, 'store'>, ref: string): Promise<SignupView[]> {
+  const role = await deps.store.roles.get(ref.toUpperCase());
+  if (!role) throw new StaffError(404, `No volunteer role ${ref}`);
+  const signups = await deps.store.signups.find({ field: 'roleId', equals: role._id }, { order: 'asc', limit: 10_000 });
+  return signups.map((s) => ({
+    name: s.name,
+    channel: s.channel,
+    maskedAddress: maskAddress(s.address),
+    status: s.status,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  }));
+}
+
+/** A role's sign-ups as CSV (RFC 4180), safe to open in a spreadsheet. */
+export async function roleSignupsCsv(deps: Pick<StaffDeps, 'store'>, ref: string): Promise<string> {
+  const rows = (await roleSignups(deps, ref)).map((s) => [s.name, s.channel, s.maskedAddress, s.status, s.createdAt.toISOString(), s.updatedAt.toISOString()]);
+  return [['name', 'channel', 'resident', 'status', 'signed_up_at', 'updated_at'], ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
+}
+
+/**
+ * Fills free spots from the waitlist (first come, first served) and tells each promoted
+ * resident. Called when a confirmed volunteer cancels, capacity grows, or a role reopens.
+ */
+export async function promoteFromWaitlist(deps: StaffDeps, roleId: string, now: Date = new Date()): Promise<SignupRecord[]> {
+  const promoted = await deps.runner.promoteFromWaitlist(roleId, now);
+  const role = promoted.length > 0 ? await deps.store.roles.get(roleId) : null;
+  if (!role) return promoted;
+  for (const signup of promoted) {
+    await deps.notifier.notify(signup.address, {
+      purpose: 'notification',
+      key: `promoted|${signup._id}|${signup.createdAt.getTime()}`,
+      compose: (locale, t) => {
+        const text = role.translations?.[locale] ?? { title: role.title };
+        const date =
+          role.schedule ??
+          new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: deps.config.cityTimeZone }).format(role.startsAt);
+        return [{ kind: 'text', text: t('notify.promoted', { title: text.title, date, name: signup.name, contact: role.contact }) }];
+      },
+    });
+  }
+  await recordAudit(deps.store, { actor: 'system', action: 'role.promote_waitlist', target: roleId, details: { promoted: promoted.length } }, now);
+  return promoted;
+}
+
+function cleanInput(input: RoleInput): RoleInput {
+  return {
+    title: input.title.trim(),
+    description: input.description.trim(),
+    interests: [...new Set(input.interests.map((i) => i.trim().toLowerCase()).filter(Boolean))],
+    neighbourhood: input.neighbourhood.trim(),
+    place: input.place.trim(),
+    startsAt: input.startsAt,
+    ...(input.endsAt ? { endsAt: input.endsAt } : {}),
+    ...(input.schedule?.trim() ? { schedule: input.schedule.trim() } : {}),
+    capacity: input.capacity,
+    contact: input.contact.trim(),
+    ...(input.translations ? { translations: input.translations } : {}),
+  };
+}
+
+function checkDates(startsAt: Date, endsAt: Date | undefined): void {
+  if (Number.isNaN(startsAt.getTime())) throw new StaffError(400, 'startsAt is not a date');
+  if (endsAt && endsAt < startsAt) throw new StaffError(400, 'endsAt is before startsAt');
+}
+
+/** `sms:+15551234567` → `sms:…4567`. */
+export function maskAddress(address: string): string {
+  const at = address.indexOf(':');
+  return `${address.slice(0, at + 1)}…${address.slice(-4)}`;
+}
+
+/** One CSV cell: quoted when needed, and a leading = + - @ neutralised (spreadsheet formula injection). */
+function csvCell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
