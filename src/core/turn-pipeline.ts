@@ -179,7 +179,7 @@ export class TurnPipeline {
       if (count >= MAX_COMMANDS_PER_TURN) throw new Error(`Dialog ${output.trace.dialog ?? '?'} chains too many commands`);
       if (output.command.type === 'resident.deleteData') forget = true;
       const result = await runner.run(output.command, { ...scope, locale: output.state.locale });
-      output = advance(engine, output.state, { type: 'result', result });
+      output = advance(engine, output.state, { type: 'result', result, resident: facts, channel });
       replies.push(...output.replies);
       effects.push(...output.effects);
     }

@@ -51,7 +51,7 @@ export function initialState(locale: string, now: number): ConversationState {
 /** Moves a conversation one step: see the module comment. */
 export function advance(env: EngineEnv, state: ConversationState, event: TurnEvent): TurnOutput {
   const turn = new Turn(env, structuredClone(state));
-  return event.type === 'message' ? turn.onMessage(event.message, event.resident, event.channel) : turn.onResult(event.result);
+  return event.type === 'message' ? turn.onMessage(event.message, event.resident, event.channel) : turn.onResult(event.result, event.resident, event.channel);
 }
 
 /** One call of `advance`: accumulates what the engine says and does. */
@@ -62,7 +62,7 @@ class Turn {
   private trace: TurnTrace = { outcome: 'none' };
   // Set when this turn restarted an outdated flow: the message was meant for the old one.
   private restarted = false;
-  // The facts of the message being handled; results of commands reuse the last ones.
+  // The facts of the message that started the turn (a command's result carries them on).
   private channel: ChannelFacts = { media: false, location: false };
   private resident: ResidentFacts = { optedOut: false, volunteerCalls: false };
 
@@ -150,7 +150,7 @@ class Turn {
     }
     // Asking for something else (another report's status, an idea, the menu) is not a reply.
     const reference = nlu.entities.reference;
-    if ((reference && reference !== followUp.ref) || (nlu.confidence >= INTERRUPT_CONFIDENCE && !FOLLOW_UP_INTENTS.has(nlu.intent))) return false;
+    if ((reference && reference !== followUp.ref) || !FOLLOW_UP_INTENTS.has(nlu.intent)) return false;
     if (!input.text.trim() && !input.media?.length) return false;
     this.state.flow = null;
     this.startDialog('report-follow-up', {
@@ -198,7 +198,9 @@ class Turn {
     return this.output(`unsupported_${kind}`);
   }
 
-  onResult(result: CommandResult): TurnOutput {
+  onResult(result: CommandResult, resident: ResidentFacts, channel: ChannelFacts): TurnOutput {
+    this.resident = resident;
+    this.channel = channel;
     const flow = this.state.flow;
     if (!flow?.awaiting || flow.awaiting.command.type !== result.type) {
       throw new Error(`Result ${result.type} arrived for a flow that does not wait for it`);

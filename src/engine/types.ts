@@ -99,7 +99,9 @@ export interface EngineEnv {
 
 /** What happens to a conversation: a resident's message, or the result of a command. */
 export type TurnEvent =
-  { type: 'message'; message: InboundMessage; resident: ResidentFacts; channel: ChannelFacts } | { type: 'result'; result: CommandResult };
+  | { type: 'message'; message: InboundMessage; resident: ResidentFacts; channel: ChannelFacts }
+  /** A command's result; the resident's and channel's facts are the message's that started the turn. */
+  | { type: 'result'; result: CommandResult; resident: ResidentFacts; channel: ChannelFacts };
 
 /** Why the engine did what it did, for the one log line per turn. */
 export interface TurnTrace {

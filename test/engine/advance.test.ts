@@ -116,7 +116,12 @@ describe('advance', () => {
     const waiting = advance(env, asked.state, said('42'));
     expect(waiting.command).toEqual({ type: 'report.create', input: { category: 'other', description: '42', photos: [] } });
     expect(waiting.replies).toEqual([]);
-    const done = advance(env, waiting.state, { type: 'result', result: { type: 'report.create', value: { ref: 'R-ABCDE' } } });
+    const done = advance(env, waiting.state, {
+      type: 'result',
+      result: { type: 'report.create', value: { ref: 'R-ABCDE' } },
+      resident: { optedOut: false, volunteerCalls: false },
+      channel: { media: false, location: false },
+    });
     expect(done.replies).toEqual([{ kind: 'text', text: 'Counted R-ABCDE.' }]);
     expect(done.state.flow).toBeNull();
     expect(done.state.turns).toBe(2);

@@ -57,9 +57,15 @@ describe('creating accounts', () => {
     const again = await createStaffUser(store, { username: 'DANA.SMITH', displayName: 'Other', role: 'admin', password: PASSWORD });
     expect(again).toMatchObject({ ok: false, code: 'username_taken' });
     for (const username of ['ab', 'x'.repeat(41), 'has space', 'émile', 'semi;colon']) {
-      expect(await createStaffUser(store, { username, displayName: 'X', role: 'admin', password: PASSWORD })).toMatchObject({ ok: false, code: 'invalid_username' });
+      expect(await createStaffUser(store, { username, displayName: 'X', role: 'admin', password: PASSWORD })).toMatchObject({
+        ok: false,
+        code: 'invalid_username',
+      });
     }
-    expect(await createStaffUser(store, { username: 'eve', displayName: 'Eve', role: 'boss', password: PASSWORD })).toMatchObject({ ok: false, code: 'invalid_role' });
+    expect(await createStaffUser(store, { username: 'eve', displayName: 'Eve', role: 'boss', password: PASSWORD })).toMatchObject({
+      ok: false,
+      code: 'invalid_role',
+    });
     const weak = await createStaffUser(store, { username: 'eve', displayName: 'Eve', role: 'admin', password: 'short' });
     expect(weak).toMatchObject({ ok: false, code: 'weak_password' });
     expect(weak.ok ? '' : weak.message).toContain('12');

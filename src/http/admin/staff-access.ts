@@ -93,11 +93,14 @@ export function isSameOrigin(req: Request, config: Pick<Config, 'publicUrl'>): b
 
 /**
  * A `next` destination that is safe to redirect to after login: a path on this site under
- * /admin; anything else (another site, `//evil`, `/\evil`, control characters) becomes /admin.
+ * /admin; anything else (another site, `//evil`, `/\evil`, `/admin/../x`, control characters)
+ * becomes /admin.
  */
 export function safeNextPath(next: unknown): string {
   if (typeof next !== 'string' || next.length > 2000) return '/admin';
   if (!/^\/admin(?:[/?#]|$)/.test(next) || /[\\\s\p{Cc}]/u.test(next) || next.includes('//')) return '/admin';
+  // Dot segments (also percent-encoded, which URL parsers resolve too) could climb out of /admin.
+  if (/\/(?:\.|%2e){1,2}(?:[/?#]|$)/i.test(next)) return '/admin';
   return next;
 }
 

@@ -1,0 +1,529 @@
+/**
+ * Volunteer-call broadcasts on the staff side: preview an audience, create a broadcast (which
+ * plans one delivery record per recipient), pause, resume or cancel it, and read its progress.
+ * Sending is the broadcast worker's job (`broadcast-worker.ts`): a broadcast is persisted work,
+ * so everything here only writes records, and a crash between two steps loses nothing.
+ *
+ * Counting is done with the store's indexes: each delivery sits in a bucket
+ * `<broadcastId>|<state>|<channel>`, so one `count` per state and channel gives the dashboard its
+ * numbers without reading a hundred thousand records.
+ */
+import type { Config } from '../config.js';
+import type { ChannelName } from '../core/message.js';
+import type { ResidentMessenger } from '../channels/resident-messenger.js';
+import { matchesAudience } from '../domain/audience.js';
+import { newReference } from '../domain/reference.js';
+import type { AudienceFilter, BroadcastRecord, BroadcastStatus, DeliveryRecord, DeliveryState, ResidentRecord } from '../domain/records.js';
+import type { Collections, Unsaved } from '../store/store.port.js';
+import { recordAudit } from './audit-log.js';
+
+/** Every state a delivery can be in, in the order the dashboard shows them. */
+export const DELIVERY_STATES: readonly DeliveryState[] = ['queued', 'sending', 'sent', 'delivered', 'failed', 'skipped'];
+
+/** Every channel a resident can be on; each has its own delivery buckets and worker lane. */
+export const BROADCAST_CHANNELS: readonly ChannelName[] = ['sms', 'telegram', 'webchat', 'web', 'console'];
+
+/** The longest message variant, in characters: a few SMS segments, one screen on a phone. */
+export const MAX_MESSAGE_LENGTH = 1000;
+
+/** The longest answer window, in hours (30 days), as for VOLUNTEER_CALL_ANSWER_HOURS. */
+export const MAX_ANSWER_WINDOW_HOURS = 720;
+
+/** How far ahead a broadcast may be scheduled: a year, so a typo in the year is caught. */
+const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
+
+// Deliveries are inserted this many at a time: enough for LMDB to commit them in a few batches
+// (and MongoDB to pipeline them), few enough to keep memory and latency flat.
+const INSERT_CHUNK = 500;
+
+// Reasons and answers are tallied by reading the records only when there are at most this many;
+// above it the dashboard shows the counts per state, which come from the indexes.
+const TALLY_LIMIT = 5000;
+
+/** The store bucket of a delivery: one index gives the worker its queue and the dashboard its counts. */
+export function deliveryBucket(broadcastId: string, state: DeliveryState, channel: ChannelName): string {
+  return `${broadcastId}|${state}|${channel}`;
+}
+
+/** A delivery's id: one per recipient per broadcast, so planning twice plans nobody twice. */
+export function deliveryId(broadcastId: string, address: string): string {
+  return `${broadcastId}|${address}`;
+}
+
+/** A delivery moved to another state, with its bucket to match. */
+export function withState(delivery: DeliveryRecord, state: DeliveryState, now: Date, changes: Partial<DeliveryRecord> = {}): DeliveryRecord {
+  return { ...delivery, ...changes, state, bucket: deliveryBucket(delivery.broadcastId, state, delivery.channel), updatedAt: now };
+}
+
+/** What a staff action on broadcasts returns: the result, or why it was refused (a code and a sentence for staff). */
+export type BroadcastResult<T> = { ok: true; value: T } | { ok: false; problem: BroadcastProblem; message: string };
+
+/** Why a staff action was refused: bad input, no such broadcast, or not possible in its current status. */
+export type BroadcastProblem = 'invalid' | 'not_found' | 'wrong_status';
+
+/** Who acts: a staff username (or `admin-token`), as the audit log names them. */
+export interface BroadcastActor {
+  username: string;
+}
+
+/** The recipient counts of an audience, before anything is sent. */
+export interface AudiencePreview {
+  /** Residents in the audience: every one gets a delivery record. */
+  total: number;
+  /** Those who will be sent the message: not opted out, on a channel that is on. */
+  sendable: number;
+  /** Said STOP but still have volunteer calls on: planned, skipped and counted. */
+  optedOut: number;
+  /** On a channel whose credentials are not set: planned, skipped and counted. */
+  channelOff: number;
+  /** Sendable recipients per channel. */
+  byChannel: Partial<Record<ChannelName, number>>;
+  /** Sendable recipients per language (the message variant each gets). */
+  byLocale: Record<string, number>;
+}
+
+/** Whether a channel can be reached now; without it every channel counts as on. */
+export type Reaches = (channel: ChannelName) => boolean;
+
+/**
+ * Counts who a broadcast to this audience would reach, for the "N recipients" shown before
+ * sending. Reads the opted-in residents once through the `volunteerCalls` index (a city's
+ * hundred thousand opted-in residents are one index range) and applies the same rule the plan
+ * applies, so the preview and the plan agree.
+ */
+export async function previewAudience(
+  store: Pick<Collections, 'residents'>,
+  filter: AudienceFilter,
+  now: Date = new Date(),
+  reaches: Reaches = () => true,
+): Promise<AudiencePreview> {
+  const preview: AudiencePreview = { total: 0, sendable: 0, optedOut: 0, channelOff: 0, byChannel: {}, byLocale: {} };
+  for (const resident of await audienceOf(store, filter, now)) {
+    preview.total += 1;
+    const skip = skipReason(resident, reaches);
+    if (skip === 'opted_out') preview.optedOut += 1;
+    else if (skip === 'channel_off') preview.channelOff += 1;
+    else {
+      preview.sendable += 1;
+      preview.byChannel[resident.channel] = (preview.byChannel[resident.channel] ?? 0) + 1;
+      preview.byLocale[resident.locale] = (preview.byLocale[resident.locale] ?? 0) + 1;
+    }
+  }
+  return preview;
+}
+
+/** What staff ask for when creating a broadcast. */
+export interface BroadcastInput {
+  /** The message per language; the default language's is required, the others optional. */
+  messages: Record<string, string>;
+  audience: AudienceFilter;
+  /** The role a "yes" signs up for; it must exist and be open. */
+  roleId?: string;
+  /** Not sent before this time; absent means now. */
+  sendAt?: Date;
+  /** How long a "yes" counts; VOLUNTEER_CALL_ANSWER_HOURS by default. */
+  answerWindowHours?: number;
+}
+
+/** What creating a broadcast needs from the service (a `Service` has all of it). */
+export interface BroadcastSetup {
+  store: Collections;
+  config: Pick<Config, 'defaultLocale' | 'volunteerCallAnswerHours'>;
+  messenger: Pick<ResidentMessenger, 'reaches'>;
+  i18n: { readonly locales: readonly string[] };
+}
+
+/** How many deliveries a plan made, and why the skipped ones are skipped. */
+export interface PlanCounts {
+  planned: number;
+  queued: number;
+  skipped: Record<string, number>;
+}
+
+/**
+ * Creates a broadcast and plans its deliveries: checks the input (a message in the default
+ * language, none longer than 1,000 characters, an open role), stores the broadcast as
+ * `scheduled` with `planned` still 0, inserts one delivery per recipient, then sets `planned`.
+ * The worker leaves a broadcast alone until `planned` is set, so it never sends half a plan, and
+ * re-plans one whose planning a crash cut off (inserts of the same ids change nothing).
+ */
+export async function createBroadcast(
+  setup: BroadcastSetup,
+  input: BroadcastInput,
+  actor: BroadcastActor,
+  now: Date = new Date(),
+): Promise<BroadcastResult<{ broadcast: BroadcastRecord; plan: PlanCounts }>> {
+  const { store, config } = setup;
+  const checked = checkMessages(input.messages, config.defaultLocale, setup.i18n.locales);
+  if (!checked.ok) return checked;
+  const sendAt = input.sendAt ?? now;
+  if (Number.isNaN(sendAt.getTime())) return invalid('sendAt: must be a date and time');
+  if (sendAt.getTime() > now.getTime() + MAX_SCHEDULE_AHEAD_MS) return invalid('sendAt: must be within a year from now');
+  const answerWindowHours = input.answerWindowHours ?? Math.max(1, config.volunteerCallAnswerHours);
+  if (!(answerWindowHours >= 1 && answerWindowHours <= MAX_ANSWER_WINDOW_HOURS)) {
+    return invalid(`answerWindowHours: must be between 1 and ${MAX_ANSWER_WINDOW_HOURS}`);
+  }
+  const audience = checkAudience(input.audience);
+  if (!audience.ok) return audience;
+  if (input.roleId !== undefined) {
+    const role = await store.roles.get(input.roleId);
+    if (!role) return invalid('roleId: no volunteer role has this reference');
+    if (role.status !== 'open') return invalid('roleId: this volunteer role is closed');
+  }
+
+  const draft: Omit<Unsaved<BroadcastRecord>, '_id'> = {
+    ...(input.roleId !== undefined ? { roleId: input.roleId } : {}),
+    messages: checked.value,
+    audience: audience.value,
+    status: 'scheduled',
+    sendAt: sendAt.getTime() < now.getTime() ? now : sendAt,
+    answerWindowHours,
+    planned: 0,
+    createdBy: actor.username,
+    kind: 'broadcast',
+    createdAt: now,
+    updatedAt: now,
+  };
+  let broadcast: BroadcastRecord | null = null;
+  // Five random characters: a clash is rare, and a second draw settles it.
+  for (let attempt = 0; attempt < 5 && !broadcast; attempt++) {
+    const candidate = { ...draft, _id: newReference('B') };
+    if (await store.broadcasts.insert(candidate)) broadcast = { ...candidate, _rev: 1 };
+  }
+  if (!broadcast) throw new Error('Could not draw an unused broadcast reference');
+
+  const plan = await planBroadcast(store, (channel) => setup.messenger.reaches(channel), broadcast);
+  const planned = (await finishPlanning(store, broadcast._id, now)) ?? broadcast;
+  await recordAudit(
+    store,
+    {
+      actor: actor.username,
+      action: 'broadcast.create',
+      target: broadcast._id,
+      details: {
+        planned: plan.planned,
+        queued: plan.queued,
+        skipped: plan.skipped,
+        locales: Object.keys(checked.value),
+        audience: draft.audience,
+        sendAt: draft.sendAt.toISOString(),
+        ...(input.roleId !== undefined ? { roleId: input.roleId } : {}),
+      },
+    },
+    now,
+  );
+  return { ok: true, value: { broadcast: planned, plan } };
+}
+
+/**
+ * Inserts one delivery per resident in the broadcast's audience, most recently active first
+ * (they are the likeliest to answer, so they hear first). Opted-out residents and residents of
+ * a channel that is off get a `skipped` delivery with the reason, so they are counted. The
+ * audience is taken as of the broadcast's creation, so planning again (after a crash) plans the
+ * same residents, and an insert of an existing id changes nothing.
+ */
+export async function planBroadcast(store: Pick<Collections, 'residents' | 'deliveries'>, reaches: Reaches, broadcast: BroadcastRecord): Promise<PlanCounts> {
+  const residents = await audienceOf(store, broadcast.audience, broadcast.createdAt);
+  const counts: PlanCounts = { planned: 0, queued: 0, skipped: {} };
+  const deliveries = residents.map((resident, seq): Unsaved<DeliveryRecord> => {
+    const reason = skipReason(resident, reaches);
+    const state: DeliveryState = reason ? 'skipped' : 'queued';
+    counts.planned += 1;
+    if (reason) counts.skipped[reason] = (counts.skipped[reason] ?? 0) + 1;
+    else counts.queued += 1;
+    return {
+      _id: deliveryId(broadcast._id, resident.address),
+      broadcastId: broadcast._id,
+      address: resident.address,
+      channel: resident.channel,
+      locale: resident.locale,
+      seq,
+      state,
+      bucket: deliveryBucket(broadcast._id, state, resident.channel),
+      ...(reason ? { reason } : {}),
+      attempts: 0,
+      createdAt: broadcast.createdAt,
+      updatedAt: broadcast.createdAt,
+    };
+  });
+  for (let start = 0; start < deliveries.length; start += INSERT_CHUNK) {
+    await Promise.all(deliveries.slice(start, start + INSERT_CHUNK).map((delivery) => store.deliveries.insert(delivery)));
+  }
+  return counts;
+}
+
+/**
+ * Records that a broadcast's plan is complete: `planned` from the stored deliveries, `done` at
+ * once when nobody is in the audience, and the queue swept again if staff cancelled while it was
+ * being planned. Returns the updated broadcast (null if it no longer exists).
+ */
+export async function finishPlanning(store: Pick<Collections, 'broadcasts' | 'deliveries'>, broadcastId: string, now: Date): Promise<BroadcastRecord | null> {
+  const planned = await store.deliveries.count({ field: 'broadcastId', equals: broadcastId });
+  const updated = await updateBroadcast(store, broadcastId, (current) => ({
+    ...current,
+    planned,
+    ...(planned === 0 && current.status !== 'cancelled' ? { status: 'done' as const, finishedAt: now } : {}),
+    updatedAt: now,
+  }));
+  if (updated?.status === 'cancelled') await skipQueued(store, broadcastId, 'cancelled', now);
+  return updated;
+}
+
+/** Pauses a scheduled or sending broadcast: the worker finishes the messages in flight and takes no more. */
+export function pauseBroadcast(
+  store: Pick<Collections, 'broadcasts' | 'audit'>,
+  id: string,
+  actor: BroadcastActor,
+  now: Date = new Date(),
+): Promise<BroadcastResult<BroadcastRecord>> {
+  return changeStatus(store, id, actor, now, { action: 'pause', from: ['scheduled', 'sending'], to: 'paused' });
+}
+
+/**
+ * Resumes a paused broadcast. It becomes `scheduled` again: the worker starts it at once when its
+ * time has come, or at its time when it was paused before it.
+ */
+export function resumeBroadcast(
+  store: Pick<Collections, 'broadcasts' | 'audit'>,
+  id: string,
+  actor: BroadcastActor,
+  now: Date = new Date(),
+): Promise<BroadcastResult<BroadcastRecord>> {
+  return changeStatus(store, id, actor, now, { action: 'resume', from: ['paused'], to: 'scheduled' });
+}
+
+/**
+ * Cancels a broadcast: the status first (so the worker stops taking deliveries), then every
+ * delivery still queued becomes `skipped` with reason `cancelled`. Messages already in flight
+ * finish and are counted as what they became.
+ */
+export async function cancelBroadcast(
+  store: Pick<Collections, 'broadcasts' | 'deliveries' | 'audit'>,
+  id: string,
+  actor: BroadcastActor,
+  now: Date = new Date(),
+): Promise<BroadcastResult<{ broadcast: BroadcastRecord; skipped: number }>> {
+  const changed = await changeStatus(store, id, actor, now, { action: 'cancel', from: ['scheduled', 'sending', 'paused'], to: 'cancelled' });
+  if (!changed.ok) return changed;
+  const skipped = await skipQueued(store, id, 'cancelled', now);
+  const broadcast = (await finishIfSettled(store, id, now)) ?? changed.value;
+  return { ok: true, value: { broadcast, skipped } };
+}
+
+/**
+ * Marks a cancelled broadcast finished once nothing of it is in flight any more. The worker calls
+ * it after each message it sends for a cancelled broadcast; returns the broadcast as it is now.
+ */
+export async function finishIfSettled(store: Pick<Collections, 'broadcasts' | 'deliveries'>, id: string, now: Date): Promise<BroadcastRecord | null> {
+  const current = await store.broadcasts.get(id);
+  if (!current || current.status !== 'cancelled' || current.finishedAt) return current;
+  if ((await countIn(store, id, ['queued', 'sending'])) > 0) return current;
+  return updateBroadcast(store, id, (latest) => (latest.status === 'cancelled' && !latest.finishedAt ? { ...latest, finishedAt: now, updatedAt: now } : null));
+}
+
+/** Where a broadcast is: its status and the deliveries per state, per channel and per answer. */
+export interface BroadcastProgress {
+  id: string;
+  status: BroadcastStatus;
+  planned: number;
+  sendAt: Date;
+  finishedAt?: Date;
+  byState: Record<DeliveryState, number>;
+  /** Per channel that has deliveries, the deliveries per state. */
+  byChannel: Partial<Record<ChannelName, Record<DeliveryState, number>>>;
+  /** Skipped and failed deliveries per reason (`opted_out`, `cancelled`, `interrupted`...), when few enough to read. */
+  byReason?: Record<string, number>;
+  /** Residents who answered the call. */
+  answered: number;
+  /** The answers per outcome (`confirmed`, `waitlisted`...), when few enough to read. */
+  byAnswer?: Record<string, number>;
+}
+
+/**
+ * A broadcast's progress for the dashboard, cheap enough to poll: one index count per state and
+ * channel, plus the answers; reasons and answer outcomes are tallied only while there are few.
+ */
+export async function broadcastProgress(store: Pick<Collections, 'broadcasts' | 'deliveries'>, id: string): Promise<BroadcastProgress | null> {
+  const broadcast = await store.broadcasts.get(id);
+  if (!broadcast) return null;
+  const cells = BROADCAST_CHANNELS.flatMap((channel) => DELIVERY_STATES.map((state) => ({ channel, state })));
+  const [counts, answered] = await Promise.all([
+    Promise.all(cells.map(({ channel, state }) => store.deliveries.count({ field: 'bucket', equals: deliveryBucket(id, state, channel) }))),
+    store.deliveries.count({ field: 'answeredIn', equals: id }),
+  ]);
+  const byState = zeroStates();
+  const byChannel: BroadcastProgress['byChannel'] = {};
+  cells.forEach(({ channel, state }, i) => {
+    const count = counts[i] ?? 0;
+    if (count === 0) return;
+    byState[state] += count;
+    (byChannel[channel] ??= zeroStates())[state] += count;
+  });
+  const progress: BroadcastProgress = {
+    id,
+    status: broadcast.status,
+    planned: broadcast.planned,
+    sendAt: broadcast.sendAt,
+    ...(broadcast.finishedAt ? { finishedAt: broadcast.finishedAt } : {}),
+    byState,
+    byChannel,
+    answered,
+  };
+  if (byState.skipped + byState.failed <= TALLY_LIMIT) {
+    const channels = Object.keys(byChannel) as ChannelName[];
+    const finished = await Promise.all(
+      channels.flatMap((channel) =>
+        (['skipped', 'failed'] as const).map((state) => store.deliveries.find({ field: 'bucket', equals: deliveryBucket(id, state, channel) })),
+      ),
+    );
+    progress.byReason = tally(finished.flat().map((delivery) => delivery.reason ?? 'unknown'));
+  }
+  if (answered > 0 && answered <= TALLY_LIMIT) {
+    const answers = await store.deliveries.find({ field: 'answeredIn', equals: id });
+    progress.byAnswer = tally(answers.map((delivery) => delivery.answer ?? 'unknown'));
+  }
+  return progress;
+}
+
+/** The latest broadcasts, newest first. */
+export function listBroadcasts(store: Pick<Collections, 'broadcasts'>, limit = 50): Promise<BroadcastRecord[]> {
+  return store.broadcasts.find({ field: 'kind', equals: 'broadcast' }, { order: 'desc', limit: Math.max(1, Math.min(Math.floor(limit) || 1, 200)) });
+}
+
+/** One broadcast, or null. */
+export function getBroadcast(store: Pick<Collections, 'broadcasts'>, id: string): Promise<BroadcastRecord | null> {
+  return store.broadcasts.get(id);
+}
+
+/**
+ * Marks every still-queued delivery of a broadcast skipped with a reason; returns how many. A
+ * delivery the worker claims meanwhile leaves the queue and is sent; one that changes is read
+ * again on the next page, so the loop ends with the queue empty.
+ */
+export async function skipQueued(store: Pick<Collections, 'deliveries'>, broadcastId: string, reason: string, now: Date): Promise<number> {
+  let skipped = 0;
+  for (const channel of BROADCAST_CHANNELS) {
+    const bucket = deliveryBucket(broadcastId, 'queued', channel);
+    for (;;) {
+      const page = await store.deliveries.find({ field: 'bucket', equals: bucket }, { limit: INSERT_CHUNK });
+      if (page.length === 0) break;
+      const moved = await Promise.all(page.map((delivery) => store.deliveries.replace(withState(delivery, 'skipped', now, { reason }), delivery._rev)));
+      skipped += moved.filter(Boolean).length;
+    }
+  }
+  return skipped;
+}
+
+/** How many deliveries of a broadcast are in any of these states, over every channel. */
+export async function countIn(store: Pick<Collections, 'deliveries'>, broadcastId: string, states: readonly DeliveryState[]): Promise<number> {
+  const counts = await Promise.all(
+    BROADCAST_CHANNELS.flatMap((channel) => states.map((state) => store.deliveries.count({ field: 'bucket', equals: deliveryBucket(broadcastId, state, channel) }))),
+  );
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
+/**
+ * Applies a change to the stored broadcast with optimistic concurrency, re-reading on a
+ * conflict (the worker and staff may write it at once). `change` returns null to leave it as it
+ * is. Returns the broadcast as stored afterwards, or null when there is none.
+ */
+export async function updateBroadcast(
+  store: Pick<Collections, 'broadcasts'>,
+  id: string,
+  change: (current: BroadcastRecord) => BroadcastRecord | null,
+): Promise<BroadcastRecord | null> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const current = await store.broadcasts.get(id);
+    if (!current) return null;
+    const next = change(current);
+    if (!next) return current;
+    if (await store.broadcasts.replace(next, current._rev)) return { ...next, _rev: current._rev + 1 };
+  }
+  throw new Error(`Broadcast ${id} kept changing while being updated`);
+}
+
+async function changeStatus(
+  store: Pick<Collections, 'broadcasts' | 'audit'>,
+  id: string,
+  actor: BroadcastActor,
+  now: Date,
+  move: { action: string; from: readonly BroadcastStatus[]; to: BroadcastStatus },
+): Promise<BroadcastResult<BroadcastRecord>> {
+  let refused: BroadcastStatus | undefined;
+  const updated = await updateBroadcast(store, id, (current) => {
+    refused = move.from.includes(current.status) ? undefined : current.status;
+    return refused ? null : { ...current, status: move.to, updatedAt: now };
+  });
+  if (!updated) return { ok: false, problem: 'not_found', message: `No broadcast ${id}` };
+  if (refused) return { ok: false, problem: 'wrong_status', message: `Cannot ${move.action} a broadcast that is ${refused}` };
+  await recordAudit(store, { actor: actor.username, action: `broadcast.${move.action}`, target: id, details: { status: move.to } }, now);
+  return { ok: true, value: updated };
+}
+
+/** The opted-in residents in an audience, most recently active first. */
+async function audienceOf(store: Pick<Collections, 'residents'>, filter: AudienceFilter, now: Date): Promise<ResidentRecord[]> {
+  // No limit: the index range of opted-in residents is the audience's upper bound, and the
+  // embedded store reads it in one pass (100,000 residents are tens of megabytes, briefly).
+  const optedIn = await store.residents.find({ field: 'volunteerCalls', equals: true }, { order: 'desc' });
+  return optedIn.filter((resident) => matchesAudience(resident, filter, now));
+}
+
+/** Why a resident in the audience is not sent the message, if they are not. */
+function skipReason(resident: ResidentRecord, reaches: Reaches): 'opted_out' | 'channel_off' | null {
+  if (resident.optedOut) return 'opted_out';
+  if (!reaches(resident.channel)) return 'channel_off';
+  return null;
+}
+
+/** The messages trimmed, checked against the locales, with the default language's present. */
+function checkMessages(messages: Record<string, string>, defaultLocale: string, locales: readonly string[]): BroadcastResult<Record<string, string>> {
+  const cleaned: Record<string, string> = {};
+  for (const [locale, text] of Object.entries(messages)) {
+    if (!locales.includes(locale)) return invalid(`messages.${locale}: not a language of this service (${locales.join(', ')})`);
+    const trimmed = text.trim();
+    if (trimmed.length === 0) return invalid(`messages.${locale}: must not be empty`);
+    if ([...trimmed].length > MAX_MESSAGE_LENGTH) return invalid(`messages.${locale}: must be at most ${MAX_MESSAGE_LENGTH} characters`);
+    cleaned[locale] = trimmed;
+  }
+  if (cleaned[defaultLocale] === undefined) {
+    return invalid(`messages.${defaultLocale}: required (residents whose language has no variant get the ${defaultLocale} one)`);
+  }
+  return { ok: true, value: cleaned };
+}
+
+/** The filter as stored: empty lists dropped (they narrow nothing), text trimmed, values checked. */
+function checkAudience(filter: AudienceFilter): BroadcastResult<AudienceFilter> {
+  const list = (values: readonly string[] | undefined) => [...new Set((values ?? []).map((value) => value.trim()).filter(Boolean))];
+  const channels = [...new Set(filter.channels ?? [])];
+  const unknown = channels.find((channel) => !BROADCAST_CHANNELS.includes(channel));
+  if (unknown !== undefined) return invalid(`audience.channels: must be some of ${BROADCAST_CHANNELS.join(', ')}`);
+  const days = filter.activeWithinDays;
+  if (days !== undefined && !(Number.isInteger(days) && days >= 1)) return invalid('audience.activeWithinDays: must be a whole number of days, at least 1');
+  const locales = list(filter.locales);
+  const interests = list(filter.interests);
+  const neighbourhoods = list(filter.neighbourhoods);
+  return {
+    ok: true,
+    value: {
+      ...(channels.length ? { channels } : {}),
+      ...(locales.length ? { locales } : {}),
+      ...(interests.length ? { interests } : {}),
+      ...(neighbourhoods.length ? { neighbourhoods } : {}),
+      ...(days !== undefined ? { activeWithinDays: days } : {}),
+    },
+  };
+}
+
+function invalid(message: string): { ok: false; problem: 'invalid'; message: string } {
+  return { ok: false, problem: 'invalid', message };
+}
+
+function zeroStates(): Record<DeliveryState, number> {
+  return { queued: 0, sending: 0, sent: 0, delivered: 0, failed: 0, skipped: 0 };
+}
+
+function tally(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}

@@ -1,0 +1,83 @@
+/**
+ * `npm run staff`: the CLI run as a child process on a temp data folder, with the password
+ * piped on stdin, and the account it made used to log in through the service.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTestApp } from '../support/http.js';
+import { login } from '../../src/staff/staff-accounts.js';
+import { listAudit } from '../../src/staff/audit-log.js';
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'civicline-staff-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const PASSWORD = 'piped password for alice';
+
+/** Runs the CLI with `stdin` piped in; resolves with its exit code and output. */
+function staffCli(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/staff-cli.ts', ...args], {
+      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', ADMIN_TOKEN: '', MONGODB_URI: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+describe('staff CLI', () => {
+  it('adds an account with the piped password, refuses bad input, and the account can log in', async () => {
+    const added = await staffCli(['add', 'Alice', '--role', 'coordinator', '--name', 'Alice Liddell'], `${PASSWORD}\n`);
+    expect(added).toMatchObject({ code: 0, stdout: 'added alice (coordinator)\n' });
+    expect(added.stdout + added.stderr).not.toContain(PASSWORD);
+
+    const duplicate = await staffCli(['add', 'alice', '--role', 'admin'], `${PASSWORD}\n`);
+    expect(duplicate.code).not.toBe(0);
+    expect(duplicate.stderr).toContain('taken');
+    const weak = await staffCli(['add', 'bob', '--role', 'admin'], 'short\n');
+    expect(weak.code).not.toBe(0);
+    expect(weak.stderr).toContain('at least 12 characters');
+    const role = await staffCli(['add', 'carol', '--role', 'boss'], `${PASSWORD}\n`);
+    expect(role.code).not.toBe(0);
+    expect(role.stderr).toContain('unknown role');
+
+    const listed = await staffCli(['list']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toBe('alice\tcoordinator\tactive\tAlice Liddell\n');
+
+    const app = await startTestApp({ DATA_DIR: dataDir });
+    try {
+      expect(await login(app.service.store, 'alice', PASSWORD)).toMatchObject({ ok: true, user: { username: 'alice', role: 'coordinator', displayName: 'Alice Liddell' } });
+      const audit = await listAudit(app.service.store, { actor: 'cli' });
+      expect(audit).toContainEqual(expect.objectContaining({ action: 'staff.create', target: 'alice' }));
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
+
+  it('changes a password, and disables and enables an account', async () => {
+    expect((await staffCli(['passwd', 'alice'], 'a whole new password\r\nignored second line\n')).code).toBe(0);
+    const disabled = await staffCli(['disable', 'alice']);
+    expect(disabled).toMatchObject({ code: 0, stdout: 'alice is disabled\n' });
+    expect((await staffCli(['list'])).stdout).toContain('alice\tcoordinator\tdisabled');
+    expect((await staffCli(['enable', 'alice'])).code).toBe(0);
+    expect((await staffCli(['passwd', 'nobody'], 'a whole new password\n')).stderr).toContain('no staff member');
+    expect((await staffCli(['launch'])).code).toBe(2);
+
+    const app = await startTestApp({ DATA_DIR: dataDir });
+    try {
+      expect(await login(app.service.store, 'alice', PASSWORD)).toEqual({ ok: false, reason: 'invalid' });
+      expect(await login(app.service.store, 'alice', 'a whole new password')).toMatchObject({ ok: true });
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
+});
