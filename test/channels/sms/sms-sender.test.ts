@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type RunningApp } from '../../support/http.js';
 import { ACCOUNT_SID, AUTH_TOKEN, messageSid, postTwilio, startFakeTwilio, type FakeTwilio } from '../../support/twilio.js';
+import { createOutbound, INTERRUPTED, updateOutbound } from '../../../src/channels/outbound-records.js';
 
 const PUBLIC_URL = 'https://bot.springfield.example';
 const RATE = 10;
@@ -132,5 +133,30 @@ describe('status callbacks', () => {
     expect((await postStatus({ MessageSid: messageSid(), MessageStatus: 'delivered' })).status).toBe(204);
     expect((await postStatus({ MessageSid: 'nope', MessageStatus: 'delivered' })).status).toBe(400);
     expect((await postStatus({ MessageSid: messageSid(), MessageStatus: 'exploded' })).status).toBe(400);
+  });
+});
+
+describe('a send a crash cut off', () => {
+  // A record left "sending" by a process that died: Twilio may or may not have taken it, and it
+  // has no idempotency key, so sending again could text the resident twice.
+  async function leftSending(address: string, key: string, purpose: 'broadcast' | 'reply') {
+    const record = await createOutbound(app.service.store, { idempotencyKey: key, channel: 'sms', address, text: 'Volunteers needed', purpose });
+    await updateOutbound(app.service.store, record, { state: 'sending', attempts: 1 });
+  }
+
+  it('is not sent again for a broadcast or an update: it is failed as interrupted', async () => {
+    fake.requests.length = 0;
+    await leftSending('sms:+12175550401', 'crash-test|broadcast', 'broadcast');
+    const record = await app.service.sms.send('sms:+12175550401', 'Volunteers needed', { purpose: 'broadcast', idempotencyKey: 'crash-test|broadcast' });
+    expect(record).toMatchObject({ state: 'failed', lastError: INTERRUPTED });
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('is sent again for a late reply (a resident waiting for an answer is worth a possible duplicate)', async () => {
+    fake.requests.length = 0;
+    await leftSending('sms:+12175550402', 'crash-test|reply', 'reply');
+    const record = await app.service.sms.send('sms:+12175550402', 'Volunteers needed', { purpose: 'reply', idempotencyKey: 'crash-test|reply' });
+    expect(record.state).toBe('sent');
+    expect(fake.requests).toHaveLength(1);
   });
 });
