@@ -405,6 +405,8 @@ export class CommandRunner {
     }
     for (const signup of await store.signups.find({ field: 'address', equals: scope.address }, { limit: 10_000 })) {
       await store.signups.delete(signup._id);
+      // Their spot goes to the next on the waitlist, as when they cancel.
+      if (signup.status === 'confirmed') await this.hooks.spotFreed?.(signup.roleId);
     }
     for (const support of await store.ideaSupports.find({ field: 'address', equals: scope.address }, { limit: 10_000 })) {
       await store.ideaSupports.delete(support._id);

@@ -55,7 +55,10 @@ describe('staff CLI', () => {
 
     const app = await startTestApp({ DATA_DIR: dataDir });
     try {
-      expect(await login(app.service.store, 'alice', PASSWORD)).toMatchObject({ ok: true, user: { username: 'alice', role: 'coordinator', displayName: 'Alice Liddell' } });
+      expect(await login(app.service.store, 'alice', PASSWORD)).toMatchObject({
+        ok: true,
+        user: { username: 'alice', role: 'coordinator', displayName: 'Alice Liddell' },
+      });
       const audit = await listAudit(app.service.store, { actor: 'cli' });
       expect(audit).toContainEqual(expect.objectContaining({ action: 'staff.create', target: 'alice' }));
     } finally {

@@ -28,7 +28,16 @@ export interface TelegramMessage {
 /** The Bot API methods CivicLine calls (telegraf's `Telegram` client has them all). */
 export type TelegramApi = Pick<
   Telegram,
-  'sendMessage' | 'answerCbQuery' | 'editMessageReplyMarkup' | 'getFile' | 'getMe' | 'setMyCommands' | 'setWebhook' | 'deleteWebhook' | 'callApi'
+  | 'sendMessage'
+  | 'answerCbQuery'
+  | 'editMessageReplyMarkup'
+  | 'getFile'
+  | 'getFileLink'
+  | 'getMe'
+  | 'setMyCommands'
+  | 'setWebhook'
+  | 'deleteWebhook'
+  | 'callApi'
 >;
 
 /** Sends to Telegram chats and keeps each message's record. */

@@ -50,6 +50,11 @@ export interface TelegramChannel extends ChannelAdapter {
   stop(): Promise<void>;
   /** Handles one Update (from the webhook or from polling). */
   handleUpdate(body: unknown): Promise<UpdateOutcome>;
+  /**
+   * Downloads a photo a resident sent (`telegram-file:<file_id>`), for the staff dashboard. The
+   * download URL carries the bot token, so it never leaves this function.
+   */
+  fetchFile(reference: string): Promise<{ bytes: Buffer; contentType: string } | null>;
 }
 
 export function createTelegramChannel(options: TelegramChannelOptions): TelegramChannel {
@@ -132,6 +137,15 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     name: 'telegram',
     capabilities: TELEGRAM_CAPABILITIES,
     handleUpdate,
+    async fetchFile(reference) {
+      if (!reference.startsWith('telegram-file:')) return null;
+      const link = await api.getFileLink(reference.slice('telegram-file:'.length));
+      const response = await fetch(link, { signal: AbortSignal.timeout(15_000) });
+      if (!response.ok) return null;
+      const bytes = Buffer.from(await response.arrayBuffer());
+      // Telegram sends photos as JPEG; its file server's content type is not always an image one.
+      return bytes.length <= MAX_FILE_BYTES ? { bytes, contentType: 'image/jpeg' } : null;
+    },
     async send(address, messages, options) {
       const result = await sender.send(
         address,

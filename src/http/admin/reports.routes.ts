@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Service } from '../../service.js';
 import { changeReportStatus, listReports, reportDetail, reportStatuses } from '../../staff/report-desk.js';
 import { recordAudit } from '../../staff/audit-log.js';
+import { fetchReportPhoto } from '../../staff/report-photos.js';
 import { CHANNEL_NAMES } from '../../core/message.js';
 import { HttpError, validationError } from '../errors.js';
 import { actorOf } from './actor.js';
@@ -69,6 +70,28 @@ export function reportApiRoutes(service: Service): Router {
     const result = await changeReportStatus(service.staff, ref, body.data, actorOf(res));
     const { _rev, ...update } = result.update;
     res.json({ report: reportForStaff(result.report), update, notification: result.notification });
+  });
+
+  router.get('/reports/:ref/photos/:index', async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const index = z.coerce.number().int().min(1).max(1000).safeParse(req.params.index);
+    if (!index.success) throw validationError(index.error);
+    const { accountSid, authToken } = service.config.twilio;
+    const photo = await fetchReportPhoto(
+      service.staff,
+      {
+        media: service.media,
+        ...(service.telegram ? { telegramFile: (reference: string) => service.telegram!.fetchFile(reference) } : {}),
+        ...(accountSid && authToken ? { twilio: { accountSid, authToken } } : {}),
+      },
+      ref,
+      index.data - 1,
+    );
+    // The bytes are a resident's: never sniffed into something runnable, never a page.
+    res
+      .set({ 'Cache-Control': 'private, no-store', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'" })
+      .type(photo.contentType)
+      .send(photo.bytes);
   });
 
   router.get('/handoffs', async (req, res) => {
