@@ -28,6 +28,7 @@ import { createResidentMessenger, type ResidentMessenger } from './channels/resi
 import { createSmsChannel } from './channels/sms/sms.channel.js';
 import { createWebChannel } from './channels/web.channel.js';
 import { createResidentNotifier, type ResidentNotifier } from './staff/resident-notifier.js';
+import { createBroadcastWorker, type BroadcastWorker } from './staff/broadcast-worker.js';
 import type { StaffDeps } from './staff/staff-deps.js';
 import { promoteFromWaitlist } from './staff/role-desk.js';
 import { errorSummary } from './core/turn-pipeline.js';
@@ -63,6 +64,8 @@ export interface Service {
   runner: CommandRunner;
   /** What the staff-side services (reports, ideas, roles, broadcasts) work with. */
   staff: StaffDeps;
+  /** Sends broadcasts' deliveries; idle until `start()` (main.ts starts it; tests start it when they need it). */
+  broadcasts: BroadcastWorker;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
 }
@@ -147,6 +150,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   });
   const notifier = createResidentNotifier({ store, i18n, pipeline, messenger, cityName: config.cityName });
   staffDeps = { store, notifier, runner, i18n, config };
+  const broadcasts = createBroadcastWorker({ store, notifier, reaches: (channel) => messenger.reaches(channel), config, logger });
 
   return {
     config,
@@ -156,6 +160,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     notifier,
     runner,
     staff: staffDeps,
+    broadcasts,
     i18n,
     nlu,
     pipeline,
@@ -167,6 +172,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     media: createMediaFiles(path.join(config.dataDir, 'media')),
     async close() {
       await telegram?.stop();
+      // Before the store closes: the broadcast messages in flight are recorded first.
+      await broadcasts.stop();
       await pipeline.idle();
       await store.close();
     },

@@ -83,7 +83,10 @@ export async function sendRecorded(
 ): Promise<SendOutcome> {
   const record = await createOutbound(store, message);
   if (FINISHED_STATES.has(record.state)) return record.state === 'skipped' ? { state: 'skipped', reason: record.lastError ?? 'skipped' } : { state: 'sent' };
-  if (record.state === 'sending') return { state: 'failed', error: INTERRUPTED, retryable: false, interrupted: true };
+  if (wasCutOff(record)) {
+    if (record.state === 'sending') await updateOutbound(store, record, { state: 'failed', lastError: INTERRUPTED });
+    return { state: 'failed', error: INTERRUPTED, retryable: false, interrupted: true };
+  }
   if (message.purpose !== 'reply' && message.purpose !== 'opt_out_confirmation' && (await store.residents.get(message.address))?.optedOut) {
     await updateOutbound(store, record, { state: 'skipped', lastError: 'opted out' });
     return { state: 'skipped', reason: 'opted_out' };
@@ -102,6 +105,14 @@ export async function sendRecorded(
 
 /** The error of a send a crash cut off: it may have arrived, so it is not repeated. */
 export const INTERRUPTED = 'interrupted mid-send: it may have arrived, so it is not sent again';
+
+/**
+ * A record whose send a crash cut off: still "sending" with nobody sending it (the caller
+ * checks nobody is), or already marked so by an earlier call. Either way it may have arrived.
+ */
+export function wasCutOff(record: OutboundMessageRecord): boolean {
+  return record.state === 'sending' || (record.state === 'failed' && record.lastError === INTERRUPTED);
+}
 
 /** States after which a message is not sent again. */
 export const FINISHED_STATES: ReadonlySet<string> = new Set(['sent', 'delivered', 'undelivered', 'skipped', 'outbox']);

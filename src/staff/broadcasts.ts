@@ -9,19 +9,20 @@
  * numbers without reading a hundred thousand records.
  */
 import type { Config } from '../config.js';
-import type { ChannelName } from '../core/message.js';
+import { CHANNEL_NAMES, type ChannelName } from '../core/message.js';
 import type { ResidentMessenger } from '../channels/resident-messenger.js';
 import { matchesAudience } from '../domain/audience.js';
 import { newReference } from '../domain/reference.js';
 import type { AudienceFilter, BroadcastRecord, BroadcastStatus, DeliveryRecord, DeliveryState, ResidentRecord } from '../domain/records.js';
 import type { Collections, Unsaved } from '../store/store.port.js';
 import { recordAudit } from './audit-log.js';
+import { StaffError, type Actor } from './staff-deps.js';
 
 /** Every state a delivery can be in, in the order the dashboard shows them. */
 export const DELIVERY_STATES: readonly DeliveryState[] = ['queued', 'sending', 'sent', 'delivered', 'failed', 'skipped'];
 
 /** Every channel a resident can be on; each has its own delivery buckets and worker lane. */
-export const BROADCAST_CHANNELS: readonly ChannelName[] = ['sms', 'telegram', 'webchat', 'web', 'console'];
+export const BROADCAST_CHANNELS: readonly ChannelName[] = CHANNEL_NAMES;
 
 /** The longest message variant, in characters: a few SMS segments, one screen on a phone. */
 export const MAX_MESSAGE_LENGTH = 1000;
@@ -53,17 +54,6 @@ export function deliveryId(broadcastId: string, address: string): string {
 /** A delivery moved to another state, with its bucket to match. */
 export function withState(delivery: DeliveryRecord, state: DeliveryState, now: Date, changes: Partial<DeliveryRecord> = {}): DeliveryRecord {
   return { ...delivery, ...changes, state, bucket: deliveryBucket(delivery.broadcastId, state, delivery.channel), updatedAt: now };
-}
-
-/** What a staff action on broadcasts returns: the result, or why it was refused (a code and a sentence for staff). */
-export type BroadcastResult<T> = { ok: true; value: T } | { ok: false; problem: BroadcastProblem; message: string };
-
-/** Why a staff action was refused: bad input, no such broadcast, or not possible in its current status. */
-export type BroadcastProblem = 'invalid' | 'not_found' | 'wrong_status';
-
-/** Who acts: a staff username (or `admin-token`), as the audit log names them. */
-export interface BroadcastActor {
-  username: string;
 }
 
 /** The recipient counts of an audience, before anything is sent. */
@@ -150,31 +140,29 @@ export interface PlanCounts {
 export async function createBroadcast(
   setup: BroadcastSetup,
   input: BroadcastInput,
-  actor: BroadcastActor,
+  actor: Actor,
   now: Date = new Date(),
-): Promise<BroadcastResult<{ broadcast: BroadcastRecord; plan: PlanCounts }>> {
+): Promise<{ broadcast: BroadcastRecord; plan: PlanCounts }> {
   const { store, config } = setup;
-  const checked = checkMessages(input.messages, config.defaultLocale, setup.i18n.locales);
-  if (!checked.ok) return checked;
+  const messages = checkMessages(input.messages, config.defaultLocale, setup.i18n.locales);
   const sendAt = input.sendAt ?? now;
-  if (Number.isNaN(sendAt.getTime())) return invalid('sendAt: must be a date and time');
-  if (sendAt.getTime() > now.getTime() + MAX_SCHEDULE_AHEAD_MS) return invalid('sendAt: must be within a year from now');
+  if (Number.isNaN(sendAt.getTime())) throw invalid('sendAt: must be a date and time');
+  if (sendAt.getTime() > now.getTime() + MAX_SCHEDULE_AHEAD_MS) throw invalid('sendAt: must be within a year from now');
   const answerWindowHours = input.answerWindowHours ?? Math.max(1, config.volunteerCallAnswerHours);
   if (!(answerWindowHours >= 1 && answerWindowHours <= MAX_ANSWER_WINDOW_HOURS)) {
-    return invalid(`answerWindowHours: must be between 1 and ${MAX_ANSWER_WINDOW_HOURS}`);
+    throw invalid(`answerWindowHours: must be between 1 and ${MAX_ANSWER_WINDOW_HOURS}`);
   }
   const audience = checkAudience(input.audience);
-  if (!audience.ok) return audience;
   if (input.roleId !== undefined) {
     const role = await store.roles.get(input.roleId);
-    if (!role) return invalid('roleId: no volunteer role has this reference');
-    if (role.status !== 'open') return invalid('roleId: this volunteer role is closed');
+    if (!role) throw invalid(`roleId: no volunteer role ${input.roleId}`);
+    if (role.status !== 'open') throw invalid(`roleId: volunteer role ${input.roleId} is closed`);
   }
 
   const draft: Omit<Unsaved<BroadcastRecord>, '_id'> = {
     ...(input.roleId !== undefined ? { roleId: input.roleId } : {}),
-    messages: checked.value,
-    audience: audience.value,
+    messages,
+    audience,
     status: 'scheduled',
     sendAt: sendAt.getTime() < now.getTime() ? now : sendAt,
     answerWindowHours,
@@ -204,7 +192,7 @@ export async function createBroadcast(
         planned: plan.planned,
         queued: plan.queued,
         skipped: plan.skipped,
-        locales: Object.keys(checked.value),
+        locales: Object.keys(messages),
         audience: draft.audience,
         sendAt: draft.sendAt.toISOString(),
         ...(input.roleId !== undefined ? { roleId: input.roleId } : {}),
@@ -212,7 +200,7 @@ export async function createBroadcast(
     },
     now,
   );
-  return { ok: true, value: { broadcast: planned, plan } };
+  return { broadcast: planned, plan };
 }
 
 /**
@@ -270,12 +258,7 @@ export async function finishPlanning(store: Pick<Collections, 'broadcasts' | 'de
 }
 
 /** Pauses a scheduled or sending broadcast: the worker finishes the messages in flight and takes no more. */
-export function pauseBroadcast(
-  store: Pick<Collections, 'broadcasts' | 'audit'>,
-  id: string,
-  actor: BroadcastActor,
-  now: Date = new Date(),
-): Promise<BroadcastResult<BroadcastRecord>> {
+export function pauseBroadcast(store: Pick<Collections, 'broadcasts' | 'audit'>, id: string, actor: Actor, now: Date = new Date()): Promise<BroadcastRecord> {
   return changeStatus(store, id, actor, now, { action: 'pause', from: ['scheduled', 'sending'], to: 'paused' });
 }
 
@@ -283,12 +266,7 @@ export function pauseBroadcast(
  * Resumes a paused broadcast. It becomes `scheduled` again: the worker starts it at once when its
  * time has come, or at its time when it was paused before it.
  */
-export function resumeBroadcast(
-  store: Pick<Collections, 'broadcasts' | 'audit'>,
-  id: string,
-  actor: BroadcastActor,
-  now: Date = new Date(),
-): Promise<BroadcastResult<BroadcastRecord>> {
+export function resumeBroadcast(store: Pick<Collections, 'broadcasts' | 'audit'>, id: string, actor: Actor, now: Date = new Date()): Promise<BroadcastRecord> {
   return changeStatus(store, id, actor, now, { action: 'resume', from: ['paused'], to: 'scheduled' });
 }
 
@@ -300,14 +278,13 @@ export function resumeBroadcast(
 export async function cancelBroadcast(
   store: Pick<Collections, 'broadcasts' | 'deliveries' | 'audit'>,
   id: string,
-  actor: BroadcastActor,
+  actor: Actor,
   now: Date = new Date(),
-): Promise<BroadcastResult<{ broadcast: BroadcastRecord; skipped: number }>> {
+): Promise<{ broadcast: BroadcastRecord; skipped: number }> {
   const changed = await changeStatus(store, id, actor, now, { action: 'cancel', from: ['scheduled', 'sending', 'paused'], to: 'cancelled' });
-  if (!changed.ok) return changed;
   const skipped = await skipQueued(store, id, 'cancelled', now);
-  const broadcast = (await finishIfSettled(store, id, now)) ?? changed.value;
-  return { ok: true, value: { broadcast, skipped } };
+  const broadcast = (await finishIfSettled(store, id, now)) ?? changed;
+  return { broadcast, skipped };
 }
 
 /**
@@ -417,7 +394,9 @@ export async function skipQueued(store: Pick<Collections, 'deliveries'>, broadca
 /** How many deliveries of a broadcast are in any of these states, over every channel. */
 export async function countIn(store: Pick<Collections, 'deliveries'>, broadcastId: string, states: readonly DeliveryState[]): Promise<number> {
   const counts = await Promise.all(
-    BROADCAST_CHANNELS.flatMap((channel) => states.map((state) => store.deliveries.count({ field: 'bucket', equals: deliveryBucket(broadcastId, state, channel) }))),
+    BROADCAST_CHANNELS.flatMap((channel) =>
+      states.map((state) => store.deliveries.count({ field: 'bucket', equals: deliveryBucket(broadcastId, state, channel) })),
+    ),
   );
   return counts.reduce((sum, count) => sum + count, 0);
 }
@@ -445,19 +424,19 @@ export async function updateBroadcast(
 async function changeStatus(
   store: Pick<Collections, 'broadcasts' | 'audit'>,
   id: string,
-  actor: BroadcastActor,
+  actor: Actor,
   now: Date,
   move: { action: string; from: readonly BroadcastStatus[]; to: BroadcastStatus },
-): Promise<BroadcastResult<BroadcastRecord>> {
+): Promise<BroadcastRecord> {
   let refused: BroadcastStatus | undefined;
   const updated = await updateBroadcast(store, id, (current) => {
     refused = move.from.includes(current.status) ? undefined : current.status;
     return refused ? null : { ...current, status: move.to, updatedAt: now };
   });
-  if (!updated) return { ok: false, problem: 'not_found', message: `No broadcast ${id}` };
-  if (refused) return { ok: false, problem: 'wrong_status', message: `Cannot ${move.action} a broadcast that is ${refused}` };
+  if (!updated) throw new StaffError(404, `No broadcast ${id}`);
+  if (refused) throw new StaffError(409, `Cannot ${move.action} broadcast ${id}: it is ${refused}`);
   await recordAudit(store, { actor: actor.username, action: `broadcast.${move.action}`, target: id, details: { status: move.to } }, now);
-  return { ok: true, value: updated };
+  return updated;
 }
 
 /** The opted-in residents in an audience, most recently active first. */
@@ -476,46 +455,44 @@ function skipReason(resident: ResidentRecord, reaches: Reaches): 'opted_out' | '
 }
 
 /** The messages trimmed, checked against the locales, with the default language's present. */
-function checkMessages(messages: Record<string, string>, defaultLocale: string, locales: readonly string[]): BroadcastResult<Record<string, string>> {
+function checkMessages(messages: Record<string, string>, defaultLocale: string, locales: readonly string[]): Record<string, string> {
   const cleaned: Record<string, string> = {};
   for (const [locale, text] of Object.entries(messages)) {
-    if (!locales.includes(locale)) return invalid(`messages.${locale}: not a language of this service (${locales.join(', ')})`);
+    if (!locales.includes(locale)) throw invalid(`messages.${locale}: not a language of this service (${locales.join(', ')})`);
     const trimmed = text.trim();
-    if (trimmed.length === 0) return invalid(`messages.${locale}: must not be empty`);
-    if ([...trimmed].length > MAX_MESSAGE_LENGTH) return invalid(`messages.${locale}: must be at most ${MAX_MESSAGE_LENGTH} characters`);
+    if (trimmed.length === 0) throw invalid(`messages.${locale}: must not be empty`);
+    if ([...trimmed].length > MAX_MESSAGE_LENGTH) throw invalid(`messages.${locale}: must be at most ${MAX_MESSAGE_LENGTH} characters`);
     cleaned[locale] = trimmed;
   }
   if (cleaned[defaultLocale] === undefined) {
-    return invalid(`messages.${defaultLocale}: required (residents whose language has no variant get the ${defaultLocale} one)`);
+    throw invalid(`messages.${defaultLocale}: required (residents whose language has no variant get the ${defaultLocale} one)`);
   }
-  return { ok: true, value: cleaned };
+  return cleaned;
 }
 
 /** The filter as stored: empty lists dropped (they narrow nothing), text trimmed, values checked. */
-function checkAudience(filter: AudienceFilter): BroadcastResult<AudienceFilter> {
+function checkAudience(filter: AudienceFilter): AudienceFilter {
   const list = (values: readonly string[] | undefined) => [...new Set((values ?? []).map((value) => value.trim()).filter(Boolean))];
   const channels = [...new Set(filter.channels ?? [])];
   const unknown = channels.find((channel) => !BROADCAST_CHANNELS.includes(channel));
-  if (unknown !== undefined) return invalid(`audience.channels: must be some of ${BROADCAST_CHANNELS.join(', ')}`);
+  if (unknown !== undefined) throw invalid(`audience.channels: must be some of ${BROADCAST_CHANNELS.join(', ')}`);
   const days = filter.activeWithinDays;
-  if (days !== undefined && !(Number.isInteger(days) && days >= 1)) return invalid('audience.activeWithinDays: must be a whole number of days, at least 1');
+  if (days !== undefined && !(Number.isInteger(days) && days >= 1)) throw invalid('audience.activeWithinDays: must be a whole number of days, at least 1');
   const locales = list(filter.locales);
   const interests = list(filter.interests);
   const neighbourhoods = list(filter.neighbourhoods);
   return {
-    ok: true,
-    value: {
-      ...(channels.length ? { channels } : {}),
-      ...(locales.length ? { locales } : {}),
-      ...(interests.length ? { interests } : {}),
-      ...(neighbourhoods.length ? { neighbourhoods } : {}),
-      ...(days !== undefined ? { activeWithinDays: days } : {}),
-    },
+    ...(channels.length ? { channels } : {}),
+    ...(locales.length ? { locales } : {}),
+    ...(interests.length ? { interests } : {}),
+    ...(neighbourhoods.length ? { neighbourhoods } : {}),
+    ...(days !== undefined ? { activeWithinDays: days } : {}),
   };
 }
 
-function invalid(message: string): { ok: false; problem: 'invalid'; message: string } {
-  return { ok: false, problem: 'invalid', message };
+/** A 400 for staff: what is wrong with the input (field and rule, never a resident's data). */
+function invalid(message: string): StaffError {
+  return new StaffError(400, `Invalid broadcast. ${message}`);
 }
 
 function zeroStates(): Record<DeliveryState, number> {

@@ -83,19 +83,61 @@ export async function createRole(deps: Pick<StaffDeps, 'store'>, input: RoleInpu
   throw new Error('Could not draw a free role reference');
 }
 
+/** Changes to some of a role's fields; `null` removes an optional one (the end time, the schedule). */
+export type RoleChanges = Partial<Omit<RoleInput, 'endsAt' | 'schedule'>> & { endsAt?: Date | null; schedule?: string | null };
+
 /**
- * Changes a role's fields. More capacity fills from the waitlist at once (those promoted are
- * told); less capacity never removes anyone already confirmed.
+ * Changes some of a role's fields (the API's PATCH). More capacity fills from the waitlist at
+ * once (those promoted are told); less capacity never removes anyone already confirmed.
  */
-export async function updateRole(deps: StaffDeps, ref: string, changes: Partial<RoleInput>, actor: Actor, now: Date = new Date()): Promise<RoleWithCounts> {
+export function updateRole(deps: StaffDeps, ref: string, changes: RoleChanges, actor: Actor, now: Date = new Date()): Promise<RoleWithCounts> {
+  return rewriteRole(
+    deps,
+    ref,
+    (current) => {
+      const { endsAt, schedule, ...rest } = changes;
+      const merged: RoleInput = { ...roleInputOf(current), ...rest };
+      if (endsAt === null) delete merged.endsAt;
+      else if (endsAt) merged.endsAt = endsAt;
+      if (schedule === null) delete merged.schedule;
+      else if (schedule !== undefined) merged.schedule = schedule;
+      return merged;
+    },
+    Object.keys(changes),
+    actor,
+    now,
+  );
+}
+
+/** Replaces all of a role's fields with a coordinator's form (a field left empty is removed). */
+export function replaceRole(deps: StaffDeps, ref: string, input: RoleInput, actor: Actor, now: Date = new Date()): Promise<RoleWithCounts> {
+  return rewriteRole(deps, ref, () => input, Object.keys(input), actor, now);
+}
+
+async function rewriteRole(
+  deps: StaffDeps,
+  ref: string,
+  next: (current: VolunteerRoleRecord) => RoleInput,
+  fields: string[],
+  actor: Actor,
+  now: Date,
+): Promise<RoleWithCounts> {
   const { store } = deps;
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await store.roles.get(ref.toUpperCase());
     if (!current) throw new StaffError(404, `No volunteer role ${ref}`);
-    const merged = { ...current, ...cleanInput({ ...current, ...changes }), updatedAt: now };
+    const merged: VolunteerRoleRecord = {
+      _id: current._id,
+      _rev: current._rev,
+      ...cleanInput(next(current)),
+      status: current.status,
+      demo: current.demo,
+      createdAt: current.createdAt,
+      updatedAt: now,
+    };
     checkDates(merged.startsAt, merged.endsAt);
     if (!(await store.roles.replace(merged, current._rev))) continue;
-    await recordAudit(store, { actor: actor.username, action: 'role.update', target: current._id, details: { fields: Object.keys(changes) } }, now);
+    await recordAudit(store, { actor: actor.username, action: 'role.update', target: current._id, details: { fields } }, now);
     if (merged.capacity > current.capacity) await promoteFromWaitlist(deps, current._id, now);
     return roleDetail(deps, current._id);
   }
@@ -161,6 +203,23 @@ export async function promoteFromWaitlist(deps: StaffDeps, roleId: string, now: 
   }
   await recordAudit(deps.store, { actor: 'system', action: 'role.promote_waitlist', target: roleId, details: { promoted: promoted.length } }, now);
   return promoted;
+}
+
+/** A stored role's editable fields. */
+function roleInputOf(role: VolunteerRoleRecord): RoleInput {
+  return {
+    title: role.title,
+    description: role.description,
+    interests: role.interests,
+    neighbourhood: role.neighbourhood,
+    place: role.place,
+    startsAt: role.startsAt,
+    ...(role.endsAt ? { endsAt: role.endsAt } : {}),
+    ...(role.schedule ? { schedule: role.schedule } : {}),
+    capacity: role.capacity,
+    contact: role.contact,
+    ...(role.translations ? { translations: role.translations } : {}),
+  };
 }
 
 function cleanInput(input: RoleInput): RoleInput {

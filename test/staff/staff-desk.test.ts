@@ -189,6 +189,18 @@ describe('volunteer roles', () => {
       body: JSON.stringify({ place: 'Eastside Hall' }),
     });
     expect(((await edited.json()) as any).role.place).toBe('Eastside Hall');
+    const patch = async (body: unknown) =>
+      (
+        (await (
+          await fetch(api(`/roles/${ref}`), { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        ).json()) as any
+      ).role;
+    expect((await patch({ endsAt: '2026-12-05T18:00:00Z', schedule: 'Saturdays 9-12' })).endsAt).toBe('2026-12-05T18:00:00.000Z');
+    // null removes an optional field; other fields stay as they were.
+    const cleared = await patch({ endsAt: null, schedule: null });
+    expect(cleared.endsAt).toBeUndefined();
+    expect(cleared.schedule).toBeUndefined();
+    expect(cleared.place).toBe('Eastside Hall');
     expect((await postJson(api(`/roles/${ref}/close`), {}, auth)).body.role.status).toBe('closed');
     expect((await postJson(api('/roles'), { ...role, capacity: 0 }, auth)).status).toBe(400);
     expect((await postJson(api('/roles'), { ...role, startsAt: 'soon' }, auth)).status).toBe(400);

@@ -17,7 +17,7 @@ import type { Collections } from '../../store/store.port.js';
 import type { OutboundMessageRecord, OutboundState } from '../../domain/records.js';
 import { RatePacer } from '../rate-pacer.js';
 import type { OutboundPurpose } from '../channel.js';
-import { createOutbound, FINISHED_STATES, INTERRUPTED, recordProviderOptOut, redactNumbers, sleep, updateOutbound } from '../outbound-records.js';
+import { createOutbound, FINISHED_STATES, INTERRUPTED, recordProviderOptOut, redactNumbers, sleep, updateOutbound, wasCutOff } from '../outbound-records.js';
 import { foldToGsm7, smsSegments } from './gsm7.js';
 
 /** What a caller says about one message to send. */
@@ -137,8 +137,8 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
       if (running) return running;
       // "sending" with nobody sending it: a crash cut the request off, and it may have arrived.
       // A late reply is worth a possible duplicate; a broadcast or an update is not.
-      if (record.state === 'sending' && sendOptions.purpose !== 'reply' && sendOptions.purpose !== 'opt_out_confirmation') {
-        return updateOutbound(store, record, { state: 'failed', lastError: INTERRUPTED });
+      if (wasCutOff(record) && sendOptions.purpose !== 'reply' && sendOptions.purpose !== 'opt_out_confirmation') {
+        return record.state === 'failed' ? record : updateOutbound(store, record, { state: 'failed', lastError: INTERRUPTED });
       }
       const sending = deliver(address, record, sendOptions).finally(() => inFlight.delete(record._id));
       inFlight.set(record._id, sending);

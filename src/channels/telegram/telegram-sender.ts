@@ -14,7 +14,7 @@ import type { Choice } from '../../core/message.js';
 import type { OutboundMessageRecord } from '../../domain/records.js';
 import type { Collections } from '../../store/store.port.js';
 import { RatePacer } from '../rate-pacer.js';
-import { createOutbound, FINISHED_STATES, INTERRUPTED, recordProviderOptOut, sleep, updateOutbound } from '../outbound-records.js';
+import { createOutbound, FINISHED_STATES, INTERRUPTED, recordProviderOptOut, sleep, updateOutbound, wasCutOff } from '../outbound-records.js';
 import { chatIdOf } from './telegram-update.js';
 
 /** One message for a chat, rendered: text, and buttons or a "send my location" key. */
@@ -163,8 +163,8 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
         let sending = inFlight.get(record._id);
         // "sending" with nobody sending it: a crash cut the request off, and it may have arrived.
         // A reply is worth a possible duplicate; a broadcast or an update is not.
-        if (!sending && record.state === 'sending' && sendOptions.purpose !== 'reply') {
-          records.push(await updateOutbound(store, record, { state: 'failed', lastError: INTERRUPTED }));
+        if (!sending && wasCutOff(record) && sendOptions.purpose !== 'reply') {
+          records.push(record.state === 'failed' ? record : await updateOutbound(store, record, { state: 'failed', lastError: INTERRUPTED }));
           break;
         }
         if (!sending) {

@@ -8,6 +8,8 @@ import { reportApiRoutes } from './reports.routes.js';
 import { ideaApiRoutes } from './ideas.routes.js';
 import { roleApiRoutes } from './roles.routes.js';
 import { impactApiRoutes } from './impact.routes.js';
+import { broadcastApiRoutes } from './broadcasts.routes.js';
+import { dashboardRoutes, pageErrors } from './dashboard.routes.js';
 import express, { type Router } from 'express';
 import type { Service } from '../../service.js';
 import { loginRoutes } from './login.routes.js';
@@ -45,6 +47,11 @@ export function adminRoutes(service: Service): Router {
   api.use(ideaApiRoutes(service));
   api.use(roleApiRoutes(service));
   api.use(impactApiRoutes(service));
+  api.use(broadcastApiRoutes(service));
   router.use('/api', api);
+  // The dashboard's pages: after staff access (they need a session or the token) and the API.
+  router.use(dashboardRoutes(service));
+  // Refusals by staff access itself (a stale form's CSRF token, another site's post) are pages too.
+  router.use(pageErrors(service));
   return router;
 }

@@ -61,7 +61,10 @@ export function roleApiRoutes(service: Service): Router {
 
   router.patch('/roles/:ref', async (req, res) => {
     const ref = refOf(req.params.ref);
-    const body = roleFields.partial().safeParse(req.body);
+    const body = roleFields
+      .partial()
+      .extend({ endsAt: z.coerce.date().nullable().optional(), schedule: z.string().trim().max(120).nullable().optional() })
+      .safeParse(req.body);
     if (!body.success) throw validationError(body.error);
     const { _rev, ...role } = await updateRole(service.staff, ref, withoutUndefined(body.data), actorOf(res));
     res.json({ role });

@@ -160,3 +160,22 @@ describe('a send a crash cut off', () => {
     expect(fake.requests).toHaveLength(1);
   });
 });
+
+describe('a send marked interrupted', () => {
+  it('stays unsent however often it is asked for again', async () => {
+    fake.requests.length = 0;
+    const record = await createOutbound(app.service.store, {
+      idempotencyKey: 'crash-test|twice',
+      channel: 'sms',
+      address: 'sms:+12175550403',
+      text: 'Hi',
+      purpose: 'broadcast',
+    });
+    await updateOutbound(app.service.store, record, { state: 'sending', attempts: 1 });
+    for (let call = 0; call < 3; call++) {
+      const again = await app.service.sms.send('sms:+12175550403', 'Hi', { purpose: 'broadcast', idempotencyKey: 'crash-test|twice' });
+      expect(again).toMatchObject({ state: 'failed', lastError: INTERRUPTED });
+    }
+    expect(fake.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,407 @@
+/**
+ * The reports pages: the list with its filter form (`/admin/reports`), one report in full with
+ * its transcript excerpt, photos, location and updates (`/admin/reports/:ref`), and the form that
+ * changes its status and tells the resident (`POST /admin/reports/:ref/status`).
+ *
+ * Descriptions, locations, notes and transcript lines are residents' words: they only ever go
+ * through `html`'s escaping. Links and images built from stored data are built by this code from
+ * checked parts (numbers, a media id, an https URL), never by pasting a stored string into a URL.
+ */
+import express, { type Request, type Router } from 'express';
+import type { Service } from '../../../service.js';
+import { CHANNEL_NAMES, type GeoPoint, type MediaRef } from '../../../core/message.js';
+import { CATEGORIES } from '../../../domain/vocabulary.js';
+import type { StatusGroup } from '../../../domain/records.js';
+import { changeReportStatus, listReports, reportDetail, reportStatuses, type ReportDetail, type StatusChangeResult } from '../../../staff/report-desk.js';
+import { maskAddress } from '../../../staff/role-desk.js';
+import { StaffError } from '../../../staff/staff-deps.js';
+import { actorOf, type StaffActor } from '../actor.js';
+import { html, type SafeHtml } from '../html.js';
+import { reportQuery, statusBody } from '../reports.routes.js';
+import { HttpError } from '../../errors.js';
+import { checked, csrfField, errorList, field, flashOf, formFields, humanize, issuesOf, lines, options, sendPage, timeOf, type Flash } from './layout.js';
+
+/** Forms on staff pages are small; a bigger body is refused with 413. */
+const formParser = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 });
+
+/** What each `done` code after a status change says. */
+const STATUS_FLASH: Readonly<Record<string, string>> = {
+  notified: 'Status changed. The resident was told on their channel.',
+  outbox: 'Status changed. The message to the resident is in the local outbox (the SMS channel has no credentials).',
+  saved: 'Status changed. The resident was not told, as you asked.',
+  not_reachable: 'Status changed. The resident could not be told: they opted out, deleted their data, or their channel is off.',
+  notify_failed: 'Status changed, but telling the resident failed. The report shows it as not notified.',
+};
+
+const FILTER_KEYS = ['status', 'statusGroup', 'category', 'channel', 'maxAgeDays', 'minAgeDays'] as const;
+const REF_PATTERN = /^[A-Za-z]-?[A-Za-z0-9]{5}$/;
+
+/** The report page routes. */
+export function reportPages(service: Service): Router {
+  const router = express.Router();
+  const frame = (res: Parameters<typeof actorOf>[0], title: string, flash?: Flash) => ({
+    title,
+    section: 'reports' as const,
+    actor: actorOf(res),
+    cityName: service.config.cityName,
+    ...(flash ? { flash } : {}),
+  });
+
+  router.get('/reports', async (req, res) => {
+    // Only the filter's own keys are read, and blank fields (an untouched select) mean "any".
+    const raw = req.query as Record<string, unknown>;
+    const values = Object.fromEntries(FILTER_KEYS.flatMap((key) => (raw[key] === undefined || raw[key] === '' ? [] : [[key, raw[key]]])));
+    const query = reportQuery.safeParse(values);
+    if (!query.success) {
+      return sendPage(
+        res,
+        frame(res, 'Reports'),
+        reportListView({ filter: stringValues(values), reports: [], timeZone: service.config.cityTimeZone, errors: issuesOf(query.error) }),
+        400,
+      );
+    }
+    const reports = await listReports(service.staff, query.data);
+    sendPage(res, frame(res, 'Reports'), reportListView({ filter: stringValues(values), reports, timeZone: service.config.cityTimeZone, errors: [] }));
+  });
+
+  router.get('/reports/:ref', async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const detail = await reportDetail(service.staff, ref);
+    sendPage(res, frame(res, detail.report._id, flashOf(req.query, STATUS_FLASH)), reportDetailView(detail, viewContext(service, req, actorOf(res))));
+  });
+
+  router.post('/reports/:ref/status', formParser, async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const fields = formFields(req.body);
+    const form = { status: field(fields, 'status') ?? '', note: field(fields, 'note') ?? '', notify: fields.has('notify') };
+    const change = statusBody.safeParse({ status: form.status, ...(form.note ? { note: form.note } : {}), notify: form.notify });
+    let errors: string[];
+    if (change.success) {
+      try {
+        const result = await changeReportStatus(service.staff, ref, change.data, actorOf(res));
+        return res.redirect(303, `/admin/reports/${encodeURIComponent(result.report._id)}?done=${doneCode(result)}`);
+      } catch (error) {
+        // An unknown status is the form's problem: shown with the form. Anything else (no such
+        // report) is the error page's.
+        if (!(error instanceof StaffError) || error.status !== 400) throw error;
+        errors = [error.message];
+      }
+    } else {
+      errors = issuesOf(change.error);
+    }
+    const detail = await reportDetail(service.staff, ref);
+    sendPage(res, frame(res, detail.report._id), reportDetailView(detail, viewContext(service, req, actorOf(res)), { errors, form }), 400);
+  });
+
+  return router;
+}
+
+/** What the detail view needs besides the report. */
+export interface ReportViewContext {
+  actor: StaffActor;
+  timeZone: string;
+  /** The origins photos uploaded to our own web chat are served from (PUBLIC_URL, this host). */
+  ownOrigins: readonly string[];
+}
+
+function viewContext(service: Service, req: Request, actor: StaffActor): ReportViewContext {
+  const origins = [`${req.protocol}://${req.get('host') ?? ''}`];
+  if (service.config.publicUrl) origins.push(new URL(service.config.publicUrl).origin);
+  return { actor, timeZone: service.config.cityTimeZone, ownOrigins: origins };
+}
+
+/** The list page's content. */
+export function reportListView(view: {
+  filter: Record<string, string>;
+  reports: ReportDetail['report'][];
+  timeZone: string;
+  errors: readonly string[];
+}): SafeHtml {
+  const { filter } = view;
+  const statuses = reportStatuses();
+  const any = { value: '', label: 'Any' };
+  return html`<h1>Reports</h1>
+    <form class="filters" method="get" action="/admin/reports" aria-label="Filter reports">
+      <label
+        >Status
+        <select name="status">
+          ${options([any, ...statuses.map((s) => ({ value: s.status, label: `${humanize(s.status)} (${s.group})` }))], filter['status'])}
+        </select>
+      </label>
+      <label
+        >Status group
+        <select name="statusGroup">
+          ${options([any, ...(['open', 'fixed', 'closed'] as const).map((g) => ({ value: g, label: humanize(g) }))], filter['statusGroup'])}
+        </select>
+      </label>
+      <label
+        >Category
+        <select name="category">
+          ${options([any, ...CATEGORIES.map((c) => ({ value: c, label: humanize(c) }))], filter['category'])}
+        </select>
+      </label>
+      <label
+        >Channel
+        <select name="channel">
+          ${options([any, ...CHANNEL_NAMES.map((c) => ({ value: c, label: c }))], filter['channel'])}
+        </select>
+      </label>
+      <label>Made within (days) <input type="number" name="maxAgeDays" min="0" max="3650" value="${filter['maxAgeDays'] ?? ''}" /></label>
+      <label>Waiting at least (days) <input type="number" name="minAgeDays" min="0" max="3650" value="${filter['minAgeDays'] ?? ''}" /></label>
+      <button type="submit">Filter</button>
+      <a href="/admin/reports">Clear</a>
+    </form>
+    ${errorList(view.errors)}
+    ${
+      view.reports.length === 0
+        ? html`<p class="muted">No reports match.</p>`
+        : html`<table>
+            <caption class="muted">
+              ${view.reports.length} report${view.reports.length === 1 ? '' : 's'}, newest first
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Reference</th>
+                <th scope="col">Category</th>
+                <th scope="col">Status</th>
+                <th scope="col">Channel</th>
+                <th scope="col">Made</th>
+                <th scope="col">Location</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${view.reports.map(
+                (report) =>
+                  html`<tr>
+                    <td><a href="/admin/reports/${encodeURIComponent(report._id)}">${report._id}</a></td>
+                    <td>${humanize(report.category)}</td>
+                    <td><span class="badge ${report.statusGroup}">${humanize(report.status)}</span></td>
+                    <td>${report.channel}</td>
+                    <td>${timeOf(report.createdAt, view.timeZone)}</td>
+                    <td>${report.location.text ?? (report.location.point ? 'GPS point' : '')}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }`;
+}
+
+/** The detail page's content, with the status form (re-filled and with errors after a refusal). */
+export function reportDetailView(
+  detail: ReportDetail,
+  context: ReportViewContext,
+  formState: { errors: readonly string[]; form: { status: string; note: string; notify: boolean } } = {
+    errors: [],
+    form: { status: detail.report.status, note: '', notify: true },
+  },
+): SafeHtml {
+  const { report, updates, transcript } = detail;
+  const { timeZone } = context;
+  const groups: StatusGroup[] = ['open', 'fixed', 'closed'];
+  const statuses = reportStatuses();
+  const ref = encodeURIComponent(report._id);
+  return html`<p><a href="/admin/reports">&larr; All reports</a></p>
+    <h1>${report._id} <span class="badge ${report.statusGroup}">${humanize(report.status)}</span></h1>
+    <section class="card">
+      <dl class="facts">
+        <dt>Category</dt>
+        <dd>${humanize(report.category)}</dd>
+        <dt>Description</dt>
+        <dd>${lines(report.description)}</dd>
+        <dt>Location</dt>
+        <dd>${report.location.text ?? html`<span class="muted">No address given</span>`}</dd>
+        ${
+          report.location.point &&
+          html`<dt>GPS point</dt>
+            <dd>${pointView(report.location.point)}</dd>`
+        }
+        <dt>Resident</dt>
+        <dd>${maskAddress(report.residentAddress)} ${detail.residentReachable ? '' : html`<span class="muted">(cannot be reached)</span>`}</dd>
+        <dt>Channel</dt>
+        <dd>${report.channel}</dd>
+        <dt>Language</dt>
+        <dd>${report.locale}</dd>
+        <dt>Made</dt>
+        <dd>${timeOf(report.createdAt, timeZone)}</dd>
+        <dt>Last change</dt>
+        <dd>${timeOf(report.updatedAt, timeZone)}</dd>
+        ${
+          report.fixedAt &&
+          html`<dt>Fixed</dt>
+            <dd>${timeOf(report.fixedAt, timeZone)}</dd>`
+        }
+      </dl>
+    </section>
+
+    <h2>Photos</h2>
+    ${
+      report.photos.length === 0
+        ? html`<p class="muted">No photos.</p>`
+        : html`<ul>
+            ${report.photos.map((photo, i) => html`<li>${mediaView(photo, i + 1, context.ownOrigins)}</li>`)}
+          </ul>`
+    }
+
+    <h2>Change the status</h2>
+    <section class="card">
+      ${errorList(formState.errors)}
+      <form class="stack" method="post" action="/admin/reports/${ref}/status">
+        ${csrfField(context.actor)}
+        <label for="status">Status</label>
+        <select id="status" name="status" required>
+          ${groups.map(
+            (group) =>
+              html`<optgroup label="${humanize(group)}">
+                ${options(
+                  statuses.filter((s) => s.group === group).map((s) => ({ value: s.status, label: humanize(s.status) })),
+                  formState.form.status,
+                )}
+              </optgroup>`,
+          )}
+        </select>
+        <label for="note">Note <span class="hint">(optional; the resident reads it)</span></label>
+        <textarea id="note" name="note" maxlength="1000">${formState.form.note}</textarea>
+        <label
+          ><input type="checkbox" name="notify" value="on" ${checked(formState.form.notify)} /> Notify the resident
+          ${detail.residentReachable ? '' : html`<span class="hint">(they cannot be reached now: opted out or deleted their data)</span>`}</label
+        >
+        <div class="actions"><button type="submit">Save status</button></div>
+      </form>
+    </section>
+
+    <h2>Updates</h2>
+    ${
+      updates.length === 0
+        ? html`<p class="muted">No updates yet.</p>`
+        : html`<table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Status</th>
+                <th scope="col">Note</th>
+                <th scope="col">Resident told</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${updates.map(
+                (update) =>
+                  html`<tr>
+                    <td>${timeOf(update.at, timeZone)}</td>
+                    <td>${update.by === 'staff' ? (update.staff ?? 'staff') : update.by === 'resident' ? 'Resident' : 'CivicLine'}</td>
+                    <td>${update.status ? humanize(update.status) : ''}</td>
+                    <td>
+                      ${lines(update.note)}
+                      ${
+                        update.photos?.length
+                          ? html`<ul>
+                              ${update.photos.map((photo, i) => html`<li>${mediaView(photo, i + 1, context.ownOrigins)}</li>`)}
+                            </ul>`
+                          : ''
+                      }
+                    </td>
+                    <td>${update.notified === undefined ? '' : update.notified ? 'Yes' : 'No'}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+
+    <h2>Conversation</h2>
+    ${
+      transcript.length === 0
+        ? html`<p class="muted">No transcript (the resident may have deleted their data).</p>`
+        : html`<ol class="transcript card">
+            ${transcript.map(
+              (entry) =>
+                html`<li class="${entry.direction === 'in' ? 'in' : 'out'}">
+                  <strong>${entry.direction === 'in' ? 'Resident' : 'CivicLine'}</strong>
+                  <span class="muted">${timeOf(entry.at, timeZone)}</span>
+                  <div>${lines(entry.text)}</div>
+                  ${entry.location && html`<div>Shared location: ${pointView(entry.location)}</div>`}
+                  ${
+                    entry.media?.length
+                      ? html`<ul>
+                          ${entry.media.map((m, i) => html`<li>${mediaView(m, i + 1, context.ownOrigins)}</li>`)}
+                        </ul>`
+                      : ''
+                  }
+                </li>`,
+            )}
+          </ol>`
+    }`;
+}
+
+/**
+ * A GPS point as numbers and an OpenStreetMap link. The link is built from the numbers alone
+ * (checked finite and in range), so nothing a channel or resident sent can become a URL; the
+ * point's label is text.
+ */
+export function pointView(point: GeoPoint): SafeHtml {
+  const { lat, lon } = point;
+  if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) return html`<span class="muted">Not a valid point</span>`;
+  const la = lat.toFixed(6);
+  const lo = lon.toFixed(6);
+  return html`${la}, ${lo} ${point.label ? html`(${point.label})` : ''}
+    <a href="https://www.openstreetmap.org/?mlat=${la}&amp;mlon=${lo}#map=18/${la}/${lo}" rel="noopener noreferrer" target="_blank">Open in OpenStreetMap</a>`;
+}
+
+/** How a stored photo can be shown: our own file inline, a provider's https URL as a link, or neither. */
+export type MediaDisplay = { kind: 'own'; path: string } | { kind: 'link'; href: string } | { kind: 'none' };
+
+/**
+ * Decides how to show a photo. Only photos our own web chat stored (`/v3/directline/media/<id>`
+ * on one of our origins) are put in an `<img>`, and by a path this code builds from the id: an
+ * `<img src>` is fetched the moment the page opens, so a URL from anywhere else would let
+ * whoever controls it learn when staff look (and the CSP would block it anyway). Provider URLs
+ * (Twilio's MMS media) are links, and only when they are https; anything else (a Telegram file
+ * id, another scheme) is not made clickable at all.
+ */
+export function mediaDisplay(url: string, ownOrigins: readonly string[]): MediaDisplay {
+  const own = /^(?<origin>https?:\/\/[^/?#]+)?\/v3\/directline\/media\/(?<id>[A-Za-z0-9_-]{8,64})$/.exec(url);
+  if (own?.groups) {
+    const origin = own.groups['origin'];
+    if (origin === undefined || ownOrigins.some((o) => o.toLowerCase() === origin.toLowerCase()))
+      return { kind: 'own', path: `/v3/directline/media/${own.groups['id']}` };
+  }
+  if (url.startsWith('https://')) {
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol === 'https:' && !parsed.username && !parsed.password) return { kind: 'link', href: parsed.href };
+    } catch {
+      return { kind: 'none' };
+    }
+  }
+  return { kind: 'none' };
+}
+
+function mediaView(media: MediaRef, n: number, ownOrigins: readonly string[]): SafeHtml {
+  const shown = mediaDisplay(media.url, ownOrigins);
+  switch (shown.kind) {
+    case 'own':
+      return html`<a href="${shown.path}" target="_blank" rel="noopener"><img class="photo" src="${shown.path}" alt="Photo ${n} from the resident" /></a>`;
+    case 'link':
+      return html`<a href="${shown.href}" rel="noopener noreferrer nofollow" target="_blank">Photo ${n} (${media.contentType}) at the provider</a>`;
+    case 'none':
+      return html`<span>Photo ${n} (${media.contentType}): kept by the channel, not viewable here</span>`;
+  }
+}
+
+function doneCode(result: StatusChangeResult): string {
+  const { state, reason } = result.notification;
+  if (state === 'sent') return 'notified';
+  if (state === 'outbox') return 'outbox';
+  if (state === 'skipped') return reason === 'not_requested' ? 'saved' : 'not_reachable';
+  return 'notify_failed';
+}
+
+/** A report reference from the path, normalised (`r7k3qx` → `R-7K3QX`); a 404 when it cannot be one. */
+function refOf(value: unknown): string {
+  if (typeof value !== 'string' || !REF_PATTERN.test(value)) throw new HttpError(404, 'No such report');
+  const compact = value.toUpperCase().replace('-', '');
+  return `${compact.charAt(0)}-${compact.slice(1)}`;
+}
+
+function stringValues(values: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}

@@ -1,0 +1,366 @@
+/**
+ * The volunteer role pages: the list with confirmed, waitlisted and capacity, the "New role"
+ * form (`POST /admin/roles`), and one role (`/admin/roles/:ref`) with its sign-ups, its edit form
+ * (`POST /admin/roles/:ref`), close and reopen buttons and the CSV export.
+ *
+ * Dates are typed in the city's time zone (CITY_TIMEZONE) whatever the coordinator's computer
+ * says: `datetime-local` carries no zone, and "9:00" on a flyer means 9:00 in the city.
+ */
+import express, { type Router } from 'express';
+import type { Service } from '../../../service.js';
+import type { VolunteerRoleRecord } from '../../../domain/records.js';
+import {
+  createRole,
+  listRoles,
+  roleDetail,
+  roleSignups,
+  setRoleStatus,
+  replaceRole,
+  type RoleInput,
+  type RoleWithCounts,
+  type SignupView,
+} from '../../../staff/role-desk.js';
+import { StaffError } from '../../../staff/staff-deps.js';
+import { HttpError } from '../../errors.js';
+import { actorOf, type StaffActor } from '../actor.js';
+import { html, type SafeHtml } from '../html.js';
+import { roleFields } from '../roles.routes.js';
+import { fromCityLocalInput, toCityLocalInput } from './city-time.js';
+import { csrfField, errorList, field, flashOf, formFields, humanize, issuesOf, lines, listField, sendPage, timeOf, type Flash } from './layout.js';
+
+const formParser = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 });
+const ROLE_REF = /^[Vv]-?[A-Za-z0-9]{5}$/;
+
+const ROLE_FLASH: Readonly<Record<string, string>> = {
+  created: 'Role published. Residents can find it and sign up now.',
+  updated: 'Role saved.',
+  closed: 'Role closed: no more sign-ups.',
+  reopened: 'Role reopened. Free spots were offered to the waitlist.',
+};
+
+/** The role form's fields as typed (strings), so a refused form comes back as the coordinator left it. */
+export interface RoleForm {
+  title: string;
+  description: string;
+  interests: string;
+  neighbourhood: string;
+  place: string;
+  startsAt: string;
+  endsAt: string;
+  schedule: string;
+  capacity: string;
+  contact: string;
+}
+
+const EMPTY_FORM: RoleForm = {
+  title: '',
+  description: '',
+  interests: '',
+  neighbourhood: '',
+  place: '',
+  startsAt: '',
+  endsAt: '',
+  schedule: '',
+  capacity: '',
+  contact: '',
+};
+
+/** The role page routes. */
+export function rolePages(service: Service): Router {
+  const router = express.Router();
+  const timeZone = service.config.cityTimeZone;
+  const frame = (res: express.Response, title: string, flash?: Flash) => ({
+    title,
+    section: 'roles' as const,
+    actor: actorOf(res),
+    cityName: service.config.cityName,
+    ...(flash ? { flash } : {}),
+  });
+
+  const showList = async (res: express.Response, flash: Flash | undefined, form: RoleForm, errors: string[], status = 200) => {
+    const roles = await listRoles(service.staff);
+    sendPage(res, frame(res, 'Volunteer roles', flash), roleListView({ roles, form, errors, actor: actorOf(res), timeZone }), status);
+  };
+
+  const showDetail = async (res: express.Response, ref: string, flash: Flash | undefined, edit?: { form: RoleForm; errors: string[] }, status = 200) => {
+    const role = await roleDetail(service.staff, ref);
+    const signups = await roleSignups(service.staff, ref);
+    sendPage(
+      res,
+      frame(res, `${role._id} ${role.title}`, flash),
+      roleDetailView({ role, signups, actor: actorOf(res), timeZone, form: edit?.form ?? formOfRole(role, timeZone), errors: edit?.errors ?? [] }),
+      status,
+    );
+  };
+
+  router.get('/roles', (req, res) => showList(res, flashOf(req.query, ROLE_FLASH), EMPTY_FORM, []));
+
+  router.post('/roles', formParser, async (req, res) => {
+    const form = roleFormOf(req.body);
+    const input = roleInputOf(form, timeZone, new Date());
+    if (!input.ok) return showList(res, undefined, form, input.errors, 400);
+    try {
+      const role = await createRole(service.staff, input.value, actorOf(res));
+      res.redirect(303, `/admin/roles/${encodeURIComponent(role._id)}?done=created`);
+    } catch (error) {
+      if (!(error instanceof StaffError) || error.status !== 400) throw error;
+      return showList(res, undefined, form, [error.message], 400);
+    }
+  });
+
+  router.get('/roles/:ref', (req, res) => showDetail(res, refOf(req.params.ref), flashOf(req.query, ROLE_FLASH)));
+
+  router.post('/roles/:ref', formParser, async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const current = await roleDetail(service.staff, ref);
+    const form = roleFormOf(req.body);
+    // Editing a role with only a schedule keeps its start; a new one starts now.
+    const input = roleInputOf(form, timeZone, current.startsAt);
+    if (!input.ok) return showDetail(res, ref, undefined, { form, errors: input.errors }, 400);
+    try {
+      await replaceRole(service.staff, ref, input.value, actorOf(res));
+      res.redirect(303, `/admin/roles/${encodeURIComponent(current._id)}?done=updated`);
+    } catch (error) {
+      if (!(error instanceof StaffError) || error.status !== 400) throw error;
+      return showDetail(res, ref, undefined, { form, errors: [error.message] }, 400);
+    }
+  });
+
+  for (const [action, status, done] of [
+    ['close', 'closed', 'closed'],
+    ['reopen', 'open', 'reopened'],
+  ] as const) {
+    router.post(`/roles/:ref/${action}`, formParser, async (req, res) => {
+      const role = await setRoleStatus(service.staff, refOf(req.params.ref), status, actorOf(res));
+      res.redirect(303, `/admin/roles/${encodeURIComponent(role._id)}?done=${done}`);
+    });
+  }
+
+  return router;
+}
+
+/** The form's strings from a urlencoded body. */
+function roleFormOf(body: unknown): RoleForm {
+  const fields = formFields(body);
+  const text = (name: keyof RoleForm) => field(fields, name) ?? '';
+  return {
+    title: text('title'),
+    description: text('description'),
+    interests: listField(fields, 'interests').join(', '),
+    neighbourhood: text('neighbourhood'),
+    place: text('place'),
+    startsAt: text('startsAt'),
+    endsAt: text('endsAt'),
+    schedule: text('schedule'),
+    capacity: text('capacity'),
+    contact: text('contact'),
+  };
+}
+
+/**
+ * A role's fields from the form, checked with the API's own schema. A role needs a date and time,
+ * a schedule in words, or both: with only a schedule ("Saturdays 9-12") it starts at
+ * `startWithoutDate` (now for a new role, its old start for an edited one).
+ */
+export function roleInputOf(form: RoleForm, timeZone: string, startWithoutDate: Date): { ok: true; value: RoleInput } | { ok: false; errors: string[] } {
+  const errors: string[] = [];
+  const startsAt = form.startsAt ? fromCityLocalInput(form.startsAt, timeZone) : null;
+  const endsAt = form.endsAt ? fromCityLocalInput(form.endsAt, timeZone) : null;
+  if (form.startsAt && !startsAt) errors.push('startsAt: not a valid date and time');
+  if (form.endsAt && !endsAt) errors.push('endsAt: not a valid date and time');
+  if (!form.startsAt && !form.schedule) errors.push('startsAt: give a date and time, or a schedule in words, or both');
+  const parsed = roleFields.safeParse({
+    title: form.title,
+    description: form.description,
+    interests: form.interests
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+    neighbourhood: form.neighbourhood,
+    place: form.place,
+    startsAt: startsAt ?? startWithoutDate,
+    ...(endsAt ? { endsAt } : {}),
+    ...(form.schedule ? { schedule: form.schedule } : {}),
+    capacity: form.capacity,
+    contact: form.contact,
+  });
+  if (!parsed.success) errors.push(...issuesOf(parsed.error));
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors };
+  const { endsAt: end, schedule, translations, ...rest } = parsed.data;
+  return { ok: true, value: { ...rest, ...(end ? { endsAt: end } : {}), ...(schedule ? { schedule } : {}), ...(translations ? { translations } : {}) } };
+}
+
+/** A stored role as the edit form shows it. */
+function formOfRole(role: VolunteerRoleRecord, timeZone: string): RoleForm {
+  return {
+    title: role.title,
+    description: role.description,
+    interests: role.interests.join(', '),
+    neighbourhood: role.neighbourhood,
+    place: role.place,
+    startsAt: toCityLocalInput(role.startsAt, timeZone),
+    endsAt: role.endsAt ? toCityLocalInput(role.endsAt, timeZone) : '',
+    schedule: role.schedule ?? '',
+    capacity: String(role.capacity),
+    contact: role.contact,
+  };
+}
+
+/** The role list page's content, with the "New role" form. */
+export function roleListView(view: { roles: RoleWithCounts[]; form: RoleForm; errors: string[]; actor: StaffActor; timeZone: string }): SafeHtml {
+  return html`<h1>Volunteer roles</h1>
+    ${
+      view.roles.length === 0
+        ? html`<p class="muted">No roles yet.</p>`
+        : html`<table>
+            <thead>
+              <tr>
+                <th scope="col">Reference</th>
+                <th scope="col">Title</th>
+                <th scope="col">When</th>
+                <th scope="col">Neighbourhood</th>
+                <th scope="col">Status</th>
+                <th scope="col" class="num">Confirmed</th>
+                <th scope="col" class="num">Waitlisted</th>
+                <th scope="col" class="num">Capacity</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${view.roles.map(
+                (role) =>
+                  html`<tr>
+                    <td><a href="/admin/roles/${encodeURIComponent(role._id)}">${role._id}</a></td>
+                    <td>${role.title} ${role.demo ? html`<span class="badge">demo</span>` : ''}</td>
+                    <td>${role.schedule ?? timeOf(role.startsAt, view.timeZone)}</td>
+                    <td>${role.neighbourhood}</td>
+                    <td><span class="badge ${role.status}">${humanize(role.status)}</span></td>
+                    <td class="num">${role.confirmed}</td>
+                    <td class="num">${role.waitlisted}</td>
+                    <td class="num">${role.capacity}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+    <h2 id="new-role">New role</h2>
+    <section class="card">
+      ${errorList(view.errors)}
+      <form class="stack" method="post" action="/admin/roles" aria-labelledby="new-role">
+        ${csrfField(view.actor)} ${roleFormFields(view.form, view.timeZone)}
+        <div class="actions"><button type="submit">Publish role</button></div>
+      </form>
+    </section>`;
+}
+
+/** One role's page content: facts, sign-ups, actions and the edit form. */
+export function roleDetailView(view: {
+  role: RoleWithCounts;
+  signups: SignupView[];
+  actor: StaffActor;
+  timeZone: string;
+  form: RoleForm;
+  errors: string[];
+}): SafeHtml {
+  const { role, timeZone } = view;
+  const ref = encodeURIComponent(role._id);
+  return html`<p><a href="/admin/roles">&larr; All roles</a></p>
+    <h1>${role.title} <span class="badge ${role.status}">${humanize(role.status)}</span> ${role.demo ? html`<span class="badge">demo</span>` : ''}</h1>
+    <section class="card">
+      <dl class="facts">
+        <dt>Reference</dt>
+        <dd>${role._id}</dd>
+        <dt>Description</dt>
+        <dd>${lines(role.description)}</dd>
+        <dt>When</dt>
+        <dd>
+          ${timeOf(role.startsAt, timeZone)}${role.endsAt ? html` to ${timeOf(role.endsAt, timeZone)}` : ''}${role.schedule ? html` (${role.schedule})` : ''}
+        </dd>
+        <dt>Place</dt>
+        <dd>${role.place}, ${role.neighbourhood}</dd>
+        <dt>Interests</dt>
+        <dd>${role.interests.join(', ') || '-'}</dd>
+        <dt>Contact</dt>
+        <dd>${role.contact}</dd>
+        <dt>Spots</dt>
+        <dd>${role.confirmed} confirmed of ${role.capacity}; ${role.waitlisted} waitlisted</dd>
+      </dl>
+      <div class="actions">
+        ${
+          role.status === 'open'
+            ? html`<form method="post" action="/admin/roles/${ref}/close">
+                ${csrfField(view.actor)}<button type="submit" class="secondary">Close sign-ups</button>
+              </form>`
+            : html`<form method="post" action="/admin/roles/${ref}/reopen">
+                ${csrfField(view.actor)}<button type="submit" class="secondary">Reopen</button>
+              </form>`
+        }
+        <a class="button secondary" href="/admin/api/roles/${ref}/signups.csv">Export sign-ups (CSV)</a>
+        ${role.status === 'open' ? html`<a class="button secondary" href="/admin/broadcasts/new?role=${ref}">Broadcast a volunteer call</a>` : ''}
+      </div>
+    </section>
+    <h2>Sign-ups</h2>
+    ${
+      view.signups.length === 0
+        ? html`<p class="muted">Nobody has signed up yet.</p>`
+        : html`<table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Channel</th>
+                <th scope="col">Resident</th>
+                <th scope="col">Status</th>
+                <th scope="col">Signed up</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${view.signups.map(
+                (signup) =>
+                  html`<tr>
+                    <td>${signup.name}</td>
+                    <td>${signup.channel}</td>
+                    <td>${signup.maskedAddress}</td>
+                    <td><span class="badge ${signup.status}">${humanize(signup.status)}</span></td>
+                    <td>${timeOf(signup.createdAt, timeZone)}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+    <h2 id="edit-role">Edit</h2>
+    <section class="card">
+      ${errorList(view.errors)}
+      <form class="stack" method="post" action="/admin/roles/${ref}" aria-labelledby="edit-role">
+        ${csrfField(view.actor)} ${roleFormFields(view.form, timeZone)}
+        <div class="actions"><button type="submit">Save changes</button></div>
+      </form>
+    </section>`;
+}
+
+function roleFormFields(form: RoleForm, timeZone: string): SafeHtml {
+  return html`<label for="title">Title</label>
+    <input type="text" id="title" name="title" maxlength="120" required value="${form.title}" />
+    <label for="description">Description <span class="hint">(what volunteers will do, and what it achieves)</span></label>
+    <textarea id="description" name="description" maxlength="2000" required>${form.description}</textarea>
+    <label for="interests">Interests <span class="hint">(comma-separated, e.g. parks, trees, seniors)</span></label>
+    <input type="text" id="interests" name="interests" value="${form.interests}" />
+    <label for="neighbourhood">Neighbourhood</label>
+    <input type="text" id="neighbourhood" name="neighbourhood" maxlength="80" required value="${form.neighbourhood}" />
+    <label for="place">Place <span class="hint">(where to meet)</span></label>
+    <input type="text" id="place" name="place" maxlength="200" required value="${form.place}" />
+    <label for="startsAt">Starts <span class="hint">(${timeZone} time; leave empty for a recurring role with a schedule)</span></label>
+    <input type="datetime-local" id="startsAt" name="startsAt" value="${form.startsAt}" />
+    <label for="endsAt">Ends <span class="hint">(optional, ${timeZone} time)</span></label>
+    <input type="datetime-local" id="endsAt" name="endsAt" value="${form.endsAt}" />
+    <label for="schedule">Schedule in words <span class="hint">(optional, e.g. "Saturdays 9-12")</span></label>
+    <input type="text" id="schedule" name="schedule" maxlength="120" value="${form.schedule}" />
+    <label for="capacity">Capacity <span class="hint">(volunteers needed)</span></label>
+    <input type="number" id="capacity" name="capacity" min="1" max="100000" required value="${form.capacity}" />
+    <label for="contact">Contact <span class="hint">(how volunteers reach the coordinator)</span></label>
+    <input type="text" id="contact" name="contact" maxlength="200" required value="${form.contact}" />`;
+}
+
+/** A role reference from the path, normalised; a 404 when it cannot be one. */
+function refOf(value: unknown): string {
+  if (typeof value !== 'string' || !ROLE_REF.test(value)) throw new HttpError(404, 'No such volunteer role');
+  return `V-${value.replace(/^[Vv]-?/, '').toUpperCase()}`;
+}

@@ -1,0 +1,397 @@
+/**
+ * The broadcast worker: sends planned deliveries (see `broadcasts.ts`) through each channel's
+ * own outbound sender, and keeps every delivery's record up to date.
+ *
+ * - One lane per channel, running side by side, so SMS at one message a second does not hold up
+ *   Telegram. A lane sends one message at a time, in plan order: the channel's sender paces it
+ *   at the channel's rate, and a crash leaves at most one message per channel in doubt.
+ * - A delivery is claimed before it is sent (`queued` → `sending`, a revision-checked replace),
+ *   so two workers never take the same one, and the broadcast's status is read again before
+ *   every claim, so a pause or a cancel stops the lanes after the message in flight.
+ * - Nothing is claimed during quiet hours (QUIET_HOURS in CITY_TIMEZONE); scheduled broadcasts
+ *   wait for them to end too.
+ * - After a crash, a delivery left `sending` is handed to the notifier again with the same key.
+ *   The channel's sender then either sends it (the crash came before the provider was called) or
+ *   reports it `interrupted`: Twilio and Telegram take no idempotency key, so a request cut off
+ *   after the provider accepted it but before we recorded that may have arrived, and sending it
+ *   again could reach the resident twice. It is recorded as failed (`interrupted`), never resent.
+ *
+ * The worker assumes it is the only one sending for its database: with several service
+ * instances on one MongoDB, run it in one of them (a claim has no lease another could expire).
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { ChannelName, Reply } from '../core/message.js';
+import type { SendOutcome } from '../channels/channel.js';
+import { redactNumbers } from '../channels/outbound-records.js';
+import { isQuiet, quietHoursEnd } from '../domain/quiet-hours.js';
+import type { BroadcastRecord, DeliveryRecord } from '../domain/records.js';
+import type { Collections } from '../store/store.port.js';
+import { BROADCAST_CHANNELS, countIn, deliveryBucket, finishIfSettled, finishPlanning, planBroadcast, withState, type Reaches } from './broadcasts.js';
+import type { Notification, ResidentNotifier } from './resident-notifier.js';
+
+/** What the worker needs; `now` and the timings are there for tests. */
+export interface BroadcastWorkerOptions {
+  store: Collections;
+  notifier: ResidentNotifier;
+  /** Whether a channel is on: used when a plan a crash cut off is made again. */
+  reaches: Reaches;
+  config: Pick<Config, 'defaultLocale' | 'quietHours' | 'cityTimeZone'>;
+  logger: Logger;
+  now?: () => Date;
+  /** How often an idle lane looks for work (default 1 s); `kick()` wakes it sooner. */
+  pollMs?: number;
+  /** Attempts at a delivery whose failure the channel calls retryable (default 3). */
+  maxAttempts?: number;
+  /** Wait before the second attempt; doubled for each next one (default 30 s). */
+  retryBackoffMs?: number;
+}
+
+/** A running (or not yet started) broadcast worker. */
+export interface BroadcastWorker {
+  /** Starts the lanes; a second call does nothing. */
+  start(): void;
+  /** Stops taking deliveries and resolves once the messages in flight are recorded. */
+  stop(): Promise<void>;
+  /** Wakes idle lanes now (a broadcast was created, resumed, or a test moved its clock). */
+  kick(): void;
+  /** Resolves once every lane has looked for work since this call and found none (or quiet hours). */
+  idle(): Promise<void>;
+}
+
+const DEFAULT_POLL_MS = 1000;
+/** During quiet hours the lanes look again at least this often, in case the clock or config changed. */
+const QUIET_RECHECK_MS = 60_000;
+/** Planning 100,000 deliveries takes seconds; one unfinished after this long was cut off by a crash. */
+const PLAN_STALE_MS = 5 * 60_000;
+/** Broadcasts looked at per pass: more than a city sends at once. */
+const ACTIVE_LIMIT = 50;
+/**
+ * The reason a delivery carries while a restarted worker asks its channel what became of it. If
+ * that restart is cut off too, the delivery is recorded as interrupted without asking again:
+ * the channel may have marked its message interrupted already, and a third ask would send it.
+ */
+const RECOVERING = 'recovering';
+/** What an interrupted delivery's `lastError` says. */
+const INTERRUPTED_ERROR = 'interrupted mid-send by a restart: it may have arrived, so it is not sent again';
+
+interface Claim {
+  delivery: DeliveryRecord;
+  broadcast: BroadcastRecord;
+}
+
+/** Builds a broadcast worker; nothing runs until `start()`. */
+export function createBroadcastWorker(options: BroadcastWorkerOptions): BroadcastWorker {
+  const { store, notifier, config, logger } = options;
+  const now = options.now ?? (() => new Date());
+  const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const maxAttempts = options.maxAttempts ?? 3;
+  const retryBackoffMs = options.retryBackoffMs ?? 30_000;
+
+  let running = false;
+  let lanes: Promise<void> | null = null;
+  // Wakes: each sleeping lane's resolver, called by kick() or by its own timer.
+  const sleepers = new Set<() => void>();
+  // idle(): each kick starts a generation; a lane that finds nothing records the one it looked in.
+  let generation = 0;
+  const idleAt = new Map<ChannelName, number>();
+  // Deliveries this worker is sending now: a `sending` delivery not in here is a crash's leftover.
+  const inFlight = new Set<string>();
+  // `<channel>|<broadcastId>` whose leftovers this lane has dealt with (only a restart makes them).
+  const recovered = new Set<string>();
+  const planning = new Set<string>();
+
+  function nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, ms));
+      sleepers.add(wake);
+    });
+  }
+
+  function kick(): void {
+    generation += 1;
+    for (const wake of [...sleepers]) wake();
+  }
+
+  async function runLane(channel: ChannelName): Promise<void> {
+    while (running) {
+      const looked = generation;
+      let delay = pollMs;
+      try {
+        const step = await laneStep(channel);
+        if (step === 'worked') continue;
+        delay = step;
+      } catch (error) {
+        logger.error({ channel, err: describe(error) }, 'broadcast lane failed; trying again');
+      }
+      idleAt.set(channel, looked);
+      if (running) await nap(delay);
+    }
+  }
+
+  /** One step of a lane: sends one message and returns 'worked', or returns how long to sleep. */
+  async function laneStep(channel: ChannelName): Promise<'worked' | number> {
+    const at = now();
+    if (isQuiet(config.quietHours, config.cityTimeZone, at)) {
+      const end = quietHoursEnd(config.quietHours, config.cityTimeZone, at);
+      return Math.min(Math.max(end.getTime() - at.getTime(), 10), QUIET_RECHECK_MS);
+    }
+    const nextDueInMs = await startDueBroadcasts(at);
+    const claim = await claimNext(channel, at);
+    if (!claim) return Math.min(pollMs, nextDueInMs ?? pollMs);
+    await deliver(claim);
+    return 'worked';
+  }
+
+  /** Moves scheduled broadcasts whose time has come to `sending`; returns ms until the next one. */
+  async function startDueBroadcasts(at: Date): Promise<number | undefined> {
+    const scheduled = await store.broadcasts.find({ field: 'status', equals: 'scheduled' }, { limit: ACTIVE_LIMIT });
+    for (const broadcast of scheduled) {
+      if (broadcast.sendAt.getTime() > at.getTime()) return broadcast.sendAt.getTime() - at.getTime();
+      if (broadcast.planned === 0) {
+        await replanIfCutOff(broadcast, at);
+        continue;
+      }
+      // Every lane may try; the revision check lets one win.
+      if (await store.broadcasts.replace({ ...broadcast, status: 'sending', updatedAt: at }, broadcast._rev)) {
+        logger.info({ broadcastId: broadcast._id, planned: broadcast.planned }, 'broadcast sending');
+      }
+    }
+    return undefined;
+  }
+
+  /** Plans again a broadcast whose planning a crash cut off (a planning in progress is left alone). */
+  async function replanIfCutOff(broadcast: BroadcastRecord, at: Date): Promise<void> {
+    if (at.getTime() - broadcast.createdAt.getTime() < PLAN_STALE_MS || planning.has(broadcast._id)) return;
+    planning.add(broadcast._id);
+    try {
+      const plan = await planBroadcast(store, options.reaches, broadcast);
+      await finishPlanning(store, broadcast._id, at);
+      logger.info({ broadcastId: broadcast._id, planned: plan.planned }, 'broadcast planned again after an interrupted plan');
+    } finally {
+      planning.delete(broadcast._id);
+    }
+  }
+
+  /** Claims the next delivery of this channel: a crash's leftover first, then the queue in plan order. */
+  async function claimNext(channel: ChannelName, at: Date): Promise<Claim | null> {
+    // Read for every claim: a broadcast paused or cancelled since the last one is not in the list.
+    const active = await store.broadcasts.find({ field: 'status', equals: 'sending' }, { limit: ACTIVE_LIMIT });
+    for (const broadcast of active) {
+      const leftover = await claimLeftover(channel, broadcast, at);
+      if (leftover) return leftover;
+      const bucket = deliveryBucket(broadcast._id, 'queued', channel);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const [next] = await store.deliveries.find({ field: 'bucket', equals: bucket }, { limit: 1 });
+        if (!next) break;
+        const claimed = withState(next, 'sending', at, { attempts: next.attempts + 1 });
+        if (await store.deliveries.replace(claimed, next._rev)) return { delivery: { ...claimed, _rev: next._rev + 1 }, broadcast };
+      }
+      await finishIfDone(broadcast, at);
+    }
+    return null;
+  }
+
+  /** A delivery a crash left `sending`, claimed again (once per broadcast per lane after a start). */
+  async function claimLeftover(channel: ChannelName, broadcast: BroadcastRecord, at: Date): Promise<Claim | null> {
+    const key = `${channel}|${broadcast._id}`;
+    if (recovered.has(key)) return null;
+    const left = await store.deliveries.find({ field: 'bucket', equals: deliveryBucket(broadcast._id, 'sending', channel) });
+    for (const delivery of left) {
+      if (inFlight.has(delivery._id)) continue;
+      if (delivery.reason === RECOVERING) {
+        await settle(delivery._id, interruptedOutcome(), at);
+        continue;
+      }
+      const claimed = withState(delivery, 'sending', at, { attempts: delivery.attempts + 1, reason: RECOVERING });
+      if (await store.deliveries.replace(claimed, delivery._rev)) {
+        logger.info({ broadcastId: broadcast._id, seq: delivery.seq, channel }, 'broadcast delivery left sending by a restart: asking its channel');
+        return { delivery: { ...claimed, _rev: delivery._rev + 1 }, broadcast };
+      }
+    }
+    recovered.add(key);
+    return null;
+  }
+
+  /** Marks a sending broadcast done once nothing of it is queued or in flight. */
+  async function finishIfDone(broadcast: BroadcastRecord, at: Date): Promise<void> {
+    if ((await countIn(store, broadcast._id, ['queued', 'sending'])) > 0) return;
+    if (await store.broadcasts.replace({ ...broadcast, status: 'done', finishedAt: at, updatedAt: at }, broadcast._rev)) {
+      logger.info({ broadcastId: broadcast._id, planned: broadcast.planned }, 'broadcast done');
+    }
+  }
+
+  /** Sends one claimed delivery (retrying what the channel calls retryable) and records the outcome. */
+  async function deliver({ delivery, broadcast }: Claim): Promise<void> {
+    inFlight.add(delivery._id);
+    try {
+      let attempts = delivery.attempts;
+      let outcome = await send(delivery, broadcast);
+      // Attempts already made by an earlier run count too: a restart does not reset the budget.
+      while (outcome.state === 'failed' && outcome.retryable && !outcome.interrupted && attempts < maxAttempts) {
+        const until = Date.now() + retryBackoffMs * 2 ** Math.max(0, attempts - 1);
+        while (running && Date.now() < until) await nap(until - Date.now());
+        if (!running) {
+          // Stopping: back to the queue, so the next start tries it again (the channel said it did not go out).
+          await update(delivery._id, (current) => (current.state === 'sending' ? withoutReason(withState(current, 'queued', now())) : null));
+          return;
+        }
+        attempts += 1;
+        await update(delivery._id, (current) => (current.state === 'sending' ? { ...current, attempts, updatedAt: now() } : null));
+        outcome = await send(delivery, broadcast);
+      }
+      await settle(delivery._id, outcome, now());
+      logger.debug({ broadcastId: broadcast._id, seq: delivery.seq, channel: delivery.channel, state: outcome.state }, 'broadcast delivery');
+      const current = await store.broadcasts.get(broadcast._id);
+      if (current?.status === 'cancelled') await finishIfSettled(store, broadcast._id, now());
+    } finally {
+      inFlight.delete(delivery._id);
+    }
+  }
+
+  /** Hands one delivery to the notifier (which skips opted-out residents and sends once per key). */
+  async function send(delivery: DeliveryRecord, broadcast: BroadcastRecord): Promise<SendOutcome> {
+    try {
+      return await notifier.notify(delivery.address, notificationFor(delivery, broadcast));
+    } catch (error) {
+      // Thrown (the store, a bug): the channel's record says whether anything went out, and a
+      // retry asks it again with the same key, so nothing is sent twice.
+      logger.warn({ broadcastId: broadcast._id, seq: delivery.seq, err: describe(error) }, 'broadcast send threw');
+      return { state: 'failed', error: describe(error).message, retryable: true };
+    }
+  }
+
+  function notificationFor(delivery: DeliveryRecord, broadcast: BroadcastRecord): Notification {
+    const { roleId } = broadcast;
+    return {
+      purpose: 'broadcast',
+      key: delivery._id,
+      compose: (locale, t): Reply[] => [
+        {
+          kind: 'text',
+          text: broadcast.messages[locale] ?? broadcast.messages[config.defaultLocale] ?? Object.values(broadcast.messages)[0] ?? '',
+          // The renderer makes buttons of these, or "reply 1 or 2" on SMS.
+          ...(roleId
+            ? {
+                choices: [
+                  { id: 'yes', label: t('volunteer_call.yes') },
+                  { id: 'no', label: t('volunteer_call.no') },
+                ],
+              }
+            : {}),
+        },
+      ],
+      ...(roleId
+        ? {
+            followUp: (sentAt: number) => ({
+              kind: 'volunteer_call' as const,
+              ref: roleId,
+              broadcastId: broadcast._id,
+              sentAt,
+              until: sentAt + broadcast.answerWindowHours * 3_600_000,
+            }),
+          }
+        : {}),
+    };
+  }
+
+  /** Records a delivery's outcome; re-reads on a conflict (a resident's answer may be written meanwhile). */
+  async function settle(id: string, outcome: SendOutcome, at: Date): Promise<void> {
+    await update(id, (current) => {
+      if (current.state !== 'sending') return null;
+      const base = withoutReason(current);
+      switch (outcome.state) {
+        case 'sent':
+        case 'outbox':
+          return withState(base, 'sent', at);
+        case 'skipped':
+          return withState(base, 'skipped', at, { reason: outcome.reason });
+        case 'failed':
+          return withState(base, 'failed', at, {
+            reason: outcome.interrupted ? 'interrupted' : 'send_failed',
+            lastError: redactNumbers(outcome.error).slice(0, 200),
+          });
+      }
+    });
+  }
+
+  async function update(id: string, change: (current: DeliveryRecord) => DeliveryRecord | null): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const current = await store.deliveries.get(id);
+      if (!current) return;
+      const next = change(current);
+      if (!next || (await store.deliveries.replace(next, current._rev))) return;
+    }
+    throw new Error('A broadcast delivery kept changing while being recorded');
+  }
+
+  /**
+   * Cancelled broadcasts a crash left with deliveries `sending`: those are recorded as
+   * interrupted (they may have gone out; asking the channel could send them after the cancel),
+   * and the broadcast is marked finished.
+   */
+  async function settleCancelledLeftovers(): Promise<void> {
+    const at = now();
+    const cancelled = await store.broadcasts.find({ field: 'status', equals: 'cancelled' }, { order: 'desc', limit: ACTIVE_LIMIT });
+    for (const broadcast of cancelled) {
+      if (broadcast.finishedAt) continue;
+      for (const channel of BROADCAST_CHANNELS) {
+        const left = await store.deliveries.find({ field: 'bucket', equals: deliveryBucket(broadcast._id, 'sending', channel) });
+        for (const delivery of left) if (!inFlight.has(delivery._id)) await settle(delivery._id, interruptedOutcome(), at);
+      }
+      await finishIfSettled(store, broadcast._id, at);
+    }
+  }
+
+  return {
+    start() {
+      if (running || lanes) return;
+      running = true;
+      lanes = (async () => {
+        try {
+          await settleCancelledLeftovers();
+        } catch (error) {
+          logger.error({ err: describe(error) }, 'could not settle cancelled broadcasts');
+        }
+        await Promise.all(BROADCAST_CHANNELS.map((channel) => runLane(channel)));
+      })();
+    },
+    async stop() {
+      if (!lanes) return;
+      running = false;
+      kick();
+      await lanes;
+      lanes = null;
+    },
+    kick,
+    async idle() {
+      kick();
+      const target = generation;
+      while (running && !BROADCAST_CHANNELS.every((channel) => (idleAt.get(channel) ?? -1) >= target)) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
+  };
+}
+
+function interruptedOutcome(): SendOutcome {
+  return { state: 'failed', error: INTERRUPTED_ERROR, retryable: false, interrupted: true };
+}
+
+/** The delivery without a reason (a reason belongs to a skipped or failed one). */
+function withoutReason(delivery: DeliveryRecord): DeliveryRecord {
+  const { reason: _reason, ...rest } = delivery;
+  return rest;
+}
+
+/** An error for a log line: its name and message with any phone number taken out. */
+function describe(error: unknown): { name: string; message: string } {
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = redactNumbers(error instanceof Error ? error.message : String(error)).slice(0, 200);
+  return { name, message };
+}
