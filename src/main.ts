@@ -15,6 +15,9 @@ async function main(): Promise<void> {
   const service = await createService(config);
   const { logger } = service;
   reportChannels(config, (line) => logger.info(line));
+  if ((await service.store.staffUsers.count({ field: 'role', equals: 'admin' })) === 0) {
+    logger.info('No staff accounts yet: run `npm run staff -- add <name> --role admin` to make the first one');
+  }
   // A Telegram outage at start must not keep residents on other channels waiting.
   service.telegram?.start().catch((error: unknown) => logger.error({ err: { message: (error as Error)?.message } }, 'telegram channel failed to start'));
   const server = createApp(service).listen(config.port, () => {
