@@ -60,7 +60,7 @@ function reportChannels(config: Config, log: (line: string) => void): void {
   else log(`The Telegram channel is on, in ${config.telegram.mode} mode`);
   if (!config.microsoft.appId && config.microsoft.devMode) log('The Bot Framework endpoint is in development mode: this machine only');
   else if (!config.microsoft.appId) off('The Bot Framework channel', 'MICROSOFT_APP_ID');
-  if (!config.adminToken) off('The staff API', 'ADMIN_TOKEN');
+  if (!config.adminToken) log('Scripts cannot use the staff API: set ADMIN_TOKEN for them (staff people log in at /admin)');
 }
 
 main().catch((error: unknown) => {
