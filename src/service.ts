@@ -104,12 +104,20 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   };
   // Bound below, once the notifier exists: a cancelled spot goes to the waitlist, who are told.
   let staffDeps: StaffDeps | undefined;
+  const promotions = new Set<Promise<void>>();
   const runner = new CommandRunner(store, {
     async spotFreed(roleId) {
-      // The resident's cancellation stands whatever happens here; a failed promotion is logged
-      // and retried by the next cancellation, capacity change or reopening.
+      // Not awaited: this runs inside the cancelling resident's turn, which holds their
+      // conversation's lock, and telling the promoted resident takes theirs. Two residents
+      // swapping spots would otherwise wait on each other for ever. The cancellation stands
+      // whatever happens here; a failed promotion is logged and retried by the next
+      // cancellation, capacity change or reopening. `close()` waits for promotions in flight.
       if (!staffDeps) return;
-      await promoteFromWaitlist(staffDeps, roleId).catch((error: unknown) => logger.error({ roleId, err: errorSummary(error) }, 'waitlist promotion failed'));
+      const promotion = promoteFromWaitlist(staffDeps, roleId)
+        .then(() => undefined)
+        .catch((error: unknown) => logger.error({ roleId, err: errorSummary(error) }, 'waitlist promotion failed'))
+        .finally(() => promotions.delete(promotion));
+      promotions.add(promotion);
     },
   });
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale });
@@ -175,6 +183,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       // Before the store closes: the broadcast messages in flight are recorded first.
       await broadcasts.stop();
       await pipeline.idle();
+      await Promise.all(promotions);
       await store.close();
     },
   };

@@ -345,7 +345,8 @@ export class CommandRunner {
           name: input.name,
           channel: scope.channel,
           status,
-          createdAt: existing?.createdAt ?? scope.now,
+          // A new place in the queue: withdrawing and signing up again does not keep the old one.
+          createdAt: scope.now,
           updatedAt: scope.now,
         });
         if (!(await this.store.roles.replace(role, role._rev))) continue;
@@ -371,22 +372,34 @@ export class CommandRunner {
         const free = role.capacity - signups.filter((s) => s.status === 'confirmed').length;
         const promoted = signups.filter((s) => s.status === 'waitlisted').slice(0, Math.max(0, free));
         if (promoted.length === 0) return [];
-        for (const signup of promoted) await this.store.signups.upsert({ ...signup, status: 'confirmed', updatedAt: now });
-        if (await this.store.roles.replace(role, role._rev)) return promoted.map((s) => ({ ...s, status: 'confirmed' as const }));
+        // Revision-checked: a resident who withdraws meanwhile (another instance) stays withdrawn.
+        const done: SignupRecord[] = [];
+        for (const signup of promoted) {
+          const next = { ...signup, status: 'confirmed' as const, updatedAt: now };
+          if (await this.store.signups.replace(next, signup._rev)) done.push({ ...next, _rev: signup._rev + 1 });
+        }
+        if (done.length === 0) continue;
+        if (await this.store.roles.replace(role, role._rev)) return done;
         // Lost the claim: another instance signed someone up meanwhile. Put them back and recount.
-        for (const signup of promoted) await this.store.signups.upsert({ ...signup, updatedAt: now });
+        for (const signup of done) await this.store.signups.replace({ ...signup, status: 'waitlisted', updatedAt: now }, signup._rev);
       }
       throw new Error('Role kept changing while promoting from its waitlist');
     });
   }
 
-  private async cancelSignup(ref: string, scope: CommandScope): Promise<'cancelled' | 'not_found'> {
-    const signup = await this.store.signups.get(`${ref}|${scope.address}`);
-    if (!signup || signup.status === 'cancelled') return 'not_found';
-    await this.store.signups.upsert({ ...signup, status: 'cancelled', updatedAt: scope.now });
-    // A confirmed spot freed: the first on the waitlist gets it (and is told).
-    if (signup.status === 'confirmed') await this.hooks.spotFreed?.(ref);
-    return 'cancelled';
+  /** Withdraws a sign-up, under the role's lock and revision-checked, so a promotion running now cannot undo it. */
+  private cancelSignup(ref: string, scope: CommandScope): Promise<'cancelled' | 'not_found'> {
+    return this.roleLocks.run(ref, async () => {
+      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+        const signup = await this.store.signups.get(`${ref}|${scope.address}`);
+        if (!signup || signup.status === 'cancelled') return 'not_found';
+        if (!(await this.store.signups.replace({ ...signup, status: 'cancelled', updatedAt: scope.now }, signup._rev))) continue;
+        // A confirmed spot freed: the first on the waitlist gets it (and is told).
+        if (signup.status === 'confirmed') await this.hooks.spotFreed?.(ref);
+        return 'cancelled';
+      }
+      throw new Error('Sign-up kept changing while withdrawing it');
+    });
   }
 
   /**
@@ -423,6 +436,17 @@ export class CommandRunner {
     }
     for (const entry of await store.transcripts.find({ field: 'conversationId', equals: scope.address }, { limit: 100_000 })) {
       await store.transcripts.delete(entry._id);
+    }
+    // Records that hold their address and what was sent to them: broadcast deliveries (a planned
+    // one is skipped at send time too), outbound messages, hand-off requests.
+    for (const delivery of await store.deliveries.find({ field: 'address', equals: scope.address }, { limit: 100_000 })) {
+      await store.deliveries.delete(delivery._id);
+    }
+    for (const message of await store.outbound.find({ field: 'address', equals: scope.address }, { limit: 100_000 })) {
+      await store.outbound.delete(message._id);
+    }
+    for (const handoff of await store.handoffs.find({ field: 'address', equals: scope.address }, { limit: 10_000 })) {
+      await store.handoffs.delete(handoff._id);
     }
     const resident = await store.residents.get(scope.address);
     if (resident) {

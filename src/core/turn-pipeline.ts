@@ -20,6 +20,8 @@ import type { Store, Unsaved } from '../store/store.port.js';
 
 /** How many recent inbound messages a conversation remembers for answering retries. */
 const RECEIPTS_KEPT = 20;
+/** Notifications a conversation remembers answers for (the latest ones). */
+const MAX_FOLLOW_UPS = 5;
 /** Commands one turn may chain (load → ask → run → ...); more means a dialog loops. */
 const MAX_COMMANDS_PER_TURN = 8;
 /** Tries when another service instance changed the conversation between our read and write. */
@@ -61,7 +63,7 @@ export class TurnPipeline {
   /**
    * Records messages the city sends unprompted (a status update, a volunteer call) in the
    * resident's conversation, under its lock and once per key: the transcript gets them, and
-   * the state remembers what a reply may answer (`followUp`). A menu shown before is dropped:
+   * the state remembers what a reply may answer (`followUps`). A menu shown before is dropped:
    * the notification is now the latest thing the resident was asked.
    */
   recordProactive(
@@ -79,7 +81,12 @@ export class TurnPipeline {
         const stored = conversation?.state as Partial<ConversationState> | undefined;
         const state = stored?.schema === STATE_SCHEMA ? (structuredClone(stored) as ConversationState) : initialState(options.locale, options.at.getTime());
         if (state.flow?.dialog === MENU_DIALOG) state.flow = null;
-        if (options.followUp) state.followUp = options.followUp;
+        if (options.followUp) {
+          const others = (state.followUps ?? []).filter(
+            (f) => f.until > options.at.getTime() && !(f.kind === options.followUp!.kind && f.ref === options.followUp!.ref),
+          );
+          state.followUps = [...others, options.followUp].slice(-MAX_FOLLOW_UPS);
+        }
         const firstEntry = conversation?.transcriptLength ?? 0;
         const committed = await this.commit(conversation, {
           _id: address,

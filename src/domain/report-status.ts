@@ -17,5 +17,6 @@ export const REPORT_STATUSES: Readonly<Record<string, StatusGroup>> = {
 
 /** The group of a status; an unknown status counts as open, so nothing gets lost from view. */
 export function statusGroupOf(status: string): StatusGroup {
-  return REPORT_STATUSES[status] ?? 'open';
+  // Own properties only: "constructor" or "__proto__" must not read Object.prototype.
+  return Object.hasOwn(REPORT_STATUSES, status) ? REPORT_STATUSES[status]! : 'open';
 }

@@ -37,8 +37,19 @@ const INTERRUPT_CONFIDENCE = 0.8;
 const LOCALE_FROM_PARSE_CONFIDENCE = 0.6;
 // Up to this many words, a message naming a category is taken as "report one of these".
 const SHORT_MESSAGE_WORDS = 3;
-/** Intents a reply to a report's update may have and still be about the report ("still broken", "thanks"). */
-const FOLLOW_UP_INTENTS: ReadonlySet<string> = new Set(['none', 'report_problem', 'check_status', 'thanks']);
+/**
+ * A reply naming another kind of problem this surely is a new report. Between the report
+ * dialog's "plausible" (0.2, precision 0.94) and "confident" (0.55, precision 1.00) levels:
+ * "graffiti all over the library wall" scores 0.54, "still broken, water gets in" 0.37.
+ */
+const NEW_PROBLEM_CONFIDENCE = 0.45;
+
+/**
+ * Intents a reply to a report's update may have and still be about the report: "still broken"
+ * reads as nothing in particular or as a problem report. Thanks, status questions and the rest
+ * get their usual answers.
+ */
+const FOLLOW_UP_INTENTS: ReadonlySet<string> = new Set(['none', 'report_problem']);
 
 // A chain of steps that skip to each other longer than this is a dialog bug, not a conversation.
 const MAX_STEP_HOPS = 12;
@@ -78,7 +89,7 @@ class Turn {
     const now = message.receivedAt.getTime();
     const away = now - state.lastActiveAt;
     // Nothing from the resident since the city's notification: this message answers it.
-    const answersNotification = Boolean(state.followUp && state.followUp.sentAt >= state.lastActiveAt);
+    const answersNotification = (state.followUps ?? []).some((f) => f.sentAt >= state.lastActiveAt);
     state.lastActiveAt = Math.max(state.lastActiveAt, now);
     state.turns += 1;
     const text = cleanText(message.text);
@@ -99,6 +110,8 @@ class Turn {
     this.trace.intent = nlu.intent;
     const input: StepInput = { text, nlu, ...pick(message, ['choice', 'location', 'media']) };
 
+    // A "yes" to a call that came while they were away answers the call, not "welcome back".
+    if (answersNotification && this.answerFollowUp(input, now, true, 'calls')) return this.output();
     if (state.flow && state.flow.dialog !== MENU_DIALOG && away > this.env.flowExpiresAfterMs) {
       this.say('flow.expired', { flow: this.dialogTitle(state.flow.dialog) });
       state.flow = null;
@@ -118,43 +131,49 @@ class Turn {
   }
 
   /**
-   * A reply to something the city sent: "yes" to a volunteer call signs up, "no" declines; a
-   * message after a report's update is added to the report. It counts within the follow-up's
-   * window, and over a flow the resident was in only when it is their first message since the
-   * notification (which is then the latest thing they were asked).
+   * A reply to something the city sent. "yes" / "1" / "sí" to a volunteer call signs up, "no"
+   * declines: outside any flow, or over one when it is the resident's first message since the
+   * call (which is then the latest thing they were asked). A message after a report's update,
+   * outside any flow, is added to the report, unless it asks for something else (another
+   * report, another kind of problem, the menu...). Each counts within its window.
    */
-  private answerFollowUp(input: StepInput, now: number, answersNotification: boolean): boolean {
-    const followUp = this.state.followUp;
-    if (!followUp) return false;
-    if (now > followUp.until) {
-      this.state.followUp = null;
-      return false;
-    }
-    if (this.state.flow && !answersNotification) return false;
-    const { nlu } = input;
-    if (followUp.kind === 'volunteer_call') {
-      const answer =
-        input.choice === 'yes' || input.text.trim() === '1' ? 'yes' : input.choice === 'no' || input.text.trim() === '2' ? 'no' : this.yesNoOf(input);
-      if (!answer) return false;
-      this.state.followUp = null;
-      this.state.flow = null;
-      this.trace.intent = `volunteer_call_${answer}`;
-      if (answer === 'no') {
-        if (followUp.broadcastId) this.effects.push({ type: 'volunteerCall.declined', broadcastId: followUp.broadcastId });
-        this.say('volunteer_call.declined');
-        this.trace.outcome = 'declined';
+  private answerFollowUp(input: StepInput, now: number, answersNotification: boolean, kinds: 'calls' | 'all' = 'all'): boolean {
+    const state = this.state;
+    const live = (state.followUps ?? []).filter((f) => f.until >= now);
+    if (live.length !== (state.followUps ?? []).length) state.followUps = live;
+    if (live.length === 0) return false;
+    const call = live.findLast((f) => f.kind === 'volunteer_call');
+    if (call && (!state.flow || answersNotification)) {
+      const text = input.text.trim();
+      const answer = input.choice === 'yes' || text === '1' ? 'yes' : input.choice === 'no' || text === '2' ? 'no' : this.yesNoOf(input);
+      if (answer) {
+        state.followUps = live.filter((f) => f !== call);
+        state.flow = null;
+        state.paused = null;
+        this.trace.intent = `volunteer_call_${answer}`;
+        if (answer === 'no') {
+          if (call.broadcastId) this.effects.push({ type: 'volunteerCall.declined', broadcastId: call.broadcastId });
+          this.say('volunteer_call.declined');
+          this.trace.outcome = 'declined';
+          return true;
+        }
+        this.startDialog('volunteer-call', { roleRef: call.ref, ...(call.broadcastId ? { broadcastId: call.broadcastId } : {}) });
         return true;
       }
-      this.startDialog('volunteer-call', { roleRef: followUp.ref, ...(followUp.broadcastId ? { broadcastId: followUp.broadcastId } : {}) });
-      return true;
     }
-    // Asking for something else (another report's status, an idea, the menu) is not a reply.
+    const update = live.findLast((f) => f.kind === 'report_update');
+    if (kinds === 'calls' || !update || state.flow || state.paused) return false;
+    const { nlu } = input;
     const reference = nlu.entities.reference;
-    if ((reference && reference !== followUp.ref) || !FOLLOW_UP_INTENTS.has(nlu.intent)) return false;
+    if (reference && reference !== update.ref) return false;
+    if (!FOLLOW_UP_INTENTS.has(nlu.intent)) return false;
+    // "There's graffiti on Oak St" after an update on a pothole is a new report; "still broken,
+    // water gets in" is not, so only a confidently named other kind of problem counts.
+    const otherProblem = nlu.intent === 'report_problem' && nlu.category && nlu.category !== 'other' && nlu.category !== update.category;
+    if (otherProblem && nlu.categoryConfidence >= NEW_PROBLEM_CONFIDENCE) return false;
     if (!input.text.trim() && !input.media?.length) return false;
-    this.state.flow = null;
     this.startDialog('report-follow-up', {
-      ref: followUp.ref,
+      ref: update.ref,
       text: input.text.trim(),
       ...(input.media?.length ? { media: input.media.map((m) => ({ url: m.url, contentType: m.contentType })) } : {}),
     });

@@ -45,8 +45,11 @@ export interface ConversationState {
   flow: ActiveFlow | null;
   /** A flow put aside while we ask a returning resident whether to continue it. */
   paused: ActiveFlow | null;
-  /** Something the city sent that the resident may answer (a volunteer call, a report update). */
-  followUp?: FollowUp | null;
+  /**
+   * What the city sent that the resident may answer (volunteer calls, report updates), oldest
+   * first: a later notification does not cancel an earlier one's answer.
+   */
+  followUps?: FollowUp[];
   /** When the resident last wrote (epoch ms); drives "welcome back" and expiry. */
   lastActiveAt: number;
   /** Turns so far (monotonic: state never goes backwards). */
@@ -61,6 +64,8 @@ export interface FollowUp {
   kind: 'volunteer_call' | 'report_update';
   /** The role (V-...) or report (R-...) it is about. */
   ref: string;
+  /** A report's category: a reply naming another kind of problem is a new report, not a follow-up. */
+  category?: string;
   /** The broadcast a volunteer call came from, so its answers are counted. */
   broadcastId?: string;
   /** When it was sent and until when a reply counts (epoch ms). */

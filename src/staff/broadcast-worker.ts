@@ -236,8 +236,10 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
       while (outcome.state === 'failed' && outcome.retryable && !outcome.interrupted && attempts < maxAttempts) {
         const until = Date.now() + retryBackoffMs * 2 ** Math.max(0, attempts - 1);
         while (running && Date.now() < until) await nap(until - Date.now());
-        if (!running) {
-          // Stopping: back to the queue, so the next start tries it again (the channel said it did not go out).
+        // Stopping, paused, cancelled or quiet hours begun meanwhile: back to the queue (the channel
+        // said it did not go out), where the next start, a resume, the cancellation or the morning finds it.
+        const latest = running ? await store.broadcasts.get(broadcast._id) : null;
+        if (!running || latest?.status !== 'sending' || isQuiet(config.quietHours, config.cityTimeZone, now())) {
           await update(delivery._id, (current) => (current.state === 'sending' ? withoutReason(withState(current, 'queued', now())) : null));
           return;
         }

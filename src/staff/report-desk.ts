@@ -128,7 +128,8 @@ export async function changeReportStatus(
   now: Date = new Date(),
 ): Promise<StatusChangeResult> {
   const { store } = deps;
-  if (!(change.status in REPORT_STATUSES)) throw new StaffError(400, `Unknown status ${change.status}; one of ${Object.keys(REPORT_STATUSES).join(', ')}`);
+  if (!Object.hasOwn(REPORT_STATUSES, change.status))
+    throw new StaffError(400, `Unknown status ${change.status}; one of ${Object.keys(REPORT_STATUSES).join(', ')}`);
   const note = change.note?.trim() || undefined;
   let report: ReportRecord | null = null;
   for (let attempt = 0; attempt < 5 && !report; attempt++) {
@@ -192,7 +193,13 @@ async function notifyResident(deps: StaffDeps, report: ReportRecord, status: str
         ].join('\n'),
       },
     ],
-    followUp: (sentAt) => ({ kind: 'report_update', ref: report._id, sentAt, until: sentAt + deps.config.reportFollowUpHours * 3_600_000 }),
+    followUp: (sentAt) => ({
+      kind: 'report_update',
+      ref: report._id,
+      category: String(report.category),
+      sentAt,
+      until: sentAt + deps.config.reportFollowUpHours * 3_600_000,
+    }),
   });
   if (outcome.state === 'skipped') return { state: 'skipped', reason: outcome.reason };
   if (outcome.state === 'failed') return { state: 'failed', reason: outcome.error };

@@ -51,8 +51,10 @@ async function fetchPhoto(photo: MediaRef, sources: PhotoSources): Promise<{ byt
   if (ownUpload) return sources.media.read(ownUpload[1]!);
   if (photo.url.startsWith('telegram-file:')) return sources.telegramFile ? sources.telegramFile(photo.url) : null;
   const url = new URL(photo.url);
-  // Only Twilio's own media host gets the credentials: never send them to a URL a resident chose.
-  if (url.protocol !== 'https:' || !(url.hostname === 'api.twilio.com' || url.hostname.endsWith('.twilio.com'))) return null;
+  // Only Twilio's API host, and only our own account's media, gets the credentials: never send
+  // them to a URL a resident (or a Bot Framework attachment) chose.
+  const ownMedia = sources.twilio ? `/2010-04-01/Accounts/${sources.twilio.accountSid}/` : null;
+  if (url.protocol !== 'https:' || url.hostname !== 'api.twilio.com' || url.username || (ownMedia && !url.pathname.startsWith(ownMedia))) return null;
   const headers: Record<string, string> = sources.twilio
     ? { authorization: `Basic ${Buffer.from(`${sources.twilio.accountSid}:${sources.twilio.authToken}`).toString('base64')}` }
     : {};

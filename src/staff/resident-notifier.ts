@@ -47,6 +47,8 @@ export function createResidentNotifier(deps: NotifierDeps): ResidentNotifier {
       const resident = await store.residents.get(address);
       if (!resident) return { state: 'skipped', reason: 'no_resident' };
       if (resident.optedOut) return { state: 'skipped', reason: 'opted_out' };
+      // Checked at send time: a resident may turn calls off (or delete their data) after planning.
+      if (notification.purpose === 'broadcast' && !resident.volunteerCalls) return { state: 'skipped', reason: 'not_opted_in' };
       if (!messenger.reaches(channel)) return { state: 'skipped', reason: 'channel_off' };
       const locale = i18n.locales.includes(resident.locale) ? resident.locale : i18n.defaultLocale;
       const replies = notification.compose(locale, (key, vars) => i18n.t(locale, key, { city: deps.cityName, ...vars }));

@@ -111,7 +111,15 @@ export function updateRole(deps: StaffDeps, ref: string, changes: RoleChanges, a
 
 /** Replaces all of a role's fields with a coordinator's form (a field left empty is removed). */
 export function replaceRole(deps: StaffDeps, ref: string, input: RoleInput, actor: Actor, now: Date = new Date()): Promise<RoleWithCounts> {
-  return rewriteRole(deps, ref, () => input, Object.keys(input), actor, now);
+  // The form has no translations: keep the ones the role has unless the input brings its own.
+  return rewriteRole(
+    deps,
+    ref,
+    (current) => ({ ...input, ...((input.translations ?? current.translations) ? { translations: input.translations ?? current.translations! } : {}) }),
+    Object.keys(input),
+    actor,
+    now,
+  );
 }
 
 async function rewriteRole(
@@ -188,10 +196,14 @@ export async function promoteFromWaitlist(deps: StaffDeps, roleId: string, now: 
   const promoted = await deps.runner.promoteFromWaitlist(roleId, now);
   const role = promoted.length > 0 ? await deps.store.roles.get(roleId) : null;
   if (!role) return promoted;
+  // Promoted whether or not they can be told (they asked for the spot; an opt-out stops
+  // messages, not sign-ups); the audit entry says how many were told, for the coordinator.
+  const told: Record<string, number> = {};
   for (const signup of promoted) {
-    await deps.notifier.notify(signup.address, {
+    const outcome = await deps.notifier.notify(signup.address, {
       purpose: 'notification',
-      key: `promoted|${signup._id}|${signup.createdAt.getTime()}`,
+      // One message per promotion: promoted, withdrawn and promoted again is told twice.
+      key: `promoted|${signup._id}|${signup.updatedAt.getTime()}|${signup._rev}`,
       compose: (locale, t) => {
         const text = role.translations?.[locale] ?? { title: role.title };
         const date =
@@ -200,8 +212,10 @@ export async function promoteFromWaitlist(deps: StaffDeps, roleId: string, now: 
         return [{ kind: 'text', text: t('notify.promoted', { title: text.title, date, name: signup.name, contact: role.contact }) }];
       },
     });
+    const key = outcome.state === 'skipped' ? `skipped_${outcome.reason}` : outcome.state;
+    told[key] = (told[key] ?? 0) + 1;
   }
-  await recordAudit(deps.store, { actor: 'system', action: 'role.promote_waitlist', target: roleId, details: { promoted: promoted.length } }, now);
+  await recordAudit(deps.store, { actor: 'system', action: 'role.promote_waitlist', target: roleId, details: { promoted: promoted.length, ...told } }, now);
   return promoted;
 }
 

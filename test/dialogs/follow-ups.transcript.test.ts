@@ -109,3 +109,47 @@ describe('a report update', () => {
     expect(await chat.send('I want to volunteer')).not.toContain('added that');
   });
 });
+
+describe('follow-ups found by review', () => {
+  it('a "yes" to a call that came while a resident was away answers the call, not "welcome back"', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send("there's a huge pothole on 5th and Main");
+    chat.wait(2 * HOUR);
+    await notify(chat, { kind: 'volunteer_call', ref: 'V-DEM5R' }, new Date(Date.parse('2026-11-20T17:00:30Z')));
+    expect(await chat.send('yes')).toContain('What name should we give the coordinator?');
+  });
+
+  it('a report update does not cancel an earlier call, and a new kind of problem is a new report', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send("there's a huge pothole on 5th and Main");
+    await chat.send('skip');
+    const ref = referenceIn(await chat.send('1'));
+    await notify(chat, { kind: 'volunteer_call', ref: 'V-DEM5R' }, new Date(Date.parse('2026-11-20T15:00:30Z')));
+    await service().pipeline.recordProactive(chat.address, 'sms', [{ kind: 'text', text: 'Your report is fixed' }], {
+      key: `test|${Math.random()}`,
+      locale: 'en',
+      at: new Date(Date.parse('2026-11-20T15:00:40Z')),
+      followUp: { kind: 'report_update', ref, category: 'pothole', sentAt: Date.parse('2026-11-20T15:00:40Z'), until: Date.parse('2026-11-23T15:00:40Z') },
+    });
+    expect(await chat.send('yes')).toContain('What name should we give the coordinator?');
+    await chat.send('Ana');
+    const graffiti = await chat.send('There is graffiti all over the library wall on Oak Street');
+    expect(graffiti).not.toContain('added that');
+    expect(graffiti).toMatch(/graffiti/i);
+  });
+
+  it('a report update never takes over a flow the resident is in', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send("there's a huge pothole on 5th and Main");
+    await chat.send('skip');
+    const ref = referenceIn(await chat.send('1'));
+    expect(await chat.send('I want to share an idea')).toContain("What's your idea?");
+    await service().pipeline.recordProactive(chat.address, 'sms', [{ kind: 'text', text: 'Your report is fixed' }], {
+      key: `test|${Math.random()}`,
+      locale: 'en',
+      at: new Date(Date.parse('2026-11-20T15:00:50Z')),
+      followUp: { kind: 'report_update', ref, category: 'pothole', sentAt: Date.parse('2026-11-20T15:00:50Z'), until: Date.parse('2026-11-23T15:00:50Z') },
+    });
+    expect(await chat.send('More benches in the park')).toContain('Tell us more');
+  });
+});

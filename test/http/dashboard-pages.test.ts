@@ -85,7 +85,7 @@ function postForm(path: string, form: Record<string, string | string[]>, session
 function expectNoInjection(body: string): void {
   expect(body).not.toContain('<script>alert');
   expect(body).not.toContain('<img src=x');
-  expect(body).not.toMatch(/<img[^>]+src="(?!\/v3\/directline\/media\/)/);
+  expect(body).not.toMatch(/<img[^>]+src="(?!\/v3\/directline\/media\/|\/admin\/api\/reports\/[A-Z]-[A-Z0-9]{5}\/photos\/\d+")/);
   expect(body).not.toMatch(/href="(?!\/|https:\/\/|#)/);
   for (const tag of body.match(/<script[^>]*>/g) ?? []) expect(tag).toMatch(/^<script src="\/admin\/assets\/[a-z-]+\.js" defer>$/);
 }
@@ -427,10 +427,12 @@ describe('forms', () => {
 });
 
 describe('the report page', () => {
-  it('shows our own photos inline, provider photos as https links, and nothing else as a link', async () => {
+  it('shows our own photos inline, Twilio and Telegram photos through the photo endpoint, other https as links, nothing else as a link', async () => {
     const body = await (await get(`/admin/reports/${REPORT}`)).text();
     expect(body).toContain('<img class="photo" src="/v3/directline/media/AbCdEfGhIjKlMnOpQrStUv"');
-    expect(body).toContain('href="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"');
+    expect(body).toContain(`<img class="photo" src="/admin/api/reports/${REPORT}/photos/1"`);
+    expect(body).toContain(`<img class="photo" src="/admin/api/reports/${REPORT}/photos/5"`);
+    expect(body).not.toContain('href="https://api.twilio.com');
     expect(body).not.toContain('javascript:');
     expect(body).toContain('href="https://www.openstreetmap.org/?mlat=39.781700&amp;mlon=-89.650100#map=18/39.781700/-89.650100"');
     expect(mediaDisplay('https://elsewhere.example/v3/directline/media/AbCdEfGhIjKlMnOp', ['http://127.0.0.1:1'])).toEqual({

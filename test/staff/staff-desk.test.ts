@@ -5,7 +5,7 @@
  * a reply to it is added to the report; ideas are answered to author and supporters; roles are
  * created and edited; a cancelled spot goes to the waitlist, who are told; sign-ups export as CSV.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, postJson, type RunningApp } from '../support/http.js';
 import { ACCOUNT_SID, AUTH_TOKEN, startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
 import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
@@ -227,10 +227,14 @@ describe('volunteer roles', () => {
     await first.send('my sign-ups');
     await first.send('1');
     expect(await first.send('yes')).toContain('no longer signed up');
+    // The promotion runs after the cancelling turn (outside its lock): wait for it.
+    const told = await vi.waitFor(() => {
+      const sent = twilio.requests.filter((r) => r.form.To === second.address.slice(4));
+      expect(sent).toHaveLength(1);
+      return sent;
+    });
     detail = (await getJson(`/roles/${ref}`)).body;
     expect(detail.signups.map((s: any) => s.status)).toEqual(['cancelled', 'confirmed']);
-    const told = twilio.requests.filter((r) => r.form.To === second.address.slice(4));
-    expect(told).toHaveLength(1);
     expect(told[0]!.form.Body).toContain('a spot opened up for Tool library helper');
 
     const csv = await fetch(api(`/roles/${ref}/signups.csv`), { headers: auth });

@@ -10,6 +10,11 @@ import { validationError } from '../errors.js';
 import { actorOf } from './actor.js';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
+/** A date and time as ISO 8601 (`2026-12-05T15:00:00Z`), within a sensible range: not null, not a bare number. */
+const isoDate = z.iso
+  .datetime({ offset: true, message: 'must be an ISO date and time such as 2026-12-05T15:00:00Z' })
+  .transform((value) => new Date(value))
+  .refine((date) => date.getUTCFullYear() >= 2000 && date.getUTCFullYear() <= 2100, 'must be between the years 2000 and 2100');
 
 /** The fields of a role, as the API takes them. */
 export const roleFields = z.strictObject({
@@ -18,8 +23,8 @@ export const roleFields = z.strictObject({
   interests: z.array(text(40)).max(12).default([]),
   neighbourhood: text(80),
   place: text(200),
-  startsAt: z.coerce.date(),
-  endsAt: z.coerce.date().optional(),
+  startsAt: isoDate,
+  endsAt: isoDate.optional(),
   schedule: z.string().trim().max(120).optional(),
   capacity: z.coerce.number().int().min(1).max(100_000),
   contact: text(200),
@@ -63,7 +68,7 @@ export function roleApiRoutes(service: Service): Router {
     const ref = refOf(req.params.ref);
     const body = roleFields
       .partial()
-      .extend({ endsAt: z.coerce.date().nullable().optional(), schedule: z.string().trim().max(120).nullable().optional() })
+      .extend({ endsAt: isoDate.nullable().optional(), schedule: z.string().trim().max(120).nullable().optional() })
       .safeParse(req.body);
     if (!body.success) throw validationError(body.error);
     const { _rev, ...role } = await updateRole(service.staff, ref, withoutUndefined(body.data), actorOf(res));

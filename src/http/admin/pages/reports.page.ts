@@ -238,7 +238,7 @@ export function reportDetailView(
       report.photos.length === 0
         ? html`<p class="muted">No photos.</p>`
         : html`<ul>
-            ${report.photos.map((photo, i) => html`<li>${mediaView(photo, i + 1, context.ownOrigins)}</li>`)}
+            ${report.photos.map((photo, i) => html`<li>${mediaView(photo, i + 1, context.ownOrigins, report._id)}</li>`)}
           </ul>`
     }
 
@@ -285,7 +285,7 @@ export function reportDetailView(
             </thead>
             <tbody>
               ${updates.map(
-                (update) =>
+                (update, u) =>
                   html`<tr>
                     <td>${timeOf(update.at, timeZone)}</td>
                     <td>${update.by === 'staff' ? (update.staff ?? 'staff') : update.by === 'resident' ? 'Resident' : 'CivicLine'}</td>
@@ -295,7 +295,10 @@ export function reportDetailView(
                       ${
                         update.photos?.length
                           ? html`<ul>
-                              ${update.photos.map((photo, i) => html`<li>${mediaView(photo, i + 1, context.ownOrigins)}</li>`)}
+                              ${update.photos.map(
+                                (photo, i) =>
+                                  html`<li>${mediaView(photo, report.photos.length + photosBefore(updates, u) + i + 1, context.ownOrigins, report._id)}</li>`,
+                              )}
                             </ul>`
                           : ''
                       }
@@ -322,7 +325,7 @@ export function reportDetailView(
                   ${
                     entry.media?.length
                       ? html`<ul>
-                          ${entry.media.map((m, i) => html`<li>${mediaView(m, i + 1, context.ownOrigins)}</li>`)}
+                          ${entry.media.map((m, i) => html`<li>${mediaView(m, i + 1, context.ownOrigins, null)}</li>`)}
                         </ul>`
                       : ''
                   }
@@ -346,8 +349,13 @@ export function pointView(point: GeoPoint): SafeHtml {
     <a href="https://www.openstreetmap.org/?mlat=${la}&amp;mlon=${lo}#map=18/${la}/${lo}" rel="noopener noreferrer" target="_blank">Open in OpenStreetMap</a>`;
 }
 
+/** How many photos the updates before the u-th one carry. */
+function photosBefore(updates: readonly { photos?: readonly MediaRef[] }[], u: number): number {
+  return updates.slice(0, u).reduce((sum, update) => sum + (update.photos?.length ?? 0), 0);
+}
+
 /** How a stored photo can be shown: our own file inline, a provider's https URL as a link, or neither. */
-export type MediaDisplay = { kind: 'own'; path: string } | { kind: 'link'; href: string } | { kind: 'none' };
+export type MediaDisplay = { kind: 'own'; path: string } | { kind: 'fetched' } | { kind: 'link'; href: string } | { kind: 'none' };
 
 /**
  * Decides how to show a photo. Only photos our own web chat stored (`/v3/directline/media/<id>`
@@ -364,9 +372,13 @@ export function mediaDisplay(url: string, ownOrigins: readonly string[]): MediaD
     if (origin === undefined || ownOrigins.some((o) => o.toLowerCase() === origin.toLowerCase()))
       return { kind: 'own', path: `/v3/directline/media/${own.groups['id']}` };
   }
+  // Telegram files and Twilio media need the bot's token or the account's credentials: the
+  // dashboard fetches them (GET /admin/api/reports/:ref/photos/:n), so neither reaches a browser.
+  if (url.startsWith('telegram-file:')) return { kind: 'fetched' };
   if (url.startsWith('https://')) {
     try {
       const parsed = new URL(url);
+      if (parsed.hostname === 'api.twilio.com' && !parsed.username) return { kind: 'fetched' };
       if (parsed.protocol === 'https:' && !parsed.username && !parsed.password) return { kind: 'link', href: parsed.href };
     } catch {
       return { kind: 'none' };
@@ -375,11 +387,20 @@ export function mediaDisplay(url: string, ownOrigins: readonly string[]): MediaD
   return { kind: 'none' };
 }
 
-function mediaView(media: MediaRef, n: number, ownOrigins: readonly string[]): SafeHtml {
+/** A photo: `n` counts the report's photos and then its updates' (the photo endpoint's numbering). */
+function mediaView(media: MediaRef, n: number, ownOrigins: readonly string[], ref: string | null): SafeHtml {
   const shown = mediaDisplay(media.url, ownOrigins);
   switch (shown.kind) {
     case 'own':
       return html`<a href="${shown.path}" target="_blank" rel="noopener"><img class="photo" src="${shown.path}" alt="Photo ${n} from the resident" /></a>`;
+    case 'fetched': {
+      // The transcript's copy of a photo: the report's own list above shows it.
+      if (ref === null) return html`<span>Photo ${n} (${media.contentType}): shown with the report's photos</span>`;
+      const path = `/admin/api/reports/${encodeURIComponent(ref)}/photos/${n}`;
+      return html`<a href="${path}" target="_blank" rel="noopener"
+        ><img class="photo" src="${path}" alt="Photo ${n} from the resident (fetched from the channel)"
+      /></a>`;
+    }
     case 'link':
       return html`<a href="${shown.href}" rel="noopener noreferrer nofollow" target="_blank">Photo ${n} (${media.contentType}) at the provider</a>`;
     case 'none':
