@@ -47,6 +47,9 @@ const schema = z.object({
   VOLUNTEER_CALL_ANSWER_HOURS: z.coerce.number().positive().max(720).default(72),
   REPORT_FOLLOW_UP_HOURS: z.coerce.number().positive().max(720).default(72),
   STAFF_SESSION_HOURS: z.coerce.number().positive().max(720).default(12),
+  RATE_LIMIT_MESSAGES_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
+  RATE_LIMIT_MESSAGE_BURST: z.coerce.number().int().min(1).max(100_000).default(15),
+  RATE_LIMIT_NEW_CHATS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(60),
   TWILIO_ACCOUNT_SID: optionalText,
   TWILIO_AUTH_TOKEN: optionalText,
   TWILIO_FROM: optionalText,
@@ -59,6 +62,8 @@ const schema = z.object({
     .optional(),
   TELEGRAM_MODE: z.enum(['webhook', 'polling']).optional(),
   TELEGRAM_API_ROOT: z.url().optional(),
+  // Telegram's free limit is about 30 a second; bots with Paid Broadcasts may send up to 1,000.
+  TELEGRAM_MESSAGES_PER_SECOND: z.coerce.number().positive().max(1000).default(30),
   MICROSOFT_APP_ID: optionalText,
   MICROSOFT_APP_PASSWORD: optionalText,
   MICROSOFT_APP_TENANT_ID: optionalText,
@@ -93,6 +98,11 @@ export interface Config {
   reportFollowUpHours: number;
   /** How long a staff dashboard session lasts. */
   staffSessionHours: number;
+  /**
+   * Flood brakes, per instance, in memory: messages one resident address may send (a burst, then
+   * so many a minute; 0 a minute = off), and new web chats one client address may open a minute.
+   */
+  rateLimits: { messages: { perMinute: number; burst: number }; newChats: { perMinute: number; burst: number } };
   /** Signs web chat tokens; made and stored on first start when not set. */
   webChatTokenSecret?: string;
   /** The web chat's colour (buttons, the resident's bubbles), for the city's look. */
@@ -102,7 +112,8 @@ export interface Config {
   /** Channel credentials, as given; each channel's issue reads its own. */
   twilio: { accountSid?: string; authToken?: string; from?: string; messagingServiceSid?: string; messagesPerSecond: number };
   /** `mode`: webhook when PUBLIC_URL is set, else long polling (a laptop has no public URL). */
-  telegram: { botToken?: string; webhookSecret?: string; apiRoot?: string; mode: 'webhook' | 'polling' };
+  /** `messagesPerSecond`: the bot's overall sending pace (Telegram's limit for the bot). */
+  telegram: { botToken?: string; webhookSecret?: string; apiRoot?: string; mode: 'webhook' | 'polling'; messagesPerSecond: number };
   /**
    * `devMode`: with no app id, /api/messages accepts requests from this machine only, and only
    * with a serviceUrl on this machine (botbuilder would otherwise accept anyone and post replies
@@ -163,6 +174,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     volunteerCallAnswerHours: c.VOLUNTEER_CALL_ANSWER_HOURS,
     reportFollowUpHours: c.REPORT_FOLLOW_UP_HOURS,
     staffSessionHours: c.STAFF_SESSION_HOURS,
+    rateLimits: {
+      messages: { perMinute: c.RATE_LIMIT_MESSAGES_PER_MINUTE, burst: c.RATE_LIMIT_MESSAGE_BURST },
+      newChats: { perMinute: c.RATE_LIMIT_NEW_CHATS_PER_MINUTE, burst: Math.max(1, Math.ceil(c.RATE_LIMIT_NEW_CHATS_PER_MINUTE)) },
+    },
     ...(c.WEB_CHAT_TOKEN_SECRET ? { webChatTokenSecret: c.WEB_CHAT_TOKEN_SECRET } : {}),
     webChatAccentColor: c.WEB_CHAT_ACCENT_COLOR,
     rootDir: projectRoot(),
@@ -178,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     telegram: {
       ...compact({ botToken: c.TELEGRAM_BOT_TOKEN, webhookSecret: c.TELEGRAM_WEBHOOK_SECRET, apiRoot: c.TELEGRAM_API_ROOT }),
       mode: telegramMode,
+      messagesPerSecond: c.TELEGRAM_MESSAGES_PER_SECOND,
     },
     microsoft: {
       ...compact({ appId: c.MICROSOFT_APP_ID, appPassword: c.MICROSOFT_APP_PASSWORD, tenantId: c.MICROSOFT_APP_TENANT_ID, appType: c.MICROSOFT_APP_TYPE }),

@@ -120,7 +120,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       promotions.add(promotion);
     },
   });
-  const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale });
+  const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale, senderLimit: config.rateLimits.messages });
 
   const sms = smsSender(config, store, logger, overrides);
   const telegram = telegramChannel(config, { store, logger, pipeline, i18n }, overrides);
@@ -215,7 +215,13 @@ function telegramChannel(
   const { botToken, apiRoot, webhookSecret, mode } = config.telegram;
   if (!botToken) return null;
   const api: TelegramApi = new Telegram(botToken, apiRoot ? { apiRoot } : {});
-  const sender = createTelegramSender({ api, store: parts.store, logger: parts.logger, ...overrides.telegramRates });
+  const sender = createTelegramSender({
+    api,
+    store: parts.store,
+    logger: parts.logger,
+    globalPerSecond: config.telegram.messagesPerSecond,
+    ...overrides.telegramRates,
+  });
   return createTelegramChannel({
     api,
     sender,

@@ -35,4 +35,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TELEGRAM_BOT_TOKEN: '1:x', TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: 's'.repeat(32) })).toThrow(/PUBLIC_URL: required/);
     expect(() => loadConfig({ TELEGRAM_WEBHOOK_SECRET: 'has spaces in it, not allowed' })).toThrow(/TELEGRAM_WEBHOOK_SECRET/);
   });
+
+  it("sends Telegram at Telegram's default limit unless the city's bot may send more (Paid Broadcasts)", () => {
+    expect(loadConfig({}).telegram.messagesPerSecond).toBe(30);
+    expect(loadConfig({ TELEGRAM_MESSAGES_PER_SECOND: '1000' }).telegram.messagesPerSecond).toBe(1000);
+    expect(() => loadConfig({ TELEGRAM_MESSAGES_PER_SECOND: '5000' })).toThrow(/TELEGRAM_MESSAGES_PER_SECOND/);
+    expect(() => loadConfig({ TELEGRAM_MESSAGES_PER_SECOND: '0' })).toThrow(/TELEGRAM_MESSAGES_PER_SECOND/);
+  });
 });

@@ -17,6 +17,8 @@ import { STATE_SCHEMA, type ChannelFacts, type ConversationState, type EngineEnv
 import type { Effect } from '../engine/commands.js';
 import type { ConversationRecord, InboundReceipt, ResidentRecord } from '../domain/records.js';
 import type { Store, Unsaved } from '../store/store.port.js';
+import { isOneOf } from '../engine/text.js';
+import { TokenBuckets, type RateLimit } from './rate-limit.js';
 
 /** How many recent inbound messages a conversation remembers for answering retries. */
 const RECEIPTS_KEPT = 20;
@@ -38,6 +40,11 @@ export interface TurnResult {
   duplicate: boolean;
   /** The turn opted the resident out (its reply is the one confirmation they still get). */
   optedOut: boolean;
+  /**
+   * Set when the sender was over their rate limit: the message was not processed (nor stored),
+   * and `replies` is the one "slow down" notice, or empty after it.
+   */
+  throttled?: { retryAfterSeconds: number };
 }
 
 /** The parts a pipeline needs. */
@@ -47,17 +54,61 @@ export interface TurnPipelineDeps {
   runner: CommandRunner;
   logger: Logger;
   defaultLocale: string;
+  /** Messages one address may send when a channel asks for the limit (`handle`'s `throttle`); absent = none. */
+  senderLimit?: RateLimit;
 }
 
 /** Processes inbound messages; one instance serves every channel. */
 export class TurnPipeline {
   private readonly locks = new KeyedMutex();
+  private readonly senders: TokenBuckets;
 
-  constructor(private readonly deps: TurnPipelineDeps) {}
+  constructor(private readonly deps: TurnPipelineDeps) {
+    this.senders = new TokenBuckets(deps.senderLimit ?? { perMinute: 0, burst: 0 });
+  }
 
-  /** Takes one turn for the message and returns what to send back. */
-  handle(message: InboundMessage, channel: ChannelFacts): Promise<TurnResult> {
+  /**
+   * Takes one turn for the message and returns what to send back. With `throttle` (what the
+   * channels facing the public ask for), a sender over their rate limit is not processed: see
+   * `admit`.
+   */
+  async handle(message: InboundMessage, channel: ChannelFacts, options: { throttle?: boolean } = {}): Promise<TurnResult> {
+    if (options.throttle) {
+      const refused = await this.admit(message);
+      if (refused) return refused;
+    }
     return this.locks.run(message.address, () => this.takeTurn(message, channel));
+  }
+
+  /**
+   * The per-sender flood brake (in memory, per instance): null when the message may take its
+   * turn, else the result to answer with, without processing or storing anything. The first
+   * refused message of a flood gets a localized "slow down", the next ones nothing (what the rate
+   * lets through meanwhile is processed as usual). A provider's retry of a message let through
+   * is let through again (so it gets its same answer), and the carrier words (STOP, START, HELP
+   * and their translations) always are: an opt-out must work however fast someone texts.
+   */
+  async admit(message: InboundMessage): Promise<TurnResult | null> {
+    if (!this.senders.enabled || this.isCarrierKeyword(message)) return null;
+    const taken = this.senders.take(message.address, messageKey(message));
+    if (taken.ok) return null;
+    const resident = taken.firstRefusal ? await this.deps.store.residents.get(message.address) : null;
+    const { i18n } = this.deps.engine;
+    const locale = resident && i18n.locales.includes(resident.locale) ? resident.locale : this.deps.defaultLocale;
+    this.deps.logger.warn({ channel: message.channel, messageId: message.id, outcome: 'throttled' }, 'turn');
+    // An opted-out resident gets nothing at all, this notice included.
+    const replies: Reply[] = resident && !resident.optedOut ? [{ kind: 'text', text: i18n.t(locale, 'throttle.slow_down') }] : [];
+    return { replies, locale, duplicate: false, optedOut: false, throttled: { retryAfterSeconds: Math.max(1, Math.ceil(taken.retryAfterMs / 1000)) } };
+  }
+
+  private isCarrierKeyword(message: InboundMessage): boolean {
+    if (message.command?.name === 'stop' || message.command?.name === 'help') return true;
+    const { i18n } = this.deps.engine;
+    return i18n.locales.some((locale) => {
+      const words = i18n.keywords(locale);
+      // The lists as loaded, not joined: isOneOf keeps each loaded list folded.
+      return isOneOf(message.text, words.optOut) || isOneOf(message.text, words.optIn) || isOneOf(message.text, words.help);
+    });
   }
 
   /**
@@ -281,20 +332,23 @@ export class TurnPipeline {
     const { transcripts } = this.deps.store;
     const id = (seq: number) => transcriptId(message.address, seq);
     const base = { conversationId: message.address, channel: message.channel, at: message.receivedAt };
-    await transcripts.upsert({
+    const inbound = {
       ...base,
       _id: id(firstEntry),
       seq: firstEntry,
-      direction: 'in',
+      direction: 'in' as const,
       providerMessageId: message.id,
       text: inboundText(message),
       ...(message.location ? { location: message.location } : {}),
       ...(message.media?.length ? { media: message.media } : {}),
-    });
-    for (const [i, reply] of replies.entries()) {
+    };
+    const outbound = replies.map((reply, i) => {
       const seq = firstEntry + 1 + i;
-      await transcripts.upsert({ ...base, _id: id(seq), seq, direction: 'out', providerMessageId: message.id, text: replyText(reply) });
-    }
+      return { ...base, _id: id(seq), seq, direction: 'out' as const, providerMessageId: message.id, text: replyText(reply) };
+    });
+    // Together, not one after another: the entries are independent, and the store commits
+    // writes made together in one transaction (one flush to disk for the turn, not one each).
+    await Promise.all([inbound, ...outbound].map((entry) => transcripts.upsert(entry)));
   }
 
   private async applyEffects(effects: readonly Effect[], scope: CommandScope): Promise<void> {

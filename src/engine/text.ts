@@ -12,18 +12,31 @@ export function cleanText(text: string): string {
 
 /** Lower case, no accents, no punctuation around: for matching whole-message keywords. */
 export function foldForMatch(text: string): string {
-  return text
+  // A turn folds the same message for every keyword list it checks: the last one is kept.
+  if (text === lastFolded.text) return lastFolded.folded;
+  const folded = text
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .toLowerCase()
     .replace(/^[\s\p{P}\p{S}]+|[\s\p{P}\p{S}]+$/gu, '')
     .replace(/\s+/g, ' ');
+  lastFolded = { text, folded };
+  return folded;
 }
+
+let lastFolded = { text: '', folded: '' };
+
+// Keyword lists folded once: the engine checks the same lists (loaded once from locales/, never
+// changed) on every turn, and folding each word every time was a measurable part of a turn.
+const foldedLists = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 /** Whether the whole message is one of the words (folded comparison). */
 export function isOneOf(text: string, words: readonly string[]): boolean {
   const folded = foldForMatch(text);
-  return folded.length > 0 && words.some((word) => foldForMatch(word) === folded);
+  if (folded.length === 0) return false;
+  let set = foldedLists.get(words);
+  if (!set) foldedLists.set(words, (set = new Set(words.map((word) => foldForMatch(word)))));
+  return set.has(folded);
 }
 
 /** Cuts text to at most `max` characters on a word boundary, with an ellipsis. */

@@ -11,6 +11,7 @@ import { channelFacts } from '../channels/channel.js';
 import { renderReplies } from '../channels/render.js';
 import { newWebConversationId, parseWebMessage, webAddress, webConversationQuery, WEB_CAPABILITIES, webMessageBody } from '../channels/web.channel.js';
 import { validationError } from './errors.js';
+import { perClientLimit } from './rate-limit.js';
 
 const CHAT_JSON_LIMIT = '16kb';
 const HISTORY_SHOWN = 60;
@@ -58,14 +59,24 @@ export function chatRoutes(service: Service): Router {
 
   const api = Router();
   api.use(express.json({ limit: CHAT_JSON_LIMIT }));
-  api.post('/session', (_req, res) => {
+  api.post('/session', perClientLimit(config.rateLimits.newChats, 'new chats'), (_req, res) => {
     res.status(201).json({ conversationId: newWebConversationId() });
   });
   api.post('/messages', async (req, res) => {
     const body = webMessageBody.safeParse(req.body);
     if (!body.success) throw validationError(body.error);
     const message = parseWebMessage(body.data, new Date());
-    const turn = await service.pipeline.handle(message, channelFacts(WEB_CAPABILITIES));
+    const turn = await service.pipeline.handle(message, channelFacts(WEB_CAPABILITIES), { throttle: true });
+    if (turn.throttled) {
+      res.set('Retry-After', String(turn.throttled.retryAfterSeconds)).status(429);
+      res.json({
+        error: 'Too many messages: wait a minute, then send again',
+        replies: renderReplies(turn.replies, WEB_CAPABILITIES, service.i18n, turn.locale),
+        locale: turn.locale,
+        duplicate: false,
+      });
+      return;
+    }
     res.json({ replies: renderReplies(turn.replies, WEB_CAPABILITIES, service.i18n, turn.locale), locale: turn.locale, duplicate: turn.duplicate });
   });
   // POST, not GET: the conversation id is the browser's secret, and query strings end up in

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import busboy from 'busboy';
@@ -14,6 +14,7 @@ import type { Service } from '../service.js';
 import type { ActivitySet, DirectLineChannel } from '../channels/webchat/direct-line.channel.js';
 import type { TokenClaims } from '../channels/webchat/direct-line-token.js';
 import { HttpError } from './errors.js';
+import { perClientLimit } from './rate-limit.js';
 
 const BASE = '/v3/directline';
 const STREAM = /^\/v3\/directline\/conversations\/([A-Za-z0-9_-]{8,64})\/stream$/;
@@ -34,7 +35,7 @@ export function directLineRoutes(service: Service): Router {
   // DirectLineJS sends `?watermark=` before it has one: empty means "from the start".
   const watermarkOf = (req: Request): number => watermarkFrom(typeof req.query.watermark === 'string' ? req.query.watermark : null);
 
-  router.post(`${BASE}/tokens/generate`, (_req, res) => {
+  router.post(`${BASE}/tokens/generate`, perClientLimit(service.config.rateLimits.newChats, 'new chats'), (_req, res) => {
     res.json(channel.newConversationToken());
   });
   router.post(`${BASE}/tokens/refresh`, (req, res) => {
@@ -54,6 +55,7 @@ export function directLineRoutes(service: Service): Router {
   router.post(`${BASE}/conversations/:id/activities`, async (req, res) => {
     const result = await channel.post(claimsFor(req, req.params.id), req.body);
     if ('error' in result) throw new HttpError(400, `Invalid activity. ${result.error}`);
+    if ('throttled' in result) return tooMany(res, result.throttled.retryAfterSeconds);
     res.json(result);
   });
   router.post(`${BASE}/conversations/:id/upload`, async (req, res) => {
@@ -64,13 +66,18 @@ export function directLineRoutes(service: Service): Router {
     const invalid = channel.validate(upload.activity);
     if (invalid) throw new HttpError(400, `Invalid activity. ${invalid}`);
     const base = service.config.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-    const attachments = [];
-    for (const file of upload.files) {
-      const id = await service.media.save(file.bytes, file.contentType);
-      attachments.push({ contentType: file.contentType, contentUrl: `${base}${BASE}/media/${id}`, ...(file.name ? { name: file.name } : {}) });
-    }
-    const result = await channel.post(claims, upload.activity, attachments);
+    // Stored only once the sender is let through (a flood of photos fills no disk).
+    const saveUploads = async () => {
+      const attachments = [];
+      for (const file of upload.files) {
+        const id = await service.media.save(file.bytes, file.contentType);
+        attachments.push({ contentType: file.contentType, contentUrl: `${base}${BASE}/media/${id}`, ...(file.name ? { name: file.name } : {}) });
+      }
+      return attachments;
+    };
+    const result = await channel.post(claims, upload.activity, saveUploads);
     if ('error' in result) throw new HttpError(400, `Invalid activity. ${result.error}`);
+    if ('throttled' in result) return tooMany(res, result.throttled.retryAfterSeconds);
     res.json(result);
   });
   // Photo URLs are unguessable (128-bit ids), so an <img> can show them without a token.
@@ -115,6 +122,9 @@ function readUpload(req: Request): Promise<Upload> {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('limit', () => (problem ??= { error: 'A photo may be at most 8 MB', status: 413 }));
+      // A body that ends in the middle of a file: the parser reports it, but the file's stream
+      // errors too, and an 'error' nobody listens to would take the whole process down.
+      stream.on('error', () => (problem ??= { error: 'Malformed multipart body', status: 400 }));
       stream.on('end', () => {
         const bytes = Buffer.concat(chunks);
         if (field === 'activity') {
@@ -166,6 +176,11 @@ function looksLike(contentType: string, bytes: Buffer): boolean {
     default:
       return false;
   }
+}
+
+/** A sender over their rate limit: nothing was stored; Web Chat shows the send as failed. */
+function tooMany(res: Response, retryAfterSeconds: number): void {
+  res.set('Retry-After', String(retryAfterSeconds)).status(429).json({ error: 'Too many messages: wait a minute, then send again' });
 }
 
 function watermarkFrom(value: string | null): number {

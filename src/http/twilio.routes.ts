@@ -31,7 +31,8 @@ export function twilioRoutes(service: Service, options: { twimlDeadlineMs?: numb
     if ('error' in media) return badRequest(res, media.error);
     const message = parseInboundSms(form.data, media, new Date());
 
-    const turn = service.pipeline.handle(message, channelFacts(SMS_CAPABILITIES));
+    // A flooding sender gets one "slow down", then empty TwiML: a 200, so Twilio does not retry.
+    const turn = service.pipeline.handle(message, channelFacts(SMS_CAPABILITIES), { throttle: true });
     let answered: TurnResult | null;
     try {
       answered = await Promise.race([turn, timeout(deadline)]);

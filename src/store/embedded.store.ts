@@ -12,7 +12,7 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
 import mongoose from 'mongoose';
 import type { StoredRecord } from '../domain/records.js';
 import { eachCollection, type CollectionName, type RecordOf } from './collections.js';
@@ -23,6 +23,9 @@ import type { Collection, Collections, Store } from './store.port.js';
 // Collections, their indexes, and the two internal databases, with room to add more.
 const MAX_DATABASES = 64;
 
+// Writes a transaction waits for before it starts early; see openEmbeddedStore.
+const TXN_START_THRESHOLD = 1_000_000;
+
 // Models that only validate and cast (see schemas.ts): their connection is never opened, so
 // they never talk to a server. Built once per process: each connection stays in mongoose's list.
 let validationModels: StoreModels | undefined;
@@ -32,7 +35,27 @@ export async function openEmbeddedStore(dir: string): Promise<Store> {
   await mkdir(dir, { recursive: true });
   // noSubdir: false because lmdb-js treats a path with a dot in its last segment ("data.v2")
   // as a file name by default.
-  const root = open({ path: dir, noSubdir: false, maxDbs: MAX_DATABASES });
+  // eventTurnBatching: false because with it lmdb-js (3.5) keeps an internal promise per event
+  // turn that nobody can handle: when a commit fails (the disk refuses writes: EPERM, ENOSPC,
+  // EIO), that promise's rejection is unhandled and kills the process, where the failed write
+  // should only fail its own caller (and /readyz turn red). Our atomic units do not need it:
+  // each write is one ifVersion/ifNoExists block or an explicit batch, atomic on their own.
+  // test/faults/store-faults.test.ts is the check.
+  // txnStartThreshold: without event-turn batching, lmdb-js starts a transaction as soon as more
+  // than this many writes wait (default 5), so under load nearly every write became its own
+  // commit (each a flush to disk and a trip to the writer thread). So high that it never
+  // triggers, writes waiting in one event-loop iteration share one commit (lmdb-js starts it at
+  // the next turn): measured with npm run bench, SMS turns at 50 connections went from 1.1-1.6
+  // commits and ~1,400 µs of CPU each to 0.1 commits and ~1,000 µs (docs/performance.md).
+  // (lmdb-js reads txnStartThreshold, as its README says, but its types do not list it.)
+  const options: RootDatabaseOptionsWithPath & { txnStartThreshold: number } = {
+    path: dir,
+    noSubdir: false,
+    maxDbs: MAX_DATABASES,
+    eventTurnBatching: false,
+    txnStartThreshold: TXN_START_THRESHOLD,
+  };
+  const root = open(options);
   try {
     return await openCollections(root, dir);
   } catch (error) {

@@ -22,6 +22,10 @@ export async function openMongoStore(uri: string): Promise<Store> {
       // Fail at once rather than queue operations while disconnected; the driver still retries
       // server selection on its own while connected.
       bufferCommands: false,
+      // With the server gone, an operation fails after this long instead of the driver's 30 s:
+      // the SMS webhook must fail (5xx, so Twilio can retry or fall back) before its own 10 s
+      // deadline, after which it answers 200 and a message whose turn then fails is lost.
+      serverSelectionTimeoutMS: 5_000,
       // Defence in depth: the query guard already refuses object values in a where.
       sanitizeFilter: true,
     })

@@ -78,6 +78,13 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
       return { ok: true };
     }
     const { message } = parsed;
+    // A flooding sender is answered 200 (Telegram must not redeliver), gets one "slow down", and
+    // costs no more API calls or writes than that: checked before pressed buttons and photos.
+    const refused = await pipeline.admit(message);
+    if (refused) {
+      await sender.send(message.address, renderTelegram(refused.replies, i18n, refused.locale), { purpose: 'reply', key: messageKey(message) });
+      return { ok: true };
+    }
     if (parsed.pressed) {
       const { callbackQueryId, messageId } = parsed.pressed;
       // A button of an earlier question (a double tap, a press racing the keyboard's removal)

@@ -32,10 +32,23 @@ export const activityEntities = z.array(z.object({ type: z.string().max(100) }).
 export const incomingActivity = z
   .object({
     type: z.string().min(1).max(50),
-    id: z.string().max(500).optional(),
+    // Replies name it in the URL they are posted to (replyToId): channels' ids are ASCII.
+    id: z
+      .string()
+      .max(500)
+      .regex(/^[\x20-\x7e]*$/, 'must be printable ASCII')
+      .optional(),
     serviceUrl: z.string().url().max(2000),
     channelId: z.string().min(1).max(100),
-    conversation: account,
+    // botbuilder sends it back in a header (x-ms-conversation-id) with every reply: one a header
+    // cannot carry would fail the reply after the turn was taken. Channels' ids are ASCII.
+    conversation: account.extend({
+      id: z
+        .string()
+        .min(1)
+        .max(500)
+        .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII'),
+    }),
     from: account,
     recipient: account.optional(),
     text: z.string().max(10_000).optional(),
@@ -58,8 +71,8 @@ export function activityToMessage(activity: z.infer<typeof incomingActivity>, re
   const value = activity.value as { choice?: unknown; location?: { lat?: unknown; lon?: unknown } } | undefined;
   const choice = typeof value?.choice === 'string' ? value.choice.slice(0, 100) : undefined;
   const geo = activity.entities?.find((e) => e.type === 'GeoCoordinates') as { latitude?: unknown; longitude?: unknown } | undefined;
-  const lat = Number(geo?.latitude ?? value?.location?.lat);
-  const lon = Number(geo?.longitude ?? value?.location?.lon);
+  const lat = coordinate(geo?.latitude ?? value?.location?.lat);
+  const lon = coordinate(geo?.longitude ?? value?.location?.lon);
   const location = Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180 ? { lat, lon } : undefined;
   const media = (activity.attachments ?? [])
     .filter((a) => a.contentType.startsWith('image/') && typeof a.contentUrl === 'string' && /^https?:\/\//.test(a.contentUrl))
@@ -75,6 +88,39 @@ export function activityToMessage(activity: z.infer<typeof incomingActivity>, re
     ...(activity.locale ? { locale: activity.locale } : {}),
     receivedAt,
   };
+}
+
+/** Keys a stored object never keeps: mongoose (both adapters validate with it) reads `constructor` to tell a plain object. */
+const UNSAFE_KEYS = new Set(['constructor', '__proto__', 'prototype']);
+/** JSON that senders put in an activity is kept this deep at most (Web Chat's own is 3 levels). */
+const MAX_KEPT_DEPTH = 8;
+
+/**
+ * A copy of JSON a sender chose (the parts of an activity that are kept: a conversation
+ * reference, a Direct Line echo) that the store can hold: only JSON values, without the keys
+ * above, at most `MAX_KEPT_DEPTH` levels deep (deeper parts are dropped). `{"constructor":
+ * {"toString": 1}}` made mongoose throw, and a 30,000-level array overflowed the stack.
+ */
+export function plainData(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'object' || depth >= MAX_KEPT_DEPTH) return undefined;
+  if (Array.isArray(value)) return value.map((each) => plainData(each, depth + 1)).filter((each) => each !== undefined);
+  const kept: Record<string, unknown> = {};
+  for (const [key, each] of Object.entries(value)) {
+    const copy = UNSAFE_KEYS.has(key) ? undefined : plainData(each, depth + 1);
+    if (copy !== undefined) kept[key] = copy;
+  }
+  return kept;
+}
+
+/**
+ * A coordinate as sent: a number, or a number in a string (some clients send them so). Anything
+ * else is not one; `Number()` on an arbitrary object could even throw (`{"valueOf": 1}`).
+ */
+function coordinate(value: unknown): number {
+  if (typeof value === 'number') return value;
+  return typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
 }
 
 /** The engine's replies as activities for a channel. */

@@ -14,7 +14,7 @@ import type { TurnPipeline } from '../../core/turn-pipeline.js';
 import { errorSummary } from '../../core/turn-pipeline.js';
 import type { Collections } from '../../store/store.port.js';
 import { channelFacts, type ChannelAdapter } from '../channel.js';
-import { activityToMessage, incomingActivity, renderedToActivity, repliesToActivities, WEBCHAT_CAPABILITIES } from './activity-mapping.js';
+import { activityToMessage, incomingActivity, plainData, renderedToActivity, repliesToActivities, WEBCHAT_CAPABILITIES } from './activity-mapping.js';
 import { sendRecorded } from '../outbound-records.js';
 
 /** How the channel is set up: MICROSOFT_APP_* as configured. */
@@ -76,8 +76,10 @@ export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFram
     } else {
       return;
     }
-    const turn = await pipeline.handle(message, channelFacts(WEBCHAT_CAPABILITIES));
-    await store.meta.upsert({ _id: `botframework-reference|${message.address}`, value: TurnContext.getConversationReference(activity) });
+    const turn = await pipeline.handle(message, channelFacts(WEBCHAT_CAPABILITIES), { throttle: true });
+    // A flooding sender's messages write nothing, not even the conversation reference.
+    if (!turn.throttled)
+      await store.meta.upsert({ _id: `botframework-reference|${message.address}`, value: plainData(TurnContext.getConversationReference(activity)) });
     const replies = repliesToActivities(turn.replies, i18n, turn.locale, activity.channelId);
     if (replies.length > 0) await context.sendActivities(replies);
   }
@@ -120,8 +122,11 @@ export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFram
       };
       await adapter.process({ method: 'POST', body: body as Record<string, unknown>, headers: { authorization } }, response as never, onTurn);
       if (collected.status === 401) return { status: 401, body: { error: 'Unauthorized: missing or invalid Bot Framework token' } };
-      // 501 is botbuilder's "this bot does not handle that invoke": final, not worth a retry.
-      if (collected.status >= 500 && collected.status !== 501) return { status: 503, body: { error: 'The bot could not take this turn; please retry' } };
+      // botbuilder's 501 means "this bot does not handle that invoke": final, and the sender's
+      // request rather than our failure, so a 4xx (nothing a client sends gets a 5xx).
+      if (collected.status === 501)
+        return { status: 400, body: { error: 'Unsupported activity: CivicLine takes messages and conversation updates, not invokes' } };
+      if (collected.status >= 500) return { status: 503, body: { error: 'The bot could not take this turn; please retry' } };
       return collected;
     },
 

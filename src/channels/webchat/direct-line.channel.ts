@@ -22,6 +22,7 @@ import {
   activityAttachments,
   activityEntities,
   activityToMessage,
+  plainData,
   renderedToActivity,
   repliesToActivities,
   WEBCHAT_CAPABILITIES,
@@ -88,14 +89,16 @@ export interface DirectLineChannel extends ChannelAdapter {
   /** Starts (or resumes) the conversation; a new one is greeted. */
   start(claims: TokenClaims): Promise<void>;
   /**
-   * Takes a posted activity; returns its id, or a validation error. Attachments are only the
-   * photos the upload endpoint stored (`uploaded`): a posted URL is never attached to a report.
+   * Takes a posted activity; returns its id, a validation error, or that the sender is over
+   * their rate limit (nothing stored then). Attachments are only the photos the upload endpoint
+   * stores (`upload`, called once the activity is valid and its sender let through): a posted
+   * URL is never attached to a report.
    */
   post(
     claims: TokenClaims,
     body: unknown,
-    uploaded?: { contentType: string; contentUrl: string; name?: string }[],
-  ): Promise<{ id: string } | { error: string }>;
+    upload?: () => Promise<{ contentType: string; contentUrl: string; name?: string }[]>,
+  ): Promise<{ id: string } | { error: string } | { throttled: { retryAfterSeconds: number } }>;
   /** Checks a posted activity before anything (an upload) is stored for it. */
   validate(body: unknown): string | null;
   /** The conversation's activities after a watermark. */
@@ -120,6 +123,8 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
   const listeners = new Map<string, Set<(set: ActivitySet) => void>>();
   // Appends are numbered one at a time per conversation (positions are the watermark).
   const appends = new KeyedMutex();
+  // A posted activity is looked for in the log and logged under this lock (see `post`).
+  const posts = new KeyedMutex();
   const bot = { id: 'civicline', name: cityName, role: 'bot' };
 
   function append(conversationId: string, activities: Partial<Activity>[]): Promise<Partial<Activity>[]> {
@@ -200,31 +205,53 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
       });
     },
 
-    async post(claims, body, uploaded = []) {
+    async post(claims, body, upload) {
       const parsed = postedActivity.safeParse(body);
       if (!parsed.success) return { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'activity'}: ${i.message}`).join('; ') };
-      // Only the upload endpoint's photos are attachments; whatever else was posted is dropped.
-      const activity = { ...parsed.data, attachments: uploaded };
-      const clientId = activity.channelData?.clientActivityID;
-      // Web Chat resends an activity it did not see acknowledged: the log has it already. If its
-      // turn failed (no reply to it), the turn is taken now; the pipeline makes that once.
-      if (clientId) {
-        const recent = await store.webchatActivities.find({ field: 'conversationId', equals: claims.conversationId }, { order: 'desc', limit: 50 });
-        const seen = recent.find((entry) => (entry.activity as { channelData?: { clientActivityID?: string } }).channelData?.clientActivityID === clientId);
-        if (seen) {
-          if (!recent.some((entry) => (entry.activity as { replyToId?: string }).replyToId === seen._id)) {
-            await takeTurn(claims.conversationId, inboundOf(activity, claims, clientId), seen._id);
-          }
-          return { id: seen._id };
-        }
+      const clientId = parsed.data.channelData?.clientActivityID;
+      // A flooding sender: nothing of theirs is stored, logged or processed; the one "slow down" is.
+      const refused = await pipeline.admit(inboundOf({ ...parsed.data, attachments: [] }, claims, clientId ?? `unnamed:${newId()}`));
+      if (refused) {
+        const notice = repliesToActivities(refused.replies, i18n, refused.locale, 'directline').map((reply) => ({ ...reply, type: 'message', from: bot }));
+        if (notice.length > 0) await append(claims.conversationId, notice as Partial<Activity>[]);
+        return { throttled: refused.throttled ?? { retryAfterSeconds: 60 } };
       }
-      const { channelData, ...rest } = activity;
-      const [echo] = await append(claims.conversationId, [
-        { ...rest, ...(channelData ? { channelData } : {}), from: { id: claims.userId, role: 'user' } } as Partial<Activity>,
-      ]);
-      const id = echo!.id as string;
-      await takeTurn(claims.conversationId, inboundOf(activity, claims, clientId ?? id), id);
-      return { id };
+      // Web Chat resends an activity it did not see acknowledged, possibly while the first post is
+      // still in flight: looking for it and logging it happen under one lock per conversation, so
+      // two copies cannot both be logged. A copy found in the log has its turn taken only if no
+      // reply to it is there yet (its turn failed, or is still running); the pipeline makes that once.
+      const logged = await posts.run(claims.conversationId, async () => {
+        if (clientId) {
+          const recent = await store.webchatActivities.find({ field: 'conversationId', equals: claims.conversationId }, { order: 'desc', limit: 50 });
+          const seen = recent.find((entry) => (entry.activity as { channelData?: { clientActivityID?: string } }).channelData?.clientActivityID === clientId);
+          if (seen) {
+            const replied = recent.some((entry) => (entry.activity as { replyToId?: string }).replyToId === seen._id);
+            return { kind: 'seen' as const, seen, replied };
+          }
+        }
+        // Only the upload endpoint's photos are attachments; whatever else was posted is dropped.
+        const activity = { ...parsed.data, attachments: upload ? await upload() : [] };
+        // What the browser sent, as JSON the store can hold (see plainData), with our attachments and sender.
+        const sent = plainData({ ...parsed.data, attachments: undefined }) as Record<string, unknown>;
+        const [echo] = await append(claims.conversationId, [
+          {
+            ...sent,
+            ...(activity.attachments.length ? { attachments: activity.attachments } : {}),
+            from: { id: claims.userId, role: 'user' },
+          } as Partial<Activity>,
+        ]);
+        return { kind: 'new' as const, activity, id: echo!.id as string };
+      });
+      if (logged.kind === 'seen') {
+        const { seen, replied } = logged;
+        if (!replied) {
+          const attachments = ((seen.activity as { attachments?: Posted['attachments'] }).attachments ?? []) as Posted['attachments'];
+          await takeTurn(claims.conversationId, inboundOf({ ...parsed.data, attachments }, claims, clientId ?? seen._id), seen._id);
+        }
+        return { id: seen._id };
+      }
+      await takeTurn(claims.conversationId, inboundOf(logged.activity, claims, clientId ?? logged.id), logged.id);
+      return { id: logged.id };
     },
 
     async history(conversationId, watermark) {

@@ -85,7 +85,8 @@ export function createFeaturizer(lexicon: Lexicon, stemmer: Stemmer, trainingTex
 function expandWords(text: string, lexicon: Lexicon): string[] {
   const result: string[] = [];
   for (const word of foldedWords(text)) {
-    const long = lexicon.shorthand[word];
+    // Own keys only: a resident's word "constructor" or "__proto__" is not Object.prototype's.
+    const long = Object.hasOwn(lexicon.shorthand, word) ? lexicon.shorthand[word] : undefined;
     if (long !== undefined) result.push(...long.split(' '));
     else if (/^\d+(?:\p{L}{1,3})?$/u.test(word)) result.push(NUMBER_TOKEN);
     else result.push(word);

@@ -1,0 +1,133 @@
+/**
+ * The conversation the benchmark's residents have: the three journeys (report a problem, check
+ * its status, share an idea, sign up for a volunteer role) as one cycle of turns that each
+ * resident walks through in order, starting wherever their seeded conversation left off.
+ *
+ * A step is abstract here ("pick the first choice"); `seed.ts` runs it through the real service
+ * once per channel and records what each channel actually sends (SMS "1", a Telegram button's
+ * callback data, a Web Chat messageBack value), so the load is what residents' phones send.
+ */
+
+/** The journeys the mix is made of, for the results table. */
+export type Journey = 'report' | 'status' | 'idea' | 'volunteer';
+
+/** What a resident says at one step. */
+export type Say =
+  /** Free text. */
+  | { text: string }
+  /** The n-th choice (from 1) of the bot's last question; SMS residents type `smsText` or the number. */
+  | { pick: number; smsText?: string }
+  /** "status <reference>" of the report the resident just filed (the template's reference). */
+  | { statusOfFiledReport: true }
+  /** The reference of this resident's volunteer role (from a poster or a broadcast), typed. */
+  | { roleReference: true };
+
+/** One turn of the cycle: what the resident says and what the bot's answer must contain. */
+export interface ScriptStep {
+  journey: Journey;
+  say: Say;
+  /** A pattern the reply (all its texts and button labels) matches when the turn went as planned. */
+  expect: string;
+}
+
+/**
+ * One cycle: 13 turns. After the last step the resident is back at the top level, and the next
+ * cycle starts with a new report.
+ *
+ * The volunteer journey lists the open roles, then the resident types the reference of a role
+ * (as from a poster or a volunteer call) and signs up. Residents are spread over many roles, so
+ * each role collects a realistic number of sign-ups however long the benchmark runs: a listed
+ * role's view reads its sign-ups, and one role collecting every sign-up of the run would make
+ * turns slower the longer the run, which is not what a city sees.
+ */
+export const CYCLE: readonly ScriptStep[] = [
+  { journey: 'report', say: { text: 'pothole on 5th and Main' }, expect: 'photo' },
+  { journey: 'report', say: { pick: 1, smsText: 'skip' }, expect: 'Send this report\\?' },
+  { journey: 'report', say: { pick: 1 }, expect: 'R-[0-9A-Z]{5}' },
+  { journey: 'status', say: { statusOfFiledReport: true }, expect: 'Status:' },
+  { journey: 'idea', say: { text: 'I have an idea' }, expect: 'your idea' },
+  { journey: 'idea', say: { text: 'More benches at bus stops' }, expect: 'Tell us more' },
+  { journey: 'idea', say: { text: 'Older riders have nowhere to sit while they wait' }, expect: 'neighborhood' },
+  { journey: 'idea', say: { text: 'Eastside' }, expect: 'Share it\\?' },
+  { journey: 'idea', say: { pick: 1 }, expect: 'I-[0-9A-Z]{5}' },
+  { journey: 'volunteer', say: { text: 'volunteer' }, expect: 'open roles' },
+  { journey: 'volunteer', say: { roleReference: true }, expect: 'Sign me up' },
+  { journey: 'volunteer', say: { pick: 1 }, expect: 'Sign up as' },
+  { journey: 'volunteer', say: { pick: 1 }, expect: 'signed up' },
+];
+
+/** The channels the benchmark drives, by their CivicLine channel names. */
+export type BenchChannel = 'sms' | 'telegram' | 'webchat';
+export const BENCH_CHANNELS: readonly BenchChannel[] = ['sms', 'telegram', 'webchat'];
+
+/** The placeholder in a recorded input for the resident's own role reference. */
+export const ROLE_PLACEHOLDER = '{role}';
+
+/** Volunteer roles the benchmark seeds (residents are spread over them). */
+export const BENCH_ROLES = 100;
+
+/** The reference of the k-th benchmark role: `V-9` and four more reference characters. */
+export function benchRoleId(k: number): string {
+  const alphabet = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
+  let code = '';
+  for (let rest = k, i = 0; i < 4; i++, rest = Math.floor(rest / alphabet.length)) code = alphabet[rest % alphabet.length] + code;
+  return `V-9${code}`;
+}
+
+/** The role the i-th resident of a channel signs up for. */
+export function roleOf(i: number): string {
+  return benchRoleId(i % BENCH_ROLES);
+}
+
+/** What a resident sends at one step on one channel, as recorded by the seeder. */
+export interface ConcreteInput {
+  /** The text the provider delivers (a typed text, or a button's label); may hold ROLE_PLACEHOLDER. */
+  text: string;
+  /** The choice id (Web Chat messageBack value) or callback data (Telegram) of a pressed button. */
+  choice?: string;
+}
+
+/** What the seeder writes next to a dataset: the concrete inputs per channel and position. */
+export interface SeedPlan {
+  /** For each channel, `inputs[p]` is what a resident at cycle position `p` sends next. */
+  inputs: Record<BenchChannel, ConcreteInput[]>;
+  /** `expect[p]`: the pattern of the reply to `inputs[p]` (same on every channel). */
+  expect: string[];
+  /** Residents per channel in the dataset; the first `active` of each are the ones who talk. */
+  residents: Record<BenchChannel, number>;
+  /** Seeding figures. */
+  seconds: number;
+  recordsWritten: number;
+}
+
+/** The address of the i-th seeded resident of a channel (the same in seed.ts and the load). */
+export function residentAddress(channel: BenchChannel, i: number): string {
+  switch (channel) {
+    case 'sms':
+      return `sms:${smsNumber(i)}`;
+    case 'telegram':
+      return `telegram:${telegramChatId(i)}`;
+    case 'webchat':
+      return `webchat:${webchatConversationId(i)}`;
+  }
+}
+
+/** The E.164 number of the i-th SMS resident (+1 555 and seven digits: up to ten million). */
+export function smsNumber(i: number): string {
+  return `+1555${String(i).padStart(7, '0')}`;
+}
+
+/** The Telegram chat (and user) id of the i-th Telegram resident. */
+export function telegramChatId(i: number): number {
+  return 1_000_000_000 + i;
+}
+
+/** The Bot Framework conversation id of the i-th Web Chat resident. */
+export function webchatConversationId(i: number): string {
+  return `bench-conversation-${i}`;
+}
+
+/** Where in the cycle the i-th resident's seeded conversation stands (spread evenly). */
+export function startPosition(i: number): number {
+  return (i * 7) % CYCLE.length;
+}

@@ -1,0 +1,558 @@
+/**
+ * `npm run bench`: CivicLine's benchmark suite. It starts the real service (the production
+ * build, `node dist/src/main.js`) on seeded data, pinned to one core, and drives it over HTTP
+ * from this process (autocannon, on the other core) with what providers send: signed Twilio
+ * webhooks, Telegram updates and Bot Framework activities, from many residents in the middle
+ * of their conversations. Reference servers run in the same run on the same core with the same
+ * requests, so CivicLine's figures are reported as ratios too. See docs/performance.md.
+ *
+ * Options:
+ *   --quick        every scenario, tiny (seconds each): what the smoke test runs
+ *   --huge         also 1,000,000 stored residents (seeding takes a long while)
+ *   --out <dir>    where to write results (default bench/results; env BENCH_RESULTS_DIR)
+ *   --only <list>  some of: references,channels,scaling,nlu,broadcast,profile
+ *   --keep-data    leave the seeded datasets in the work folder
+ *   --channels <list>  only some of sms,telegram,webchat in the channel runs (while working on one)
+ *   --residents <n>    residents per channel in the channel dataset (default 10,000)
+ *   --sizes <list>     stored residents of the scaling series (default 1000,100000; 1000000 with --huge)
+ *
+ * With MONGODB_URI set, the channel and scaling scenarios run on MongoDB as well, each
+ * dataset in its own database (named civicline_bench_<dataset>, dropped afterwards).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import mongoose from 'mongoose';
+import { runLoad, type LoadResult } from './lib/load.js';
+import { canMeasureProcesses, canPin, memory, pinSelf, rssBytes, runChild, startServer, type ServerProcess } from './lib/processes.js';
+import { benchScript, projectRoot, serviceMain } from './lib/paths.js';
+import { BENCH_BOT_TOKEN, startFakeTelegramApi, type FakeTelegramApi } from './lib/fake-telegram.js';
+import { startFakeTwilioApi } from './lib/fake-twilio.js';
+import {
+  BENCH_PUBLIC_URL,
+  BENCH_TELEGRAM_SECRET,
+  BENCH_TWILIO_AUTH_TOKEN,
+  botFrameworkSource,
+  telegramSource,
+  twilioSource,
+  type ConversationSource,
+} from './lib/sources.js';
+import type { BenchChannel, SeedPlan } from './lib/script.js';
+import { summarizeProfile } from './lib/profile.js';
+import { lastTxnId } from './lib/store-stats.js';
+import { renderMarkdown, targetsOf, type BenchResults, type ChannelRuns, type ScalePoint, type StoreResults } from './lib/report.js';
+import type { NluResult } from './nlu.js';
+import type { BroadcastRequest, BroadcastResult } from './broadcast.js';
+import type { SeedRequest } from './seed.js';
+
+const SCENARIOS = ['references', 'channels', 'scaling', 'nlu', 'broadcast', 'profile'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const REFERENCES = ['node-http', 'express', 'twilio', 'botbuilder'] as const;
+
+interface Options {
+  quick: boolean;
+  huge: boolean;
+  outDir: string;
+  only: Set<Scenario>;
+  keepData: boolean;
+  channels: BenchChannel[];
+  residents?: number;
+  sizes?: number[];
+}
+
+/** How big and long everything is, full or quick. */
+interface Sizes {
+  warmupS: number;
+  runS: number;
+  connections: number[];
+  /** Residents per channel in the channel dataset (all of them talk). */
+  channelResidents: number;
+  /** Stored residents of the scaling datasets, and how many of them talk during a run. */
+  scaleSizes: number[];
+  scaleActive: number;
+  startups: number;
+  nluS: number;
+  broadcastWorkS: number;
+  profileS: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (name: string) => {
+    const at = argv.indexOf(name);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const only = value('--only');
+  const chosen = only ? only.split(',').map((s) => s.trim()) : [...SCENARIOS];
+  const unknown = chosen.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
+  if (unknown.length) throw new Error(`--only: unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+  return {
+    quick: argv.includes('--quick'),
+    huge: argv.includes('--huge'),
+    outDir: path.resolve(value('--out') ?? process.env.BENCH_RESULTS_DIR ?? path.join(projectRoot(), 'bench', 'results')),
+    only: new Set(chosen as Scenario[]),
+    keepData: argv.includes('--keep-data'),
+    channels: (value('--channels')?.split(',') ?? ['sms', 'telegram', 'webchat']) as BenchChannel[],
+    ...(value('--residents') ? { residents: Number(value('--residents')) } : {}),
+    ...(value('--sizes') ? { sizes: (value('--sizes') ?? '').split(',').map(Number) } : {}),
+  };
+}
+
+function sizesFor(options: Options): Sizes {
+  const sizes = defaultSizes(options);
+  return { ...sizes, ...(options.residents ? { channelResidents: options.residents } : {}), ...(options.sizes ? { scaleSizes: options.sizes } : {}) };
+}
+
+function defaultSizes(options: Options): Sizes {
+  if (options.quick) {
+    return {
+      warmupS: 0,
+      runS: 0.5,
+      connections: [10],
+      channelResidents: 150,
+      scaleSizes: [100, 300],
+      scaleActive: 80,
+      startups: 1,
+      nluS: 0.3,
+      broadcastWorkS: 0.5,
+      profileS: 0.6,
+    };
+  }
+  return {
+    warmupS: 3,
+    runS: 10,
+    connections: [10, 50],
+    channelResidents: 10_000,
+    scaleSizes: [1_000, 100_000, ...(options.huge ? [1_000_000] : [])],
+    scaleActive: 800,
+    startups: 3,
+    nluS: 5,
+    broadcastWorkS: 15,
+    profileS: 10,
+  };
+}
+
+const log = (line: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** A dataset: a DATA_DIR (embedded) or a database (MongoDB), and how it was seeded. */
+interface Dataset {
+  name: string;
+  dataDir: string;
+  mongodbUri?: string;
+  plan: SeedPlan;
+}
+
+class Bench {
+  private readonly sizes: Sizes;
+  private readonly pin: boolean;
+  private readonly work: string;
+  private telegram!: FakeTelegramApi;
+
+  constructor(private readonly options: Options) {
+    this.sizes = sizesFor(options);
+    this.pin = canPin();
+    this.work = mkdtempSync(path.join(os.tmpdir(), 'civicline-bench-'));
+  }
+
+  private baseEnv(): NodeJS.ProcessEnv {
+    return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? this.work, NODE_ENV: 'production' };
+  }
+
+  /** The service's environment: every channel on, pointed at the fakes, logging as in production. */
+  private serviceEnv(dataset: Dataset, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      ...this.baseEnv(),
+      PORT: String(port),
+      DATA_DIR: dataset.dataDir,
+      ...(dataset.mongodbUri ? { MONGODB_URI: dataset.mongodbUri } : {}),
+      LOG_LEVEL: 'info',
+      CITY_NAME: 'Springfield',
+      PUBLIC_URL: BENCH_PUBLIC_URL,
+      TWILIO_AUTH_TOKEN: BENCH_TWILIO_AUTH_TOKEN,
+      TELEGRAM_BOT_TOKEN: BENCH_BOT_TOKEN,
+      TELEGRAM_WEBHOOK_SECRET: BENCH_TELEGRAM_SECRET,
+      TELEGRAM_API_ROOT: this.telegram.apiRoot,
+      TELEGRAM_MODE: 'webhook',
+      BOT_FRAMEWORK_DEV_MODE: 'true',
+      // The per-resident flood brakes stay on (their cost is counted) but so high they never
+      // trigger: a benchmark compresses a day of one resident's messages into seconds.
+      RATE_LIMIT_MESSAGES_PER_MINUTE: '100000',
+      RATE_LIMIT_MESSAGE_BURST: '100000',
+      RATE_LIMIT_NEW_CHATS_PER_MINUTE: '100000',
+      ...extra,
+    };
+  }
+
+  async startService(dataset: Dataset, extra: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ServerProcess> {
+    const port = await freePort();
+    return startServer({
+      name: 'civicline',
+      args: [serviceMain()],
+      nodeArgs,
+      env: this.serviceEnv(dataset, port, extra),
+      port,
+      readyPath: '/readyz',
+      pin: this.pin,
+      cwd: this.work,
+    });
+  }
+
+  async seed(name: string, residents: Record<BenchChannel, number>, mongoBase?: string): Promise<Dataset & { seconds: number; records: number }> {
+    const dataDir = path.join(this.work, name);
+    const mongodbUri = mongoBase ? mongoDatabaseUri(mongoBase, name) : undefined;
+    if (mongodbUri) await dropDatabase(mongodbUri);
+    const planFile = path.join(this.work, `${name}.plan.json`);
+    const request: SeedRequest = { dataDir, ...(mongodbUri ? { mongodbUri } : {}), residents, planFile };
+    const total = Object.values(residents).reduce((a, b) => a + b, 0);
+    log(`seeding ${name}: ${total.toLocaleString('en')} residents in mid-conversation`);
+    const started = performance.now();
+    await runChild([benchScript('seed'), JSON.stringify(request)], { pin: this.pin, env: this.baseEnv(), cwd: this.work });
+    const seconds = (performance.now() - started) / 1000;
+    const plan = JSON.parse(readFileSync(planFile, 'utf8')) as SeedPlan;
+    log(`seeded ${name} in ${seconds.toFixed(1)} s (${plan.recordsWritten.toLocaleString('en')} records)`);
+    return { name, dataDir, ...(mongodbUri ? { mongodbUri } : {}), plan, seconds, records: plan.recordsWritten };
+  }
+
+  async drop(dataset: Dataset): Promise<void> {
+    if (this.options.keepData) return;
+    rmSync(dataset.dataDir, { recursive: true, force: true });
+    if (dataset.mongodbUri) await dropDatabase(dataset.mongodbUri);
+  }
+
+  /** A warm-up run (not kept), then one run per connection count. */
+  async measure(
+    server: ServerProcess,
+    source: ConversationSource,
+    label: string,
+    connections = this.sizes.connections,
+    dataset?: Dataset,
+  ): Promise<ChannelRuns> {
+    if (this.sizes.warmupS > 0) {
+      await runLoad({ url: server.url, serverPid: server.pid, source, connections: Math.max(...connections), durationS: this.sizes.warmupS });
+    }
+    const runs: ChannelRuns = {};
+    for (const count of connections) {
+      const before = dataset && !dataset.mongodbUri ? await lastTxnId(dataset.dataDir) : null;
+      const result = await runLoad({ url: server.url, serverPid: server.pid, source, connections: count, durationS: this.sizes.runS });
+      const after = before === null || !dataset ? null : await lastTxnId(dataset.dataDir);
+      if (before !== null && after !== null && result.sent > 0) result.storeCommitsPerRequest = (after - before) / result.sent;
+      runs[count] = result;
+      log(`${label} @${count}: ${describe(result)}`);
+    }
+    return runs;
+  }
+
+  async references(plan: SeedPlan): Promise<Record<string, ChannelRuns>> {
+    const results: Record<string, ChannelRuns> = {};
+    for (const kind of REFERENCES) {
+      const port = await freePort();
+      const server = await startServer({
+        name: kind,
+        args: [benchScript('servers/reference'), kind],
+        env: { ...this.baseEnv(), PORT: String(port), PUBLIC_URL: BENCH_PUBLIC_URL, TWILIO_AUTH_TOKEN: BENCH_TWILIO_AUTH_TOKEN },
+        port,
+        readyPath: kind === 'node-http' ? '/' : '/readyz',
+        pin: this.pin,
+        cwd: this.work,
+      });
+      try {
+        // The same requests as CivicLine's channels: Twilio webhooks, or Bot Framework activities.
+        const residents = this.sizes.channelResidents;
+        const source = kind === 'botbuilder' ? botFrameworkSource({ plan, residents, check: false }) : twilioSource({ plan, residents, check: false });
+        results[kind] = await this.measure(server, source, `reference ${kind}`);
+      } finally {
+        await server.stop();
+      }
+    }
+    return results;
+  }
+
+  /** The three channels on the channel dataset, the Telegram cap, and (optionally) a profile. */
+  async channels(
+    dataset: Dataset,
+    what: { channels: boolean; profile: boolean },
+  ): Promise<Pick<StoreResults, 'channels' | 'telegramAtDefaultLimits' | 'profile'>> {
+    const residents = this.sizes.channelResidents;
+    const sources: Record<BenchChannel, ConversationSource> = {
+      sms: twilioSource({ plan: dataset.plan, residents, check: true }),
+      telegram: telegramSource({ plan: dataset.plan, residents, check: true, api: this.telegram }),
+      webchat: botFrameworkSource({ plan: dataset.plan, residents, check: true }),
+    };
+    const channels: Partial<Record<BenchChannel, ChannelRuns>> = {};
+    let telegramAtDefaultLimits: LoadResult | undefined;
+    if (what.channels) {
+      // Telegram's sending limits raised to what paid broadcasts allow, so the run measures our
+      // cost rather than the 30 messages a second Telegram allows a bot by default (run below).
+      const server = await this.startService(dataset, { TELEGRAM_MESSAGES_PER_SECOND: '1000' });
+      try {
+        for (const channel of this.options.channels) {
+          channels[channel] = await this.measure(server, sources[channel], `civicline ${channel}`, this.sizes.connections, dataset);
+        }
+      } finally {
+        await server.stop();
+      }
+
+      // Telegram at Telegram's own limit: a run long enough to see the cap (not in --quick).
+      if (this.options.channels.includes('telegram') && !this.options.quick) {
+        const limited = await this.startService(dataset);
+        try {
+          const connections = Math.min(...this.sizes.connections);
+          const runs = await this.measure(limited, sources.telegram, 'civicline telegram at Telegram default limits (30/s)', [connections], dataset);
+          telegramAtDefaultLimits = runs[connections];
+        } finally {
+          await limited.stop();
+        }
+      }
+    }
+
+    let profile: StoreResults['profile'];
+    if (what.profile) {
+      const dir = path.join(this.work, 'profile');
+      mkdirSync(dir, { recursive: true });
+      const profiled = await this.startService(dataset, {}, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+      let run: LoadResult;
+      try {
+        const connections = Math.max(...this.sizes.connections);
+        if (this.sizes.warmupS > 0)
+          await runLoad({ url: profiled.url, serverPid: profiled.pid, source: sources.sms, connections, durationS: this.sizes.warmupS });
+        run = await runLoad({ url: profiled.url, serverPid: profiled.pid, source: sources.sms, connections, durationS: this.sizes.profileS });
+        log(`civicline sms under --cpu-prof @${connections}: ${describe(run)}`);
+      } finally {
+        await profiled.stop();
+      }
+      const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+      if (file) {
+        const kept = path.join(this.options.outDir, 'sms-turn.cpuprofile');
+        if (!this.options.quick) writeFileSync(kept, readFileSync(path.join(dir, file)));
+        // Without start-up (modules, NLU training): the turns are what the profile is for.
+        const summary = summarizeProfile(path.join(dir, file), { skipMs: profiled.readyMs + 500 });
+        profile = { run, ...summary, ...(this.options.quick ? {} : { file: path.relative(projectRoot(), kept) }) };
+      }
+    }
+    return {
+      ...(what.channels ? { channels } : {}),
+      ...(telegramAtDefaultLimits ? { telegramAtDefaultLimits } : {}),
+      ...(profile ? { profile } : {}),
+    };
+  }
+
+  /** Start-up, throughput, p99 and memory as the number of stored residents grows. */
+  async scaling(mongoBase: string | undefined, withBroadcast: boolean): Promise<Pick<StoreResults, 'scaling' | 'broadcast'>> {
+    const points: ScalePoint[] = [];
+    let broadcast: StoreResults['broadcast'];
+    const broadcastSize = Math.max(...this.sizes.scaleSizes.filter((size) => size <= 100_000));
+    for (const size of this.sizes.scaleSizes) {
+      // Four in five residents on SMS, one in five on Telegram; the first SMS ones talk.
+      const telegram = Math.floor(size / 5);
+      const dataset = await this.seed(`scale-${size}`, { sms: size - telegram, telegram, webchat: 0 }, mongoBase);
+      try {
+        const startupMs: number[] = [];
+        const rssReady: number[] = [];
+        for (let i = 1; i < this.sizes.startups; i++) {
+          const server = await this.startService(dataset);
+          startupMs.push(server.readyMs);
+          rssReady.push(rssBytes(server.pid) ?? 0);
+          await server.stop();
+        }
+        const server = await this.startService(dataset);
+        startupMs.push(server.readyMs);
+        rssReady.push(rssBytes(server.pid) ?? 0);
+        let runs: ChannelRuns;
+        try {
+          const residents = Math.min(this.sizes.scaleActive, size - telegram);
+          runs = await this.measure(
+            server,
+            twilioSource({ plan: dataset.plan, residents, check: true }),
+            `civicline sms, ${size.toLocaleString('en')} stored`,
+            this.sizes.connections,
+            dataset,
+          );
+          points.push({
+            residents: size,
+            activeResidents: residents,
+            seedSeconds: dataset.seconds,
+            records: dataset.records,
+            startupMs,
+            rssReadyBytes: median(rssReady),
+            rssAfterBytes: rssBytes(server.pid) ?? 0,
+            rssAfterAnonymousBytes: memory(server.pid)?.anonymous ?? 0,
+            runs,
+          });
+        } finally {
+          await server.stop();
+        }
+        log(`${size.toLocaleString('en')} stored: ready in ${median(startupMs).toFixed(0)} ms`);
+        if (withBroadcast && size === broadcastSize) broadcast = { residents: size, ...(await this.broadcast(dataset)) };
+      } finally {
+        await this.drop(dataset);
+      }
+    }
+    return { scaling: points, ...(broadcast ? { broadcast } : {}) };
+  }
+
+  async broadcast(dataset: Dataset): Promise<BroadcastResult> {
+    const twilio = await startFakeTwilioApi();
+    try {
+      const request: BroadcastRequest = {
+        dataDir: dataset.dataDir,
+        ...(dataset.mongodbUri ? { mongodbUri: dataset.mongodbUri } : {}),
+        twilioApi: twilio.url,
+        telegramApiRoot: this.telegram.apiRoot,
+        workSeconds: this.sizes.broadcastWorkS,
+      };
+      const before = dataset.mongodbUri ? null : await lastTxnId(dataset.dataDir);
+      const out = await runChild([benchScript('broadcast'), JSON.stringify(request)], { pin: this.pin, env: this.baseEnv(), cwd: this.work });
+      const after = dataset.mongodbUri ? null : await lastTxnId(dataset.dataDir);
+      const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as BroadcastResult;
+      // Roughly: the plan commits once per chunk of 500 inserts; the rest is the worker's.
+      if (before !== null && after !== null && result.worker.processed > 0) {
+        result.worker.storeCommitsPerDelivery = Math.max(0, after - before - Math.ceil(result.planned / 500)) / result.worker.processed;
+      }
+      log(
+        `broadcast: planned ${result.planned.toLocaleString('en')} in ${result.planSeconds.toFixed(1)} s; worker ${result.worker.cpuUsPerDelivery.toFixed(0)} µs CPU per delivery, ${result.worker.deliveriesPerSecond.toFixed(0)}/s, ~${result.worker.storeCommitsPerDelivery?.toFixed(1) ?? '?'} commits per delivery`,
+      );
+      return result;
+    } finally {
+      await twilio.close();
+    }
+  }
+
+  async nlu(): Promise<NluResult> {
+    const out = await runChild([benchScript('nlu'), String(this.sizes.nluS)], { pin: this.pin, env: this.baseEnv(), cwd: this.work });
+    const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as NluResult;
+    log(
+      `nlu: ${result.classificationsPerSecond.toFixed(0)} classifications/s, p99 ${result.latencyUs.p99.toFixed(0)} µs, trained in ${result.trainMs.toFixed(0)} ms`,
+    );
+    return result;
+  }
+
+  async run(): Promise<BenchResults> {
+    const { only } = this.options;
+    const startedAt = new Date();
+    const pinned = this.pin && pinSelf();
+    if (!pinned) log('not pinning to cores (needs Linux, taskset and two cores): CPU per request still holds, throughput is noisier');
+    if (!canMeasureProcesses()) log('no /proc: server CPU time and memory are not measured');
+    this.telegram = await startFakeTelegramApi();
+    mkdirSync(this.options.outDir, { recursive: true });
+    const results: BenchResults = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: '',
+      quick: this.options.quick,
+      machine: machine(),
+      pinned,
+      sizes: this.sizes,
+      references: {},
+      stores: {},
+      targets: [],
+    };
+    try {
+      const stores: (string | undefined)[] = [undefined, ...(process.env.MONGODB_URI ? [process.env.MONGODB_URI] : [])];
+      for (const mongoBase of stores) {
+        const kind = mongoBase ? 'mongodb' : 'embedded';
+        const store: StoreResults = {};
+        results.stores[kind] = store;
+        if (only.has('references') || only.has('channels') || only.has('profile')) {
+          const per = this.sizes.channelResidents;
+          const dataset = await this.seed('channels', { sms: per, telegram: per, webchat: per }, mongoBase);
+          store.channelDataset = { residents: per * 3, seedSeconds: dataset.seconds, records: dataset.records };
+          try {
+            // The references once, next to the first store's channel runs.
+            if (only.has('references') && !mongoBase) results.references = await this.references(dataset.plan);
+            if (only.has('channels') || only.has('profile')) {
+              Object.assign(store, await this.channels(dataset, { channels: only.has('channels'), profile: only.has('profile') && !mongoBase }));
+            }
+          } finally {
+            await this.drop(dataset);
+          }
+        }
+        if (only.has('scaling') || only.has('broadcast')) Object.assign(store, await this.scaling(mongoBase, only.has('broadcast')));
+      }
+      if (only.has('nlu')) results.nlu = await this.nlu();
+    } finally {
+      await this.telegram.close();
+      if (!this.options.keepData) rmSync(this.work, { recursive: true, force: true });
+    }
+    results.finishedAt = new Date().toISOString();
+    results.targets = targetsOf(results);
+    return results;
+  }
+}
+
+function describe(result: LoadResult): string {
+  const system = result.systemCpuShare === null ? '' : ` (${(result.systemCpuShare * 100).toFixed(0)}% system)`;
+  const cpu = result.cpuUsPerRequest === null ? '' : `, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req${system}`;
+  const commits = result.storeCommitsPerRequest === undefined ? '' : `, ${result.storeCommitsPerRequest.toFixed(2)} commits/req`;
+  const off = result.offScript ? `, ${result.offScript} off-script` : '';
+  const bad = result.non2xx + result.errors ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : '';
+  return `${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms${cpu}${commits}${off}${bad}`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+}
+
+function machine(): BenchResults['machine'] {
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot(), encoding: 'utf8' });
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    // os.cpus(), not availableParallelism(): this process is pinned to one core by now.
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    commit: git.status === 0 ? `${git.stdout.trim()}${uncommitted() ? ' (with uncommitted changes)' : ''}` : 'unknown',
+  };
+}
+
+/** Whether tracked files differ from the commit (read-only `git status`). */
+function uncommitted(): boolean {
+  const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: projectRoot(), encoding: 'utf8' });
+  return status.status === 0 && status.stdout.trim().length > 0;
+}
+
+/** The URI of the dataset's own database on the given server. */
+function mongoDatabaseUri(base: string, dataset: string): string {
+  const url = new URL(base);
+  url.pathname = `/civicline_bench_${dataset.replace(/[^a-z0-9]/gi, '_')}`;
+  return url.toString();
+}
+
+async function dropDatabase(uri: string): Promise<void> {
+  const connection = await mongoose.createConnection(uri).asPromise();
+  try {
+    await connection.dropDatabase();
+  } finally {
+    await connection.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const results = await new Bench(options).run();
+  mkdirSync(options.outDir, { recursive: true });
+  const stamp = results.startedAt.replace(/[:.]/g, '-');
+  const jsonFile = path.join(options.outDir, `${stamp}.json`);
+  writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(path.join(options.outDir, 'latest.md'), renderMarkdown(results, path.basename(jsonFile)));
+  log(`results: ${jsonFile} and ${path.join(options.outDir, 'latest.md')}`);
+  const missed = results.targets.filter((target) => target.pass === false);
+  if (missed.length) log(`targets missed: ${missed.map((target) => target.name).join('; ')}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String((error as Error)?.stack ?? error)}\n`);
+  process.exit(1);
+});
