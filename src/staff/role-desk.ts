@@ -10,21 +10,11 @@ import { newReference } from '../domain/reference.js';
 import { recordAudit } from './audit-log.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
-/** The fields a coordinator fills in. */
-export interface RoleInput {
-  title: string;
-  description: string;
-  interests: string[];
-  neighbourhood: string;
-  place: string;
-  startsAt: Date;
-  endsAt?: Date;
-  /** A recurring schedule in words ("Saturdays 9–12"). */
-  schedule?: string;
-  capacity: number;
-  contact: string;
-  translations?: Record<string, { title: string; description: string }>;
-}
+/** The fields a coordinator fills in: the role's own, without what the service keeps. */
+export type RoleInput = Pick<
+  VolunteerRoleRecord,
+  'title' | 'description' | 'interests' | 'neighbourhood' | 'place' | 'startsAt' | 'endsAt' | 'schedule' | 'capacity' | 'contact' | 'translations'
+>;
 
 /** A role with its sign-up counts. */
 export interface RoleWithCounts extends VolunteerRoleRecord {
