@@ -7,26 +7,14 @@
  * channel's answer to a flood, STOP that still works mid-flood, and the per-address brake on
  * opening new web chats.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service.js';
 import { send } from './support/client.js';
-import {
-  BotFrameworkResident,
-  DirectLineResident,
-  SmsResident,
-  startAllChannels,
-  TelegramResident,
-  WebResident,
-  type Channels,
-} from './support/all-channels.js';
+import { BotFrameworkResident, DirectLineResident, SmsResident, useAllChannels, TelegramResident, WebResident } from './support/all-channels.js';
 
-let channels: Channels;
-beforeAll(async () => {
-  channels = await startAllChannels();
-});
-afterAll(() => channels.close());
+const channels = useAllChannels();
 
-const service = (): Service => channels.app.service;
+const service = (): Service => channels().app.service;
 const SLOW_DOWN = /faster than we can read/;
 const BURST = 15;
 const PER_MINUTE = 30;
@@ -54,7 +42,7 @@ async function residentsConverse(seconds: number): Promise<{ latencies: number[]
   const deadline = Date.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: 20 }, async (_, n) => {
-      const resident = new SmsResident(channels);
+      const resident = new SmsResident(channels());
       await sleep(n * 37); // not all in step
       for (let i = 0; Date.now() < deadline; i++) {
         const [text, expected] = script[i % script.length]!;
@@ -76,7 +64,7 @@ describe('one sender flooding', () => {
     const calm = await residentsConverse(5);
     expect(calm.wrong).toEqual([]);
 
-    const flooder = new SmsResident(channels);
+    const flooder = new SmsResident(channels());
     const answers: Promise<{ status: number; replies: string[] }>[] = [];
     const seconds = 12;
     const flood = (async () => {
@@ -112,8 +100,8 @@ describe('one sender flooding', () => {
   }, 60_000);
 
   it('300 messages at once: the burst is processed, the rest refused cheaply', async () => {
-    const flooder = new SmsResident(channels);
-    const bystander = new SmsResident(channels);
+    const flooder = new SmsResident(channels());
+    const bystander = new SmsResident(channels());
     const started = performance.now();
     const [results, calm] = await Promise.all([
       Promise.all(Array.from({ length: 300 }, (_, i) => flooder.send(`message ${i}`))),
@@ -134,7 +122,7 @@ describe('one sender flooding', () => {
   });
 
   it('STOP still opts out in the middle of a flood', async () => {
-    const flooder = new SmsResident(channels);
+    const flooder = new SmsResident(channels());
     for (let i = 0; i < BURST + 5; i++) await flooder.send('hello?');
     const stop = await flooder.send('STOP');
     expect(stop.replies.join('\n')).toMatch(/unsubscribed/);
@@ -151,7 +139,7 @@ describe('one sender flooding', () => {
     };
 
     // The JSON chat API: 429 with Retry-After, and the notice in the body once.
-    const web = new WebResident(channels);
+    const web = new WebResident(channels());
     const webAnswers = await flood(() => web.send('hello?'));
     const refused = webAnswers.slice(BURST);
     for (const answer of refused) {
@@ -162,21 +150,21 @@ describe('one sender flooding', () => {
     expect(await inboundCount(web.address)).toBe(BURST);
 
     // Telegram: always 200 (so it is not redelivered); one notice sent to the chat.
-    const tg = new TelegramResident(channels);
+    const tg = new TelegramResident(channels());
     const tgAnswers = await flood(() => tg.send('hello?'));
     for (const answer of tgAnswers) expect(answer.status).toBe(200);
     expect(tg.sent().filter((text) => SLOW_DOWN.test(text))).toHaveLength(1);
     expect(await inboundCount(tg.address)).toBe(BURST);
 
     // The Bot Framework: 200; the notice once, then no activities.
-    const bf = new BotFrameworkResident(channels);
+    const bf = new BotFrameworkResident(channels());
     const bfAnswers = await flood(() => bf.send('hello?'));
     for (const answer of bfAnswers) expect(answer.status).toBe(200);
     expect(bfAnswers.slice(BURST).map((a) => a.replies.length)).toEqual([1, 0, 0, 0]);
     expect(await inboundCount(bf.address)).toBe(BURST);
 
     // Direct Line: 429 (Web Chat shows the send as failed); the notice once in the conversation.
-    const dl = new DirectLineResident(channels);
+    const dl = new DirectLineResident(channels());
     await dl.start();
     const before = await inboundCount(dl.address);
     const dlAnswers = await flood(() => dl.post('hello?'));
@@ -190,7 +178,7 @@ describe('one sender flooding', () => {
       const statuses: number[] = [];
       let retryAfter = '';
       for (let i = 0; i < 65; i++) {
-        const response = await send({ url: `${channels.app.url}${path}`, headers: { 'content-type': 'application/json' }, body: '{}' });
+        const response = await send({ url: `${channels().app.url}${path}`, headers: { 'content-type': 'application/json' }, body: '{}' });
         statuses.push(response.status);
         if (response.status === 429) retryAfter = String(response.headers['retry-after']);
       }
@@ -202,7 +190,7 @@ describe('one sender flooding', () => {
       expect(Number(retryAfter), path).toBeGreaterThan(0);
       // Another client address (behind the proxy) is not affected.
       const other = await send({
-        url: `${channels.app.url}${path}`,
+        url: `${channels().app.url}${path}`,
         headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.7' },
         body: '{}',
       });

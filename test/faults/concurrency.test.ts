@@ -6,26 +6,13 @@
  * answer is the next step of the journey.
  */
 import { Agent } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service.js';
-import {
-  BotFrameworkResident,
-  DirectLineResident,
-  SmsResident,
-  startAllChannels,
-  TelegramResident,
-  WebResident,
-  type Answer,
-  type Channels,
-} from './support/all-channels.js';
+import { BotFrameworkResident, DirectLineResident, SmsResident, useAllChannels, TelegramResident, WebResident, type Answer } from './support/all-channels.js';
 
-let channels: Channels;
-beforeAll(async () => {
-  channels = await startAllChannels();
-});
-afterAll(() => channels.close());
+const channels = useAllChannels();
 
-const service = (): Service => channels.app.service;
+const service = (): Service => channels().app.service;
 
 /**
  * Checks a conversation's transcript: entries 0..n-1 with no gap, n = transcriptLength, every
@@ -61,7 +48,7 @@ async function tenAtOnce(address: string, sendOne: (text: string, i: number) => 
 
 describe('one resident sending 10 messages at once', () => {
   it('SMS', async () => {
-    const resident = new SmsResident(channels);
+    const resident = new SmsResident(channels());
     await tenAtOnce(resident.address, async (text, i) => {
       const id = `SM${String(i).padStart(2, '0')}${'a'.repeat(30)}`.slice(0, 34);
       const answer = await resident.send(text, id);
@@ -70,7 +57,7 @@ describe('one resident sending 10 messages at once', () => {
   });
 
   it('Telegram', async () => {
-    const resident = new TelegramResident(channels);
+    const resident = new TelegramResident(channels());
     const base = 800_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
     await tenAtOnce(resident.address, async (text, i) => {
       const answer = await resident.send(text, base + i);
@@ -81,7 +68,7 @@ describe('one resident sending 10 messages at once', () => {
   });
 
   it('JSON chat API', async () => {
-    const resident = new WebResident(channels);
+    const resident = new WebResident(channels());
     await tenAtOnce(resident.address, async (text, i) => {
       const id = `message-${i}-${resident.conversationId.slice(0, 8)}`;
       const answer = await resident.send(text, id);
@@ -90,7 +77,7 @@ describe('one resident sending 10 messages at once', () => {
   });
 
   it('Bot Framework', async () => {
-    const resident = new BotFrameworkResident(channels);
+    const resident = new BotFrameworkResident(channels());
     await tenAtOnce(resident.address, async (text, i) => {
       const id = `activity-${i}`;
       const answer = await resident.send(text, id);
@@ -99,7 +86,7 @@ describe('one resident sending 10 messages at once', () => {
   });
 
   it('Direct Line', async () => {
-    const resident = new DirectLineResident(channels);
+    const resident = new DirectLineResident(channels());
     await resident.start();
     const before = await checkTranscript(resident.address); // the greeting's turn
     const texts = ['hi', 'menu', 'help', 'what can you do', 'report a problem', 'menu', 'volunteer', 'menu', 'ideas', 'thanks'];
@@ -114,14 +101,14 @@ describe('1,000 residents at once', () => {
   it('answers and records every turn of every resident, three rounds', async () => {
     // One socket per resident: the requests really are in flight together.
     const wide = new Agent({ keepAlive: true, maxSockets: Infinity });
-    channels.agent = wide;
+    channels().agent = wide;
     try {
       type Someone = { address: string; send(text: string): Promise<Answer> };
       const residents: Someone[] = [
-        ...Array.from({ length: 450 }, () => new SmsResident(channels)),
-        ...Array.from({ length: 300 }, () => new WebResident(channels)),
-        ...Array.from({ length: 150 }, () => new TelegramResident(channels)),
-        ...Array.from({ length: 100 }, () => new BotFrameworkResident(channels)),
+        ...Array.from({ length: 450 }, () => new SmsResident(channels())),
+        ...Array.from({ length: 300 }, () => new WebResident(channels())),
+        ...Array.from({ length: 150 }, () => new TelegramResident(channels())),
+        ...Array.from({ length: 100 }, () => new BotFrameworkResident(channels())),
       ];
       expect(residents).toHaveLength(1000);
       const rounds: [string, RegExp][] = [

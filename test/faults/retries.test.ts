@@ -4,28 +4,15 @@
  * processed once (one transcript entry, the conversation advanced one step, one report filed)
  * and every delivery gets the same answer.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service.js';
-import {
-  BotFrameworkResident,
-  DirectLineResident,
-  SmsResident,
-  startAllChannels,
-  TelegramResident,
-  WebResident,
-  type Answer,
-  type Channels,
-} from './support/all-channels.js';
+import { BotFrameworkResident, DirectLineResident, SmsResident, useAllChannels, TelegramResident, WebResident, type Answer } from './support/all-channels.js';
 import { sid } from './support/client.js';
 import { randomBytes } from 'node:crypto';
 
-let channels: Channels;
-beforeAll(async () => {
-  channels = await startAllChannels();
-});
-afterAll(() => channels.close());
+const channels = useAllChannels();
 
-const service = (): Service => channels.app.service;
+const service = (): Service => channels().app.service;
 const COPIES = [2, 3, 4, 5];
 
 /** The inbound transcript entries of a conversation, by provider message id. */
@@ -79,11 +66,11 @@ async function reportWithDuplicates(resident: Replying, copies: number, newId: (
 describe('the same message delivered several times, at once and later', () => {
   for (const copies of COPIES) {
     it(`SMS (Twilio retrying a MessageSid): ${copies} copies`, async () => {
-      await reportWithDuplicates(new SmsResident(channels), copies, sid);
+      await reportWithDuplicates(new SmsResident(channels()), copies, sid);
     });
 
     it(`JSON chat API (a repeated messageId): ${copies} copies`, async () => {
-      const resident = new WebResident(channels);
+      const resident = new WebResident(channels());
       await reportWithDuplicates(resident, copies, () => randomBytes(12).toString('hex'));
       // Retries say they are retries.
       const id = randomBytes(12).toString('hex');
@@ -92,11 +79,11 @@ describe('the same message delivered several times, at once and later', () => {
     });
 
     it(`Bot Framework (a repeated activity id): ${copies} copies`, async () => {
-      await reportWithDuplicates(new BotFrameworkResident(channels), copies, () => randomBytes(8).toString('hex'));
+      await reportWithDuplicates(new BotFrameworkResident(channels()), copies, () => randomBytes(8).toString('hex'));
     });
 
     it(`Telegram (a redelivered update_id): ${copies} copies`, async () => {
-      const resident = new TelegramResident(channels);
+      const resident = new TelegramResident(channels());
       await resident.send('hi');
       const deliverUpdate = async (text: string, updateId: number, times: number) => {
         const before = resident.sent().length;
@@ -118,7 +105,7 @@ describe('the same message delivered several times, at once and later', () => {
     });
 
     it(`Direct Line (Web Chat resending a clientActivityID): ${copies} copies`, async () => {
-      const resident = new DirectLineResident(channels);
+      const resident = new DirectLineResident(channels());
       await resident.start();
       const clientId = randomBytes(8).toString('hex');
       const posted = await Promise.all(Array.from({ length: copies }, () => resident.post('report a problem', clientId)));

@@ -13,7 +13,7 @@ import { createBroadcast } from '../../src/staff/broadcasts.js';
 import { STAFF_PAGE_CSP } from '../../src/http/admin/html.js';
 import { fromCityLocalInput, toCityLocalInput } from '../../src/http/admin/pages/city-time.js';
 import { mediaDisplay } from '../../src/http/admin/pages/reports.page.js';
-import { handoffId } from '../../src/http/admin/staff-views.js';
+import { handoffId } from '../../src/staff/handoff-desk.js';
 
 const TOKEN = 'dashboard-pages-test-admin-token';
 const PASSWORD = 'correct horse battery staple';

@@ -43,7 +43,7 @@ export function dashboardRoutes(service: Service): Router {
   router.use(broadcastPages(service));
   router.use(handoffPages(service));
   router.use(auditPages(service));
-  router.use(pageErrors(service));
+  // Errors become pages in `pageErrors`, which index.ts mounts after staff access and these.
   return router;
 }
 
@@ -58,9 +58,9 @@ const TITLES: Record<number, string> = {
 
 /**
  * Turns an error on a page into a page with its status: a StaffError or HttpError shows its
- * message (written for staff), anything else a generic one (and is logged). Only errors of the
- * page routes reach it (express does not enter a router with an error from before it); an
- * `/api` path is still handed on, so the API answers JSON whatever the mounting order.
+ * message (written for staff), anything else a generic one (and is logged). Mounted last on the
+ * `/admin` router, so staff access's own refusals (a stale form's CSRF token) are pages too; an
+ * `/api` path is handed on, so the API answers JSON.
  */
 export function pageErrors(service: Service): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {

@@ -6,12 +6,12 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { Service } from '../../service.js';
 import { changeReportStatus, listReports, reportDetail, reportStatuses } from '../../staff/report-desk.js';
-import { recordAudit } from '../../staff/audit-log.js';
 import { fetchReportPhoto } from '../../staff/report-photos.js';
 import { CHANNEL_NAMES } from '../../core/message.js';
-import { HttpError, validationError } from '../errors.js';
+import { validationError } from '../errors.js';
 import { actorOf } from './actor.js';
-import { handoffForStaff, handoffId, reportForStaff } from './staff-views.js';
+import { handoffForStaff, reportForStaff } from './staff-views.js';
+import { closeHandoff, listHandoffs } from '../../staff/handoff-desk.js';
 
 const days = z.coerce.number().int().min(0).max(3650);
 
@@ -97,18 +97,11 @@ export function reportApiRoutes(service: Service): Router {
   router.get('/handoffs', async (req, res) => {
     const status = z.enum(['open', 'closed']).default('open').safeParse(req.query['status']);
     if (!status.success) throw validationError(status.error);
-    const handoffs = await service.store.handoffs.find({ field: 'status', equals: status.data }, { order: 'desc', limit: 200 });
-    res.json({ handoffs: handoffs.map(handoffForStaff) });
+    res.json({ handoffs: (await listHandoffs(service.staff, status.data)).map(handoffForStaff) });
   });
 
   router.post('/handoffs/:id/close', async (req, res) => {
-    const id = String(req.params.id);
-    const open = await service.store.handoffs.find({ field: 'status', equals: 'open' }, { limit: 10_000 });
-    const handoff = open.find((candidate) => handoffId(candidate) === id);
-    if (!handoff) throw new HttpError(404, 'No open hand-off request with that id');
-    await service.store.handoffs.upsert({ ...handoff, status: 'closed' });
-    await recordAudit(service.store, { actor: actorOf(res).username, action: 'handoff.close', target: id });
-    res.json({ handoff: handoffForStaff({ ...handoff, status: 'closed' }) });
+    res.json({ handoff: handoffForStaff(await closeHandoff(service.staff, String(req.params.id), actorOf(res))) });
   });
 
   return router;

@@ -2,9 +2,9 @@
  * Records as the staff API shows them: residents' addresses masked (staff act through
  * CivicLine, they do not need the number), everything else as stored.
  */
-import { createHash } from 'node:crypto';
 import type { HandoffRecord, IdeaRecord, ReportRecord } from '../../domain/records.js';
 import { maskAddress } from '../../staff/role-desk.js';
+import { handoffId } from '../../staff/handoff-desk.js';
 
 /** A report without the resident's full address. */
 export function reportForStaff(report: ReportRecord) {
@@ -22,9 +22,4 @@ export function ideaForStaff<T extends IdeaRecord>(idea: T) {
 export function handoffForStaff(handoff: HandoffRecord) {
   const { address, _rev, _id, ...rest } = handoff;
   return { id: handoffId(handoff), ...rest, resident: maskAddress(address) };
-}
-
-/** The id staff use for a hand-off request: a hash of the stored one. */
-export function handoffId(handoff: HandoffRecord): string {
-  return createHash('sha256').update(handoff._id).digest('base64url').slice(0, 16);
 }

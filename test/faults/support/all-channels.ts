@@ -4,6 +4,7 @@
  * chat API), and one small client per channel that speaks to it the way the provider does.
  */
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { startTestApp, type RunningApp } from '../../support/http.js';
 import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../../support/fake-telegram.js';
 import { startFakeConnector, type FakeConnector } from '../../support/fake-connector.js';
@@ -27,6 +28,22 @@ export interface Channels {
 
 /** What residents need to reach a service: its URL and the fakes it talks to. */
 export type Reachable = Pick<Channels, 'telegram' | 'connector' | 'agent'> & { app: { url: string } };
+
+/**
+ * Every channel for a whole test file: started before its tests, stopped after. Returns a
+ * getter, since the channels exist only once `beforeAll` has run.
+ */
+export function useAllChannels(env: Record<string, string> = {}): () => Channels {
+  let channels: Channels | undefined;
+  beforeAll(async () => {
+    channels = await startAllChannels(env);
+  });
+  afterAll(() => channels?.close());
+  return () => {
+    if (!channels) throw new Error('The channels are not started yet');
+    return channels;
+  };
+}
 
 /** Starts the app with every channel on; `env` adds to (or overrides) the channels' settings. */
 export async function startAllChannels(env: Record<string, string> = {}): Promise<Channels> {

@@ -1,31 +1,26 @@
 /**
  * The hand-offs page (`/admin/handoffs`): residents who asked for a person (or got stuck), with a
- * button to close each request once someone has picked it up. Uses the same ids and rules as the
- * JSON API (`reports.routes.ts`): the stored id contains the resident's address, so staff see a
- * hash of it instead.
+ * button to close each request once someone has picked it up (`src/staff/handoff-desk.ts`, as
+ * the JSON API).
  */
 import express, { type Router } from 'express';
 import type { Service } from '../../../service.js';
 import type { HandoffRecord } from '../../../domain/records.js';
-import { recordAudit } from '../../../staff/audit-log.js';
 import { maskAddress } from '../../../staff/role-desk.js';
-import { HttpError } from '../../errors.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
-import { handoffId } from '../staff-views.js';
+import { closeHandoff, handoffId, listHandoffs } from '../../../staff/handoff-desk.js';
 import { csrfField, flashOf, sendPage, timeOf } from './layout.js';
 
 const formParser = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 });
 const HANDOFF_FLASH: Readonly<Record<string, string>> = { closed: 'Hand-off request closed.' };
-/** As in the JSON API: the open requests are few, so they are read and matched by their hashed id. */
-const OPEN_READ_LIMIT = 10_000;
 
 /** The hand-off page routes. */
 export function handoffPages(service: Service): Router {
   const router = express.Router();
 
   router.get('/handoffs', async (req, res) => {
-    const open = await service.store.handoffs.find({ field: 'status', equals: 'open' }, { order: 'desc', limit: 200 });
+    const open = await listHandoffs(service.staff, 'open');
     sendPage(
       res,
       { title: 'Hand-offs', section: 'handoffs', actor: actorOf(res), cityName: service.config.cityName, ...withFlash(flashOf(req.query, HANDOFF_FLASH)) },
@@ -34,12 +29,7 @@ export function handoffPages(service: Service): Router {
   });
 
   router.post('/handoffs/:id/close', formParser, async (req, res) => {
-    const id = String(req.params.id);
-    const open = await service.store.handoffs.find({ field: 'status', equals: 'open' }, { limit: OPEN_READ_LIMIT });
-    const handoff = open.find((candidate) => handoffId(candidate) === id);
-    if (!handoff) throw new HttpError(404, 'No open hand-off request with that id (someone may have closed it already)');
-    await service.store.handoffs.upsert({ ...handoff, status: 'closed' });
-    await recordAudit(service.store, { actor: actorOf(res).username, action: 'handoff.close', target: id });
+    await closeHandoff(service.staff, String(req.params.id), actorOf(res));
     res.redirect(303, '/admin/handoffs?done=closed');
   });
 
