@@ -282,11 +282,26 @@ export class CommandRunner {
     const matching = upcoming.filter(
       (role) => (!filter.interest || role.interests.includes(filter.interest)) && (!filter.neighbourhood || role.neighbourhood === filter.neighbourhood),
     );
-    const roles: RoleSummary[] = await Promise.all(matching.slice(0, 5).map((role) => this.roleView(role, scope.locale)));
+    // Summaries, not views: the list is kept in the conversation's state until the resident
+    // picks, and is read and written back on every turn until then (the details are fetched
+    // with role.get when a role is picked).
+    const roles = await Promise.all(matching.slice(0, 5).map((role) => this.roleSummary(role, scope.locale)));
     return {
       roles,
       interests: [...new Set(upcoming.flatMap((role) => role.interests))].sort().slice(0, 8),
       neighbourhoods: [...new Set(upcoming.map((role) => role.neighbourhood))].sort().slice(0, 8),
+    };
+  }
+
+  private async roleSummary(role: VolunteerRoleRecord, locale: string): Promise<RoleSummary> {
+    const confirmed = await this.confirmedCount(role._id);
+    return {
+      ref: role._id,
+      title: localizedRole(role, locale).title,
+      neighbourhood: role.neighbourhood,
+      startsAt: role.startsAt.toISOString(),
+      spotsLeft: Math.max(0, role.capacity - confirmed),
+      demo: role.demo,
     };
   }
 

@@ -22,6 +22,14 @@ import { TokenBuckets, type RateLimit } from './rate-limit.js';
 
 /** How many recent inbound messages a conversation remembers for answering retries. */
 const RECEIPTS_KEPT = 20;
+/**
+ * How many of those keep their replies. Providers retry a message soon after it (Twilio within
+ * its webhook window, Telegram and Direct Line before they send the next update), so an older
+ * retry is answered as a duplicate with no replies: processed once, and the resident is not sent
+ * an answer to something they said several messages ago. Replies kept on all 20 receipts were
+ * most of a conversation record, read and written back on every turn (docs/performance.md).
+ */
+const RECEIPT_REPLIES_KEPT = 3;
 /** Notifications a conversation remembers answers for (the latest ones). */
 const MAX_FOLLOW_UPS = 5;
 /** Commands one turn may chain (load → ask → run → ...); more means a dialog loops. */
@@ -143,7 +151,7 @@ export class TurnPipeline {
           _id: address,
           address,
           state,
-          recentInbound: [...(conversation?.recentInbound ?? []), { key: receiptKey, replies: [], effects: [], firstEntry }].slice(-RECEIPTS_KEPT),
+          recentInbound: withReceipt(conversation?.recentInbound ?? [], { key: receiptKey, replies: [], effects: [], firstEntry }),
           transcriptLength: firstEntry + replies.length,
           updatedAt: conversation?.updatedAt ?? options.at,
         });
@@ -204,7 +212,7 @@ export class TurnPipeline {
         // After "delete my data" the receipts keep only their keys (enough to refuse a retry).
         recentInbound: forget
           ? [...earlier, { key, replies, effects, firstEntry }].map((r) => ({ key: r.key, replies: [], effects: [], firstEntry: 0 })).slice(-RECEIPTS_KEPT)
-          : [...earlier, { key, replies, effects, firstEntry }].slice(-RECEIPTS_KEPT),
+          : withReceipt(earlier, { key, replies, effects, firstEntry }),
         transcriptLength: forget ? 0 : firstEntry + 1 + replies.length,
         updatedAt: message.receivedAt,
       });
@@ -282,10 +290,10 @@ export class TurnPipeline {
       _id: message.address,
       address: message.address,
       state: conversation?.state ?? state,
-      recentInbound: [
-        ...(conversation?.recentInbound ?? []).filter((r) => r.key !== messageKey(message)),
+      recentInbound: withReceipt(
+        (conversation?.recentInbound ?? []).filter((r) => r.key !== messageKey(message)),
         { key: messageKey(message), replies: sorry, effects: [], firstEntry, failed: true },
-      ].slice(-RECEIPTS_KEPT),
+      ),
       transcriptLength: firstEntry + 1 + sorry.length,
       updatedAt: message.receivedAt,
     });
@@ -354,6 +362,13 @@ export class TurnPipeline {
   private async applyEffects(effects: readonly Effect[], scope: CommandScope): Promise<void> {
     for (const effect of effects) await this.deps.runner.apply(effect, scope);
   }
+}
+
+/** The receipts to keep after one more: the latest RECEIPTS_KEPT, replies on the newest few only. */
+function withReceipt(receipts: readonly InboundReceipt[], latest: InboundReceipt): InboundReceipt[] {
+  const kept = [...receipts, latest].slice(-RECEIPTS_KEPT);
+  const withReplies = kept.length - RECEIPT_REPLIES_KEPT;
+  return kept.map((receipt, i) => (i < withReplies && receipt.replies.length > 0 ? { ...receipt, replies: [] } : receipt));
 }
 
 /** A transcript entry's id: the conversation and its position, so rewriting one is idempotent. */

@@ -35,7 +35,7 @@ export function twilioRoutes(service: Service, options: { twimlDeadlineMs?: numb
     const turn = service.pipeline.handle(message, channelFacts(SMS_CAPABILITIES), { throttle: true });
     let answered: TurnResult | null;
     try {
-      answered = await Promise.race([turn, timeout(deadline)]);
+      answered = await withinDeadline(turn, deadline);
     } catch (error) {
       // The store failed: nothing was recorded. 503 lets a Twilio fallback URL take the message.
       service.logger.error({ channel: 'sms', messageId: form.data.MessageSid, err: errorSummary(error) }, 'sms turn failed');
@@ -94,8 +94,21 @@ function twiml(bodies: readonly string[]): string {
   return response.toString();
 }
 
-function timeout(ms: number): Promise<null> {
-  return new Promise((resolve) => setTimeout(() => resolve(null), ms).unref());
+/**
+ * The turn's result, or null if it is still running after `ms`. The timer is cleared as soon as
+ * the turn ends: left to run out, each request's timer and promise lived for the whole deadline
+ * (thousands at once under load) and the garbage collector kept copying them.
+ */
+async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms).unref();
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A turn that outlived the webhook: its replies go out through the REST API when it ends. */

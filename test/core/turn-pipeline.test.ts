@@ -36,6 +36,28 @@ describe('turn pipeline', () => {
     expect(again).toMatchObject({ duplicate: true, replies: retry.replies });
   });
 
+  it('answers a retry of a recent message with its replies, and of an older one as a duplicate with none', async () => {
+    const { pipeline, store } = service();
+    const chat = new TestConversation(service(), smsAddress());
+    const facts = { media: true, location: false };
+    const sent: { message: ReturnType<typeof chat.message>; turn: Awaited<ReturnType<typeof pipeline.handle>> }[] = [];
+    for (const text of ['volunteer', 'menu', 'ideas', 'menu', 'help']) {
+      const message = chat.message(text);
+      sent.push({ message, turn: await pipeline.handle(message, facts) });
+    }
+    const conversation = await store.conversations.get(chat.address);
+    // Every receipt is kept (so no retry is processed twice), the replies only on the newest three.
+    expect(conversation?.recentInbound.map((r) => r.replies.length > 0)).toEqual([false, false, true, true, true]);
+
+    const recent = sent[2]!;
+    expect(await pipeline.handle(recent.message, facts)).toMatchObject({ duplicate: true, replies: recent.turn.replies });
+    const older = sent[0]!;
+    expect(older.turn.replies.length).toBeGreaterThan(0);
+    expect(await pipeline.handle(older.message, facts)).toMatchObject({ duplicate: true, replies: [] });
+    // Neither retry was a turn of its own.
+    expect((await store.conversations.get(chat.address))?.transcriptLength).toBe(conversation?.transcriptLength);
+  });
+
   it('keeps two web conversations apart when their clients reuse a message id', async () => {
     const app = await startTestApp();
     try {
