@@ -88,6 +88,30 @@ describe('embedded store', () => {
     await lmdb.close();
   });
 
+  it('stores values as plain MessagePack maps, and still reads values written as records', async () => {
+    // As lmdb-js writes by default (msgpackr records, each with its inline structure), before
+    // the store switched to plain maps: such data must read back as it was.
+    const before = aReport('R-OLD');
+    const lmdb = open({ path: dir, noSubdir: false, maxDbs: 64 });
+    const reports = lmdb.openDB<unknown, string>({ name: 'reports', useVersions: true });
+    await reports.put('R-OLD', { ...before, _rev: 1 }, 1);
+    expect(reports.getBinary('R-OLD')?.[0]).toBe(0xd4); // a record extension
+    await lmdb.close();
+
+    const store = await openEmbeddedStore(dir);
+    try {
+      expect(await store.reports.get('R-OLD')).toEqual({ ...before, _rev: 1 });
+      await store.reports.insert(aReport('R-NEW'));
+    } finally {
+      await store.close();
+    }
+    const raw = open({ path: dir, noSubdir: false, maxDbs: 64, readOnly: true });
+    const first = raw.openDB({ name: 'reports', useVersions: true }).getBinary('R-NEW')?.[0] ?? 0;
+    await raw.close();
+    // fixmap (0x80-0x8f) or map16: no record definition to parse again on every read.
+    expect((first >= 0x80 && first <= 0x8f) || first === 0xde).toBe(true);
+  });
+
   it('refuses every operation after close', async () => {
     const store = await openEmbeddedStore(dir);
     await store.close();
