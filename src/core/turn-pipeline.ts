@@ -104,8 +104,11 @@ export class TurnPipeline {
     const { i18n } = this.deps.engine;
     const locale = resident && i18n.locales.includes(resident.locale) ? resident.locale : this.deps.defaultLocale;
     this.deps.logger.warn({ channel: message.channel, messageId: message.id, outcome: 'throttled' }, 'turn');
-    // An opted-out resident gets nothing at all, this notice included.
-    const replies: Reply[] = resident && !resident.optedOut ? [{ kind: 'text', text: i18n.t(locale, 'throttle.slow_down') }] : [];
+    // The notice goes with the first refusal only. An opted-out resident gets nothing at all, this
+    // notice included; a sender with no record yet (their first turn is still running when the
+    // flood's first refusal comes) has not opted out: an opt-out is kept on the resident's record.
+    const notice = taken.firstRefusal && !resident?.optedOut;
+    const replies: Reply[] = notice ? [{ kind: 'text', text: i18n.t(locale, 'throttle.slow_down') }] : [];
     return { replies, locale, duplicate: false, optedOut: false, throttled: { retryAfterSeconds: Math.max(1, Math.ceil(taken.retryAfterMs / 1000)) } };
   }
 

@@ -58,6 +58,29 @@ describe('turn pipeline', () => {
     expect((await store.conversations.get(chat.address))?.transcriptLength).toBe(conversation?.transcriptLength);
   });
 
+  it('tells a flooding sender to slow down even before their first turn has made their record', async () => {
+    const { store, engine, runner } = service();
+    const pipeline = new TurnPipeline({
+      store,
+      engine,
+      runner,
+      logger: pino({ level: 'silent' }),
+      defaultLocale: 'en',
+      senderLimit: { perMinute: 1, burst: 1 },
+    });
+    const chat = new TestConversation(service(), smsAddress());
+    const facts = { media: true, location: false };
+    // All at once: the second is refused while the first turn is still creating the resident.
+    const [first, second, third] = await Promise.all(
+      ['hi', 'hi again', 'and again'].map((text) => pipeline.handle(chat.message(text), facts, { throttle: true })),
+    );
+    expect(first?.throttled).toBeUndefined();
+    expect(second?.throttled).toBeDefined();
+    expect(second?.replies.map((reply) => (reply.kind === 'text' ? reply.text : ''))).toEqual([engine.i18n.t('en', 'throttle.slow_down')]);
+    // One notice per flood, not one per refused message.
+    expect(third).toMatchObject({ throttled: expect.anything(), replies: [] });
+  });
+
   it('keeps two web conversations apart when their clients reuse a message id', async () => {
     const app = await startTestApp();
     try {
