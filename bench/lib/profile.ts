@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -26,6 +27,11 @@ export interface ProfileEntry {
 export interface ProfileSummary {
   busyMs: number;
   topFunctions: ProfileEntry[];
+  /**
+   * Inclusive time (the function and everything it called; once per sample however often it is
+   * on the stack): which of our functions a turn's time is spent under. Absent in older results.
+   */
+  topInclusive?: ProfileEntry[];
   byArea: ProfileEntry[];
 }
 
@@ -38,7 +44,10 @@ export function summarizeProfile(file: string, options: { top?: number; skipMs?:
   const skipUs = (options.skipMs ?? 0) * 1000;
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parents = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
   const byFunction = new Map<string, number>();
+  const inclusive = new Map<string, number>();
   const byArea = new Map<string, number>();
   let busyUs = 0;
   let elapsedUs = 0;
@@ -47,12 +56,14 @@ export function summarizeProfile(file: string, options: { top?: number; skipMs?:
     const node = nodes.get(id);
     if (!node || elapsedUs < skipUs) continue;
     const us = profile.timeDeltas[i + 1] ?? 0;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, url } = node.callFrame;
     if (functionName === '(idle)') continue;
     busyUs += us;
-    const where = shortUrl(url);
-    const name = `${functionName || '(anonymous)'}${where ? ` ${where}:${lineNumber + 1}` : ''}`;
+    const name = functionLabel(node);
     byFunction.set(name, (byFunction.get(name) ?? 0) + us);
+    const onStack = new Set<string>();
+    for (let at: ProfileNode | undefined = node; at; at = nodes.get(parents.get(at.id) ?? -1)) onStack.add(functionLabel(at));
+    for (const each of onStack) inclusive.set(each, (inclusive.get(each) ?? 0) + us);
     const area = areaOf(functionName, url);
     byArea.set(area, (byArea.get(area) ?? 0) + us);
   }
@@ -61,7 +72,16 @@ export function summarizeProfile(file: string, options: { top?: number; skipMs?:
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, selfMs: us / 1000, share: busyUs > 0 ? us / busyUs : 0 }));
-  return { busyMs: busyUs / 1000, topFunctions: entries(byFunction), byArea: entries(byArea) };
+  // The root and the event loop's entry points are on every stack: they say nothing.
+  for (const name of inclusive.keys()) if (name.startsWith('(root)') || name.startsWith('processTicksAndRejections')) inclusive.delete(name);
+  return { busyMs: busyUs / 1000, topFunctions: entries(byFunction), topInclusive: entries(inclusive), byArea: entries(byArea) };
+}
+
+/** A function as the summary names it: its name and where it is defined. */
+function functionLabel(node: ProfileNode): string {
+  const { functionName, url, lineNumber } = node.callFrame;
+  const where = shortUrl(url);
+  return `${functionName || '(anonymous)'}${where ? ` ${where}:${lineNumber + 1}` : ''}`;
 }
 
 function shortUrl(url: string): string {

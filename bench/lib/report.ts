@@ -31,7 +31,8 @@ export interface StoreResults {
   channels?: Partial<Record<BenchChannel, ChannelRuns>>;
   /** Telegram with the service's default sending limits (Telegram's 30 messages a second). */
   telegramAtDefaultLimits?: LoadResult;
-  profile?: ProfileSummary & { run: LoadResult; file?: string };
+  /** A CPU profile of one channel's turns (`channel` absent in results from before it could be chosen: SMS). */
+  profile?: ProfileSummary & { channel?: BenchChannel; run: LoadResult; file?: string };
   scaling?: ScalePoint[];
   broadcast?: BroadcastResult & { residents: number };
 }
@@ -68,6 +69,12 @@ const CHANNEL_NAMES: Record<BenchChannel, string> = {
   sms: 'CivicLine SMS turn (Twilio webhook)',
   telegram: 'CivicLine Telegram turn (webhook + Bot API send)',
   webchat: 'CivicLine Web Chat turn (Bot Framework expectReplies)',
+};
+/** The profiled turn, as the profile's heading names it. */
+const PROFILED_TURN: Record<BenchChannel, string> = {
+  sms: "an SMS turn's",
+  telegram: "a Telegram turn's",
+  webchat: "a Web Chat turn's",
 };
 
 /** The highest connection count a set of runs has. */
@@ -302,7 +309,7 @@ export function renderMarkdown(results: BenchResults, jsonFile: string): string 
       const p = store.profile;
       lines.push(
         '',
-        `## Where an SMS turn's CPU goes (\`node --cpu-prof\`, ${label}, ${p.run.connections} connections, ${n0(p.run.requestsPerSecond)} turns/s under the profiler)`,
+        `## Where ${PROFILED_TURN[p.channel ?? 'sms']} CPU goes (\`node --cpu-prof\`, ${label}, ${p.run.connections} connections, ${n0(p.run.requestsPerSecond)} turns/s under the profiler)`,
         '',
         '| area | self time | share |',
         '|---|---|---|',
@@ -313,6 +320,16 @@ export function renderMarkdown(results: BenchResults, jsonFile: string): string 
         ...p.topFunctions
           .slice(0, 15)
           .map((entry) => `| \`${entry.name.replaceAll('|', '\\|')}\` | ${n0(entry.selfMs)} | ${(entry.share * 100).toFixed(1)}% |`),
+        ...(p.topInclusive
+          ? [
+              '',
+              '| function (inclusive time) | ms | share |',
+              '|---|---|---|',
+              ...p.topInclusive
+                .slice(0, 25)
+                .map((entry) => `| \`${entry.name.replaceAll('|', '\\|')}\` | ${n0(entry.selfMs)} | ${(entry.share * 100).toFixed(1)}% |`),
+            ]
+          : []),
       );
     }
   }

@@ -26,23 +26,57 @@ export interface NewOutbound {
 
 /** Records a message as queued, or returns the record a first attempt already made. */
 export async function createOutbound(store: Collections, message: NewOutbound): Promise<OutboundMessageRecord> {
+  return (await insertOutbound(store, outboundRecord(outboundId(message), message))).record;
+}
+
+/**
+ * A message's record id: derived from its idempotency key (so a retry finds the first attempt's
+ * record), else a new one. Known before anything is written, so a sender can tell a second
+ * delivery of the same message that is already in flight in this process.
+ */
+export function outboundId(message: NewOutbound): string {
+  return message.idempotencyKey ? `O-${createHash('sha256').update(message.idempotencyKey).digest('hex').slice(0, 32)}` : `O-${randomUUID()}`;
+}
+
+/** The state a new record starts in: queued, or already what the sender does next. */
+export type OutboundStart =
+  | { state: 'queued' }
+  /** Its first request goes out right after the insert (see `insertOutbound`). */
+  | { state: 'sending'; attempts: 1 }
+  | { state: 'skipped'; lastError: string };
+
+/** A new record, not yet written. */
+export function outboundRecord(id: string, message: NewOutbound, start: OutboundStart = { state: 'queued' }): Omit<OutboundMessageRecord, '_rev'> {
   const now = new Date();
-  const record = {
-    _id: message.idempotencyKey ? `O-${createHash('sha256').update(message.idempotencyKey).digest('hex').slice(0, 32)}` : `O-${randomUUID()}`,
+  return {
+    _id: id,
     channel: message.channel,
     address: message.address,
     text: message.text,
     ...(message.mediaUrl ? { mediaUrl: message.mediaUrl } : {}),
     purpose: message.purpose,
-    state: 'queued' as const,
     attempts: 0,
+    ...start,
     createdAt: now,
     updatedAt: now,
   };
-  if (await store.outbound.insert(record)) return { ...record, _rev: 1 };
+}
+
+/**
+ * Inserts a new record, or returns the one a first attempt made (`created` false). A sender that
+ * finds no record and is about to send inserts it as "sending" (or "skipped" when it will not
+ * send): one write where queued-then-sending took two, each validated, encoded and a commit to
+ * wait for. The meaning of "sending" stays the same: a request is in flight, so a record left so
+ * by a crash may have arrived. (Measured: see the Telegram sender's `deliver`.)
+ */
+export async function insertOutbound(
+  store: Collections,
+  record: Omit<OutboundMessageRecord, '_rev'>,
+): Promise<{ record: OutboundMessageRecord; created: boolean }> {
+  if (await store.outbound.insert(record)) return { record: { ...record, _rev: 1 }, created: true };
   const existing = await store.outbound.get(record._id);
   if (!existing) throw new Error('Outbound record vanished right after a conflicting insert');
-  return existing;
+  return { record: existing, created: false };
 }
 
 /** Writes changes to a record its sender owns (nobody else writes it while it is being sent). */
@@ -81,17 +115,34 @@ export async function sendRecorded(
   message: NewOutbound & { idempotencyKey: string; purpose: OutboundPurpose },
   deliver: () => Promise<void>,
 ): Promise<SendOutcome> {
-  const record = await createOutbound(store, message);
+  const optedOut = async () =>
+    message.purpose !== 'reply' && message.purpose !== 'opt_out_confirmation' && (await store.residents.get(message.address))?.optedOut === true;
+  const id = outboundId(message);
+  let record = await store.outbound.get(id);
+  if (!record) {
+    // The first attempt: recorded once as what happens next, not queued and then changed.
+    const skip = await optedOut();
+    const inserted = await insertOutbound(
+      store,
+      outboundRecord(id, message, skip ? { state: 'skipped', lastError: 'opted out' } : { state: 'sending', attempts: 1 }),
+    );
+    if (inserted.created) return skip ? { state: 'skipped', reason: 'opted_out' } : deliverRecorded(store, inserted.record, deliver);
+    record = inserted.record; // made meanwhile by another attempt: decided below like any found record
+  }
   if (FINISHED_STATES.has(record.state)) return record.state === 'skipped' ? { state: 'skipped', reason: record.lastError ?? 'skipped' } : { state: 'sent' };
   if (wasCutOff(record)) {
     if (record.state === 'sending') await updateOutbound(store, record, { state: 'failed', lastError: INTERRUPTED });
     return { state: 'failed', error: INTERRUPTED, retryable: false, interrupted: true };
   }
-  if (message.purpose !== 'reply' && message.purpose !== 'opt_out_confirmation' && (await store.residents.get(message.address))?.optedOut) {
+  if (await optedOut()) {
     await updateOutbound(store, record, { state: 'skipped', lastError: 'opted out' });
     return { state: 'skipped', reason: 'opted_out' };
   }
-  const sending = await updateOutbound(store, record, { state: 'sending', attempts: record.attempts + 1 });
+  return deliverRecorded(store, await updateOutbound(store, record, { state: 'sending', attempts: record.attempts + 1 }), deliver);
+}
+
+/** Delivers a message whose record says "sending", and records how it went. */
+async function deliverRecorded(store: Collections, sending: OutboundMessageRecord, deliver: () => Promise<void>): Promise<SendOutcome> {
   try {
     await deliver();
   } catch (error) {
@@ -120,6 +171,16 @@ export const FINISHED_STATES: ReadonlySet<string> = new Set(['sent', 'delivered'
 /** Provider messages may quote the number ("The 'To' number +1555... is not valid"). */
 export function redactNumbers(text: string): string {
   return text.replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]');
+}
+
+/**
+ * Waits for all of some independent writes (issued together, the embedded store commits them in
+ * one transaction), then throws the first failure: Promise.all would leave the others to fail
+ * unobserved, and an unhandled rejection ends the process.
+ */
+export async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Waits; used between retries. */

@@ -57,8 +57,17 @@ export const incomingActivity = z
     attachments: activityAttachments.optional(),
     entities: activityEntities.optional(),
     deliveryMode: z.string().max(50).optional(),
+    // A conversationUpdate's new members (a greeting is owed when one is not the bot). Checked to
+    // be a list: `{"membersAdded": {}}` made the turn throw, and the sender was told to retry.
+    membersAdded: z
+      .array(z.object({ id: z.string().max(500).optional() }).loose())
+      .max(1000)
+      .optional(),
   })
   .loose();
+
+/** An incoming activity as `incomingActivity` parsed it. */
+export type IncomingActivity = z.infer<typeof incomingActivity>;
 
 /** The web chat channel's address for a Bot Framework conversation. */
 export function webchatAddress(conversationId: string): string {
@@ -67,7 +76,7 @@ export function webchatAddress(conversationId: string): string {
 }
 
 /** A message activity as the normalized message. */
-export function activityToMessage(activity: z.infer<typeof incomingActivity>, receivedAt: Date, fallbackId: string): InboundMessage {
+export function activityToMessage(activity: IncomingActivity, receivedAt: Date, fallbackId: string): InboundMessage {
   const value = activity.value as { choice?: unknown; location?: { lat?: unknown; lon?: unknown } } | undefined;
   const choice = typeof value?.choice === 'string' ? value.choice.slice(0, 100) : undefined;
   const geo = activity.entities?.find((e) => e.type === 'GeoCoordinates') as { latitude?: unknown; longitude?: unknown } | undefined;

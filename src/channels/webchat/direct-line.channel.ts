@@ -44,7 +44,16 @@ const postedActivity = z
     attachments: activityAttachments.optional(),
     entities: activityEntities.optional(),
     channelData: z
-      .object({ clientActivityID: z.string().max(100).optional() })
+      .object({
+        // The message's id, which store ids are made of (an opt-out's consent event, say): printable
+        // ASCII, as Web Chat makes it. A NUL in it (found by the bad-input fuzzer) made the store
+        // refuse the turn's records, and the browser got a 500 for its "stop".
+        clientActivityID: z
+          .string()
+          .max(100)
+          .regex(/^[\x20-\x7e]*$/, 'must be printable ASCII')
+          .optional(),
+      })
       .loose()
       .optional(),
   })

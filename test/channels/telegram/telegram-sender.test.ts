@@ -9,9 +9,10 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { Telegram } from 'telegraf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOutbound, INTERRUPTED, updateOutbound } from '../../../src/channels/outbound-records.js';
 import { createTelegramSender } from '../../../src/channels/telegram/telegram-sender.js';
 import { openEmbeddedStore } from '../../../src/store/embedded.store.js';
-import type { Store } from '../../../src/store/store.port.js';
+import type { Collections, Store } from '../../../src/store/store.port.js';
 import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../../support/fake-telegram.js';
 import { startTestService } from '../../support/harness.js';
 
@@ -90,6 +91,93 @@ describe('Telegram sender', () => {
     ]);
     const later = await sender.send(address, [{ text: 'three' }], { purpose: 'broadcast' });
     expect(later.records.map((r) => r.state)).toEqual(['skipped']);
+    expect(fake.callsOf('sendMessage')).toHaveLength(1);
+  });
+});
+
+describe('outbound records', () => {
+  const sender = () => createTelegramSender({ api: api(), store, logger: pino({ level: 'silent' }), perChatPerSecond: 1000 });
+
+  it('writes a new message twice: "sending" as its request goes, then "sent" (with the chat\'s keyboard)', async () => {
+    fake.calls.length = 0;
+    const address = 'telegram:9501';
+    const {
+      records: [record],
+    } = await sender().send(address, [{ text: 'Pick one', buttons: [{ id: 'a', label: 'A' }] }], { purpose: 'reply', key: 'update-1' });
+    const sent = fake.callsOf('sendMessage')[0]!;
+    expect(record).toMatchObject({ state: 'sent', attempts: 1, _rev: 2, providerMessageId: String(sent.result.message_id) });
+    expect(await store.outbound.get(record!._id)).toMatchObject({ state: 'sent', _rev: 2 });
+    expect((await store.meta.get('telegram-keyboard|9501'))?.value).toBe(sent.result.message_id);
+  });
+
+  it('sends a message once when the same update is handled twice at once, and not again later', async () => {
+    fake.calls.length = 0;
+    const address = 'telegram:9502';
+    const one = sender();
+    const results = await Promise.all([1, 2, 3].map(() => one.send(address, [{ text: 'a' }, { text: 'b' }], { purpose: 'reply', key: 'update-2' })));
+    expect(results.map((r) => r.records.map((record) => record.state))).toEqual([1, 2, 3].map(() => ['sent', 'sent']));
+    await one.send(address, [{ text: 'a' }, { text: 'b' }], { purpose: 'reply', key: 'update-2' });
+    expect(fake.callsOf('sendMessage').map((c) => c.payload.text)).toEqual(['a', 'b']);
+  });
+
+  it('skips an opted-out resident with one write, and leaves a sent message sent', async () => {
+    const address = 'telegram:9503';
+    await store.residents.insert({
+      _id: address,
+      address,
+      channel: 'telegram',
+      locale: 'en',
+      optedOut: true,
+      volunteerCalls: true,
+      interests: [],
+      createdAt: new Date(),
+      lastSeenAt: new Date(),
+    });
+    fake.calls.length = 0;
+    const { records } = await sender().send(address, [{ text: 'Volunteers needed' }], { purpose: 'broadcast', key: 'call-1' });
+    expect(records).toMatchObject([{ state: 'skipped', lastError: 'opted out', _rev: 1 }]);
+    expect(fake.callsOf('sendMessage')).toHaveLength(0);
+  });
+
+  it('does not send again what a crash cut off, unless it is a reply', async () => {
+    // A record left "sending" by a process that died mid-request: Telegram may have taken it.
+    const leftSending = async (address: string, key: string, purpose: string) => {
+      const record = await createOutbound(store, { idempotencyKey: `${address}|${key}|0`, channel: 'telegram', address, text: 'hello', purpose });
+      await updateOutbound(store, record, { state: 'sending', attempts: 1 });
+    };
+    await leftSending('telegram:9504', 'call-2', 'broadcast');
+    await leftSending('telegram:9505', 'update-3', 'reply');
+    fake.calls.length = 0;
+    const broadcast = await sender().send('telegram:9504', [{ text: 'hello' }, { text: 'and more' }], { purpose: 'broadcast', key: 'call-2' });
+    expect(broadcast.records).toMatchObject([{ state: 'failed', lastError: INTERRUPTED }]);
+    const reply = await sender().send('telegram:9505', [{ text: 'hello' }], { purpose: 'reply', key: 'update-3' });
+    expect(reply.records).toMatchObject([{ state: 'sent' }]);
+    expect(fake.callsOf('sendMessage').map((c) => c.payload.chat_id)).toEqual([9505]);
+  });
+
+  it('does not send a message again when the store fails after Telegram took it', async () => {
+    // The outcome's write fails once (a full disk, say): that is not a Telegram error to retry.
+    let failNextSent = true;
+    const failing: Collections = {
+      ...store,
+      outbound: {
+        ...store.outbound,
+        upsert: (record) => {
+          if (record.state === 'sent' && failNextSent) {
+            failNextSent = false;
+            return Promise.reject(new Error('MDB_DISK_FULL'));
+          }
+          return store.outbound.upsert(record);
+        },
+      },
+    };
+    const broken = createTelegramSender({ api: api(), store: failing, logger: pino({ level: 'silent' }), backoffMs: 1 });
+    fake.calls.length = 0;
+    await expect(broken.send('telegram:9506', [{ text: 'Status: fixed' }], { purpose: 'status_update', key: 'R-1|1' })).rejects.toThrow('MDB_DISK_FULL');
+    expect(fake.callsOf('sendMessage')).toHaveLength(1);
+    // Tried again later (the notifier's retry): it may have arrived, so it is not sent twice.
+    const again = await broken.send('telegram:9506', [{ text: 'Status: fixed' }], { purpose: 'status_update', key: 'R-1|1' });
+    expect(again.records).toMatchObject([{ state: 'failed', lastError: INTERRUPTED }]);
     expect(fake.callsOf('sendMessage')).toHaveLength(1);
   });
 });

@@ -278,6 +278,25 @@ describe('buttons of earlier questions and busy Telegram', () => {
     expect(await resident.text('Free wifi in parks')).toContain('Tell us more');
   });
 
+  it('asks Telegram to remove only buttons that are still there', async () => {
+    const resident = new TelegramResident();
+    const edited = (since: number) =>
+      fake
+        .callsOf('editMessageReplyMarkup')
+        .slice(since)
+        .map((c) => c.payload.message_id);
+    await resident.text('menu');
+    const menu = resident.sentToMe().at(-1)!;
+    const before = fake.callsOf('editMessageReplyMarkup').length;
+    // The pressed keyboard goes; the answer's own keyboard (the categories) replaces no other.
+    await resident.press('Report a problem');
+    expect(edited(before)).toEqual([menu.messageId]);
+    // A new keyboard after a typed answer removes the one before it.
+    const categories = resident.sentToMe().at(-1)!;
+    await resident.text('menu');
+    expect(edited(before + 1)).toEqual([categories.messageId]);
+  });
+
   it('answers 500 when Telegram asks to wait too long, and sends the reply on redelivery', async () => {
     const resident = new TelegramResident();
     const update = resident.update('private-text', (u) => (u.message.text = 'menu'));

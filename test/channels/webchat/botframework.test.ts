@@ -96,6 +96,23 @@ describe('/api/messages', () => {
     expect(posted[0]!.activity.text).toBe('Your report R-7K3QX is fixed.');
   });
 
+  it('writes the conversation reference when it changes, not on every turn', async () => {
+    const conversationId = `c-${randomUUID()}`;
+    const reference = () => app.service.store.meta.get(`botframework-reference|webchat:${conversationId}`);
+    for (const text of ['hi', 'menu', 'help']) {
+      expect((await postJson(`${app.url}/api/messages`, activity(conversationId, { text, deliveryMode: 'expectReplies' }))).status).toBe(200);
+    }
+    expect(await reference()).toMatchObject({ _rev: 1, value: { conversation: { id: conversationId }, serviceUrl: connector.url } });
+    // The activity id, new every turn, is not kept: proactive messages do not use it.
+    expect((await reference())!.value).not.toHaveProperty('activityId');
+    // The channel moved the conversation to another serviceUrl: later messages must go there.
+    const moved = `${connector.url}/moved/`;
+    expect(
+      (await postJson(`${app.url}/api/messages`, activity(conversationId, { text: 'menu', serviceUrl: moved, deliveryMode: 'expectReplies' }))).status,
+    ).toBe(200);
+    expect(await reference()).toMatchObject({ _rev: 2, value: { serviceUrl: moved } });
+  });
+
   it('processes a retried activity (same id) once', async () => {
     const conversationId = `c-${randomUUID()}`;
     const message = activity(conversationId, { text: 'menu', deliveryMode: 'expectReplies' });
@@ -109,6 +126,9 @@ describe('/api/messages', () => {
   it('answers a malformed activity with 400', async () => {
     expect((await postJson(`${app.url}/api/messages`, { type: 'message' })).status).toBe(400);
     expect((await postJson(`${app.url}/api/messages`, '{"type":')).status).toBe(400);
+    // Found by the bad-input fuzzer: members that are not a list made the turn throw (a 503).
+    const update = activity(`c-${randomUUID()}`, { type: 'conversationUpdate', text: undefined, membersAdded: { id: 'resident-1' } });
+    expect((await postJson(`${app.url}/api/messages`, update)).status).toBe(400);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { createOutbound, INTERRUPTED, updateOutbound } from '../../../src/channels/outbound-records.js';
 import { createTokenSigner } from '../../../src/channels/webchat/direct-line-token.js';
 import { startTestApp, type RunningApp } from '../../support/http.js';
 import { referenceIn } from '../../support/harness.js';
@@ -133,6 +134,37 @@ describe('Direct Line', () => {
     resumed.close();
   });
 
+  it('records a message sent unprompted once, skips an opted-out resident, and never repeats one a crash cut off', async () => {
+    const client = new DirectLineClient();
+    await client.start();
+    const address = `webchat:${client.conversationId}`;
+    const { store } = app.service;
+    const send = (text: string, key: string) => app.service.directLine.send(address, [{ text }], { purpose: 'status_update', key, locale: 'en' });
+    const logged = async () => (await store.webchatActivities.find({ field: 'conversationId', equals: client.conversationId })).length;
+    const outboundOf = async (key: string) => (await store.outbound.find({ field: 'address', equals: address })).find((record) => record.text === key) ?? null;
+
+    // Recorded "sending" as it goes, then "sent": two writes.
+    expect(await send('Your report is fixed.', 'R-1|1')).toEqual({ state: 'sent' });
+    expect(await outboundOf('Your report is fixed.')).toMatchObject({ state: 'sent', attempts: 1, _rev: 2 });
+    const before = await logged();
+    expect(await send('Your report is fixed.', 'R-1|1')).toEqual({ state: 'sent' });
+    expect(await logged()).toBe(before);
+
+    // Left "sending" by a process that died mid-send: it may have arrived, so it is not sent again.
+    const cut = await createOutbound(store, { idempotencyKey: `${address}|R-1|2|0`, channel: 'webchat', address, text: 'Closed.', purpose: 'status_update' });
+    await updateOutbound(store, cut, { state: 'sending', attempts: 1 });
+    expect(await send('Closed.', 'R-1|2')).toMatchObject({ state: 'failed', error: INTERRUPTED, interrupted: true });
+    expect(await logged()).toBe(before);
+
+    // Opted out: skipped, with one write and nothing logged.
+    const resident = await store.residents.get(address);
+    await store.residents.replace({ ...resident!, optedOut: true }, resident!._rev);
+    expect(await send('Volunteers needed Saturday!', 'call-1')).toEqual({ state: 'skipped', reason: 'opted_out' });
+    expect(await outboundOf('Volunteers needed Saturday!')).toMatchObject({ state: 'skipped', _rev: 1 });
+    expect(await logged()).toBe(before);
+    client.close();
+  });
+
   it('refuses wrong, expired and other conversations\u2019 tokens with 403', async () => {
     const mine = new DirectLineClient();
     await mine.start();
@@ -251,6 +283,9 @@ describe('Direct Line', () => {
       400,
     );
     expect((await call('POST', `/conversations/${client.conversationId}/activities`, client.token, { type: 'typing' })).status).toBe(400);
+    // Found by the bad-input fuzzer: a NUL in the id made the store refuse an opt-out's records (a 500).
+    const nul = { type: 'message', text: 'stop', channelData: { clientActivityID: 'a\u0000b' } };
+    expect((await call('POST', `/conversations/${client.conversationId}/activities`, client.token, nul)).status).toBe(400);
     client.close();
   });
 });
