@@ -48,6 +48,8 @@ export interface TurnResult {
   duplicate: boolean;
   /** The turn opted the resident out (its reply is the one confirmation they still get). */
   optedOut: boolean;
+  /** The turn deleted the resident's data: a channel must not write anything about them back. */
+  forgotten?: boolean;
   /**
    * Set when the sender was over their rate limit: the message was not processed (nor stored),
    * and `replies` is the one "slow down" notice, or empty after it.
@@ -224,7 +226,7 @@ export class TurnPipeline {
       if (!forget) await this.writeTranscript(message, replies, firstEntry);
       await this.applyEffects(effects, { ...scope, locale: output.state.locale });
       this.deps.logger.info({ channel: message.channel, messageId: message.id, ...output.trace, latencyMs: round(performance.now() - started) }, 'turn');
-      return { replies, locale: output.state.locale, duplicate: false, optedOut: optsOut(effects) };
+      return { replies, locale: output.state.locale, duplicate: false, optedOut: optsOut(effects), ...(forget ? { forgotten: true } : {}) };
     }
     throw new Error('Conversation kept changing under this turn');
   }

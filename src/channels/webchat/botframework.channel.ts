@@ -85,8 +85,9 @@ export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFram
       return;
     }
     const turn = await pipeline.handle(message, channelFacts(WEBCHAT_CAPABILITIES), { throttle: true });
-    // A flooding sender's messages write nothing, not even the conversation reference.
-    if (!turn.throttled) await keepReference(message.address, activity);
+    // A flooding sender's messages write nothing, not even the conversation reference; nor does
+    // the turn that deleted the resident's data (the reference holds their name), nor a retry.
+    if (!turn.throttled && !turn.forgotten && !turn.duplicate) await keepReference(message.address, activity);
     const replies = repliesToActivities(turn.replies, i18n, turn.locale, activity.channelId);
     if (replies.length > 0) await context.sendActivities(replies);
   }

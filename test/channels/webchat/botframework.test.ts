@@ -113,6 +113,21 @@ describe('/api/messages', () => {
     expect(await reference()).toMatchObject({ _rev: 2, value: { serviceUrl: moved } });
   });
 
+  it('does not write the conversation reference back after the resident deleted their data', async () => {
+    const conversationId = `c-${randomUUID()}`;
+    const reference = () => app.service.store.meta.get(`botframework-reference|webchat:${conversationId}`);
+    const say = async (text: string) => {
+      const { status, body } = await postJson(`${app.url}/api/messages`, activity(conversationId, { text, deliveryMode: 'expectReplies' }));
+      expect(status).toBe(200);
+      return (body.activities as { text?: string }[]).map((a) => a.text ?? '').join('\n');
+    };
+    await say('hi');
+    expect(await reference()).not.toBeNull();
+    await say('delete my data');
+    expect(await say('yes')).toContain('Your data is deleted');
+    expect(await reference()).toBeNull();
+  });
+
   it('processes a retried activity (same id) once', async () => {
     const conversationId = `c-${randomUUID()}`;
     const message = activity(conversationId, { text: 'menu', deliveryMode: 'expectReplies' });
