@@ -305,23 +305,17 @@ export class CommandRunner {
     };
   }
 
+  /** The summary, and everything a resident needs to decide. */
   private async roleView(role: VolunteerRoleRecord, locale: string): Promise<RoleView> {
-    const confirmed = await this.confirmedCount(role._id);
-    const text = localizedRole(role, locale);
     return {
-      ref: role._id,
-      title: text.title,
-      description: text.description,
-      neighbourhood: role.neighbourhood,
+      ...(await this.roleSummary(role, locale)),
+      description: localizedRole(role, locale).description,
       place: role.place,
-      startsAt: role.startsAt.toISOString(),
       ...(role.schedule ? { schedule: role.schedule } : {}),
       contact: role.contact,
       capacity: role.capacity,
-      spotsLeft: Math.max(0, role.capacity - confirmed),
       interests: role.interests,
       status: role.status,
-      demo: role.demo,
     };
   }
 
