@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import { loadConfig, ConfigError } from './config.js';
 import { createService } from './service.js';
-import { runConsoleChat } from './channels/console.channel.js';
+import { runConsoleChat } from './channels/console/console.channel.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();

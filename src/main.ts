@@ -5,7 +5,7 @@
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { createService } from './service.js';
 import { createApp } from './http/app.js';
-import { attachDirectLineStreams } from './http/direct-line.routes.js';
+import { attachDirectLineStreams } from './channels/webchat/direct-line.routes.js';
 
 /** Requests still open this long after SIGTERM are cut (a stuck client must not block a deploy). */
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { createTranslator, discoverLocales, loadLocaleBundles, type Translator } from './core/i18n.js';
-import { CommandRunner } from './core/command-runner.js';
-import { TurnPipeline } from './core/turn-pipeline.js';
+import { CommandRunner } from './pipeline/command-runner.js';
+import { TurnPipeline } from './pipeline/turn-pipeline.js';
 import { loadNlu, type Nlu } from './engine/nlu/index.js';
 import type { EngineEnv } from './engine/types.js';
 import { createDialogs } from '../dialogs/index.js';
@@ -26,12 +26,12 @@ import { randomBytes } from 'node:crypto';
 import { createMediaFiles, type MediaFiles } from './store/media-files.js';
 import { createResidentMessenger, type ResidentMessenger } from './channels/resident-messenger.js';
 import { createSmsChannel } from './channels/sms/sms.channel.js';
-import { createWebChannel } from './channels/web.channel.js';
+import { createWebChannel } from './channels/web/web.channel.js';
 import { createResidentNotifier, type ResidentNotifier } from './staff/resident-notifier.js';
 import { createBroadcastWorker, type BroadcastWorker } from './staff/broadcast-worker.js';
 import type { StaffDeps } from './staff/staff-deps.js';
 import { promoteFromWaitlist } from './staff/role-desk.js';
-import { errorSummary } from './core/turn-pipeline.js';
+import { errorSummary } from './core/errors.js';
 
 /** Answers a step may fail to understand before the bot offers the menu or a person. */
 const MAX_FAILURES = 3;

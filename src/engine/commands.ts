@@ -1,6 +1,6 @@
 /**
  * Commands: what a dialog asks the world to do or tell it, as data. The engine never runs them;
- * the turn pipeline does (`src/core/command-runner.ts`) and feeds the result back. Commands are
+ * the turn pipeline does (`src/pipeline/command-runner.ts`) and feeds the result back. Commands are
  * executed idempotently per inbound message, so a provider's retry does not file a report twice.
  */
 import type { GeoPoint, MediaRef } from '../core/message.js';

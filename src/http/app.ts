@@ -6,11 +6,12 @@ import express, { type Express } from 'express';
 import type { Service } from '../service.js';
 import { errorHandler, notFound } from './errors.js';
 import { adminRoutes } from './admin/index.js';
-import { chatRoutes } from './chat.routes.js';
-import { twilioRoutes } from './twilio.routes.js';
-import { telegramRoutes } from './telegram.routes.js';
-import { botFrameworkRoutes } from './botframework.routes.js';
-import { directLineRoutes } from './direct-line.routes.js';
+import { webChatPageRoutes } from '../channels/webchat/webchat-page.routes.js';
+import { webRoutes } from '../channels/web/web.routes.js';
+import { twilioRoutes } from '../channels/sms/sms.routes.js';
+import { telegramRoutes } from '../channels/telegram/telegram.routes.js';
+import { botFrameworkRoutes } from '../channels/webchat/botframework.routes.js';
+import { directLineRoutes } from '../channels/webchat/direct-line.routes.js';
 
 /** Settings of the app that tests change. */
 export interface AppOptions {
@@ -38,7 +39,8 @@ export function createApp(service: Service, options: AppOptions = {}): Express {
 
   app.use('/admin', adminRoutes(service));
 
-  app.use(chatRoutes(service));
+  app.use(webChatPageRoutes(service));
+  app.use(webRoutes(service));
   app.use(twilioRoutes(service, options.twimlDeadlineMs === undefined ? {} : { twimlDeadlineMs: options.twimlDeadlineMs }));
   app.use(telegramRoutes(service));
   app.use(botFrameworkRoutes(service));

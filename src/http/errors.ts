@@ -4,24 +4,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { ZodError } from 'zod';
-
-/** An error whose status and message are meant for the client. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
-
-/** A 400 listing what failed validation (field paths and rules, never the values sent). */
-export function validationError(error: ZodError): HttpError {
-  const problems = error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`);
-  return new HttpError(400, `Invalid request. ${problems.join('; ')}`);
-}
+import { HttpError } from '../core/errors.js';
 
 /** The 404 for paths nobody serves. */
 export const notFound: RequestHandler = (req, _res, next) => next(new HttpError(404, `Nothing here: ${req.method} ${req.path}`));

@@ -4,7 +4,7 @@
  * used, never to a resident who opted out, recorded in their conversation, sent once per key.
  */
 import type { Reply } from '../core/message.js';
-import type { TurnPipeline } from '../core/turn-pipeline.js';
+import type { TurnPipeline } from '../pipeline/turn-pipeline.js';
 import type { Translator } from '../core/i18n.js';
 import type { FollowUp } from '../engine/types.js';
 import type { Collections } from '../store/store.port.js';

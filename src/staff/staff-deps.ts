@@ -3,10 +3,10 @@
  * command runner (sign-ups share its per-role lock), the settings and the service's clock.
  */
 import type { Config } from '../config.js';
-import type { CommandRunner } from '../core/command-runner.js';
+import type { CommandRunner } from '../pipeline/command-runner.js';
 import type { Translator } from '../core/i18n.js';
+import type { StaffRole } from '../domain/records.js';
 import type { Store } from '../store/store.port.js';
-import type { StaffActor } from '../http/admin/actor.js';
 import type { ResidentNotifier } from './resident-notifier.js';
 
 /** The parts a staff-side service needs. */
@@ -19,7 +19,11 @@ export interface StaffDeps {
 }
 
 /** Who did something, for the audit log and the records they change. */
-export type Actor = Pick<StaffActor, 'username' | 'role'>;
+export interface Actor {
+  /** The staff username, or `admin-token`. */
+  username: string;
+  role: StaffRole;
+}
 
 /** An expected refusal with a status code and a message for staff (unknown reference, bad status...). */
 export class StaffError extends Error {

@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp, type AppOptions } from '../../src/http/app.js';
-import { attachDirectLineStreams } from '../../src/http/direct-line.routes.js';
+import { attachDirectLineStreams } from '../../src/channels/webchat/direct-line.routes.js';
 import { startTestService } from './harness.js';
 import type { Service, ServiceOverrides } from '../../src/service.js';
 

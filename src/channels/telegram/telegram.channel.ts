@@ -8,8 +8,8 @@
 import type { Logger } from 'pino';
 import type { Translator } from '../../core/i18n.js';
 import { CHANNEL_COMMANDS, messageKey, type Reply } from '../../core/message.js';
-import type { TurnPipeline } from '../../core/turn-pipeline.js';
-import { errorSummary } from '../../core/turn-pipeline.js';
+import type { TurnPipeline } from '../../pipeline/turn-pipeline.js';
+import { errorSummary } from '../../core/errors.js';
 import { channelFacts, type ChannelAdapter, type ChannelCapabilities, type SendOutcome } from '../channel.js';
 import { renderReplies } from '../render.js';
 import { parseTelegramUpdate, telegramUpdate, type BotIdentity } from './telegram-update.js';

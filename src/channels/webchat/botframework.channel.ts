@@ -11,8 +11,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { ActivityTypes, CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext, type ConversationReference } from 'botbuilder';
 import type { Logger } from 'pino';
 import type { Translator } from '../../core/i18n.js';
-import type { TurnPipeline } from '../../core/turn-pipeline.js';
-import { errorSummary } from '../../core/turn-pipeline.js';
+import type { TurnPipeline } from '../../pipeline/turn-pipeline.js';
+import { errorSummary } from '../../core/errors.js';
 import type { Collections } from '../../store/store.port.js';
 import { channelFacts, type ChannelAdapter } from '../channel.js';
 import {

@@ -3,14 +3,11 @@
  * signed-in staff member, or the ADMIN_TOKEN bearer, on `res.locals.staff`; routes read it here.
  */
 import type { RequestHandler, Response } from 'express';
-import type { StaffRole } from '../../domain/records.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../../core/errors.js';
+import type { Actor } from '../../staff/staff-deps.js';
 
 /** A staff member acting through a session, or a script with ADMIN_TOKEN (an admin). */
-export interface StaffActor {
-  /** The staff username, or `admin-token`. */
-  username: string;
-  role: StaffRole;
+export interface StaffActor extends Actor {
   via: 'session' | 'token';
   /** The session's CSRF token, for pages to put in their forms. */
   csrfToken?: string;

@@ -20,7 +20,7 @@ import {
   previewAudience,
   resumeBroadcast,
 } from '../../staff/broadcasts.js';
-import { HttpError, validationError } from '../errors.js';
+import { HttpError, validationError } from '../../core/errors.js';
 import { actorOf } from './actor.js';
 
 const words = (max: number) => z.array(z.string().trim().min(1).max(max)).max(100);

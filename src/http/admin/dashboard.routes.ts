@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { Service } from '../../service.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../../core/errors.js';
 import type { StaffActor } from './actor.js';
 import { html, sendStaffPage } from './html.js';
 import { auditPages } from './pages/audit.page.js';

@@ -6,7 +6,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { Service } from '../../service.js';
 import { IDEA_RESPONSES, ideaDetail, listIdeas, respondToIdea } from '../../staff/idea-desk.js';
-import { validationError } from '../errors.js';
+import { validationError } from '../../core/errors.js';
 import { actorOf } from './actor.js';
 import { ideaForStaff } from './staff-views.js';
 

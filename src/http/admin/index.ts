@@ -15,7 +15,7 @@ import type { Service } from '../../service.js';
 import { loginRoutes } from './login.routes.js';
 import { staffAccess } from './staff-access.js';
 import { staffApiRoutes } from './staff.routes.js';
-import { HttpError, validationError } from '../errors.js';
+import { HttpError, validationError } from '../../core/errors.js';
 import { z } from 'zod';
 
 /** JSON bodies of the staff API are small; anything bigger is refused with 413. */

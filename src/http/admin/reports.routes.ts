@@ -8,7 +8,7 @@ import type { Service } from '../../service.js';
 import { changeReportStatus, listReports, reportDetail, reportStatuses } from '../../staff/report-desk.js';
 import { fetchReportPhoto } from '../../staff/report-photos.js';
 import { CHANNEL_NAMES } from '../../core/message.js';
-import { validationError } from '../errors.js';
+import { validationError } from '../../core/errors.js';
 import { actorOf } from './actor.js';
 import { handoffForStaff, reportForStaff } from './staff-views.js';
 import { closeHandoff, listHandoffs } from '../../staff/handoff-desk.js';

@@ -6,7 +6,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { Service } from '../../service.js';
 import { createRole, listRoles, roleDetail, roleSignups, roleSignupsCsv, setRoleStatus, updateRole } from '../../staff/role-desk.js';
-import { validationError } from '../errors.js';
+import { validationError } from '../../core/errors.js';
 import { actorOf } from './actor.js';
 
 const text = (max: number) => z.string().trim().min(1).max(max);

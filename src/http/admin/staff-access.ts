@@ -13,7 +13,7 @@ import express, { type CookieOptions, type Request, type RequestHandler } from '
 import type { Config } from '../../config.js';
 import type { Store } from '../../store/store.port.js';
 import { deleteStaffSession, findStaffSession } from '../../staff/staff-sessions.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../../core/errors.js';
 import type { StaffActor } from './actor.js';
 
 /** The session cookie's name. */

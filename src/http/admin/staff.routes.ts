@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Store } from '../../store/store.port.js';
 import { listAudit, recordAudit } from '../../staff/audit-log.js';
 import { createStaffUser, listStaffUsers, STAFF_ROLES, updateStaffUser, type StaffErrorCode } from '../../staff/staff-accounts.js';
-import { HttpError, validationError } from '../errors.js';
+import { HttpError, validationError } from '../../core/errors.js';
 import { actorOf, requireAdmin } from './actor.js';
 
 /** What the staff API needs from the service. */

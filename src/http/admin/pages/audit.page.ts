@@ -9,7 +9,7 @@ import type { Service } from '../../../service.js';
 import type { AuditEntryRecord } from '../../../domain/records.js';
 import { listAudit } from '../../../staff/audit-log.js';
 import { actorOf } from '../actor.js';
-import { HttpError } from '../../errors.js';
+import { HttpError } from '../../../core/errors.js';
 import { html, type SafeHtml } from '../html.js';
 import { errorList, issuesOf, sendPage, timeOf } from './layout.js';
 

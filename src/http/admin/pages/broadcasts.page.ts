@@ -31,7 +31,7 @@ import {
 } from '../../../staff/broadcasts.js';
 import { listRoles } from '../../../staff/role-desk.js';
 import { StaffError } from '../../../staff/staff-deps.js';
-import { HttpError } from '../../errors.js';
+import { HttpError } from '../../../core/errors.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatNumber } from './charts.js';

@@ -8,7 +8,7 @@ import type { Service } from '../../../service.js';
 import { IDEA_RESPONSES, listIdeas, respondToIdea, type IdeaWithSupport } from '../../../staff/idea-desk.js';
 import { maskAddress } from '../../../staff/role-desk.js';
 import { StaffError } from '../../../staff/staff-deps.js';
-import { HttpError } from '../../errors.js';
+import { HttpError } from '../../../core/errors.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { ideaQuery, ideaResponseBody } from '../ideas.routes.js';

@@ -18,7 +18,7 @@ import { StaffError } from '../../../staff/staff-deps.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { reportQuery, statusBody } from '../reports.routes.js';
-import { HttpError } from '../../errors.js';
+import { HttpError } from '../../../core/errors.js';
 import { checked, csrfField, errorList, field, flashOf, formFields, humanize, issuesOf, lines, options, sendPage, timeOf, type Flash } from './layout.js';
 
 /** Forms on staff pages are small; a bigger body is refused with 413. */

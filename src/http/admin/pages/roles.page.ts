@@ -21,7 +21,7 @@ import {
   type SignupView,
 } from '../../../staff/role-desk.js';
 import { StaffError } from '../../../staff/staff-deps.js';
-import { HttpError } from '../../errors.js';
+import { HttpError } from '../../../core/errors.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { roleFields } from '../roles.routes.js';

@@ -7,7 +7,7 @@
  * message (`sourceKey`), and sign-ups and supports have one id per resident and role or idea.
  */
 import { createHash } from 'node:crypto';
-import type { ChannelName, MediaRef } from './message.js';
+import type { ChannelName, MediaRef } from '../core/message.js';
 import type { Command, CommandResult, Effect, ReportView, RoleSummary, RoleView } from '../engine/commands.js';
 import type { Collections } from '../store/store.port.js';
 import type { SignupRecord, VolunteerRoleRecord } from '../domain/records.js';

@@ -9,18 +9,25 @@ import express, { Router, type Request, type Response } from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import busboy from 'busboy';
-import { IMAGE_TYPES } from '../store/media-files.js';
-import type { Service } from '../service.js';
-import type { ActivitySet, DirectLineChannel } from '../channels/webchat/direct-line.channel.js';
-import type { TokenClaims } from '../channels/webchat/direct-line-token.js';
-import { HttpError } from './errors.js';
-import { perClientLimit } from './rate-limit.js';
+import type { Config } from '../../config.js';
+import { IMAGE_TYPES, type MediaFiles } from '../../store/media-files.js';
+import type { ActivitySet, DirectLineChannel } from './direct-line.channel.js';
+import type { TokenClaims } from './direct-line-token.js';
+import { HttpError } from '../../core/errors.js';
+import { perClientLimit } from '../per-client-limit.js';
 
 const BASE = '/v3/directline';
 const STREAM = /^\/v3\/directline\/conversations\/([A-Za-z0-9_-]{8,64})\/stream$/;
 
+/** The parts of the running service the Direct Line endpoint uses. */
+export interface DirectLineRoutesDeps {
+  config: Pick<Config, 'publicUrl' | 'rateLimits'>;
+  directLine: DirectLineChannel;
+  media: MediaFiles;
+}
+
 /** The Direct Line routes of the self-hosted web chat. */
-export function directLineRoutes(service: Service): Router {
+export function directLineRoutes(service: DirectLineRoutesDeps): Router {
   const router = Router();
   const channel = service.directLine;
   router.use(BASE, express.json({ limit: '64kb' }));
@@ -188,7 +195,7 @@ function watermarkFrom(value: string | null): number {
 }
 
 /** Where the browser opens its WebSocket: the public URL's host when set, else this request's. */
-function streamUrl(service: Service, req: Request, claims: TokenClaims, watermark: number): string {
+function streamUrl(service: DirectLineRoutesDeps, req: Request, claims: TokenClaims, watermark: number): string {
   const base = service.config.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
   const query = new URLSearchParams({ t: service.directLine.streamToken(claims), ...(watermark >= 0 ? { watermark: String(watermark) } : {}) });
   return `${base.replace(/^http/, 'ws')}${BASE}/conversations/${claims.conversationId}/stream?${query}`;

@@ -5,13 +5,24 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { Router } from 'express';
-import type { Service } from '../service.js';
-import { HttpError } from './errors.js';
+import type { Logger } from 'pino';
+import type { Config } from '../../config.js';
+import { HttpError } from '../../core/errors.js';
+import type { TelegramChannel } from './telegram.channel.js';
 
 /** Updates are small; a bot never gets one near this. */
 const UPDATE_LIMIT = '256kb';
 
-export function telegramRoutes(service: Service): Router {
+/** The parts of the running service the Telegram webhook uses. */
+export interface TelegramRoutesDeps {
+  config: Pick<Config, 'telegram'>;
+  /** Null when TELEGRAM_BOT_TOKEN is not set. */
+  telegram: TelegramChannel | null;
+  logger: Logger;
+}
+
+/** The Telegram webhook route. */
+export function telegramRoutes(service: TelegramRoutesDeps): Router {
   const router = Router();
   const secret = service.config.telegram.webhookSecret;
   const expected = secret ? createHash('sha256').update(secret).digest() : undefined;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandRunner, type CommandScope } from '../../src/core/command-runner.js';
+import { CommandRunner, type CommandScope } from '../../src/pipeline/command-runner.js';
 import { openEmbeddedStore } from '../../src/store/embedded.store.js';
 import type { Store } from '../../src/store/store.port.js';
 import type { Command } from '../../src/engine/commands.js';

@@ -8,8 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { InboundMessage } from '../core/message.js';
-import type { ChannelAdapter, ChannelCapabilities } from './channel.js';
+import type { InboundMessage } from '../../core/message.js';
+import type { ChannelAdapter, ChannelCapabilities } from '../channel.js';
 
 /** What the page can do: buttons, a location button; no uploads in this minimal page. */
 export const WEB_CAPABILITIES: ChannelCapabilities = { buttons: true, maxButtons: 13, maxTextLength: 4000, media: false, location: true };

@@ -4,8 +4,8 @@
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { parseConsoleLine, runConsoleChat } from '../../src/channels/console.channel.js';
-import { startTestService } from '../support/harness.js';
+import { parseConsoleLine, runConsoleChat } from '../../../src/channels/console/console.channel.js';
+import { startTestService } from '../../support/harness.js';
 
 describe('console channel', () => {
   it('reads /location as a GPS point', () => {

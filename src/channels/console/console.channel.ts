@@ -6,11 +6,11 @@
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import type { InboundMessage } from '../core/message.js';
-import type { TurnPipeline } from '../core/turn-pipeline.js';
-import type { Translator } from '../core/i18n.js';
-import { channelFacts, type ChannelAdapter, type ChannelCapabilities, type OutboundMessage } from './channel.js';
-import { renderReplies } from './render.js';
+import type { InboundMessage } from '../../core/message.js';
+import type { TurnPipeline } from '../../pipeline/turn-pipeline.js';
+import type { Translator } from '../../core/i18n.js';
+import { channelFacts, type ChannelAdapter, type ChannelCapabilities, type OutboundMessage } from '../channel.js';
+import { renderReplies } from '../render.js';
 
 export const CONSOLE_CAPABILITIES: ChannelCapabilities = { buttons: false, maxButtons: 0, maxTextLength: 10_000, media: false, location: true };
 

@@ -1,26 +1,24 @@
 /**
- * The web chat: the page at `/chat` (Microsoft's Web Chat on CivicLine's own Direct Line), its
- * scripts, the embed snippet for a city's site, and a plain JSON API (`/chat/api`) for simple
- * integrations and scripts.
+ * The web chat's page at `/chat` (Microsoft's Web Chat on CivicLine's own Direct Line), its
+ * scripts, and the embed snippet for a city's site.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import express, { Router } from 'express';
-import type { Service } from '../service.js';
-import { channelFacts } from '../channels/channel.js';
-import { renderReplies } from '../channels/render.js';
-import { newWebConversationId, parseWebMessage, webAddress, webConversationQuery, WEB_CAPABILITIES, webMessageBody } from '../channels/web.channel.js';
-import { validationError } from './errors.js';
-import { perClientLimit } from './rate-limit.js';
+import { Router } from 'express';
+import type { Config } from '../../config.js';
+import type { Translator } from '../../core/i18n.js';
 
-const CHAT_JSON_LIMIT = '16kb';
-const HISTORY_SHOWN = 60;
+/** The parts of the running service the web chat's page uses. */
+export interface WebChatPageDeps {
+  config: Pick<Config, 'rootDir' | 'defaultLocale' | 'webChatAccentColor' | 'cityName'>;
+  i18n: Translator;
+}
 
-/** The routes of the web chat: the page (Web Chat on our Direct Line), its scripts, the embed snippet, and a plain JSON API. */
-export function chatRoutes(service: Service): Router {
+/** The routes of the web chat's page (Web Chat on our Direct Line), its scripts and the embed snippet. */
+export function webChatPageRoutes(service: WebChatPageDeps): Router {
   const router = Router();
   const { config, i18n } = service;
-  const pagesDir = path.join(config.rootDir, 'src', 'http', 'pages');
+  const pagesDir = path.join(config.rootDir, 'src', 'channels', 'webchat', 'pages');
   const city = { city: config.cityName };
   const page = readFileSync(path.join(pagesDir, 'webchat.html'), 'utf8')
     .replaceAll('{{lang}}', () => config.defaultLocale)
@@ -57,45 +55,11 @@ export function chatRoutes(service: Service): Router {
     res.sendFile(webChatBundle, { maxAge: '7d' });
   });
 
-  const api = Router();
-  api.use(express.json({ limit: CHAT_JSON_LIMIT }));
-  api.post('/session', perClientLimit(config.rateLimits.newChats, 'new chats'), (_req, res) => {
-    res.status(201).json({ conversationId: newWebConversationId() });
-  });
-  api.post('/messages', async (req, res) => {
-    const body = webMessageBody.safeParse(req.body);
-    if (!body.success) throw validationError(body.error);
-    const message = parseWebMessage(body.data, new Date());
-    const turn = await service.pipeline.handle(message, channelFacts(WEB_CAPABILITIES), { throttle: true });
-    if (turn.throttled) {
-      res.set('Retry-After', String(turn.throttled.retryAfterSeconds)).status(429);
-      res.json({
-        error: 'Too many messages: wait a minute, then send again',
-        replies: renderReplies(turn.replies, WEB_CAPABILITIES, service.i18n, turn.locale),
-        locale: turn.locale,
-        duplicate: false,
-      });
-      return;
-    }
-    res.json({ replies: renderReplies(turn.replies, WEB_CAPABILITIES, service.i18n, turn.locale), locale: turn.locale, duplicate: turn.duplicate });
-  });
-  // POST, not GET: the conversation id is the browser's secret, and query strings end up in
-  // access logs and browser history.
-  api.post('/history', async (req, res) => {
-    const query = webConversationQuery.safeParse(req.body);
-    if (!query.success) throw validationError(query.error);
-    const entries = await service.store.transcripts.find(
-      { field: 'conversationId', equals: webAddress(query.data.conversationId) },
-      { order: 'desc', limit: HISTORY_SHOWN },
-    );
-    res.json({ entries: entries.reverse().map((e) => ({ direction: e.direction, text: e.text, at: e.at.toISOString() })) });
-  });
-  router.use('/chat/api', api);
   return router;
 }
 
 /** What the page needs: its language, colour, and its own words in every language. */
-function pageConfig(service: Service) {
+function pageConfig(service: WebChatPageDeps) {
   const { i18n, config } = service;
   const strings = Object.fromEntries(
     i18n.locales.map((locale) => [

@@ -7,18 +7,32 @@
  */
 import express, { Router, type Request, type Response } from 'express';
 import twilio from 'twilio';
-import type { Service } from '../service.js';
-import { channelFacts } from '../channels/channel.js';
-import { inboundSmsForm, isSignedByTwilio, mediaOf, parseInboundSms, smsStatusForm } from '../channels/sms/twilio-webhook.js';
-import { renderSmsBodies, SMS_CAPABILITIES } from '../channels/sms/sms.channel.js';
-import { errorSummary, type TurnResult } from '../core/turn-pipeline.js';
+import type { Logger } from 'pino';
+import type { Config } from '../../config.js';
+import type { Translator } from '../../core/i18n.js';
+import type { TurnPipeline } from '../../pipeline/turn-pipeline.js';
+import { channelFacts } from '../channel.js';
+import { inboundSmsForm, isSignedByTwilio, mediaOf, parseInboundSms, smsStatusForm } from './twilio-webhook.js';
+import { renderSmsBodies, SMS_CAPABILITIES } from './sms.channel.js';
+import type { TurnResult } from '../../pipeline/turn-pipeline.js';
+import type { SmsSender } from './sms-sender.js';
+import { errorSummary } from '../../core/errors.js';
 
 /** Twilio gives up on a webhook after 15 s; later replies go out through the REST API. */
 const TWIML_DEADLINE_MS = 10_000;
 const FORM_LIMIT = '32kb';
 
+/** The parts of the running service the Twilio webhooks use. */
+export interface SmsRoutesDeps {
+  config: Pick<Config, 'twilio' | 'publicUrl'>;
+  pipeline: TurnPipeline;
+  i18n: Translator;
+  sms: SmsSender;
+  logger: Logger;
+}
+
 /** The Twilio webhook routes. */
-export function twilioRoutes(service: Service, options: { twimlDeadlineMs?: number } = {}): Router {
+export function twilioRoutes(service: SmsRoutesDeps, options: { twimlDeadlineMs?: number } = {}): Router {
   const router = Router();
   const deadline = options.twimlDeadlineMs ?? TWIML_DEADLINE_MS;
   router.use('/webhooks/twilio', express.urlencoded({ extended: false, limit: FORM_LIMIT, parameterLimit: 200 }));
@@ -64,7 +78,7 @@ export function twilioRoutes(service: Service, options: { twimlDeadlineMs?: numb
  * Checks the request came from Twilio or, with no token configured, from this machine: the
  * client's address (req.ip, through a local proxy too), and never on a server with a public URL.
  */
-function verified(service: Service, req: Request, res: Response): boolean {
+function verified(service: SmsRoutesDeps, req: Request, res: Response): boolean {
   const authToken = service.config.twilio.authToken;
   if (!authToken) {
     if (!service.config.publicUrl && isLoopback(req.ip)) return true;
@@ -112,7 +126,7 @@ async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T | null
 }
 
 /** A turn that outlived the webhook: its replies go out through the REST API when it ends. */
-async function sendLate(service: Service, address: string, turn: Promise<TurnResult>, messageSid: string): Promise<void> {
+async function sendLate(service: SmsRoutesDeps, address: string, turn: Promise<TurnResult>, messageSid: string): Promise<void> {
   try {
     const result = await turn;
     // Keyed by the message, so Twilio retrying the webhook meanwhile does not send it twice.

@@ -4,7 +4,7 @@
  * `req.ip` is the client's address behind a local proxy too (`trust proxy` is loopback).
  */
 import type { RequestHandler } from 'express';
-import { TokenBuckets, type RateLimit } from '../core/rate-limit.js';
+import { TokenBuckets, type RateLimit } from '../pipeline/rate-limit.js';
 
 /** Answers 429 with Retry-After to a client address over `limit`; one bucket per middleware. */
 export function perClientLimit(limit: RateLimit, what: string): RequestHandler {

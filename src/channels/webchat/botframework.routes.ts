@@ -6,12 +6,21 @@
  * it is given, which would make the server an open relay).
  */
 import express, { Router } from 'express';
-import type { Service } from '../service.js';
-import { HttpError } from './errors.js';
+import type { Config } from '../../config.js';
+import { HttpError } from '../../core/errors.js';
+import type { BotFrameworkChannel } from './botframework.channel.js';
 
 const ACTIVITY_LIMIT = '256kb';
 
-export function botFrameworkRoutes(service: Service): Router {
+/** The parts of the running service the Bot Framework endpoint uses. */
+export interface BotFrameworkRoutesDeps {
+  config: Pick<Config, 'microsoft'>;
+  /** Null when the endpoint is off (no MICROSOFT_APP_ID and no development mode). */
+  botframework: BotFrameworkChannel | null;
+}
+
+/** The Bot Framework's Activity endpoint. */
+export function botFrameworkRoutes(service: BotFrameworkRoutesDeps): Router {
   const router = Router();
   router.post('/api/messages', express.json({ limit: ACTIVITY_LIMIT }), async (req, res) => {
     const channel = service.botframework;

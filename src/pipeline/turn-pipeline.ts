@@ -9,7 +9,7 @@
  * that threw. A turn that threw still leaves the resident's message in the transcript.
  */
 import type { Logger } from 'pino';
-import { messageKey, type ChannelName, type InboundMessage, type Reply } from './message.js';
+import { messageKey, type ChannelName, type InboundMessage, type Reply } from '../core/message.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { CommandRunner, newResident, type CommandScope } from './command-runner.js';
 import { advance, initialState, MENU_DIALOG } from '../engine/advance.js';
@@ -19,6 +19,7 @@ import type { ConversationRecord, InboundReceipt, ResidentRecord } from '../doma
 import type { Store, Unsaved } from '../store/store.port.js';
 import { isOneOf } from '../engine/text.js';
 import { TokenBuckets, type RateLimit } from './rate-limit.js';
+import { errorSummary } from '../core/errors.js';
 
 /** How many recent inbound messages a conversation remembers for answering retries. */
 const RECEIPTS_KEPT = 20;
@@ -396,12 +397,6 @@ function inboundText(message: InboundMessage): string {
 function replyText(reply: Reply): string {
   if (reply.kind === 'image') return reply.caption ? `[image] ${reply.caption}` : '[image]';
   return reply.choices?.length ? `${reply.text}\n[${reply.choices.map((c) => c.label).join(' | ')}]` : reply.text;
-}
-
-/** An error for the log: its name and message only, never the resident's data it may carry. */
-export function errorSummary(error: unknown): { name: string; message: string; stack?: string } {
-  if (error instanceof Error) return { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
-  return { name: 'NonError', message: typeof error };
 }
 
 function round(ms: number): number {

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { TurnPipeline } from '../../src/core/turn-pipeline.js';
-import { CommandRunner } from '../../src/core/command-runner.js';
+import { TurnPipeline } from '../../src/pipeline/turn-pipeline.js';
+import { CommandRunner } from '../../src/pipeline/command-runner.js';
 import { postJson } from '../support/http.js';
 import { startTestApp } from '../support/http.js';
 import { TestConversation, smsAddress, useTestService } from '../support/harness.js';
