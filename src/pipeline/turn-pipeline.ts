@@ -8,6 +8,7 @@
  * State is saved here, after a successful turn, never inside a dialog, and not after a turn
  * that threw. A turn that threw still leaves the resident's message in the transcript.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { messageKey, type ChannelName, type InboundMessage, type Reply } from '../core/message.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -199,8 +200,7 @@ export class TurnPipeline {
 
       const resident = await this.residentFor(message);
       const state = this.stateOf(conversation, resident, message);
-      // Scoped by address: providers' message ids (and web clients' ones) are not unique across residents.
-      const sourceKey = `${message.address}|${key}`;
+      const sourceKey = sourceKeyOf(message.address, key);
       const scope: CommandScope = { address: message.address, channel: message.channel, locale: state.locale, sourceKey, now: message.receivedAt };
 
       let output: TurnOutput & { forget: boolean };
@@ -267,7 +267,7 @@ export class TurnPipeline {
       address: message.address,
       channel: message.channel,
       locale: state.locale,
-      sourceKey: `${message.address}|${receipt.key}`,
+      sourceKey: sourceKeyOf(message.address, receipt.key),
       now: message.receivedAt,
     });
     this.deps.logger.info({ channel: message.channel, messageId: message.id, outcome: 'duplicate', latencyMs: round(performance.now() - started) }, 'turn');
@@ -378,6 +378,20 @@ function withReceipt(receipts: readonly InboundReceipt[], latest: InboundReceipt
 }
 
 /** A transcript entry's id: the conversation and its position, so rewriting one is idempotent. */
+/** Longer source keys are hashed: ids made of them must stay within the store's key length. */
+const SOURCE_KEY_MAX = 150;
+
+/**
+ * The key of what one inbound message causes (its consent event, its report...), so a retry finds
+ * it. Scoped by address: providers' message ids (and web clients' ones) are not unique across
+ * residents. A Bot Framework activity id may be 500 characters, and records keyed by it (`<key>|consent`)
+ * would be refused by the store, failing the turn: past SOURCE_KEY_MAX the message's key is hashed.
+ */
+export function sourceKeyOf(address: string, messageKey: string): string {
+  const plain = `${address}|${messageKey}`;
+  return plain.length <= SOURCE_KEY_MAX ? plain : `${address}|#${createHash('sha256').update(messageKey).digest('hex').slice(0, 40)}`;
+}
+
 function transcriptId(address: string, seq: number): string {
   return `${address}#${String(seq).padStart(8, '0')}`;
 }

@@ -81,6 +81,18 @@ describe('turn pipeline', () => {
     expect(third).toMatchObject({ throttled: expect.anything(), replies: [] });
   });
 
+  it('takes a STOP whose provider message id is 500 characters long, once (records keyed by it stay within the store key length)', async () => {
+    const { pipeline, store } = service();
+    const chat = new TestConversation(service(), smsAddress());
+    const message = { ...chat.message('STOP'), id: '9'.repeat(500) };
+    const facts = { media: true, location: false };
+    const first = await pipeline.handle(message, facts);
+    expect(first).toMatchObject({ duplicate: false, optedOut: true });
+    expect(await pipeline.handle(message, facts)).toMatchObject({ duplicate: true, optedOut: true });
+    const events = await store.consentEvents.find({ field: 'address', equals: chat.address });
+    expect(events.map((e) => e.kind)).toEqual(['opt_out']);
+  });
+
   it('keeps two web conversations apart when their clients reuse a message id', async () => {
     const app = await startTestApp();
     try {
