@@ -1,10 +1,18 @@
 /**
- * The MongoDB store: the port on mongoose models, kept thin on purpose (it cannot run in CI
- * without a server). Validation, query checks and indexes are shared with the embedded store
- * (`record.validator.ts`, `query.guard.ts`, `schemas.ts`), so both accept and refuse the same
- * things; `test/store/store.contract.test.ts` runs against MongoDB when MONGODB_URI is set.
+ * The MongoDB store: the port on mongoose models, kept thin on purpose. Validation, query checks
+ * and indexes are shared with the embedded store (`record.validator.ts`, `query.guard.ts`,
+ * `schemas.ts`), so both accept and refuse the same things; `test/store/store.contract.test.ts`
+ * runs against a MongoDB-protocol server whenever MONGODB_URI is set (CI starts FerretDB).
+ *
+ * Kept within what MongoDB and FerretDB both do atomically. FerretDB 1.x applies an update's
+ * filter and its write in two steps (FerretDB issue #3040: it queries, then updates by `_id`), so
+ * a revision-checked `replaceOne` is not a compare-and-swap there: two writers from one revision
+ * both "match" and the second silently overwrites the first. An insert of an existing `_id` fails
+ * atomically on both servers, so each revision change is first claimed by inserting
+ * `<collection>|<id>|<next revision>` into `revisionClaims` (see `claimRevision`). MongoDB alone
+ * would not need the claim (a single-document replace is atomic there); it costs two small writes.
  */
-import mongoose, { type Model } from 'mongoose';
+import mongoose, { type Model, type mongo } from 'mongoose';
 import { eachCollection, type CollectionName, type RecordOf } from './collections.js';
 import { checkId, checkQuery, checkRev } from './query.guard.js';
 import { validateRecord } from './record.validator.js';
@@ -12,8 +20,26 @@ import { buildModels } from './schemas.js';
 import type { Collection, Collections, Store, Unsaved } from './store.port.js';
 import type { StoredRecord } from '../domain/records.js';
 
+type MongoCollection<T extends mongo.Document> = mongo.Collection<T>;
+
 // See embedded-collection.ts: only a storm of conflicting writers could reach it.
 const MAX_ATTEMPTS = 1_000;
+/**
+ * A claim older than this was left by a writer that died between claiming and writing (a claim
+ * lives for one replace: milliseconds). Another writer may then take it over, so a kill -9 in
+ * the middle of a write keeps that one record (a resident's conversation, say) unwritable for
+ * this long: their provider retries. The one thing this gives up on FerretDB is a writer that
+ * stalls for longer than this between its claim and its replace and then writes anyway; on
+ * MongoDB the replace's own revision filter still refuses it.
+ */
+const STALE_CLAIM_MS = 10_000;
+const CLAIMS = 'revisionClaims';
+
+/** A claim on a record's next revision. */
+interface RevisionClaim {
+  _id: string;
+  at: Date;
+}
 
 /** Connects to MongoDB and returns the store, once the collections' indexes exist. */
 export async function openMongoStore(uri: string): Promise<Store> {
@@ -34,7 +60,8 @@ export async function openMongoStore(uri: string): Promise<Store> {
     const models = buildModels(connection);
     // Builds the indexes of collections.ts before the first query needs them.
     await Promise.all(Object.values(models).map((model: { init(): Promise<unknown> }) => model.init()));
-    const one = <K extends CollectionName>(name: K) => mongoCollection<RecordOf<K>>(name, models[name]);
+    const claims = connection.collection<RevisionClaim>(CLAIMS);
+    const one = <K extends CollectionName>(name: K) => mongoCollection<RecordOf<K>>(name, models[name], claims);
     const collections: Collections = eachCollection<Collections>(one);
     return {
       kind: 'mongodb',
@@ -53,15 +80,57 @@ export async function openMongoStore(uri: string): Promise<Store> {
   }
 }
 
+/**
+ * Claims the change of a record to `revision`: true if this writer may make it. An insert, so
+ * exactly one of any number of concurrent writers wins, on MongoDB and FerretDB alike. A claim
+ * older than STALE_CLAIM_MS is a dead writer's and is taken over (once: a second failure means
+ * a live writer holds it).
+ */
+async function claimRevision(claims: MongoCollection<RevisionClaim>, id: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await claims.insertOne({ _id: id, at: new Date() });
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 11000) throw error;
+    }
+    const held = await claims.findOne({ _id: id });
+    if (held && Date.now() - held.at.getTime() < STALE_CLAIM_MS) return false;
+    if (held) await claims.deleteOne({ _id: id, at: held.at });
+  }
+  return false;
+}
+
+/**
+ * The value with every NUL (U+0000) in its strings written as U+FFFD. FerretDB stores no NUL in
+ * a string (MongoDB does), and a resident can type one: the record holding it would be refused
+ * in the middle of a turn. Done for MongoDB too, so both servers hold the same. Only what holds
+ * a NUL is copied; Dates and other non-plain objects are left as they are.
+ */
+export function withoutNul<V>(value: V): V {
+  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value) as V;
+  if (Array.isArray(value)) {
+    const copy = value.map((each: unknown) => withoutNul(each));
+    return (copy.some((each, i) => each !== value[i]) ? copy : value) as V;
+  }
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, each] of Object.entries(value)) {
+    const clean = withoutNul(each);
+    if (clean !== each) (copy ??= { ...(value as Record<string, unknown>) })[key] = clean;
+  }
+  return (copy ?? value) as V;
+}
+
 /** One collection on its mongoose model. */
-function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Model<T>): Collection<T> {
+function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Model<T>, claims: MongoCollection<RevisionClaim>): Collection<T> {
   // Validated with a placeholder `_rev`; each write sets the real one.
   const validate = (record: Unsaved<T>) => validateRecord(name, model, { ...record, _rev: 1 });
 
   /** Inserts a validated record; false when its `_id` exists (duplicate key, code 11000). */
   const insertValid = async (record: T): Promise<boolean> => {
     try {
-      await model.create(record);
+      await model.create(withoutNul(record));
       return true;
     } catch (error) {
       if ((error as { code?: unknown }).code === 11000) return false;
@@ -69,10 +138,21 @@ function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Mo
     }
   };
 
-  /** Replaces the stored record if its `_rev` is still `expectedRev`; the check is atomic. */
+  /**
+   * Replaces the stored record if its `_rev` is still `expectedRev`: under a claim on the next
+   * revision, so no other writer from the same revision writes at the same time (see the module
+   * comment), and with the revision in the filter, so a writer from an older one changes nothing.
+   * The claim is removed once the record has moved on: later writers claim later revisions.
+   */
   const replaceValid = async (record: T, expectedRev: number): Promise<boolean> => {
-    const result = await model.replaceOne({ _id: record._id, _rev: expectedRev }, { ...record, _rev: expectedRev + 1 });
-    return result.matchedCount === 1;
+    const claim = `${name}|${record._id}|${expectedRev + 1}`;
+    if (!(await claimRevision(claims, claim))) return false;
+    try {
+      const result = await model.replaceOne({ _id: record._id, _rev: expectedRev }, withoutNul({ ...record, _rev: expectedRev + 1 }));
+      return result.matchedCount === 1;
+    } finally {
+      await claims.deleteOne({ _id: claim });
+    }
   };
 
   return {

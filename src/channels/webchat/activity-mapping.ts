@@ -101,23 +101,31 @@ export function activityToMessage(activity: IncomingActivity, receivedAt: Date, 
 
 /** Keys a stored object never keeps: mongoose (both adapters validate with it) reads `constructor` to tell a plain object. */
 const UNSAFE_KEYS = new Set(['constructor', '__proto__', 'prototype']);
+/**
+ * Keys a MongoDB-protocol server may refuse in a document: FerretDB refuses keys that start with
+ * `$` or hold a `.` or a NUL (MongoDB reads `$` keys as operators in places), so none is kept.
+ */
+const UNSTORABLE_KEY = /^\$|[.\0]/;
 /** JSON that senders put in an activity is kept this deep at most (Web Chat's own is 3 levels). */
 const MAX_KEPT_DEPTH = 8;
 
 /**
  * A copy of JSON a sender chose (the parts of an activity that are kept: a conversation
  * reference, a Direct Line echo) that the store can hold: only JSON values, without the keys
- * above, at most `MAX_KEPT_DEPTH` levels deep (deeper parts are dropped). `{"constructor":
+ * and the nested arrays above, at most `MAX_KEPT_DEPTH` levels deep (deeper parts are dropped). `{"constructor":
  * {"toString": 1}}` made mongoose throw, and a 30,000-level array overflowed the stack.
  */
 export function plainData(value: unknown, depth = 0): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value !== 'object' || depth >= MAX_KEPT_DEPTH) return undefined;
-  if (Array.isArray(value)) return value.map((each) => plainData(each, depth + 1)).filter((each) => each !== undefined);
+  if (Array.isArray(value)) {
+    // FerretDB stores no array directly inside an array: those are dropped.
+    return value.flatMap((each) => (Array.isArray(each) ? [] : [plainData(each, depth + 1)])).filter((each) => each !== undefined);
+  }
   const kept: Record<string, unknown> = {};
   for (const [key, each] of Object.entries(value)) {
-    const copy = UNSAFE_KEYS.has(key) ? undefined : plainData(each, depth + 1);
+    const copy = UNSAFE_KEYS.has(key) || UNSTORABLE_KEY.test(key) ? undefined : plainData(each, depth + 1);
     if (copy !== undefined) kept[key] = copy;
   }
   return kept;
