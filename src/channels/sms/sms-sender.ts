@@ -89,6 +89,11 @@ const OPTED_OUT_CODES = new Set([21610]);
 export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
   const { client, store, logger } = options;
   const pacer = new RatePacer(options.ratePerSecond);
+  // The pacer spaces attempts, but a record's write sits between an attempt's slot and its
+  // request, and a slow write then a fast one put two requests closer than the rate (seen on
+  // FerretDB). The gate spaces the requests themselves; it waits at most about one interval,
+  // so a crash rarely finds a message "sending" that has not gone out.
+  const requestGate = new RatePacer(options.ratePerSecond);
   // A retried webhook's late reply can arrive while the first is still being sent.
   const inFlight = new Map<string, Promise<OutboundMessageRecord>>();
 
@@ -103,6 +108,7 @@ export function createTwilioSmsSender(options: TwilioSenderOptions): SmsSender {
       await pacer.wait();
       record = await updateOutbound(store, record, { state: 'sending', attempts: attempt });
       try {
+        await requestGate.wait();
         const sent = await client.messages.create({
           to,
           body: record.text,

@@ -94,6 +94,10 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
   const { api, store, logger } = options;
   const global = new RatePacer(options.globalPerSecond ?? 30);
   const perChat = new ChatPacers(options.perChatPerSecond ?? 1);
+  // Space the requests themselves at both rates: a record's write sits between a pacer's slot
+  // and its request (see the SMS sender's gate).
+  const globalGate = new RatePacer(options.globalPerSecond ?? 30);
+  const perChatGate = new ChatPacers(options.perChatPerSecond ?? 1);
   const maxAttempts = options.maxAttempts ?? 5;
   // Two deliveries of one update can reach here together: the second waits for the first's
   // attempt (registered before its first write, so the second cannot find its record and think
@@ -157,6 +161,8 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
       }
       let sent: Awaited<ReturnType<TelegramApi['sendMessage']>>;
       try {
+        await perChatGate.wait(chatId);
+        await globalGate.wait();
         sent = await api.sendMessage(chatId, message.text, { reply_markup: replyMarkup(message), link_preview_options: { is_disabled: true } });
       } catch (error) {
         const failure = classify(error);

@@ -243,7 +243,8 @@ describe('without TWILIO_AUTH_TOKEN', () => {
       // With a deadline of 0 the webhook answers at once and the reply goes out afterwards.
       expect(twimlMessages(response.text)).toEqual([]);
       let outbox: { text: string; state: string; purpose: string }[] = [];
-      for (let i = 0; i < 50 && outbox.length === 0; i++) {
+      // Recorded first, then marked as written to the outbox: wait for both.
+      for (let i = 0; i < 50 && outbox[0]?.state !== 'outbox'; i++) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         outbox = await local.service.store.outbound.find({ field: 'address', equals: `sms:${params.From}` });
       }
