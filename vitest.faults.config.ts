@@ -5,12 +5,33 @@ import { defineConfig } from 'vitest/config';
  * bad input, forged traffic, store faults and floods, against the real service. Kept out of
  * `npm test`: it is long and loads the machine. One file at a time, so the load one file makes
  * does not skew another's timings (the flood test compares latencies).
+ *
+ * With MONGODB_URI set, the crash, retry and concurrency checks run again on MongoDB (the
+ * `mongodb` project, see test/support/test-store.ts); the store-outage file has its own MongoDB
+ * part.
  */
+const mongodbUri = process.env['MONGODB_URI'];
+if (!mongodbUri) console.info('MONGODB_URI is not set: the crash, retry and concurrency checks on MongoDB are skipped');
+
 export default defineConfig({
   test: {
-    include: ['test/faults/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'embedded', include: ['test/faults/**/*.test.ts'] } },
+      ...(mongodbUri
+        ? [
+            {
+              extends: true,
+              test: {
+                name: 'mongodb',
+                include: ['test/faults/crash.test.ts', 'test/faults/retries.test.ts', 'test/faults/concurrency.test.ts'],
+                env: { CIVICLINE_TEST_STORE: 'mongodb' },
+              },
+            },
+          ]
+        : []),
+    ],
   },
 });

@@ -39,7 +39,7 @@ const schema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   FLOW_RESUME_PROMPT_AFTER_MINUTES: z.coerce.number().positive().default(60),
   FLOW_EXPIRE_AFTER_HOURS: z.coerce.number().positive().default(24),
-  SEED_DEMO_DATA: flag.default(true),
+  SEED_DEMO_DATA: flag.optional(),
   QUIET_HOURS: z
     .string()
     .regex(/^(off|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)$/, 'must be like 21:00-08:00 (local time in CITY_TIMEZONE), or off')
@@ -89,7 +89,8 @@ export interface Config {
   adminToken?: string;
   resumePromptAfterMs: number;
   flowExpiresAfterMs: number;
-  seedDemoData: boolean;
+  /** Seed the demo volunteer roles once; unset: on the embedded store only (a city on MongoDB is in production). */
+  seedDemoData: boolean | undefined;
   /** Broadcasts wait out these local hours (CITY_TIMEZONE), minutes after midnight; null = off. */
   quietHours: { start: number; end: number } | null;
   /** How long a "yes" to a volunteer call counts by default. */

@@ -90,7 +90,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   const i18n = createTranslator(loadLocaleBundles(localesDir, locales), config.defaultLocale);
   const nlu = loadNlu(localesDir, locales);
   const store = await openStore({ dataDir: config.dataDir, ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}) });
-  if (config.seedDemoData && store.kind === 'embedded') await seedDemoRoles(store, localesDir, locales, config.defaultLocale, logger);
+  if (config.seedDemoData ?? store.kind === 'embedded') await seedDemoRoles(store, localesDir, locales, config.defaultLocale, logger);
 
   const engine: EngineEnv = {
     dialogs: createDialogs(locales, (locale) => i18n.t(locale, 'language.name')),

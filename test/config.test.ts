@@ -4,7 +4,10 @@ import { ConfigError, loadConfig } from '../src/config.js';
 describe('loadConfig', () => {
   it('runs on defaults with nothing set', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3000, defaultLocale: 'en', cityTimeZone: 'America/New_York', seedDemoData: true });
+    expect(config).toMatchObject({ port: 3000, defaultLocale: 'en', cityTimeZone: 'America/New_York' });
+    // Unset: the service seeds demo roles on the embedded store only, never in a MongoDB database.
+    expect(config.seedDemoData).toBeUndefined();
+    expect(loadConfig({ SEED_DEMO_DATA: 'false' }).seedDemoData).toBe(false);
     expect(config.dataDir).toMatch(/data$/);
     expect(config.mongodbUri).toBeUndefined();
   });

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, startTestApp, type RunningApp } from '../support/http.js';
+import { ON_MONGODB } from '../support/test-store.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 let app: RunningApp;
@@ -27,7 +28,7 @@ describe('health', () => {
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${app.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', store: 'embedded' });
+    expect(await ready.json()).toEqual({ status: 'ready', store: ON_MONGODB ? 'mongodb' : 'embedded' });
   });
 
   it('answers unknown paths with a JSON 404', async () => {

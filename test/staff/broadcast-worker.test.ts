@@ -26,6 +26,7 @@ import {
 } from '../../src/staff/broadcasts.js';
 import type { Notification, ResidentNotifier } from '../../src/staff/resident-notifier.js';
 import { startTestService } from '../support/harness.js';
+import { ON_MONGODB } from '../support/test-store.js';
 import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
 import { ACCOUNT_SID, AUTH_TOKEN, startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
 
@@ -100,7 +101,10 @@ async function seed(neighbourhood: string, counts: Partial<Record<ChannelName, {
   return residents;
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 25_000): Promise<void> {
+/** FerretDB (CI's MongoDB server) makes a delivery several times slower than the embedded store. */
+const WAIT_MS = ON_MONGODB ? 90_000 : 25_000;
+
+async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);

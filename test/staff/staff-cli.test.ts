@@ -8,11 +8,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestApp } from '../support/http.js';
+import { freshTestStore } from '../support/test-store.js';
 import { login } from '../../src/staff/staff-accounts.js';
 import { listAudit } from '../../src/staff/audit-log.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'civicline-staff-cli-'));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// The CLI and the services the tests start share one store: this folder, or one MongoDB database.
+const store = freshTestStore();
+afterAll(async () => {
+  rmSync(dataDir, { recursive: true, force: true });
+  await store.drop();
+});
 
 const PASSWORD = 'piped password for alice';
 
@@ -20,7 +26,7 @@ const PASSWORD = 'piped password for alice';
 function staffCli(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/staff-cli.ts', ...args], {
-      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', ADMIN_TOKEN: '', MONGODB_URI: '' },
+      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', ADMIN_TOKEN: '', MONGODB_URI: '', ...store.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -53,7 +59,7 @@ describe('staff CLI', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toBe('alice\tcoordinator\tactive\tAlice Liddell\n');
 
-    const app = await startTestApp({ DATA_DIR: dataDir });
+    const app = await startTestApp({ DATA_DIR: dataDir, ...store.env });
     try {
       expect(await login(app.service.store, 'alice', PASSWORD)).toMatchObject({
         ok: true,
@@ -75,7 +81,7 @@ describe('staff CLI', () => {
     expect((await staffCli(['passwd', 'nobody'], 'a whole new password\n')).stderr).toContain('no staff member');
     expect((await staffCli(['launch'])).code).toBe(2);
 
-    const app = await startTestApp({ DATA_DIR: dataDir });
+    const app = await startTestApp({ DATA_DIR: dataDir, ...store.env });
     try {
       expect(await login(app.service.store, 'alice', PASSWORD)).toEqual({ ok: false, reason: 'invalid' });
       expect(await login(app.service.store, 'alice', 'a whole new password')).toMatchObject({ ok: true });

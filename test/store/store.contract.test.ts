@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedStore } from '../../src/store/embedded.store.js';
 import { openMongoStore } from '../../src/store/mongo.store.js';
 import type { Store } from '../../src/store/store.port.js';
+import { withDatabase } from '../support/test-store.js';
 import { aConversation, aReport, aResident, aRole, aTranscriptEntry, at } from './store-records.fixture.js';
 
 /** A fresh, empty store for one test, and how to reopen it and to clean up after it. */
@@ -378,20 +379,4 @@ if (mongodbUri) {
   describe.skip('store contract: MongoDB (MONGODB_URI is not set)', () => {
     it('runs the contract against MongoDB', () => {});
   });
-}
-
-/**
- * The URI with another database in its path, so tests never touch the database MONGODB_URI
- * names. With credentials and no authSource, the driver would authenticate against the path's
- * database, so the original one (or admin) is kept as authSource. (Not `new URL`: it rejects
- * the comma-separated hosts of a replica-set URI.)
- */
-function withDatabase(uri: string, database: string): string {
-  const match = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/([^?]*))?(?:\?(.*))?$/.exec(uri);
-  if (!match) throw new Error('MONGODB_URI is not a mongodb:// or mongodb+srv:// URI');
-  const [, hosts = '', original = '', query = ''] = match;
-  const params = new URLSearchParams(query);
-  if (hosts.includes('@') && !params.has('authSource')) params.set('authSource', original || 'admin');
-  const search = params.toString();
-  return `${hosts}/${database}${search ? `?${search}` : ''}`;
 }

@@ -1,5 +1,6 @@
 /**
- * Test harness: the real service (real store in a temp folder, real locales, NLU and dialogs)
+ * Test harness: the real service (a real store: a temp folder, or a fresh MongoDB database in the
+ * `mongodb` project; real locales, NLU and dialogs)
  * and a conversation helper that talks to it the way a channel does, rendering replies for the
  * capabilities given, so transcripts read as a resident would see them.
  */
@@ -12,6 +13,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createService, type Service, type ServiceOverrides } from '../../src/service.js';
 import type { ChannelCapabilities, OutboundMessage } from '../../src/channels/channel.js';
+import { freshTestStore } from './test-store.js';
 import { channelFacts } from '../../src/channels/channel.js';
 import { renderReplies } from '../../src/channels/render.js';
 import type { ChannelName, GeoPoint, InboundMessage, MediaRef } from '../../src/core/message.js';
@@ -27,7 +29,8 @@ export async function startTestService(
   overrides: ServiceOverrides = {},
 ): Promise<{ service: Service; config: Config; dataDir: string; close(): Promise<void> }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civicline-test-'));
-  const config = loadConfig({ DATA_DIR: dataDir, CITY_NAME: 'Springfield', LOG_LEVEL: 'silent', ...env });
+  const store = freshTestStore();
+  const config = loadConfig({ DATA_DIR: dataDir, CITY_NAME: 'Springfield', LOG_LEVEL: 'silent', ...store.env, ...env });
   const service = await createService(config, pino({ level: 'silent' }), overrides);
   return {
     service,
@@ -35,6 +38,7 @@ export async function startTestService(
     dataDir,
     async close() {
       await service.close();
+      await store.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
