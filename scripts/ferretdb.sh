@@ -27,9 +27,9 @@ POSTGRESQL="${FERRETDB_POSTGRESQL:-postgres://postgres@127.0.0.1:5432}"
 export PGOPTIONS="--client-min-messages=warning"
 # FerretDB 1.x's PostgreSQL backend deadlocks when as many updates run at once as its pool has
 # connections: each holds one for its query while it waits for another to write. Its pool is
-# raised to POOL (PostgreSQL allows 100 here) and each client of the printed URI is capped at
+# set to POOL (PostgreSQL allows 100 here, and two test runs may share it) and each client of the printed URI is capped at
 # CLIENT_POOL connections, so the test workers and three instances stay well below it.
-POOL=80
+POOL=45
 CLIENT_POOL=10
 
 log() { echo "ferretdb: $*" >&2; }
