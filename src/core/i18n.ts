@@ -13,7 +13,7 @@ type CatalogEntry = string | PluralForms;
 /** Values a message may interpolate. */
 export type MessageVars = Record<string, string | number>;
 
-/** Words residents type that mean something in every step (see `src/engine/keywords.ts`). */
+/** Words residents type that mean something in every step (see `src/engine/advance.ts`, where they are matched). */
 export interface KeywordList {
   optOut: string[];
   optIn: string[];

@@ -48,7 +48,7 @@ export interface ConsentEventRecord extends StoredRecord {
 export interface ConversationRecord extends StoredRecord {
   /** Same as `_id`: the resident's channel address. */
   address: string;
-  /** The engine's state; opaque to the store (`src/engine/state.ts` defines it). */
+  /** The engine's state; opaque to the store (`ConversationState` in `src/engine/types.ts` defines it). */
   state: unknown;
   /**
    * The last few inbound message keys with the replies they got, so that a provider's retry of

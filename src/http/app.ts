@@ -8,7 +8,7 @@ import { errorHandler, notFound } from './errors.js';
 import { adminRoutes } from './admin/index.js';
 import { webChatPageRoutes } from '../channels/webchat/webchat-page.routes.js';
 import { webRoutes } from '../channels/web/web.routes.js';
-import { twilioRoutes } from '../channels/sms/sms.routes.js';
+import { smsRoutes } from '../channels/sms/sms.routes.js';
 import { telegramRoutes } from '../channels/telegram/telegram.routes.js';
 import { botFrameworkRoutes } from '../channels/webchat/botframework.routes.js';
 import { directLineRoutes } from '../channels/webchat/direct-line.routes.js';
@@ -28,6 +28,10 @@ export function createApp(service: Service, options: AppOptions = {}): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Browsers ask for it on every page (the web chat's, the staff's); a 204 keeps their consoles free of a 404.
+  app.get('/favicon.ico', (_req, res) => {
+    res.status(204).end();
+  });
   app.get('/readyz', async (_req, res) => {
     try {
       await service.store.ping();
@@ -41,7 +45,7 @@ export function createApp(service: Service, options: AppOptions = {}): Express {
 
   app.use(webChatPageRoutes(service));
   app.use(webRoutes(service));
-  app.use(twilioRoutes(service, options.twimlDeadlineMs === undefined ? {} : { twimlDeadlineMs: options.twimlDeadlineMs }));
+  app.use(smsRoutes(service, options.twimlDeadlineMs === undefined ? {} : { twimlDeadlineMs: options.twimlDeadlineMs }));
   app.use(telegramRoutes(service));
   app.use(botFrameworkRoutes(service));
   app.use(directLineRoutes(service));

@@ -32,7 +32,7 @@ export interface SmsRoutesDeps {
 }
 
 /** The Twilio webhook routes. */
-export function twilioRoutes(service: SmsRoutesDeps, options: { twimlDeadlineMs?: number } = {}): Router {
+export function smsRoutes(service: SmsRoutesDeps, options: { twimlDeadlineMs?: number } = {}): Router {
   const router = Router();
   const deadline = options.twimlDeadlineMs ?? TWIML_DEADLINE_MS;
   router.use('/webhooks/twilio', express.urlencoded({ extended: false, limit: FORM_LIMIT, parameterLimit: 200 }));

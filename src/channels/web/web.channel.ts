@@ -1,7 +1,8 @@
 /**
- * The minimal local web chat (`/chat`): a page posts JSON and gets the rendered replies in the
- * response. It is the first HTTP channel and works with no account; the Bot Framework Web Chat
- * replaces the page later, behind the same pipeline.
+ * The `web` channel: a plain JSON API (`/chat/api`, see web.routes.ts) for simple integrations
+ * and scripts. A client posts a message and gets the rendered replies in the response. It was
+ * the first HTTP channel and works with no account; the page at `/chat` is the web chat's
+ * (Microsoft's Web Chat on our Direct Line, in ../webchat/).
  *
  * A conversation id is issued by the server (128 random bits) and is the browser's secret for
  * that conversation: it is what lets a reload show the conversation again.

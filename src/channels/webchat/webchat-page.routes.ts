@@ -9,13 +9,13 @@ import type { Config } from '../../config.js';
 import type { Translator } from '../../core/i18n.js';
 
 /** The parts of the running service the web chat's page uses. */
-export interface WebChatPageDeps {
+export interface WebChatPageRoutesDeps {
   config: Pick<Config, 'rootDir' | 'defaultLocale' | 'webChatAccentColor' | 'cityName'>;
   i18n: Translator;
 }
 
 /** The routes of the web chat's page (Web Chat on our Direct Line), its scripts and the embed snippet. */
-export function webChatPageRoutes(service: WebChatPageDeps): Router {
+export function webChatPageRoutes(service: WebChatPageRoutesDeps): Router {
   const router = Router();
   const { config, i18n } = service;
   const pagesDir = path.join(config.rootDir, 'src', 'channels', 'webchat', 'pages');
@@ -41,10 +41,6 @@ export function webChatPageRoutes(service: WebChatPageDeps): Router {
     );
     res.type('html').send(page);
   });
-  // Browsers ask for it; a 204 keeps their consoles free of a 404.
-  router.get('/favicon.ico', (_req, res) => {
-    res.status(204).end();
-  });
   router.get('/chat/app.js', (_req, res) => {
     res.type('application/javascript').send(app);
   });
@@ -59,7 +55,7 @@ export function webChatPageRoutes(service: WebChatPageDeps): Router {
 }
 
 /** What the page needs: its language, colour, and its own words in every language. */
-function pageConfig(service: WebChatPageDeps) {
+function pageConfig(service: WebChatPageRoutesDeps) {
   const { i18n, config } = service;
   const strings = Object.fromEntries(
     i18n.locales.map((locale) => [
