@@ -1,0 +1,168 @@
+/**
+ * Several instances on one database: three real services (child processes, `src/main.ts`) on one
+ * MongoDB database, behind a round-robin balancer with no sticky sessions, so consecutive
+ * requests of one resident land on different instances. Nothing a resident sees may differ from
+ * one instance:
+ * - a webhook retried on another instance is processed once and answered the same way;
+ * - two messages of one resident on two instances at once are both recorded, in a transcript
+ *   without gaps, and the conversation never goes back;
+ * - residents walking whole journeys through the balancer lose nothing, and neither do they when
+ *   one instance is killed with SIGKILL in the middle of it (the others carry on).
+ *
+ * MongoDB only (the `mongodb` project of vitest.faults.config.ts): the embedded store is one
+ * process's folder.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.port.js';
+import { AUTH_TOKEN } from '../support/twilio.js';
+import { freshTestStore } from '../support/test-store.js';
+import { freePort, startService, type ChildService } from './support/child-service.js';
+import { formBody, send, sid, twilioHeaders, twimlMessages } from './support/client.js';
+import { expectNothingLost, PUBLIC_URL, SmsResident, WebResident, type Resident } from './support/journeys.js';
+import { startRoundRobin, type RoundRobin } from './support/round-robin.js';
+
+const INSTANCES = 3;
+const testStore = freshTestStore();
+const folders: string[] = [];
+const instances: ChildService[] = [];
+let balancer: RoundRobin;
+let store: Store;
+
+/** The environment every instance shares: one database; each its own DATA_DIR (unused by MongoDB). */
+function environment(): Record<string, string> {
+  const folder = mkdtempSync(path.join(tmpdir(), 'civicline-instance-'));
+  folders.push(folder);
+  return {
+    DATA_DIR: folder,
+    ...testStore.env,
+    CITY_NAME: 'Springfield',
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    PUBLIC_URL,
+    QUIET_HOURS: 'off',
+    // Residents here answer as fast as the service replies: the flood brake is another test's.
+    RATE_LIMIT_MESSAGES_PER_MINUTE: '0',
+    RATE_LIMIT_NEW_CHATS_PER_MINUTE: '0',
+    WEB_CHAT_TOKEN_SECRET: 'several-instances-web-chat-token-secret-0123456789',
+  };
+}
+
+beforeAll(async () => {
+  if (!testStore.env['MONGODB_URI']) throw new Error('The several-instance tests run in the mongodb project only');
+  // One after the other: the first creates the collections and indexes the others then find.
+  for (let i = 0; i < INSTANCES; i++) instances.push(await startService(environment(), await freePort()));
+  balancer = await startRoundRobin(instances.map((instance) => instance.url));
+  store = await openStore({ dataDir: folders[0]!, mongodbUri: testStore.env['MONGODB_URI'] });
+}, 120_000);
+
+afterAll(async () => {
+  await balancer?.close();
+  for (const instance of instances) await instance.kill9();
+  await store?.close();
+  await testStore.drop();
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+
+/** One signed Twilio webhook to one base URL; the answer's status and TwiML messages. */
+async function text(base: string, from: string, body: string, messageSid = sid()): Promise<{ status: number; messages: string[] }> {
+  const params = {
+    MessageSid: messageSid,
+    SmsSid: messageSid,
+    AccountSid: 'AC00000000000000000000000000000000',
+    From: from,
+    To: '+12175550100',
+    Body: body,
+    NumMedia: '0',
+  };
+  const webhook = '/webhooks/twilio/sms';
+  const response = await send({
+    url: `${base}${webhook}`,
+    headers: twilioHeaders(PUBLIC_URL, webhook, params, AUTH_TOKEN),
+    body: formBody(params),
+    timeoutMs: 15_000,
+  });
+  return { status: response.status, messages: twimlMessages(response.text) };
+}
+
+/** Sends until the resident's pending message got a 2xx (as providers retry), at most `tries` times. */
+async function settle(resident: Resident, base: string, tries = 40): Promise<void> {
+  for (let i = 0; resident.pending && i < tries; i++) {
+    if (!(await resident.step(base))) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  expect(resident.pending, resident.address).toBeNull();
+}
+
+describe('several instances on one database', () => {
+  it('processes a webhook retried on another instance once, and answers it the same way', async () => {
+    const from = '+12175557001';
+    const messageSid = sid();
+    const first = await text(instances[0]!.url, from, 'report a problem', messageSid);
+    const retried = await text(instances[1]!.url, from, 'report a problem', messageSid);
+    const again = await text(instances[2]!.url, from, 'report a problem', messageSid);
+    expect(first.status).toBe(200);
+    expect(first.messages.join('\n')).toMatch(/What kind of problem/);
+    expect(retried).toEqual(first);
+    expect(again).toEqual(first);
+    const inbound = (await store.transcripts.find({ field: 'conversationId', equals: `sms:${from}` })).filter((entry) => entry.direction === 'in');
+    expect(inbound.map((entry) => entry.providerMessageId)).toEqual([messageSid]);
+  });
+
+  it('records both of two messages that one resident sends to two instances at once, and the conversation never goes back', async () => {
+    const from = '+12175557002';
+    const address = `sms:${from}`;
+    let lastRev = 0;
+    const sent: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      const pair = [sid(), sid()];
+      sent.push(...pair);
+      const answers = await Promise.all(
+        pair.map((messageSid, i) => text(instances[(round + i) % INSTANCES]!.url, from, i === 0 ? 'menu' : 'help', messageSid)),
+      );
+      for (const answer of answers) {
+        expect(answer.status).toBe(200);
+        expect(answer.messages.length).toBeGreaterThan(0);
+      }
+      const conversation = await store.conversations.get(address);
+      expect(conversation!._rev).toBeGreaterThan(lastRev);
+      lastRev = conversation!._rev;
+    }
+    const conversation = await store.conversations.get(address);
+    const transcript = await store.transcripts.find({ field: 'conversationId', equals: address }, { order: 'asc' });
+    expect(transcript.map((entry) => entry.seq)).toEqual(transcript.map((_, i) => i));
+    expect(transcript.length).toBe(conversation!.transcriptLength);
+    const inbound = transcript.filter((entry) => entry.direction === 'in').map((entry) => entry.providerMessageId);
+    expect([...inbound].sort()).toEqual([...sent].sort());
+  });
+
+  it('loses nothing acknowledged while residents walk journeys through the balancer and one instance is killed', async () => {
+    const residents: Resident[] = [
+      ...Array.from({ length: 16 }, (_, i) => new SmsResident(`+1217557${String(1000 + i).padStart(4, '0')}`)),
+      ...Array.from({ length: 8 }, () => new WebResident()),
+    ];
+    let stop = false;
+    const load = Promise.all(
+      residents.map(async (resident) => {
+        while (!stop) if (!(await resident.step(balancer.url))) await new Promise((resolve) => setTimeout(resolve, 50));
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const acknowledgedBefore = residents.reduce((sum, r) => sum + r.acknowledged.length, 0);
+    await instances[INSTANCES - 1]!.kill9();
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    stop = true;
+    await load;
+    const acknowledgedAfter = residents.reduce((sum, r) => sum + r.acknowledged.length, 0);
+    // The instances left carry on: residents got answers after the kill too.
+    expect(acknowledgedAfter).toBeGreaterThan(acknowledgedBefore);
+    // Every message still without a 2xx is sent again until it gets one, through the balancer
+    // (whose dead instance answers 502, as a balancer without health checks would).
+    await Promise.all(residents.map((resident) => settle(resident, balancer.url)));
+    console.log(
+      `several instances: ${acknowledgedAfter} messages acknowledged (${acknowledgedBefore} before the kill), requests per instance ${[...balancer.counts.values()].join('/')}`,
+    );
+    await expectNothingLost(store, residents);
+  }, 120_000);
+});
