@@ -23,7 +23,7 @@ import { createTelegramChannel, type TelegramChannel } from './channels/telegram
 import { createBotFrameworkChannel, type BotFrameworkChannel } from './channels/webchat/botframework.channel.js';
 import { createDirectLineChannel, type DirectLineChannel } from './channels/webchat/direct-line.channel.js';
 import { randomBytes } from 'node:crypto';
-import { createMediaFiles, type MediaFiles } from './store/media-files.js';
+import type { MediaFiles } from './store/media-files.js';
 import { createResidentMessenger, type ResidentMessenger } from './channels/resident-messenger.js';
 import { createSmsChannel } from './channels/sms/sms.channel.js';
 import { createWebChannel } from './channels/web/web.channel.js';
@@ -177,7 +177,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     telegram,
     botframework,
     directLine,
-    media: createMediaFiles(path.join(config.dataDir, 'media')),
+    media: store.media,
     async close() {
       await telegram?.stop();
       // Before the store closes: the broadcast messages in flight are recorded first.

@@ -12,11 +12,13 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
 import mongoose from 'mongoose';
 import type { StoredRecord } from '../domain/records.js';
 import { eachCollection, type CollectionName, type RecordOf } from './collections.js';
 import { openEmbeddedCollection, type EmbeddedCollection, type EmbeddedContext } from './embedded-collection.js';
+import { createMediaFiles } from './media-files.js';
 import { buildModels, type StoreModels } from './schemas.js';
 import type { Collection, Collections, Store } from './store.port.js';
 
@@ -106,6 +108,7 @@ async function openCollections(root: RootDatabase, dir: string): Promise<Store> 
   return {
     kind: 'embedded',
     ...collections,
+    media: createMediaFiles(path.join(dir, 'media')),
 
     async ping() {
       context.assertOpen();

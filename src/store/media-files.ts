@@ -1,6 +1,8 @@
 /**
- * Photos residents upload through the web chat, kept as files under DATA_DIR/media. Each has a
- * random 128-bit id: its URL is unguessable, and is what a report refers to.
+ * Photos residents upload through the web chat. The embedded store keeps them as files under
+ * DATA_DIR/media (here); the MongoDB store keeps them in the database (GridFS, mongo.store.ts),
+ * so every instance serves every photo. Each has a random 128-bit id: its URL is unguessable,
+ * and is what a report refers to.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +11,16 @@ import { randomBytes } from 'node:crypto';
 /** The image types accepted, with the file extension each is stored under. */
 export const IMAGE_TYPES: Readonly<Record<string, string>> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/gif': 'gif' };
 const ID = /^[A-Za-z0-9_-]{22}$/;
+
+/** A new photo's id: 128 random bits. */
+export function newMediaId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** Whether a string is a photo's id (anything else is not looked up). */
+export function isMediaId(id: string): boolean {
+  return ID.test(id);
+}
 
 /** Stored photos. */
 export interface MediaFiles {
@@ -23,12 +35,12 @@ export function createMediaFiles(dir: string): MediaFiles {
       const extension = IMAGE_TYPES[contentType];
       if (!extension) throw new Error('Not an accepted image type');
       await mkdir(dir, { recursive: true });
-      const id = randomBytes(16).toString('base64url');
+      const id = newMediaId();
       await writeFile(path.join(dir, `${id}.${extension}`), bytes, { flag: 'wx' });
       return id;
     },
     async read(id) {
-      if (!ID.test(id)) return null;
+      if (!isMediaId(id)) return null;
       for (const [contentType, extension] of Object.entries(IMAGE_TYPES)) {
         try {
           return { bytes: await readFile(path.join(dir, `${id}.${extension}`)), contentType };

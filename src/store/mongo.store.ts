@@ -19,6 +19,7 @@ import { validateRecord } from './record.validator.js';
 import { buildModels } from './schemas.js';
 import type { Collection, Collections, Store, Unsaved } from './store.port.js';
 import type { StoredRecord } from '../domain/records.js';
+import { IMAGE_TYPES, isMediaId, newMediaId, type MediaFiles } from './media-files.js';
 
 type MongoCollection<T extends mongo.Document> = mongo.Collection<T>;
 
@@ -66,6 +67,7 @@ export async function openMongoStore(uri: string): Promise<Store> {
     return {
       kind: 'mongodb',
       ...collections,
+      media: gridFsMedia(connection),
       async ping() {
         if (!connection.db) throw new Error('mongodb: not connected');
         await connection.db.admin().ping();
@@ -120,6 +122,38 @@ export function withoutNul<V>(value: V): V {
     if (clean !== each) (copy ??= { ...(value as Record<string, unknown>) })[key] = clean;
   }
   return (copy ?? value) as V;
+}
+
+/**
+ * Photos in the database (GridFS, bucket `media`), so every instance behind a load balancer
+ * serves the photo another one took. The file's name is its id; its type is in the metadata.
+ */
+function gridFsMedia(connection: mongoose.Connection): MediaFiles {
+  const bucket = () => {
+    if (!connection.db) throw new Error('mongodb: not connected');
+    return new mongoose.mongo.GridFSBucket(connection.db, { bucketName: 'media' });
+  };
+  return {
+    async save(bytes, contentType) {
+      if (!IMAGE_TYPES[contentType]) throw new Error('Not an accepted image type');
+      const id = newMediaId();
+      await new Promise<void>((resolve, reject) => {
+        const upload = bucket().openUploadStream(id, { metadata: { contentType } });
+        upload.once('error', reject).once('finish', () => resolve());
+        upload.end(bytes);
+      });
+      return id;
+    },
+    async read(id) {
+      if (!isMediaId(id)) return null;
+      const [file] = await bucket().find({ filename: id }, { limit: 1 }).toArray();
+      const contentType = (file?.metadata as { contentType?: unknown } | undefined)?.contentType;
+      if (!file || typeof contentType !== 'string') return null;
+      const chunks: Buffer[] = [];
+      for await (const chunk of bucket().openDownloadStream(file._id)) chunks.push(chunk as Buffer);
+      return { bytes: Buffer.concat(chunks), contentType };
+    },
+  };
 }
 
 /** One collection on its mongoose model. */

@@ -26,6 +26,7 @@ import type {
   TranscriptEntryRecord,
   VolunteerRoleRecord,
 } from '../domain/records.js';
+import type { MediaFiles } from './media-files.js';
 
 /** A record as written: the store sets `_rev`. */
 export type Unsaved<T extends StoredRecord> = Omit<T, '_rev'> & { _rev?: number };
@@ -93,6 +94,8 @@ export interface Collections {
 export interface Store extends Collections {
   /** Which adapter this is, for logs and /readyz. */
   readonly kind: 'embedded' | 'mongodb';
+  /** Photos residents uploaded: files under DATA_DIR/media, or in the database on MongoDB (every instance serves them). */
+  readonly media: MediaFiles;
   /** Resolves when the store can read and write; rejects otherwise (drives /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;

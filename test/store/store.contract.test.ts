@@ -324,6 +324,20 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       });
     });
 
+    describe('media', () => {
+      it('keeps a photo with its type, and finds nothing for an unknown or malformed id', async () => {
+        const bytes = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(300_000, 7)]);
+        const id = await store.media.save(bytes, 'image/png');
+        expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+        const read = await store.media.read(id);
+        expect(read?.contentType).toBe('image/png');
+        expect(read?.bytes.equals(bytes)).toBe(true);
+        expect(await store.media.read('AAAAAAAAAAAAAAAAAAAAAA')).toBeNull();
+        expect(await store.media.read('../../etc/passwd')).toBeNull();
+        await expect(store.media.save(bytes, 'text/html')).rejects.toThrow('Not an accepted image type');
+      });
+    });
+
     describe('lifecycle', () => {
       it('pings', async () => {
         await expect(store.ping()).resolves.toBeUndefined();
