@@ -45,6 +45,7 @@ const schema = z.object({
     .regex(/^(off|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)$/, 'must be like 21:00-08:00 (local time in CITY_TIMEZONE), or off')
     .default('21:00-08:00'),
   VOLUNTEER_CALL_ANSWER_HOURS: z.coerce.number().positive().max(720).default(72),
+  BROADCAST_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   REPORT_FOLLOW_UP_HOURS: z.coerce.number().positive().max(720).default(72),
   STAFF_SESSION_HOURS: z.coerce.number().positive().max(720).default(12),
   RATE_LIMIT_MESSAGES_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
@@ -95,6 +96,8 @@ export interface Config {
   quietHours: { start: number; end: number } | null;
   /** How long a "yes" to a volunteer call counts by default. */
   volunteerCallAnswerHours: number;
+  /** How long a broadcast delivery claimed by one instance's worker is that worker's; then another may take it over. */
+  broadcastLeaseMs: number;
   /** How long a reply to a report's status update is added to the report. */
   reportFollowUpHours: number;
   /** How long a staff dashboard session lasts. */
@@ -173,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     seedDemoData: c.SEED_DEMO_DATA,
     quietHours: quietHoursOf(c.QUIET_HOURS),
     volunteerCallAnswerHours: c.VOLUNTEER_CALL_ANSWER_HOURS,
+    broadcastLeaseMs: c.BROADCAST_LEASE_SECONDS * 1000,
     reportFollowUpHours: c.REPORT_FOLLOW_UP_HOURS,
     staffSessionHours: c.STAFF_SESSION_HOURS,
     rateLimits: {

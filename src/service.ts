@@ -158,7 +158,16 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   });
   const notifier = createResidentNotifier({ store, i18n, pipeline, messenger, cityName: config.cityName });
   staffDeps = { store, notifier, runner, i18n, config };
-  const broadcasts = createBroadcastWorker({ store, notifier, reaches: (channel) => messenger.reaches(channel), config, logger });
+  const broadcasts = createBroadcastWorker({
+    store,
+    notifier,
+    reaches: (channel) => messenger.reaches(channel),
+    config,
+    logger,
+    leaseMs: config.broadcastLeaseMs,
+    // Shared by every instance on the database: together they keep to the channel's rate.
+    rates: { sms: config.twilio.messagesPerSecond, telegram: config.telegram.messagesPerSecond },
+  });
 
   return {
     config,

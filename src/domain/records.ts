@@ -316,6 +316,11 @@ export interface DeliveryRecord extends StoredRecord {
   reason?: string;
   attempts: number;
   lastError?: string;
+  /**
+   * While `sending`: until when the worker that claimed it is working on it. Past it, the worker
+   * is taken to have died, and another may take the delivery over (see broadcast-worker.ts).
+   */
+  leaseUntil?: Date;
   /** The resident answered the call: their sign-up's outcome. */
   answer?: 'confirmed' | 'waitlisted' | 'declined' | 'full' | 'closed';
   /** The broadcast id once answered (indexed: counts the answers of a broadcast). */

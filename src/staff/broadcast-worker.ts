@@ -8,16 +8,19 @@
  * - A delivery is claimed before it is sent (`queued` → `sending`, a revision-checked replace),
  *   so two workers never take the same one, and the broadcast's status is read again before
  *   every claim, so a pause or a cancel stops the lanes after the message in flight.
+ * - Every instance runs a worker. A claim carries a lease (`leaseUntil`, BROADCAST_LEASE_SECONDS,
+ *   renewed while the worker waits to retry): a delivery left `sending` past its lease belongs to
+ *   an instance that died, and any worker takes it over as a crash's leftover (below).
+ * - The channel's rate holds across instances: each delivery first takes the next slot of its
+ *   channel from a record every instance shares (`broadcast-pace|<channel>` in meta).
  * - Nothing is claimed during quiet hours (QUIET_HOURS in CITY_TIMEZONE); scheduled broadcasts
  *   wait for them to end too.
- * - After a crash, a delivery left `sending` is handed to the notifier again with the same key.
+ * - After a crash, a delivery left `sending` (and its lease run out) is handed to the notifier
+ *   again with the same key.
  *   The channel's sender then either sends it (the crash came before the provider was called) or
  *   reports it `interrupted`: Twilio and Telegram take no idempotency key, so a request cut off
  *   after the provider accepted it but before we recorded that may have arrived, and sending it
  *   again could reach the resident twice. It is recorded as failed (`interrupted`), never resent.
- *
- * The worker assumes it is the only one sending for its database: with several service
- * instances on one MongoDB, run it in one of them (a claim has no lease another could expire).
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -45,6 +48,10 @@ export interface BroadcastWorkerOptions {
   maxAttempts?: number;
   /** Wait before the second attempt; doubled for each next one (default 30 s). */
   retryBackoffMs?: number;
+  /** How long a claim is this worker's before another may take it over (default 60 s). */
+  leaseMs?: number;
+  /** Messages per second a channel takes from all instances together (none: no shared pace). */
+  rates?: Partial<Record<ChannelName, number>>;
 }
 
 /** A running (or not yet started) broadcast worker. */
@@ -72,6 +79,8 @@ const ACTIVE_LIMIT = 50;
  * the channel may have marked its message interrupted already, and a third ask would send it.
  */
 const RECOVERING = 'recovering';
+/** A shared pace slot further ahead than this was set by a clock that ran fast: it is not waited for. */
+const MAX_PACE_AHEAD_MS = 60_000;
 /** What an interrupted delivery's `lastError` says. */
 const INTERRUPTED_ERROR = 'interrupted mid-send by a restart: it may have arrived, so it is not sent again';
 
@@ -87,6 +96,12 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   const maxAttempts = options.maxAttempts ?? 3;
   const retryBackoffMs = options.retryBackoffMs ?? 30_000;
+  const leaseMs = options.leaseMs ?? 60_000;
+  // Leases are about processes dying, so they run on the real clock (`now` may be a test's).
+  const leaseFrom = (fromMs: number) => new Date(fromMs + leaseMs);
+  const leaseHeld = (delivery: DeliveryRecord) => delivery.leaseUntil !== undefined && delivery.leaseUntil.getTime() > Date.now();
+  // How often a lane looks for other instances' expired claims (at once after a start).
+  const leftoverCheckMs = Math.min(leaseMs / 2, 5_000);
 
   let running = false;
   let lanes: Promise<void> | null = null;
@@ -97,8 +112,10 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
   const idleAt = new Map<ChannelName, number>();
   // Deliveries this worker is sending now: a `sending` delivery not in here is a crash's leftover.
   const inFlight = new Set<string>();
-  // `<channel>|<broadcastId>` whose leftovers this lane has dealt with (only a restart makes them).
-  const recovered = new Set<string>();
+  // `<channel>|<broadcastId>` → when this lane last looked for its expired claims (real clock).
+  const leftoversCheckedAt = new Map<string, number>();
+  // When a lane last settled cancelled broadcasts' expired claims (another instance's, now dead).
+  let cancelledSweptAt = Date.now();
   const planning = new Set<string>();
 
   function nap(ms: number): Promise<void> {
@@ -140,6 +157,10 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
     if (isQuiet(config.quietHours, config.cityTimeZone, at)) {
       const end = quietHoursEnd(config.quietHours, config.cityTimeZone, at);
       return Math.min(Math.max(end.getTime() - at.getTime(), 10), QUIET_RECHECK_MS);
+    }
+    if (Date.now() - cancelledSweptAt >= leftoverCheckMs) {
+      cancelledSweptAt = Date.now();
+      await settleCancelledLeftovers();
     }
     const nextDueInMs = await startDueBroadcasts(at);
     const claim = await claimNext(channel, at);
@@ -189,7 +210,7 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
       for (let attempt = 0; attempt < 5; attempt++) {
         const [next] = await store.deliveries.find({ field: 'bucket', equals: bucket }, { limit: 1 });
         if (!next) break;
-        const claimed = withState(next, 'sending', at, { attempts: next.attempts + 1 });
+        const claimed = withState(next, 'sending', at, { attempts: next.attempts + 1, leaseUntil: leaseFrom(Date.now()) });
         if (await store.deliveries.replace(claimed, next._rev)) return { delivery: { ...claimed, _rev: next._rev + 1 }, broadcast };
       }
       await finishIfDone(broadcast, at);
@@ -197,25 +218,54 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
     return null;
   }
 
-  /** A delivery a crash left `sending`, claimed again (once per broadcast per lane after a start). */
+  /**
+   * A delivery a crash left `sending` (in this instance or another), claimed again once its lease
+   * has run out. Looked for at once after a start, then every `leftoverCheckMs` per broadcast.
+   */
   async function claimLeftover(channel: ChannelName, broadcast: BroadcastRecord, at: Date): Promise<Claim | null> {
     const key = `${channel}|${broadcast._id}`;
-    if (recovered.has(key)) return null;
+    if (Date.now() - (leftoversCheckedAt.get(key) ?? Number.NEGATIVE_INFINITY) < leftoverCheckMs) return null;
     const left = await store.deliveries.find({ field: 'bucket', equals: deliveryBucket(broadcast._id, 'sending', channel) });
     for (const delivery of left) {
-      if (inFlight.has(delivery._id)) continue;
+      if (inFlight.has(delivery._id) || leaseHeld(delivery)) continue;
       if (delivery.reason === RECOVERING) {
         await settle(delivery._id, interruptedOutcome(), at);
         continue;
       }
-      const claimed = withState(delivery, 'sending', at, { attempts: delivery.attempts + 1, reason: RECOVERING });
+      const claimed = withState(delivery, 'sending', at, { attempts: delivery.attempts + 1, reason: RECOVERING, leaseUntil: leaseFrom(Date.now()) });
       if (await store.deliveries.replace(claimed, delivery._rev)) {
         logger.info({ broadcastId: broadcast._id, seq: delivery.seq, channel }, 'broadcast delivery left sending by a restart: asking its channel');
         return { delivery: { ...claimed, _rev: delivery._rev + 1 }, broadcast };
       }
     }
-    recovered.add(key);
+    leftoversCheckedAt.set(key, Date.now());
     return null;
+  }
+
+  /**
+   * Waits for this channel's next slot at its rate, shared by every instance: the slot is taken
+   * with a revision-checked write of `broadcast-pace|<channel>`, so two instances never take the
+   * same one. Real time: rates are.
+   */
+  async function takeSlot(channel: ChannelName): Promise<void> {
+    const perSecond = options.rates?.[channel];
+    if (!perSecond) return;
+    const interval = 1000 / perSecond;
+    const id = `broadcast-pace|${channel}`;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const current = await store.meta.get(id);
+      const nowMs = Date.now();
+      const next = typeof current?.value === 'number' && current.value < nowMs + MAX_PACE_AHEAD_MS ? current.value : 0;
+      const slot = Math.max(nowMs, next);
+      const taken = current
+        ? await store.meta.replace({ _id: id, value: slot + interval }, current._rev)
+        : await store.meta.insert({ _id: id, value: slot + interval });
+      if (taken) {
+        if (slot > nowMs) await new Promise((resolve) => setTimeout(resolve, slot - nowMs));
+        return;
+      }
+    }
+    throw new Error(`The ${channel} broadcast pace kept changing`);
   }
 
   /** Marks a sending broadcast done once nothing of it is queued or in flight. */
@@ -231,10 +281,13 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
     inFlight.add(delivery._id);
     try {
       let attempts = delivery.attempts;
+      await takeSlot(delivery.channel);
       let outcome = await send(delivery, broadcast);
       // Attempts already made by an earlier run count too: a restart does not reset the budget.
       while (outcome.state === 'failed' && outcome.retryable && !outcome.interrupted && attempts < maxAttempts) {
         const until = Date.now() + retryBackoffMs * 2 ** Math.max(0, attempts - 1);
+        // Still this worker's while it waits: the lease covers the wait.
+        await update(delivery._id, (current) => (current.state === 'sending' ? { ...current, leaseUntil: leaseFrom(until) } : null));
         while (running && Date.now() < until) await nap(until - Date.now());
         // Stopping, paused, cancelled or quiet hours begun meanwhile: back to the queue (the channel
         // said it did not go out), where the next start, a resume, the cancellation or the morning finds it.
@@ -244,7 +297,10 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
           return;
         }
         attempts += 1;
-        await update(delivery._id, (current) => (current.state === 'sending' ? { ...current, attempts, updatedAt: now() } : null));
+        await update(delivery._id, (current) =>
+          current.state === 'sending' ? { ...current, attempts, leaseUntil: leaseFrom(Date.now()), updatedAt: now() } : null,
+        );
+        await takeSlot(delivery.channel);
         outcome = await send(delivery, broadcast);
       }
       await settle(delivery._id, outcome, now());
@@ -344,7 +400,7 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
       if (broadcast.finishedAt) continue;
       for (const channel of BROADCAST_CHANNELS) {
         const left = await store.deliveries.find({ field: 'bucket', equals: deliveryBucket(broadcast._id, 'sending', channel) });
-        for (const delivery of left) if (!inFlight.has(delivery._id)) await settle(delivery._id, interruptedOutcome(), at);
+        for (const delivery of left) if (!inFlight.has(delivery._id) && !leaseHeld(delivery)) await settle(delivery._id, interruptedOutcome(), at);
       }
       await finishIfSettled(store, broadcast._id, at);
     }
@@ -385,9 +441,9 @@ function interruptedOutcome(): SendOutcome {
   return { state: 'failed', error: INTERRUPTED_ERROR, retryable: false, interrupted: true };
 }
 
-/** The delivery without a reason (a reason belongs to a skipped or failed one). */
+/** The delivery without a reason (a reason belongs to a skipped or failed one) or a lease (a claim's, while `sending`). */
 function withoutReason(delivery: DeliveryRecord): DeliveryRecord {
-  const { reason: _reason, ...rest } = delivery;
+  const { reason: _reason, leaseUntil: _leaseUntil, ...rest } = delivery;
   return rest;
 }
 

@@ -410,6 +410,7 @@ const deliverySchema = recordSchema<DeliveryRecord>({
   reason: String,
   attempts: { type: Number, required: true, min: 0 },
   lastError: String,
+  leaseUntil: Date,
   answer: { type: String, enum: membersOf<NonNullable<DeliveryRecord['answer']>>()(['confirmed', 'waitlisted', 'declined', 'full', 'closed']) },
   answeredIn: String,
   answeredAt: Date,

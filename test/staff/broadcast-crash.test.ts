@@ -26,8 +26,11 @@ import { createService, type Service } from '../../src/service.js';
 import { broadcastProgress, createBroadcast } from '../../src/staff/broadcasts.js';
 import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
 import { ACCOUNT_SID, AUTH_TOKEN, startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
+import { freshTestStore } from '../support/test-store.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'civicline-broadcast-crash-'));
+// The embedded store in dataDir, or (in the mongodb project) one MongoDB database for every child.
+const testStore = freshTestStore();
 const children: ChildProcess[] = [];
 const TEXT = 'Sandbags needed at the river today';
 const PER_CHANNEL = 150;
@@ -44,7 +47,10 @@ let onRequest: () => void = () => {};
 function environment(): Record<string, string> {
   return {
     DATA_DIR: dataDir,
+    ...testStore.env,
     LOG_LEVEL: 'silent',
+    // A killed child's claims are taken over by the next one after this lease (the default is a minute).
+    BROADCAST_LEASE_SECONDS: '1',
     CITY_NAME: 'Springfield',
     QUIET_HOURS: 'off',
     SEED_DEMO_DATA: 'false',
@@ -83,6 +89,7 @@ afterAll(async () => {
   await twilio.close();
   await telegram.close();
   rmSync(dataDir, { recursive: true, force: true });
+  await testStore.drop();
 });
 
 /** A running child: the process, whether it said `done`, and a promise of its exit. */

@@ -323,6 +323,70 @@ describe('the worker’s own decisions (stub notifier)', () => {
     expect(notifier.calls.every((call) => call.key === deliveryId(broadcast._id, call.address))).toBe(true);
   });
 
+  it('two workers on one store (two instances) send each delivery once, and keep to the channel’s rate together', async () => {
+    const residents = await seed('TwoInstances', { webchat: { reachable: 24 } });
+    const { broadcast } = await createBroadcast(service, { messages: { en: 'Hi' }, audience: { neighbourhoods: ['TwoInstances'] } }, STAFF);
+    // Stub channels pace nothing: the only pace is the one the two workers share.
+    const stubs = [stubNotifier({}), stubNotifier({})];
+    const times: number[] = [];
+    const workers = stubs.map((stub) =>
+      createBroadcastWorker({
+        store: service.store,
+        notifier: { notify: (address, notification) => (times.push(Date.now()), stub.notify(address, notification)) },
+        reaches: () => true,
+        config: { ...service.config, quietHours: null },
+        logger: pino({ level: 'silent' }),
+        pollMs: 20,
+        rates: { webchat: 10 },
+      }),
+    );
+    for (const worker of workers) worker.start();
+    try {
+      await waitFor('done', async () => (await progressOf(broadcast._id)).status === 'done');
+    } finally {
+      for (const worker of workers) await worker.stop();
+    }
+    const sent = stubs.flatMap((stub) => stub.calls.map((call) => call.address)).sort();
+    expect(sent).toEqual(residents.map((r) => r.address).sort());
+    // Both took part, and together they kept to 10 a second (one more for the window's edges).
+    expect(stubs.every((stub) => stub.calls.length > 0)).toBe(true);
+    expect(busiestWindow(times)).toBeLessThanOrEqual(11);
+  }, 60_000);
+
+  it('leaves alone a delivery another worker holds a lease on, and takes it over once the lease has run out', async () => {
+    const [held, other] = await seed('Leases', { webchat: { reachable: 2 } });
+    const { broadcast } = await createBroadcast(service, { messages: { en: 'Hi' }, audience: { neighbourhoods: ['Leases'] } }, STAFF);
+    // Another instance claimed this one and is sending it (its lease runs for ten more minutes).
+    const id = deliveryId(broadcast._id, held!.address);
+    const claimed = (await service.store.deliveries.get(id))!;
+    await service.store.deliveries.replace(
+      withState(claimed, 'sending', new Date(), { attempts: 1, leaseUntil: new Date(Date.now() + 600_000) }),
+      claimed._rev,
+    );
+
+    const notifier = stubNotifier({ [held!.address]: [{ state: 'failed', error: 'interrupted', retryable: false, interrupted: true }] });
+    const worker = workerWith(notifier);
+    worker.start();
+    try {
+      await waitFor('the other delivery', async () => (await service.store.deliveries.get(deliveryId(broadcast._id, other!.address)))?.state === 'sent');
+      await worker.idle();
+      expect(notifier.calls.map((call) => call.address)).toEqual([other!.address]);
+      expect(await service.store.deliveries.get(id)).toMatchObject({ state: 'sending', attempts: 1 });
+      expect((await progressOf(broadcast._id)).status).toBe('sending');
+
+      // That instance died: its lease runs out, and this worker asks the channel about it, once.
+      const left = (await service.store.deliveries.get(id))!;
+      await service.store.deliveries.replace({ ...left, leaseUntil: new Date(Date.now() - 1) }, left._rev);
+      await waitFor('done', async () => (await progressOf(broadcast._id)).status === 'done');
+    } finally {
+      await worker.stop();
+    }
+    expect(notifier.calls.map((call) => call.address)).toEqual([other!.address, held!.address]);
+    const settled = await service.store.deliveries.get(id);
+    expect(settled).toMatchObject({ state: 'failed', reason: 'interrupted', attempts: 2 });
+    expect(settled).not.toHaveProperty('leaseUntil');
+  });
+
   it('after a restart, asks the channel once about a delivery left sending, and never a second time', async () => {
     const [leftOnce, leftTwice, queued] = await seed('Leftovers', { webchat: { reachable: 3 } });
     const { broadcast } = await createBroadcast(service, { messages: { en: 'Hi' }, audience: { neighbourhoods: ['Leftovers'] } }, STAFF);
