@@ -120,6 +120,10 @@ describe('crash safety', () => {
     expect(confirmedSignups).toBeGreaterThan(5);
 
     const store = await openStore({ dataDir, mongodbUri: testStore.env['MONGODB_URI'] });
-    await expectNothingLost(store, residents);
+    try {
+      await expectNothingLost(store, residents);
+    } finally {
+      await store.close();
+    }
   }, 200_000);
 });

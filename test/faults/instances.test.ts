@@ -7,7 +7,10 @@
  * - two messages of one resident on two instances at once are both recorded, in a transcript
  *   without gaps, and the conversation never goes back;
  * - residents walking whole journeys through the balancer lose nothing, and neither do they when
- *   one instance is killed with SIGKILL in the middle of it (the others carry on).
+ *   one instance is killed with SIGKILL in the middle of it (the others carry on);
+ * - a broadcast sent by the workers of every instance reaches each resident once at most (once,
+ *   but for the one message per channel a kill may cut off), at the SMS rate of all of them
+ *   together, and an instance killed mid-send has its claims taken over after their lease.
  *
  * MongoDB only (the `mongodb` project of vitest.faults.config.ts): the embedded store is one
  * process's folder.
@@ -26,6 +29,8 @@ import { expectNothingLost, PUBLIC_URL, SmsResident, WebResident, type Resident 
 import { startRoundRobin, type RoundRobin } from './support/round-robin.js';
 
 const INSTANCES = 3;
+const ADMIN_TOKEN = 'several-instances-admin-token-0123456789';
+const SMS_RATE = 10;
 const testStore = freshTestStore();
 const folders: string[] = [];
 const instances: ChildService[] = [];
@@ -47,6 +52,10 @@ function environment(): Record<string, string> {
     RATE_LIMIT_MESSAGES_PER_MINUTE: '0',
     RATE_LIMIT_NEW_CHATS_PER_MINUTE: '0',
     WEB_CHAT_TOKEN_SECRET: 'several-instances-web-chat-token-secret-0123456789',
+    ADMIN_TOKEN,
+    // No Twilio credentials: SMS goes to the outbox (records in the database), at this rate.
+    TWILIO_MESSAGES_PER_SECOND: String(SMS_RATE),
+    BROADCAST_LEASE_SECONDS: '2',
   };
 }
 
@@ -165,4 +174,75 @@ describe('several instances on one database', () => {
     );
     await expectNothingLost(store, residents);
   }, 120_000);
+
+  it('sends a broadcast from every instance, to each resident once, at the SMS rate of all together, through the kill of one', async () => {
+    const now = new Date();
+    const residents = Array.from({ length: 60 }, (_, i) => {
+      const address = i % 2 === 0 ? `sms:+1217558${String(1000 + i).padStart(4, '0')}` : `webchat:instances${i}`;
+      return {
+        _id: address,
+        address,
+        channel: (i % 2 === 0 ? 'sms' : 'webchat') as 'sms' | 'webchat',
+        locale: 'en',
+        optedOut: false,
+        volunteerCalls: true,
+        interests: [],
+        neighbourhood: 'Instances',
+        createdAt: now,
+        lastSeenAt: now,
+      };
+    });
+    for (const resident of residents) await store.residents.insert(resident);
+    const text = 'Sandbags at the river, now';
+    const created = await send({
+      url: `${balancer.url}/admin/api/broadcasts`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ messages: { en: text }, audience: { neighbourhoods: ['Instances'] } }),
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = (JSON.parse(created.text) as { broadcast: { _id: string } }).broadcast._id;
+
+    // Kill one of the two instances left once some have gone out; the last takes over its claims.
+    const sentSms = async () => (await store.outbound.find({ field: 'state', equals: 'outbox' })).filter((record) => record.text.startsWith(text));
+    const deadline = Date.now() + 60_000;
+    while ((await sentSms()).length < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await instances[1]!.kill9();
+    let done = false;
+    while (!done && Date.now() < deadline + 60_000) {
+      done = (await store.broadcasts.get(id))?.status === 'done';
+      if (!done) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(done).toBe(true);
+
+    const deliveries = await store.deliveries.find({ field: 'broadcastId', equals: id });
+    expect(deliveries).toHaveLength(residents.length);
+    const interrupted = deliveries.filter((d) => d.state === 'failed');
+    expect(deliveries.filter((d) => d.state !== 'failed').every((d) => d.state === 'sent')).toBe(true);
+    // A kill cuts off at most the message in flight on each channel lane of the killed instance.
+    expect(interrupted.length).toBeLessThanOrEqual(2);
+    for (const delivery of interrupted) expect(delivery.reason).toBe('interrupted');
+
+    // Nobody twice: one SMS outbox record or one web chat message per resident at most.
+    const sms = await sentSms();
+    const perAddress = new Map<string, number>();
+    for (const record of sms) perAddress.set(record.address, (perAddress.get(record.address) ?? 0) + 1);
+    for (const resident of residents.filter((r) => r.channel === 'webchat')) {
+      const log = await store.webchatActivities.find({ field: 'conversationId', equals: resident.address.slice('webchat:'.length) });
+      perAddress.set(resident.address, log.filter((entry) => String((entry.activity as { text?: string }).text).startsWith(text)).length);
+    }
+    for (const resident of residents) expect(perAddress.get(resident.address) ?? 0, resident.address).toBeLessThanOrEqual(1);
+    expect([...perAddress.values()].reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(residents.length - interrupted.length);
+
+    // The SMS rate held for the instances together: no second with more than the rate (+1 for the window's edges).
+    const times = sms.map((record) => record.createdAt.getTime()).sort((a, b) => a - b);
+    let busiest = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[j]! < times[i]! - 999) j++;
+      busiest = Math.max(busiest, i - j + 1);
+    }
+    console.log(
+      `several instances, broadcast: ${deliveries.length} deliveries, ${interrupted.length} interrupted by the kill, busiest second ${busiest} SMS (rate ${SMS_RATE})`,
+    );
+    expect(busiest).toBeLessThanOrEqual(SMS_RATE + 1);
+  }, 180_000);
 });

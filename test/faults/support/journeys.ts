@@ -147,43 +147,39 @@ export class WebResident extends Resident {
  * every conversation parses, its transcript has no gaps and matches its transcriptLength.
  */
 export async function expectNothingLost(store: Store, residents: readonly Resident[]): Promise<void> {
-  try {
-    for (const resident of residents) {
-      const where = resident.address;
-      const conversation = await store.conversations.get(where);
-      expect(conversation, where).not.toBeNull();
-      expect((conversation!.state as { schema?: unknown }).schema, where).toBe(STATE_SCHEMA);
+  for (const resident of residents) {
+    const where = resident.address;
+    const conversation = await store.conversations.get(where);
+    expect(conversation, where).not.toBeNull();
+    expect((conversation!.state as { schema?: unknown }).schema, where).toBe(STATE_SCHEMA);
 
-      const transcript = await store.transcripts.find({ field: 'conversationId', equals: where }, { order: 'asc' });
-      // No gaps, nothing beyond the conversation's own count.
+    const transcript = await store.transcripts.find({ field: 'conversationId', equals: where }, { order: 'asc' });
+    // No gaps, nothing beyond the conversation's own count.
+    expect(
+      transcript.map((entry) => entry.seq),
+      where,
+    ).toEqual(transcript.map((_, i) => i));
+    expect(transcript.length, where).toBe(conversation!.transcriptLength);
+
+    // Every acknowledged message is there once, in the order it was sent.
+    const inbound = transcript.filter((entry) => entry.direction === 'in').map((entry) => entry.providerMessageId);
+    expect(new Set(inbound).size, `${where}: a message was recorded twice`).toBe(inbound.length);
+    expect(
+      inbound.filter((id) => resident.acknowledged.some((sent) => sent.id === id)),
+      where,
+    ).toEqual(resident.acknowledged.map((sent) => sent.id));
+
+    // Every confirmed report exists with this resident; nothing was filed twice or unseen.
+    const reports = await store.reports.find({ field: 'residentAddress', equals: where });
+    expect(reports.map((report) => report._id).sort(), where).toEqual([...resident.reports].sort());
+
+    // Every confirmed sign-up exists (for a role of that title) with this resident.
+    const signups = await store.signups.find({ field: 'address', equals: where });
+    const titles = await Promise.all(signups.map(async (signup) => (await store.roles.get(signup.roleId))?.title ?? '?'));
+    for (const title of new Set(resident.signups))
       expect(
-        transcript.map((entry) => entry.seq),
-        where,
-      ).toEqual(transcript.map((_, i) => i));
-      expect(transcript.length, where).toBe(conversation!.transcriptLength);
-
-      // Every acknowledged message is there once, in the order it was sent.
-      const inbound = transcript.filter((entry) => entry.direction === 'in').map((entry) => entry.providerMessageId);
-      expect(new Set(inbound).size, `${where}: a message was recorded twice`).toBe(inbound.length);
-      expect(
-        inbound.filter((id) => resident.acknowledged.some((sent) => sent.id === id)),
-        where,
-      ).toEqual(resident.acknowledged.map((sent) => sent.id));
-
-      // Every confirmed report exists with this resident; nothing was filed twice or unseen.
-      const reports = await store.reports.find({ field: 'residentAddress', equals: where });
-      expect(reports.map((report) => report._id).sort(), where).toEqual([...resident.reports].sort());
-
-      // Every confirmed sign-up exists (for a role of that title) with this resident.
-      const signups = await store.signups.find({ field: 'address', equals: where });
-      const titles = await Promise.all(signups.map(async (signup) => (await store.roles.get(signup.roleId))?.title ?? '?'));
-      for (const title of new Set(resident.signups))
-        expect(
-          titles.some((t) => t.includes(title) || title.includes(t)),
-          `${where}: ${title}`,
-        ).toBe(true);
-    }
-  } finally {
-    await store.close();
+        titles.some((t) => t.includes(title) || title.includes(t)),
+        `${where}: ${title}`,
+      ).toBe(true);
   }
 }
