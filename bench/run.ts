@@ -18,7 +18,9 @@
  *   --sizes <list>     stored residents of the scaling series (default 1000,100000; 1000000 with --huge)
  *
  * With MONGODB_URI set, the channel and scaling scenarios run on MongoDB as well, each
- * dataset in its own database (named civicline_bench_<dataset>, dropped afterwards).
+ * dataset in its own database (named civicline_bench_<dataset>, dropped afterwards). With
+ * BENCH_DATABASE_PROCESSES (command names, e.g. `ferretdb,postgres` for scripts/ferretdb.sh's
+ * server, or `mongod`), the MongoDB runs also report the database's own CPU per request.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -257,7 +259,8 @@ class Bench {
     const runs: ChannelRuns = {};
     for (const count of connections) {
       const before = dataset && !dataset.mongodbUri ? await lastTxnId(dataset.dataDir) : null;
-      const result = await runLoad({ url: server.url, serverPid: server.pid, source, connections: count, durationS: this.sizes.runS });
+      const databaseProcesses = dataset?.mongodbUri ? (process.env['BENCH_DATABASE_PROCESSES']?.split(',').filter(Boolean) ?? []) : [];
+      const result = await runLoad({ url: server.url, serverPid: server.pid, source, connections: count, durationS: this.sizes.runS, databaseProcesses });
       const after = before === null || !dataset ? null : await lastTxnId(dataset.dataDir);
       if (before !== null && after !== null && result.sent > 0) result.storeCommitsPerRequest = (after - before) / result.sent;
       runs[count] = result;
@@ -511,9 +514,10 @@ function describe(result: LoadResult): string {
   const system = result.systemCpuShare === null ? '' : ` (${(result.systemCpuShare * 100).toFixed(0)}% system)`;
   const cpu = result.cpuUsPerRequest === null ? '' : `, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req${system}`;
   const commits = result.storeCommitsPerRequest === undefined ? '' : `, ${result.storeCommitsPerRequest.toFixed(2)} commits/req`;
+  const database = result.databaseCpuUsPerRequest === undefined ? '' : `, database ${result.databaseCpuUsPerRequest.toFixed(0)} µs CPU/req`;
   const off = result.offScript ? `, ${result.offScript} off-script` : '';
   const bad = result.non2xx + result.errors ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : '';
-  return `${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms${cpu}${commits}${off}${bad}`;
+  return `${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms${cpu}${database}${commits}${off}${bad}`;
 }
 
 function median(values: number[]): number {

@@ -4,7 +4,7 @@
  * CPU time is read from /proc before and after, once the server has settled.
  */
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
-import { cpuTimes, memory, settle } from './processes.js';
+import { cpuSecondsOfProcessesNamed, cpuTimes, memory, settle } from './processes.js';
 
 /** One HTTP request to send. */
 export interface LoadRequest {
@@ -46,6 +46,8 @@ export interface LoadResult {
   cpuUsPerRequest: number | null;
   /** The kernel's part of it (system time: syscalls, page writes, disk flushes). */
   systemCpuShare: number | null;
+  /** The database's own CPU per request (processes named in BENCH_DATABASE_PROCESSES), when set. */
+  databaseCpuUsPerRequest?: number;
   /** Server RSS after the run, in bytes, and its anonymous (heap) and file-backed (LMDB map) parts. */
   serverRssBytes: number | null;
   serverRssAnonymousBytes: number | null;
@@ -57,7 +59,15 @@ export interface LoadResult {
 }
 
 /** Runs a load for `durationS` seconds with `connections` connections. */
-export async function runLoad(options: { url: string; serverPid: number; source: LoadSource; connections: number; durationS: number }): Promise<LoadResult> {
+export async function runLoad(options: {
+  url: string;
+  serverPid: number;
+  source: LoadSource;
+  connections: number;
+  durationS: number;
+  /** Command names of the database's processes, whose CPU is measured too (`ferretdb,postgres`). */
+  databaseProcesses?: readonly string[];
+}): Promise<LoadResult> {
   const { source, serverPid } = options;
   const latencies: number[] = [];
   const labelled = new Map<string, number[]>();
@@ -87,6 +97,7 @@ export async function runLoad(options: { url: string; serverPid: number; source:
 
   await settle(serverPid);
   const cpuBefore = cpuTimes(serverPid);
+  const databaseBefore = cpuSecondsOfProcessesNamed(options.databaseProcesses ?? []);
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
     const instance = autocannon(
       { url: options.url, connections: options.connections, duration: options.durationS, timeout: 30, requests: [request] },
@@ -103,6 +114,7 @@ export async function runLoad(options: { url: string; serverPid: number; source:
   });
   await settle(serverPid);
   const cpuAfter = cpuTimes(serverPid);
+  const databaseAfter = cpuSecondsOfProcessesNamed(options.databaseProcesses ?? []);
 
   const memoryAfter = memory(serverPid);
   const after = source.checked?.();
@@ -128,6 +140,7 @@ export async function runLoad(options: { url: string; serverPid: number; source:
     serverCpuS,
     cpuUsPerRequest: serverCpuS === null || sent === 0 ? null : (serverCpuS / sent) * 1e6,
     systemCpuShare: serverCpuS && systemCpuS !== null ? systemCpuS / serverCpuS : null,
+    ...(databaseBefore !== null && databaseAfter !== null && sent > 0 ? { databaseCpuUsPerRequest: ((databaseAfter - databaseBefore) / sent) * 1e6 } : {}),
     serverRssBytes: memoryAfter?.rss ?? null,
     serverRssAnonymousBytes: memoryAfter?.anonymous ?? null,
     serverRssFileBytes: memoryAfter?.file ?? null,

@@ -6,7 +6,7 @@
  * load generator is or on what else the machine does, only on the work the server did.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 /** The core servers run on, and the one the harness (load generator, fakes) keeps. */
@@ -49,6 +49,27 @@ export function cpuTimes(pid: number): { user: number; system: number } | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The CPU time (user + system, seconds) of every process whose command name is one of `names`:
+ * the database's own cost (`ferretdb,postgres`, or `mongod`), which runs outside the service.
+ * Null when /proc cannot be read.
+ */
+export function cpuSecondsOfProcessesNamed(names: readonly string[]): number | null {
+  if (names.length === 0 || !existsSync('/proc')) return null;
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!names.includes(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) continue;
+    } catch {
+      continue; // gone meanwhile
+    }
+    const times = cpuTimes(Number(entry));
+    if (times) total += times.user + times.system;
+  }
+  return total;
 }
 
 /** A process's resident set size in bytes; null if unreadable. */
