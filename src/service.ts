@@ -189,6 +189,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     media: store.media,
     async close() {
       await telegram?.stop();
+      await directLine.close();
       // Before the store closes: the broadcast messages in flight are recorded first.
       await broadcasts.stop();
       await pipeline.idle();

@@ -6,6 +6,8 @@
  * - a webhook retried on another instance is processed once and answered the same way;
  * - two messages of one resident on two instances at once are both recorded, in a transcript
  *   without gaps, and the conversation never goes back;
+ * - a web chat whose WebSocket is on one instance sees the replies to what it posted through the
+ *   others, in order, with watermarks that mean the same everywhere;
  * - residents walking whole journeys through the balancer lose nothing, and neither do they when
  *   one instance is killed with SIGKILL in the middle of it (the others carry on);
  * - a broadcast sent by the workers of every instance reaches each resident once at most (once,
@@ -19,6 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.port.js';
 import { AUTH_TOKEN } from '../support/twilio.js';
@@ -144,6 +147,65 @@ describe('several instances on one database', () => {
     expect(transcript.length).toBe(conversation!.transcriptLength);
     const inbound = transcript.filter((entry) => entry.direction === 'in').map((entry) => entry.providerMessageId);
     expect([...inbound].sort()).toEqual([...sent].sort());
+  });
+
+  it('shows a web chat whose stream is on one instance the replies to what it posted through the others, in order', async () => {
+    const call = async (path: string, token?: string, body?: unknown, method = 'POST') => {
+      const response = await send({
+        method,
+        url: `${balancer.url}/v3/directline${path}`,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: response.text ? (JSON.parse(response.text) as Record<string, any>) : {} };
+    };
+    const generated = await call('/tokens/generate');
+    const started = await call('/conversations', generated.body['token'] as string);
+    expect(started.status).toBe(201);
+    const token = started.body['token'] as string;
+    // The stream URL names PUBLIC_URL; the browser reaches it through the balancer.
+    const stream = new URL(started.body['streamUrl'] as string);
+    const socket = new WebSocket(`${balancer.url.replace('http', 'ws')}${stream.pathname}${stream.search}`);
+    const received: { id: string; text?: string; from?: { role?: string }; attachments?: { content?: { text?: string } }[] }[] = [];
+    socket.on('message', (data) => {
+      const text = data.toString();
+      if (text) received.push(...(JSON.parse(text) as { activities: typeof received }).activities);
+    });
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    try {
+      const posts = ['report a problem', 'pothole', '5th and Main'];
+      for (const [i, text] of posts.entries()) {
+        // Each post through the balancer lands on the next instance.
+        const posted = await call(`/conversations/${started.body['conversationId']}/activities`, token, {
+          type: 'message',
+          text,
+          from: { id: 'resident' },
+          channelData: { clientActivityID: `instances-${i}` },
+        });
+        expect(posted.status).toBe(200);
+        const deadline = Date.now() + 20_000;
+        const replied = () => {
+          const echo = received.findIndex((r) => r.id === posted.body['id']);
+          return echo >= 0 && received.slice(echo + 1).some((a) => a.from?.role === 'bot');
+        };
+        while (!replied()) {
+          if (Date.now() > deadline) throw new Error(`no reply to "${text}" on the stream`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // In order, each once, with the positions the log has.
+      const positions = received.map((a) => Number(a.id.split('|')[1]));
+      expect(positions).toEqual(positions.map((_, i) => positions[0]! + i));
+      const history = await call(`/conversations/${started.body['conversationId']}/activities?watermark=`, token, undefined, 'GET');
+      expect((history.body['activities'] as { id: string }[]).map((a) => a.id)).toEqual(received.map((a) => a.id));
+      // Choices come as a card: its text is the question.
+      const bot = received.filter((a) => a.from?.role === 'bot').map((a) => a.text ?? a.attachments?.[0]?.content?.text ?? '');
+      expect(bot.join('\n')).toMatch(/What kind of problem/);
+      expect(bot.join('\n')).toMatch(/Where is it\?/);
+    } finally {
+      socket.close();
+    }
   });
 
   it('loses nothing acknowledged while residents walk journeys through the balancer and one instance is killed', async () => {

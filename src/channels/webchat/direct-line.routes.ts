@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import busboy from 'busboy';
 import type { Config } from '../../config.js';
 import { IMAGE_TYPES, type MediaFiles } from '../../store/media-files.js';
-import type { ActivitySet, DirectLineChannel } from './direct-line.channel.js';
+import type { DirectLineChannel } from './direct-line.channel.js';
 import type { TokenClaims } from './direct-line-token.js';
 import { HttpError } from '../../core/errors.js';
 import { perClientLimit } from '../per-client-limit.js';
@@ -225,21 +225,18 @@ export function attachDirectLineStreams(server: Server, channel: DirectLineChann
   });
 
   async function stream(ws: WebSocket, conversationId: string, watermark: number): Promise<void> {
-    let sent = watermark;
-    let backlogDone = false;
-    const queued: ActivitySet[] = [];
-    const deliver = (set: ActivitySet) => {
-      // Whatever the backlog already carried is not sent again.
-      if (Number(set.watermark) <= sent) return;
-      sent = Number(set.watermark);
-      ws.send(JSON.stringify(set));
-    };
-    const unsubscribe = channel.subscribe(conversationId, (set) => (backlogDone ? deliver(set) : queued.push(set)));
-    ws.once('close', unsubscribe);
+    let unsubscribe: (() => void) | undefined;
+    let closed = false;
+    ws.once('close', () => {
+      closed = true;
+      unsubscribe?.();
+    });
     const backlog = await channel.history(conversationId, watermark);
-    if (backlog.activities.length > 0) deliver(backlog);
-    backlogDone = true;
-    for (const set of queued) deliver(set);
+    if (closed) return;
+    if (backlog.activities.length > 0) ws.send(JSON.stringify(backlog));
+    // From the backlog's end on: each activity once and in order, whichever instance logged it
+    // (one logged while the backlog was read is found by the subscription's first read).
+    unsubscribe = channel.subscribe(conversationId, Number(backlog.watermark), (set) => ws.send(JSON.stringify(set)));
   }
 
   return {
