@@ -27,8 +27,9 @@ POSTGRESQL="${FERRETDB_POSTGRESQL:-postgres://postgres@127.0.0.1:5432}"
 export PGOPTIONS="--client-min-messages=warning"
 # FerretDB 1.x's PostgreSQL backend deadlocks when as many updates run at once as its pool has
 # connections: each holds one for its query while it waits for another to write. Its pool is
-# set to POOL (PostgreSQL allows 100 here, and two test runs may share it) and each client of the printed URI is capped at
-# CLIENT_POOL connections, so the test workers and three instances stay well below it.
+# POOL (PostgreSQL allows 100 here, and two test runs may share it) and each client of the
+# printed URI is capped at CLIENT_POOL connections, so test workers and three instances stay
+# well below it.
 POOL=45
 CLIENT_POOL=10
 
@@ -41,9 +42,14 @@ build() {
     exit 3
   fi
   log "building FerretDB $VERSION into $TOOLS (once; a few minutes on a fresh machine)"
-  local dir src
-  dir=$(GOFLAGS=-mod=mod go mod download -json "$MODULE@$VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] || { log "go mod download $MODULE@$VERSION failed"; exit 1; }
+  local dir src json
+  # `if !`: under set -e a failing substitution would end the script before it could say why.
+  if ! json=$(GOFLAGS=-mod=mod go mod download -json "$MODULE@$VERSION"); then
+    log "go mod download $MODULE@$VERSION failed (is the Go module proxy reachable?)"
+    exit 1
+  fi
+  dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { log "go mod download $MODULE@$VERSION gave no module folder"; exit 1; }
   src=$(mktemp -d)
   cp -r "$dir/." "$src"
   chmod -R u+w "$src"
@@ -85,6 +91,10 @@ start() {
   if [ -f "$RUN/pid" ] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null; then
     echo "MONGODB_URI=$(uri_of "$(cat "$RUN/port")")"
     return 0
+  fi
+  # A run that was killed without `stop` left its database behind: drop it before forgetting it.
+  if [ -f "$RUN/database" ]; then
+    psql "$POSTGRESQL/postgres" -qc "DROP DATABASE IF EXISTS $(cat "$RUN/database")" >/dev/null 2>&1 || true
   fi
   rm -rf "$RUN"
   mkdir -p "$RUN"

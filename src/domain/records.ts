@@ -321,6 +321,8 @@ export interface DeliveryRecord extends StoredRecord {
    * is taken to have died, and another may take the delivery over (see broadcast-worker.ts).
    */
   leaseUntil?: Date;
+  /** While `sending`: the worker (one per process start) whose claim it is. */
+  claimedBy?: string;
   /** The resident answered the call: their sign-up's outcome. */
   answer?: 'confirmed' | 'waitlisted' | 'declined' | 'full' | 'closed';
   /** The broadcast id once answered (indexed: counts the answers of a broadcast). */

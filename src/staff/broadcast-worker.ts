@@ -22,6 +22,7 @@
  *   after the provider accepted it but before we recorded that may have arrived, and sending it
  *   again could reach the resident twice. It is recorded as failed (`interrupted`), never resent.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { ChannelName, Reply } from '../core/message.js';
@@ -97,6 +98,8 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
   const maxAttempts = options.maxAttempts ?? 3;
   const retryBackoffMs = options.retryBackoffMs ?? 30_000;
   const leaseMs = options.leaseMs ?? 60_000;
+  // Whose claims are whose: a restarted process is another worker.
+  const workerId = randomUUID();
   // Leases are about processes dying, so they run on the real clock (`now` may be a test's).
   const leaseFrom = (fromMs: number) => new Date(fromMs + leaseMs);
   const leaseHeld = (delivery: DeliveryRecord) => delivery.leaseUntil !== undefined && delivery.leaseUntil.getTime() > Date.now();
@@ -210,7 +213,7 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
       for (let attempt = 0; attempt < 5; attempt++) {
         const [next] = await store.deliveries.find({ field: 'bucket', equals: bucket }, { limit: 1 });
         if (!next) break;
-        const claimed = withState(next, 'sending', at, { attempts: next.attempts + 1, leaseUntil: leaseFrom(Date.now()) });
+        const claimed = withState(next, 'sending', at, { attempts: next.attempts + 1, leaseUntil: leaseFrom(Date.now()), claimedBy: workerId });
         if (await store.deliveries.replace(claimed, next._rev)) return { delivery: { ...claimed, _rev: next._rev + 1 }, broadcast };
       }
       await finishIfDone(broadcast, at);
@@ -232,7 +235,12 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
         await settle(delivery._id, interruptedOutcome(), at);
         continue;
       }
-      const claimed = withState(delivery, 'sending', at, { attempts: delivery.attempts + 1, reason: RECOVERING, leaseUntil: leaseFrom(Date.now()) });
+      const claimed = withState(delivery, 'sending', at, {
+        attempts: delivery.attempts + 1,
+        reason: RECOVERING,
+        leaseUntil: leaseFrom(Date.now()),
+        claimedBy: workerId,
+      });
       if (await store.deliveries.replace(claimed, delivery._rev)) {
         logger.info({ broadcastId: broadcast._id, seq: delivery.seq, channel }, 'broadcast delivery left sending by a restart: asking its channel');
         return { delivery: { ...claimed, _rev: delivery._rev + 1 }, broadcast };
@@ -279,35 +287,59 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
   /** Sends one claimed delivery (retrying what the channel calls retryable) and records the outcome. */
   async function deliver({ delivery, broadcast }: Claim): Promise<void> {
     inFlight.add(delivery._id);
+    // The lease is renewed as long as this worker works on the delivery (a channel's sender may
+    // retry for minutes inside one send); a renewal that finds the claim gone means another
+    // instance took it over (this one stalled past its lease), and this one sends no more.
+    const mine = (current: DeliveryRecord) => current.state === 'sending' && current.claimedBy === workerId;
+    let lost = false;
+    const renew = () =>
+      update(delivery._id, (current) => {
+        if (!mine(current)) lost = true;
+        return lost ? null : { ...current, leaseUntil: leaseFrom(Date.now()) };
+      }).catch((error: unknown) => logger.warn({ broadcastId: broadcast._id, err: describe(error) }, 'broadcast lease not renewed'));
+    const heartbeat = setInterval(() => void renew(), leaseMs / 3);
+    heartbeat.unref();
     try {
       let attempts = delivery.attempts;
       await takeSlot(delivery.channel);
       let outcome = await send(delivery, broadcast);
       // Attempts already made by an earlier run count too: a restart does not reset the budget.
-      while (outcome.state === 'failed' && outcome.retryable && !outcome.interrupted && attempts < maxAttempts) {
+      while (outcome.state === 'failed' && outcome.retryable && !outcome.interrupted && attempts < maxAttempts && !lost) {
         const until = Date.now() + retryBackoffMs * 2 ** Math.max(0, attempts - 1);
-        // Still this worker's while it waits: the lease covers the wait.
-        await update(delivery._id, (current) => (current.state === 'sending' ? { ...current, leaseUntil: leaseFrom(until) } : null));
         while (running && Date.now() < until) await nap(until - Date.now());
         // Stopping, paused, cancelled or quiet hours begun meanwhile: back to the queue (the channel
-        // said it did not go out), where the next start, a resume, the cancellation or the morning finds it.
+        // said it did not go out), where the next start, a resume or the morning finds it; a
+        // cancellation skips it at once, as it skipped the rest of the queue.
         const latest = running ? await store.broadcasts.get(broadcast._id) : null;
         if (!running || latest?.status !== 'sending' || isQuiet(config.quietHours, config.cityTimeZone, now())) {
-          await update(delivery._id, (current) => (current.state === 'sending' ? withoutReason(withState(current, 'queued', now())) : null));
+          const cancelled = latest?.status === 'cancelled';
+          await update(delivery._id, (current) =>
+            !mine(current)
+              ? null
+              : cancelled
+                ? withState(withoutReason(current), 'skipped', now(), { reason: 'cancelled' })
+                : withoutReason(withState(current, 'queued', now())),
+          );
+          if (cancelled) await finishIfSettled(store, broadcast._id, now());
           return;
         }
         attempts += 1;
-        await update(delivery._id, (current) =>
-          current.state === 'sending' ? { ...current, attempts, leaseUntil: leaseFrom(Date.now()), updatedAt: now() } : null,
-        );
+        await update(delivery._id, (current) => (mine(current) ? { ...current, attempts, leaseUntil: leaseFrom(Date.now()), updatedAt: now() } : null));
+        if (lost) break;
         await takeSlot(delivery.channel);
         outcome = await send(delivery, broadcast);
       }
-      await settle(delivery._id, outcome, now());
+      await renew();
+      if (lost) {
+        logger.warn({ broadcastId: broadcast._id, seq: delivery.seq, channel: delivery.channel }, 'broadcast delivery taken over by another instance');
+        return;
+      }
+      await settle(delivery._id, outcome, now(), workerId);
       logger.debug({ broadcastId: broadcast._id, seq: delivery.seq, channel: delivery.channel, state: outcome.state }, 'broadcast delivery');
       const current = await store.broadcasts.get(broadcast._id);
       if (current?.status === 'cancelled') await finishIfSettled(store, broadcast._id, now());
     } finally {
+      clearInterval(heartbeat);
       inFlight.delete(delivery._id);
     }
   }
@@ -358,10 +390,14 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
     };
   }
 
-  /** Records a delivery's outcome; re-reads on a conflict (a resident's answer may be written meanwhile). */
-  async function settle(id: string, outcome: SendOutcome, at: Date): Promise<void> {
+  /**
+   * Records a delivery's outcome; re-reads on a conflict (a resident's answer may be written
+   * meanwhile). With `claimedBy`, only while that worker's claim stands (another instance may have
+   * taken it over); without, whoever claimed it (a dead instance's leftover).
+   */
+  async function settle(id: string, outcome: SendOutcome, at: Date, claimedBy?: string): Promise<void> {
     await update(id, (current) => {
-      if (current.state !== 'sending') return null;
+      if (current.state !== 'sending' || (claimedBy !== undefined && current.claimedBy !== claimedBy)) return null;
       const base = withoutReason(current);
       switch (outcome.state) {
         case 'sent':
@@ -441,9 +477,9 @@ function interruptedOutcome(): SendOutcome {
   return { state: 'failed', error: INTERRUPTED_ERROR, retryable: false, interrupted: true };
 }
 
-/** The delivery without a reason (a reason belongs to a skipped or failed one) or a lease (a claim's, while `sending`). */
+/** The delivery without a reason (a reason belongs to a skipped or failed one) or a claim (its worker and lease, while `sending`). */
 function withoutReason(delivery: DeliveryRecord): DeliveryRecord {
-  const { reason: _reason, leaseUntil: _leaseUntil, ...rest } = delivery;
+  const { reason: _reason, leaseUntil: _leaseUntil, claimedBy: _claimedBy, ...rest } = delivery;
   return rest;
 }
 

@@ -12,6 +12,7 @@
  * `<collection>|<id>|<next revision>` into `revisionClaims` (see `claimRevision`). MongoDB alone
  * would not need the claim (a single-document replace is atomic there); it costs two small writes.
  */
+import { createHash } from 'node:crypto';
 import mongoose, { type Model, type mongo } from 'mongoose';
 import { eachCollection, type CollectionName, type RecordOf } from './collections.js';
 import { checkId, checkQuery, checkRev } from './query.guard.js';
@@ -88,19 +89,29 @@ export async function openMongoStore(uri: string): Promise<Store> {
  * older than STALE_CLAIM_MS is a dead writer's and is taken over (once: a second failure means
  * a live writer holds it).
  */
-async function claimRevision(claims: MongoCollection<RevisionClaim>, id: string): Promise<boolean> {
+async function claimRevision(claims: MongoCollection<RevisionClaim>, id: string): Promise<RevisionClaim | null> {
   for (let attempt = 0; attempt < 2; attempt++) {
+    const claim = { _id: id, at: new Date() };
     try {
-      await claims.insertOne({ _id: id, at: new Date() });
-      return true;
+      await claims.insertOne(claim);
+      return claim;
     } catch (error) {
       if ((error as { code?: unknown }).code !== 11000) throw error;
     }
     const held = await claims.findOne({ _id: id });
-    if (held && Date.now() - held.at.getTime() < STALE_CLAIM_MS) return false;
+    if (held && Date.now() - held.at.getTime() < STALE_CLAIM_MS) return null;
     if (held) await claims.deleteOne({ _id: id, at: held.at });
   }
-  return false;
+  return null;
+}
+
+/**
+ * A claim's id: the collection, the record's id hashed (ids can be phone numbers, and a claim a
+ * killed writer left behind must not keep one after the resident deleted their data), and the
+ * revision claimed.
+ */
+function claimId(collection: CollectionName, id: string, revision: number): string {
+  return `${collection}|${createHash('sha256').update(id).digest('base64url')}|${revision}`;
 }
 
 /**
@@ -179,13 +190,14 @@ function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Mo
    * The claim is removed once the record has moved on: later writers claim later revisions.
    */
   const replaceValid = async (record: T, expectedRev: number): Promise<boolean> => {
-    const claim = `${name}|${record._id}|${expectedRev + 1}`;
-    if (!(await claimRevision(claims, claim))) return false;
+    const claim = await claimRevision(claims, claimId(name, record._id, expectedRev + 1));
+    if (!claim) return false;
     try {
       const result = await model.replaceOne({ _id: record._id, _rev: expectedRev }, withoutNul({ ...record, _rev: expectedRev + 1 }));
       return result.matchedCount === 1;
     } finally {
-      await claims.deleteOne({ _id: claim });
+      // Only this claim: one a writer took over after this one stalled past STALE_CLAIM_MS is theirs.
+      await claims.deleteOne({ _id: claim._id, at: claim.at });
     }
   };
 
@@ -205,13 +217,18 @@ function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Mo
     // wrapped in `$literal`: the loop is the obviously correct option.
     async upsert(record) {
       const valid = await validate(record);
-      for (let attempts = 0; attempts < MAX_ATTEMPTS; attempts += 1) {
+      // Past a killed writer's stale claim (see STALE_CLAIM_MS), then no longer.
+      const giveUpAt = Date.now() + STALE_CLAIM_MS + 5_000;
+      for (let attempts = 0; attempts < MAX_ATTEMPTS && Date.now() < giveUpAt; attempts += 1) {
         const current = await model.findById(valid._id, { _rev: 1 }).lean<Pick<StoredRecord, '_rev'>>().exec();
         const saved = { ...valid, _rev: (current?._rev ?? 0) + 1 };
         const written = current ? await replaceValid(valid, current._rev) : await insertValid(saved);
         if (written) return saved;
+        // A writer racing this one is done in milliseconds; a killed one's claim is not, and
+        // hammering the server until it goes stale helps nobody: back off, up to 100 ms a try.
+        if (attempts >= 3) await new Promise((resolve) => setTimeout(resolve, Math.min(100, 2 ** attempts)));
       }
-      throw new Error(`${name}: gave up writing a record after ${MAX_ATTEMPTS} conflicting writes`);
+      throw new Error(`${name}: gave up writing a record after too many conflicting writes`);
     },
 
     async replace(record, expectedRev) {

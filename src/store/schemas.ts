@@ -411,6 +411,7 @@ const deliverySchema = recordSchema<DeliveryRecord>({
   attempts: { type: Number, required: true, min: 0 },
   lastError: String,
   leaseUntil: Date,
+  claimedBy: String,
   answer: { type: String, enum: membersOf<NonNullable<DeliveryRecord['answer']>>()(['confirmed', 'waitlisted', 'declined', 'full', 'closed']) },
   answeredIn: String,
   answeredAt: Date,

@@ -58,7 +58,8 @@ function environment(): Record<string, string> {
     ADMIN_TOKEN,
     // No Twilio credentials: SMS goes to the outbox (records in the database), at this rate.
     TWILIO_MESSAGES_PER_SECOND: String(SMS_RATE),
-    BROADCAST_LEASE_SECONDS: '2',
+    // Short, so a killed instance's claims are taken over within the test; live ones renew theirs.
+    BROADCAST_LEASE_SECONDS: '5',
   };
 }
 
@@ -256,8 +257,9 @@ describe('several instances on one database', () => {
     });
     for (const resident of residents) await store.residents.insert(resident);
     const text = 'Sandbags at the river, now';
+    // Straight to a live instance: the balancer still has the one killed above in its rotation.
     const created = await send({
-      url: `${balancer.url}/admin/api/broadcasts`,
+      url: `${instances[0]!.url}/admin/api/broadcasts`,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
       body: JSON.stringify({ messages: { en: text }, audience: { neighbourhoods: ['Instances'] } }),
     });
@@ -295,7 +297,8 @@ describe('several instances on one database', () => {
     for (const resident of residents) expect(perAddress.get(resident.address) ?? 0, resident.address).toBeLessThanOrEqual(1);
     expect([...perAddress.values()].reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(residents.length - interrupted.length);
 
-    // The SMS rate held for the instances together: no second with more than the rate (+1 for the window's edges).
+    // The SMS rate held for the instances together: no second with more than the rate (+2: one for
+    // the window's edges, one for the database writes between a slot and the outbox record's time).
     const times = sms.map((record) => record.createdAt.getTime()).sort((a, b) => a - b);
     let busiest = 0;
     for (let i = 0, j = 0; i < times.length; i++) {
@@ -305,6 +308,6 @@ describe('several instances on one database', () => {
     console.log(
       `several instances, broadcast: ${deliveries.length} deliveries, ${interrupted.length} interrupted by the kill, busiest second ${busiest} SMS (rate ${SMS_RATE})`,
     );
-    expect(busiest).toBeLessThanOrEqual(SMS_RATE + 1);
+    expect(busiest).toBeLessThanOrEqual(SMS_RATE + 2);
   }, 180_000);
 });

@@ -367,6 +367,40 @@ describe('the worker’s own decisions (stub notifier)', () => {
     TEST_MS,
   );
 
+  it('keeps its claim through a send longer than the lease, so another worker never sends it too', async () => {
+    const [slow] = await seed('LongSend', { webchat: { reachable: 1 } });
+    const { broadcast } = await createBroadcast(service, { messages: { en: 'Hi' }, audience: { neighbourhoods: ['LongSend'] } }, STAFF);
+    const calls: string[] = [];
+    // A channel that takes four leases' time to answer, as Twilio retrying inside one send can.
+    const slowNotifier: ResidentNotifier = {
+      async notify(address) {
+        calls.push(address);
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        return { state: 'sent' };
+      },
+    };
+    const options = {
+      store: service.store,
+      reaches: () => true,
+      config: { ...service.config, quietHours: null },
+      logger: pino({ level: 'silent' }),
+      pollMs: 20,
+      leaseMs: 300,
+    };
+    const first = createBroadcastWorker({ ...options, notifier: slowNotifier });
+    const second = createBroadcastWorker({ ...options, notifier: slowNotifier });
+    first.start();
+    await waitFor('the first claim', async () => calls.length === 1);
+    second.start();
+    try {
+      await waitFor('done', async () => (await progressOf(broadcast._id)).status === 'done');
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
+    expect(calls).toEqual([slow!.address]);
+    expect(await service.store.deliveries.get(deliveryId(broadcast._id, slow!.address))).toMatchObject({ state: 'sent', attempts: 1 });
+  });
+
   it('leaves alone a delivery another worker holds a lease on, and takes it over once the lease has run out', async () => {
     const [held, other] = await seed('Leases', { webchat: { reachable: 2 } });
     const { broadcast } = await createBroadcast(service, { messages: { en: 'Hi' }, audience: { neighbourhoods: ['Leases'] } }, STAFF);
