@@ -18,9 +18,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open-store.js';
-import { AUTH_TOKEN } from '../support/twilio.js';
 import { freePort, spawnService, waitReady, type ChildService } from './support/child-service.js';
-import { expectNothingLost, PUBLIC_URL, random, SmsResident, WebResident, type Resident } from './support/journeys.js';
+import { expectNothingLost, journeyEnvironment, random, SmsResident, WebResident, type Resident } from './support/journeys.js';
 import { freshTestStore, ON_MONGODB } from '../support/test-store.js';
 
 const KILLS = 22;
@@ -44,17 +43,7 @@ describe('crash safety', () => {
   it(`loses nothing acknowledged across ${KILLS} kill -9s under load`, async () => {
     const rand = random(seed);
     const port = await freePort();
-    const env = {
-      DATA_DIR: dataDir,
-      ...testStore.env,
-      CITY_NAME: 'Springfield',
-      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-      PUBLIC_URL,
-      QUIET_HOURS: 'off',
-      // The residents here answer as fast as the service replies: the flood brake is another test's.
-      RATE_LIMIT_MESSAGES_PER_MINUTE: '0',
-      RATE_LIMIT_NEW_CHATS_PER_MINUTE: '0',
-    };
+    const env = journeyEnvironment(dataDir, testStore.env);
     const residents: Resident[] = [
       ...Array.from({ length: SMS_RESIDENTS }, (_, i) => new SmsResident(`+1217556${String(i).padStart(4, '0')}`)),
       ...Array.from({ length: WEB_RESIDENTS }, () => new WebResident()),

@@ -28,7 +28,7 @@ import { AUTH_TOKEN } from '../support/twilio.js';
 import { freshTestStore } from '../support/test-store.js';
 import { freePort, startService, type ChildService } from './support/child-service.js';
 import { formBody, send, sid, twilioHeaders, twimlMessages } from './support/client.js';
-import { expectNothingLost, PUBLIC_URL, SmsResident, WebResident, type Resident } from './support/journeys.js';
+import { expectNothingLost, journeyEnvironment, PUBLIC_URL, SmsResident, WebResident, type Resident } from './support/journeys.js';
 import { startRoundRobin, type RoundRobin } from './support/round-robin.js';
 
 const INSTANCES = 3;
@@ -45,15 +45,7 @@ function environment(): Record<string, string> {
   const folder = mkdtempSync(path.join(tmpdir(), 'civicline-instance-'));
   folders.push(folder);
   return {
-    DATA_DIR: folder,
-    ...testStore.env,
-    CITY_NAME: 'Springfield',
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    PUBLIC_URL,
-    QUIET_HOURS: 'off',
-    // Residents here answer as fast as the service replies: the flood brake is another test's.
-    RATE_LIMIT_MESSAGES_PER_MINUTE: '0',
-    RATE_LIMIT_NEW_CHATS_PER_MINUTE: '0',
+    ...journeyEnvironment(folder, testStore.env),
     WEB_CHAT_TOKEN_SECRET: 'several-instances-web-chat-token-secret-0123456789',
     ADMIN_TOKEN,
     // No Twilio credentials: SMS goes to the outbox (records in the database), at this rate.

@@ -16,6 +16,21 @@ import { formBody, send, sid, twilioHeaders, twimlMessages } from './client.js';
 /** The public URL the services of these tests run with (Twilio signs requests to it). */
 export const PUBLIC_URL = 'https://bot.springfield.example';
 
+/** The environment of a service residents walk journeys through: on `dataDir`, or the store `storeEnv` names. */
+export function journeyEnvironment(dataDir: string, storeEnv: Record<string, string>): Record<string, string> {
+  return {
+    DATA_DIR: dataDir,
+    ...storeEnv,
+    CITY_NAME: 'Springfield',
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    PUBLIC_URL,
+    QUIET_HOURS: 'off',
+    // Residents here answer as fast as the service replies: the flood brake is another test's.
+    RATE_LIMIT_MESSAGES_PER_MINUTE: '0',
+    RATE_LIMIT_NEW_CHATS_PER_MINUTE: '0',
+  };
+}
+
 /** A small seeded generator (mulberry32), so a failing kill schedule can be replayed. */
 export function random(seedValue: number): () => number {
   let a = seedValue >>> 0;
