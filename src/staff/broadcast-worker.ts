@@ -8,9 +8,10 @@
  * - A delivery is claimed before it is sent (`queued` → `sending`, a revision-checked replace),
  *   so two workers never take the same one, and the broadcast's status is read again before
  *   every claim, so a pause or a cancel stops the lanes after the message in flight.
- * - Every instance runs a worker. A claim carries a lease (`leaseUntil`, BROADCAST_LEASE_SECONDS,
- *   renewed while the worker waits to retry): a delivery left `sending` past its lease belongs to
- *   an instance that died, and any worker takes it over as a crash's leftover (below).
+ * - Every instance runs a worker. A claim names its worker and carries a lease (`leaseUntil`,
+ *   BROADCAST_LEASE_SECONDS), renewed every third of it while the worker works on the delivery:
+ *   a delivery left `sending` past its lease belongs to an instance that died, and any worker
+ *   takes it over as a crash's leftover (below).
  * - The channel's rate holds across instances: each delivery first takes the next slot of its
  *   channel from a record every instance shares (`broadcast-pace|<channel>` in meta).
  * - Nothing is claimed during quiet hours (QUIET_HOURS in CITY_TIMEZONE); scheduled broadcasts
@@ -329,7 +330,7 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
         await takeSlot(delivery.channel);
         outcome = await send(delivery, broadcast);
       }
-      await renew();
+      // The outcome is recorded only while the claim is still this worker's (see `settle`).
       if (lost) {
         logger.warn({ broadcastId: broadcast._id, seq: delivery.seq, channel: delivery.channel }, 'broadcast delivery taken over by another instance');
         return;
