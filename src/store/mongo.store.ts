@@ -9,8 +9,9 @@
  * a revision-checked `replaceOne` is not a compare-and-swap there: two writers from one revision
  * both "match" and the second silently overwrites the first. An insert of an existing `_id` fails
  * atomically on both servers, so each revision change is first claimed by inserting
- * `<collection>|<id>|<next revision>` into `revisionClaims` (see `claimRevision`). MongoDB alone
- * would not need the claim (a single-document replace is atomic there); it costs two small writes.
+ * `<collection>|<hash of the id>|<next revision>` into `revisionClaims` (see `claimRevision`).
+ * MongoDB alone would not need the claim (a single-document replace is atomic there); it costs
+ * two small writes.
  */
 import { createHash } from 'node:crypto';
 import mongoose, { type Model, type mongo } from 'mongoose';
