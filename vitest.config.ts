@@ -29,14 +29,16 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: 'embedded', include: ['test/**/*.test.ts'] } },
+      // One project after the other (groupOrder), not side by side: the browser and timing-minded
+      // tests of the first do not share two cores with FerretDB's load.
+      { extends: true, test: { name: 'embedded', include: ['test/**/*.test.ts'], sequence: { groupOrder: 0 } } },
       ...(mongodbUri
         ? [
             {
               extends: true,
               // FerretDB (CI's MongoDB server) does each write in a few milliseconds, sorts and counts in
               // memory: the same tests take longer there, and are given longer.
-              test: { name: 'mongodb', include: ON_BOTH_STORES, env: { CIVICLINE_TEST_STORE: 'mongodb' }, testTimeout: 120_000 },
+              test: { name: 'mongodb', include: ON_BOTH_STORES, env: { CIVICLINE_TEST_STORE: 'mongodb' }, testTimeout: 120_000, sequence: { groupOrder: 1 } },
             },
           ]
         : []),

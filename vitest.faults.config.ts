@@ -20,7 +20,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     projects: [
       // instances.test.ts is MongoDB's only: the embedded store is one process's folder.
-      { extends: true, test: { name: 'embedded', include: ['test/faults/**/*.test.ts'], exclude: ['test/faults/instances.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'embedded', include: ['test/faults/**/*.test.ts'], exclude: ['test/faults/instances.test.ts'], sequence: { groupOrder: 0 } },
+      },
       ...(mongodbUri
         ? [
             {
@@ -29,6 +32,7 @@ export default defineConfig({
                 name: 'mongodb',
                 include: ['test/faults/crash.test.ts', 'test/faults/retries.test.ts', 'test/faults/concurrency.test.ts', 'test/faults/instances.test.ts'],
                 env: { CIVICLINE_TEST_STORE: 'mongodb' },
+                sequence: { groupOrder: 1 },
               },
             },
           ]
