@@ -32,43 +32,48 @@ describe.skipIf(!hasChromium)('web chat page', () => {
     const page = await browser.newPage({ viewport: { width: 480, height: 900 } });
     // Web Chat is a heavy page: on a machine busy with the other tests, a step can take a while.
     page.setDefaultTimeout(60_000);
+    // Web Chat renders a message more than once (the bubble, and a hidden copy for screen readers,
+    // which may come first in the page): the waits below are for what the resident sees.
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(`${app.url}/chat`);
     expect(await page.getAttribute('html', 'lang')).toBe('en');
-    await page.getByText('What would you like to do?').first().waitFor({ timeout: 20_000 });
+    await page.getByText('What would you like to do?').filter({ visible: true }).first().waitFor({ timeout: 20_000 });
 
     await page.getByRole('button', { name: 'Report a problem' }).last().click();
-    await page.getByText('What kind of problem is it?').first().waitFor();
+    await page.getByText('What kind of problem is it?').filter({ visible: true }).first().waitFor();
     await page.getByRole('button', { name: 'Pothole', exact: true }).last().click();
-    await page.getByText('Where is it?').first().waitFor();
+    await page.getByText('Where is it?').filter({ visible: true }).first().waitFor();
     await send(page, 'Elm St and 3rd Ave');
-    await page.getByText('Describe the problem').first().waitFor();
+    await page.getByText('Describe the problem').filter({ visible: true }).first().waitFor();
     await send(page, 'A deep hole in the crosswalk');
     // A photo through Web Chat's own upload button (Direct Line's multipart upload).
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
     await page.locator('input[type=file]').setInputFiles({ name: 'pothole.png', mimeType: 'image/png', buffer: png });
     // Web Chat holds the photo in the send box until the resident presses Send.
     await page.getByRole('button', { name: 'Send' }).click();
-    await page.getByText('Please check:').first().waitFor();
+    await page.getByText('Please check:').filter({ visible: true }).first().waitFor();
     await expect.poll(() => page.locator('p.webchat__text-content--is-plain', { hasText: /^1 photo$/ }).count()).toBeGreaterThan(0);
     // Plain text: the read-back keeps its lines.
     await expect.poll(() => page.locator('p.webchat__text-content--is-plain', { hasText: /^Pothole at Elm St and 3rd Ave$/ }).count()).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Yes, send it' }).last().click();
     // Web Chat renders each message more than once (the bubble, and copies for screen readers).
-    const filed = page.getByText(/Your report is R-[0-9A-Z]{5}/).first();
+    const filed = page
+      .getByText(/Your report is R-[0-9A-Z]{5}/)
+      .filter({ visible: true })
+      .first();
     await filed.waitFor();
     const ref = /R-[0-9A-Z]{5}/.exec((await filed.textContent()) ?? '')![0];
     await page.screenshot({ path: path.join(TEST_OUTPUT, 'webchat-report.png'), fullPage: true });
     expect((await app.service.store.reports.get(ref))?.category).toBe('pothole');
 
     await page.reload();
-    await page.getByText(`Your report is ${ref}`).first().waitFor({ timeout: 20_000 });
+    await page.getByText(`Your report is ${ref}`).filter({ visible: true }).first().waitFor({ timeout: 20_000 });
     // The whole conversation, from its greeting (an empty watermark means "from the start").
     expect(await page.getByText("Hi! This is Springfield's help line.").count()).toBeGreaterThan(0);
     // The resumed conversation goes on.
     await send(page, 'status ' + ref);
-    await page.getByText('Status: Open').first().waitFor({ timeout: 20_000 });
+    await page.getByText('Status: Open').filter({ visible: true }).first().waitFor({ timeout: 20_000 });
     await page.screenshot({ path: path.join(TEST_OUTPUT, 'webchat-after-reload.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
@@ -77,9 +82,9 @@ describe.skipIf(!hasChromium)('web chat page', () => {
   it('switches the conversation to Spanish from the language buttons', async () => {
     const page = await browser.newPage();
     await page.goto(`${app.url}/chat`);
-    await page.getByText('What would you like to do?').first().waitFor({ timeout: 20_000 });
+    await page.getByText('What would you like to do?').filter({ visible: true }).first().waitFor({ timeout: 20_000 });
     await page.getByRole('button', { name: 'Español' }).last().click();
-    await page.getByText('¿Qué quieres hacer?').first().waitFor();
+    await page.getByText('¿Qué quieres hacer?').filter({ visible: true }).first().waitFor();
     await expect.poll(() => page.getAttribute('html', 'lang')).toBe('es');
     await page.close();
   }, 60_000);
@@ -102,7 +107,7 @@ describe.skipIf(!hasChromium)('web chat page', () => {
     expect(await open.evaluate((b) => b.ownerDocument.defaultView!.getComputedStyle(b).backgroundColor)).toBe('rgb(26, 127, 55)');
     expect(await page.locator('iframe').count()).toBe(0);
     await open.click();
-    await page.frameLocator('iframe').getByText('What would you like to do?').first().waitFor({ timeout: 20_000 });
+    await page.frameLocator('iframe').getByText('What would you like to do?').filter({ visible: true }).first().waitFor({ timeout: 20_000 });
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('iframe').isHidden()).toBe(true);
     await page.close();
