@@ -222,7 +222,13 @@ export class TurnPipeline {
         transcriptLength: forget ? 0 : firstEntry + 1 + replies.length,
         updatedAt: message.receivedAt,
       });
-      if (!committed) continue;
+      if (!committed) {
+        // Another instance wrote this conversation meanwhile (on MongoDB its write may still hold
+        // the record's revision claim for a few milliseconds): a short random wait before the next
+        // try keeps two instances from colliding on every attempt.
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (attempt + 1)));
+        continue;
+      }
 
       if (!forget) await this.writeTranscript(message, replies, firstEntry);
       await this.applyEffects(effects, { ...scope, locale: output.state.locale });
