@@ -145,6 +145,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     store,
     logger,
     cityName: config.cityName,
+    // Several instances share only a MongoDB store: the embedded one is this process's.
+    sharedStore: store.kind === 'mongodb',
   });
 
   const messenger = createResidentMessenger({

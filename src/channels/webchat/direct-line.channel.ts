@@ -176,6 +176,14 @@ export interface DirectLineOptions {
    * Default 300; tests lower it.
    */
   pollIntervalMs?: number;
+  /**
+   * Whether other instances may write to this store (MongoDB): then a posted activity is claimed
+   * across instances before it is logged. The embedded store is one process's, where the lock
+   * here is enough and the claim's two writes per post are not spent. Default true. (Open streams
+   * are polled on either store: on the embedded one a poll is a read of a few microseconds, and
+   * one code path serves both.)
+   */
+  sharedStore?: boolean;
 }
 
 /** A logged activity at its position. */
@@ -227,6 +235,7 @@ function claimedAt(marker: MetaRecord): number {
 export function createDirectLineChannel(options: DirectLineOptions): DirectLineChannel {
   const { pipeline, i18n, store, cityName, logger } = options;
   const pollIntervalMs = options.pollIntervalMs ?? POLL_INTERVAL_MS;
+  const sharedStore = options.sharedStore ?? true;
   const signer = createTokenSigner(options.tokenSecret);
   const watches = new Map<string, Watch>();
   let closed = false;
@@ -240,11 +249,15 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
   const newest = (conversationId: string, limit: number) =>
     store.webchatActivities.find({ field: 'conversationId', equals: conversationId }, { order: 'desc', limit });
 
+  /** Where the conversation's log ended when a resident deleted their data (positions go on from there), or -1. */
+  async function floorOf(conversationId: string): Promise<number> {
+    return Number((await store.meta.get(`webchat-floor|${conversationId}`))?.value ?? -1);
+  }
+
   /** The conversation's last position: its newest activity's, or where a deleted log ended, or -1. */
   async function tail(conversationId: string): Promise<number> {
     const [last] = await newest(conversationId, 1);
-    // After "delete my data" the log is empty but positions go on from where they were.
-    return last ? last.seq : Number((await store.meta.get(`webchat-floor|${conversationId}`))?.value ?? -1);
+    return last ? last.seq : floorOf(conversationId);
   }
 
   function append(conversationId: string, activities: Partial<Activity>[]): Promise<Partial<Activity>[]> {
@@ -340,7 +353,7 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
           else if (next.seq > subscriber.last + 1) holed = true;
         }
         // Positions up to where a deleted log ended are gone for good: no need to wait at them.
-        const floor = holed ? Number((await store.meta.get(`webchat-floor|${watch.conversationId}`))?.value ?? -1) : -1;
+        const floor = holed ? await floorOf(watch.conversationId) : -1;
         offer(watch, entries, (subscriber, next) => {
           // Further behind than the read reaches: it gets the newest, as from `history`.
           if (!complete && entries[0]!.seq > subscriber.last + 1) return true;
@@ -502,7 +515,11 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
         ]);
         return { kind: 'new' as const, activity, id: echo!.id as string };
       };
-      const logged = await posts.run(claims.conversationId, () => (clientId ? logOnce(claims.conversationId, clientId, logEcho) : logEcho()));
+      const logged = await posts.run(claims.conversationId, async () => {
+        if (!clientId) return logEcho();
+        if (sharedStore) return logOnce(claims.conversationId, clientId, logEcho);
+        return (await findPosted(claims.conversationId, clientId)) ?? (await logEcho());
+      });
       if (logged.kind === 'seen') {
         const { seen, replied } = logged;
         if (!replied) {
@@ -518,9 +535,9 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
     async history(conversationId, watermark) {
       // The newest first: a browser asks for what came after its watermark, at the tail. One
       // whose watermark is older than the last HISTORY_LIMIT activities gets those.
-      const newest = await store.webchatActivities.find({ field: 'conversationId', equals: conversationId }, { order: 'desc', limit: HISTORY_LIMIT });
-      const after = newest.filter((entry) => entry.seq > watermark).reverse();
-      const last = newest[0]?.seq ?? -1;
+      const found = await newest(conversationId, HISTORY_LIMIT);
+      const after = found.filter((entry) => entry.seq > watermark).reverse();
+      const last = found[0]?.seq ?? -1;
       return { activities: after.map((entry) => entry.activity as Partial<Activity>), watermark: String(Math.max(last, watermark)) };
     },
 
