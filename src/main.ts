@@ -1,7 +1,12 @@
 /**
- * The composition root: read config, build the service and the HTTP app, listen, and shut
+ * The composition root: read config, take the port, build the service and the HTTP app, and shut
  * down gracefully on SIGTERM/SIGINT (stop accepting, finish turns in flight, close the store).
+ *
+ * The port is taken first, before the store is opened or anything starts: a second process on a
+ * busy port used to log "ready", register the Telegram webhook and run the broadcast worker with
+ * no web server, marking the live instance's in-flight deliveries as interrupted.
  */
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { createService } from './service.js';
 import { createApp } from './http/app.js';
@@ -10,8 +15,12 @@ import { attachDirectLineStreams } from './channels/webchat/direct-line.routes.j
 /** Requests still open this long after SIGTERM are cut (a stuck client must not block a deploy). */
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** A start-up failure an operator fixes from one line (no stack trace). */
+class StartupError extends Error {}
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  const server = await takePort(config.port);
   const service = await createService(config);
   const { logger } = service;
   reportChannels(config, (line) => logger.info(line));
@@ -20,9 +29,9 @@ async function main(): Promise<void> {
   }
   // A Telegram outage at start must not keep residents on other channels waiting.
   service.telegram?.start().catch((error: unknown) => logger.error({ err: { message: (error as Error)?.message } }, 'telegram channel failed to start'));
-  const server = createApp(service).listen(config.port, () => {
-    logger.info({ port: config.port, store: service.store.kind, chat: `http://localhost:${config.port}/chat` }, 'CivicLine is ready');
-  });
+  server.removeAllListeners('request');
+  server.on('request', createApp(service) as RequestListener);
+  logger.info({ port: config.port, store: service.store.kind, chat: `http://localhost:${config.port}/chat` }, 'CivicLine is ready');
   const streams = attachDirectLineStreams(server, service.directLine, logger);
   service.broadcasts.start();
 
@@ -49,6 +58,29 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/**
+ * Listens on the port with a server that answers 503 until the app is attached (a load balancer
+ * or /readyz probe asking this early waits for the next try), or fails with one clear line.
+ */
+function takePort(port: number): Promise<Server> {
+  const starting: RequestListener = (_request, response) => {
+    response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"error":"starting"}');
+  };
+  const server = createServer(starting);
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why =
+        error.code === 'EADDRINUSE'
+          ? 'it is in use (is CivicLine already running? set PORT to another port)'
+          : error.code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges; set PORT)'
+            : (error.code ?? error.message);
+      reject(new StartupError(`Cannot listen on port ${port}: ${why}`));
+    });
+    server.listen(port, () => resolve(server));
+  });
+}
+
 /** Says once which channels are on and which are off for want of credentials. */
 function reportChannels(config: Config, log: (line: string) => void): void {
   const off = (name: string, keys: string) => log(`${name} is off: set ${keys} to turn it on`);
@@ -64,6 +96,7 @@ function reportChannels(config: Config, log: (line: string) => void): void {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);
+  const oneLine = error instanceof ConfigError || error instanceof StartupError;
+  process.stderr.write(`${oneLine ? error.message : String((error as Error)?.stack ?? error)}\n`);
   process.exit(1);
 });
