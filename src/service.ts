@@ -14,19 +14,21 @@ import type { EngineEnv } from './engine/types.js';
 import { createDialogs } from '../dialogs/index.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.port.js';
+import { storedSecret } from './store/stored-secret.js';
 import { demoRoles } from './domain/demo-roles.js';
 import { createOutboxSmsSender, createTwilioSmsSender, type SmsSender } from './channels/sms/sms-sender.js';
 import twilio from 'twilio';
 import { Telegram } from 'telegraf';
 import { createTelegramSender, type TelegramApi } from './channels/telegram/telegram-sender.js';
 import { createTelegramChannel, type TelegramChannel } from './channels/telegram/telegram.channel.js';
-import { createBotFrameworkChannel, type BotFrameworkChannel } from './channels/webchat/botframework.channel.js';
+import { createBotFrameworkChannel, type BotFrameworkChannel, type BotFrameworkTokenKeys } from './channels/webchat/botframework.channel.js';
 import { createDirectLineChannel, type DirectLineChannel } from './channels/webchat/direct-line.channel.js';
-import { randomBytes } from 'node:crypto';
+import { createMediaSweep, type MediaSweep } from './channels/webchat/media-sweep.js';
+import { migrateBotFrameworkAddresses } from './channels/webchat/botframework.migration.js';
 import type { MediaFiles } from './store/media-files.js';
 import { createResidentMessenger, type ResidentMessenger } from './channels/resident-messenger.js';
 import { createSmsChannel } from './channels/sms/sms.channel.js';
-import { createWebChannel } from './channels/web/web.channel.js';
+import { createWebChannel, webConversationIds, type WebConversationIds } from './channels/web/web.channel.js';
 import { createResidentNotifier, type ResidentNotifier } from './staff/resident-notifier.js';
 import { createBroadcastWorker, type BroadcastWorker } from './staff/broadcast-worker.js';
 import type { StaffDeps } from './staff/staff-deps.js';
@@ -54,8 +56,12 @@ export interface Service {
   botframework: BotFrameworkChannel | null;
   /** The self-hosted web chat's Direct Line endpoint (always on: it needs no account). */
   directLine: DirectLineChannel;
+  /** The `/chat/api` JSON channel's conversation ids: issued under the new-chat limit, invented ones refused. */
+  webConversationIds: WebConversationIds;
   /** Photos uploaded through the web chat, under DATA_DIR/media. */
   media: MediaFiles;
+  /** Removes photo uploads never attached to a report (PHOTO_UNATTACHED_HOURS); running from the start, on an unref'd timer. */
+  mediaSweep: MediaSweep;
   /** Reaches a resident unprompted on their channel (status updates, volunteer calls). */
   messenger: ResidentMessenger;
   /** Tells residents things in their language, recorded in their conversation, once per key. */
@@ -78,6 +84,8 @@ export interface ServiceOverrides {
   smsBackoffMs?: number;
   /** Telegram's limits, lowered or raised in tests (messages per second). */
   telegramRates?: { globalPerSecond?: number; perChatPerSecond?: number };
+  /** Where botbuilder fetches the keys that sign Bot Framework tokens (a local fake in tests: no test reaches the internet). */
+  botFrameworkTokenKeys?: BotFrameworkTokenKeys;
 }
 
 /** Opens the store and builds the service. */
@@ -90,6 +98,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   const i18n = createTranslator(loadLocaleBundles(localesDir, locales), config.defaultLocale);
   const nlu = loadNlu(localesDir, locales);
   const store = await openStore({ dataDir: config.dataDir, ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}) });
+  // Before any turn: Bot Framework residents stored by a version that shared Direct Line's addresses move to their own.
+  await migrateBotFrameworkAddresses(store, logger);
   if (config.seedDemoData ?? store.kind === 'embedded') await seedDemoRoles(store, localesDir, locales, config.defaultLocale, logger);
 
   const engine: EngineEnv = {
@@ -105,21 +115,25 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   // Bound below, once the notifier exists: a cancelled spot goes to the waitlist, who are told.
   let staffDeps: StaffDeps | undefined;
   const promotions = new Set<Promise<void>>();
-  const runner = new CommandRunner(store, {
-    async spotFreed(roleId) {
-      // Not awaited: this runs inside the cancelling resident's turn, which holds their
-      // conversation's lock, and telling the promoted resident takes theirs. Two residents
-      // swapping spots would otherwise wait on each other for ever. The cancellation stands
-      // whatever happens here; a failed promotion is logged and retried by the next
-      // cancellation, capacity change or reopening. `close()` waits for promotions in flight.
-      if (!staffDeps) return;
-      const promotion = promoteFromWaitlist(staffDeps, roleId)
-        .then(() => undefined)
-        .catch((error: unknown) => logger.error({ roleId, err: errorSummary(error) }, 'waitlist promotion failed'))
-        .finally(() => promotions.delete(promotion));
-      promotions.add(promotion);
+  const runner = new CommandRunner(
+    store,
+    {
+      async spotFreed(roleId) {
+        // Not awaited: this runs inside the cancelling resident's turn, which holds their
+        // conversation's lock, and telling the promoted resident takes theirs. Two residents
+        // swapping spots would otherwise wait on each other for ever. The cancellation stands
+        // whatever happens here; a failed promotion is logged and retried by the next
+        // cancellation, capacity change or reopening. `close()` waits for promotions in flight.
+        if (!staffDeps) return;
+        const promotion = promoteFromWaitlist(staffDeps, roleId)
+          .then(() => undefined)
+          .catch((error: unknown) => logger.error({ roleId, err: errorSummary(error) }, 'waitlist promotion failed'))
+          .finally(() => promotions.delete(promotion));
+        promotions.add(promotion);
+      },
     },
-  });
+    { addressHashSecret: config.addressHashSecret },
+  );
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale, senderLimit: config.rateLimits.messages });
 
   const sms = smsSender(config, store, logger, overrides);
@@ -132,14 +146,16 @@ export async function createService(config: Config, logger: Logger = pino({ leve
           ...(appPassword ? { appPassword } : {}),
           ...(tenantId ? { tenantId } : {}),
           ...(appType ? { appType } : {}),
+          ...(overrides.botFrameworkTokenKeys ? { tokenKeys: overrides.botFrameworkTokenKeys } : {}),
           pipeline,
           i18n,
           store,
           logger,
         })
       : null;
+  const tokenSecret = await webChatTokenSecret(config, store);
   const directLine = createDirectLineChannel({
-    tokenSecret: await webChatTokenSecret(config, store),
+    tokenSecret,
     pipeline,
     i18n,
     store,
@@ -147,10 +163,13 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     cityName: config.cityName,
     // Several instances share only a MongoDB store: the embedded one is this process's.
     sharedStore: store.kind === 'mongodb',
+    engine,
   });
 
+  const mediaSweep = createMediaSweep({ store, engine, unattachedMs: config.photos.unattachedMs, logger });
+  mediaSweep.start();
+
   const messenger = createResidentMessenger({
-    store,
     i18n,
     sms: createSmsChannel(sms),
     telegram,
@@ -188,8 +207,11 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     telegram,
     botframework,
     directLine,
+    webConversationIds: webConversationIds(tokenSecret),
     media: store.media,
+    mediaSweep,
     async close() {
+      await mediaSweep.stop();
       await telegram?.stop();
       await directLine.close();
       // Before the store closes: the broadcast messages in flight are recorded first.
@@ -252,10 +274,7 @@ function telegramChannel(
  */
 async function webChatTokenSecret(config: Config, store: Store): Promise<Buffer> {
   if (config.webChatTokenSecret) return Buffer.from(config.webChatTokenSecret);
-  const id = 'webchat-token-secret';
-  await store.meta.insert({ _id: id, value: randomBytes(32).toString('base64') });
-  const stored = await store.meta.get(id);
-  return Buffer.from(String(stored?.value), 'base64');
+  return storedSecret(store, 'webchat-token-secret');
 }
 
 /** Seeds the demo volunteer roles once; a city that deletes them does not get them back. */

@@ -47,6 +47,8 @@ let channels: Reachable;
 const folders: string[] = [];
 /** Direct Line conversations the corpus posts to, with valid tokens. */
 let conversations: { id: string; token: string }[] = [];
+/** Conversation ids issued by `/chat/api/session`, for the JSON chat API cases. */
+const webConversations: string[] = [];
 const timings: string[] = [];
 
 beforeAll(async () => {
@@ -90,6 +92,8 @@ beforeAll(async () => {
       conversationId: string;
     };
     conversations.push({ id: started.conversationId, token: started.token });
+    const session = await send({ url: `${channels.app.url}/chat/api/session`, headers: { 'content-type': 'application/json' }, body: '{}' });
+    webConversations.push((JSON.parse(session.text) as { conversationId: string }).conversationId);
   }
 }, 60_000);
 afterAll(async () => {
@@ -115,7 +119,9 @@ const phone = fc.oneof(
 );
 const conversation = () => fc.integer({ min: 0, max: 19 }).map((i) => conversations[i]!);
 const webConversationId = fc.oneof(
-  { weight: 3, arbitrary: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString('base64url')) },
+  // Issued ids reach the turn pipeline; invented ones must be refused (404) without it.
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 19 }).map((i) => webConversations[i]!) },
+  { weight: 1, arbitrary: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString('base64url')) },
   { weight: 1, arbitrary: nastyString },
 );
 const text = fc.oneof(

@@ -70,6 +70,7 @@ describe('one resident sending 10 messages at once', () => {
 
   it('JSON chat API', async () => {
     const resident = new WebResident(channels());
+    await resident.start();
     await tenAtOnce(resident.address, async (text, i) => {
       const id = `message-${i}-${resident.conversationId.slice(0, 8)}`;
       const answer = await resident.send(text, id);

@@ -103,6 +103,26 @@ describe('web chat API', () => {
     expect(plain.status).toBe(400);
   });
 
+  it('starts no conversation for an invented id: new chats come from /session, under its limit', async () => {
+    const url = `${app.url}/chat/api/messages`;
+    const invented = randomUUID().replaceAll('-', '');
+    const refused = await postJson(url, { conversationId: invented, messageId: messageId(), text: 'hi' });
+    expect(refused.status).toBe(404);
+    expect(refused.body.error).toContain('/chat/api/session');
+    expect(await app.service.store.conversations.get(`web:${invented}`)).toBeNull();
+    // A tag that does not match its random part is invented too.
+    const issued = await session();
+    const forged = `${issued.slice(0, 22)}${(await session()).slice(22)}`;
+    expect((await postJson(url, { conversationId: forged, messageId: messageId(), text: 'hi' })).status).toBe(404);
+    // An id from before ids carried a tag keeps its conversation.
+    const older = 'olderConversationId0123';
+    await app.service.pipeline.handle(
+      { id: messageId(), channel: 'web', address: `web:${older}`, text: 'hi', receivedAt: new Date() },
+      { media: false, location: true },
+    );
+    expect((await postJson(url, { conversationId: older, messageId: messageId(), text: 'menu' })).status).toBe(200);
+  });
+
   it('answers odd Unicode sensibly', async () => {
     const conversationId = await session();
     for (const text of ['🕳️🚗💥', '\u202Eevil rtl\u202C', 'مرحبا', 'a\u0000b\u0007c', '  \n\t ', 'Ｐｏｔｈｏｌｅ']) {

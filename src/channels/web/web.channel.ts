@@ -4,10 +4,12 @@
  * the first HTTP channel and works with no account; the page at `/chat` is the web chat's
  * (Microsoft's Web Chat on our Direct Line, in ../webchat/).
  *
- * A conversation id is issued by the server (128 random bits) and is the browser's secret for
- * that conversation: it is what lets a reload show the conversation again.
+ * A conversation id is issued by the server (128 random bits and a tag that proves it was issued
+ * here) and is the browser's secret for that conversation: it is what lets a reload show the
+ * conversation again. Issuing is what the new-chat limit counts, so an id nobody was issued (an
+ * invented one) is refused: 2,000 invented ids used to make 2,000 residents in 3 seconds.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { InboundMessage } from '../../core/message.js';
 import type { ChannelAdapter, ChannelCapabilities } from '../channel.js';
@@ -43,9 +45,34 @@ export type WebMessageBody = z.infer<typeof webMessageBody>;
 /** The body naming a conversation, for the history endpoint. */
 export const webConversationQuery = z.strictObject({ conversationId: z.string().regex(CONVERSATION_ID, 'must be the id from POST /chat/api/session') });
 
-/** A new, unguessable conversation id. */
-export function newWebConversationId(): string {
-  return randomBytes(16).toString('base64url');
+/** Issues conversation ids and recognises the ones issued (by any instance sharing the secret). */
+export interface WebConversationIds {
+  /** A new, unguessable conversation id. */
+  issue(): string;
+  /** True when this service issued the id (ids made before tags were added are not, and are looked up instead). */
+  wasIssued(conversationId: string): boolean;
+}
+
+const NONCE_LENGTH = 22; // 16 random bytes in base64url
+const TAG_LENGTH = 22; // 128 bits of HMAC-SHA256 in base64url
+
+/** Conversation ids tagged with a key derived from `secret` (the web chat's token secret). */
+export function webConversationIds(secret: Buffer): WebConversationIds {
+  // A key of its own, so a tag can never be mistaken for anything else signed with the secret.
+  const key = createHmac('sha256', secret).update('civicline web conversation id').digest();
+  const tagOf = (nonce: string) => createHmac('sha256', key).update(nonce).digest('base64url').slice(0, TAG_LENGTH);
+  return {
+    issue() {
+      const nonce = randomBytes(16).toString('base64url');
+      return `${nonce}${tagOf(nonce)}`;
+    },
+    wasIssued(conversationId) {
+      if (conversationId.length !== NONCE_LENGTH + TAG_LENGTH) return false;
+      const expected = Buffer.from(tagOf(conversationId.slice(0, NONCE_LENGTH)));
+      const given = Buffer.from(conversationId.slice(NONCE_LENGTH));
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+  };
 }
 
 /** The web channel's address for a conversation id. */

@@ -11,7 +11,7 @@ import type { Store } from '../../store/store.port.js';
 import { channelFacts } from '../channel.js';
 import { renderReplies } from '../render.js';
 import { perClientLimit } from '../per-client-limit.js';
-import { newWebConversationId, parseWebMessage, webAddress, webConversationQuery, WEB_CAPABILITIES, webMessageBody } from './web.channel.js';
+import { parseWebMessage, type WebConversationIds, webAddress, webConversationQuery, WEB_CAPABILITIES, webMessageBody } from './web.channel.js';
 
 const CHAT_JSON_LIMIT = '16kb';
 const HISTORY_SHOWN = 60;
@@ -22,6 +22,8 @@ export interface WebRoutesDeps {
   pipeline: TurnPipeline;
   i18n: Translator;
   store: Store;
+  /** Issues the conversation ids (the new-chat limit counts issuing) and recognises them. */
+  webConversationIds: WebConversationIds;
 }
 
 /** The routes of the JSON API under `/chat/api`. */
@@ -31,11 +33,15 @@ export function webRoutes(service: WebRoutesDeps): Router {
   const api = Router();
   api.use(express.json({ limit: CHAT_JSON_LIMIT }));
   api.post('/session', perClientLimit(config.rateLimits.newChats, 'new chats'), (_req, res) => {
-    res.status(201).json({ conversationId: newWebConversationId() });
+    res.status(201).json({ conversationId: service.webConversationIds.issue() });
   });
   api.post('/messages', async (req, res) => {
     const body = webMessageBody.safeParse(req.body);
     if (!body.success) throw validationError(body.error);
+    if (!(await isKnownConversation(service, body.data.conversationId))) {
+      res.status(404).json({ error: 'Unknown conversation: start one with POST /chat/api/session' });
+      return;
+    }
     const message = parseWebMessage(body.data, new Date());
     const turn = await service.pipeline.handle(message, channelFacts(WEB_CAPABILITIES), { throttle: true });
     if (turn.throttled) {
@@ -63,4 +69,13 @@ export function webRoutes(service: WebRoutesDeps): Router {
   });
   router.use('/chat/api', api);
   return router;
+}
+
+/**
+ * An id this service issued (no lookup), or one that already has a conversation: ids issued
+ * before they carried a tag keep working, invented ones do not start a conversation.
+ */
+async function isKnownConversation(service: WebRoutesDeps, conversationId: string): Promise<boolean> {
+  if (service.webConversationIds.wasIssued(conversationId)) return true;
+  return (await service.store.conversations.get(webAddress(conversationId))) !== null;
 }

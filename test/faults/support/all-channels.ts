@@ -161,13 +161,37 @@ export class TelegramResident {
   }
 }
 
-/** A browser using the plain JSON chat API. */
+/**
+ * A browser using the plain JSON chat API. Each is its own client address (behind the proxy), as
+ * residents' browsers are: the per-address new-chat limit is the abuse suite's to test.
+ */
 export class WebResident {
-  readonly conversationId = randomBytes(16).toString('base64url');
-  readonly address = `web:${this.conversationId}`;
+  /** Issued by the service (`start`, or the first `send`): an invented id starts no conversation. */
+  conversationId = '';
+  private session: Promise<Response> | null = null;
+  private readonly clientAddress = `198.18.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
   constructor(readonly channels: Reachable) {}
 
+  get address(): string {
+    return `web:${this.conversationId}`;
+  }
+
+  /** Asks for a conversation id once; messages sent at once share the request. */
+  async start(): Promise<Response> {
+    this.session ??= send({
+      agent: this.channels.agent,
+      url: `${this.channels.app.url}/chat/api/session`,
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': this.clientAddress },
+      body: '{}',
+    });
+    const started = await this.session;
+    if (started.status === 201) this.conversationId = (JSON.parse(started.text) as { conversationId: string }).conversationId;
+    return started;
+  }
+
   async send(text: string, messageId = randomBytes(12).toString('hex')): Promise<Answer & { duplicate?: boolean }> {
+    const started = await this.start();
+    if (started.status !== 201) return { status: started.status, replies: [], response: started };
     const response = await send({
       agent: this.channels.agent,
       url: `${this.channels.app.url}/chat/api/messages`,

@@ -137,12 +137,21 @@ export class SmsResident extends Resident {
 }
 
 export class WebResident extends Resident {
-  readonly conversationId = randomBytes(16).toString('base64url');
-  readonly address = `web:${this.conversationId}`;
+  /** Issued by the service on the first message (an invented id starts no conversation). */
+  conversationId = '';
+  get address(): string {
+    return `web:${this.conversationId}`;
+  }
   protected newId(): string {
     return randomBytes(12).toString('hex');
   }
   protected async post(base: string, message: Sent) {
+    if (!this.conversationId) {
+      const started = await send({ url: `${base}/chat/api/session`, headers: { 'content-type': 'application/json' }, body: '{}', timeoutMs: 15_000 });
+      // An instance killed mid-request: the next message asks again.
+      if (started.status !== 201) return { status: started.status, reply: '' };
+      this.conversationId = (JSON.parse(started.text) as { conversationId: string }).conversationId;
+    }
     const response = await send({
       url: `${base}/chat/api/messages`,
       headers: { 'content-type': 'application/json' },
