@@ -1,6 +1,7 @@
 /**
- * Delete my data: says what will be deleted and what is kept (consent records, which the law
- * asks us to keep; reports stay for the city but lose the link to the resident), then asks.
+ * Delete my data: says what will be deleted and what is kept (reports stay for the city, reduced
+ * to the kind of problem and the place, without the resident's words or contact), then asks.
+ * What the deletion does is src/pipeline/erasure.ts.
  */
 import { defineDialog } from '../src/engine/types.js';
 import { answerYesNo, ask, say, yesNoChoices } from './dialog-kit.js';

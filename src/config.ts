@@ -37,6 +37,7 @@ const schema = z.object({
     }, 'must be an IANA time zone such as America/Chicago'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADDRESS_HASH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   FLOW_RESUME_PROMPT_AFTER_MINUTES: z.coerce.number().positive().default(60),
   FLOW_EXPIRE_AFTER_HOURS: z.coerce.number().positive().default(24),
   SEED_DEMO_DATA: flag.optional(),
@@ -88,6 +89,11 @@ export interface Config {
   cityTimeZone: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   adminToken?: string;
+  /**
+   * Keys the hashes kept in place of a resident's address once they deleted their data (their
+   * opt-out, their consent records); made and stored on first use when not set.
+   */
+  addressHashSecret?: string;
   resumePromptAfterMs: number;
   flowExpiresAfterMs: number;
   /** Seed the demo volunteer roles once; unset: on the embedded store only (a city on MongoDB is in production). */
@@ -171,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     cityTimeZone: c.CITY_TIMEZONE,
     logLevel: c.LOG_LEVEL,
     ...(c.ADMIN_TOKEN ? { adminToken: c.ADMIN_TOKEN } : {}),
+    ...(c.ADDRESS_HASH_SECRET ? { addressHashSecret: c.ADDRESS_HASH_SECRET } : {}),
     resumePromptAfterMs: c.FLOW_RESUME_PROMPT_AFTER_MINUTES * 60_000,
     flowExpiresAfterMs: c.FLOW_EXPIRE_AFTER_HOURS * 3_600_000,
     seedDemoData: c.SEED_DEMO_DATA,

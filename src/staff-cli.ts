@@ -8,9 +8,16 @@
  *   passwd <username>
  *   disable <username>
  *   enable <username>
+ *   compact [--if-needed]
  *
  * Passwords come from stdin: typed twice without echo at a terminal, or the first line of a
  * pipe, so scripts can use it. Every change is in the audit log with the actor `cli`.
+ *
+ * `compact` is the maintenance step after residents deleted their data: it rewrites the store
+ * so that what was deleted is not left readable on disk (see store/compaction.ts). The embedded
+ * store must not be open elsewhere: stop the service first (it refuses otherwise). With
+ * `--if-needed` it does nothing unless data was deleted since the last compaction, for a
+ * nightly job.
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -18,6 +25,7 @@ import { loadConfig, ConfigError } from './config.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.port.js';
 import { recordAudit } from './staff/audit-log.js';
+import { compactionPendingSince, compactStore, StoreInUseError, type CompactionOutcome } from './store/compaction.js';
 import { createStaffUser, isStaffRole, listStaffUsers, setStaffActive, setStaffPassword, STAFF_ROLES, type StaffResult } from './staff/staff-accounts.js';
 
 const USAGE = `usage: npm run staff -- <command>
@@ -26,6 +34,7 @@ const USAGE = `usage: npm run staff -- <command>
   passwd <username>
   disable <username>
   enable <username>
+  compact [--if-needed]   after residents deleted their data; stop the service first
 The password is read from stdin (typed twice at a terminal, or the first line of a pipe).`;
 
 /** A refusal to show as one line and exit non-zero; not a crash, so no stack trace. */
@@ -42,11 +51,16 @@ async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { role: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { role: { type: 'string' }, name: { type: 'string' }, 'if-needed': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const [command, username, ...extra] = positionals;
   if (values.help || !command) throw new CliError(USAGE, command || values.help ? 0 : 2);
   if (extra.length > 0) throw new CliError(`unexpected arguments: ${extra.join(' ')}\n${USAGE}`, 2);
+  if (command === 'compact') {
+    if (username) throw new CliError(`unexpected arguments: ${username}\n${USAGE}`, 2);
+    process.stdout.write(`${await compact(values['if-needed'] === true)}\n`);
+    return;
+  }
   if (command !== 'list' && !username) throw new CliError(`${command} needs a username\n${USAGE}`, 2);
   if (command === 'add' && !isStaffRole(values.role)) {
     throw new CliError(values.role ? `unknown role: ${values.role} (use ${STAFF_ROLES.join(' or ')})` : `add needs --role ${STAFF_ROLES.join('|')}`, 2);
@@ -99,6 +113,30 @@ async function run(store: Store, command: string, username: string, options: { r
     default:
       throw new CliError(`unknown command: ${command}\n${USAGE}`, 2);
   }
+}
+
+/** Compacts the configured store (not opened as a store: compaction needs it to itself). */
+async function compact(ifNeeded: boolean): Promise<string> {
+  const config = loadConfig();
+  const where = { dataDir: config.dataDir, mongodbUri: config.mongodbUri };
+  if (ifNeeded && !(await compactionPendingSince(where))) return 'nothing to compact: no data was deleted since the last compaction';
+  let outcome: CompactionOutcome;
+  try {
+    outcome = await compactStore(where);
+  } catch (error) {
+    if (error instanceof StoreInUseError) throw new CliError(error.message);
+    throw error;
+  }
+  const since = outcome.pendingSince ? ` (data deleted since ${outcome.pendingSince})` : '';
+  if (outcome.kind === 'embedded') return `compacted ${config.dataDir}: ${megabytes(outcome.bytesBefore)} → ${megabytes(outcome.bytesAfter)}${since}`;
+  return [
+    `compacted ${outcome.collections} collections, ${megabytes(outcome.bytesFreed)} freed${since}`,
+    "Deleted data can stay until rotated in the journal (FerretDB: PostgreSQL's WAL, after a CHECKPOINT), the oplog of a replica set, and backups.",
+  ].join('\n');
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MB`;
 }
 
 function unwrap<T>(result: StaffResult<T>): T {

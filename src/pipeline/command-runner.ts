@@ -4,16 +4,18 @@
  *
  * Retries: a command can run twice when a turn is retried (a provider redelivers a message
  * whose first attempt died half-way). Creating records is therefore keyed by the inbound
- * message (`sourceKey`), and sign-ups and supports have one id per resident and role or idea.
+ * message (`sourceKey`, hashed: see `createOnce`), and sign-ups and supports have one id per
+ * resident and role or idea. "Delete my data" is erasure.ts.
  */
 import { createHash } from 'node:crypto';
 import type { ChannelName, MediaRef } from '../core/message.js';
 import type { Command, CommandResult, Effect, ReportView, RoleSummary, RoleView } from '../engine/commands.js';
-import type { Collections } from '../store/store.port.js';
+import type { Collections, Store } from '../store/store.port.js';
 import type { SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { statusGroupOf } from '../domain/report-status.js';
+import { Erasure } from './erasure.js';
 
 /** Who a command runs for, and which inbound message caused it. */
 export interface CommandScope {
@@ -40,14 +42,25 @@ const WRITE_ATTEMPTS = 5;
 const SIGNUP_ATTEMPTS = 30;
 const ROLE_LIST_LIMIT = 50;
 
+/** Settings of the runner (from the configuration). */
+export interface CommandRunnerOptions {
+  /** ADDRESS_HASH_SECRET, the key of the hashes that stand for addresses (see erasure.ts). */
+  addressHashSecret?: string | undefined;
+}
+
 /** Executes commands and effects for the turn pipeline. */
 export class CommandRunner {
   private readonly roleLocks = new KeyedMutex();
+  /** Deletes residents' data, and knows the addresses it deleted (the pipeline asks at a first contact). */
+  readonly erasure: Erasure;
 
   constructor(
-    private readonly store: Collections,
+    private readonly store: Collections & Partial<Pick<Store, 'media'>>,
     private readonly hooks: CommandRunnerHooks = {},
-  ) {}
+    options: CommandRunnerOptions = {},
+  ) {
+    this.erasure = new Erasure(store, { secret: options.addressHashSecret, spotFreed: async (roleId) => this.hooks.spotFreed?.(roleId) });
+  }
 
   /** Runs one command and returns its result for the engine. */
   async run(command: Command, scope: CommandScope): Promise<CommandResult> {
@@ -107,7 +120,7 @@ export class CommandRunner {
       case 'signup.cancel':
         return { type: command.type, value: { outcome: await this.cancelSignup(command.input.ref, scope) } };
       case 'resident.deleteData':
-        await this.deleteResidentData(scope);
+        await this.erasure.erase(scope);
         return { type: command.type, value: { deleted: true } };
     }
   }
@@ -247,14 +260,16 @@ export class CommandRunner {
    * Creates a record under a fresh reference, once per inbound message. The reference is
    * written down (planned) before the record is inserted, so a retry of a message whose first
    * attempt died at any point finds it: the record is there and is this resident's, or it is
-   * inserted now under the same reference. `insert` returns false on a collision.
+   * inserted now under the same reference. `insert` returns false on a collision. The marker's
+   * id is a keyed hash of the source key, which holds the resident's address: the marker would
+   * otherwise link a report to the address after its author deleted their data.
    */
   private async createOnce(
     prefix: 'R' | 'I',
     scope: CommandScope,
     record: { insert: (ref: string) => Promise<boolean>; ownerOf: (ref: string) => Promise<string | null> },
   ): Promise<{ ref: string }> {
-    const marker = `created|${scope.sourceKey}`;
+    const marker = await this.erasure.createdMarker(scope.sourceKey);
     const planned = (await this.store.meta.get(marker))?.value;
     if (typeof planned === 'string') {
       const owner = await record.ownerOf(planned);
@@ -409,68 +424,6 @@ export class CommandRunner {
       }
       throw new Error('Sign-up kept changing while withdrawing it');
     });
-  }
-
-  /**
-   * Deletes what we hold about a resident. Consent records stay (proof of an opt-out is a
-   * legal duty), and so does the opt-out itself; reports and ideas stay for the city but lose
-   * their link to the resident.
-   */
-  private async deleteResidentData(scope: CommandScope): Promise<void> {
-    const { store } = this;
-    const removed = `deleted:${scope.now.getTime()}`;
-    for (const report of await store.reports.find({ field: 'residentAddress', equals: scope.address }, { limit: 10_000 })) {
-      await store.reports.upsert({ ...report, residentAddress: removed });
-    }
-    for (const idea of await store.ideas.find({ field: 'authorAddress', equals: scope.address }, { limit: 10_000 })) {
-      await store.ideas.upsert({ ...idea, authorAddress: removed });
-    }
-    for (const signup of await store.signups.find({ field: 'address', equals: scope.address }, { limit: 10_000 })) {
-      await store.signups.delete(signup._id);
-      // Their spot goes to the next on the waitlist, as when they cancel.
-      if (signup.status === 'confirmed') await this.hooks.spotFreed?.(signup.roleId);
-    }
-    for (const support of await store.ideaSupports.find({ field: 'address', equals: scope.address }, { limit: 10_000 })) {
-      await store.ideaSupports.delete(support._id);
-    }
-    // A web chat's own log (what the browser shows) and how to reach it go too.
-    if (scope.address.startsWith('webchat:')) {
-      const conversationId = scope.address.slice('webchat:'.length);
-      const entries = await store.webchatActivities.find({ field: 'conversationId', equals: conversationId }, { limit: 100_000 });
-      // Positions go on after the deleted ones: an open browser's watermark must not go back.
-      const last = entries.reduce((max, entry) => Math.max(max, entry.seq), -1);
-      if (last >= 0) await store.meta.upsert({ _id: `webchat-floor|${conversationId}`, value: last });
-      for (const entry of entries) await store.webchatActivities.delete(entry._id);
-      await store.meta.delete(`botframework-reference|${scope.address}`);
-    }
-    for (const entry of await store.transcripts.find({ field: 'conversationId', equals: scope.address }, { limit: 100_000 })) {
-      await store.transcripts.delete(entry._id);
-    }
-    // Records that hold their address and what was sent to them: broadcast deliveries (a planned
-    // one is skipped at send time too), outbound messages, hand-off requests.
-    for (const delivery of await store.deliveries.find({ field: 'address', equals: scope.address }, { limit: 100_000 })) {
-      await store.deliveries.delete(delivery._id);
-    }
-    for (const message of await store.outbound.find({ field: 'address', equals: scope.address }, { limit: 100_000 })) {
-      await store.outbound.delete(message._id);
-    }
-    for (const handoff of await store.handoffs.find({ field: 'address', equals: scope.address }, { limit: 10_000 })) {
-      await store.handoffs.delete(handoff._id);
-    }
-    const resident = await store.residents.get(scope.address);
-    if (resident) {
-      await store.residents.upsert({
-        _id: resident._id,
-        address: resident.address,
-        channel: resident.channel,
-        locale: resident.locale,
-        optedOut: resident.optedOut,
-        volunteerCalls: false,
-        interests: [],
-        createdAt: resident.createdAt,
-        lastSeenAt: scope.now,
-      });
-    }
   }
 
   private async updateResident(scope: CommandScope, change: (resident: ResidentShape) => ResidentShape): Promise<void> {

@@ -197,10 +197,14 @@ export class TurnPipeline {
       // A receipt of a failed attempt does not answer a retry: the retry gets a real turn.
       if (conversation && receipt && !receipt.failed) return this.answerRetry(message, conversation, receipt, started);
       const earlier = (conversation?.recentInbound ?? []).filter((r) => r.key !== key);
-
-      const resident = await this.residentFor(message);
-      const state = this.stateOf(conversation, resident, message);
       const sourceKey = sourceKeyOf(message.address, key);
+      // No conversation: maybe the resident deleted their data (erasure.ts), this being a retry of
+      // one of their messages from before (processed once), or their return (opted out if they were).
+      const erased = conversation ? null : await this.deps.runner.erasure.lookup(message.address);
+      if (await erased?.answered(sourceKey)) return { replies: [], locale: this.deps.defaultLocale, duplicate: true, optedOut: false };
+
+      const resident = await this.residentFor(message, erased?.optedOut ?? false);
+      const state = this.stateOf(conversation, resident, message);
       const scope: CommandScope = { address: message.address, channel: message.channel, locale: state.locale, sourceKey, now: message.receivedAt };
 
       let output: TurnOutput & { forget: boolean };
@@ -210,16 +214,18 @@ export class TurnPipeline {
         return this.recordFailedTurn(message, conversation, state, error, started);
       }
       const { replies, effects, forget } = output;
-      const firstEntry = forget ? 0 : (conversation?.transcriptLength ?? 0);
+      if (forget) {
+        // "Delete my data" deleted the conversation with the rest (erasure.ts): nothing of this turn is written back.
+        this.deps.logger.info({ channel: message.channel, messageId: message.id, ...output.trace, latencyMs: round(performance.now() - started) }, 'turn');
+        return { replies, locale: output.state.locale, duplicate: false, optedOut: false, forgotten: true };
+      }
+      const firstEntry = conversation?.transcriptLength ?? 0;
       const committed = await this.commit(conversation, {
         _id: message.address,
         address: message.address,
         state: output.state,
-        // After "delete my data" the receipts keep only their keys (enough to refuse a retry).
-        recentInbound: forget
-          ? [...earlier, { key, replies, effects, firstEntry }].map((r) => ({ key: r.key, replies: [], effects: [], firstEntry: 0 })).slice(-RECEIPTS_KEPT)
-          : withReceipt(earlier, { key, replies, effects, firstEntry }),
-        transcriptLength: forget ? 0 : firstEntry + 1 + replies.length,
+        recentInbound: withReceipt(earlier, { key, replies, effects, firstEntry }),
+        transcriptLength: firstEntry + 1 + replies.length,
         updatedAt: message.receivedAt,
       });
       if (!committed) {
@@ -230,10 +236,10 @@ export class TurnPipeline {
         continue;
       }
 
-      if (!forget) await this.writeTranscript(message, replies, firstEntry);
+      await this.writeTranscript(message, replies, firstEntry);
       await this.applyEffects(effects, { ...scope, locale: output.state.locale });
       this.deps.logger.info({ channel: message.channel, messageId: message.id, ...output.trace, latencyMs: round(performance.now() - started) }, 'turn');
-      return { replies, locale: output.state.locale, duplicate: false, optedOut: optsOut(effects), ...(forget ? { forgotten: true } : {}) };
+      return { replies, locale: output.state.locale, duplicate: false, optedOut: optsOut(effects) };
     }
     throw new Error('Conversation kept changing under this turn');
   }
@@ -330,8 +336,8 @@ export class TurnPipeline {
     return fresh;
   }
 
-  /** The resident record, created on first contact and kept recently seen. */
-  private async residentFor(message: InboundMessage): Promise<ResidentRecord> {
+  /** The resident record, created on first contact (opted out if their erased data says so) and kept recently seen. */
+  private async residentFor(message: InboundMessage, optedOut: boolean): Promise<ResidentRecord> {
     const { residents } = this.deps.store;
     const existing = await residents.get(message.address);
     if (existing) {
@@ -342,7 +348,7 @@ export class TurnPipeline {
       return existing;
     }
     const scope = { address: message.address, channel: message.channel, locale: this.deps.defaultLocale, now: message.receivedAt };
-    await residents.insert(newResident(scope));
+    await residents.insert({ ...newResident(scope), optedOut });
     const created = await residents.get(message.address);
     if (!created) throw new Error('Resident vanished right after it was created');
     return created;

@@ -35,6 +35,17 @@ let validationModels: StoreModels | undefined;
 /** Opens (creating if needed) the embedded store in a directory. */
 export async function openEmbeddedStore(dir: string): Promise<Store> {
   await mkdir(dir, { recursive: true });
+  const root = open(environmentOptions(dir));
+  try {
+    return await openCollections(root, dir);
+  } catch (error) {
+    await root.close();
+    throw error;
+  }
+}
+
+/** How the store's LMDB environment in `dir` is opened (compaction.ts opens it the same way). */
+export function environmentOptions(dir: string): RootDatabaseOptionsWithPath {
   // noSubdir: false because lmdb-js treats a path with a dot in its last segment ("data.v2")
   // as a file name by default.
   // eventTurnBatching: false because with it lmdb-js (3.5) keeps an internal promise per event
@@ -64,13 +75,7 @@ export async function openEmbeddedStore(dir: string): Promise<Store> {
     txnStartThreshold: TXN_START_THRESHOLD,
     useRecords: false,
   };
-  const root = open(options);
-  try {
-    return await openCollections(root, dir);
-  } catch (error) {
-    await root.close();
-    throw error;
-  }
+  return options;
 }
 
 /** Opens every collection and index in an open environment, building indexes as needed. */

@@ -4,7 +4,7 @@
  * so every instance serves every photo. Each has a random 128-bit id: its URL is unguessable,
  * and is what a report refers to.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -26,6 +26,8 @@ export function isMediaId(id: string): boolean {
 export interface MediaFiles {
   save(bytes: Buffer, contentType: string): Promise<string>;
   read(id: string): Promise<{ bytes: Buffer; contentType: string } | null>;
+  /** Removes a photo; false when there was no such photo. */
+  remove(id: string): Promise<boolean>;
 }
 
 /** The photos stored in a folder. */
@@ -49,6 +51,18 @@ export function createMediaFiles(dir: string): MediaFiles {
         }
       }
       return null;
+    },
+    async remove(id) {
+      if (!isMediaId(id)) return false;
+      for (const extension of Object.values(IMAGE_TYPES)) {
+        try {
+          await unlink(path.join(dir, `${id}.${extension}`));
+          return true;
+        } catch {
+          // not this extension
+        }
+      }
+      return false;
     },
   };
 }

@@ -165,6 +165,12 @@ function gridFsMedia(connection: mongoose.Connection): MediaFiles {
       for await (const chunk of bucket().openDownloadStream(file._id)) chunks.push(chunk as Buffer);
       return { bytes: Buffer.concat(chunks), contentType };
     },
+    async remove(id) {
+      if (!isMediaId(id)) return false;
+      const files = await bucket().find({ filename: id }).toArray();
+      for (const file of files) await bucket().delete(file._id);
+      return files.length > 0;
+    },
   };
 }
 

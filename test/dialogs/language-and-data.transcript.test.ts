@@ -39,7 +39,7 @@ describe('delete my data', () => {
     await chat.send('skip');
     const ref = referenceIn(await chat.send('1'));
     const asked = await chat.send('delete my data');
-    expect(asked).toContain('Reports and ideas stay');
+    expect(asked).toContain('Your reports stay for the city');
     expect(await chat.send('no')).toContain('nothing was deleted');
     await chat.send('delete my data');
     expect(await chat.send('yes')).toContain('deleted');

@@ -43,7 +43,7 @@ describe('CommandRunner', () => {
   });
 
   it('finishes a first attempt that planned a reference and died before filing it', async () => {
-    await store.meta.upsert({ _id: 'created|sms:SM2', value: 'R-PLAN2' });
+    await store.meta.upsert({ _id: await runner.erasure.createdMarker('sms:SM2'), value: 'R-PLAN2' });
     const result = await runner.run(fileReport, scope('sms:SM2'));
     expect(result).toEqual({ type: 'report.create', value: { ref: 'R-PLAN2' } });
     expect((await store.reports.get('R-PLAN2'))?.residentAddress).toBe('sms:+15550000001');

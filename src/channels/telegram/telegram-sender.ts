@@ -63,6 +63,11 @@ export interface TelegramSender {
   acknowledgePress(chatId: number, callbackQueryId: string, messageId: number | undefined, notice?: string): Promise<void>;
   /** Whether a message's keyboard is the chat's latest one (older ones answer questions that have passed). */
   isLatestKeyboard(chatId: number, messageId: number): Promise<boolean>;
+  /**
+   * Removes what sending left about a chat, once sent: the records of these messages and the
+   * chat's keyboard. For the reply confirming that the resident's data is deleted.
+   */
+  forget(address: string, records: readonly OutboundMessageRecord[]): Promise<void>;
 }
 
 /** What a send did: the records, and whether what failed is worth trying again later. */
@@ -242,6 +247,10 @@ export function createTelegramSender(options: TelegramSenderOptions): TelegramSe
     async isLatestKeyboard(chatId, messageId) {
       const latest = await store.meta.get(`telegram-keyboard|${chatId}`);
       return typeof latest?.value !== 'number' || latest.value === messageId;
+    },
+
+    async forget(address, records) {
+      await settleAll([...records.map((record) => store.outbound.delete(record._id)), store.meta.delete(`telegram-keyboard|${chatIdOf(address)}`)]);
     },
 
     async acknowledgePress(chatId, callbackQueryId, messageId, notice) {

@@ -98,6 +98,8 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     if (message.media?.length && !(await photoIsReadable(message.media[0]!.url))) delete message.media;
     const turn = await pipeline.handle(message, channelFacts(TELEGRAM_CAPABILITIES));
     const sent = await sender.send(message.address, renderTelegram(turn.replies, i18n, turn.locale), { purpose: 'reply', key: messageKey(message) });
+    // The resident's data was deleted by this turn: the confirmation leaves no record either.
+    if (turn.forgotten) await sender.forget(message.address, sent.records);
     // Not answered 200: Telegram redelivers the update, the turn is a duplicate, and the reply is tried again.
     if (sent.retryLater) throw new Error('Telegram did not take the reply yet; the update will be redelivered');
     return { ok: true };

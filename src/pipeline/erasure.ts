@@ -1,0 +1,224 @@
+/**
+ * Erasing a resident ("delete my data"). Afterwards no record is keyed by the resident's address
+ * or holds it, and none holds their words or photos:
+ *
+ * - Deleted: the profile, the conversation and its transcript, the web chat's log, what was sent
+ *   to them (outbound messages, broadcast deliveries), hand-off requests, volunteer sign-ups (the
+ *   spot goes to the waitlist, as when they withdraw), supports they gave, their ideas with the
+ *   supports others gave them (an idea is nothing but its author's words), their replies on their
+ *   reports, every photo of ours they sent (uploads, attached to a report or not), and the
+ *   per-address markers: the idempotency markers of reports and ideas they created (`created|`),
+ *   a Bot Framework conversation reference, a Telegram keyboard.
+ * - Kept for the city without the link: their reports, reduced to what the city needs to fix the
+ *   problem and count its work: category, place, status, dates and the staff's updates. The
+ *   description and the photos go.
+ * - Kept under a keyed hash of the address (HMAC-SHA256 with the address-hash secret; a plain
+ *   hash of a phone number is undone by trying the ten billion numbers): the consent events, the
+ *   proof of an opt-out or opt-in that carriers and the law ask us to keep, and one tombstone that
+ *   says whether they had opted out (a new first contact starts opted out then: the carrier STOP is
+ *   still honoured) and which of their messages were processed (a provider's retry of one is
+ *   answered as a duplicate, not taken as a new message).
+ *
+ * The web chat keeps where its deleted log ended (`webchat-floor|<conversation id>`, a number): an
+ * open browser's positions must not go back. The id is random and, after this, names nothing.
+ *
+ * What the store deleted can still be read in its free pages until it is compacted
+ * (`npm run staff -- compact`): erasures leave a marker that the compaction clears.
+ */
+import { createHmac } from 'node:crypto';
+import type { MediaRef } from '../core/message.js';
+import type { ConversationRecord } from '../domain/records.js';
+import { COMPACTION_PENDING } from '../store/compaction.js';
+import { isMediaId } from '../store/media-files.js';
+import { storedSecret } from '../store/stored-secret.js';
+import type { Collections, Store } from '../store/store.port.js';
+import type { CommandScope } from './command-runner.js';
+import { sourceKeyOf } from './turn-pipeline.js';
+
+/** Stands for a report's description once its author deleted their data (the schema asks for one). */
+export const ERASED_TEXT = '[deleted]';
+/** More records of one kind than one resident can have: a find for them reads them all. */
+const ALL = 100_000;
+/**
+ * The tombstone remembers this many of the resident's last messages: a provider's retry, or a
+ * captured webhook replayed, of one of them is refused as a duplicate (32 bytes each).
+ */
+const TOMBSTONE_RECEIPTS = 1_000;
+/** Our own stored photos, in the URLs that refer to them (`.../v3/directline/media/<id>`). */
+const OWN_MEDIA = /\/media\/([A-Za-z0-9_-]{22})(?![A-Za-z0-9_-])/g;
+
+/** What is known of an address whose data was deleted, for its next first contact. */
+export interface ErasedAddress {
+  /** They had opted out: a new profile starts opted out. */
+  optedOut: boolean;
+  /** Whether a message (by its source key, see `sourceKeyOf`) was processed before the deletion. */
+  answered(sourceKey: string): Promise<boolean>;
+}
+
+/** The tombstone's value in `meta`. */
+interface Tombstone {
+  optedOut: boolean;
+  /** Keyed hashes of the source keys of their last messages. */
+  receipts: string[];
+  at: string;
+}
+
+/** What a keyed hash stands for: each purpose hashes differently, so no two records share one. */
+type HashPurpose = 'address' | 'created' | 'receipt' | 'consent';
+
+/** What the erasure needs besides the store. */
+export interface ErasureOptions {
+  /** ADDRESS_HASH_SECRET; without it, one made on first use and kept in the store. */
+  secret?: string | undefined;
+  /** A confirmed sign-up was deleted: promote from the role's waitlist. */
+  spotFreed?: ((roleId: string) => Promise<void>) | undefined;
+}
+
+/** Erases residents, and answers for addresses erased before. */
+export class Erasure {
+  private secret: Promise<Buffer> | undefined;
+
+  constructor(
+    private readonly store: Collections & Partial<Pick<Store, 'media'>>,
+    private readonly options: ErasureOptions = {},
+  ) {}
+
+  /** A keyed hash of a text (an address, a source key) for one purpose: 32 URL-safe characters. */
+  async hash(purpose: HashPurpose, text: string): Promise<string> {
+    this.secret ??= this.options.secret
+      ? Promise.resolve(Buffer.from(this.options.secret))
+      : storedSecret(this.store, 'address-hash-secret').catch((error: unknown) => {
+          this.secret = undefined; // the store failed: read it again next time
+          throw error;
+        });
+    return createHmac('sha256', await this.secret)
+      .update(`${purpose}\0${text}`)
+      .digest('base64url')
+      .slice(0, 32);
+  }
+
+  /**
+   * The id of the marker that makes creating a report or idea happen once per inbound message.
+   * Hashed: the source key holds the address, and the marker would link the report to it.
+   */
+  async createdMarker(sourceKey: string): Promise<string> {
+    return `created|#${await this.hash('created', sourceKey)}`;
+  }
+
+  /** What is known of an erased address, or null when it was never erased. */
+  async lookup(address: string): Promise<ErasedAddress | null> {
+    const found = await this.store.meta.get(`erased|${await this.hash('address', address)}`);
+    const tombstone = found?.value as Partial<Tombstone> | undefined;
+    if (!tombstone) return null;
+    const receipts = new Set(tombstone.receipts ?? []);
+    return {
+      optedOut: tombstone.optedOut === true,
+      answered: async (sourceKey) => receipts.has(await this.hash('receipt', sourceKey)),
+    };
+  }
+
+  /** Deletes what we hold about the resident at `scope.address`; see the module comment. Safe to run again. */
+  async erase(scope: Pick<CommandScope, 'address' | 'sourceKey' | 'now'>): Promise<void> {
+    const { store } = this;
+    const { address } = scope;
+    const alias = await this.hash('address', address);
+
+    // First what the records to delete lead to: the messages (for markers) and the photos. The
+    // transcript and the web chat log, where these are read, go last, so that a retry of an
+    // erasure that died half-way finds them again.
+    const [conversation, resident, transcript, webchatLog, reports, ideas] = await Promise.all([
+      store.conversations.get(address),
+      store.residents.get(address),
+      store.transcripts.find({ field: 'conversationId', equals: address }, { limit: ALL }),
+      address.startsWith('webchat:') ? store.webchatActivities.find({ field: 'conversationId', equals: address.slice('webchat:'.length) }, { limit: ALL }) : [],
+      store.reports.find({ field: 'residentAddress', equals: address }, { limit: ALL }),
+      store.ideas.find({ field: 'authorAddress', equals: address }, { limit: ALL }),
+    ]);
+    const updates = (await Promise.all(reports.map((report) => store.reportUpdates.find({ field: 'reportId', equals: report._id }, { limit: ALL })))).flat();
+    const replies = updates.filter((update) => update.by === 'resident');
+    const messageKeys = messagesOf(conversation, transcript);
+
+    const photos = new Set([
+      ...transcript.flatMap((entry) => mediaIdsIn(entry.media)),
+      ...webchatLog.flatMap((entry) => mediaIdsIn(entry.activity)),
+      ...reports.flatMap((report) => mediaIdsIn(report.photos)),
+      ...replies.flatMap((update) => mediaIdsIn(update.photos)),
+    ]);
+    for (const id of photos) await store.media?.remove(id);
+    // Oldest first, this message last.
+    const sourceKeys = [...new Set([...messageKeys.map((key) => sourceKeyOf(address, key)), scope.sourceKey])];
+    for (const sourceKey of sourceKeys) {
+      await store.meta.delete(await this.createdMarker(sourceKey));
+      // As markers were keyed before they were hashed (data written by earlier versions).
+      await store.meta.delete(`created|${sourceKey}`);
+    }
+
+    for (const update of replies) await store.reportUpdates.delete(update._id);
+    const removed = `deleted:${scope.now.getTime()}`;
+    for (const report of reports) {
+      await store.reports.upsert({ ...report, residentAddress: removed, description: ERASED_TEXT, photos: [] });
+    }
+    for (const idea of ideas) {
+      for (const support of await store.ideaSupports.find({ field: 'ideaId', equals: idea._id }, { limit: ALL })) await store.ideaSupports.delete(support._id);
+      await store.ideas.delete(idea._id);
+    }
+    for (const signup of await store.signups.find({ field: 'address', equals: address }, { limit: ALL })) {
+      await store.signups.delete(signup._id);
+      // Their spot goes to the next on the waitlist, as when they cancel.
+      if (signup.status === 'confirmed') await this.options.spotFreed?.(signup.roleId);
+    }
+    for (const support of await store.ideaSupports.find({ field: 'address', equals: address }, { limit: ALL })) await store.ideaSupports.delete(support._id);
+    // A planned broadcast delivery is skipped at send time too (no profile, no one to send to).
+    for (const delivery of await store.deliveries.find({ field: 'address', equals: address }, { limit: ALL })) await store.deliveries.delete(delivery._id);
+    for (const message of await store.outbound.find({ field: 'address', equals: address }, { limit: ALL })) await store.outbound.delete(message._id);
+    for (const handoff of await store.handoffs.find({ field: 'address', equals: address }, { limit: ALL })) await store.handoffs.delete(handoff._id);
+    for (const event of await store.consentEvents.find({ field: 'address', equals: address }, { limit: ALL })) {
+      // Kept as proof, under the keyed hash: re-inserted first, so a retry finds one or the other.
+      const { _id, _rev, ...kept } = event;
+      await store.consentEvents.insert({ ...kept, _id: `consent|#${await this.hash('consent', _id)}`, address: `erased:${alias}` });
+      await store.consentEvents.delete(_id);
+    }
+
+    if (address.startsWith('webchat:')) {
+      // Positions go on after the deleted ones: an open browser's watermark must not go back.
+      const last = webchatLog.reduce((max, entry) => Math.max(max, entry.seq), -1);
+      if (last >= 0) await store.meta.upsert({ _id: `webchat-floor|${address.slice('webchat:'.length)}`, value: last });
+      for (const entry of webchatLog) await store.webchatActivities.delete(entry._id);
+      await store.meta.delete(`botframework-reference|${address}`);
+    }
+    if (address.startsWith('telegram:')) await store.meta.delete(`telegram-keyboard|${address.slice('telegram:'.length)}`);
+    for (const entry of transcript) await store.transcripts.delete(entry._id);
+
+    const tombstone: Tombstone = {
+      optedOut: resident?.optedOut ?? false,
+      receipts: await Promise.all(sourceKeys.slice(-TOMBSTONE_RECEIPTS).map((key) => this.hash('receipt', key))),
+      at: scope.now.toISOString(),
+    };
+    await store.meta.upsert({ _id: `erased|${alias}`, value: tombstone });
+    await store.residents.delete(address);
+    // A turn that erased writes nothing back (the pipeline's `forget`).
+    await store.conversations.delete(address);
+    await store.meta.upsert({ _id: COMPACTION_PENDING, value: scope.now.toISOString() });
+  }
+}
+
+/**
+ * The keys (`<channel>:<id>`) of the messages a resident sent, oldest first: every inbound
+ * transcript entry, and the receipts of the conversation (a message whose transcript entry a
+ * crash left unwritten).
+ */
+function messagesOf(
+  conversation: ConversationRecord | null,
+  transcript: readonly { direction: string; channel: string; providerMessageId?: string | undefined }[],
+): string[] {
+  const keys = transcript.flatMap((entry) => (entry.direction === 'in' && entry.providerMessageId ? [`${entry.channel}:${entry.providerMessageId}`] : []));
+  // `out|...` receipts are notifications the city sent, not messages.
+  const receipts = (conversation?.recentInbound ?? []).map((receipt) => receipt.key).filter((key) => !key.startsWith('out|'));
+  return [...new Set([...keys, ...receipts])];
+}
+
+/** The ids of our own stored photos that a value (media references, a logged activity) refers to. */
+function mediaIdsIn(value: MediaRef[] | unknown): string[] {
+  if (value === undefined) return [];
+  return [...JSON.stringify(value).matchAll(OWN_MEDIA)].map((match) => match[1]!).filter(isMediaId);
+}
