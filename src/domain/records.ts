@@ -82,6 +82,11 @@ export interface TranscriptEntryRecord extends StoredRecord {
   channel: ChannelName;
   /** The provider's message id (inbound) or the inbound key a reply answers. */
   providerMessageId?: string;
+  /**
+   * Inbound entries only: the message's key in its conversation, hashed. Indexed, so a provider
+   * message replayed after its receipt left the conversation's recent ones is still recognised.
+   */
+  inboundKey?: string;
   text: string;
   location?: GeoPoint;
   media?: MediaRef[];

@@ -55,7 +55,7 @@ export class CommandRunner {
   readonly erasure: Erasure;
 
   constructor(
-    private readonly store: Collections & Partial<Pick<Store, 'media'>>,
+    private readonly store: Collections & Pick<Store, 'media'>,
     private readonly hooks: CommandRunnerHooks = {},
     options: CommandRunnerOptions = {},
   ) {
@@ -142,7 +142,6 @@ export class CommandRunner {
       case 'consent.optOut':
       case 'consent.optIn': {
         const optedOut = effect.type === 'consent.optOut';
-        await this.updateResident(scope, (r) => ({ ...r, optedOut }));
         // One consent record per inbound message, so a retried STOP is recorded once.
         await this.store.consentEvents.insert({
           _id: `${scope.sourceKey}|consent`,
@@ -152,6 +151,12 @@ export class CommandRunner {
           keyword: effect.keyword.slice(0, 40),
           at: scope.now,
         });
+        // The profile follows the log's latest event, not this message: an old STOP applied again
+        // (its event already recorded, a START after it) must not opt out a resident whose
+        // consent log ends with START. A replayed STOP once did exactly that.
+        const [latest] = await this.store.consentEvents.find({ field: 'address', equals: scope.address }, { order: 'desc', limit: 1 });
+        const inEffect = latest ? latest.kind === 'opt_out' : optedOut;
+        await this.updateResident(scope, (r) => ({ ...r, optedOut: inEffect }));
         return;
       }
       case 'volunteerCall.declined':

@@ -196,6 +196,7 @@ export class TurnPipeline {
       const receipt = conversation?.recentInbound.find((r) => r.key === key);
       // A receipt of a failed attempt does not answer a retry: the retry gets a real turn.
       if (conversation && receipt && !receipt.failed) return this.answerRetry(message, conversation, receipt, started);
+      if (conversation && !receipt && (await this.wasTakenBefore(conversation, message.address, key))) return this.answerReplay(message, conversation, started);
       const earlier = (conversation?.recentInbound ?? []).filter((r) => r.key !== key);
       const sourceKey = sourceKeyOf(message.address, key);
       // No conversation: maybe the resident deleted their data (erasure.ts), this being a retry of
@@ -287,6 +288,27 @@ export class TurnPipeline {
   }
 
   /**
+   * True when this message had its turn long ago: its receipt has left the conversation's recent
+   * ones (RECEIPTS_KEPT), but its transcript entry is still there. Only asked once the receipts
+   * are full, as a message missing from a list that never dropped one cannot be old.
+   */
+  private async wasTakenBefore(conversation: ConversationRecord, address: string, key: string): Promise<boolean> {
+    if (conversation.recentInbound.length < RECEIPTS_KEPT) return false;
+    const seen = await this.deps.store.transcripts.find({ field: 'inboundKey', equals: inboundKeyOf(address, key) }, { limit: 1 });
+    return seen.length > 0;
+  }
+
+  /**
+   * An old provider message delivered again (a captured, validly signed webhook replayed after
+   * twenty newer messages): processed once already, so it is answered as a duplicate with no
+   * replies, and nothing in it (a STOP, a report) happens again.
+   */
+  private answerReplay(message: InboundMessage, conversation: ConversationRecord, started: number): TurnResult {
+    this.deps.logger.warn({ channel: message.channel, messageId: message.id, outcome: 'replay', latencyMs: round(performance.now() - started) }, 'turn');
+    return { replies: [], locale: (conversation.state as ConversationState).locale, duplicate: true, optedOut: false };
+  }
+
+  /**
    * A turn threw (a bug, or a store failure mid-turn). The resident's message still goes into
    * the transcript with an apology, and the state stays as it was before the turn. If the store
    * itself is failing this throws too, and the channel tells the provider to retry.
@@ -364,6 +386,7 @@ export class TurnPipeline {
       seq: firstEntry,
       direction: 'in' as const,
       providerMessageId: message.id,
+      inboundKey: inboundKeyOf(message.address, messageKey(message)),
       text: inboundText(message),
       ...(message.location ? { location: message.location } : {}),
       ...(message.media?.length ? { media: message.media } : {}),
@@ -402,6 +425,14 @@ const SOURCE_KEY_MAX = 150;
 export function sourceKeyOf(address: string, messageKey: string): string {
   const plain = `${address}|${messageKey}`;
   return plain.length <= SOURCE_KEY_MAX ? plain : `${address}|#${createHash('sha256').update(messageKey).digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * The indexed key of a message's inbound transcript entry: its address and provider key, hashed
+ * (one short value; message ids alone are not unique across conversations on every channel).
+ */
+function inboundKeyOf(address: string, messageKey: string): string {
+  return createHash('sha256').update(`${address}|${messageKey}`).digest('base64url');
 }
 
 function transcriptId(address: string, seq: number): string {

@@ -24,7 +24,11 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
   residents: [{ field: 'volunteerCalls', sortBy: 'lastSeenAt' }],
   consentEvents: [{ field: 'address', sortBy: 'at' }],
   conversations: [],
-  transcripts: [{ field: 'conversationId', sortBy: 'seq' }],
+  transcripts: [
+    { field: 'conversationId', sortBy: 'seq' },
+    // Replays of old provider messages (turn-pipeline.ts); inbound entries only carry the field.
+    { field: 'inboundKey' },
+  ],
   reports: [
     { field: 'residentAddress', sortBy: 'createdAt' },
     { field: 'channel', sortBy: 'createdAt' },

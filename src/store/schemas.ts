@@ -172,6 +172,7 @@ const transcriptEntrySchema = recordSchema<TranscriptEntryRecord>({
   },
   channel: { type: String, required: true, enum: CHANNELS },
   providerMessageId: String,
+  inboundKey: String,
   text: { type: String, default: '' },
   location: { type: geoPointSchema },
   // Optional arrays stay absent when absent (mongoose would otherwise default them to []).

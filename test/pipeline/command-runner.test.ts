@@ -35,6 +35,18 @@ const scope = (sourceKey: string, address = 'sms:+15550000001'): CommandScope =>
 const fileReport: Command = { type: 'report.create', input: { category: 'pothole', locationText: 'Elm St', description: 'deep', photos: [] } };
 
 describe('CommandRunner', () => {
+  it("keeps a resident's opt-out as their consent log's latest event says, when an old STOP is applied again", async () => {
+    const address = 'sms:+15550000077';
+    const at = (minute: number): CommandScope => ({ ...scope('', address), now: new Date(Date.UTC(2026, 10, 20, 10, minute)) });
+    await runner.apply({ type: 'consent.optOut', keyword: 'STOP' }, { ...at(0), sourceKey: `${address}|sms:SMstop` });
+    await runner.apply({ type: 'consent.optIn', keyword: 'START' }, { ...at(1), sourceKey: `${address}|sms:SMstart` });
+    // The STOP again, later (a replay): its event is already in the log, and START came after it.
+    await runner.apply({ type: 'consent.optOut', keyword: 'STOP' }, { ...at(30), sourceKey: `${address}|sms:SMstop` });
+    expect((await store.residents.get(address))?.optedOut).toBe(false);
+    const log = await store.consentEvents.find({ field: 'address', equals: address }, { order: 'asc' });
+    expect(log.map((event) => event.kind)).toEqual(['opt_out', 'opt_in']);
+  });
+
   it('files one report per inbound message, however often the message is retried', async () => {
     const first = await runner.run(fileReport, scope('sms:SM1'));
     const again = await runner.run(fileReport, scope('sms:SM1'));

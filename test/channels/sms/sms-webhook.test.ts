@@ -164,6 +164,29 @@ describe('what Twilio did not send', () => {
     expect(transcript.filter((e) => e.direction === 'in').map((e) => e.text)).toEqual(['menu', '1']);
   });
 
+  it('refuses a signed STOP replayed after many newer messages: consent and profile stay in step', async () => {
+    const resident = new Texter();
+    const address = `sms:${resident.phone}`;
+    const stop = await resident.send('STOP');
+    expect(stop.replies.join('\n')).toContain('unsubscribed');
+    await resident.say('START');
+    // More messages than a conversation keeps receipts for: the STOP's receipt is long gone.
+    for (let i = 0; i < 22; i++) await resident.say(i % 2 ? 'menu' : 'help');
+
+    const replayed = await resident.send('STOP', { MessageSid: stop.sid });
+    expect(replayed.status).toBe(200);
+    expect(replayed.replies).toEqual([]);
+    expect((await app.service.store.residents.get(address))?.optedOut).toBe(false);
+    const consent = await app.service.store.consentEvents.find({ field: 'address', equals: address }, { order: 'asc' });
+    expect(consent.map((event) => event.kind)).toEqual(['opt_out', 'opt_in']);
+    const inbound = (await app.service.store.transcripts.find({ field: 'conversationId', equals: address }, { limit: 200 })).filter(
+      (entry) => entry.direction === 'in',
+    );
+    expect(inbound.filter((entry) => entry.providerMessageId === stop.sid)).toHaveLength(1);
+    // The resident still hears from the city: nothing was opted out.
+    expect(await resident.say('menu')).toContain('Reply 1-5.');
+  });
+
   it('refuses a forged or missing signature with 403 and stores nothing', async () => {
     const params = { ...twilioFixture('inbound-sms'), From: '+12175559999', Body: 'forged', MessageSid: messageSid() };
     const forged = await postTwilio({ appUrl: app.url, publicUrl: PUBLIC_URL, path: '/webhooks/twilio/sms', params, authToken: 'not-our-token' });
