@@ -8,6 +8,8 @@
  * callback data, a Web Chat messageBack value), so the load is what residents' phones send.
  */
 
+import { botFrameworkAddress } from '../../src/channels/webchat/activity-mapping.js';
+
 /** The journeys the mix is made of, for the results table. */
 export type Journey = 'report' | 'status' | 'idea' | 'volunteer';
 
@@ -108,9 +110,13 @@ export function residentAddress(channel: BenchChannel, i: number): string {
     case 'telegram':
       return `telegram:${telegramChatId(i)}`;
     case 'webchat':
-      return `webchat:${webchatConversationId(i)}`;
+      // The Bot Framework's address of the conversation the load's activities name (channel `webchat`).
+      return botFrameworkAddress(WEBCHAT_CHANNEL_ID, webchatConversationId(i));
   }
 }
+
+/** The Bot Framework channel id the load's Web Chat activities carry. */
+export const WEBCHAT_CHANNEL_ID = 'webchat';
 
 /** The E.164 number of the i-th SMS resident (+1 555 and seven digits: up to ten million). */
 export function smsNumber(i: number): string {

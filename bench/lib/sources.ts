@@ -20,6 +20,7 @@ import {
   smsNumber,
   startPosition,
   telegramChatId,
+  WEBCHAT_CHANNEL_ID,
   webchatConversationId,
   type ConcreteInput,
   type Journey,
@@ -188,7 +189,7 @@ export function botFrameworkSource(options: SourceOptions): ConversationSource {
         localTimestamp: now.toISOString(),
         // Loopback: the development-mode endpoint takes no other; never called with expectReplies.
         serviceUrl: 'http://127.0.0.1:9/',
-        channelId: 'webchat',
+        channelId: WEBCHAT_CHANNEL_ID,
         from: { id: `resident-${resident}`, name: 'Resident', role: 'user' },
         conversation: { id: webchatConversationId(resident) },
         recipient: { id: 'civicline-bot', name: 'CivicLine', role: 'bot' },

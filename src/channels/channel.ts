@@ -59,6 +59,12 @@ export type SendOutcome =
 export interface ChannelAdapter {
   readonly name: ChannelName;
   readonly capabilities: ChannelCapabilities;
+  /**
+   * Whether an address of this channel is this adapter's to reach. Web chat has two adapters
+   * (the city's own Direct Line, the Bot Framework), each with its own addresses; absent, every
+   * address of the channel is.
+   */
+  owns?(address: string): boolean;
   /** Sends messages to an address outside a webhook's reply (status updates, broadcasts). */
   send(address: string, messages: readonly OutboundMessage[], options: SendOptions): Promise<SendOutcome>;
 }

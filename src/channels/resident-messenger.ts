@@ -1,13 +1,12 @@
 /**
  * Reaches a resident unprompted on the channel of their address (status updates, idea answers,
  * waitlist promotions, volunteer calls): renders the engine's replies for that channel and
- * sends them through its adapter, once per key. Web chat addresses go through the Bot
- * Framework when the conversation came from there (a stored conversation reference), else to
- * the self-hosted Direct Line log.
+ * sends them through its adapter, once per key. Web chat has two adapters with addresses of
+ * their own (`webchat:bf:...` the Bot Framework's, `webchat:<id>` the self-hosted Direct Line's):
+ * the address alone decides, never something stored about it, so one can never take the other's.
  */
 import { CHANNEL_NAMES, type ChannelName, type Reply } from '../core/message.js';
 import type { Translator } from '../core/i18n.js';
-import type { Collections } from '../store/store.port.js';
 import type { ChannelAdapter, SendOptions, SendOutcome } from './channel.js';
 import { renderReplies } from './render.js';
 
@@ -20,7 +19,6 @@ export interface ResidentMessenger {
 
 /** The adapters to send through; a missing one is a channel that is off. */
 export interface MessengerOptions {
-  store: Collections;
   i18n: Translator;
   sms?: ChannelAdapter | null;
   telegram?: ChannelAdapter | null;
@@ -32,20 +30,17 @@ export interface MessengerOptions {
 
 /** Builds the messenger for a service's channels. */
 export function createResidentMessenger(options: MessengerOptions): ResidentMessenger {
-  const { store, i18n } = options;
+  const { i18n } = options;
 
-  async function adapterFor(address: string): Promise<ChannelAdapter | null> {
+  function adapterFor(address: string): ChannelAdapter | null {
     const channel = channelOf(address);
-    if (channel === 'webchat') {
-      const viaBotFramework = options.botframework && (await store.meta.get(`botframework-reference|${address}`));
-      return viaBotFramework ? (options.botframework ?? null) : (options.directLine ?? null);
-    }
+    if (channel === 'webchat') return [options.botframework, options.directLine].find((adapter) => adapter && (adapter.owns?.(address) ?? true)) ?? null;
     return (channel && options[channel]) || null;
   }
 
   return {
     async send(address, replies, sendOptions) {
-      const adapter = await adapterFor(address);
+      const adapter = adapterFor(address);
       if (!adapter) return { state: 'skipped', reason: 'channel_off' };
       const messages = renderReplies(replies, adapter.capabilities, i18n, sendOptions.locale);
       return adapter.send(address, messages, sendOptions);

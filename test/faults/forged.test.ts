@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenSigner } from '../../src/channels/webchat/direct-line-token.js';
 import { startTestApp, type RunningApp } from '../support/http.js';
 import { AUTH_TOKEN } from '../support/twilio.js';
+import { CHANNEL_ISSUER, EMULATOR_ISSUER, newSigningKey, startFakeTokenKeys, type FakeTokenKeys } from '../support/fake-token-keys.js';
 import { census, changes } from './support/census.js';
 import { formBody, send, sid, twilioHeaders, type RequestSpec } from './support/client.js';
 import { DirectLineResident, PUBLIC_URL, SmsResident, startAllChannels, TELEGRAM_SECRET, type Channels } from './support/all-channels.js';
@@ -21,14 +22,18 @@ const APP_ID = '00000000-0000-0000-0000-000000000001';
 
 let channels: Channels;
 let secured: RunningApp;
+let keys: FakeTokenKeys;
 beforeAll(async () => {
   channels = await startAllChannels({ WEB_CHAT_TOKEN_SECRET: TOKEN_SECRET });
-  // The Bot Framework with credentials: botbuilder checks every caller's token.
-  secured = await startTestApp({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'not-a-real-secret' });
+  // The Bot Framework with credentials: botbuilder checks every caller's token, with the signing
+  // keys of a local fake (the network is off in tests).
+  keys = await startFakeTokenKeys();
+  secured = await startTestApp({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'not-a-real-secret' }, { botFrameworkTokenKeys: keys.tokenKeys });
 });
 afterAll(async () => {
   await channels.close();
   await secured.close();
+  await keys.close();
 });
 
 const dataDir = () => channels.app.service.config.dataDir;
@@ -144,11 +149,13 @@ describe('forged traffic is refused and stores nothing', () => {
 
   it('Bot Framework activities without a valid token, when credentials are configured', async () => {
     const before = await census(secured.service.config.dataDir);
+    const fetchedBefore = keys.requests.length;
     const now = Math.floor(Date.now() / 1000);
+    const serviceUrl = 'https://smba.trafficmanager.net/amer/';
     const activity = JSON.stringify({
       type: 'message',
       id: 'forged-1',
-      serviceUrl: 'https://smba.trafficmanager.net/amer/',
+      serviceUrl,
       channelId: 'msteams',
       from: { id: 'victim' },
       conversation: { id: 'forged-conversation' },
@@ -157,6 +164,17 @@ describe('forged traffic is refused and stores nothing', () => {
     });
     const url = `${secured.url}/api/messages`;
     const json = { 'content-type': 'application/json' };
+    // What a real channel's token says (signed with the published key, it is taken: see below);
+    // the claim is `serviceurl`, in lower case.
+    const genuine = { iss: CHANNEL_ISSUER, aud: APP_ID, serviceurl: serviceUrl, nbf: now - 10, exp: now + 600 };
+    const attacker = newSigningKey(keys.channelKey.kid);
+    // The published key's public half, as an attacker would try it as an HMAC secret (alg confusion).
+    const publicPem = keys.channelKey.publicKey.export({ type: 'spki', format: 'pem' });
+    const hs256 = (() => {
+      const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const signed = `${part({ alg: 'HS256', typ: 'JWT', kid: keys.channelKey.kid })}.${part(genuine)}`;
+      return `${signed}.${createHmac('sha256', publicPem).update(signed).digest('base64url')}`;
+    })();
     const tokens: [string, string | undefined][] = [
       ['no Authorization', undefined],
       ['an empty Authorization', ''],
@@ -167,32 +185,78 @@ describe('forged traffic is refused and stores nothing', () => {
       ['a JWT from an issuer nobody trusts', `Bearer ${fakeJwt({ iss: 'https://evil.example/', aud: APP_ID, exp: now + 600, nbf: now - 10 })}`],
       ['a JWT for another audience', `Bearer ${fakeJwt({ iss: 'https://evil.example/', aud: 'someone-else', exp: now + 600 })}`],
       ['an expired JWT', `Bearer ${fakeJwt({ iss: 'https://evil.example/', aud: APP_ID, exp: now - 600 })}`],
+      // Naming the Bot Framework's issuer: botbuilder fetches its signing keys (from the fake).
+      ["a forged JWT naming the Bot Framework's issuer", `Bearer ${fakeJwt(genuine)}`],
+      ['an unsigned JWT (alg none)', `Bearer ${fakeJwt(genuine, 'none')}`],
+      ["signed with another key under the published key's id", `Bearer ${keys.sign(genuine, attacker)}`],
+      ['HS256 with the published public key as the secret', `Bearer ${hs256}`],
+      ['signed with the published key, for another audience', `Bearer ${keys.sign({ ...genuine, aud: 'someone-else' })}`],
+      ['signed with the published key, expired', `Bearer ${keys.sign({ ...genuine, nbf: now - 7200, exp: now - 3600 })}`],
+      ['signed with the published key, for another serviceUrl', `Bearer ${keys.sign({ ...genuine, serviceurl: 'https://attacker.example/' })}`],
+      ['signed with the published key, by another issuer', `Bearer ${keys.sign({ ...genuine, iss: 'https://evil.example/' })}`],
+      ['a forged Emulator token', `Bearer ${fakeJwt({ iss: EMULATOR_ISSUER, aud: APP_ID, appid: APP_ID, ver: '1.0', exp: now + 600, nbf: now - 10 })}`],
+      [
+        "an Emulator token signed with the channels' key",
+        `Bearer ${keys.sign({ iss: EMULATOR_ISSUER, aud: APP_ID, appid: APP_ID, ver: '1.0', exp: now + 600, nbf: now - 10 })}`,
+      ],
     ];
     await refuseAll(
       tokens.map(([why, authorization]) => ({ why, url, headers: { ...json, ...(authorization === undefined ? {} : { authorization }) }, body: activity })),
       [401],
     );
-    // A JWT naming the Bot Framework's own issuer makes botbuilder fetch the issuer's signing
-    // keys. The network is off here, so it cannot: the request is refused with a 503 (a real
-    // channel would retry), not taken; online, a forged signature is a 401.
+    // The published key signs for some channels only (its endorsements): not for this one.
     await refuseAll(
       [
         {
-          why: "a forged JWT naming the Bot Framework's issuer",
+          why: 'signed with the published key, for a channel it does not endorse',
           url,
-          headers: { ...json, authorization: `Bearer ${fakeJwt({ iss: 'https://api.botframework.com', aud: APP_ID, exp: now + 600, nbf: now - 10 })}` },
-          body: activity,
-        },
-        {
-          why: 'an unsigned JWT (alg none)',
-          url,
-          headers: { ...json, authorization: `Bearer ${fakeJwt({ iss: 'https://api.botframework.com', aud: APP_ID, exp: now + 600 }, 'none')}` },
-          body: activity,
+          headers: { ...json, authorization: `Bearer ${keys.sign(genuine)}` },
+          body: JSON.stringify({ ...JSON.parse(activity), channelId: 'slack' }),
         },
       ],
-      [401, 503],
+      [401],
     );
+    // Many at once with one forged token: each is a 401.
+    const forged = { ...json, authorization: `Bearer ${keys.sign(genuine, attacker)}` };
+    const answers = await Promise.all(Array.from({ length: 10 }, () => send({ url, headers: forged, body: activity })));
+    expect(answers.map((answer) => answer.status)).toEqual(Array.from({ length: 10 }, () => 401));
     expect(changes(before, await census(secured.service.config.dataDir))).toEqual([]);
+    // The keys were read from the fake (so the checks above ran against real keys, not a failed fetch).
+    expect(keys.requests.slice(fetchedBefore)).toEqual(expect.arrayContaining(['/v1/.well-known/openidconfiguration', '/v1/keys']));
+  });
+
+  it('a Bot Framework activity with a genuinely signed token is taken (the check does not just refuse everything)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const serviceUrl = 'https://smba.trafficmanager.net/amer/';
+    const conversationId = `signed-${randomBytes(6).toString('hex')}`;
+    const activity = (channelId: string, text: string) =>
+      JSON.stringify({
+        type: 'message',
+        id: `signed-${randomBytes(6).toString('hex')}`,
+        serviceUrl,
+        channelId,
+        from: { id: 'resident' },
+        conversation: { id: conversationId },
+        recipient: { id: APP_ID },
+        text,
+        // Replies in the response: nothing is posted to the channel (or to the internet).
+        deliveryMode: 'expectReplies',
+      });
+    const url = `${secured.url}/api/messages`;
+    const headers = (token: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${token}` });
+    const taken = await send({
+      url,
+      headers: headers(keys.sign({ iss: CHANNEL_ISSUER, aud: APP_ID, serviceurl: serviceUrl, nbf: now - 10, exp: now + 600 })),
+      body: activity('msteams', 'hi'),
+    });
+    expect(taken.status, taken.text.slice(0, 200)).toBe(200);
+    expect(taken.text).toContain('What would you like to do?');
+    expect(await secured.service.store.conversations.get(`webchat:bf:msteams:${conversationId}`)).not.toBeNull();
+    // The Emulator's tokens are checked against its own keys (the `appid` claim names the bot).
+    const emulator = keys.sign({ iss: EMULATOR_ISSUER, aud: APP_ID, appid: APP_ID, ver: '1.0', nbf: now - 10, exp: now + 600 }, keys.emulatorKey);
+    const fromEmulator = await send({ url, headers: headers(emulator), body: activity('emulator', 'menu') });
+    expect(fromEmulator.status, fromEmulator.text.slice(0, 200)).toBe(200);
+    expect(keys.requests).toEqual(expect.arrayContaining(['/common/v2.0/.well-known/openid-configuration', '/common/discovery/v2.0/keys']));
   });
 
   it('Bot Framework development mode: nothing from another machine, no reply to another machine', async () => {

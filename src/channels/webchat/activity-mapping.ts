@@ -69,14 +69,63 @@ export const incomingActivity = z
 /** An incoming activity as `incomingActivity` parsed it. */
 export type IncomingActivity = z.infer<typeof incomingActivity>;
 
-/** The web chat channel's address for a Bot Framework conversation. */
-export function webchatAddress(conversationId: string): string {
-  // Some channels' conversation ids are long; the store's keys are not.
-  return `webchat:${conversationId.length <= 120 ? conversationId : createHash('sha256').update(conversationId).digest('hex')}`;
+/**
+ * Web chat has two entry points and they must never share a resident: a Bot Framework activity
+ * names any conversation id it likes (in development mode anyone on the machine can send one),
+ * so had both mapped `webchat:<id>` alike, an activity naming a Direct Line conversation's id
+ * would have continued that resident's conversation and re-routed their updates. So the city's
+ * own web chat (Direct Line, issue 16 finding 8) keeps `webchat:<id>`, as SPEC names it, and the
+ * Bot Framework's conversations live under `webchat:bf:<channelId>:<conversationId>`. Direct Line
+ * ids never hold a `:` (the service makes them, base64url; see `directLineAddress`), so no id of
+ * one can spell an address of the other. Both stay the `webchat` channel for staff and audiences.
+ */
+const BOT_FRAMEWORK_PREFIX = 'webchat:bf:';
+/** The ids Direct Line hands out (`newId()`: base64url), at most as long as the store keys allow. */
+const DIRECT_LINE_ID = /^[A-Za-z0-9_-]{1,120}$/;
+/** Bot Framework channel ids as the channels send them (`msteams`, `webchat`, `emulator`...). */
+const CHANNEL_ID = /^[A-Za-z0-9._-]{1,40}$/;
+/** Longest `<channelId>:<conversationId>` kept as it is; longer ones (or odd ones) are hashed. */
+const MAX_PLAIN_BOT_FRAMEWORK_ID = 117;
+
+/** The address of a conversation of the city's own web chat (Direct Line): `webchat:<id>`. */
+export function directLineAddress(conversationId: string): string {
+  // Ids are this service's own (signed tokens), so always the plain form; anything else is hashed
+  // (hex holds no `:`), so even an id that got in some other way cannot reach another space.
+  return `webchat:${DIRECT_LINE_ID.test(conversationId) ? conversationId : sha256(conversationId)}`;
 }
 
-/** A message activity as the normalized message. */
-export function activityToMessage(activity: IncomingActivity, receivedAt: Date, fallbackId: string): InboundMessage {
+/**
+ * The address of a Bot Framework conversation: `webchat:bf:<channelId>:<conversationId>`. The
+ * channel is part of it, since channels' conversation ids are only unique within a channel. Some
+ * conversation ids are longer than the store's keys allow (or a channel id is unusual): then the
+ * pair is hashed, `webchat:bf:<sha256 hex>` (no `:` after the prefix, so it is never a plain one).
+ */
+export function botFrameworkAddress(channelId: string, conversationId: string): string {
+  const plain = `${channelId}:${conversationId}`;
+  const keptAsIs = CHANNEL_ID.test(channelId) && /^[\x20-\x7e]+$/.test(conversationId) && plain.length <= MAX_PLAIN_BOT_FRAMEWORK_ID;
+  // Hashed as JSON, so ('a', 'b:c') and ('a:b', 'c') stay two conversations.
+  return `${BOT_FRAMEWORK_PREFIX}${keptAsIs ? plain : sha256(JSON.stringify([channelId, conversationId]))}`;
+}
+
+/** Whether an address is a Bot Framework conversation's (see `botFrameworkAddress`). */
+export function isBotFrameworkAddress(address: string): boolean {
+  return address.startsWith(BOT_FRAMEWORK_PREFIX);
+}
+
+/** Whether an address is a conversation of the city's own web chat (see `directLineAddress`). */
+export function isDirectLineAddress(address: string): boolean {
+  return address.startsWith('webchat:') && DIRECT_LINE_ID.test(address.slice('webchat:'.length));
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * A message activity as the normalized message, from the resident at `address`: the entry point
+ * that took the activity says whose it is (`botFrameworkAddress`, `directLineAddress`).
+ */
+export function activityToMessage(activity: IncomingActivity, address: string, receivedAt: Date, fallbackId: string): InboundMessage {
   const value = activity.value as { choice?: unknown; location?: { lat?: unknown; lon?: unknown } } | undefined;
   const choice = typeof value?.choice === 'string' ? value.choice.slice(0, 100) : undefined;
   const geo = activity.entities?.find((e) => e.type === 'GeoCoordinates') as { latitude?: unknown; longitude?: unknown } | undefined;
@@ -89,7 +138,7 @@ export function activityToMessage(activity: IncomingActivity, receivedAt: Date, 
   return {
     id: activity.id ?? fallbackId,
     channel: 'webchat',
-    address: webchatAddress(activity.conversation.id),
+    address,
     text: activity.text ?? '',
     ...(choice ? { choice } : {}),
     ...(location && (geo || value?.location) ? { location } : {}),

@@ -8,7 +8,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { ActivityTypes, CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext, type ConversationReference } from 'botbuilder';
+import {
+  ActivityTypes,
+  CallerIdConstants,
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  TurnContext,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+  type ConversationReference,
+} from 'botbuilder';
 import type { Logger } from 'pino';
 import type { Translator } from '../../core/i18n.js';
 import type { TurnPipeline } from '../../pipeline/turn-pipeline.js';
@@ -17,7 +25,9 @@ import type { Collections } from '../../store/store.port.js';
 import { channelFacts, type ChannelAdapter } from '../channel.js';
 import {
   activityToMessage,
+  botFrameworkAddress,
   incomingActivity,
+  isBotFrameworkAddress,
   plainData,
   renderedToActivity,
   repliesToActivities,
@@ -32,11 +42,37 @@ export interface BotFrameworkOptions {
   appPassword?: string;
   tenantId?: string;
   appType?: string;
+  /** Where the keys that sign callers' tokens are published; the public cloud's when absent (tests use a local fake). */
+  tokenKeys?: BotFrameworkTokenKeys;
   pipeline: TurnPipeline;
   i18n: Translator;
   store: Collections;
   logger: Logger;
 }
+
+/** The OpenID metadata documents botbuilder reads the token-signing keys from. */
+export interface BotFrameworkTokenKeys {
+  /** For tokens of the Bot Framework's channels (Azure Bot Service). */
+  channelOpenIdMetadataUrl: string;
+  /** For tokens of the Emulator and of skills. */
+  emulatorOpenIdMetadataUrl: string;
+}
+
+/**
+ * The public cloud's Bot Framework settings, botbuilder's own (its AuthenticationConstants, which
+ * a test compares these with). botbuilder uses its built-in set only when none of the settings is
+ * given: one changed (the metadata URLs) means all are given.
+ */
+export const PUBLIC_CLOUD = {
+  ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com',
+  ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+  ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
+  OAuthUrl: 'https://api.botframework.com',
+  ToBotFromChannelOpenIdMetadataUrl: 'https://login.botframework.com/v1/.well-known/openidconfiguration',
+  ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration',
+  CallerId: CallerIdConstants.PublicAzureChannel,
+  ValidateAuthority: true,
+} as const satisfies ConfigurationBotFrameworkAuthenticationOptions;
 
 /** What the route answers. */
 export interface BotFrameworkResponse {
@@ -52,18 +88,54 @@ export interface BotFrameworkChannel extends ChannelAdapter {
   serviceUrlOf(body: unknown): string | null;
 }
 
+/** The names of jsonwebtoken's errors: a token that is not valid, whatever the reason. */
+const JWT_ERRORS: ReadonlySet<string> = new Set(['JsonWebTokenError', 'NotBeforeError', 'TokenExpiredError']);
+
+/** The store id (in `meta`) of the conversation reference kept for a Bot Framework address. */
+export function referenceId(address: string): string {
+  return `botframework-reference|${address}`;
+}
+
 /** The Bot Framework channel of one service; see the module comment. */
 export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFrameworkChannel {
   const { pipeline, i18n, store, logger } = options;
   const appId = options.appId ?? '';
-  const adapter = new CloudAdapter(
-    new ConfigurationBotFrameworkAuthentication({
-      MicrosoftAppId: appId,
-      MicrosoftAppPassword: options.appPassword ?? '',
-      MicrosoftAppTenantId: options.tenantId ?? '',
-      MicrosoftAppType: options.appType ?? 'MultiTenant',
-    }),
-  );
+  const authentication = new ConfigurationBotFrameworkAuthentication({
+    MicrosoftAppId: appId,
+    MicrosoftAppPassword: options.appPassword ?? '',
+    MicrosoftAppTenantId: options.tenantId ?? '',
+    MicrosoftAppType: options.appType ?? 'MultiTenant',
+    ...(options.tokenKeys
+      ? {
+          ...PUBLIC_CLOUD,
+          ToBotFromChannelOpenIdMetadataUrl: options.tokenKeys.channelOpenIdMetadataUrl,
+          ToBotFromEmulatorOpenIdMetadataUrl: options.tokenKeys.emulatorOpenIdMetadataUrl,
+        }
+      : {}),
+  });
+  // botbuilder passes jsonwebtoken's own errors through (a token under a published key id with a
+  // bad signature, a malformed or unsigned one), and CloudAdapter answers anything but its
+  // AuthenticationError with a 500, which would tell a forger to retry. Such a token is noted
+  // here, so `receive` answers 401; a key fetch that failed (the network) stays a 5xx. Counted per
+  // Authorization header: requests with the same header may be in flight at once.
+  const refusedTokens = new Map<string, number>();
+  const authenticateRequest = authentication.authenticateRequest.bind(authentication);
+  authentication.authenticateRequest = async (activity, authHeader) => {
+    try {
+      return await authenticateRequest(activity, authHeader);
+    } catch (error) {
+      if (error instanceof Error && JWT_ERRORS.has(error.name)) refusedTokens.set(authHeader, (refusedTokens.get(authHeader) ?? 0) + 1);
+      throw error;
+    }
+  };
+  /** Whether the token of a request that just ended was refused by jsonwebtoken (and forgets it). */
+  const wasRefused = (authorization: string): boolean => {
+    const count = refusedTokens.get(authorization) ?? 0;
+    if (count <= 1) refusedTokens.delete(authorization);
+    else refusedTokens.set(authorization, count - 1);
+    return count > 0;
+  };
+  const adapter = new CloudAdapter(authentication);
   // A turn that failed (the pipeline already apologised for its own errors, so this is the
   // store failing) must not be answered 200, or the channel would not retry and the message
   // would be lost: rethrown, it becomes a 5xx.
@@ -75,12 +147,15 @@ export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFram
   /** One turn, for an activity `receive` has parsed already (botbuilder's copy of it has the same fields). */
   async function onTurn(context: TurnContext, parsed: IncomingActivity): Promise<void> {
     const activity = context.activity;
+    // The Bot Framework's own address space: never a Direct Line conversation's, whatever id the
+    // activity names (see `botFrameworkAddress`).
+    const address = botFrameworkAddress(parsed.channelId, parsed.conversation.id);
     let message;
     if (activity.type === ActivityTypes.Message) {
-      message = activityToMessage(parsed, new Date(), randomUUID());
+      message = activityToMessage(parsed, address, new Date(), randomUUID());
     } else if (activity.type === ActivityTypes.ConversationUpdate && parsed.membersAdded?.some((m) => m.id !== parsed.recipient?.id)) {
       // A resident opened the chat: greet them as /start does on Telegram.
-      message = { ...activityToMessage(parsed, new Date(), randomUUID()), text: '', command: { name: 'start' as const } };
+      message = { ...activityToMessage(parsed, address, new Date(), randomUUID()), text: '', command: { name: 'start' as const } };
     } else {
       return;
     }
@@ -105,7 +180,7 @@ export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFram
   async function keepReference(address: string, activity: TurnContext['activity']): Promise<void> {
     const { activityId: _turnActivity, ...reference } = TurnContext.getConversationReference(activity);
     const value = plainData(reference);
-    const id = `botframework-reference|${address}`;
+    const id = referenceId(address);
     const stored = await store.meta.get(id);
     if (stored && isDeepStrictEqual(stored.value, value)) return;
     await store.meta.upsert({ _id: id, value });
@@ -114,6 +189,7 @@ export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFram
   return {
     name: 'webchat',
     capabilities: WEBCHAT_CAPABILITIES,
+    owns: isBotFrameworkAddress,
 
     serviceUrlOf(body) {
       const serviceUrl = (body as { serviceUrl?: unknown } | null)?.serviceUrl;
@@ -148,10 +224,15 @@ export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFram
         },
       };
       // The activity as parsed here goes to the turn: parsing it again there was ~1% of a turn's CPU.
-      await adapter.process({ method: 'POST', body: body as Record<string, unknown>, headers: { authorization } }, response as never, (context) =>
-        onTurn(context, parsed.data),
-      );
-      if (collected.status === 401) return { status: 401, body: { error: 'Unauthorized: missing or invalid Bot Framework token' } };
+      let refused: boolean;
+      try {
+        await adapter.process({ method: 'POST', body: body as Record<string, unknown>, headers: { authorization } }, response as never, (context) =>
+          onTurn(context, parsed.data),
+        );
+      } finally {
+        refused = wasRefused(authorization);
+      }
+      if (collected.status === 401 || refused) return { status: 401, body: { error: 'Unauthorized: missing or invalid Bot Framework token' } };
       // botbuilder's 501 means "this bot does not handle that invoke": final, and the sender's
       // request rather than our failure, so a 4xx (nothing a client sends gets a 5xx).
       if (collected.status === 501)
@@ -161,7 +242,10 @@ export function createBotFrameworkChannel(options: BotFrameworkOptions): BotFram
     },
 
     async send(address, messages, options) {
-      const stored = await store.meta.get(`botframework-reference|${address}`);
+      // Only the Bot Framework's own addresses: a reference stored under a Direct Line address (by
+      // the version that shared the address space) must never take that resident's messages.
+      if (!isBotFrameworkAddress(address)) return { state: 'failed', error: 'not a Bot Framework conversation', retryable: false };
+      const stored = await store.meta.get(referenceId(address));
       if (!stored) return { state: 'failed', error: 'no conversation reference for this address', retryable: false };
       const reference = stored.value as Partial<ConversationReference>;
       const activities = messages.map((m) => renderedToActivity(m, options.locale, reference.channelId ?? ''));

@@ -37,7 +37,8 @@ import {
   renderedToActivity,
   repliesToActivities,
   WEBCHAT_CAPABILITIES,
-  webchatAddress,
+  directLineAddress,
+  isDirectLineAddress,
 } from './activity-mapping.js';
 import { createTokenSigner, newId, RENEWAL_GRACE_MS, type TokenClaims } from './direct-line-token.js';
 
@@ -105,6 +106,7 @@ type Posted = z.infer<typeof postedActivity> & { attachments: { contentType: str
 function inboundOf(activity: Posted, claims: TokenClaims, id: string): InboundMessage {
   const message = activityToMessage(
     { ...activity, serviceUrl: 'urn:civicline:directline', channelId: 'directline', conversation: { id: claims.conversationId }, from: { id: claims.userId } },
+    directLineAddress(claims.conversationId),
     new Date(),
     id,
   );
@@ -449,6 +451,7 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
   return {
     name: 'webchat',
     capabilities: WEBCHAT_CAPABILITIES,
+    owns: isDirectLineAddress,
 
     newConversationToken: () => issue(newId(), `dl_${newId()}`),
     refresh: (claims) => issue(claims.conversationId, claims.userId, claims.since),
@@ -477,7 +480,7 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
       await takeTurn(claims.conversationId, {
         id: `start:${claims.conversationId}`,
         channel: 'webchat',
-        address: webchatAddress(claims.conversationId),
+        address: directLineAddress(claims.conversationId),
         text: '',
         command: { name: 'start' },
         receivedAt: new Date(),
@@ -571,6 +574,8 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
     },
 
     async send(address, messages, options) {
+      // A Bot Framework conversation's address is not a log here (its messages go through botbuilder).
+      if (!isDirectLineAddress(address)) return { state: 'failed', error: 'not a Direct Line conversation', retryable: false };
       const conversationId = address.slice('webchat:'.length);
       const text = messages.map((m) => m.text).join('\n\n');
       return sendRecorded(store, { idempotencyKey: `${address}|${options.key}|0`, channel: 'webchat', address, text, purpose: options.purpose }, async () => {
