@@ -9,6 +9,8 @@
  * a power loss may lose the last fraction of a second, as LMDB's `overlappingSync` flushes just
  * after the commit). The async `transaction()` hangs forever on this platform, so it is never
  * used, and nothing here calls `transactionSync`, which blocks the event loop on an fsync.
+ * A deleted record's bytes stay in LMDB's free pages until the store is compacted offline
+ * (compaction.ts, `npm run staff -- compact`): what a resident's "delete my data" needs.
  */
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';

@@ -15,7 +15,7 @@ import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type RunningApp } from '../support/http.js';
 import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
-import { ACCOUNT_SID, AUTH_TOKEN, messageSid, postTwilio, twimlMessages } from '../support/twilio.js';
+import { ACCOUNT_SID, AUTH_TOKEN, messageSid, postTwilio, startFakeTwilio, twimlMessages } from '../support/twilio.js';
 import { referenceIn } from '../support/harness.js';
 import { ON_MONGODB } from '../support/test-store.js';
 import { changeReportStatus } from '../../src/staff/report-desk.js';
@@ -225,6 +225,33 @@ async function documentsFound(needles: readonly string[]): Promise<string[]> {
 }
 
 describe('delete my data', () => {
+  it('leaves no record of the number when its confirmation goes out after the webhook answered', async () => {
+    const twilioApi = await startFakeTwilio();
+    // Every turn outlives a 1 ms TwiML deadline: replies go out through Twilio's REST API (the fake).
+    const late = await startTestApp(
+      { PUBLIC_URL, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_FROM: '+12175550100' },
+      { twilioHttpClient: twilioApi.httpClient, smsBackoffMs: 1 },
+      { twimlDeadlineMs: 1 },
+    );
+    try {
+      const phone = `+1555${String(randomInt(10_000_000)).padStart(7, '0')}`;
+      const sent = () => twilioApi.requests.filter((request) => request.form.To === phone).map((request) => request.form.Body ?? '');
+      const text = async (body: string) => {
+        const before = sent().length;
+        const params = { MessageSid: messageSid(), AccountSid: ACCOUNT_SID, From: phone, To: '+12175550100', Body: body, NumMedia: '0' };
+        expect((await postTwilio({ appUrl: late.url, publicUrl: PUBLIC_URL, path: '/webhooks/twilio/sms', params })).status).toBe(200);
+        await expect.poll(() => sent().length, { timeout: 10_000 }).toBeGreaterThan(before);
+        return sent().slice(before).join('\n');
+      };
+      expect(await text('delete my data')).toContain('Delete?');
+      expect(await text('yes')).toContain('Your data is deleted');
+      await expect.poll(() => late.service.store.outbound.find({ field: 'address', equals: `sms:${phone}` }), { timeout: 10_000 }).toEqual([]);
+    } finally {
+      await late.close();
+      await twilioApi.close();
+    }
+  });
+
   it('keeps an opt-out through the deletion: the number comes back opted out, and START still works', async () => {
     const resident = new SmsResident();
     await resident.send('hello');
@@ -335,6 +362,11 @@ describe('delete my data', () => {
     // Twilio retrying the confirming message is answered once, not taken as a new resident's first message.
     expect(await sms.send('yes', confirmingSid)).toBe('');
     expect(await store.residents.get(sms.address)).toBeNull();
+    // The web chat's conversation id stays in two places only: its log's floor (an open browser's
+    // positions go on from there) and the log's one entry since, the confirmation.
+    const log = await store.webchatActivities.find({ field: 'conversationId', equals: web.conversationId });
+    expect(log.map((entry) => (entry.activity as { text?: string }).text)).toEqual(['Your data is deleted.']);
+    if (ON_MONGODB) expect(await documentsFound([web.conversationId])).toEqual([`meta: ${web.conversationId}`, `webchatActivities: ${web.conversationId}`]);
     // Their photos, attached to a report or not, are gone.
     for (const url of photoUrls) expect((await fetch(url.replace(PUBLIC_URL, app.url))).status).toBe(404);
 

@@ -16,6 +16,7 @@ import { inboundSmsForm, isSignedByTwilio, mediaOf, parseInboundSms, smsStatusFo
 import { renderSmsBodies, SMS_CAPABILITIES } from './sms.channel.js';
 import type { TurnResult } from '../../pipeline/turn-pipeline.js';
 import type { SmsSender } from './sms-sender.js';
+import type { Collections } from '../../store/store.port.js';
 import { errorSummary } from '../../core/errors.js';
 
 /** Twilio gives up on a webhook after 15 s; later replies go out through the REST API. */
@@ -29,6 +30,7 @@ export interface SmsRoutesDeps {
   i18n: Translator;
   sms: SmsSender;
   logger: Logger;
+  store: Pick<Collections, 'outbound'>;
 }
 
 /** The Twilio webhook routes. */
@@ -131,9 +133,12 @@ async function sendLate(service: SmsRoutesDeps, address: string, turn: Promise<T
     const result = await turn;
     // Keyed by the message, so Twilio retrying the webhook meanwhile does not send it twice.
     const purpose = result.optedOut ? 'opt_out_confirmation' : 'reply';
+    const sent = [];
     for (const [i, body] of renderSmsBodies(result.replies, service.i18n, result.locale).entries()) {
-      await service.sms.send(address, body, { purpose, idempotencyKey: `${address}|sms:${messageSid}|${i}` });
+      sent.push(await service.sms.send(address, body, { purpose, idempotencyKey: `${address}|sms:${messageSid}|${i}` }));
     }
+    // The turn deleted the resident's data: its confirmation leaves no record of the number either.
+    if (result.forgotten) await Promise.all(sent.map((record) => service.store.outbound.delete(record._id)));
   } catch (error) {
     service.logger.error({ channel: 'sms', messageId: messageSid, err: errorSummary(error) }, 'late sms reply failed');
   }
