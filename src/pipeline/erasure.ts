@@ -128,7 +128,8 @@ export class Erasure {
     // First what the records to delete lead to: the messages (for markers) and the photos. The
     // transcript and the web chat log, where these are read, go last, so that a retry of an
     // erasure that died half-way finds them again.
-    const [conversation, resident, transcript, webchatLog, reports, ideas] = await Promise.all([
+    const [earlier, conversation, resident, transcript, webchatLog, reports, ideas] = await Promise.all([
+      store.meta.get(`erased|${alias}`),
       store.conversations.get(address),
       store.residents.get(address),
       store.transcripts.find({ field: 'conversationId', equals: address }, { limit: ALL }),
@@ -189,9 +190,13 @@ export class Erasure {
     if (address.startsWith('telegram:')) await store.meta.delete(`telegram-keyboard|${address.slice('telegram:'.length)}`);
     await inChunks(transcript, (entry) => store.transcripts.delete(entry._id));
 
+    // Added to one an earlier erasure left (they came back, or that erasure died half-way after
+    // deleting the profile: then the opt-out is what it kept).
+    const before = earlier?.value as Partial<Tombstone> | undefined;
+    const receipts = await Promise.all(sourceKeys.map((key) => this.hash('receipt', key)));
     const tombstone: Tombstone = {
-      optedOut: resident?.optedOut ?? false,
-      receipts: await Promise.all(sourceKeys.slice(-TOMBSTONE_RECEIPTS).map((key) => this.hash('receipt', key))),
+      optedOut: resident ? resident.optedOut : before?.optedOut === true,
+      receipts: [...new Set([...(before?.receipts ?? []), ...receipts])].slice(-TOMBSTONE_RECEIPTS),
       at: scope.now.toISOString(),
     };
     await store.meta.upsert({ _id: `erased|${alias}`, value: tombstone });
