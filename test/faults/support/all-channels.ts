@@ -9,6 +9,7 @@ import { startTestApp, type RunningApp } from '../../support/http.js';
 import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../../support/fake-telegram.js';
 import { startFakeConnector, type FakeConnector } from '../../support/fake-connector.js';
 import { AUTH_TOKEN } from '../../support/twilio.js';
+import { botFrameworkAddress } from '../../../src/channels/webchat/activity-mapping.js';
 import type { Agent } from 'node:http';
 import { agent, formBody, send, sid, twilioHeaders, twimlMessages, type Response } from './client.js';
 
@@ -207,7 +208,8 @@ export class WebResident {
 /** A Bot Framework channel (the Emulator, in development mode) posting activities. */
 export class BotFrameworkResident {
   readonly conversationId = `c-${randomBytes(8).toString('hex')}`;
-  readonly address = `webchat:${this.conversationId}`;
+  /** The Bot Framework's own address of the conversation (never a Direct Line one's). */
+  readonly address = botFrameworkAddress('emulator', this.conversationId);
   constructor(readonly channels: Reachable) {}
 
   activity(text: string, id = randomBytes(8).toString('hex')): Record<string, unknown> {
