@@ -119,12 +119,13 @@ async function run(store: Store, command: string, username: string, options: { r
 async function compact(ifNeeded: boolean): Promise<string> {
   const config = loadConfig();
   const where = { dataDir: config.dataDir, mongodbUri: config.mongodbUri };
-  if (ifNeeded && !(await compactionPendingSince(where))) return 'nothing to compact: no data was deleted since the last compaction';
   let outcome: CompactionOutcome;
   try {
+    if (ifNeeded && !(await compactionPendingSince(where))) return 'nothing to compact: no data was deleted since the last compaction';
     outcome = await compactStore(where);
   } catch (error) {
     if (error instanceof StoreInUseError) throw new CliError(error.message);
+    if ((error as { code?: unknown }).code === 'ENOENT') throw new CliError(`no embedded store in ${config.dataDir} (DATA_DIR)`);
     throw error;
   }
   const since = outcome.pendingSince ? ` (data deleted since ${outcome.pendingSince})` : '';

@@ -203,7 +203,8 @@ export class Erasure {
     await store.residents.delete(address);
     // A turn that erased writes nothing back (the pipeline's `forget`).
     await store.conversations.delete(address);
-    await store.meta.upsert({ _id: COMPACTION_PENDING, value: scope.now.toISOString() });
+    // Insert-if-absent: it tells when the oldest deletion not yet compacted away happened.
+    await store.meta.insert({ _id: COMPACTION_PENDING, value: scope.now.toISOString() });
   }
 }
 

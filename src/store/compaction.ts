@@ -29,7 +29,7 @@ import mongoose from 'mongoose';
 import { environmentOptions } from './embedded.store.js';
 import type { MetaRecord } from '../domain/records.js';
 
-/** The `meta` record that says residents' data was deleted since the last compaction (its value: when). */
+/** The `meta` record that says residents' data was deleted since the last compaction (its value: when first). */
 export const COMPACTION_PENDING = 'compaction-pending';
 
 /** The embedded store's data file, in its folder. */
@@ -50,7 +50,7 @@ export class StoreInUseError extends Error {
   }
 }
 
-/** When residents' data was last deleted, if not compacted since; null when nothing waits. */
+/** When residents' data was first deleted since the last compaction; null when nothing waits. */
 export async function compactionPendingSince(options: { dataDir: string; mongodbUri?: string | undefined }): Promise<string | null> {
   if (options.mongodbUri)
     return withDatabase(options.mongodbUri, async (db) => pendingValue(await db.collection<MetaRecord>('meta').findOne({ _id: COMPACTION_PENDING })));

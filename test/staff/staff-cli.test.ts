@@ -89,4 +89,30 @@ describe('staff CLI', () => {
       await app.close();
     }
   }, 60_000);
+
+  it('compacts the store (the step after residents deleted their data), with --if-needed only when some did', async () => {
+    expect(await staffCli(['compact', '--if-needed'])).toMatchObject({
+      code: 0,
+      stdout: 'nothing to compact: no data was deleted since the last compaction\n',
+    });
+    expect(await staffCli(['compact'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^compacted /) });
+    expect((await staffCli(['list'])).stdout).toContain('alice\tcoordinator');
+    expect((await staffCli(['compact', 'now'])).code).toBe(2);
+    if (store.env.MONGODB_URI) return;
+    const nowhere = mkdtempSync(path.join(tmpdir(), 'civicline-staff-cli-empty-'));
+    try {
+      const child = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const run = spawn(process.execPath, ['--import', 'tsx', 'src/staff-cli.ts', 'compact'], {
+          env: { ...process.env, DATA_DIR: nowhere, LOG_LEVEL: 'silent', MONGODB_URI: '' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        run.on('error', reject).on('close', (code) => resolve({ code, stderr }));
+      });
+      expect(child).toEqual({ code: 1, stderr: `error: no embedded store in ${nowhere} (DATA_DIR)\n` });
+    } finally {
+      rmSync(nowhere, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
