@@ -431,7 +431,7 @@ export function sourceKeyOf(address: string, messageKey: string): string {
  * The indexed key of a message's inbound transcript entry: its address and provider key, hashed
  * (one short value; message ids alone are not unique across conversations on every channel).
  */
-function inboundKeyOf(address: string, messageKey: string): string {
+export function inboundKeyOf(address: string, messageKey: string): string {
   return createHash('sha256').update(`${address}|${messageKey}`).digest('base64url');
 }
 

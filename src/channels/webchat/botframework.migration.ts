@@ -24,7 +24,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { StoredRecord } from '../../domain/records.js';
+import { messageKey } from '../../core/message.js';
+import type { StoredRecord, TranscriptEntryRecord } from '../../domain/records.js';
+import { inboundKeyOf } from '../../pipeline/turn-pipeline.js';
 import type { Collection, Collections, Unsaved } from '../../store/store.port.js';
 import { botFrameworkAddress, isBotFrameworkAddress } from './activity-mapping.js';
 import { referenceId } from './botframework.channel.js';
@@ -119,7 +121,9 @@ async function moveResident(store: Collections, from: string, to: string, refere
   const conversation = await store.conversations.get(from);
   if (conversation) await store.conversations.insert({ ...unsaved(conversation), _id: to, address: to });
   const transcript = await store.transcripts.find({ field: 'conversationId', equals: from });
-  for (const entry of transcript) await store.transcripts.insert({ ...unsaved(entry), _id: movedId(entry._id, from, to), conversationId: to });
+  for (const entry of transcript) {
+    await store.transcripts.insert({ ...unsaved(entry), _id: movedId(entry._id, from, to), conversationId: to, ...inboundKeyAt(entry, to) });
+  }
   // Records keyed by `<something>|<address>`: a copy under the new id, then the old one goes.
   for (const collection of [store.ideaSupports, store.signups, store.deliveries] as Collection<StoredRecord & { address: string }>[]) {
     for (const record of await collection.find({ field: 'address', equals: from })) {
@@ -153,6 +157,15 @@ async function removeOld(store: Collections, from: string): Promise<void> {
   await store.conversations.delete(from);
   await store.residents.delete(from);
   await store.meta.delete(referenceId(from));
+}
+
+/**
+ * An inbound entry's replay key for its new address: made of the address, it finds a provider's
+ * message delivered again long after (see the turn pipeline), which must go on working after the move.
+ */
+function inboundKeyAt(entry: TranscriptEntryRecord, address: string): Pick<TranscriptEntryRecord, 'inboundKey'> {
+  if (!entry.inboundKey || entry.providerMessageId === undefined) return {};
+  return { inboundKey: inboundKeyOf(address, messageKey({ channel: entry.channel, id: entry.providerMessageId })) };
 }
 
 /** Writes `change(record)` with a revision check, reading again when another writer came first; a null change is nothing to do. */

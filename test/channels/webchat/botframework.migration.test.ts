@@ -18,6 +18,7 @@ import type { Collection, Collections, Store } from '../../../src/store/store.po
 import type { StoredRecord } from '../../../src/domain/records.js';
 import { botFrameworkAddress } from '../../../src/channels/webchat/activity-mapping.js';
 import { BOT_FRAMEWORK_ADDRESSES_MIGRATION, migrateBotFrameworkAddresses, sharedWebchatAddress } from '../../../src/channels/webchat/botframework.migration.js';
+import { inboundKeyOf } from '../../../src/pipeline/turn-pipeline.js';
 import { freshTestStore, ON_MONGODB, type TestStore } from '../../support/test-store.js';
 import { startFakeConnector, type FakeConnector } from '../../support/fake-connector.js';
 import { aConversation, aReport, aResident, aTranscriptEntry, at } from '../../store/store-records.fixture.js';
@@ -72,7 +73,15 @@ async function seedResident(
   const idea = `I-${tag}`;
   expect(await store.residents.insert(aResident(address, { channel: 'webchat', volunteerCalls: false, name: 'Ada' }))).toBe(true);
   await store.conversations.insert(aConversation(address, { transcriptLength: 2 }));
-  await store.transcripts.insert(aTranscriptEntry(address, 0, { _id: `${address}#00000000`, channel: 'webchat', text: 'pothole on Elm' }));
+  await store.transcripts.insert(
+    aTranscriptEntry(address, 0, {
+      _id: `${address}#00000000`,
+      channel: 'webchat',
+      text: 'pothole on Elm',
+      providerMessageId: 'activity-1',
+      inboundKey: inboundKeyOf(address, 'webchat:activity-1'),
+    }),
+  );
   await store.transcripts.insert(aTranscriptEntry(address, 1, { _id: `${address}#00000001`, channel: 'webchat', direction: 'out', text: 'Where is it?' }));
   await store.reports.insert(aReport(report, { residentAddress: address, channel: 'webchat' }));
   await store.ideas.insert({
@@ -150,7 +159,9 @@ async function seedResident(
 async function recordsOf(store: Collections, address: string, formerly?: string): Promise<Record<string, unknown>> {
   const plain = (record: StoredRecord | null): unknown => {
     if (!record) return null;
-    const { _rev: _revision, ...rest } = record;
+    const { _rev: _revision, ...rest } = record as StoredRecord & { inboundKey?: string; channel?: string; providerMessageId?: string };
+    // A transcript entry's replay key is made of its address: the right one for where it is, or as found.
+    if (rest.inboundKey && rest.inboundKey === inboundKeyOf(address, `${rest.channel}:${rest.providerMessageId}`)) rest.inboundKey = '<inbound key>';
     const named = (text: string) => [address, ...(formerly ? [formerly] : [])].reduce((each, name) => each.split(name).join('<address>'), text);
     return JSON.parse(JSON.stringify(rest), (_key, value: unknown) => (typeof value === 'string' ? named(value) : value));
   };
