@@ -138,7 +138,15 @@ function residentsOf(reach: Reachable) {
     all: [
       { name: 'SMS', address: sms.address, newId: () => `SM${randomBytes(16).toString('hex')}`, send: (text: string, id: string) => sms.send(text, id) },
       { name: 'Telegram', address: tg.address, newId: () => String(updates++), send: (text: string, id: string) => tg.send(text, Number(id)) },
-      { name: 'web JSON', address: web.address, newId: () => randomBytes(12).toString('hex'), send: (text: string, id: string) => web.send(text, id) },
+      // A getter: the JSON chat resident's id is issued by its first message.
+      {
+        name: 'web JSON',
+        get address() {
+          return web.address;
+        },
+        newId: () => randomBytes(12).toString('hex'),
+        send: (text: string, id: string) => web.send(text, id),
+      },
       { name: 'Bot Framework', address: bf.address, newId: () => randomBytes(8).toString('hex'), send: (text: string, id: string) => bf.send(text, id) },
     ],
   };
