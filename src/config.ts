@@ -52,6 +52,12 @@ const schema = z.object({
   RATE_LIMIT_MESSAGES_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
   RATE_LIMIT_MESSAGE_BURST: z.coerce.number().int().min(1).max(100_000).default(15),
   RATE_LIMIT_NEW_CHATS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(60),
+  PHOTO_MAX_MB: z.coerce.number().positive().max(100).default(8),
+  PHOTOS_PER_CONVERSATION: z.coerce.number().int().min(0).max(100_000).default(10),
+  PHOTOS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(50),
+  PHOTO_MB_PER_ADDRESS: z.coerce.number().min(0).max(1_000_000).default(200),
+  PHOTO_STORAGE_MB: z.coerce.number().min(0).max(100_000_000).default(2048),
+  PHOTO_UNATTACHED_HOURS: z.coerce.number().positive().max(720).default(24),
   TWILIO_ACCOUNT_SID: optionalText,
   TWILIO_AUTH_TOKEN: optionalText,
   TWILIO_FROM: optionalText,
@@ -113,6 +119,13 @@ export interface Config {
    * so many a minute; 0 a minute = off), and new web chats one client address may open a minute.
    */
   rateLimits: { messages: { perMinute: number; burst: number }; newChats: { perMinute: number; burst: number } };
+  /**
+   * Photos residents upload through the web chat: the largest one; how many one conversation,
+   * and how many and how many bytes one client address, may upload in a day; how many bytes all
+   * stored photos may take; and how long an upload never attached to a report is kept. A 0 turns
+   * a cap off.
+   */
+  photos: PhotoLimits;
   /** Signs web chat tokens; made and stored on first start when not set. */
   webChatTokenSecret?: string;
   /** The web chat's colour (buttons, the resident's bubbles), for the city's look. */
@@ -130,6 +143,18 @@ export interface Config {
    * wherever it is told).
    */
   microsoft: { appId?: string; appPassword?: string; tenantId?: string; appType?: string; devMode: boolean };
+}
+
+/** A megabyte, as the photo settings count them (and as residents' phones show sizes). */
+const MB = 1024 * 1024;
+
+/** The caps on photo uploads (see `Config.photos`); 0 is no cap. */
+export interface PhotoLimits {
+  maxBytes: number;
+  perConversation: number;
+  perAddress: { photos: number; bytes: number };
+  storageBytes: number;
+  unattachedMs: number;
 }
 
 /** `21:00-08:00` as minutes after midnight; `off` as null. */
@@ -189,6 +214,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     rateLimits: {
       messages: { perMinute: c.RATE_LIMIT_MESSAGES_PER_MINUTE, burst: c.RATE_LIMIT_MESSAGE_BURST },
       newChats: { perMinute: c.RATE_LIMIT_NEW_CHATS_PER_MINUTE, burst: Math.max(1, Math.ceil(c.RATE_LIMIT_NEW_CHATS_PER_MINUTE)) },
+    },
+    photos: {
+      maxBytes: Math.round(c.PHOTO_MAX_MB * MB),
+      perConversation: c.PHOTOS_PER_CONVERSATION,
+      perAddress: { photos: c.PHOTOS_PER_ADDRESS, bytes: Math.round(c.PHOTO_MB_PER_ADDRESS * MB) },
+      storageBytes: Math.round(c.PHOTO_STORAGE_MB * MB),
+      unattachedMs: c.PHOTO_UNATTACHED_HOURS * 3_600_000,
     },
     ...(c.WEB_CHAT_TOKEN_SECRET ? { webChatTokenSecret: c.WEB_CHAT_TOKEN_SECRET } : {}),
     webChatAccentColor: c.WEB_CHAT_ACCENT_COLOR,

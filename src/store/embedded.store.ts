@@ -20,7 +20,7 @@ import mongoose from 'mongoose';
 import type { StoredRecord } from '../domain/records.js';
 import { eachCollection, type CollectionName, type RecordOf } from './collections.js';
 import { openEmbeddedCollection, type EmbeddedCollection, type EmbeddedContext } from './embedded-collection.js';
-import { createMediaFiles } from './media-files.js';
+import { createMediaFiles, type StoredUploadEntry } from './media-files.js';
 import { buildModels, type StoreModels } from './schemas.js';
 import type { Collection, Collections, Store } from './store.port.js';
 
@@ -115,7 +115,8 @@ async function openCollections(root: RootDatabase, dir: string): Promise<Store> 
   return {
     kind: 'embedded',
     ...collections,
-    media: createMediaFiles(path.join(dir, 'media')),
+    // The photos are files; their uploads' ledger is a database of this environment.
+    media: createMediaFiles(path.join(dir, 'media'), root.openDB<StoredUploadEntry, string>({ name: '_media' })),
 
     async ping() {
       context.assertOpen();

@@ -14,6 +14,7 @@
  * two small writes.
  */
 import { createHash } from 'node:crypto';
+import { finished } from 'node:stream/promises';
 import mongoose, { type Model, type mongo } from 'mongoose';
 import { eachCollection, type CollectionName, type RecordOf } from './collections.js';
 import { checkId, checkQuery, checkRev } from './query.guard.js';
@@ -21,7 +22,7 @@ import { validateRecord } from './record.validator.js';
 import { buildModels } from './schemas.js';
 import type { Collection, Collections, Store, Unsaved } from './store.port.js';
 import type { StoredRecord } from '../domain/records.js';
-import { IMAGE_TYPES, isMediaId, newMediaId, type MediaFiles } from './media-files.js';
+import { IMAGE_TYPES, isMediaId, newMediaId, type MediaFiles, type UploadOwner } from './media-files.js';
 
 type MongoCollection<T extends mongo.Document> = mongo.Collection<T>;
 
@@ -136,40 +137,153 @@ export function withoutNul<V>(value: V): V {
   return (copy ?? value) as V;
 }
 
+/** An upload's ledger entry (see media-files.ts), in the `mediaUploads` collection. */
+interface UploadDoc extends UploadOwner {
+  _id: string;
+  bytes: number;
+  at: Date;
+  pending: boolean;
+}
+
+/**
+ * How long the total of stored photo bytes (a sum over every photo) is reused. What this instance
+ * stores or removes meanwhile is added to it at once; other instances' uploads show up when it is
+ * summed again, so with several instances the total can lag by what they stored in this long.
+ */
+const TOTAL_TTL_MS = 15_000;
+
 /**
  * Photos in the database (GridFS, bucket `media`), so every instance behind a load balancer
- * serves the photo another one took. The file's name is its id; its type is in the metadata.
+ * serves the photo another one took. The file's name is its id; its type is in the metadata. The
+ * uploads' ledger is the `mediaUploads` collection, indexed for the quota and sweep queries.
  */
 function gridFsMedia(connection: mongoose.Connection): MediaFiles {
-  const bucket = () => {
+  const db = () => {
     if (!connection.db) throw new Error('mongodb: not connected');
-    return new mongoose.mongo.GridFSBucket(connection.db, { bucketName: 'media' });
+    return connection.db;
   };
+  const bucket = () => new mongoose.mongo.GridFSBucket(db(), { bucketName: 'media' });
+  const ledger = () => db().collection<UploadDoc>('mediaUploads');
+  let indexed: Promise<unknown> | undefined;
+  const ready = () =>
+    (indexed ??= ledger()
+      .createIndexes([{ key: { conversation: 1, at: 1 } }, { key: { client: 1, at: 1 } }, { key: { pending: 1, at: 1 } }])
+      .catch((error: unknown) => {
+        indexed = undefined; // tried again next time
+        throw error;
+      }));
+  const fileOf = async (id: string) => {
+    if (!isMediaId(id)) return null;
+    const [file] = await bucket().find({ filename: id }, { limit: 1 }).toArray();
+    const contentType = (file?.metadata as { contentType?: unknown } | undefined)?.contentType;
+    return file && typeof contentType === 'string' ? { file, contentType } : null;
+  };
+  let total: { bytes: number; at: number } | undefined;
+  let summing: Promise<void> | undefined;
+  // Bytes this instance stored (or removed, negative) since the last sum began.
+  let local = 0;
+
   return {
-    async save(bytes, contentType) {
+    async save(content, contentType, owner) {
       if (!IMAGE_TYPES[contentType]) throw new Error('Not an accepted image type');
       const id = newMediaId();
-      await new Promise<void>((resolve, reject) => {
-        const upload = bucket().openUploadStream(id, { metadata: { contentType } });
-        upload.once('error', reject).once('finish', () => resolve());
-        upload.end(bytes);
-      });
+      if (owner) {
+        await ready();
+        await ledger().insertOne({ _id: id, conversation: owner.conversation, client: owner.client, bytes: 0, at: new Date(), pending: true });
+      }
+      const upload = bucket().openUploadStream(id, { metadata: { contentType } });
+      // Failures reach the writes and `finished` below; an 'error' nobody listened to would end the process.
+      upload.on('error', () => {});
+      try {
+        // One chunk at a time, each written (or buffered) before the next is read: when the
+        // source fails, no write is still in flight, so removing the chunks removes them all.
+        for await (const chunk of Buffer.isBuffer(content) ? [content] : (content as AsyncIterable<Buffer>)) {
+          await new Promise<void>((resolve, reject) => upload.write(chunk, (error) => (error ? reject(error) : resolve())));
+        }
+        upload.end();
+        await finished(upload);
+      } catch (error) {
+        // The files document is written last, so a failed upload leaves chunks at most: gone here.
+        await bucket()
+          .delete(upload.id)
+          .catch(() => {});
+        if (owner)
+          await ledger()
+            .deleteOne({ _id: id })
+            .catch(() => {});
+        throw error;
+      }
+      local += upload.length;
+      if (owner) await ledger().updateOne({ _id: id }, { $set: { bytes: upload.length } });
       return id;
     },
     async read(id) {
-      if (!isMediaId(id)) return null;
-      const [file] = await bucket().find({ filename: id }, { limit: 1 }).toArray();
-      const contentType = (file?.metadata as { contentType?: unknown } | undefined)?.contentType;
-      if (!file || typeof contentType !== 'string') return null;
+      const found = await fileOf(id);
+      if (!found) return null;
       const chunks: Buffer[] = [];
-      for await (const chunk of bucket().openDownloadStream(file._id)) chunks.push(chunk as Buffer);
-      return { bytes: Buffer.concat(chunks), contentType };
+      for await (const chunk of bucket().openDownloadStream(found.file._id)) chunks.push(chunk as Buffer);
+      return { bytes: Buffer.concat(chunks), contentType: found.contentType };
+    },
+    async open(id) {
+      const found = await fileOf(id);
+      return found ? { stream: bucket().openDownloadStream(found.file._id), contentType: found.contentType, bytes: found.file.length } : null;
     },
     async remove(id) {
       if (!isMediaId(id)) return false;
-      const files = await bucket().find({ filename: id }).toArray();
-      for (const file of files) await bucket().delete(file._id);
-      return files.length > 0;
+      await ledger().deleteOne({ _id: id });
+      const found = await fileOf(id);
+      if (!found) return false;
+      try {
+        await bucket().delete(found.file._id);
+      } catch {
+        return false; // removed meanwhile (by another instance's sweep)
+      }
+      local -= found.file.length;
+      return true;
+    },
+    async totalBytes() {
+      if (!total || Date.now() - total.at > TOTAL_TTL_MS) {
+        summing ??= (async () => {
+          const before = local;
+          const [sum] = await db()
+            .collection('media.files')
+            .aggregate<{ bytes: number }>([{ $group: { _id: null, bytes: { $sum: '$length' } } }])
+            .toArray();
+          // What was stored while summing may be counted twice until the next sum: never too little.
+          total = { bytes: sum?.bytes ?? 0, at: Date.now() };
+          local -= before;
+        })().finally(() => (summing = undefined));
+        await summing;
+      }
+      return (total?.bytes ?? 0) + local;
+    },
+    async usage(owner, since) {
+      await ready();
+      // Summed here rather than by a $group: FerretDB 1.x sums a field to 0 after a $match.
+      const [conversationPhotos, client] = await Promise.all([
+        ledger().countDocuments({ conversation: owner.conversation, at: { $gte: since } }),
+        ledger()
+          .find({ client: owner.client, at: { $gte: since } }, { projection: { bytes: 1 } })
+          .toArray(),
+      ]);
+      return { conversationPhotos, clientPhotos: client.length, clientBytes: client.reduce((sum, entry) => sum + entry.bytes, 0) };
+    },
+    async pending(before, limit, after) {
+      await ready();
+      const later = after ? { $or: [{ at: { $gt: after.at } }, { at: after.at, _id: { $gt: after.id } }] } : {};
+      const found = await ledger()
+        .find({ pending: true, at: { $lt: before }, ...later })
+        .sort({ at: 1, _id: 1 })
+        .limit(limit)
+        .toArray();
+      return found.map(({ _id, ...entry }) => ({ ...entry, id: _id }));
+    },
+    async settle(id) {
+      await ledger().updateOne({ _id: id }, { $set: { pending: false } });
+    },
+    async forget(before) {
+      await ready();
+      return (await ledger().deleteMany({ pending: false, at: { $lt: before } })).deletedCount;
     },
   };
 }

@@ -47,6 +47,8 @@ let channels: Reachable;
 const folders: string[] = [];
 /** Direct Line conversations the corpus posts to, with valid tokens. */
 let conversations: { id: string; token: string }[] = [];
+/** Conversations with a report in progress (see `reportingConversation`). */
+let reporting: { id: string; token: string }[] = [];
 /** Conversation ids issued by `/chat/api/session`, for the JSON chat API cases. */
 const webConversations: string[] = [];
 const timings: string[] = [];
@@ -75,6 +77,10 @@ beforeAll(async () => {
         // Every valid case should be taken, so that nasty text reaches the engine, not the flood brake.
         RATE_LIMIT_MESSAGES_PER_MINUTE: '0',
         RATE_LIMIT_NEW_CHATS_PER_MINUTE: '0',
+        // And every valid upload taken, so that nasty multipart reaches the parser, not a quota.
+        PHOTOS_PER_CONVERSATION: '0',
+        PHOTOS_PER_ADDRESS: '0',
+        PHOTO_MB_PER_ADDRESS: '0',
       },
       await freePort(),
     ),
@@ -83,6 +89,7 @@ beforeAll(async () => {
   ]);
   channels = { app: { url: service.url }, telegram, connector, agent };
   conversations = [];
+  reporting = [];
   for (let i = 0; i < 20; i++) {
     const generated = JSON.parse((await send({ url: `${channels.app.url}/v3/directline/tokens/generate` })).text) as { token: string };
     const started = JSON.parse(
@@ -91,6 +98,20 @@ beforeAll(async () => {
       token: string;
       conversationId: string;
     };
+    // A quarter more, reporting a problem, for uploads only: an upload is read only there (elsewhere
+    // it is refused unread), and the other endpoints' cases would take them out of the report.
+    if (i % 4 === 0) {
+      const more = JSON.parse((await send({ url: `${channels.app.url}/v3/directline/tokens/generate` })).text) as { token: string };
+      const chat = JSON.parse(
+        (await send({ url: `${channels.app.url}/v3/directline/conversations`, headers: { authorization: `Bearer ${more.token}` } })).text,
+      ) as { token: string; conversationId: string };
+      await send({
+        url: `${channels.app.url}/v3/directline/conversations/${chat.conversationId}/activities`,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${chat.token}` },
+        body: JSON.stringify({ type: 'message', text: 'report a pothole on 5th and Main' }),
+      });
+      reporting.push({ id: chat.conversationId, token: chat.token });
+    }
     conversations.push({ id: started.conversationId, token: started.token });
     const session = await send({ url: `${channels.app.url}/chat/api/session`, headers: { 'content-type': 'application/json' }, body: '{}' });
     webConversations.push((JSON.parse(session.text) as { conversationId: string }).conversationId);
@@ -118,6 +139,9 @@ const phone = fc.oneof(
   nastyString,
 );
 const conversation = () => fc.integer({ min: 0, max: 19 }).map((i) => conversations[i]!);
+/** Mostly a conversation reporting a problem (uploads are read there), sometimes any. */
+const reportingConversation = () =>
+  fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 4 }).map((i) => reporting[i]!) }, { weight: 1, arbitrary: conversation() });
 const webConversationId = fc.oneof(
   // Issued ids reach the turn pipeline; invented ones must be refused (404) without it.
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 19 }).map((i) => webConversations[i]!) },
@@ -479,7 +503,7 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
   {
     name: 'POST /v3/directline/conversations/:id/upload',
     cases: () =>
-      conversation().chain((c) =>
+      reportingConversation().chain((c) =>
         fc.tuple(upload, directLineAuth(c)).map(([body, auth]): Case => ({
           method: 'POST',
           path: `/v3/directline/conversations/${c.id}/upload`,

@@ -4,6 +4,7 @@
  * strings (FerretDB stores none). Runs whenever MONGODB_URI is set.
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMongoStore, withoutNul } from '../../src/store/mongo.store.js';
@@ -65,6 +66,21 @@ if (server) {
       expect(await store.residents.get(resident._id)).toMatchObject({ _rev: 2, name: 'After' });
       // Claims live only while a replace runs.
       expect(await claims.countDocuments({})).toBe(0);
+    });
+
+    it('leaves no GridFS chunk of a photo whose stream failed half-way (GridFS writes its file document last)', async () => {
+      const owner = { conversation: 'webchat:c1', client: 'client-1' };
+      const failing = Readable.from(
+        (async function* () {
+          yield Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(600_000, 1)]);
+          yield Buffer.alloc(600_000, 2);
+          throw new Error('limit passed');
+        })(),
+      );
+      await expect(store.media.save(failing, 'image/png', owner)).rejects.toThrow('limit passed');
+      expect(await connection.collection('media.chunks').countDocuments({})).toBe(0);
+      expect(await connection.collection('media.files').countDocuments({})).toBe(0);
+      expect(await connection.collection('mediaUploads').countDocuments({})).toBe(0);
     });
   });
 } else {

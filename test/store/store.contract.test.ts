@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import mongoose from 'mongoose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedStore } from '../../src/store/embedded.store.js';
@@ -335,6 +336,85 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect(await store.media.read('AAAAAAAAAAAAAAAAAAAAAA')).toBeNull();
         expect(await store.media.read('../../etc/passwd')).toBeNull();
         await expect(store.media.save(bytes, 'text/html')).rejects.toThrow('Not an accepted image type');
+      });
+
+      const owner = { conversation: 'webchat:c1', client: 'client-1' };
+      const photo = (size: number) => Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(size - 8, 3)]);
+      /** A photo as a stream of 64 KB chunks, failing after `failAfter` bytes when given. */
+      const streamOf = (bytes: Buffer, failAfter?: number) =>
+        Readable.from(
+          (async function* () {
+            for (let at = 0; at < bytes.length; at += 65_536) {
+              if (failAfter !== undefined && at >= failAfter) throw new Error('limit passed');
+              yield bytes.subarray(at, at + 65_536);
+            }
+          })(),
+        );
+
+      it('stores a photo from a stream, serves it as one, and counts the bytes of all photos', async () => {
+        const bytes = photo(700_000);
+        const before = await store.media.totalBytes();
+        const id = await store.media.save(streamOf(bytes), 'image/png', owner);
+        expect((await store.media.read(id))?.bytes.equals(bytes)).toBe(true);
+        const file = await store.media.open(id);
+        expect(file).toMatchObject({ contentType: 'image/png', bytes: bytes.length });
+        const chunks: Buffer[] = [];
+        for await (const chunk of file!.stream) chunks.push(chunk as Buffer);
+        expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+        expect(await store.media.totalBytes()).toBe(before + bytes.length);
+        expect(await store.media.open('AAAAAAAAAAAAAAAAAAAAAA')).toBeNull();
+        // Counted afresh by a store opened later (a sum over the photos, a count of the folder).
+        await store.close();
+        const reopened = await subject.reopen();
+        opened.push(reopened);
+        expect(await reopened.media.totalBytes()).toBe(before + bytes.length);
+        expect(await reopened.media.remove(id)).toBe(true);
+        expect(await reopened.media.totalBytes()).toBe(before);
+        expect(await reopened.media.read(id)).toBeNull();
+        expect(await reopened.media.remove(id)).toBe(false);
+      });
+
+      it('keeps nothing of a photo whose stream fails, nor its ledger entry', async () => {
+        const before = await store.media.totalBytes();
+        await expect(store.media.save(streamOf(photo(1_000_000), 300_000), 'image/png', owner)).rejects.toThrow('limit passed');
+        expect(await store.media.totalBytes()).toBe(before);
+        expect(await store.media.usage(owner, new Date(0))).toEqual({ conversationPhotos: 0, clientPhotos: 0, clientBytes: 0 });
+        expect(await store.media.pending(new Date(Date.now() + 60_000), 10)).toEqual([]);
+      });
+
+      it("keeps the uploads' ledger: what an owner sent in a window, pending ones by pages, settled and forgotten", async () => {
+        const start = new Date();
+        const ids: string[] = [];
+        for (const [conversation, client, size] of [
+          ['webchat:c1', 'client-1', 1000],
+          ['webchat:c1', 'client-1', 2000],
+          ['webchat:c2', 'client-1', 3000],
+          ['webchat:c3', 'client-2', 4000],
+        ] as const) {
+          ids.push(await store.media.save(photo(size), 'image/png', { conversation, client }));
+        }
+        // Not an upload: stored, in no ledger.
+        await store.media.save(photo(500), 'image/png');
+        expect(await store.media.usage(owner, new Date(start.getTime() - 1000))).toEqual({ conversationPhotos: 2, clientPhotos: 3, clientBytes: 6000 });
+        expect(await store.media.usage(owner, new Date(Date.now() + 1000))).toEqual({ conversationPhotos: 0, clientPhotos: 0, clientBytes: 0 });
+
+        const later = new Date(Date.now() + 60_000);
+        const firstPage = await store.media.pending(later, 3);
+        expect(firstPage.map((entry) => entry.id)).toEqual(ids.slice(0, 3));
+        expect(firstPage[0]).toMatchObject({ conversation: 'webchat:c1', client: 'client-1', bytes: 1000, pending: true });
+        expect(firstPage[0]!.at).toBeInstanceOf(Date);
+        expect((await store.media.pending(later, 3, firstPage[2])).map((entry) => entry.id)).toEqual(ids.slice(3));
+        expect(await store.media.pending(start, 10)).toEqual([]);
+
+        await store.media.settle(ids[0]!);
+        expect(await store.media.remove(ids[1]!)).toBe(true);
+        expect((await store.media.pending(later, 10)).map((entry) => entry.id)).toEqual(ids.slice(2));
+        // Settled still counts for the day; removed does not.
+        expect(await store.media.usage(owner, new Date(0))).toEqual({ conversationPhotos: 1, clientPhotos: 2, clientBytes: 4000 });
+        // Forgetting drops settled entries only; the photo stays.
+        expect(await store.media.forget(later)).toBe(1);
+        expect(await store.media.usage(owner, new Date(0))).toEqual({ conversationPhotos: 0, clientPhotos: 1, clientBytes: 3000 });
+        expect((await store.media.read(ids[0]!))?.contentType).toBe('image/png');
       });
     });
 

@@ -20,10 +20,11 @@ import type { Activity } from 'botbuilder';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { errorSummary } from '../../core/errors.js';
-import type { Translator } from '../../core/i18n.js';
+import type { MessageVars, Translator } from '../../core/i18n.js';
 import { KeyedMutex } from '../../pipeline/keyed-mutex.js';
 import type { InboundMessage } from '../../core/message.js';
 import type { TurnPipeline } from '../../pipeline/turn-pipeline.js';
+import { acceptsPhoto, type PhotoTiming } from '../../engine/photo-wanted.js';
 import type { Collections } from '../../store/store.port.js';
 import { MAX_KEY_LENGTH } from '../../store/schemas.js';
 import type { MetaRecord, WebchatActivityRecord } from '../../domain/records.js';
@@ -137,6 +138,19 @@ export interface DirectLineChannel extends ChannelAdapter {
   streamToken(claims: TokenClaims): string;
   /** A fresh token for the same conversation. */
   refresh(claims: TokenClaims): { conversationId: string; token: string; expires_in: number };
+  /**
+   * Whether the conversation takes a photo now: a report in progress, or a reply to an update on
+   * the resident's report (`acceptsPhoto`). The upload endpoint asks before it reads a byte.
+   */
+  photoWanted(claims: TokenClaims): Promise<boolean>;
+  /**
+   * The flood brake for a message whose turn comes later (an upload, before its photos are
+   * stored; `body` absent for one refused unread): null when let through, else when to retry (the
+   * brake's one "slow down" is logged then). `post` with `admitted` then does not count it again.
+   */
+  admit(claims: TokenClaims, body?: unknown): Promise<{ retryAfterSeconds: number } | null>;
+  /** Logs a bot message from the locales in the conversation, in its language (why an upload was refused). */
+  tell(claims: TokenClaims, key: string, vars?: MessageVars): Promise<void>;
   /** Starts (or resumes) the conversation; a new one is greeted. */
   start(claims: TokenClaims): Promise<void>;
   /**
@@ -149,6 +163,7 @@ export interface DirectLineChannel extends ChannelAdapter {
     claims: TokenClaims,
     body: unknown,
     upload?: () => Promise<{ contentType: string; contentUrl: string; name?: string }[]>,
+    options?: { admitted?: boolean },
   ): Promise<{ id: string } | { error: string } | { throttled: { retryAfterSeconds: number } }>;
   /** Checks a posted activity before anything (an upload) is stored for it. */
   validate(body: unknown): string | null;
@@ -172,6 +187,8 @@ export interface DirectLineOptions {
   store: Collections;
   logger: Logger;
   cityName: string;
+  /** The engine's settings that say whether a conversation takes a photo (see `photoWanted`). */
+  engine: PhotoTiming;
   /**
    * How often (ms) a conversation with open streams is read for activities other instances
    * appended: the most a browser waits for a reply that went through another instance.
@@ -443,6 +460,16 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
     if (replies.length > 0) await append(conversationId, replies as Partial<Activity>[]);
   }
 
+  /** The flood brake for a posted activity: null when let through, else when to retry (the one "slow down" logged). */
+  async function admitPost(claims: TokenClaims, activity: z.infer<typeof postedActivity>): Promise<{ retryAfterSeconds: number } | null> {
+    const clientId = activity.channelData?.clientActivityID;
+    const refused = await pipeline.admit(inboundOf({ ...activity, attachments: [] }, claims, clientId ?? `unnamed:${newId()}`));
+    if (!refused) return null;
+    const notice = repliesToActivities(refused.replies, i18n, refused.locale, 'directline').map((reply) => ({ ...reply, type: 'message', from: bot }));
+    if (notice.length > 0) await append(claims.conversationId, notice as Partial<Activity>[]);
+    return refused.throttled ?? { retryAfterSeconds: 60 };
+  }
+
   const issue = (conversationId: string, userId: string, since?: number) => {
     const { token, expiresIn } = signer.issue(conversationId, userId, since === undefined ? {} : { since });
     return { conversationId, token, expires_in: expiresIn };
@@ -487,17 +514,32 @@ export function createDirectLineChannel(options: DirectLineOptions): DirectLineC
       });
     },
 
-    async post(claims, body, upload) {
+    async photoWanted(claims) {
+      const conversation = await store.conversations.get(directLineAddress(claims.conversationId));
+      return acceptsPhoto(conversation?.state, Date.now(), options.engine);
+    },
+
+    async admit(claims, body) {
+      const parsed = postedActivity.safeParse(body);
+      return admitPost(claims, parsed.success ? parsed.data : { type: 'message' });
+    },
+
+    async tell(claims, key, vars) {
+      const conversation = await store.conversations.get(directLineAddress(claims.conversationId));
+      const stated = (conversation?.state as { locale?: unknown } | undefined)?.locale;
+      const locale = typeof stated === 'string' && i18n.locales.includes(stated) ? stated : i18n.defaultLocale;
+      const text = i18n.t(locale, key, { city: cityName, ...vars });
+      const said = repliesToActivities([{ kind: 'text', text }], i18n, locale, 'directline').map((reply) => ({ ...reply, type: 'message', from: bot }));
+      await append(claims.conversationId, said as Partial<Activity>[]);
+    },
+
+    async post(claims, body, upload, postOptions = {}) {
       const parsed = postedActivity.safeParse(body);
       if (!parsed.success) return { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'activity'}: ${i.message}`).join('; ') };
       const clientId = parsed.data.channelData?.clientActivityID;
       // A flooding sender: nothing of theirs is stored, logged or processed; the one "slow down" is.
-      const refused = await pipeline.admit(inboundOf({ ...parsed.data, attachments: [] }, claims, clientId ?? `unnamed:${newId()}`));
-      if (refused) {
-        const notice = repliesToActivities(refused.replies, i18n, refused.locale, 'directline').map((reply) => ({ ...reply, type: 'message', from: bot }));
-        if (notice.length > 0) await append(claims.conversationId, notice as Partial<Activity>[]);
-        return { throttled: refused.throttled ?? { retryAfterSeconds: 60 } };
-      }
+      const throttled = postOptions.admitted ? null : await admitPost(claims, parsed.data);
+      if (throttled) return { throttled };
       // Web Chat resends an activity it did not see acknowledged, possibly while the first post is
       // still in flight, and with no sticky sessions the copies can reach different instances:
       // looking for it and logging it happen under one lock per conversation here, and under a

@@ -8,11 +8,13 @@ import type { Duplex } from 'node:stream';
 import express, { Router, type Request, type Response } from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import busboy from 'busboy';
+import { pipeline } from 'node:stream/promises';
 import type { Config } from '../../config.js';
-import { IMAGE_TYPES, type MediaFiles } from '../../store/media-files.js';
+import type { MediaFiles } from '../../store/media-files.js';
 import type { DirectLineChannel } from './direct-line.channel.js';
 import type { TokenClaims } from './direct-line-token.js';
+import { directLineAddress } from './activity-mapping.js';
+import { clientKey, createPhotoBudget, maxUploadBytes, readUpload, refusals, type Refusal, type UploadOutcome } from './photo-uploads.js';
 import { HttpError } from '../../core/errors.js';
 import { perClientLimit } from '../per-client-limit.js';
 
@@ -21,7 +23,7 @@ const STREAM = /^\/v3\/directline\/conversations\/([A-Za-z0-9_-]{8,64})\/stream$
 
 /** The parts of the running service the Direct Line endpoint uses. */
 export interface DirectLineRoutesDeps {
-  config: Pick<Config, 'publicUrl' | 'rateLimits'>;
+  config: Pick<Config, 'publicUrl' | 'rateLimits' | 'photos'>;
   directLine: DirectLineChannel;
   media: MediaFiles;
 }
@@ -65,36 +67,105 @@ export function directLineRoutes(service: DirectLineRoutesDeps): Router {
     if ('throttled' in result) return tooMany(res, result.throttled.retryAfterSeconds);
     res.json(result);
   });
+  // Photos: taken only where a report wants one, within the caps, and stored as they arrive (a
+  // body is never held in memory). See photo-uploads.ts for the answers and why.
+  const photoLimits = service.config.photos;
+  const budget = createPhotoBudget(service.media, photoLimits);
+  const refused = refusals(photoLimits);
+  const maxBody = maxUploadBytes(photoLimits);
   router.post(`${BASE}/conversations/:id/upload`, async (req, res) => {
     const claims = claimsFor(req, req.params.id);
-    const upload = await readUpload(req);
-    if ('error' in upload) throw new HttpError(upload.status, upload.error);
-    // Nothing is stored for an activity that will be refused.
-    const invalid = channel.validate(upload.activity);
-    if (invalid) throw new HttpError(400, `Invalid activity. ${invalid}`);
-    const base = service.config.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-    // Stored only once the sender is let through (a flood of photos fills no disk).
-    const saveUploads = async () => {
-      const attachments = [];
-      for (const file of upload.files) {
-        const id = await service.media.save(file.bytes, file.contentType);
-        attachments.push({ contentType: file.contentType, contentUrl: `${base}${BASE}/media/${id}`, ...(file.name ? { name: file.name } : {}) });
+    // The activity got through the flood brake (a refusal after that costs no second message).
+    let admitted = false;
+    const refuse = async (refusal: Refusal): Promise<void> => {
+      // Nothing more is stored: the rest of the body is read and dropped, and the answer sent once
+      // the client is done sending (answered mid-body, a client may stop sending and reuse the
+      // connection, whose next request the server would then read as the rest of this body).
+      if (!(await drain(req, maxBody))) return;
+      if (refusal.cause !== undefined) throw refusal.cause;
+      if (refusal.retryAfterSeconds !== undefined) return tooMany(res, refusal.retryAfterSeconds);
+      if (refusal.notice) {
+        // Web Chat shows only "Send failed": the resident reads why in the chat. A message like
+        // any other for the flood brake, so refused uploads in a loop cannot fill the log.
+        const throttled = admitted ? null : await channel.admit(claims);
+        if (throttled) return tooMany(res, throttled.retryAfterSeconds);
+        await channel.tell(claims, refusal.notice, refusal.vars);
       }
-      return attachments;
+      res.status(refusal.status).json({ error: refusal.error, code: refusal.code });
     };
-    const result = await channel.post(claims, upload.activity, saveUploads);
-    if ('error' in result) throw new HttpError(400, `Invalid activity. ${result.error}`);
-    if ('throttled' in result) return tooMany(res, result.throttled.retryAfterSeconds);
-    res.json(result);
+    const declared = Number(req.get('content-length'));
+    if (declared > maxBody) {
+      // Not read at all: answered, and the connection closed behind it.
+      res.set('Connection', 'close').status(413).json({ error: refused.tooLarge.error, code: refused.tooLarge.code });
+      return;
+    }
+    // Before a byte is read or stored: only a report in progress, or a reply to a report's update.
+    if (!(await channel.photoWanted(claims))) return refuse(refused.notExpected);
+    const owner = { conversation: directLineAddress(claims.conversationId), client: clientKey(req.ip) };
+    const reservation = await budget.reserve(owner, declared > 0 ? declared : maxBody);
+    if ('status' in reservation) return refuse(reservation);
+    let upload: UploadOutcome;
+    try {
+      upload = await readUpload(req, {
+        media: service.media,
+        owner,
+        reservation,
+        limits: photoLimits,
+        async accept(activity) {
+          const invalid = channel.validate(activity);
+          if (invalid) return { status: 400, code: 'invalid_activity', error: `Invalid activity. ${invalid}` };
+          const throttled = await channel.admit(claims, activity);
+          if (throttled) return { status: 429, code: 'throttled', error: 'Too many messages', retryAfterSeconds: throttled.retryAfterSeconds };
+          admitted = true;
+          return null;
+        },
+      });
+    } finally {
+      // The photos read are in the store's counts now (or removed).
+      reservation.release();
+    }
+    if ('refused' in upload) return refuse(upload.refused);
+    const base = service.config.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    const attachments = upload.photos.map((photo) => ({
+      contentType: photo.contentType,
+      contentUrl: `${base}${BASE}/media/${photo.id}`,
+      ...(photo.name ? { name: photo.name } : {}),
+    }));
+    let attached = false;
+    try {
+      const result = await channel.post(
+        claims,
+        upload.activity,
+        async () => {
+          attached = true;
+          return attachments;
+        },
+        { admitted: true },
+      );
+      if ('error' in result) throw new HttpError(400, `Invalid activity. ${result.error}`);
+      if ('throttled' in result) return tooMany(res, result.throttled.retryAfterSeconds);
+      res.json(result);
+    } finally {
+      // A resend of an activity logged before keeps that one's photos: these were never used.
+      if (!attached) await Promise.all(upload.photos.map((photo) => service.media.remove(photo.id).catch(() => false)));
+    }
   });
-  // Photo URLs are unguessable (128-bit ids), so an <img> can show them without a token.
+  // Photo URLs are unguessable (128-bit ids), so an <img> can show them without a token. Served
+  // as a stream, like they were stored.
   router.get(`${BASE}/media/:id`, async (req, res) => {
-    const file = await service.media.read(req.params.id);
+    const file = await service.media.open(req.params.id);
     if (!file) throw new HttpError(404, 'No such photo');
     res
-      .set({ 'Cache-Control': 'private, max-age=86400', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'" })
-      .type(file.contentType)
-      .send(file.bytes);
+      .set({
+        'Cache-Control': 'private, max-age=86400',
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': "default-src 'none'",
+        'Content-Length': String(file.bytes),
+      })
+      .type(file.contentType);
+    await pipeline(file.stream, res).catch(() => {
+      // The browser went away (or the photo was removed mid-way): nothing more to answer.
+    });
   });
   router.get(`${BASE}/conversations/:id/activities`, async (req, res) => {
     const claims = claimsFor(req, req.params.id);
@@ -103,86 +174,28 @@ export function directLineRoutes(service: DirectLineRoutesDeps): Router {
   return router;
 }
 
-/** A photo a resident uploads may be this large; Web Chat sends at most this many at once. */
-const UPLOAD_LIMITS = { fileSize: 8 * 1024 * 1024, files: 4, fields: 2, parts: 6 };
-
-type Upload =
-  { activity: Record<string, unknown>; files: { bytes: Buffer; contentType: string; name?: string }[] } | { error: string; status: 400 | 413 | 415 };
-
 /**
- * Reads a Direct Line upload: the activity (a JSON part named "activity") and its files, which
- * must be images. Too large or too many gets 413; anything but images 415.
+ * Reads and drops the rest of a request's body; true once it has all come, false when the client
+ * went away or sent more than `max` (then cut off: no answer is sent).
  */
-function readUpload(req: Request): Promise<Upload> {
-  return new Promise((resolve) => {
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({ headers: req.headers, limits: UPLOAD_LIMITS });
-    } catch {
-      resolve({ error: 'Expected multipart/form-data', status: 400 });
-      return;
-    }
-    const files: { bytes: Buffer; contentType: string; name?: string }[] = [];
-    let activity: Record<string, unknown> | null = null;
-    let problem: Upload | null = null;
-    parser.on('file', (field, stream, info) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('limit', () => (problem ??= { error: 'A photo may be at most 8 MB', status: 413 }));
-      // A body that ends in the middle of a file: the parser reports it, but the file's stream
-      // errors too, and an 'error' nobody listens to would take the whole process down.
-      stream.on('error', () => (problem ??= { error: 'Malformed multipart body', status: 400 }));
-      stream.on('end', () => {
-        const bytes = Buffer.concat(chunks);
-        if (field === 'activity') {
-          try {
-            activity = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-          } catch {
-            problem ??= { error: 'The activity part is not JSON', status: 400 };
-          }
-        } else if (!IMAGE_TYPES[info.mimeType] || !looksLike(info.mimeType, bytes)) {
-          problem ??= { error: 'Only photos (JPEG, PNG, WebP, GIF) can be sent', status: 415 };
-        } else {
-          files.push({ bytes, contentType: info.mimeType, ...(info.filename ? { name: info.filename.slice(0, 100) } : {}) });
-        }
-      });
-    });
-    parser.on('field', (field, value) => {
-      if (field !== 'activity') return;
-      try {
-        activity = JSON.parse(value) as Record<string, unknown>;
-      } catch {
-        problem ??= { error: 'The activity part is not JSON', status: 400 };
-      }
-    });
-    parser.on('filesLimit', () => (problem ??= { error: 'Too many files at once', status: 413 }));
-    parser.on('partsLimit', () => (problem ??= { error: 'Too many parts', status: 413 }));
-    parser.on('error', () => resolve({ error: 'Malformed multipart body', status: 400 }));
-    parser.on('close', () => {
-      if (problem) resolve(problem);
-      else if (!activity) resolve({ error: 'Missing the activity part', status: 400 });
-      else if (files.length === 0) resolve({ error: 'No photo in the upload', status: 400 });
-      else resolve({ activity, files });
-    });
-    req.pipe(parser);
+async function drain(req: Request, max: number): Promise<boolean> {
+  req.unpipe();
+  if (req.readableEnded) return true;
+  if (req.destroyed || req.socket.destroyed) return false;
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > max) req.socket.destroy();
   });
-}
-
-/** The image's first bytes match its declared type (a renamed HTML file is not a photo). */
-function looksLike(contentType: string, bytes: Buffer): boolean {
-  const starts = (hex: string) => bytes.subarray(0, hex.length / 2).equals(Buffer.from(hex, 'hex'));
-  switch (contentType) {
-    case 'image/jpeg':
-      return starts('ffd8ff');
-    case 'image/png':
-      return starts('89504e470d0a1a0a');
-    case 'image/gif':
-      return starts('474946383');
-    case 'image/webp':
-      return starts('52494646') && bytes.subarray(8, 12).toString('latin1') === 'WEBP';
-    default:
-      return false;
-  }
+  // Not `finished(req)`: a request's 'close' comes after its response, which waits for this.
+  const ended = new Promise<boolean>((resolve) => {
+    req.once('end', () => resolve(true));
+    req.once('aborted', () => resolve(false));
+    req.once('error', () => resolve(false));
+    req.socket.once('close', () => resolve(false));
+  });
+  req.resume();
+  return ended;
 }
 
 /** A sender over their rate limit: nothing was stored; Web Chat shows the send as failed. */

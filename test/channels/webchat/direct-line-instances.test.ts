@@ -36,6 +36,7 @@ function instance(store: Collections = apps[0]!.service.store): DirectLineChanne
     store,
     logger: service.logger,
     cityName: service.config.cityName,
+    engine: service.engine,
     pollIntervalMs: 25,
   });
   built.push(channel);

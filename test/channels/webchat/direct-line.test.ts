@@ -194,6 +194,24 @@ describe('Direct Line', () => {
     await client.say('Graffiti', { choice: 'graffiti' });
     await client.say('The library on Oak St');
     expect(await client.say('Tags all over the side wall')).toContain('photo');
+    // Not an image (by its type, or by its bytes): refused, nothing stored.
+    const stored = await app.service.media.totalBytes();
+    for (const [type, bytes] of [
+      ['text/html', '<script>alert(1)</script>'],
+      ['image/png', '<html>a renamed page</html>'],
+    ] as const) {
+      const notAnImage = new FormData();
+      notAnImage.append('activity', new Blob([JSON.stringify({ type: 'message' })], { type: 'application/vnd.microsoft.activity' }));
+      notAnImage.append('file', new Blob([bytes], { type }), 'x.png');
+      const refused = await fetch(`${DL()}/conversations/${client.conversationId}/upload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${client.token}` },
+        body: notAnImage,
+      });
+      expect(refused.status).toBe(415);
+      expect(((await refused.json()) as { code: string }).code).toBe('not_a_photo');
+    }
+    expect(await app.service.media.totalBytes()).toBe(stored);
     const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
     const form = new FormData();
     form.append(
@@ -223,16 +241,6 @@ describe('Direct Line', () => {
     const served = await fetch(photo!.url);
     expect(served.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await served.arrayBuffer())).toEqual(png);
-
-    const notAnImage = new FormData();
-    notAnImage.append('activity', new Blob([JSON.stringify({ type: 'message' })], { type: 'application/vnd.microsoft.activity' }));
-    notAnImage.append('file', new Blob(['<script>alert(1)</script>'], { type: 'text/html' }), 'x.html');
-    const refused = await fetch(`${DL()}/conversations/${client.conversationId}/upload`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${client.token}` },
-      body: notAnImage,
-    });
-    expect(refused.status).toBe(415);
     client.close();
   });
 
