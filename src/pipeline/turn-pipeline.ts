@@ -294,8 +294,8 @@ export class TurnPipeline {
    */
   private async wasTakenBefore(conversation: ConversationRecord, address: string, key: string): Promise<boolean> {
     if (conversation.recentInbound.length < RECEIPTS_KEPT) return false;
-    const seen = await this.deps.store.transcripts.find({ field: 'inboundKey', equals: inboundKeyOf(address, key) }, { limit: 1 });
-    return seen.length > 0;
+    // A count reads the index alone, not the entry.
+    return (await this.deps.store.transcripts.count({ field: 'inboundKey', equals: inboundKeyOf(address, key) })) > 0;
   }
 
   /**
