@@ -7,7 +7,7 @@
  */
 import type { MediaRef } from '../core/message.js';
 import type { MediaFiles } from '../store/media-files.js';
-import { IMAGE_TYPES } from '../store/media-files.js';
+import { IMAGE_TYPES, mediaIdIn } from '../store/media-files.js';
 import { StaffError, type StaffDeps } from './staff-deps.js';
 
 /** How to reach each place photos live. */
@@ -20,7 +20,6 @@ export interface PhotoSources {
 }
 
 const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
-const DIRECT_LINE_MEDIA = /\/v3\/directline\/media\/([A-Za-z0-9_-]{22})$/;
 
 /** Every photo of a report in order: the report's own, then those residents sent with follow-ups. */
 export async function reportPhotos(deps: Pick<StaffDeps, 'store'>, ref: string): Promise<MediaRef[]> {
@@ -47,8 +46,8 @@ export async function fetchReportPhoto(
 }
 
 async function fetchPhoto(photo: MediaRef, sources: PhotoSources): Promise<{ bytes: Buffer; contentType: string } | null> {
-  const ownUpload = DIRECT_LINE_MEDIA.exec(photo.url);
-  if (ownUpload) return sources.media.read(ownUpload[1]!);
+  const ownUpload = mediaIdIn(photo.url);
+  if (ownUpload) return sources.media.read(ownUpload);
   if (photo.url.startsWith('telegram-file:')) return sources.telegramFile ? sources.telegramFile(photo.url) : null;
   const url = new URL(photo.url);
   // Only Twilio's API host, and only our own account's media, gets the credentials: never send

@@ -33,6 +33,14 @@ export function newMediaId(): string {
   return randomBytes(16).toString('base64url');
 }
 
+/** The URL path our own photos are served at (`/v3/directline/media/<id>`, direct-line.routes.ts). */
+const MEDIA_URL = /\/v3\/directline\/media\/([A-Za-z0-9_-]{22})$/;
+
+/** The id of a photo of ours in a photo URL (`.../v3/directline/media/<id>`), or null for anyone else's. */
+export function mediaIdIn(url: string): string | null {
+  return MEDIA_URL.exec(url)?.[1] ?? null;
+}
+
 /** Whether a string is a photo's id (anything else is not looked up). */
 export function isMediaId(id: string): boolean {
   return ID.test(id);

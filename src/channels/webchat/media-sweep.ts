@@ -20,8 +20,8 @@ import { errorSummary } from '../../core/errors.js';
 import { holdsPhoto } from '../../engine/photo-wanted.js';
 import type { EngineEnv } from '../../engine/types.js';
 import type { Store } from '../../store/store.port.js';
-import type { UploadEntry } from '../../store/media-files.js';
-import { mediaIdIn, QUOTA_WINDOW_MS } from './photo-uploads.js';
+import { mediaIdIn, type UploadEntry } from '../../store/media-files.js';
+import { QUOTA_WINDOW_MS } from './photo-uploads.js';
 
 /** Pending uploads read at a time. */
 const PAGE = 200;

@@ -42,7 +42,6 @@ const ACTIVITY_MAX = 64 * 1024;
 const MULTIPART_SLACK = 64 * 1024;
 /** Bytes read before a photo's type is checked against its first bytes (WebP needs 12). */
 const SNIFF_BYTES = 12;
-const MEDIA_URL = /\/v3\/directline\/media\/([A-Za-z0-9_-]{22})$/;
 
 /** Why an upload is refused: the HTTP answer, and what the resident is told (a locale key). */
 export interface Refusal {
@@ -110,11 +109,6 @@ export function clientKey(address: string | undefined): string {
     .update(address ?? 'unknown')
     .digest('base64url')
     .slice(0, 22);
-}
-
-/** The id of a photo of ours in a photo URL (`.../v3/directline/media/<id>`), or null. */
-export function mediaIdIn(url: string): string | null {
-  return MEDIA_URL.exec(url)?.[1] ?? null;
 }
 
 /** One upload's share of the caps, taken before anything is read. */

@@ -13,7 +13,8 @@ import { startTestApp, type RunningApp } from '../../support/http.js';
 import { referenceIn } from '../../support/harness.js';
 import { ON_MONGODB } from '../../support/test-store.js';
 import { changeReportStatus } from '../../../src/staff/report-desk.js';
-import { clientKey, mediaIdIn } from '../../../src/channels/webchat/photo-uploads.js';
+import { clientKey } from '../../../src/channels/webchat/photo-uploads.js';
+import { mediaIdIn } from '../../../src/store/media-files.js';
 
 const HOUR = 3_600_000;
 const KB = 1024;
