@@ -29,7 +29,7 @@ import { createHmac } from 'node:crypto';
 import type { MediaRef } from '../core/message.js';
 import type { ConversationRecord } from '../domain/records.js';
 import { COMPACTION_PENDING } from '../store/compaction.js';
-import { isMediaId } from '../store/media-files.js';
+import { mediaIdIn } from '../store/media-files.js';
 import { storedSecret } from '../store/stored-secret.js';
 import type { Collections, Store } from '../store/store.port.js';
 import type { CommandScope } from './command-runner.js';
@@ -46,8 +46,6 @@ const AT_ONCE = 64;
  * captured webhook replayed, of one of them is refused as a duplicate (32 bytes each).
  */
 const TOMBSTONE_RECEIPTS = 1_000;
-/** Our own stored photos, in the URLs that refer to them (`.../v3/directline/media/<id>`). */
-const OWN_MEDIA = /\/media\/([A-Za-z0-9_-]{22})(?![A-Za-z0-9_-])/g;
 
 /** What is known of an address whose data was deleted, for its next first contact. */
 export interface ErasedAddress {
@@ -141,12 +139,17 @@ export class Erasure {
     const replies = updates.filter((update) => update.by === 'resident');
     const messageKeys = messagesOf(conversation, transcript);
 
-    const photos = new Set([
-      ...transcript.flatMap((entry) => mediaIdsIn(entry.media)),
-      ...webchatLog.flatMap((entry) => mediaIdsIn(entry.activity)),
-      ...reports.flatMap((report) => mediaIdsIn(report.photos)),
-      ...replies.flatMap((update) => mediaIdsIn(update.photos)),
-    ]);
+    // Only photos they uploaded themselves: on our own web chat (Direct Line) a resident's
+    // attachments come from its upload endpoint alone, so the photos in what they sent there are
+    // theirs. A URL of ours anywhere else (typed in a message, a Bot Framework attachment, which
+    // the client chooses, a report's photo list) may be someone else's photo, and is left alone:
+    // erasing one resident once deleted another's report photo that way.
+    const photos = isDirectLineAddress(address)
+      ? new Set([
+          ...transcript.flatMap((entry) => (entry.direction === 'in' ? ownMediaIn(entry.media) : [])),
+          ...webchatLog.flatMap((entry) => ownMediaIn(userAttachmentsOf(entry.activity))),
+        ])
+      : new Set<string>();
     await inChunks([...photos], (id) => store.media.remove(id));
     // Oldest first, this message last. Each message may have created a report or an idea: its
     // marker is deleted in the hashed form and in the plain one earlier versions wrote.
@@ -233,8 +236,22 @@ function messagesOf(
   return [...new Set([...keys, ...receipts])];
 }
 
-/** The ids of our own stored photos that a value (media references, a logged activity) refers to. */
-function mediaIdsIn(value: MediaRef[] | unknown): string[] {
-  if (value === undefined) return [];
-  return [...JSON.stringify(value).matchAll(OWN_MEDIA)].map((match) => match[1]!).filter(isMediaId);
+/** The ids of our own stored photos among media references. */
+function ownMediaIn(refs: readonly { url?: unknown }[] | undefined): string[] {
+  return (refs ?? []).flatMap((ref) => {
+    const id = typeof ref.url === 'string' ? mediaIdIn(ref.url) : null;
+    return id ? [id] : [];
+  });
+}
+
+/** The attachments of an activity a resident sent (not the bot's), as media references. */
+function userAttachmentsOf(activity: unknown): { url?: unknown }[] {
+  const { from, attachments } = (activity ?? {}) as { from?: { role?: unknown }; attachments?: unknown };
+  if (from?.role === 'bot' || !Array.isArray(attachments)) return [];
+  return attachments.map((attachment: { contentUrl?: unknown } | null) => ({ url: attachment?.contentUrl }));
+}
+
+/** The self-hosted web chat's addresses (`webchat:<id>`), not the Bot Framework's (`webchat:bf:...`). */
+function isDirectLineAddress(address: string): boolean {
+  return address.startsWith('webchat:') && !address.startsWith('webchat:bf:');
 }

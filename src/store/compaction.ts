@@ -4,9 +4,13 @@
  * A deleted record is gone for every query at once, but its bytes stay on disk until the space
  * is written again. LMDB never overwrites a page in place: a write copies the page, and the old
  * copy goes to the free list, bytes and all, to be reused some day (a deleted phone number was
- * found 21 times in data.mdb after one deletion). So the embedded store is compacted offline:
- * LMDB copies only the pages in use into a new file (`mdb_env_copy2` with MDB_CP_COMPACT), and
- * the new file replaces the old one. Crash-safe: the copy is written beside the store, flushed to
+ * found 21 times in data.mdb after one deletion). Nor does it scrub a page in use: deleting a
+ * record from a page moves the others together and leaves the deleted bytes in the page's unused
+ * middle, so LMDB's own compacting copy (`mdb_env_copy2` with MDB_CP_COMPACT, which copies pages
+ * in use whole) kept a deleted chat id in a transcript page. So the embedded store is compacted
+ * offline by copying every record of every database, key and value as stored bytes, into a new
+ * environment (whose pages hold nothing but those records: LMDB zeroes a new page's unused
+ * space), and the new file replaces the old one. Crash-safe: the copy is written beside the store, flushed to
  * disk, and renamed over data.mdb (atomic); a crash before the rename leaves the old store as it
  * was and a leftover folder the next compaction removes. The service must be stopped: a process
  * with the store open would go on writing to the replaced file, so the compaction refuses while
@@ -78,7 +82,7 @@ export async function compactEmbeddedStore(dir: string): Promise<CompactionOutco
     pendingSince = await withEnvironment(dir, async (root) => {
       const pending = pendingValue(root.openDB<MetaRecord, string>({ name: 'meta', useVersions: true }).get(COMPACTION_PENDING));
       refuseIfShared(root);
-      await root.backup(work, true);
+      await copyRecords(root, work);
       // A process that opened the store while it was copied would lose what it wrote since.
       refuseIfShared(root);
       return pending;
@@ -129,6 +133,41 @@ function refuseIfShared(root: RootDatabase): void {
   const readers = [...root.readerList().matchAll(/^\s*(\d+)\s+\S+\s+\S+\s*$/gm)].map((row) => Number(row[1]));
   const others = readers.filter((pid) => pid !== process.pid);
   if (others.length > 0 || readers.length > 1) throw new StoreInUseError(others.length > 0 ? [...new Set(others)] : [process.pid]);
+}
+
+/** Records copied per write transaction: a bounded number of dirty pages, whatever the store's size. */
+const COPY_BATCH = 10_000;
+
+/**
+ * Copies every named database of `source`, each record as its stored bytes (versions included:
+ * they are part of the value), into a new environment in `dir`, written from empty.
+ */
+async function copyRecords(source: RootDatabase, dir: string): Promise<void> {
+  const target = open({ ...environmentOptions(dir), noSync: false });
+  try {
+    // The main database's keys are the names of the named ones (the store keeps nothing else there).
+    const names = [...source.getKeys()].map(String);
+    for (const name of names) {
+      const raw = { name, encoding: 'binary', keyEncoding: 'binary' } as const;
+      const from = source.openDB<Buffer, Buffer>(raw);
+      const to = target.openDB<Buffer, Buffer>(raw);
+      let batch: { key: Buffer; value: Buffer }[] = [];
+      const flush = async () => {
+        const entries = batch;
+        batch = [];
+        await to.transaction(() => {
+          for (const { key, value } of entries) to.putSync(key, value);
+        });
+      };
+      for (const { key, value } of from.getRange()) {
+        batch.push({ key: Buffer.from(key), value: Buffer.from(value) });
+        if (batch.length >= COPY_BATCH) await flush();
+      }
+      if (batch.length > 0) await flush();
+    }
+  } finally {
+    await target.close();
+  }
 }
 
 /** Opens the LMDB environment in `dir` as the store does, runs `use`, and closes it. */

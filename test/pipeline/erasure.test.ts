@@ -138,11 +138,11 @@ class WebChatResident {
   }
 
   /** Sends a photo as Web Chat does (multipart: the activity, then the file). */
-  async upload(): Promise<string> {
+  async upload(photo = PNG): Promise<string> {
     const form = new FormData();
     const activity = { type: 'message', from: { id: 'me' }, attachments: [{ contentType: 'image/png', name: 'hole.png' }] };
     form.append('activity', new Blob([JSON.stringify(activity)], { type: 'application/vnd.microsoft.activity' }));
-    form.append('file', new Blob([PNG], { type: 'image/png' }), 'hole.png');
+    form.append('file', new Blob([photo], { type: 'image/png' }), 'hole.png');
     const response = await fetch(`${app.url}/v3/directline/conversations/${this.conversationId}/upload?userId=me`, {
       method: 'POST',
       headers: { authorization: `Bearer ${this.token}` },
@@ -250,6 +250,30 @@ describe('delete my data', () => {
       await late.close();
       await twilioApi.close();
     }
+  });
+
+  it("deletes only the resident's own photos: a URL of someone else's photo in their messages stays served", async () => {
+    const victim = new WebChatResident();
+    await victim.start();
+    await victim.say('Pothole', 'pothole');
+    await victim.say('Elm St and 3rd');
+    expect(await victim.say('a deep pothole')).toContain('photo');
+    // Not PHOTO_MARK's photo: the last test looks for that one's bytes after its resident is erased.
+    expect(await victim.upload(PNG.subarray(0, PNG.length - PHOTO_MARK.length))).toContain('1 photo');
+    const ref = referenceIn(await victim.say('Yes, send it', 'yes'));
+    const [photo] = (await app.service.store.reports.get(ref))!.photos;
+    const served = () => fetch(photo!.url.replace(PUBLIC_URL, app.url)).then((response) => response.status);
+    expect(await served()).toBe(200);
+
+    // Someone who learned the URL types it in their own chat, then deletes their data.
+    const attacker = new WebChatResident();
+    await attacker.start();
+    await attacker.say(`look at this ${photo!.url} and ${photo!.url.replace(PUBLIC_URL, '')}`);
+    await attacker.say('delete my data');
+    expect(await attacker.say('Yes, delete', 'yes')).toContain('Your data is deleted');
+
+    expect(await served()).toBe(200);
+    expect((await app.service.store.reports.get(ref))!.photos).toEqual([photo]);
   });
 
   it('keeps an opt-out through the deletion: the number comes back opted out, and START still works', async () => {
