@@ -92,6 +92,13 @@ function reportChannels(config: Config, log: (line: string) => void): void {
   else log(`The Telegram channel is on, in ${config.telegram.mode} mode`);
   if (!config.microsoft.appId && config.microsoft.devMode) log('The Bot Framework endpoint is in development mode: this machine only');
   else if (!config.microsoft.appId) off('The Bot Framework channel', 'MICROSOFT_APP_ID');
+  if (!config.addressHashSecret && (config.twilio.authToken || config.telegram.botToken)) {
+    // Phone numbers and chat ids are few enough to try them all: with the key in the data folder,
+    // whoever has a copy of it can tell which numbers deleted their data.
+    log(
+      "Set ADDRESS_HASH_SECRET (kept outside DATA_DIR and the database): without it, the key of the hashes that replace deleted residents' numbers is kept with the data",
+    );
+  }
   if (!config.adminToken) log('Scripts cannot use the staff API: set ADMIN_TOKEN for them (staff people log in at /admin)');
 }
 

@@ -37,6 +37,8 @@ import { sourceKeyOf } from './turn-pipeline.js';
 
 /** Stands for a report's description once its author deleted their data (the schema asks for one). */
 export const ERASED_TEXT = '[deleted]';
+/** Stands for a report's author once they deleted their data (an address of no channel). */
+export const ERASED_AUTHOR = 'deleted';
 /** More records of one kind than one resident can have: a find for them reads them all. */
 const ALL = 100_000;
 /** How many of an erasure's writes are made together (see `inChunks`). */
@@ -60,7 +62,6 @@ interface Tombstone {
   optedOut: boolean;
   /** Keyed hashes of the source keys of their last messages. */
   receipts: string[];
-  at: string;
 }
 
 /** What a keyed hash stands for: each purpose hashes differently, so no two records share one. */
@@ -160,8 +161,9 @@ export class Erasure {
     });
 
     await inChunks(replies, (update) => store.reportUpdates.delete(update._id));
-    const removed = `deleted:${scope.now.getTime()}`;
-    await inChunks(reports, (report) => store.reports.upsert({ ...report, residentAddress: removed, description: ERASED_TEXT, photos: [] }));
+    // One marker for every erased author, with no time in it: a time would match the moment of
+    // the erasure, and so link the report to the tombstone of the address it came from.
+    await inChunks(reports, (report) => store.reports.upsert({ ...report, residentAddress: ERASED_AUTHOR, description: ERASED_TEXT, photos: [] }));
     await inChunks(ideas, async (idea) => {
       await inChunks(await store.ideaSupports.find({ field: 'ideaId', equals: idea._id }, { limit: ALL }), (support) => store.ideaSupports.delete(support._id));
       await store.ideas.delete(idea._id);
@@ -200,7 +202,6 @@ export class Erasure {
     const tombstone: Tombstone = {
       optedOut: resident ? resident.optedOut : before?.optedOut === true,
       receipts: [...new Set([...(before?.receipts ?? []), ...receipts])].slice(-TOMBSTONE_RECEIPTS),
-      at: scope.now.toISOString(),
     };
     await store.meta.upsert({ _id: `erased|${alias}`, value: tombstone });
     await store.residents.delete(address);

@@ -42,7 +42,7 @@ export function createResidentNotifier(deps: NotifierDeps): ResidentNotifier {
   return {
     async notify(address, notification) {
       const channel = channelOf(address);
-      // A resident who deleted their data is no longer linked to anything (`deleted:...`).
+      // A resident who deleted their data is no longer linked to anything (`deleted`).
       if (!channel) return { state: 'skipped', reason: 'no_resident' };
       const resident = await store.residents.get(address);
       if (!resident) return { state: 'skipped', reason: 'no_resident' };
