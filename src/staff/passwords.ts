@@ -3,8 +3,27 @@
  * stolen database costs an attacker memory as well as time for every guess. A hash names its
  * own parameters (`scrypt$N$r$p$salt$hash`), so the cost can be raised later and older hashes
  * still verify.
+ *
+ * Every hash runs on one dedicated worker thread, one at a time, never on libuv's thread pool.
+ * Node's async `scrypt` takes a pool thread for the whole hash (~90 ms, 32 MiB), and the pool is
+ * 4 threads shared by the whole process: the embedded store (LMDB), file access and crypto of
+ * residents' turns queue for the same threads. 300 wrong logins at once held all four for
+ * seconds, and an SMS turn took 10 s instead of 14 ms. A gate of one hash at a time on the pool
+ * would still take a pool thread from residents for as long as a flood lasts, and hashes made
+ * elsewhere (adding an account) would bypass it; the worker takes none, and however many
+ * hashes are asked for it uses at most one core. One at a time is ~10 a second, plenty for a
+ * city's staff. How many logins may wait for it is bounded by the login route
+ * (login.routes.ts), which answers 429 beyond that; the other callers (adding an account, a new
+ * password) are behind staff access and wait their turn.
+ *
+ * The thread keeps the normal CPU priority. A lower one (nice) would give residents' turns the
+ * CPU first, but it starves logins whenever anything else keeps the cores busy (a test run, a
+ * backup, other services on the box), and a starved thread that holds a lock the main thread
+ * needs (the process's memory map: scrypt maps 32 MiB per hash) would hold residents up
+ * instead. One thread at a time already leaves the other core(s) to everything else.
  */
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 
 /** Shorter passwords are refused: length is what makes a password hard to guess. */
 export const MIN_PASSWORD_LENGTH = 12;
@@ -100,7 +119,70 @@ function derive(password: string, salt: Buffer, keyLength: number, cost: { N: nu
   // scrypt needs 128·N·r bytes; node's default maxmem (32 MiB) is exactly today's need and
   // refuses it, so allow twice the need.
   const options: ScryptOptions = { N: cost.N, r: cost.r, p: cost.p, maxmem: 256 * cost.N * cost.r };
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key)));
-  });
+  return hashingThread.derive(password.normalize('NFC'), salt, keyLength, options);
 }
+
+/**
+ * The worker's code: plain JavaScript evaluated as a script, so it runs the same from the
+ * compiled service, under tsx and in tests, with no file of its own to find. Messages are
+ * handled one after the other, which is what makes hashing one at a time.
+ */
+const HASHER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { scryptSync } = require('node:crypto');
+parentPort.on('message', ({ id, password, salt, keyLength, options }) => {
+  try {
+    parentPort.postMessage({ id, key: scryptSync(password, salt, keyLength, options) });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String((error && error.message) || error) });
+  }
+});
+`;
+
+type HasherAnswer = { id: number; key: Uint8Array; error?: undefined } | { id: number; error: string };
+
+/**
+ * The hashing thread, started on first use. It holds the process open only while a hash is owed
+ * (so the CLI exits when done, and a service's shutdown does not wait for it). If it dies, the
+ * hashes it owed fail and the next hash starts a new one.
+ */
+const hashingThread = (() => {
+  let worker: Worker | undefined;
+  let nextId = 0;
+  const owed = new Map<number, { resolve: (key: Buffer) => void; reject: (error: Error) => void }>();
+
+  const start = (): Worker => {
+    const started = new Worker(HASHER_SOURCE, { eval: true, name: 'civicline-password-hashing' });
+    started.unref();
+    started.on('message', (answer: HasherAnswer) => {
+      const waiting = owed.get(answer.id);
+      if (!waiting) return;
+      owed.delete(answer.id);
+      if (owed.size === 0) started.unref();
+      if (answer.error !== undefined) waiting.reject(new Error(`password hashing failed: ${answer.error}`));
+      else waiting.resolve(Buffer.from(answer.key.buffer, answer.key.byteOffset, answer.key.byteLength));
+    });
+    const fail = (error: Error) => {
+      if (worker !== started) return;
+      worker = undefined;
+      for (const waiting of owed.values()) waiting.reject(error);
+      owed.clear();
+    };
+    started.on('error', fail);
+    started.on('exit', (code) => fail(new Error(`the password hashing thread exited with code ${code}`)));
+    return started;
+  };
+
+  return {
+    derive(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
+      worker ??= start();
+      const id = nextId++;
+      const thread = worker;
+      return new Promise((resolve, reject) => {
+        owed.set(id, { resolve, reject });
+        thread.ref();
+        thread.postMessage({ id, password, salt, keyLength, options });
+      });
+    },
+  };
+})();

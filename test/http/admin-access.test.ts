@@ -9,6 +9,7 @@ import { createStaffUser } from '../../src/staff/staff-accounts.js';
 import { sessionIdOf } from '../../src/staff/staff-sessions.js';
 import { escapeHtml, html, raw } from '../../src/http/admin/html.js';
 import { parseCookies, safeNextPath } from '../../src/http/admin/staff-access.js';
+import { createLoginThrottle } from '../../src/http/admin/login.routes.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -307,6 +308,38 @@ describe('the login throttle', () => {
     const locked = await postLogin({ username: 'lockme', password: PASSWORD, _csrf: csrf }, cookie, from);
     expect(locked.status).toBe(429);
     expect(await locked.text()).toContain('Try again later');
+  });
+
+  it('counts guesses sent at once before checking them: at most 20 are checked, the rest get 429', async () => {
+    const { cookie, csrf } = await openLoginPage();
+    const from = { 'x-forwarded-for': '203.0.113.90' };
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => postLogin({ username: `guess${i}`, password: 'not a password', _csrf: csrf }, cookie, from)),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.every((status) => status === 401 || status === 429)).toBe(true);
+    expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(20);
+    for (const answer of answers.filter((a) => a.status === 429)) expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('createLoginThrottle', () => {
+  it('counts an attempt when it starts, and gives it back when it did not fail', () => {
+    const throttle = createLoginThrottle({ maxFailures: 3, windowMs: 60_000 });
+    const attempts = [throttle.reserve('a', 0), throttle.reserve('a', 1), throttle.reserve('a', 2)];
+    expect(attempts.every((attempt) => attempt.ok)).toBe(true);
+    // Three in flight: the fourth is refused before anything is checked, until the window ends.
+    expect(throttle.reserve('a', 3)).toEqual({ ok: false, retryAt: 60_000 });
+    expect(throttle.reserve('b', 3).ok).toBe(true);
+    // One turned out right (or was never checked): its place is free again, once only.
+    const first = attempts[0]!;
+    if (first.ok) {
+      first.giveBack();
+      first.giveBack();
+    }
+    expect(throttle.reserve('a', 4).ok).toBe(true);
+    expect(throttle.reserve('a', 5).ok).toBe(false);
+    expect(throttle.reserve('a', 60_000).ok).toBe(true);
   });
 });
 

@@ -1,7 +1,13 @@
 /**
  * Staff passwords: scrypt hashes that name their parameters, verify in constant time, refuse
- * short passwords, and never match a tampered or absurd hash.
+ * short passwords, and never match a tampered or absurd hash; and the hashing runs on a thread
+ * of its own, off libuv's thread pool.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dummyPasswordHash, hashPassword, MIN_PASSWORD_LENGTH, needsRehash, passwordProblem, verifyPassword } from '../../src/staff/passwords.js';
 
@@ -55,5 +61,28 @@ describe('passwords', () => {
     const dummy = await dummyPasswordHash();
     expect(await dummyPasswordHash()).toBe(dummy);
     expect(await verifyPassword('correct horse battery staple', dummy)).toBe(false);
+  });
+
+  it("hashes on a thread of its own: with every thread of libuv's pool held, a password is still checked", async () => {
+    const stored = await hashPassword('correct horse battery staple');
+    // Opening a FIFO for reading blocks until a writer comes: each open holds one pool thread
+    // (as a slow LMDB or file call of a resident's turn would), without using any CPU.
+    const dir = mkdtempSync(path.join(tmpdir(), 'civicline-pool-'));
+    const fifo = path.join(dir, 'hold');
+    execFileSync('mkfifo', [fifo]);
+    const poolSize = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
+    const held = Array.from({ length: poolSize }, () => open(fifo, 'r'));
+    try {
+      const checked = await Promise.race([
+        verifyPassword('correct horse battery staple', stored),
+        new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 10_000)),
+      ]);
+      expect(checked).toBe(true);
+    } finally {
+      // A writer lets every blocked open through.
+      closeSync(openSync(fifo, 'w'));
+      for (const handle of await Promise.all(held)) await handle.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
