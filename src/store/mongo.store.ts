@@ -157,6 +157,11 @@ const TOTAL_TTL_MS = 15_000;
  * serves the photo another one took. The file's name is its id; its type is in the metadata. The
  * uploads' ledger is the `mediaUploads` collection, indexed for the quota and sweep queries.
  */
+/** A photo's GridFS file id, made from its id (the first 96 of its 128 random bits). */
+function gridFileId(mediaId: string): mongoose.mongo.ObjectId {
+  return new mongoose.mongo.ObjectId(Buffer.from(mediaId, 'base64url').subarray(0, 12));
+}
+
 function gridFsMedia(connection: mongoose.Connection): MediaFiles {
   const db = () => {
     if (!connection.db) throw new Error('mongodb: not connected');
@@ -191,7 +196,9 @@ function gridFsMedia(connection: mongoose.Connection): MediaFiles {
         await ready();
         await ledger().insertOne({ _id: id, conversation: owner.conversation, client: owner.client, bytes: 0, at: new Date(), pending: true });
       }
-      const upload = bucket().openUploadStream(id, { metadata: { contentType } });
+      // The photo's id is its GridFS file id too: chunks left by a process killed mid-upload (the
+      // files document is written last) can then be found from the ledger's id, and removed.
+      const upload = bucket().openUploadStreamWithId(gridFileId(id), id, { metadata: { contentType } });
       // Failures reach the writes and `finished` below; an 'error' nobody listened to would end the process.
       upload.on('error', () => {});
       try {
@@ -232,7 +239,13 @@ function gridFsMedia(connection: mongoose.Connection): MediaFiles {
       if (!isMediaId(id)) return false;
       await ledger().deleteOne({ _id: id });
       const found = await fileOf(id);
-      if (!found) return false;
+      if (!found) {
+        // An upload cut off by a crash: chunks without their files document.
+        await db()
+          .collection('media.chunks')
+          .deleteMany({ files_id: gridFileId(id) });
+        return false;
+      }
       try {
         await bucket().delete(found.file._id);
       } catch {

@@ -82,6 +82,17 @@ if (server) {
       expect(await connection.collection('media.files').countDocuments({})).toBe(0);
       expect(await connection.collection('mediaUploads').countDocuments({})).toBe(0);
     });
+
+    it('removes the chunks a process killed mid-upload left without their file document', async () => {
+      const owner = { conversation: 'webchat:c2', client: 'client-2' };
+      const id = await store.media.save(Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(300_000, 3)]), 'image/png', owner);
+      // What a kill -9 between the chunks and the files document leaves: the ledger entry and the chunks.
+      await connection.collection('media.files').deleteMany({ filename: id });
+      expect(await connection.collection('media.chunks').countDocuments({})).toBeGreaterThan(0);
+      expect(await store.media.remove(id)).toBe(false);
+      expect(await connection.collection('media.chunks').countDocuments({})).toBe(0);
+      expect(await connection.collection('mediaUploads').countDocuments({ _id: id } as never)).toBe(0);
+    });
   });
 } else {
   console.info('MongoDB adapter tests skipped: MONGODB_URI is not set');

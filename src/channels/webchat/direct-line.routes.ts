@@ -14,7 +14,17 @@ import type { MediaFiles } from '../../store/media-files.js';
 import type { DirectLineChannel } from './direct-line.channel.js';
 import type { TokenClaims } from './direct-line-token.js';
 import { directLineAddress } from './activity-mapping.js';
-import { clientKey, createPhotoBudget, maxUploadBytes, readUpload, refusals, type Refusal, type UploadOutcome } from './photo-uploads.js';
+import {
+  clientKey,
+  createPhotoBudget,
+  cutOffIfSlow,
+  UPLOAD_PACE,
+  maxUploadBytes,
+  readUpload,
+  refusals,
+  type Refusal,
+  type UploadOutcome,
+} from './photo-uploads.js';
 import { HttpError } from '../../core/errors.js';
 import { perClientLimit } from '../per-client-limit.js';
 
@@ -99,11 +109,20 @@ export function directLineRoutes(service: DirectLineRoutesDeps): Router {
       res.set('Connection', 'close').status(413).json({ error: refused.tooLarge.error, code: refused.tooLarge.code });
       return;
     }
+    if (!(declared > 0)) {
+      // Browsers always say how long an upload is. One that does not would have to be counted
+      // against the caps at its largest until it ends: a few trickling ones held the whole storage
+      // cap with nothing stored.
+      res.set('Connection', 'close').status(411).json({ error: 'Send the upload with a Content-Length', code: 'length_required' });
+      return;
+    }
     // Before a byte is read or stored: only a report in progress, or a reply to a report's update.
     if (!(await channel.photoWanted(claims))) return refuse(refused.notExpected);
     const owner = { conversation: directLineAddress(claims.conversationId), client: clientKey(req.ip) };
-    const reservation = await budget.reserve(owner, declared > 0 ? declared : maxBody);
+    const reservation = await budget.reserve(owner, declared);
     if ('status' in reservation) return refuse(reservation);
+    // A body that trickles in holds its share of the caps while it lasts: cut it off.
+    const pace = cutOffIfSlow(req, UPLOAD_PACE);
     let upload: UploadOutcome;
     try {
       upload = await readUpload(req, {
@@ -121,6 +140,7 @@ export function directLineRoutes(service: DirectLineRoutesDeps): Router {
         },
       });
     } finally {
+      pace.stop();
       // The photos read are in the store's counts now (or removed).
       reservation.release();
     }

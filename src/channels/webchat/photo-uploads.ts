@@ -25,6 +25,7 @@
  * beyond a cap.
  */
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import busboy from 'busboy';
@@ -103,12 +104,60 @@ export function maxUploadBytes(limits: Pick<PhotoLimits, 'maxBytes'>): number {
   return FILES_PER_UPLOAD * limits.maxBytes + ACTIVITY_MAX + MULTIPART_SLACK;
 }
 
-/** The key the ledger counts a client address under: a hash, so no IP address is stored. */
+/**
+ * The key the ledger counts a client address under: a hash, so the address is not stored as
+ * such (an IPv4 address could still be found by trying them all). An IPv6 client counts by its
+ * /64, the block one subscriber gets: counted by whole address, one home had billions of them.
+ */
 export function clientKey(address: string | undefined): string {
   return createHash('sha256')
-    .update(address ?? 'unknown')
+    .update(clientBlock(address ?? 'unknown'))
     .digest('base64url')
     .slice(0, 22);
+}
+
+/** An IPv4 address as it is (also when IPv4-mapped); an IPv6 address as its first 64 bits. */
+export function clientBlock(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail = ''] = address.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/** The slowest an upload may arrive once it has had `graceMs` to get going (mobile uplinks are slower at first). */
+export const UPLOAD_PACE = { graceMs: 30_000, minBytesPerSecond: 16 * 1024 } as const;
+
+/**
+ * Watches a request body's pace and destroys the request when, after the grace time, it has
+ * arrived slower on average than the pace: a body trickling a byte every few seconds would hold
+ * its reservation of the photo caps for as long as the server lets it.
+ */
+export function cutOffIfSlow(req: IncomingMessage, pace: { graceMs: number; minBytesPerSecond: number }): { stop(): void } {
+  const started = Date.now();
+  let received = 0;
+  const count = (chunk: Buffer) => (received += chunk.length);
+  req.on('data', count);
+  const timer = setInterval(
+    () => {
+      const seconds = (Date.now() - started) / 1000;
+      if (seconds * 1000 >= pace.graceMs && received / seconds < pace.minBytesPerSecond) req.destroy();
+    },
+    Math.max(10, Math.min(5_000, pace.graceMs / 3)),
+  );
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      req.off('data', count);
+    },
+  };
 }
 
 /** One upload's share of the caps, taken before anything is read. */

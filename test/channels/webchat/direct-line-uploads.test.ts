@@ -210,6 +210,26 @@ describe('where a photo is taken', () => {
     expect((await app.service.media.usage(resident.owner, new Date(0))).conversationPhotos).toBe(0);
   });
 
+  it('answers an upload that does not say its length with 411, before reading it', async () => {
+    const resident = await chat();
+    await resident.toPhotoStep();
+    const status = await new Promise<number>((resolve, reject) => {
+      // Chunked: no Content-Length, so its size is known only once it ends.
+      const request = http.request(`${resident.dl}/conversations/${resident.conversationId}/upload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${resident.token}`, 'content-type': 'multipart/form-data; boundary=x', 'transfer-encoding': 'chunked' },
+      });
+      request.on('response', (response) => {
+        resolve(response.statusCode ?? 0);
+        request.destroy();
+      });
+      request.on('error', reject);
+      request.write('--x\r\n');
+    });
+    expect(status).toBe(411);
+    expect((await app.service.media.usage(resident.owner, new Date(0))).conversationPhotos).toBe(0);
+  });
+
   it('keeps nothing of an upload whose client goes away half-way', async () => {
     const resident = await chat();
     await resident.toPhotoStep();
