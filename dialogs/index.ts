@@ -7,6 +7,7 @@ import { checkStatusDialog } from './check-status.dialog.js';
 import { deleteDataDialog } from './delete-data.dialog.js';
 import { ideasDialog } from './ideas.dialog.js';
 import { languageDialog } from './language.dialog.js';
+import { leaveDialog } from './leave.dialog.js';
 import { menuDialog } from './menu.dialog.js';
 import { reportProblemDialog } from './report-problem.dialog.js';
 import { submitIdeaDialog } from './submit-idea.dialog.js';
@@ -26,6 +27,7 @@ export function createDialogs(locales: readonly string[], nameOf: (locale: strin
     deleteDataDialog,
     volunteerCallDialog,
     reportFollowUpDialog,
+    leaveDialog,
     languageDialog(locales, nameOf),
   ];
   return new Map(all.map((dialog) => [dialog.id, dialog]));

@@ -28,6 +28,12 @@ import {
 
 /** The dialog that shows the main menu; every conversation can fall back to it. */
 export const MENU_DIALOG = 'menu';
+/**
+ * The dialog that asks what a resident who sounds like leaving wants to stop (a role, volunteer
+ * calls, all messages). Only exact carrier keywords opt out without asking: a sentence the NLU
+ * reads as "unsubscribe" ("take me off the food bank list") may mean much less.
+ */
+export const LEAVE_DIALOG = 'leave';
 
 // Intents that may interrupt a flow mid-step, and how sure the NLU must be to do so: an
 // answer like "the pothole is huge" must not restart the report it belongs to.
@@ -311,11 +317,12 @@ class Turn {
       this.switchLocale(asked);
       return true;
     }
-    // Intents strong enough to interrupt a flow: opting out (even mid-description: it beats
-    // everything), asking for a person, switching language, leaving.
+    // Intents strong enough to interrupt a flow: sounding like leaving (even mid-description:
+    // it beats everything; asked, never done silently), asking for a person, switching
+    // language. Within the leave question itself, "stop all messages" is its answer.
     const { nlu } = input;
-    if (nlu.intent === 'unsubscribe' && nlu.confidence >= INTERRUPT_CONFIDENCE) {
-      this.optOut('unsubscribe');
+    if (nlu.intent === 'unsubscribe' && nlu.confidence >= INTERRUPT_CONFIDENCE && flow?.dialog !== LEAVE_DIALOG) {
+      this.askWhatToStop(input);
       return true;
     }
     const step = flow && this.currentDialog(flow)?.steps[flow.step];
@@ -472,7 +479,7 @@ class Turn {
         return this.startDialog('language', {});
       }
       case 'unsubscribe':
-        return this.optOut('unsubscribe');
+        return this.askWhatToStop(input);
       case 'subscribe':
         this.effects.push({ type: 'consent.optIn', keyword: 'subscribe' }, { type: 'resident.setVolunteerCalls', on: true });
         this.say('consent.volunteer_calls_on');
@@ -488,6 +495,14 @@ class Turn {
         this.say('not_understood');
         return this.showMenu();
     }
+  }
+
+  /** Asks what a resident who sounds like leaving wants to stop; see LEAVE_DIALOG. */
+  private askWhatToStop(input: StepInput): void {
+    this.state.flow = null;
+    this.state.paused = null;
+    this.trace.outcome = 'asked_what_to_stop';
+    this.startDialog(LEAVE_DIALOG, { said: input.text });
   }
 
   /** Opts the resident out of everything: one confirmation, and the flow is over. */
