@@ -1,6 +1,6 @@
 /**
  * Transcripts of the edges: numbers at yes/no steps on SMS, words that look like references,
- * one-word reports, outdated flows met by HELP/back/language, opting out in words mid-flow,
+ * one-word reports, outdated flows met by HELP/back/language, asking to stop in words mid-flow,
  * a known volunteer giving another name, and button labels that read like keywords.
  */
 import { describe, expect, it } from 'vitest';
@@ -76,11 +76,14 @@ describe('edges', () => {
     expect(await chat.send('pothole')).toContain('this service was updated');
   });
 
-  it('opts out when a resident writes "stop texting me" in the middle of a step', async () => {
+  it('asks what to stop when a resident writes "stop texting me" in the middle of a step, and opts out on "stop all messages"', async () => {
     const chat = new TestConversation(service(), smsAddress());
     await chat.send('report a problem');
     await chat.send('1');
-    expect(await chat.send('stop texting me')).toContain('unsubscribed');
+    // Only exact carrier keywords opt out without asking (issue 17): a sentence is asked about.
+    expect(await chat.send('stop texting me')).toContain('2. Stop all messages');
+    expect((await service().store.residents.get(chat.address))?.optedOut).toBe(false);
+    expect(await chat.send('2')).toContain('unsubscribed');
     expect((await service().store.residents.get(chat.address))?.optedOut).toBe(true);
     expect(await chat.send('HELP')).toContain('START');
   });

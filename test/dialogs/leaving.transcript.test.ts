@@ -171,7 +171,7 @@ describe('a sentence that sounds like leaving (web chat, buttons)', () => {
     await chat.send('hola');
     await signUp(chat, 'V-DEM4F', 'Luz Web');
     await signUp(chat, 'V-DEM5R', 'Luz Web');
-    const [question] = await chat.sendRaw('ya no quiero ser voluntario en el banco de comida');
+    const [question] = await chat.sendRaw('por favor quítenme del banco de comida');
     expect(question?.text).toContain('¿qué quieres dejar?');
     expect(question?.buttons?.[0]).toEqual({ id: 'role', label: 'Dejar Turno en el banco de comida' });
     expect(await chat.send({ text: 'Dejar Turno en el banco de comida', choice: 'role' })).toContain('ya no estás inscrito en Turno en el banco de comida');
