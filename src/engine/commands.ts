@@ -12,8 +12,10 @@ export interface ReportView {
   status: string;
   statusGroup: 'open' | 'fixed' | 'closed';
   locationText: string;
+  /** The reporter's words: empty for anyone but the reporter. */
   description: string;
   createdAt: string;
+  /** The status changes and the city's notes; the reporter's own replies only for the reporter. */
   updates: { status?: string; note?: string; at: string }[];
 }
 

@@ -68,7 +68,7 @@ export class CommandRunner {
       case 'report.create':
         return { type: command.type, value: await this.createReport(command.input, scope) };
       case 'report.get':
-        return { type: command.type, value: { report: await this.reportView(command.input.ref) } };
+        return { type: command.type, value: { report: await this.reportView(command.input.ref, scope) } };
       case 'report.addResidentUpdate':
         return { type: command.type, value: { outcome: await this.addResidentUpdate(command.input, scope) } };
       case 'report.listMine': {
@@ -226,10 +226,18 @@ export class CommandRunner {
     }
   }
 
-  private async reportView(ref: string): Promise<ReportView | null> {
+  /**
+   * A report as the resident asking sees it. Anyone who knows a reference may see its status and
+   * the city's notes; the reporter's own words (the description and their replies to updates)
+   * only the reporter, from the address that filed it: a reference is shared, shown on posters,
+   * typed in front of others, and once showed the reporter's replies to whoever sent it.
+   */
+  private async reportView(ref: string, scope: CommandScope): Promise<ReportView | null> {
     const report = await this.store.reports.get(ref.toUpperCase());
     if (!report) return null;
-    const updates = await this.store.reportUpdates.find({ field: 'reportId', equals: report._id }, { order: 'asc', limit: 20 });
+    const own = report.residentAddress === scope.address;
+    const all = await this.store.reportUpdates.find({ field: 'reportId', equals: report._id }, { order: 'asc', limit: 20 });
+    const updates = own ? all : all.filter((update) => update.by !== 'resident');
     const point = report.location.point;
     return {
       ref: report._id,
@@ -237,7 +245,7 @@ export class CommandRunner {
       status: report.status,
       statusGroup: report.statusGroup,
       locationText: report.location.text ?? (point ? `${point.lat.toFixed(5)}, ${point.lon.toFixed(5)}` : ''),
-      description: report.description,
+      description: own ? report.description : '',
       createdAt: report.createdAt.toISOString(),
       updates: updates.map((u) => ({ ...(u.status ? { status: u.status } : {}), ...(u.note ? { note: u.note } : {}), at: u.at.toISOString() })),
     };
