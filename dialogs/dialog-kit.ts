@@ -54,6 +54,17 @@ export function mediaSlot(media: readonly MediaRef[]): SlotValue {
   return media.map((m) => ({ url: m.url, contentType: m.contentType }));
 }
 
+/**
+ * Why a typed answer cannot be a name, a place or a neighborhood: it asks something ("why do you
+ * need my name?") or says yes or no (answering some other question). Null when it may be one.
+ * Bare navigation words never get here: the engine takes them first, in every language.
+ */
+export function notAnAnswer(input: StepInput, ctx: StepContext): 'question' | 'yes_no' | null {
+  if (ctx.isQuestion(input.text)) return 'question';
+  if (ctx.yesNo(input) !== null) return 'yes_no';
+  return null;
+}
+
 /** Text a resident typed as an answer, checked for length: the text, or why not. */
 export function freeText(input: StepInput, min: number, max: number): { ok: string } | { tooShort: true } | { tooLong: true } {
   const text = input.text.trim();

@@ -8,7 +8,7 @@ import { extractPlaceText } from '../src/engine/location.js';
 import { defineDialog, type Slots, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
 import type { GeoPoint, MediaRef } from '../src/core/message.js';
-import { answerYesNo, ask, choice, freeText, mediaSlot, pointSlot, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { answerYesNo, ask, choice, freeText, mediaSlot, notAnAnswer, pointSlot, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 /**
  * From this category confidence on, the guess is taken without asking (the read-back still
@@ -98,8 +98,10 @@ export const reportProblemDialog = defineDialog({
         const key = ctx.channel.location ? 'report.ask_place_or_pin' : 'report.ask_place';
         return [{ kind: 'text', text: ctx.t(key), ...(ctx.channel.location ? { requestLocation: true } : {}) }];
       },
-      answer: (input) => {
+      answer: (input, ctx) => {
         if (input.location) return { to: 'description', set: { point: pointSlot(input.location) } };
+        const not = notAnAnswer(input, ctx);
+        if (not) return { retry: not === 'question' ? 'report.why_place' : 'report.retry_place' };
         const text = freeText(input, 3, PLACE_MAX);
         if ('tooLong' in text) return { retry: 'report.retry_place_long' };
         // A bare number or a yes/no is an answer to some other question, not a place.

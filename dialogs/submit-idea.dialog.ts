@@ -4,7 +4,7 @@
  */
 import { defineDialog, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
-import { answerYesNo, ask, choice, freeText, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { answerYesNo, ask, choice, freeText, notAnAnswer, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 const TITLE_MAX = 140;
 const DETAILS_MAX = 1000;
@@ -49,6 +49,8 @@ export const submitIdeaDialog = defineDialog({
         if (ctx.pick(input, [choice(ctx, 'skip', 'choice.skip')]) === 'skip' || answerYesNo(input, ctx) === 'no') {
           return { to: 'confirm', set: { neighbourhoodSkipped: true } };
         }
+        const not = notAnAnswer(input, ctx);
+        if (not) return { retry: not === 'question' ? 'idea.why_neighbourhood' : 'idea.retry_neighbourhood' };
         const text = freeText(input, 2, NEIGHBOURHOOD_MAX);
         if (!('ok' in text)) return { retry: 'idea.retry_neighbourhood' };
         return { to: 'confirm', set: { neighbourhood: text.ok } };

@@ -5,7 +5,7 @@
  */
 import type { RoleView } from '../src/engine/commands.js';
 import { defineDialog, type StepContext } from '../src/engine/types.js';
-import { freeText, result, say, str } from './dialog-kit.js';
+import { freeText, notAnAnswer, result, say, str } from './dialog-kit.js';
 
 const NAME_MAX = 80;
 
@@ -27,7 +27,9 @@ export const volunteerCallDialog = defineDialog({
     name: {
       freeText: true,
       ask: (ctx) => [say(ctx, 'volunteer_call.ask_name')],
-      answer: (input) => {
+      answer: (input, ctx) => {
+        const not = notAnAnswer(input, ctx);
+        if (not) return { retry: not === 'question' ? 'volunteer.why_name' : 'volunteer.retry_name' };
         const text = freeText(input, 2, NAME_MAX);
         if (!('ok' in text)) return { retry: 'volunteer.retry_name' };
         return { to: 'sign_up', set: { name: text.ok } };

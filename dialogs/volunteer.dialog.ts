@@ -6,7 +6,7 @@
 import type { RoleSummary, RoleView, SignupSummary } from '../src/engine/commands.js';
 import { defineDialog, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
-import { answerYesNo, ask, choice, freeText, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { answerYesNo, ask, choice, freeText, notAnAnswer, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 const ROLES_SHOWN = 5;
 const NAME_MAX = 80;
@@ -148,6 +148,8 @@ export const volunteerDialog = defineDialog({
       freeText: true,
       ask: (ctx) => [say(ctx, ctx.resident.name ? 'volunteer.ask_other_name' : 'volunteer.ask_name')],
       answer: (input, ctx) => {
+        const not = notAnAnswer(input, ctx);
+        if (not) return { retry: not === 'question' ? 'volunteer.why_name' : 'volunteer.retry_name' };
         const text = freeText(input, 2, NAME_MAX);
         if (!('ok' in text)) return { retry: 'volunteer.retry_name' };
         return signUp(ctx, text.ok);

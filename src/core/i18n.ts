@@ -23,6 +23,8 @@ export interface KeywordList {
   exit: string[];
   /** What a resident types to ask for this language ("español"). */
   languageNames: string[];
+  /** How questions begin ("why", "para qué"): a question is not an answer to a name or place step. */
+  questionStarts?: string[];
 }
 
 /** One language's catalog. */

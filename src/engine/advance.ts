@@ -6,7 +6,7 @@
 import { DEEP_LINKS, type ChannelCommand, type Choice, type InboundMessage, type Reply } from '../core/message.js';
 import type { MessageVars } from '../core/i18n.js';
 import type { Command, CommandResult, Effect } from './commands.js';
-import { cleanText, isOneOf } from './text.js';
+import { cleanText, foldForMatch, isOneOf } from './text.js';
 import { CATEGORIES } from '../domain/vocabulary.js';
 import {
   STATE_SCHEMA,
@@ -269,6 +269,12 @@ class Turn {
     return false;
   }
 
+  /** Whether the whole message is a navigation word of any language, the resident's first. */
+  private isNavigationWord(text: string, kind: 'menu' | 'back' | 'exit'): boolean {
+    const { i18n } = this.env;
+    return [this.state.locale, ...i18n.locales].some((locale) => isOneOf(text, i18n.keywords(locale)[kind]));
+  }
+
   /**
    * A flow stored by another version of its dialog (or naming a step that no longer exists) is
    * restarted on purpose, before anything (help, back, a language switch) tries to ask its step.
@@ -286,16 +292,18 @@ class Turn {
     this.restarted = true;
   }
 
-  /** menu, back, exit and language names: plain words that work in any step. */
+  /**
+   * menu, back, exit and language names: plain words that work in any step, in every language
+   * (a Spanish resident typing "back" at the place step once got a report "en back").
+   */
   private handleGlobalWords(input: StepInput): boolean {
-    const words = this.env.i18n.keywords(this.state.locale);
     const flow = this.state.flow;
-    if (isOneOf(input.text, words.menu)) {
+    if (this.isNavigationWord(input.text, 'menu')) {
       this.showMenu();
       this.trace.outcome = 'menu';
       return true;
     }
-    if (flow && isOneOf(input.text, words.back)) {
+    if (flow && this.isNavigationWord(input.text, 'back')) {
       const previous = flow.history.pop();
       if (previous) {
         flow.failures = 0;
@@ -307,7 +315,7 @@ class Turn {
       }
       return true;
     }
-    if (isOneOf(input.text, words.exit)) {
+    if (this.isNavigationWord(input.text, 'exit')) {
       if (flow) this.leaveFlow();
       else this.showMenu();
       return true;
@@ -580,6 +588,13 @@ class Turn {
       if (picked === 'human') return (this.handOff('stuck'), this.output());
       if (picked === 'keep') return (this.askStep(flow.step, 0), this.output('keep_trying'));
     }
+    // A button from an earlier question (chat clients keep old buttons pressable) answers that
+    // question, not this one: "Graffiti" pressed at the place step once became the place. The
+    // menu reads anything that is not its choice as a fresh message, an old button's label too.
+    if (input.choice && flow.offered && !flow.offered.includes(input.choice) && flow.dialog !== MENU_DIALOG) {
+      this.askStep(flow.step, 0, this.t('flow.stale_choice'));
+      return this.output('stale_choice');
+    }
     const absorbed = dialog.absorb?.(input, this.context(flow.slots));
     if (absorbed) {
       this.setSlots(flow, absorbed);
@@ -686,6 +701,7 @@ class Turn {
       this.replies.push(...asked.say);
       return;
     }
+    flow.offered = asked.flatMap((reply) => (reply.kind === 'text' ? (reply.choices ?? []).map((c) => c.id) : []));
     const [first, ...rest] = asked;
     if (before && first?.kind === 'text') this.replies.push({ ...first, text: `${before}\n${first.text}` }, ...rest);
     else this.replies.push(...(before ? [{ kind: 'text' as const, text: before }] : []), ...asked);
@@ -703,10 +719,21 @@ class Turn {
       pick: (input, choices) =>
         input.choice && choices.some((c) => c.id === input.choice) ? input.choice : env.nlu.matchChoice(input.text, choices, state.locale),
       yesNo: (input) => this.yesNoOf(input),
+      isQuestion: (text) => this.isQuestion(text),
       formatDate: (iso) => dateFormat.format(new Date(iso)),
       channel: this.channel,
       resident: this.resident,
     };
+  }
+
+  /** A question mark, or a question's opening words in any language ("why do you...", "para qué..."). */
+  private isQuestion(text: string): boolean {
+    if (/[?¿]/.test(text)) return true;
+    const folded = foldForMatch(text);
+    const { i18n } = this.env;
+    return i18n.locales.some((locale) =>
+      (i18n.keywords(locale).questionStarts ?? []).some((start) => folded === foldForMatch(start) || folded.startsWith(`${foldForMatch(start)} `)),
+    );
   }
 
   private yesNoOf(input: StepInput): 'yes' | 'no' | null {

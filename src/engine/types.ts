@@ -32,6 +32,12 @@ export interface ActiveFlow {
   failures: number;
   /** The last reply offered "try again / menu / a person" after repeated failures. */
   stuckOffer?: boolean;
+  /**
+   * The ids of the choices the current step offered when last asked: a pressed button with
+   * another id is from an earlier question and is re-asked, never read as this step's answer.
+   * Absent in flows stored before it existed (then any choice is read as before).
+   */
+  offered?: string[];
   /** A command the flow waits on, with the step to enter when its result comes. */
   awaiting?: { command: Command; resultSlot: string; then: string };
 }
@@ -143,6 +149,8 @@ export interface StepContext {
   /** Which offered choice the resident meant, if any. */
   pick(input: StepInput, choices: readonly Choice[]): string | null;
   yesNo(input: StepInput): 'yes' | 'no' | null;
+  /** Whether the text asks something ("why do you need my name?"): not an answer to a name or place. */
+  isQuestion(text: string): boolean;
   formatDate(iso: string): string;
   channel: ChannelFacts;
   resident: ResidentFacts;
