@@ -159,6 +159,11 @@ class Turn {
         this.trace.intent = `volunteer_call_${answer}`;
         if (answer === 'no') {
           if (call.broadcastId) this.effects.push({ type: 'volunteerCall.declined', broadcastId: call.broadcastId });
+          // "no more volunteer texts" declines this call and may mean more: ask what ("no" does not).
+          if (input.nlu.intent === 'unsubscribe' && input.text.trim().split(/\s+/).length > 2) {
+            this.askWhatToStop(input);
+            return true;
+          }
           this.say('volunteer_call.declined');
           this.trace.outcome = 'declined';
           return true;

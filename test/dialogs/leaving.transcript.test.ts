@@ -111,6 +111,37 @@ describe('a sentence that sounds like leaving (English, SMS)', () => {
     expect((await resident(chat)).optedOut).toBe(false);
   });
 
+  it('after a volunteer call, "i dont want to volunteer anymore" and "no more volunteer texts" ask what to stop', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send('hi');
+    await turnOnVolunteerCalls(chat);
+    const at = new Date(Date.parse('2026-11-20T15:00:05Z'));
+    await service().pipeline.recordProactive(chat.address, 'sms', [{ kind: 'text', text: 'Volunteers needed!' }], {
+      key: `test|${chat.address}`,
+      locale: 'en',
+      at,
+      followUp: { kind: 'volunteer_call', ref: 'V-DEM5R', sentAt: at.getTime(), until: at.getTime() + 72 * 3_600_000 },
+    });
+    chat.wait(60_000);
+    const question = await chat.send('i dont want to volunteer anymore');
+    expect(question).toContain('1. Stop volunteer calls');
+    expect(await chat.send('1')).toContain('will not send you volunteer calls');
+    expect(await resident(chat)).toMatchObject({ optedOut: false, volunteerCalls: false });
+    expect(await service().store.signups.get(`V-DEM5R|${chat.address}`)).toBeNull();
+
+    // A reply that reads as "no" to the call declines it, and still asks what more it means.
+    const other = new TestConversation(service(), smsAddress());
+    await other.send('hi');
+    await service().pipeline.recordProactive(other.address, 'sms', [{ kind: 'text', text: 'Volunteers needed!' }], {
+      key: `test|${other.address}`,
+      locale: 'en',
+      at,
+      followUp: { kind: 'volunteer_call', ref: 'V-DEM5R', sentAt: at.getTime(), until: at.getTime() + 72 * 3_600_000 },
+    });
+    other.wait(60_000);
+    expect(await other.send('no more volunteer texts please')).toContain('what would you like to stop?');
+  });
+
   it('an exact STOP still opts out at once, even while the question is asked', async () => {
     const chat = new TestConversation(service(), smsAddress());
     await chat.send('i dont want to volunteer anymore');
