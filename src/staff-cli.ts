@@ -7,7 +7,7 @@
  *   list
  *   passwd <username>
  *   disable <username>
- *   enable <username>
+ *   enable <username>      also lifts a lock-out after failed logins
  *   compact [--if-needed]
  *
  * Passwords come from stdin: typed twice without echo at a terminal, or the first line of a
@@ -26,14 +26,24 @@ import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.port.js';
 import { recordAudit } from './staff/audit-log.js';
 import { compactionPendingSince, compactStore, StoreInUseError, type CompactionOutcome } from './store/compaction.js';
-import { createStaffUser, isStaffRole, listStaffUsers, setStaffActive, setStaffPassword, STAFF_ROLES, type StaffResult } from './staff/staff-accounts.js';
+import {
+  createStaffUser,
+  isLocked,
+  isStaffRole,
+  listStaffUsers,
+  setStaffActive,
+  setStaffPassword,
+  STAFF_ROLES,
+  type StaffResult,
+  type StaffUserView,
+} from './staff/staff-accounts.js';
 
 const USAGE = `usage: npm run staff -- <command>
   add <username> --role ${STAFF_ROLES.join('|')} [--name "Display Name"]
   list
   passwd <username>
   disable <username>
-  enable <username>
+  enable <username>       also lifts a lock-out after failed logins
   compact [--if-needed]   after residents deleted their data; stop the service first
 The password is read from stdin (typed twice at a terminal, or the first line of a pipe).`;
 
@@ -96,7 +106,8 @@ async function run(store: Store, command: string, username: string, options: { r
     case 'list': {
       const users = await listStaffUsers(store);
       if (users.length === 0) return 'no staff accounts yet: add one with `npm run staff -- add <username> --role admin`';
-      return users.map((user) => [user.username, user.role, user.active ? 'active' : 'disabled', user.displayName].join('\t')).join('\n');
+      const now = new Date();
+      return users.map((user) => [user.username, user.role, stateOf(user, now), user.displayName].join('\t')).join('\n');
     }
     case 'passwd': {
       const { user } = unwrap(await setStaffPassword(store, username, options.password ?? ''));
@@ -138,6 +149,12 @@ async function compact(ifNeeded: boolean): Promise<string> {
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1_048_576).toFixed(1)} MB`;
+}
+
+/** What `list` says of an account: `active`, `disabled`, or locked (until when, so an admin can decide to `enable` it). */
+function stateOf(user: StaffUserView, now: Date): string {
+  if (!user.active) return 'disabled';
+  return user.lockedUntil && isLocked(user, now) ? `locked until ${user.lockedUntil.toISOString()}` : 'active';
 }
 
 function unwrap<T>(result: StaffResult<T>): T {

@@ -20,9 +20,24 @@ export const STAFF_ROLES: readonly StaffRole[] = ['admin', 'coordinator'];
 export const USERNAME_PATTERN = /^[a-z0-9._-]{3,40}$/;
 
 /**
- * The slow-down: after `maxFailures` failed logins in a row the account is locked for `lockMs`.
- * Once locked, each further failure locks it again, so a guesser gets one try per lock period
- * until someone logs in successfully or an admin sets a new password.
+ * The slow-down against guessing one account's password, stored on the account (so it holds
+ * across instances and restarts). The rule:
+ *
+ * - `maxFailures` wrong passwords in a row lock the account for `lockMs` from the last of them.
+ * - While it is locked no password is checked, the right one neither, and attempts neither count
+ *   nor extend the lock: it ends `lockMs` after it began, whatever arrives meanwhile.
+ * - When the lock ends the count starts again from zero, so locking it again takes
+ *   `maxFailures` new failures. (It used to take one, and one wrong try every 15 minutes kept an
+ *   admin locked out for ever.)
+ * - The right password when not locked logs in and clears the count; a new password, or
+ *   enabling the account (`staff enable`, or `active: true` through the API), lifts a lock at once.
+ *
+ * Locked and unknown accounts get the answer a wrong password gets, after the same work (see
+ * `login`), so a lock tells nobody that the account exists. What keeping an account locked costs
+ * an attacker: `maxFailures` guesses per `lockMs`, every one of them (those during the lock too)
+ * counted against their client address, which gets 429 after 20 failures in 15 minutes
+ * (login.routes.ts); so one address can hold at most four accounts locked, and an admin can
+ * lift a lock at any time.
  */
 export const LOCKOUT = { maxFailures: 5, lockMs: 15 * 60_000 } as const;
 
@@ -46,7 +61,10 @@ export type StaffErrorCode = 'invalid_username' | 'invalid_name' | 'invalid_role
 /** The outcome of a change: the value, or a code with a message a person can act on. */
 export type StaffResult<T> = { ok: true; value: T } | { ok: false; code: StaffErrorCode; message: string };
 
-/** What `login` answers. `invalid` covers unknown users, disabled accounts and wrong passwords alike. */
+/**
+ * What `login` answers. `invalid` covers unknown users, disabled accounts and wrong passwords
+ * alike; `locked` is for the audit log only: people are answered as for `invalid`.
+ */
 export type LoginResult = { ok: true; user: StaffUserView } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'locked'; retryAt: Date };
 
 /** What an admin may change on an account; `password` is the new password in clear. */
@@ -126,9 +144,11 @@ export async function findStaffUser(store: Pick<Collections, 'staffUsers'>, user
 
 /**
  * Changes an account. Refuses to demote or disable the last active admin, so the dashboard can
- * never lock everyone out of staff management. A new password clears the lock-out; disabling
- * the account or changing its password ends all its sessions, so a stolen session or password
- * stops working at once. `changed` lists the fields that really changed.
+ * never lock everyone out of staff management. A new password, and `active: true`, clear the
+ * lock-out: enabling an account means its owner may log in now, so enabling a locked account
+ * is a change (`active` is in `changed`) even when it was not disabled. Disabling the account
+ * or changing its password ends all its sessions, so a stolen session or password stops working
+ * at once. `changed` lists the fields that really changed.
  */
 export async function updateStaffUser(
   store: StaffStore,
@@ -152,7 +172,8 @@ export async function updateStaffUser(
     const changed: (keyof StaffChanges)[] = [];
     if (displayName !== undefined && displayName !== current.displayName) changed.push('displayName');
     if (changes.role !== undefined && changes.role !== current.role) changed.push('role');
-    if (changes.active !== undefined && changes.active !== current.active) changed.push('active');
+    const unlocks = changes.active === true && isLocked(current, now);
+    if (changes.active !== undefined && (changes.active !== current.active || unlocks)) changed.push('active');
     if (passwordHash !== undefined) changed.push('password');
     if (changed.length === 0) return { ok: true, value: { user: viewOfStaffUser(current), changed } };
 
@@ -160,7 +181,8 @@ export async function updateStaffUser(
     if (current.role === 'admin' && current.active && !stillAdmin && (await activeAdminCount(store)) <= 1) {
       return fail('last_admin', `${id} is the last active admin; make another admin first`);
     }
-    const base = passwordHash === undefined ? current : { ...withoutLock(current), passwordHash, failedLogins: 0 };
+    const clearsLock = passwordHash !== undefined || changes.active === true;
+    const base = clearsLock ? { ...withoutLock(current), ...(passwordHash !== undefined ? { passwordHash } : {}), failedLogins: 0 } : current;
     const next: StaffUserRecord = {
       ...base,
       ...(displayName !== undefined ? { displayName } : {}),
@@ -186,15 +208,16 @@ export function setStaffRole(store: StaffStore, username: string, role: StaffRol
   return updateStaffUser(store, username, { role }, now);
 }
 
-/** Enables or disables an account; disabling ends its sessions (see `updateStaffUser`). */
+/** Enables or disables an account; enabling lifts a lock-out, disabling ends its sessions (see `updateStaffUser`). */
 export function setStaffActive(store: StaffStore, username: string, active: boolean, now: Date = new Date()) {
   return updateStaffUser(store, username, { active }, now);
 }
 
 /**
- * Checks a username and password. Unknown users, disabled accounts and wrong passwords get the
- * same answer after the same work (one password hash), so neither the answer nor its timing
- * tells which usernames exist. A locked account answers `locked` without checking the password.
+ * Checks a username and password. Unknown users, disabled and locked accounts and wrong
+ * passwords cost the same work (one password hash: a locked account's password is not checked,
+ * a dummy hash is), so the timing does not tell which usernames exist or are locked; the login
+ * page answers them all alike. See `LOCKOUT` for the rule.
  *
  * The failure is counted before the password is checked and undone on success: otherwise many
  * guesses sent at once would all be checked before the first failure was recorded.
@@ -206,17 +229,19 @@ export async function login(store: StaffStore, username: string, password: strin
     return { ok: false, reason: 'invalid' };
   }
   const reserved = await countAttempt(store, user._id, now);
-  if (reserved.outcome === 'locked') return { ok: false, reason: 'locked', retryAt: reserved.until };
-  if (reserved.outcome === 'gone') {
+  if (reserved.outcome !== 'counted') {
     await verifyPassword(password, await dummyPasswordHash());
-    return { ok: false, reason: 'invalid' };
+    return reserved.outcome === 'locked' ? { ok: false, reason: 'locked', retryAt: reserved.until } : { ok: false, reason: 'invalid' };
   }
   if (!(await verifyPassword(password, reserved.user.passwordHash))) return { ok: false, reason: 'invalid' };
   const fresh = await clearFailures(store, user._id, password, now);
   return fresh ? { ok: true, user: viewOfStaffUser(fresh) } : { ok: false, reason: 'invalid' };
 }
 
-/** Records one more attempt (a failure until proven otherwise), locking the account at the limit. */
+/**
+ * Records one more attempt (a failure until proven otherwise), locking the account at the limit.
+ * A locked account is left as it is; after a lock has ended, counting starts again from zero.
+ */
 async function countAttempt(
   store: StaffStore,
   id: string,
@@ -225,8 +250,8 @@ async function countAttempt(
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt += 1) {
     const current = await store.staffUsers.get(id);
     if (!current || !current.active) return { outcome: 'gone' };
-    if (current.lockedUntil && current.lockedUntil.getTime() > now.getTime()) return { outcome: 'locked', until: current.lockedUntil };
-    const failedLogins = current.failedLogins + 1;
+    if (current.lockedUntil && isLocked(current, now)) return { outcome: 'locked', until: current.lockedUntil };
+    const failedLogins = (current.lockedUntil ? 0 : current.failedLogins) + 1;
     const next: StaffUserRecord =
       failedLogins >= LOCKOUT.maxFailures
         ? { ...current, failedLogins, lockedUntil: new Date(now.getTime() + LOCKOUT.lockMs) }
@@ -252,6 +277,11 @@ async function clearFailures(store: StaffStore, id: string, password: string, no
 async function activeAdminCount(store: Pick<Collections, 'staffUsers'>): Promise<number> {
   const admins = await store.staffUsers.find({ field: 'role', equals: 'admin' });
   return admins.filter((admin) => admin.active).length;
+}
+
+/** Whether the account is locked out at `now`. */
+export function isLocked(user: { lockedUntil?: Date }, now: Date): boolean {
+  return user.lockedUntil !== undefined && user.lockedUntil.getTime() > now.getTime();
 }
 
 function withoutLock(user: StaffUserRecord): StaffUserRecord {

@@ -164,14 +164,14 @@ describe('logging in', () => {
     expect((await postLogin({ username: 'ada', password: PASSWORD, _csrf: csrf }, cookie, { origin: 'https://evil.example' })).status).toBe(403);
   });
 
-  it('answers a wrong password and an unknown user the same way, with a 401 page', async () => {
+  it('answers a wrong password and an unknown user the same way, with a 401 page naming the lock-out', async () => {
     const { cookie, csrf } = await openLoginPage();
     const wrong = await postLogin({ username: 'cory', password: 'not the password', _csrf: csrf }, cookie);
     const unknown = await postLogin({ username: 'nobody', password: 'not the password', _csrf: csrf }, cookie);
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     const [a, b] = [await wrong.text(), await unknown.text()];
-    expect(a).toContain('Wrong username or password.');
+    expect(a).toContain('Wrong username or password. After 5 wrong passwords in a row an account is locked for 15 minutes.');
     expect(a).toBe(b);
     expect(wrong.headers.getSetCookie().some((l) => l.startsWith('civicline_staff='))).toBe(false);
   });
@@ -300,14 +300,36 @@ describe('the login throttle', () => {
     expect((await postLogin({ username: 'ada', password: PASSWORD, _csrf: csrf }, cookie, { 'x-forwarded-for': '203.0.113.78' })).status).toBe(303);
   });
 
-  it('answers 429 when the account is locked', async () => {
+  it('answers a locked account exactly as an unknown username: same status, same page, no Retry-After', async () => {
     await createStaffUser(app.service.store, { username: 'lockme', displayName: 'Lock Me', role: 'coordinator', password: PASSWORD });
     const { cookie, csrf } = await openLoginPage();
     const from = { 'x-forwarded-for': '198.51.100.9' };
     for (let i = 0; i < 5; i++) await postLogin({ username: 'lockme', password: 'wrong password!', _csrf: csrf }, cookie, from);
+    expect((await app.service.store.staffUsers.get('lockme'))?.lockedUntil).toBeDefined();
     const locked = await postLogin({ username: 'lockme', password: PASSWORD, _csrf: csrf }, cookie, from);
-    expect(locked.status).toBe(429);
-    expect(await locked.text()).toContain('Try again later');
+    const unknown = await postLogin({ username: 'nobody-at-all', password: PASSWORD, _csrf: csrf }, cookie, from);
+    expect(locked.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    const [lockedPage, unknownPage] = [await locked.text(), await unknown.text()];
+    expect(lockedPage).toBe(unknownPage);
+    expect(lockedPage).toContain('Wrong username or password.');
+    expect(lockedPage).not.toContain('this account');
+    expect(locked.headers.get('retry-after')).toBeNull();
+    expect(unknown.headers.get('retry-after')).toBeNull();
+    // The audit log still says what happened, for admins.
+    const audit = (await (await api('/audit?actor=lockme', { headers: bearer })).json()) as { entries: unknown[] };
+    expect(audit.entries).toContainEqual(expect.objectContaining({ action: 'staff.login_failed', details: { reason: 'locked', ip: '198.51.100.9' } }));
+  });
+
+  it('an admin enabling a locked account (PATCH active: true) lets its owner in at once', async () => {
+    await createStaffUser(app.service.store, { username: 'unlockme', displayName: 'Unlock Me', role: 'coordinator', password: PASSWORD });
+    const { cookie, csrf } = await openLoginPage();
+    const from = { 'x-forwarded-for': '198.51.100.10' };
+    for (let i = 0; i < 5; i++) await postLogin({ username: 'unlockme', password: 'wrong password!', _csrf: csrf }, cookie, from);
+    expect((await postLogin({ username: 'unlockme', password: PASSWORD, _csrf: csrf }, cookie, from)).status).toBe(401);
+    const enabled = await api('/staff/unlockme', { method: 'PATCH', body: { active: true }, headers: bearer });
+    expect(await enabled.json()).toMatchObject({ user: { active: true, failedLogins: 0 }, changed: ['active'] });
+    expect((await postLogin({ username: 'unlockme', password: PASSWORD, _csrf: csrf }, cookie, from)).status).toBe(303);
   });
 
   it('counts guesses sent at once before checking them: at most 20 are checked, the rest get 429', async () => {

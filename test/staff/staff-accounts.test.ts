@@ -1,6 +1,7 @@
 /**
  * Staff accounts on the real embedded store: creation rules, the lock-out after five failed
- * logins and its end, the same answer for unknown users, and what disabling an account does.
+ * logins and its end (which nobody can put off for ever), the same answer and the same work for
+ * unknown users and locked accounts, and what disabling and enabling an account do.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,13 +110,64 @@ describe('login', () => {
     expect(reset?.lockedUntil).toBeUndefined();
   });
 
-  it('after a lock ends, one more wrong password locks again (one guess per lock period)', async () => {
+  it('after a lock ends the count starts again: it takes five new failures to lock again', async () => {
     const username = await newUser();
     const start = new Date('2026-11-20T12:00:00Z');
     for (let i = 0; i < 5; i++) await login(store, username, 'wrong password!', start);
-    const afterLock = new Date(start.getTime() + 15 * 60_000 + 1);
-    expect(await login(store, username, 'wrong again!!!', afterLock)).toEqual({ ok: false, reason: 'invalid' });
+    const afterLock = new Date(start.getTime() + LOCKOUT.lockMs + 1);
+    for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) {
+      expect(await login(store, username, 'wrong again!!!', new Date(afterLock.getTime() + i))).toEqual({ ok: false, reason: 'invalid' });
+    }
+    expect((await store.staffUsers.get(username))?.lockedUntil).toBeUndefined();
+    expect(await login(store, username, 'wrong again!!!', new Date(afterLock.getTime() + 10))).toEqual({ ok: false, reason: 'invalid' });
     expect(await login(store, username, PASSWORD, new Date(afterLock.getTime() + 1000))).toMatchObject({ ok: false, reason: 'locked' });
+  });
+
+  it('failures during a lock neither count nor extend it: a wrong try every 15 minutes does not keep the account locked', async () => {
+    const username = await newUser('admin');
+    const start = new Date('2026-11-21T08:00:00Z');
+    for (let i = 0; i < 5; i++) await login(store, username, 'wrong password!', start);
+    const lockedUntil = (await store.staffUsers.get(username))?.lockedUntil;
+    expect(lockedUntil?.getTime()).toBe(start.getTime() + LOCKOUT.lockMs);
+    // Guesses while locked: refused, not counted, the lock's end unchanged.
+    for (const minutes of [1, 7, 14]) {
+      expect(await login(store, username, 'still wrong!!!', new Date(start.getTime() + minutes * 60_000))).toMatchObject({ ok: false, reason: 'locked' });
+    }
+    expect(await store.staffUsers.get(username)).toMatchObject({ failedLogins: 5, lockedUntil });
+    // What used to keep an admin out for ever: one wrong try as each lock ends. Now each is one
+    // failure of a fresh count, and the account never locks again.
+    for (let period = 1; period <= 4; period++) {
+      const at = new Date(start.getTime() + period * LOCKOUT.lockMs + 1);
+      expect(await login(store, username, 'one more try!!', at)).toEqual({ ok: false, reason: 'invalid' });
+    }
+    expect(await login(store, username, PASSWORD, new Date(start.getTime() + 5 * LOCKOUT.lockMs))).toMatchObject({ ok: true });
+  });
+
+  it('does the same work for a locked account as for an unknown user (a password hash), so timing tells nothing', async () => {
+    const username = await newUser();
+    for (let i = 0; i < 5; i++) await login(store, username, 'wrong password!');
+    const timed = async (name: string, password: string) => {
+      const started = performance.now();
+      const result = await login(store, name, password);
+      return { result, ms: performance.now() - started };
+    };
+    const locked: number[] = [];
+    const unknown: number[] = [];
+    // Alternated, so a busy moment of the machine weighs on both; compared by their fastest,
+    // which is what the work costs (a busy machine only ever adds to it).
+    for (let i = 0; i < 7; i++) {
+      const a = await timed(username, PASSWORD);
+      expect(a.result).toMatchObject({ ok: false, reason: 'locked' });
+      locked.push(a.ms);
+      const b = await timed(`nobody-${i}`, PASSWORD);
+      expect(b.result).toEqual({ ok: false, reason: 'invalid' });
+      unknown.push(b.ms);
+    }
+    // Before, a locked account answered in ~4 ms and an unknown one in ~90 (one hash): a factor
+    // of 20, where the same work gives about 1. A factor of 4 either way is noise.
+    const [fastestLocked, fastestUnknown] = [Math.min(...locked), Math.min(...unknown)];
+    expect(fastestLocked).toBeGreaterThan(fastestUnknown / 4);
+    expect(fastestLocked).toBeLessThan(fastestUnknown * 4);
   });
 
   it('counts every failure of many guesses sent at once, and checks at most 5 passwords', async () => {
@@ -132,6 +184,18 @@ describe('login', () => {
     expect(await login(store, username, PASSWORD)).toMatchObject({ ok: true });
     for (let i = 0; i < 4; i++) await login(store, username, 'wrong password!');
     expect(await login(store, username, PASSWORD)).toMatchObject({ ok: true });
+  });
+
+  it('enabling the account (staff enable) lifts the lock at once', async () => {
+    const username = await newUser();
+    for (let i = 0; i < 5; i++) await login(store, username, 'wrong password!');
+    expect(await login(store, username, PASSWORD)).toMatchObject({ reason: 'locked' });
+    expect(await setStaffActive(store, username, true)).toMatchObject({ ok: true, value: { changed: ['active'], user: { active: true, failedLogins: 0 } } });
+    const stored = await store.staffUsers.get(username);
+    expect(stored?.lockedUntil).toBeUndefined();
+    expect(await login(store, username, PASSWORD)).toMatchObject({ ok: true });
+    // An account neither disabled nor locked: enabling it changes nothing.
+    expect(await setStaffActive(store, username, true)).toMatchObject({ ok: true, value: { changed: [] } });
   });
 
   it('a new password lifts the lock', async () => {

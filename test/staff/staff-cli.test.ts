@@ -115,4 +115,26 @@ describe('staff CLI', () => {
       rmSync(nowhere, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('lists a locked account as locked, and enable lifts the lock', async () => {
+    const app = await startTestApp({ DATA_DIR: dataDir, ...store.env });
+    try {
+      for (let i = 0; i < 5; i++) await login(app.service.store, 'alice', 'not her password');
+      expect(await login(app.service.store, 'alice', 'a whole new password')).toMatchObject({ ok: false, reason: 'locked' });
+    } finally {
+      await app.close();
+    }
+    expect((await staffCli(['list'])).stdout).toMatch(/^alice\tcoordinator\tlocked until \d{4}-\d\d-\d\dT[\d:.]+Z\tAlice Liddell\n$/);
+    expect(await staffCli(['enable', 'alice'])).toMatchObject({ code: 0, stdout: 'alice is enabled\n' });
+    expect((await staffCli(['list'])).stdout).toBe('alice\tcoordinator\tactive\tAlice Liddell\n');
+
+    const again = await startTestApp({ DATA_DIR: dataDir, ...store.env });
+    try {
+      expect(await login(again.service.store, 'alice', 'a whole new password')).toMatchObject({ ok: true });
+      const audit = await listAudit(again.service.store, { actor: 'cli' });
+      expect(audit).toContainEqual(expect.objectContaining({ action: 'staff.enable', target: 'alice' }));
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
 });

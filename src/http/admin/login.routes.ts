@@ -18,7 +18,7 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import type { Store } from '../../store/store.port.js';
 import { recordAudit } from '../../staff/audit-log.js';
-import { findStaffUser, login, type LoginResult } from '../../staff/staff-accounts.js';
+import { findStaffUser, LOCKOUT, login, type LoginResult } from '../../staff/staff-accounts.js';
 import { createStaffSession, deleteStaffSession } from '../../staff/staff-sessions.js';
 import { actorOf } from './actor.js';
 import { html, sendStaffPage, type SafeHtml } from './html.js';
@@ -51,6 +51,12 @@ const LOGIN_FORM_MAX_AGE_MS = 2 * 3_600_000;
 const MAX_CHECKS_AT_ONCE = 4;
 /** When to come back after a 429 for too many logins at once: the queue drains in well under that. */
 const BUSY_RETRY_AFTER_SECONDS = 2;
+/**
+ * The one answer to every refused login: a wrong password, an unknown or disabled username and a
+ * locked account alike, so it says nothing about which accounts exist or are locked. It names
+ * the lock-out, so a person locked out knows to wait (or ask an admin) rather than keep trying.
+ */
+const LOGIN_REFUSED = `Wrong username or password. After ${LOCKOUT.maxFailures} wrong passwords in a row an account is locked for ${LOCKOUT.lockMs / 60_000} minutes.`;
 
 const loginForm = z.object({
   username: z.string().max(200),
@@ -122,11 +128,7 @@ export function loginRoutes(deps: LoginRoutesDeps, throttleOptions: LoginThrottl
           ...(known ? { target: known.username } : {}),
           details: { reason: result.reason === 'locked' ? 'locked' : known ? 'invalid' : 'unknown_user', ip },
         });
-        if (result.reason === 'locked') {
-          res.set('Retry-After', String(Math.max(1, Math.ceil((result.retryAt.getTime() - now.getTime()) / 1000))));
-          return showForm(req, res, 429, 'Too many failed logins for this account. Try again later.', next);
-        }
-        return showForm(req, res, 401, 'Wrong username or password.', next);
+        return showForm(req, res, 401, LOGIN_REFUSED, next);
       }
 
       // A session cookie from before the login is ended, so nobody can plant one and ride it.
