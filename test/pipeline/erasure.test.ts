@@ -6,7 +6,6 @@
  * as the operator runs it) not one byte of the data folder holds them either. On MongoDB the
  * documents of every collection (GridFS's and the revision claims included) are searched instead.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,7 @@ import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../support/fake
 import { ACCOUNT_SID, AUTH_TOKEN, messageSid, postTwilio, startFakeTwilio, twimlMessages } from '../support/twilio.js';
 import { referenceIn } from '../support/harness.js';
 import { ON_MONGODB } from '../support/test-store.js';
+import { runStaffCli, type StaffCliRun } from '../support/staff-cli.js';
 import { changeReportStatus } from '../../src/staff/report-desk.js';
 
 const PUBLIC_URL = 'https://bot.springfield.example';
@@ -175,19 +175,8 @@ class WebChatResident {
 }
 
 /** Runs `npm run staff -- <args>` as the operator does, on this test's store. */
-function staffCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/staff-cli.ts', ...args], {
-      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', MONGODB_URI: app.service.config.mongodbUri ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function staffCli(args: string[]): Promise<StaffCliRun> {
+  return runStaffCli(args, { DATA_DIR: dataDir, MONGODB_URI: app.service.config.mongodbUri ?? '' });
 }
 
 /** Every file under a folder. */

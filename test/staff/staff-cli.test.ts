@@ -2,13 +2,13 @@
  * `npm run staff`: the CLI run as a child process on a temp data folder, with the password
  * piped on stdin, and the account it made used to log in through the service.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestApp } from '../support/http.js';
 import { freshTestStore } from '../support/test-store.js';
+import { runStaffCli, type StaffCliRun } from '../support/staff-cli.js';
 import { login } from '../../src/staff/staff-accounts.js';
 import { listAudit } from '../../src/staff/audit-log.js';
 
@@ -22,21 +22,9 @@ afterAll(async () => {
 
 const PASSWORD = 'piped password for alice';
 
-/** Runs the CLI with `stdin` piped in; resolves with its exit code and output. */
-function staffCli(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/staff-cli.ts', ...args], {
-      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', ADMIN_TOKEN: '', MONGODB_URI: '', ...store.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+/** Runs the CLI with `stdin` piped in, on this test's store; resolves with its exit code and output. */
+function staffCli(args: string[], stdin = ''): Promise<StaffCliRun> {
+  return runStaffCli(args, { DATA_DIR: dataDir, ADMIN_TOKEN: '', MONGODB_URI: '', ...store.env }, stdin);
 }
 
 describe('staff CLI', () => {
@@ -101,16 +89,8 @@ describe('staff CLI', () => {
     if (store.env.MONGODB_URI) return;
     const nowhere = mkdtempSync(path.join(tmpdir(), 'civicline-staff-cli-empty-'));
     try {
-      const child = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-        const run = spawn(process.execPath, ['--import', 'tsx', 'src/staff-cli.ts', 'compact'], {
-          env: { ...process.env, DATA_DIR: nowhere, LOG_LEVEL: 'silent', MONGODB_URI: '' },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let stderr = '';
-        run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        run.on('error', reject).on('close', (code) => resolve({ code, stderr }));
-      });
-      expect(child).toEqual({ code: 1, stderr: `error: no embedded store in ${nowhere} (DATA_DIR)\n` });
+      const { code, stderr } = await runStaffCli(['compact'], { DATA_DIR: nowhere, MONGODB_URI: '' });
+      expect({ code, stderr }).toEqual({ code: 1, stderr: `error: no embedded store in ${nowhere} (DATA_DIR)\n` });
     } finally {
       rmSync(nowhere, { recursive: true, force: true });
     }
