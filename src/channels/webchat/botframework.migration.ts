@@ -95,7 +95,9 @@ export async function migrateBotFrameworkAddresses(store: Collections, logger: L
   }
   await store.meta.upsert({ _id: BOT_FRAMEWORK_ADDRESSES_MIGRATION, value: { at: new Date().toISOString(), ...outcome } });
   // Counts only: addresses are residents' identities.
-  logger.info({ channel: 'webchat', ...outcome }, 'moved Bot Framework residents to their own addresses');
+  // A new store has nobody to move: nothing to say on a first start.
+  if (outcome.moved + outcome.keptOnDirectLine + outcome.unreadable > 0)
+    logger.info({ channel: 'webchat', ...outcome }, 'moved Bot Framework residents to their own addresses');
   if (outcome.keptOnDirectLine > 0) {
     logger.warn(
       { channel: 'webchat', residents: outcome.keptOnDirectLine },
