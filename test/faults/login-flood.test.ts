@@ -6,10 +6,12 @@
  * arrive, from one address and then from 300, and their turns' p99 latency must stay within what
  * it was without the flood.
  *
- * The bound is max(2 × p99 without the flood, p99 without + 50 ms): a ratio alone would fail on
- * noise (a 7 ms p99 after a 3 ms one is a GC pause or a busy neighbour on a shared 2-core CI
- * machine, not a stall), and 50 ms is both far below the stall this catches (seconds) and below
- * what a person notices in a chat reply. Both p99s come from the same run, in alternating rounds
+ * The bound is max(2 × p99 without the flood, p99 without + FLOOR_MS): a ratio alone would fail
+ * on noise (a 7 ms p99 after a 3 ms one is a GC pause or a busy neighbour on a shared 2-core CI
+ * machine, not a stall), and 100 ms is both far below the stall this catches (seconds; the old
+ * code: 10 s) and below what a person notices in a chat reply. 50 ms was tried first: in a CI
+ * run the median flood round's p99 was 63 ms against a 10 ms calm one, with single rounds
+ * ranging from 16 to 105 ms: the 300 requests' own parsing and answers on 2 cores, not hashing. Both p99s come from the same run, in alternating rounds
  * (calm, flood, calm, flood...), so a slow machine weighs on both alike; and what is compared is
  * the median round's p99, so a busy moment of the machine that happens to land in one flood
  * phase does not decide, while a stall that comes with every flood does.
@@ -31,6 +33,8 @@ const FLOOD = 300;
 /** Calm and flood phases alternate this many times; each phase lasts `PHASE_SECONDS`. */
 const ROUNDS = 5;
 const PHASE_SECONDS = 2;
+/** What residents' p99 may grow by during a flood, whatever the ratio (see the module comment). */
+const FLOOR_MS = 100;
 /** The per-address limit on failed logins (README: 20 in 15 minutes). */
 const PER_ADDRESS = 20;
 const PASSWORD = 'the real admin password';
@@ -198,7 +202,7 @@ describe('a flood of wrong staff logins', () => {
     const { calm, flooded, summary, answers, wrong } = await measure((round) => flood(post, () => `203.0.113.${50 + round}`));
     console.log(`login flood from one address: ${summary}`);
     expect(wrong).toEqual([]);
-    expect(flooded).toBeLessThanOrEqual(Math.max(2 * calm, calm + 50));
+    expect(flooded).toBeLessThanOrEqual(Math.max(2 * calm, calm + FLOOR_MS));
 
     for (const round of answers) {
       // Checked guesses answer 401; the rest are refused before any hashing, with a time to come back.
@@ -215,7 +219,7 @@ describe('a flood of wrong staff logins', () => {
     const { calm, flooded, summary, answers, wrong } = await measure((round) => flood(post, (i) => `10.${round}.${i >> 8}.${i & 255}`));
     console.log(`login flood from ${FLOOD} addresses: ${summary}`);
     expect(wrong).toEqual([]);
-    expect(flooded).toBeLessThanOrEqual(Math.max(2 * calm, calm + 50));
+    expect(flooded).toBeLessThanOrEqual(Math.max(2 * calm, calm + FLOOR_MS));
     for (const answer of answers.flat()) expect([401, 429]).toContain(answer.status);
     // Once the flood is over, a login is checked at once again.
     expect((await post('ada', PASSWORD, '198.51.100.21')).status).toBe(303);

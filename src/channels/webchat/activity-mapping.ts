@@ -22,7 +22,9 @@ const MAX_SUGGESTED_ACTIONS = 10;
 /** Channels that do not show suggested actions (they get hero cards). */
 const NO_SUGGESTED_ACTIONS = new Set(['msteams', 'skype', 'email']);
 
-const account = z.object({ id: z.string().min(1).max(500) }).loose();
+// botbuilder copies `from` and `recipient` into the reply it posts: a `name` or `role` that is not
+// a string made its serializer throw after the turn was taken, and the sender was told to retry.
+const account = z.object({ id: z.string().min(1).max(500), name: z.string().max(500).optional(), role: z.string().max(50).optional() }).loose();
 
 /** An Activity's attachments and entities, as both entry points (Bot Framework, Direct Line) read them. */
 export const activityAttachments = z.array(z.object({ contentType: z.string().max(200), contentUrl: z.string().max(4000).optional() }).loose()).max(10);

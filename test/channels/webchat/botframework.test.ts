@@ -153,6 +153,10 @@ describe('/api/messages', () => {
     // Found by the bad-input fuzzer: members that are not a list made the turn throw (a 503).
     const update = activity(`c-${randomUUID()}`, { type: 'conversationUpdate', text: undefined, membersAdded: { id: 'resident-1' } });
     expect((await postJson(`${app.url}/api/messages`, update)).status).toBe(400);
+    // Found by the fuzzer too: a role that is not a string made botbuilder's reply throw (a 503).
+    for (const account of [{ recipient: { id: 'bot', role: { x: 1 } } }, { from: { id: 'resident-1', name: ['x'] } }]) {
+      expect((await postJson(`${app.url}/api/messages`, activity(`c-${randomUUID()}`, account))).status).toBe(400);
+    }
   });
 });
 
