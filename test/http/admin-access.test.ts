@@ -95,6 +95,13 @@ describe('without a session or token', () => {
     // Token requests need no CSRF token.
     expect((await api('/nlu/parse', { method: 'POST', body: { text: 'hi' }, headers: bearer })).status).toBe(200);
   });
+
+  it('answers a report filter that is not an id with 400 (a NUL in one was a 500, found by the fuzzer)', async () => {
+    for (const filter of ['category=%00', 'status=open%00', 'category=pot%20hole'])
+      expect((await api(`/reports?${filter}`, { headers: bearer })).status, filter).toBe(400);
+    expect((await api('/reports?category=pothole&status=in_progress', { headers: bearer })).status).toBe(200);
+    expect((await api('/reports?category=', { headers: bearer })).status).toBe(200);
+  });
 });
 
 describe('the login page', () => {

@@ -15,11 +15,15 @@ import { closeHandoff, listHandoffs } from '../../staff/handoff-desk.js';
 
 const days = z.coerce.number().int().min(0).max(3650);
 
+/** A status or category id in a filter (empty: any). */
+const ID_FILTER = /^[A-Za-z0-9_-]*$/;
+
 /** The query of `GET /reports`. */
 export const reportQuery = z.strictObject({
-  status: z.string().max(40).optional(),
+  // Ids (`in_progress`, `illegal_dumping`): a NUL in a filter reached the store and was a 500.
+  status: z.string().max(40).regex(ID_FILTER, 'must be a status id').optional(),
   statusGroup: z.enum(['open', 'fixed', 'closed']).optional(),
-  category: z.string().max(40).optional(),
+  category: z.string().max(40).regex(ID_FILTER, 'must be a category id').optional(),
   channel: z.enum(CHANNEL_NAMES).optional(),
   maxAgeDays: days.optional(),
   minAgeDays: days.optional(),
