@@ -48,6 +48,7 @@ const schema = z.object({
   VOLUNTEER_CALL_ANSWER_HOURS: z.coerce.number().positive().max(720).default(72),
   BROADCAST_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   REPORT_FOLLOW_UP_HOURS: z.coerce.number().positive().max(720).default(72),
+  HANDOFF_IDLE_MINUTES: z.coerce.number().positive().max(10_080).default(30),
   STAFF_SESSION_HOURS: z.coerce.number().positive().max(720).default(12),
   RATE_LIMIT_MESSAGES_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
   RATE_LIMIT_MESSAGE_BURST: z.coerce.number().int().min(1).max(100_000).default(15),
@@ -112,6 +113,11 @@ export interface Config {
   broadcastLeaseMs: number;
   /** How long a reply to a report's status update is added to the report. */
   reportFollowUpHours: number;
+  /**
+   * After this long with nobody writing, a conversation a person held goes back to the bot
+   * and the resident is told (an unanswered request stays in the inbox).
+   */
+  handoffIdleMs: number;
   /** How long a staff dashboard session lasts. */
   staffSessionHours: number;
   /**
@@ -210,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     volunteerCallAnswerHours: c.VOLUNTEER_CALL_ANSWER_HOURS,
     broadcastLeaseMs: c.BROADCAST_LEASE_SECONDS * 1000,
     reportFollowUpHours: c.REPORT_FOLLOW_UP_HOURS,
+    handoffIdleMs: c.HANDOFF_IDLE_MINUTES * 60_000,
     staffSessionHours: c.STAFF_SESSION_HOURS,
     rateLimits: {
       messages: { perMinute: c.RATE_LIMIT_MESSAGES_PER_MINUTE, burst: c.RATE_LIMIT_MESSAGE_BURST },

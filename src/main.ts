@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   logger.info({ port: config.port, store: service.store.kind, chat: `http://localhost:${config.port}/chat` }, 'CivicLine is ready');
   const streams = attachDirectLineStreams(server, service.directLine, logger);
   service.broadcasts.start();
+  service.jobs.start();
 
   let stopping = false;
   const stop = (signal: string) => {

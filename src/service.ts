@@ -31,6 +31,8 @@ import { createSmsChannel } from './channels/sms/sms.channel.js';
 import { createWebChannel, webConversationIds, type WebConversationIds } from './channels/web/web.channel.js';
 import { createResidentNotifier, type ResidentNotifier } from './staff/resident-notifier.js';
 import { createBroadcastWorker, type BroadcastWorker } from './staff/broadcast-worker.js';
+import { createJobScheduler, type JobScheduler } from './staff/job-scheduler.js';
+import { handoffJobHandlers } from './staff/handoff-jobs.js';
 import type { StaffDeps } from './staff/staff-deps.js';
 import { promoteFromWaitlist } from './staff/role-desk.js';
 import { errorSummary } from './core/errors.js';
@@ -72,6 +74,8 @@ export interface Service {
   staff: StaffDeps;
   /** Sends broadcasts' deliveries; idle until `start()` (main.ts starts it; tests start it when they need it). */
   broadcasts: BroadcastWorker;
+  /** Runs persisted outbound work with a due time (staff replies, hand-backs); idle until `start()`, as `broadcasts`. */
+  jobs: JobScheduler;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
 }
@@ -111,6 +115,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     resumePromptAfterMs: config.resumePromptAfterMs,
     flowExpiresAfterMs: config.flowExpiresAfterMs,
     maxFailures: MAX_FAILURES,
+    // The staff side hands back after HANDOFF_IDLE_MINUTES; this only ends a hold it never could.
+    handoffHoldMs: 2 * config.handoffIdleMs,
   };
   // Bound below, once the notifier exists: a cancelled spot goes to the waitlist, who are told.
   let staffDeps: StaffDeps | undefined;
@@ -132,7 +138,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
         promotions.add(promotion);
       },
     },
-    { addressHashSecret: config.addressHashSecret },
+    { addressHashSecret: config.addressHashSecret, handoffIdleMs: config.handoffIdleMs },
   );
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale, senderLimit: config.rateLimits.messages });
 
@@ -178,7 +184,14 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     web: createWebChannel(),
   });
   const notifier = createResidentNotifier({ store, i18n, pipeline, messenger, cityName: config.cityName });
-  staffDeps = { store, notifier, runner, i18n, config };
+  const jobs = createJobScheduler({
+    store,
+    handlers: { ...handoffJobHandlers({ store, notifier, config, holdMs: engine.handoffHoldMs }) },
+    config,
+    logger,
+    leaseMs: config.broadcastLeaseMs,
+  });
+  staffDeps = { store, notifier, runner, i18n, config, jobs };
   const broadcasts = createBroadcastWorker({
     store,
     notifier,
@@ -199,6 +212,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     runner,
     staff: staffDeps,
     broadcasts,
+    jobs,
     i18n,
     nlu,
     pipeline,
@@ -216,6 +230,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       await directLine.close();
       // Before the store closes: the broadcast messages in flight are recorded first.
       await broadcasts.stop();
+      await jobs.stop();
       await pipeline.idle();
       await Promise.all(promotions);
       await store.close();

@@ -173,6 +173,13 @@ export function redactNumbers(text: string): string {
   return text.replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]');
 }
 
+/** An error of outbound work for a log line: its name and message with any phone number taken out. */
+export function outboundErrorSummary(error: unknown): { name: string; message: string } {
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = redactNumbers(error instanceof Error ? error.message : String(error)).slice(0, 200);
+  return { name, message };
+}
+
 /**
  * Waits for all of some independent writes (issued together, the embedded store commits them in
  * one transaction), then throws the first failure: Promise.all would leave the others to fail

@@ -90,6 +90,8 @@ export interface TranscriptEntryRecord extends StoredRecord {
   text: string;
   location?: GeoPoint;
   media?: MediaRef[];
+  /** Outbound entries a person wrote from the staff inbox: their display name (others are the bot's). */
+  staff?: string;
   at: Date;
 }
 
@@ -207,13 +209,84 @@ export interface OutboundMessageRecord extends StoredRecord {
   updatedAt: Date;
 }
 
-/** A resident asked for a person (or got stuck): staff pick it up from here. */
+/**
+ * Why a conversation went to the staff inbox: the resident asked for a person, got stuck in a
+ * step, asked something the bot cannot answer, or answered a broadcast in words.
+ */
+export type HandoffReason = 'asked' | 'stuck' | 'question' | 'broadcast_reply';
+
+/**
+ * A conversation handed to a person (the staff inbox): open while it waits for or has a person,
+ * closed when staff hand it back, the resident goes back to the bot, or nobody writes for
+ * HANDOFF_IDLE_MINUTES. Residents have at most one open at a time.
+ */
 export interface HandoffRecord extends StoredRecord {
   address: string;
   channel: ChannelName;
-  reason: 'asked' | 'stuck';
+  reason: HandoffReason;
   status: 'open' | 'closed';
+  /** When it was asked for. */
   at: Date;
+  /** The id staff and URLs use: a hash of `_id`, which names the resident. Absent on requests stored before the inbox. */
+  ref?: string;
+  /** The resident's language when they asked. */
+  locale?: string;
+  /** What a `broadcast_reply` answered: the broadcast's id. */
+  about?: string;
+  /** The staff member (username) it is assigned to. */
+  assignedTo?: string;
+  /** When the resident or a person last wrote in it: the idle hand-back counts from here. */
+  lastActivityAt?: Date;
+  /** The resident's messages since a person last replied. */
+  unread?: number;
+  /** A person's first reply. */
+  answeredAt?: Date;
+  closedAt?: Date;
+  /** Who closed it: a staff username, `resident` (went back to the bot) or `idle`. */
+  closedBy?: string;
+}
+
+/** A canned reply staff may send from the inbox, in one language. */
+export interface CannedReplyRecord extends StoredRecord {
+  locale: string;
+  /** What staff pick it by ("Opening hours"). */
+  title: string;
+  text: string;
+  createdBy: string;
+  createdAt: Date;
+}
+
+/** Where a scheduled job is: waiting for its time, being run by a worker, or settled. */
+export type JobState = 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/**
+ * One piece of persisted outbound work with a due time (a staff reply, the end of a hand-off):
+ * claimed with a lease by one instance's scheduler, run, and settled, exactly once across
+ * restarts (see src/staff/job-scheduler.ts).
+ */
+export interface JobRecord extends StoredRecord {
+  /** Which handler runs it (`staff_reply`, `handoff_idle`...). */
+  kind: string;
+  dueAt: Date;
+  state: JobState;
+  /**
+   * The resident it writes to, while pending or running (removed once settled): one resident's
+   * jobs run one at a time, in due order, so two staff replies never arrive swapped.
+   */
+  queueOf?: string;
+  /** The resident it is about, kept after it ran: deleting their data deletes their jobs. */
+  address?: string;
+  /** What its handler needs; cleared when it settles (a staff reply's text is in the transcript). */
+  payload: Record<string, unknown>;
+  attempts: number;
+  /** The last failure, without phone numbers. */
+  lastError?: string;
+  /** While running: until when its worker holds it; past it another instance may take it over. */
+  leaseUntil?: Date;
+  /** While running: the worker (one per process start) whose claim it is. */
+  claimedBy?: string;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 /** One activity of a self-hosted web chat conversation (Direct Line), as the browser sees it. */

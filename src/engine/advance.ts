@@ -8,6 +8,8 @@ import type { MessageVars } from '../core/i18n.js';
 import type { Command, CommandResult, Effect } from './commands.js';
 import { cleanText, foldForMatch, isOneOf } from './text.js';
 import { CATEGORIES } from '../domain/vocabulary.js';
+import type { HandoffReason } from '../domain/records.js';
+import { followUpsToRead } from './follow-up-kinds.js';
 import {
   STATE_SCHEMA,
   type ActiveFlow,
@@ -15,6 +17,7 @@ import {
   type ConversationState,
   type DialogDefinition,
   type EngineEnv,
+  type FollowUp,
   type ResidentFacts,
   type SlotPatch,
   type Slots,
@@ -56,6 +59,8 @@ const NEW_PROBLEM_CONFIDENCE = 0.45;
  * get their usual answers.
  */
 const FOLLOW_UP_INTENTS: ReadonlySet<string> = new Set(['none', 'report_problem']);
+/** Fewer words than this ("what?", "why") is not a question worth a person's time. */
+const MIN_QUESTION_WORDS = 3;
 
 // A chain of steps that skip to each other longer than this is a dialog bug, not a conversation.
 const MAX_STEP_HOPS = 12;
@@ -117,7 +122,7 @@ class Turn {
     const input: StepInput = { text, nlu, ...pick(message, ['choice', 'location', 'media']) };
 
     // A "yes" to a call that came while they were away answers the call, not "welcome back".
-    if (answersNotification && this.answerFollowUp(input, now, true, 'calls')) return this.output();
+    if (this.answerFollowUp(input, now, answersNotification, true)) return this.output();
     if (state.flow && state.flow.dialog !== MENU_DIALOG && away > this.env.flowExpiresAfterMs) {
       this.say('flow.expired', { flow: this.dialogTitle(state.flow.dialog) });
       state.flow = null;
@@ -130,50 +135,123 @@ class Turn {
     if (this.restarted) return this.output();
     if (state.paused) return this.answerResume(input);
     if (this.handleGlobalWords(input)) return this.output();
-    if (this.answerFollowUp(input, now, answersNotification)) return this.output();
+    if (this.answerFollowUp(input, now, answersNotification, false)) return this.output();
     if (state.flow) return this.answerStep(input);
     this.route(input);
     return this.output();
   }
 
   /**
-   * A reply to something the city sent. "yes" / "1" / "sí" to a volunteer call signs up, "no"
-   * declines: outside any flow, or over one when it is the resident's first message since the
-   * call (which is then the latest thing they were asked). A message after a report's update,
-   * outside any flow, is added to the report, unless it asks for something else (another
-   * report, another kind of problem, the menu...). Each counts within its window.
+   * A reply to something the city sent (FOLLOW_UP_KINDS says which kinds a message may answer
+   * where, and in which order). Early (`early`): before the resume question and the global
+   * words, for a person holding the conversation, and for a call or broadcast that came while
+   * the resident was away (their message answers it, not "welcome back"). Otherwise after
+   * them, for the kinds that wait until no flow is in the way. Each counts within its window.
    */
-  private answerFollowUp(input: StepInput, now: number, answersNotification: boolean, kinds: 'calls' | 'all' = 'all'): boolean {
+  private answerFollowUp(input: StepInput, now: number, answersNotification: boolean, early: boolean): boolean {
     const state = this.state;
     const live = (state.followUps ?? []).filter((f) => f.until >= now);
     if (live.length !== (state.followUps ?? []).length) state.followUps = live;
     if (live.length === 0) return false;
-    const call = live.findLast((f) => f.kind === 'volunteer_call');
-    if (call && (!state.flow || answersNotification)) {
-      const text = input.text.trim();
-      const answer = input.choice === 'yes' || text === '1' ? 'yes' : input.choice === 'no' || text === '2' ? 'no' : this.yesNoOf(input);
-      if (answer) {
-        state.followUps = live.filter((f) => f !== call);
-        state.flow = null;
-        state.paused = null;
-        this.trace.intent = `volunteer_call_${answer}`;
-        if (answer === 'no') {
-          if (call.broadcastId) this.effects.push({ type: 'volunteerCall.declined', broadcastId: call.broadcastId });
-          // "no more volunteer texts" declines this call and may mean more: ask what ("no" does not).
-          if (input.nlu.intent === 'unsubscribe' && input.text.trim().split(/\s+/).length > 2) {
-            this.askWhatToStop(input);
-            return true;
-          }
-          this.say('volunteer_call.declined');
-          this.trace.outcome = 'declined';
-          return true;
-        }
-        this.startDialog('volunteer-call', { roleRef: call.ref, ...(call.broadcastId ? { broadcastId: call.broadcastId } : {}) });
+    const where = early
+      ? { inFlow: true, paused: true, firstReply: answersNotification }
+      : { inFlow: state.flow !== null, paused: state.paused !== null, firstReply: false };
+    for (const followUp of followUpsToRead(live, where)) {
+      if (this.followUpReaders[followUp.kind](followUp, input, now)) return true;
+    }
+    return false;
+  }
+
+  /** How each kind of follow-up reads a reply: true when the reply was its answer. */
+  private readonly followUpReaders: Readonly<Record<FollowUp['kind'], (followUp: FollowUp, input: StepInput, now: number) => boolean>> = {
+    staff_conversation: (held, input, now) => this.answerHeld(held, input, now),
+    volunteer_call: (call, input) => this.answerCall(call, input),
+    broadcast: (broadcast, input) => this.answerBroadcast(broadcast, input),
+    report_update: (update, input) => this.answerUpdate(update, input),
+  };
+
+  /**
+   * A person holds the conversation: the message is theirs to read (it is in the transcript)
+   * and the bot says nothing, except to the menu word, which takes the resident back to the
+   * bot (STOP and HELP were answered before this). Each message keeps the hold alive.
+   */
+  private answerHeld(held: FollowUp, input: StepInput, now: number): boolean {
+    const state = this.state;
+    if (this.isNavigationWord(input.text, 'menu')) {
+      state.followUps = (state.followUps ?? []).filter((f) => f !== held);
+      this.effects.push({ type: 'staff.handoff.left' });
+      this.say('handoff.back_to_bot');
+      this.showMenu();
+      this.trace.outcome = 'handoff_left';
+      return true;
+    }
+    held.until = Math.max(held.until, now + this.env.handoffHoldMs);
+    this.effects.push({ type: 'staff.handoff.wrote' });
+    this.trace.outcome = 'held';
+    return true;
+  }
+
+  /**
+   * "yes" / "1" / "sí" to a volunteer call signs up, "no" declines. Words that are neither but
+   * ask or say something the bot has no answer for ("what time does it start?") go to a person.
+   */
+  private answerCall(call: FollowUp, input: StepInput): boolean {
+    const state = this.state;
+    const text = input.text.trim();
+    const answer = input.choice === 'yes' || text === '1' ? 'yes' : input.choice === 'no' || text === '2' ? 'no' : this.yesNoOf(input);
+    if (!answer) return this.forwardBroadcastReply(call, input);
+    state.followUps = (state.followUps ?? []).filter((f) => f !== call);
+    state.flow = null;
+    state.paused = null;
+    this.trace.intent = `volunteer_call_${answer}`;
+    if (answer === 'no') {
+      if (call.broadcastId) this.effects.push({ type: 'volunteerCall.declined', broadcastId: call.broadcastId });
+      // "no more volunteer texts" declines this call and may mean more: ask what ("no" does not).
+      if (input.nlu.intent === 'unsubscribe' && text.split(/\s+/).length > 2) {
+        this.askWhatToStop(input);
         return true;
       }
+      this.say('volunteer_call.declined');
+      this.trace.outcome = 'declined';
+      return true;
     }
-    const update = live.findLast((f) => f.kind === 'report_update');
-    if (kinds === 'calls' || !update || state.flow || state.paused) return false;
+    this.startDialog('volunteer-call', { roleRef: call.ref, ...(call.broadcastId ? { broadcastId: call.broadcastId } : {}) });
+    return true;
+  }
+
+  /** A broadcast with nothing to answer yes or no to: a reply in words goes to a person. */
+  private answerBroadcast(broadcast: FollowUp, input: StepInput): boolean {
+    return this.forwardBroadcastReply(broadcast, input);
+  }
+
+  /**
+   * A reply to a broadcast that is a question, or words the bot has no meaning for, reaches a
+   * person with the broadcast it answers; anything the bot understands (a report, "thanks",
+   * the menu) is answered as usual. Once: the follow-up is used up.
+   */
+  private forwardBroadcastReply(followUp: FollowUp, input: StepInput): boolean {
+    const { nlu } = input;
+    // Mid-flow, words are the step's answer ("big hole by the curb"), not the broadcast's.
+    if (this.state.flow && this.state.flow.dialog !== MENU_DIALOG) return false;
+    const text = input.text.trim();
+    const question = this.isQuestion(text);
+    const meaningless = nlu.intent === 'none' && text.split(/\s+/).length >= 2;
+    if (!question && !meaningless) return false;
+    if (!question && nlu.intent !== 'none') return false;
+    if (question && !['none', 'help', 'find_volunteer', 'check_status'].includes(nlu.intent)) return false;
+    this.state.followUps = (this.state.followUps ?? []).filter((f) => f !== followUp);
+    this.state.flow = null;
+    this.state.paused = null;
+    const about = followUp.broadcastId ?? followUp.ref;
+    this.handOff('broadcast_reply', about);
+    return true;
+  }
+
+  /**
+   * A message after a report's update, outside any flow, is added to the report, unless it
+   * asks for something else (another report, another kind of problem, the menu...).
+   */
+  private answerUpdate(update: FollowUp, input: StepInput): boolean {
     const { nlu } = input;
     const reference = nlu.entities.reference;
     if (reference && reference !== update.ref) return false;
@@ -263,6 +341,11 @@ class Turn {
     }
     if (all.some(({ words }) => isOneOf(text, words.help))) {
       this.say(this.resident.optedOut ? 'help.opted_out' : 'help.carrier');
+      if (this.isHeld()) {
+        this.say('handoff.help_while_held');
+        this.trace.outcome = 'help';
+        return true;
+      }
       // An outdated flow is restarted by the next message, not re-asked here.
       if (this.state.flow && !this.resident.optedOut && this.currentDialog(this.state.flow)) {
         this.say('help.in_flow', { flow: this.dialogTitle(this.state.flow.dialog) });
@@ -272,6 +355,11 @@ class Turn {
       return true;
     }
     return false;
+  }
+
+  /** Whether a person holds the conversation now (see `handOff`). */
+  private isHeld(): boolean {
+    return (this.state.followUps ?? []).some((f) => f.kind === 'staff_conversation' && f.until >= this.state.lastActiveAt);
   }
 
   /** Whether the whole message is a navigation word of any language, the resident's first. */
@@ -505,6 +593,8 @@ class Turn {
       case 'delete_my_data':
         return this.startDialog('delete-data', {});
       case 'none':
+        // A question the bot has no answer for goes to a person, not to the generic help.
+        if (this.isQuestion(input.text) && input.text.trim().split(/\s+/).length >= MIN_QUESTION_WORDS) return this.handOff('question');
         this.say('not_understood');
         return this.showMenu();
     }
@@ -540,9 +630,18 @@ class Turn {
     return this.env.nlu.matchChoice(input.text, choices, this.state.locale);
   }
 
-  private handOff(reason: 'asked' | 'stuck'): void {
-    this.effects.push({ type: 'staff.handoff', reason });
-    this.say('handoff.requested');
+  /**
+   * Hands the conversation to a person (the staff inbox): they answer here, and until they
+   * hand back (or nobody writes for a while) the bot stays quiet but for STOP, HELP and MENU.
+   */
+  private handOff(reason: HandoffReason, about?: string): void {
+    const now = this.state.lastActiveAt;
+    this.effects.push({ type: 'staff.handoff', reason, ...(about ? { about } : {}) });
+    const others = (this.state.followUps ?? []).filter((f) => f.kind !== 'staff_conversation');
+    this.state.followUps = [...others, { kind: 'staff_conversation', ref: 'inbox', sentAt: now, until: now + this.env.handoffHoldMs }];
+    this.state.flow = null;
+    this.state.paused = null;
+    this.say(`handoff.requested_${reason}`);
     this.trace.outcome = 'handoff';
   }
 

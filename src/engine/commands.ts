@@ -4,6 +4,7 @@
  * executed idempotently per inbound message, so a provider's retry does not file a report twice.
  */
 import type { GeoPoint, MediaRef } from '../core/message.js';
+import type { HandoffReason } from '../domain/records.js';
 
 /** A report as a resident sees it. Dates are ISO strings so state stays plain JSON. */
 export interface ReportView {
@@ -124,5 +125,10 @@ export type Effect =
   | { type: 'resident.setVolunteerCalls'; on: boolean }
   | { type: 'consent.optOut'; keyword: string }
   | { type: 'consent.optIn'; keyword: string }
-  | { type: 'staff.handoff'; reason: 'asked' | 'stuck' }
+  /** The conversation goes to a person (the staff inbox), with why and what it answers. */
+  | { type: 'staff.handoff'; reason: HandoffReason; about?: string }
+  /** The resident wrote while a person holds the conversation. */
+  | { type: 'staff.handoff.wrote' }
+  /** The resident went back to the bot (the menu word) while a person held the conversation. */
+  | { type: 'staff.handoff.left' }
   | { type: 'volunteerCall.declined'; broadcastId: string };

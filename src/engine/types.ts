@@ -64,11 +64,12 @@ export interface ConversationState {
 
 /**
  * A message the city sent unprompted that a reply may answer: "yes" to a volunteer call signs
- * up for its role; "still broken" after a report update is added to the report.
+ * up for its role; "still broken" after a report update is added to the report; anything while
+ * a person holds the conversation is theirs. The kinds are rows of FOLLOW_UP_KINDS.
  */
 export interface FollowUp {
-  kind: 'volunteer_call' | 'report_update';
-  /** The role (V-...) or report (R-...) it is about. */
+  kind: 'volunteer_call' | 'broadcast' | 'report_update' | 'staff_conversation';
+  /** The role (V-...), report (R-...) or broadcast it is about. */
   ref: string;
   /** A report's category: a reply naming another kind of problem is a new report, not a follow-up. */
   category?: string;
@@ -106,6 +107,12 @@ export interface EngineEnv {
   flowExpiresAfterMs: number;
   /** Answers a step may fail to understand before the bot offers the menu or a person. */
   maxFailures: number;
+  /**
+   * How long a person's hold on a conversation lasts without anyone writing, at most: the
+   * staff side hands back after HANDOFF_IDLE_MINUTES and tells the resident; this is the
+   * engine's own limit in case that never comes (no instance running the scheduler).
+   */
+  handoffHoldMs: number;
 }
 
 /** What happens to a conversation: a resident's message, or the result of a command. */

@@ -16,6 +16,7 @@ import { newReference } from '../domain/reference.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { statusGroupOf } from '../domain/report-status.js';
 import { Erasure } from './erasure.js';
+import { requestHandoff, residentLeft, residentWrote } from './handoff-requests.js';
 
 /** Who a command runs for, and which inbound message caused it. */
 export interface CommandScope {
@@ -46,13 +47,19 @@ const ROLE_LIST_LIMIT = 50;
 export interface CommandRunnerOptions {
   /** ADDRESS_HASH_SECRET, the key of the hashes that stand for addresses (see erasure.ts). */
   addressHashSecret?: string | undefined;
+  /** HANDOFF_IDLE_MINUTES: when a conversation handed to a person is first checked for idleness. */
+  handoffIdleMs?: number;
 }
+
+/** HANDOFF_IDLE_MINUTES' default, for runners built without the configuration (tests). */
+const DEFAULT_HANDOFF_IDLE_MS = 30 * 60_000;
 
 /** Executes commands and effects for the turn pipeline. */
 export class CommandRunner {
   private readonly roleLocks = new KeyedMutex();
   /** Deletes residents' data, and knows the addresses it deleted (the pipeline asks at a first contact). */
   readonly erasure: Erasure;
+  private readonly handoffIdleMs: number;
 
   constructor(
     private readonly store: Collections & Pick<Store, 'media'>,
@@ -60,6 +67,7 @@ export class CommandRunner {
     options: CommandRunnerOptions = {},
   ) {
     this.erasure = new Erasure(store, { secret: options.addressHashSecret, spotFreed: async (roleId) => this.hooks.spotFreed?.(roleId) });
+    this.handoffIdleMs = options.handoffIdleMs ?? DEFAULT_HANDOFF_IDLE_MS;
   }
 
   /** Runs one command and returns its result for the engine. */
@@ -125,7 +133,7 @@ export class CommandRunner {
     }
   }
 
-  /** Applies one effect (profile, consent, handoff). Each is idempotent. */
+  /** Applies one effect (profile, consent, hand-off). Each is idempotent, but a hand-off's unread count. */
   async apply(effect: Effect, scope: CommandScope): Promise<void> {
     switch (effect.type) {
       case 'resident.setLocale':
@@ -162,16 +170,11 @@ export class CommandRunner {
       case 'volunteerCall.declined':
         return this.recordCallAnswer(effect.broadcastId, 'declined', scope);
       case 'staff.handoff':
-        // One request per inbound message; staff see the open ones (the staff side's issue).
-        await this.store.handoffs.insert({
-          _id: `${scope.sourceKey}|handoff`,
-          address: scope.address,
-          channel: scope.channel,
-          reason: effect.reason,
-          status: 'open',
-          at: scope.now,
-        });
-        return;
+        return requestHandoff(this.store, scope, { reason: effect.reason, about: effect.about }, this.handoffIdleMs);
+      case 'staff.handoff.wrote':
+        return residentWrote(this.store, scope, this.handoffIdleMs);
+      case 'staff.handoff.left':
+        return residentLeft(this.store, scope);
     }
   }
 

@@ -174,11 +174,13 @@ export class Erasure {
       if (signup.status === 'confirmed') await this.options.spotFreed?.(signup.roleId);
     });
     // Supports they gave, broadcast deliveries (a planned one is skipped at send time too: no
-    // profile), messages sent to them, hand-off requests: found by their address.
+    // profile), messages sent to them, hand-off requests, jobs that write to them (a staff
+    // reply's text): found by their address.
     await inChunks(await store.ideaSupports.find({ field: 'address', equals: address }, { limit: ALL }), (support) => store.ideaSupports.delete(support._id));
     await inChunks(await store.deliveries.find({ field: 'address', equals: address }, { limit: ALL }), (delivery) => store.deliveries.delete(delivery._id));
     await inChunks(await store.outbound.find({ field: 'address', equals: address }, { limit: ALL }), (message) => store.outbound.delete(message._id));
     await inChunks(await store.handoffs.find({ field: 'address', equals: address }, { limit: ALL }), (handoff) => store.handoffs.delete(handoff._id));
+    await inChunks(await store.jobs.find({ field: 'address', equals: address }, { limit: ALL }), (job) => store.jobs.delete(job._id));
     await inChunks(await store.consentEvents.find({ field: 'address', equals: address }, { limit: ALL }), async ({ _id, _rev, ...kept }) => {
       // Kept as proof, under the keyed hash: inserted before the original goes, so a retry finds one or the other.
       await store.consentEvents.insert({ ...kept, _id: `consent|#${await this.hash('consent', _id)}`, address: `erased:${alias}` });

@@ -136,7 +136,16 @@ export class TurnPipeline {
     address: string,
     channel: ChannelName,
     replies: readonly Reply[],
-    options: { key: string; locale: string; at: Date; followUp?: FollowUp },
+    options: {
+      key: string;
+      locale: string;
+      at: Date;
+      followUp?: FollowUp;
+      /** Follow-ups this message ends (a person handing the conversation back ends their hold). */
+      endsFollowUps?: readonly FollowUp['kind'][];
+      /** A person wrote it from the staff inbox: their display name, kept on its transcript entries. */
+      staff?: string;
+    },
   ): Promise<void> {
     return this.locks.run(address, async () => {
       const { store } = this.deps;
@@ -147,6 +156,7 @@ export class TurnPipeline {
         const stored = conversation?.state as Partial<ConversationState> | undefined;
         const state = stored?.schema === STATE_SCHEMA ? (structuredClone(stored) as ConversationState) : initialState(options.locale, options.at.getTime());
         if (state.flow?.dialog === MENU_DIALOG) state.flow = null;
+        if (options.endsFollowUps?.length) state.followUps = (state.followUps ?? []).filter((f) => !options.endsFollowUps!.includes(f.kind));
         if (options.followUp) {
           const others = (state.followUps ?? []).filter(
             (f) => f.until > options.at.getTime() && !(f.kind === options.followUp!.kind && f.ref === options.followUp!.ref),
@@ -173,6 +183,7 @@ export class TurnPipeline {
             channel,
             providerMessageId: options.key,
             text: replyText(reply),
+            ...(options.staff ? { staff: options.staff } : {}),
             at: options.at,
           });
         }

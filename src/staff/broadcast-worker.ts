@@ -28,7 +28,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { ChannelName, Reply } from '../core/message.js';
 import type { SendOutcome } from '../channels/channel.js';
-import { redactNumbers } from '../channels/outbound-records.js';
+import { outboundErrorSummary as describe, redactNumbers } from '../channels/outbound-records.js';
 import { isQuiet, quietHoursEnd } from '../domain/quiet-hours.js';
 import type { BroadcastRecord, DeliveryRecord } from '../domain/records.js';
 import type { Collections } from '../store/store.port.js';
@@ -377,17 +377,14 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
             : {}),
         },
       ],
-      ...(roleId
-        ? {
-            followUp: (sentAt: number) => ({
-              kind: 'volunteer_call' as const,
-              ref: roleId,
-              broadcastId: broadcast._id,
-              sentAt,
-              until: sentAt + broadcast.answerWindowHours * 3_600_000,
-            }),
-          }
-        : {}),
+      // A volunteer call's reply answers yes or no; any broadcast's reply in words reaches a person (the inbox).
+      followUp: (sentAt: number) => ({
+        kind: roleId ? ('volunteer_call' as const) : ('broadcast' as const),
+        ref: roleId ?? broadcast._id,
+        broadcastId: broadcast._id,
+        sentAt,
+        until: sentAt + broadcast.answerWindowHours * 3_600_000,
+      }),
     };
   }
 
@@ -482,11 +479,4 @@ function interruptedOutcome(): SendOutcome {
 function withoutReason(delivery: DeliveryRecord): DeliveryRecord {
   const { reason: _reason, leaseUntil: _leaseUntil, claimedBy: _claimedBy, ...rest } = delivery;
   return rest;
-}
-
-/** An error for a log line: its name and message with any phone number taken out. */
-function describe(error: unknown): { name: string; message: string } {
-  const name = error instanceof Error ? error.name : 'Error';
-  const message = redactNumbers(error instanceof Error ? error.message : String(error)).slice(0, 200);
-  return { name, message };
 }

@@ -20,6 +20,10 @@ export interface Notification {
   compose(locale: string, t: (key: string, vars?: Record<string, string | number>) => string): Reply[];
   /** What a reply to it may answer, given when it was sent. */
   followUp?(sentAt: number): FollowUp;
+  /** Follow-ups it ends (a person handing back ends their hold on the conversation). */
+  endsFollowUps?: readonly FollowUp['kind'][];
+  /** A person wrote it from the staff inbox: their display name, kept in the transcript. */
+  staff?: string;
 }
 
 /** Sends notifications to residents. */
@@ -59,6 +63,8 @@ export function createResidentNotifier(deps: NotifierDeps): ResidentNotifier {
         locale,
         at: new Date(now),
         ...(notification.followUp ? { followUp: notification.followUp(now) } : {}),
+        ...(notification.endsFollowUps ? { endsFollowUps: notification.endsFollowUps } : {}),
+        ...(notification.staff ? { staff: notification.staff } : {}),
       });
       return messenger.send(address, replies, { purpose: notification.purpose, key: notification.key, locale });
     },

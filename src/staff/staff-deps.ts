@@ -8,6 +8,7 @@ import type { Translator } from '../core/i18n.js';
 import type { StaffRole } from '../domain/records.js';
 import type { Store } from '../store/store.port.js';
 import type { ResidentNotifier } from './resident-notifier.js';
+import type { JobScheduler } from './job-scheduler.js';
 
 /** The parts a staff-side service needs. */
 export interface StaffDeps {
@@ -15,7 +16,9 @@ export interface StaffDeps {
   notifier: ResidentNotifier;
   runner: CommandRunner;
   i18n: Translator;
-  config: Pick<Config, 'defaultLocale' | 'cityTimeZone' | 'reportFollowUpHours'>;
+  config: Pick<Config, 'defaultLocale' | 'cityTimeZone' | 'reportFollowUpHours' | 'handoffIdleMs'>;
+  /** Runs persisted outbound work (staff replies...): kicked when staff schedule some. */
+  jobs: Pick<JobScheduler, 'kick'>;
 }
 
 /** Who did something, for the audit log and the records they change. */

@@ -54,9 +54,14 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'address', sortBy: 'createdAt' },
     { field: 'state', sortBy: 'createdAt' },
   ],
-  handoffs: [
-    { field: 'status', sortBy: 'at' },
-    { field: 'address', sortBy: 'at' },
+  handoffs: [{ field: 'status', sortBy: 'at' }, { field: 'address', sortBy: 'at' }, { field: 'ref' }],
+  cannedReplies: [{ field: 'locale', sortBy: 'title' }],
+  jobs: [
+    // The scheduler's queue: pending jobs by due time, running ones for expired leases.
+    { field: 'state', sortBy: 'dueAt' },
+    // One resident's jobs in due order (only pending and running ones carry the field).
+    { field: 'queueOf', sortBy: 'dueAt' },
+    { field: 'address', sortBy: 'createdAt' },
   ],
   webchatActivities: [{ field: 'conversationId', sortBy: 'seq' }],
   meta: [],

@@ -21,6 +21,9 @@ import type {
   IdeaSupportRecord,
   InboundReceipt,
   HandoffRecord,
+  CannedReplyRecord,
+  JobRecord,
+  JobState,
   MetaRecord,
   WebchatActivityRecord,
   OutboundMessageRecord,
@@ -177,6 +180,7 @@ const transcriptEntrySchema = recordSchema<TranscriptEntryRecord>({
   location: { type: geoPointSchema },
   // Optional arrays stay absent when absent (mongoose would otherwise default them to []).
   media: { type: [mediaRefSchema], default: undefined },
+  staff: String,
   at: { type: Date, required: true },
 });
 
@@ -318,9 +322,45 @@ const handoffSchema = recordSchema<HandoffRecord>({
   _rev: REV,
   address: { type: String, required: true },
   channel: { type: String, required: true, enum: CHANNELS },
-  reason: { type: String, required: true, enum: membersOf<HandoffRecord['reason']>()(['asked', 'stuck']) },
+  reason: { type: String, required: true, enum: membersOf<HandoffRecord['reason']>()(['asked', 'stuck', 'question', 'broadcast_reply']) },
   status: { type: String, required: true, enum: membersOf<HandoffRecord['status']>()(['open', 'closed']) },
   at: { type: Date, required: true },
+  ref: String,
+  locale: String,
+  about: String,
+  assignedTo: String,
+  lastActivityAt: Date,
+  unread: { type: Number, min: 0 },
+  answeredAt: Date,
+  closedAt: Date,
+  closedBy: String,
+});
+
+const cannedReplySchema = recordSchema<CannedReplyRecord>({
+  _id: ID,
+  _rev: REV,
+  locale: { type: String, required: true },
+  title: { type: String, required: true },
+  text: { type: String, required: true },
+  createdBy: { type: String, required: true },
+  createdAt: { type: Date, required: true },
+});
+
+const jobSchema = recordSchema<JobRecord>({
+  _id: ID,
+  _rev: REV,
+  kind: { type: String, required: true },
+  dueAt: { type: Date, required: true },
+  state: { type: String, required: true, enum: membersOf<JobState>()(['pending', 'running', 'done', 'failed', 'cancelled']) },
+  queueOf: String,
+  address: String,
+  payload: { type: Schema.Types.Mixed, required: true },
+  attempts: { type: Number, required: true, min: 0 },
+  lastError: String,
+  leaseUntil: Date,
+  claimedBy: String,
+  createdAt: { type: Date, required: true },
+  updatedAt: { type: Date, required: true },
 });
 
 const webchatActivitySchema = recordSchema<WebchatActivityRecord>({
@@ -440,6 +480,8 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   signups: signupSchema,
   outbound: outboundMessageSchema,
   handoffs: handoffSchema,
+  cannedReplies: cannedReplySchema,
+  jobs: jobSchema,
   webchatActivities: webchatActivitySchema,
   meta: metaSchema,
   staffUsers: staffUserSchema,

@@ -15,6 +15,8 @@ import type {
   IdeaRecord,
   IdeaSupportRecord,
   HandoffRecord,
+  CannedReplyRecord,
+  JobRecord,
   WebchatActivityRecord,
   MetaRecord,
   OutboundMessageRecord,
@@ -81,6 +83,8 @@ export interface Collections {
   signups: Collection<SignupRecord>;
   outbound: Collection<OutboundMessageRecord>;
   handoffs: Collection<HandoffRecord>;
+  cannedReplies: Collection<CannedReplyRecord>;
+  jobs: Collection<JobRecord>;
   webchatActivities: Collection<WebchatActivityRecord>;
   meta: Collection<MetaRecord>;
   staffUsers: Collection<StaffUserRecord>;

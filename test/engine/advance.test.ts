@@ -93,6 +93,7 @@ const env: EngineEnv = {
   resumePromptAfterMs: 60_000,
   flowExpiresAfterMs: 3_600_000,
   maxFailures: 2,
+  handoffHoldMs: 60 * 60_000,
 };
 
 let n = 0;

@@ -21,7 +21,7 @@ import { reportPages } from './pages/reports.page.js';
 import { rolePages } from './pages/roles.page.js';
 
 /** The page scripts, served as files: the staff pages' CSP runs scripts from this origin only. */
-const ASSETS = ['broadcast-progress.js'] as const;
+const ASSETS = ['broadcast-progress.js', 'inbox.js'] as const;
 
 /** The `/admin` page routes (mount after staff access). */
 export function dashboardRoutes(service: Service): Router {

@@ -1,10 +1,11 @@
 /**
  * The staff side under `/admin`: the dashboard pages and the JSON API (`/admin/api`), both
  * behind staff access (a dashboard session, or ADMIN_TOKEN for scripts). Each area of the
- * staff side (reports, ideas, roles, broadcasts, staff, audit) has its own route files, mounted
+ * staff side (reports, the inbox, ideas, roles, broadcasts, staff, audit) has its own route files, mounted
  * here.
  */
 import { reportApiRoutes } from './reports.routes.js';
+import { inboxApiRoutes } from './inbox.routes.js';
 import { ideaApiRoutes } from './ideas.routes.js';
 import { roleApiRoutes } from './roles.routes.js';
 import { impactApiRoutes } from './impact.routes.js';
@@ -44,6 +45,7 @@ export function adminRoutes(service: Service): Router {
   api.use(staffApiRoutes(service));
   // Area routers are mounted here: api.use(reportApiRoutes(service)) ...
   api.use(reportApiRoutes(service));
+  api.use(inboxApiRoutes(service));
   api.use(ideaApiRoutes(service));
   api.use(roleApiRoutes(service));
   api.use(impactApiRoutes(service));

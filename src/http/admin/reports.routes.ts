@@ -1,6 +1,6 @@
 /**
- * Staff API for reports and hand-off requests: list with filters, one report in full, change a
- * status (which tells the resident), and see or close residents' requests for a person.
+ * Staff API for reports: list with filters, one report in full, and change a status (which
+ * tells the resident). The inbox (residents' requests for a person) is inbox.routes.ts.
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
@@ -10,8 +10,7 @@ import { fetchReportPhoto } from '../../staff/report-photos.js';
 import { CHANNEL_NAMES } from '../../core/message.js';
 import { validationError } from '../../core/errors.js';
 import { actorOf } from './actor.js';
-import { handoffForStaff, reportForStaff } from './staff-views.js';
-import { closeHandoff, listHandoffs } from '../../staff/handoff-desk.js';
+import { reportForStaff } from './staff-views.js';
 
 const days = z.coerce.number().int().min(0).max(3650);
 
@@ -96,16 +95,6 @@ export function reportApiRoutes(service: Service): Router {
       .set({ 'Cache-Control': 'private, no-store', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'" })
       .type(photo.contentType)
       .send(photo.bytes);
-  });
-
-  router.get('/handoffs', async (req, res) => {
-    const status = z.enum(['open', 'closed']).default('open').safeParse(req.query['status']);
-    if (!status.success) throw validationError(status.error);
-    res.json({ handoffs: (await listHandoffs(service.staff, status.data)).map(handoffForStaff) });
-  });
-
-  router.post('/handoffs/:id/close', async (req, res) => {
-    res.json({ handoff: handoffForStaff(await closeHandoff(service.staff, String(req.params.id), actorOf(res))) });
   });
 
   return router;

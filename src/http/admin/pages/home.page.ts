@@ -1,10 +1,11 @@
 /**
- * The dashboard's home (`/admin`): the impact numbers (what residents asked for and what came of
+ * The dashboard's home (`/admin`): how many conversations wait for a person, the impact numbers (what residents asked for and what came of
  * it) as small charts, each with its numbers as text, and the median time to fix a report.
  */
 import express, { type Router } from 'express';
 import type { Service } from '../../../service.js';
 import { impactNumbers, type ImpactNumbers } from '../../../staff/impact.js';
+import { waitingCount } from '../../../staff/handoff-desk.js';
 import { actorOf } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { barChart, formatNumber } from './charts.js';
@@ -14,16 +15,24 @@ import { humanize, sendPage } from './layout.js';
 export function homePages(service: Service): Router {
   const router = express.Router();
   router.get('/', async (_req, res) => {
-    const numbers = await impactNumbers(service.staff);
-    sendPage(res, { title: 'Home', section: 'home', actor: actorOf(res), cityName: service.config.cityName }, homeView(numbers));
+    const [numbers, waiting] = await Promise.all([impactNumbers(service.staff), waitingCount(service.staff)]);
+    sendPage(res, { title: 'Home', section: 'home', actor: actorOf(res), cityName: service.config.cityName }, homeView(numbers, waiting));
   });
   return router;
 }
 
-/** The home page's content for some impact numbers. */
-export function homeView(numbers: ImpactNumbers): SafeHtml {
+/** The home page's content: who waits for a person (the inbox), and the impact numbers. */
+export function homeView(numbers: ImpactNumbers, waiting = 0): SafeHtml {
   const { reports, ideas, volunteering, broadcasts } = numbers;
-  return html`<h1>Impact</h1>
+  return html`<h1>Home</h1>
+    <section class="card" aria-labelledby="inbox-waiting">
+      <h2 id="inbox-waiting">Waiting for a person</h2>
+      <p>
+        <span class="big" data-field="waiting">${formatNumber(waiting)}</span>
+        ${waiting === 1 ? 'conversation' : 'conversations'} in the <a href="/admin/handoffs">inbox</a>
+      </p>
+    </section>
+    <h2>Impact</h2>
     <div class="grid">
       <section class="card" aria-labelledby="fix-time">
         <h2 id="fix-time">Median time to fix</h2>

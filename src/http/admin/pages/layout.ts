@@ -41,7 +41,7 @@ const NAV: readonly { section: Section; href: string; label: string; adminOnly?:
   { section: 'ideas', href: '/admin/ideas', label: 'Ideas' },
   { section: 'roles', href: '/admin/roles', label: 'Volunteer roles' },
   { section: 'broadcasts', href: '/admin/broadcasts', label: 'Broadcasts' },
-  { section: 'handoffs', href: '/admin/handoffs', label: 'Hand-offs' },
+  { section: 'handoffs', href: '/admin/handoffs', label: 'Inbox' },
   { section: 'audit', href: '/admin/audit', label: 'Audit log', adminOnly: true },
 ];
 
@@ -112,6 +112,8 @@ const STYLES = `
   .transcript li { margin-bottom: 0.35rem; }
   .transcript .in { color: var(--ink); }
   .transcript .out { color: var(--muted); }
+  .transcript .staff { color: var(--accent); }
+  .count { display: inline-block; min-width: 1.4rem; padding: 0 0.4rem; border-radius: 999px; background: var(--bad); color: #fff; font-size: 0.8rem; text-align: center; }
   img.photo { max-width: 20rem; max-height: 20rem; border: 1px solid var(--line); border-radius: 4px; }
 `;
 

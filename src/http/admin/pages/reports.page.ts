@@ -11,7 +11,7 @@ import express, { type Request, type Router } from 'express';
 import type { Service } from '../../../service.js';
 import { CHANNEL_NAMES, type GeoPoint, type MediaRef } from '../../../core/message.js';
 import { CATEGORIES } from '../../../domain/vocabulary.js';
-import type { StatusGroup } from '../../../domain/records.js';
+import type { StatusGroup, TranscriptEntryRecord } from '../../../domain/records.js';
 import { changeReportStatus, listReports, reportDetail, reportStatuses, type ReportDetail, type StatusChangeResult } from '../../../staff/report-desk.js';
 import { maskAddress } from '../../../staff/role-desk.js';
 import { StaffError } from '../../../staff/staff-deps.js';
@@ -104,7 +104,8 @@ export interface ReportViewContext {
   ownOrigins: readonly string[];
 }
 
-function viewContext(service: Service, req: Request, actor: StaffActor): ReportViewContext {
+/** Where photos of this request's host are served from, and the city's time zone, for a report or transcript view. */
+export function viewContext(service: Service, req: Request, actor: StaffActor): ReportViewContext {
   const origins = [`${req.protocol}://${req.get('host') ?? ''}`];
   if (service.config.publicUrl) origins.push(new URL(service.config.publicUrl).origin);
   return { actor, timeZone: service.config.cityTimeZone, ownOrigins: origins };
@@ -311,28 +312,35 @@ export function reportDetailView(
     }
 
     <h2>Conversation</h2>
-    ${
-      transcript.length === 0
-        ? html`<p class="muted">No transcript (the resident may have deleted their data).</p>`
-        : html`<ol class="transcript card">
-            ${transcript.map(
-              (entry) =>
-                html`<li class="${entry.direction === 'in' ? 'in' : 'out'}">
-                  <strong>${entry.direction === 'in' ? 'Resident' : 'CivicLine'}</strong>
-                  <span class="muted">${timeOf(entry.at, timeZone)}</span>
-                  <div>${lines(entry.text)}</div>
-                  ${entry.location && html`<div>Shared location: ${pointView(entry.location)}</div>`}
-                  ${
-                    entry.media?.length
-                      ? html`<ul>
-                          ${entry.media.map((m, i) => html`<li>${mediaView(m, i + 1, context.ownOrigins, null)}</li>`)}
-                        </ul>`
-                      : ''
-                  }
-                </li>`,
-            )}
-          </ol>`
-    }`;
+    ${transcriptView(transcript, context)}`;
+}
+
+/**
+ * A conversation's transcript, oldest first: the resident's words (escaped, as everything),
+ * the bot's replies, and what staff wrote from the inbox, under their username.
+ */
+export function transcriptView(transcript: readonly TranscriptEntryRecord[], context: Pick<ReportViewContext, 'timeZone' | 'ownOrigins'>): SafeHtml {
+  const { timeZone } = context;
+  return transcript.length === 0
+    ? html`<p class="muted">No transcript (the resident may have deleted their data).</p>`
+    : html`<ol class="transcript card">
+        ${transcript.map(
+          (entry) =>
+            html`<li class="${entry.direction === 'in' ? 'in' : entry.staff ? 'staff' : 'out'}">
+              <strong>${entry.direction === 'in' ? 'Resident' : entry.staff ? `${entry.staff} (staff)` : 'CivicLine'}</strong>
+              <span class="muted">${timeOf(entry.at, timeZone)}</span>
+              <div>${lines(entry.text)}</div>
+              ${entry.location && html`<div>Shared location: ${pointView(entry.location)}</div>`}
+              ${
+                entry.media?.length
+                  ? html`<ul>
+                      ${entry.media.map((m, i) => html`<li>${mediaView(m, i + 1, context.ownOrigins, null)}</li>`)}
+                    </ul>`
+                  : ''
+              }
+            </li>`,
+        )}
+      </ol>`;
 }
 
 /**

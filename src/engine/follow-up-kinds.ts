@@ -1,0 +1,50 @@
+/**
+ * What the city sent that a resident's next messages may answer, as data: one row per kind of
+ * follow-up, saying when a reply may answer it and which comes first when several are live
+ * (STYLE.md: "replies to what the city sent are one mechanism"). How each kind reads a reply is
+ * the reader of the same name in advance.ts; a new kind is a row here, a reader and its dialog.
+ */
+import type { FollowUp } from './types.js';
+
+/** When a resident's message may be read as an answer to a live follow-up. */
+export type FollowUpReach =
+  /** Every message (but STOP / HELP): a person holds the conversation. */
+  | 'every_message'
+  /** Outside any flow, or over a flow when it is the first message since the city sent it. */
+  | 'first_reply_or_no_flow'
+  /** Only outside any flow (and not while the bot asks whether to resume one). */
+  | 'no_flow';
+
+/** One kind's row. */
+export interface FollowUpKind {
+  /** Read first when several are live: higher first, then the latest sent. */
+  priority: number;
+  reach: FollowUpReach;
+}
+
+/** Every kind of follow-up. */
+export const FOLLOW_UP_KINDS: Readonly<Record<FollowUp['kind'], FollowUpKind>> = {
+  // A person answering from the staff inbox: the bot stays quiet until they hand back.
+  staff_conversation: { priority: 3, reach: 'every_message' },
+  // "yes" / "no" to a volunteer call; words that are neither go to the inbox.
+  volunteer_call: { priority: 2, reach: 'first_reply_or_no_flow' },
+  // Any other broadcast: a reply in words ("what time does it start?") goes to the inbox.
+  broadcast: { priority: 1, reach: 'first_reply_or_no_flow' },
+  // "still broken" after a report's update is added to the report.
+  report_update: { priority: 0, reach: 'no_flow' },
+};
+
+/** The live follow-ups a message may answer, in the order they are read. */
+export function followUpsToRead(live: readonly FollowUp[], where: { inFlow: boolean; paused: boolean; firstReply: boolean }): FollowUp[] {
+  const reachable = live.filter((followUp) => {
+    switch (FOLLOW_UP_KINDS[followUp.kind].reach) {
+      case 'every_message':
+        return true;
+      case 'first_reply_or_no_flow':
+        return !where.inFlow || where.firstReply;
+      case 'no_flow':
+        return !where.inFlow && !where.paused;
+    }
+  });
+  return reachable.sort((a, b) => FOLLOW_UP_KINDS[b.kind].priority - FOLLOW_UP_KINDS[a.kind].priority || b.sentAt - a.sentAt);
+}
