@@ -1,0 +1,256 @@
+/**
+ * The staff inbox end to end, through the staff API against the real app and the job scheduler:
+ * a resident asks for a person on SMS (fake Twilio), Telegram (fake Bot API), the self-hosted web
+ * chat (its Direct Line log) or the Bot Framework (fake connector); staff read the conversation,
+ * reply, and the resident gets it on their own channel and in their transcript; the bot stays
+ * quiet while held; staff hand back and the resident is told, in their language, and the bot
+ * answers again. Plus: assignment, canned replies, refusals, an opted-out resident, the idle
+ * hand-back (answered and unanswered), and the audit log.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openHandoffOf } from '../../src/pipeline/handoff-requests.js';
+import { handoffId } from '../../src/staff/handoff-desk.js';
+import { startTestApp, postJson, type RunningApp } from '../support/http.js';
+import { ACCOUNT_SID, AUTH_TOKEN, startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
+import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
+import { startFakeConnector, type FakeConnector } from '../support/fake-connector.js';
+import { smsAddress, startTestService, TestConversation, WEB_LIKE } from '../support/harness.js';
+
+const ADMIN_TOKEN = 'inbox-test-admin-token-0123456789';
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+let twilio: FakeTwilio;
+let telegram: FakeTelegram;
+let connector: FakeConnector;
+let app: RunningApp;
+
+beforeAll(async () => {
+  twilio = await startFakeTwilio();
+  telegram = await startFakeTelegram();
+  connector = await startFakeConnector();
+  app = await startTestApp(
+    {
+      ADMIN_TOKEN,
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_FROM: '+12175550100',
+      TWILIO_MESSAGES_PER_SECOND: '100',
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      TELEGRAM_MODE: 'polling',
+      BOT_FRAMEWORK_DEV_MODE: 'true',
+      QUIET_HOURS: 'off',
+    },
+    { twilioHttpClient: twilio.httpClient, telegramRates: { perChatPerSecond: 1000 } },
+  );
+  app.service.jobs.start();
+});
+afterAll(async () => {
+  await app.close();
+  await twilio.close();
+  await telegram.close();
+  await connector.close();
+});
+
+/** A resident's clock a little in the past, so their messages come before staff's actions. */
+const residentClock = () => new Date(Date.now() - 10 * 60_000);
+const api = (p: string) => `${app.url}/admin/api${p}`;
+async function getJson(p: string) {
+  const response = await fetch(api(p), { headers: auth });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+/** The staff id of the resident's open request. */
+async function requestOf(address: string): Promise<string> {
+  const open = await openHandoffOf(app.service.store, address);
+  if (!open) throw new Error('No open request');
+  return handoffId(open);
+}
+
+/** Staff reply through the API, and the scheduler sends it. */
+async function staffReply(id: string, text: string): Promise<void> {
+  const replied = await postJson(api(`/handoffs/${id}/reply`), { text }, auth);
+  expect(replied.status).toBe(202);
+  await app.service.jobs.idle();
+}
+
+describe('the inbox on SMS', () => {
+  it('lists the request, shows the conversation, sends a reply by SMS, keeps the bot quiet, and hands back', async () => {
+    const resident = new TestConversation(app.service, smsAddress(), undefined, residentClock());
+    await resident.send('my trash was not picked up again');
+    await resident.send('menu');
+    expect(await resident.send('can I talk to a real person')).toContain('asked a person');
+    const id = await requestOf(resident.address);
+
+    const list = await getJson('/handoffs');
+    expect(list.body.waiting).toBeGreaterThanOrEqual(1);
+    const listed = list.body.handoffs.find((h: any) => h.id === id);
+    expect(listed).toMatchObject({ reason: 'asked', channel: 'sms', locale: 'en', status: 'open', unread: 1 });
+    expect(listed.resident).toMatch(/^sms:…\d{4}$/);
+    expect(JSON.stringify(list.body)).not.toContain(resident.address.slice(4));
+
+    const conversation = await getJson(`/handoffs/${id}`);
+    expect(conversation.status).toBe(200);
+    expect(conversation.body.resident).toMatchObject({ locale: 'en', optedOut: false });
+    expect(conversation.body.transcript.map((e: any) => e.text)).toContain('my trash was not picked up again');
+    expect(JSON.stringify(conversation.body)).not.toContain(resident.address.slice(4));
+
+    twilio.requests.length = 0;
+    await staffReply(id, 'Hi, this is Ana from Public Works. Which street are you on?');
+    expect(twilio.requests.map((r) => [r.form.To, r.form.Body])).toEqual([
+      [resident.address.slice(4), 'Hi, this is Ana from Public Works. Which street are you on?'],
+    ]);
+    const transcript = await app.service.store.transcripts.find({ field: 'conversationId', equals: resident.address });
+    expect(transcript.at(-1)).toMatchObject({ direction: 'out', staff: 'admin-token', text: 'Hi, this is Ana from Public Works. Which street are you on?' });
+    expect((await getJson(`/handoffs/${id}`)).body.handoff).toMatchObject({ unread: 0, assignedTo: 'admin-token' });
+
+    // The bot stays quiet: the answer is for the person.
+    expect(await resident.send({ text: 'Elm street, by the school', at: new Date() })).toBe('');
+    expect((await getJson(`/handoffs/${id}`)).body.handoff.unread).toBe(1);
+
+    twilio.requests.length = 0;
+    expect((await postJson(api(`/handoffs/${id}/hand-back`), {}, auth)).status).toBe(202);
+    await app.service.jobs.idle();
+    expect(twilio.requests).toHaveLength(1);
+    expect(twilio.requests[0]!.form.Body).toContain('handed you back to the bot');
+    expect((await getJson(`/handoffs/${id}`)).body.handoff).toMatchObject({ status: 'closed', closedBy: 'admin-token' });
+    // A second hand-back is refused; the bot answers again.
+    expect((await postJson(api(`/handoffs/${id}/hand-back`), {}, auth)).status).toBe(409);
+    expect(await resident.send({ text: 'hi', at: new Date() })).toContain('Report a problem');
+
+    const audit = await getJson('/audit?limit=20');
+    const actions = (audit.body.entries ?? audit.body.audit ?? []).filter((e: any) => e.target === id).map((e: any) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['handoff.reply', 'handoff.hand_back']));
+  });
+
+  it('does not send to a resident who opted out, and shows why in the conversation', async () => {
+    const resident = new TestConversation(app.service, smsAddress(), undefined, residentClock());
+    await resident.send('talk to a person');
+    const id = await requestOf(resident.address);
+    await resident.send('STOP');
+    twilio.requests.length = 0;
+    await staffReply(id, 'Are you still there?');
+    expect(twilio.requests).toHaveLength(0);
+    const conversation = (await getJson(`/handoffs/${id}`)).body;
+    expect(conversation.resident.optedOut).toBe(true);
+    expect(conversation.outbox).toEqual([expect.objectContaining({ kind: 'staff_reply', state: 'failed', lastError: 'not sent: opted_out' })]);
+  });
+
+  it('refuses empty, too long and unknown with 4xx, and assigns only to active staff', async () => {
+    const resident = new TestConversation(app.service, smsAddress(), undefined, residentClock());
+    await resident.send('I need a human');
+    const id = await requestOf(resident.address);
+    expect((await postJson(api(`/handoffs/${id}/reply`), { text: '' }, auth)).status).toBe(400);
+    expect((await postJson(api(`/handoffs/${id}/reply`), { text: 'x'.repeat(1001) }, auth)).status).toBe(400);
+    expect((await postJson(api(`/handoffs/${id}/reply`), { text: 'hi', extra: 1 }, auth)).status).toBe(400);
+    expect((await postJson(api('/handoffs/AAAAAAAAAAAAAAAA/reply'), { text: 'hi' }, auth)).status).toBe(404);
+    expect((await getJson('/handoffs/nope')).status).toBe(404);
+    expect((await postJson(api(`/handoffs/${id}/assign`), { username: 'nobody-here' }, auth)).status).toBe(400);
+    await app.service.store.staffUsers.insert({
+      _id: 'ana',
+      username: 'ana',
+      displayName: 'Ana',
+      role: 'coordinator',
+      passwordHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA',
+      active: true,
+      failedLogins: 0,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    } as never);
+    expect((await postJson(api(`/handoffs/${id}/assign`), { username: 'Ana' }, auth)).body.handoff.assignedTo).toBe('ana');
+    expect((await postJson(api(`/handoffs/${id}/assign`), { username: null }, auth)).body.handoff.assignedTo).toBeUndefined();
+    expect((await postJson(api(`/handoffs/${id}/close`), {}, auth)).status).toBe(200);
+    expect((await postJson(api(`/handoffs/${id}/close`), {}, auth)).status).toBe(404);
+  });
+});
+
+describe('the inbox on Telegram, the web chat and the Bot Framework', () => {
+  it('a Spanish Telegram resident gets the reply and the hand-back in their chat, the hand-back in Spanish', async () => {
+    const chatId = 92_000_001;
+    const resident = new TestConversation(app.service, `telegram:${chatId}`, WEB_LIKE, residentClock());
+    await resident.send('hola');
+    expect(await resident.send('quiero hablar con una persona')).toContain('pedí que una persona');
+    const id = await requestOf(resident.address);
+    await staffReply(id, 'Hola, soy Ana. ¿En qué calle?');
+    const sent = () => telegram.callsOf('sendMessage').filter((call) => call.payload.chat_id === chatId);
+    expect(sent().at(-1)!.payload.text).toBe('Hola, soy Ana. ¿En qué calle?');
+    await postJson(api(`/handoffs/${id}/hand-back`), {}, auth);
+    await app.service.jobs.idle();
+    expect(sent().at(-1)!.payload.text).toContain('te devolvió al bot');
+  });
+
+  it('a web chat resident sees the reply in their chat log', async () => {
+    const conversationId = `inbox-test-${randomUUID()}`;
+    const resident = new TestConversation(app.service, `webchat:${conversationId}`, WEB_LIKE, residentClock());
+    await resident.send('can someone from the city help me?');
+    await resident.send('talk to a person');
+    const id = await requestOf(resident.address);
+    await staffReply(id, 'Hello from the clerk office');
+    const log = await app.service.store.webchatActivities.find({ field: 'conversationId', equals: conversationId }, { order: 'desc', limit: 1 });
+    expect((log[0]!.activity as { text: string }).text).toBe('Hello from the clerk office');
+  });
+
+  it('a Bot Framework resident gets the reply through the connector', async () => {
+    const conversationId = `c-${randomUUID()}`;
+    const fixture = JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'botframework', 'message.json'), 'utf8'));
+    const activity = { ...fixture, id: randomUUID(), serviceUrl: connector.url, conversation: { id: conversationId }, text: 'I want to talk to a human' };
+    expect((await postJson(`${app.url}/api/messages`, activity)).status).toBe(200);
+    const id = await requestOf(`webchat:bf:emulator:${conversationId}`);
+    const before = connector.posts.length;
+    await staffReply(id, 'Hi, a person here.');
+    expect(connector.posts.slice(before).map((p) => p.activity.text)).toEqual(['Hi, a person here.']);
+  });
+});
+
+describe('canned replies', () => {
+  it('are added per language, listed, used, and removed; a bad language is refused', async () => {
+    const added = await postJson(api('/canned-replies'), { locale: 'es', title: 'Horario', text: 'Abrimos de 9 a 5.' }, auth);
+    expect(added.status).toBe(201);
+    expect((await postJson(api('/canned-replies'), { locale: 'xx', title: 'T', text: 'x' }, auth)).status).toBe(400);
+    expect((await postJson(api('/canned-replies'), { locale: 'en', title: '', text: 'x' }, auth)).status).toBe(400);
+    expect((await getJson('/canned-replies?locale=es')).body.cannedReplies.map((c: any) => c.title)).toEqual(['Horario']);
+    expect((await getJson('/canned-replies?locale=en')).body.cannedReplies).toEqual([]);
+    const removed = await fetch(api(`/canned-replies/${added.body.cannedReply.id}`), { method: 'DELETE', headers: auth });
+    expect(removed.status).toBe(204);
+    expect((await getJson('/canned-replies?locale=es')).body.cannedReplies).toEqual([]);
+  });
+});
+
+describe('the idle hand-back', () => {
+  it('closes an answered conversation nobody wrote in, tells the resident, and keeps an unanswered one in the inbox', async () => {
+    // A service of its own with a short idle time (HANDOFF_IDLE_MINUTES, here 1.2 s).
+    const started = await startTestService({ HANDOFF_IDLE_MINUTES: '0.02', QUIET_HOURS: 'off' });
+    try {
+      const { service } = started;
+      service.jobs.start();
+      const answered = new TestConversation(service, smsAddress(), undefined, new Date());
+      await answered.send('talk to a person');
+      const unanswered = new TestConversation(service, smsAddress(), undefined, new Date());
+      await unanswered.send('hablar con una persona');
+      const request = (await openHandoffOf(service.store, answered.address))!;
+      const { replyToHandoff } = await import('../../src/staff/handoff-desk.js');
+      await replyToHandoff(service.staff, handoffId(request), 'Which street?', { username: 'ana', role: 'coordinator' });
+
+      // The outbox SMS sender (no Twilio here) records each message; wait for both hand-backs.
+      const told = async (address: string) =>
+        (await service.store.transcripts.find({ field: 'conversationId', equals: address })).filter((e) => e.direction === 'out').map((e) => e.text);
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        const [a, u] = await Promise.all([told(answered.address), told(unanswered.address)]);
+        if (a.some((t) => t.includes('nobody has written for a while')) && u.some((t) => t.includes('nadie de Springfield pudo responder'))) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect((await told(answered.address)).at(-1)).toContain('nobody has written for a while');
+      expect((await told(unanswered.address)).at(-1)).toContain('nadie de Springfield pudo responder');
+      expect((await service.store.handoffs.find({ field: 'address', equals: answered.address }))[0]).toMatchObject({ status: 'closed', closedBy: 'idle' });
+      expect(await openHandoffOf(service.store, unanswered.address)).toMatchObject({ status: 'open' });
+      // Both are back with the bot.
+      expect(await answered.send({ text: 'hi', at: new Date() })).toContain('Report a problem');
+      expect(await unanswered.send({ text: 'hola', at: new Date() })).toContain('Reportar un problema');
+    } finally {
+      await started.close();
+    }
+  });
+});
