@@ -59,7 +59,7 @@ export const volunteerDialog = defineDialog({
   steps: {
     list: {
       load: (ctx) => {
-        if (str(ctx.slots.roleRef)) return null;
+        if (str(ctx.slots.roleRef) || str(ctx.slots.show) === 'mine') return null;
         const interest = str(ctx.slots.interest);
         const neighbourhood = str(ctx.slots.neighbourhood);
         return {
@@ -69,6 +69,8 @@ export const volunteerDialog = defineDialog({
       },
       ask: (ctx) => {
         if (str(ctx.slots.roleRef)) return { skipTo: 'detail' };
+        // Started for "my sign-ups": straight to them (slot `show`, set by the engine).
+        if (str(ctx.slots.show) === 'mine') return { skipTo: 'mine' };
         const roles = result<RoleList>(ctx.slots.list)?.roles ?? [];
         const filtered = Boolean(str(ctx.slots.interest) || str(ctx.slots.neighbourhood));
         if (roles.length === 0) {
@@ -86,7 +88,7 @@ export const volunteerDialog = defineDialog({
         if (reference?.startsWith('V-')) return { to: 'detail', set: { roleRef: reference } };
         const picked = ctx.pick(input, listChoices(ctx));
         if (picked === 'filter') return { to: 'filter_interest', set: { interest: null, neighbourhood: null } };
-        if (picked === 'mine') return { to: 'mine' };
+        if (picked === 'mine' || (!picked && input.nlu.intent === 'my_signups')) return { to: 'mine' };
         if (picked) return { to: 'detail', set: { roleRef: picked } };
         if (input.nlu.intent !== 'none' && input.nlu.intent !== 'find_volunteer') return { reroute: true };
         return { retry: 'retry.pick_number' };
@@ -129,7 +131,7 @@ export const volunteerDialog = defineDialog({
         const role = result<{ role: RoleView | null }>(ctx.slots.role)?.role;
         if (!role) return { reroute: true };
         const picked = ctx.pick(input, detailChoices(ctx, role)) ?? (ctx.yesNo(input) === 'yes' ? (role.spotsLeft > 0 ? 'signup' : 'waitlist') : null);
-        if (picked === 'list') return { to: 'list', set: { roleRef: null } };
+        if (picked === 'list') return { to: 'list', set: { roleRef: null, show: null } };
         if (picked === 'signup' || picked === 'waitlist') return { to: 'name', set: { waitlist: picked === 'waitlist' } };
         return { retry: 'retry.pick_number' };
       },
@@ -185,8 +187,10 @@ export const volunteerDialog = defineDialog({
       },
       answer: (input, ctx) => {
         const picked = ctx.pick(input, mySignupChoices(ctx));
-        if (picked === 'list') return { to: 'list', set: { roleRef: null } };
+        if (picked === 'list') return { to: 'list', set: { roleRef: null, show: null } };
         if (picked) return { to: 'confirm_cancel', set: { cancelRef: picked } };
+        // Reached straight from "my sign-ups", the next message may well be about something else.
+        if (input.nlu.intent !== 'none' && input.nlu.intent !== 'my_signups') return { reroute: true };
         return { retry: 'retry.pick_number' };
       },
     },

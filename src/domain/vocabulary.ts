@@ -18,6 +18,10 @@ export const INTENTS = [
   'subscribe',
   'thanks',
   'delete_my_data',
+  // SPEC lets the list grow: looking through other residents' ideas and at one's own volunteer
+  // sign-ups were read as submit_idea / find_volunteer and started the wrong conversation.
+  'browse_ideas',
+  'my_signups',
   'none',
 ] as const;
 

@@ -52,6 +52,15 @@ const SHORT_MESSAGE_WORDS = 3;
  * "graffiti all over the library wall" scores 0.54, "still broken, water gets in" 0.37.
  */
 const NEW_PROBLEM_CONFIDENCE = 0.45;
+/**
+ * A reply that is surely a report (intent confidence) and plausibly names another kind of problem
+ * (category at the report dialog's "plausible" 0.2) is a new report too. Category confidence
+ * alone moves with every training line ("graffiti all over the library wall" has gone from
+ * 0.54 to 0.4 and back); the intent of a full problem description stays at 0.95-0.99, while
+ * "still broken, water gets in" is 0.70 (water_leak 0.27) and stays with the report.
+ */
+const NEW_PROBLEM_SURE_REPORT = 0.9;
+const NEW_PROBLEM_PLAUSIBLE_CATEGORY = 0.2;
 
 /**
  * Intents a reply to a report's update may have and still be about the report: "still broken"
@@ -61,6 +70,16 @@ const NEW_PROBLEM_CONFIDENCE = 0.45;
 const FOLLOW_UP_INTENTS: ReadonlySet<string> = new Set(['none', 'report_problem']);
 /** Fewer words than this ("what?", "why") is not a question worth a person's time. */
 const MIN_QUESTION_WORDS = 3;
+/**
+ * Intents that, read with little confidence in a reply to a report's update, are still taken as
+ * about the report. Details of a problem share words with ideas and requests ("more details: it
+ * is getting wider" reads as an idea at 0.41, "ahora está más hondo" at 0.34), while asking for
+ * something else plainly scores more ("I want to volunteer" 0.55, "quiero ser voluntario" 0.65, "tengo una idea" 0.88). The
+ * update is the latest thing the city said, so an unsure reading loses to it. Words with a
+ * fixed meaning (thanks, cancel, help, language, leaving, deletion) keep their usual answers.
+ */
+const FOLLOW_UP_UNSURE_INTENTS: ReadonlySet<string> = new Set(['submit_idea', 'browse_ideas', 'find_volunteer', 'my_signups', 'check_status', 'human']);
+const FOLLOW_UP_UNSURE_CONFIDENCE = 0.5;
 
 // A chain of steps that skip to each other longer than this is a dialog bug, not a conversation.
 const MAX_STEP_HOPS = 12;
@@ -255,11 +274,15 @@ class Turn {
     const { nlu } = input;
     const reference = nlu.entities.reference;
     if (reference && reference !== update.ref) return false;
-    if (!FOLLOW_UP_INTENTS.has(nlu.intent)) return false;
+    const aboutReport = FOLLOW_UP_INTENTS.has(nlu.intent) || (FOLLOW_UP_UNSURE_INTENTS.has(nlu.intent) && nlu.confidence < FOLLOW_UP_UNSURE_CONFIDENCE);
+    if (!aboutReport) return false;
     // "There's graffiti on Oak St" after an update on a pothole is a new report; "still broken,
-    // water gets in" is not, so only a confidently named other kind of problem counts.
+    // water gets in" is not, so only a clearly named other kind of problem counts.
     const otherProblem = nlu.intent === 'report_problem' && nlu.category && nlu.category !== 'other' && nlu.category !== update.category;
-    if (otherProblem && nlu.categoryConfidence >= NEW_PROBLEM_CONFIDENCE) return false;
+    const newProblem =
+      nlu.categoryConfidence >= NEW_PROBLEM_CONFIDENCE ||
+      (nlu.confidence >= NEW_PROBLEM_SURE_REPORT && nlu.categoryConfidence >= NEW_PROBLEM_PLAUSIBLE_CATEGORY);
+    if (otherProblem && newProblem) return false;
     if (!input.text.trim() && !input.media?.length) return false;
     this.startDialog('report-follow-up', {
       ref: update.ref,
@@ -563,6 +586,11 @@ class Turn {
         return this.startDialog('submit-idea', {});
       case 'find_volunteer':
         return this.startDialog('volunteer', {});
+      case 'browse_ideas':
+        return this.startDialog('ideas', {});
+      case 'my_signups':
+        // The volunteer dialog's own "my sign-ups" step lists them and can cancel one.
+        return this.startDialog('volunteer', { show: 'mine' });
       case 'greeting':
         this.say('greeting');
         return this.showMenu();

@@ -138,6 +138,20 @@ describe('follow-ups found by review', () => {
     expect(graffiti).toMatch(/graffiti/i);
   });
 
+  it('details that read as an unsure idea or request still join the report; a plain request does not', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send("there's a huge pothole on 5th and Main");
+    await chat.send('skip');
+    const ref = referenceIn(await chat.send('1'));
+    await notify(chat, { kind: 'report_update', ref, category: 'pothole' }, new Date(Date.parse('2026-11-20T15:00:30Z')));
+    // Details share words with ideas and requests ("wider", "back", "more"): whatever the
+    // classifier leans to, an unsure reading stays with the report.
+    for (const detail of ['more details: it is getting wider', "it's deeper now after the rain", "they patched it but it's back"]) {
+      expect(await chat.send(detail)).toContain(`added that to your report ${ref}`);
+    }
+    expect(await chat.send('I have an idea for the city')).toContain("What's your idea?");
+  });
+
   it('a report update never takes over a flow the resident is in', async () => {
     const chat = new TestConversation(service(), smsAddress());
     await chat.send("there's a huge pothole on 5th and Main");

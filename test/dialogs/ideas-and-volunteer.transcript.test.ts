@@ -92,6 +92,14 @@ describe('volunteer', () => {
     expect(await chat.send('yes')).toContain('no longer signed up');
   });
 
+  it("asking for one's sign-ups or for other residents' ideas opens those lists, not a new sign-up or idea", async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    expect(await chat.send('which volunteer shifts am I signed up for?')).toContain('You have no sign-ups yet.');
+    expect(await chat.send('show me the ideas other residents sent')).toMatch(/Recent ideas|No ideas yet/);
+    const vecina = new TestConversation(service(), smsAddress());
+    expect(await vecina.send('quiero ver mis turnos de voluntaria')).toContain('Aún no tienes inscripciones.');
+  });
+
   it('offers the waitlist when a role is full', async () => {
     // The demo food-bank shift has 2 spots.
     for (const name of ['First Person', 'Second Person']) {

@@ -25,7 +25,44 @@ export interface NaturalTextClassifier {
   /** The vocabulary, in the order of natural's feature vectors. */
   features: Record<string, unknown>;
   /** The underlying (apparatus) classifier, which also scores sparse observations. */
-  classifier: { getClassifications(observation: Record<number, number>): NaturalClassification[] };
+  classifier: ApparatusBayes;
+}
+
+/**
+ * natural's Bayes model underneath (apparatus): per label, a count per feature index, the
+ * label's document count, and all documents'. Scoring reads only these.
+ */
+export interface ApparatusBayes {
+  getClassifications(observation: Record<number, number>): NaturalClassification[];
+  classFeatures: Record<string, Record<number, number>>;
+  classTotals: Record<string, number>;
+  totalExamples: number;
+  smoothing: number;
+}
+
+/**
+ * Adds one document `copies` times to natural's Bayes model, by its feature indexes (each
+ * once), exactly as `copies` calls of natural's `addDocument` + `train` would count it.
+ *
+ * Why not natural's own training: `train` turns every document into a dense 0/1 vector as long
+ * as the vocabulary (with an `indexOf` per entry), and balancing repeats small labels' documents
+ * up to the largest's count, so start-up spent most of its 1-2 s there. apparatus's own sparse
+ * `addExample` would do, but it assigns an undeclared variable (a global) on every call.
+ */
+export function addWeightedExample(model: ApparatusBayes, indexes: readonly number[], label: string, copies: number): void {
+  if (copies <= 0) return;
+  let features = model.classFeatures[label];
+  if (!features) {
+    features = model.classFeatures[label] = {};
+    model.classTotals[label] = 1; // apparatus starts every label at one, to smooth
+  }
+  model.totalExamples += copies;
+  model.classTotals[label] = (model.classTotals[label] ?? 1) + copies;
+  for (const index of new Set(indexes)) {
+    const count = features[index];
+    // The first sighting counts 1 + smoothing, each later one 1 (apparatus's rule).
+    features[index] = count ? count + copies : 1 + model.smoothing + (copies - 1);
+  }
 }
 
 type ClassifierConstructor = new (stemmer?: unknown, smoothing?: number) => NaturalTextClassifier;

@@ -48,6 +48,18 @@ export interface Lexicon {
   placeWords: readonly string[];
   /** Words around a number or label that do not change which choice is meant ("the", "option"). */
   choiceFillers: readonly string[];
+  /**
+   * Words the stemmer must keep apart, each → the feature it stands for. Spanish Snowball makes
+   * "reportar" (to report: a new report), "reporte" (a report) and "reportado" (reported: asking
+   * about an old one) all "report", so the word that tells the two intents apart was lost.
+   */
+  stems: Readonly<Record<string, string>>;
+  /**
+   * Accented words whose accent carries meaning that folding would lose, each → the word read
+   * in its place before folding: "reporté" (I reported) folds to "reporte" (a report).
+   * Keys are lower case with their accents.
+   */
+  accented: Readonly<Record<string, string>>;
   /** Names of languages in this language, by locale code ("spanish" → es). */
   languageNames: Readonly<Record<string, readonly string[]>>;
   /** Characters that by themselves point at this language (ñ, ¿); folded text loses them. */
@@ -128,9 +140,22 @@ function readLexicon(file: string): Lexicon {
     placeWords: strings('placeWords'),
     cliticSuffixes: strings('cliticSuffixes').sort((a, b) => b.length - a.length),
     choiceFillers: strings('choiceFillers'),
+    stems: table('stems', (value): value is string => typeof value === 'string'),
+    accented: accentedWords(file, data.accented ?? {}),
     languageNames: Object.fromEntries(Object.entries(languageNames).map(([code, names]) => [code, names.map(fold)])),
     detectionCharacters: characters.toLowerCase(),
   };
+}
+
+// Unlike the other tables, the keys keep their accents (that is their point): lower case, NFC.
+function accentedWords(file: string, value: unknown): Record<string, string> {
+  if (!isRecord(value)) throw new Error(`${file}: "accented" must be an object`);
+  const result: Record<string, string> = {};
+  for (const [word, replacement] of Object.entries(value)) {
+    if (typeof replacement !== 'string') throw new Error(`${file}: "accented.${word}" must be a string`);
+    result[word.normalize('NFC').toLowerCase()] = replacement;
+  }
+  return result;
 }
 
 function readJson(file: string): unknown {

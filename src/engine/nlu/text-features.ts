@@ -51,18 +51,33 @@ export interface Featurizer {
 // A message longer than this is cut: no 311 report needs more words to say what it is about,
 // and a bound keeps the Bayes scores far from floating-point underflow.
 const MAX_WORDS = 60;
+// Stems kept per locale: the training vocabulary is about 3,000 words.
+const MAX_CACHED_STEMS = 20_000;
 
 /** Builds the analyser of a locale; `trainingTexts` supply the vocabulary typos are fixed to. */
 export function createFeaturizer(lexicon: Lexicon, stemmer: Stemmer, trainingTexts: readonly string[]): Featurizer {
   const neutral = lexicon.neutral.map((phrase) => phrase.split(' '));
-  const expand = (text: string): string[] => dropPhrases(expandWords(maskReferences(text), lexicon), neutral);
+  const expand = (text: string): string[] => dropPhrases(expandWords(maskReferences(replaceAccented(text, lexicon.accented)), lexicon), neutral);
   const frequencies = new Map<string, number>();
   for (const text of trainingTexts) {
     for (const word of expand(text)) frequencies.set(word, (frequencies.get(word) ?? 0) + 1);
   }
   const speller = createSpellCorrector(frequencies);
   const places = new Set(lexicon.placeWords);
-  const stem = (word: string): string => (isPlaceholder(word) ? word : stemmer.stem(word));
+  // Snowball is slow (Spanish's suffix search most of all) and training stems the same few
+  // thousand words over and over: a third of start-up went there. Bounded, since residents'
+  // words are stemmed here too and must not grow it for ever.
+  const stems = new Map<string, string>();
+  const stem = (word: string): string => {
+    if (isPlaceholder(word)) return word;
+    if (Object.hasOwn(lexicon.stems, word)) return lexicon.stems[word] as string;
+    let result = stems.get(word);
+    if (result === undefined) {
+      result = stemmer.stem(word);
+      if (stems.size < MAX_CACHED_STEMS) stems.set(word, result);
+    }
+    return result;
+  };
 
   return {
     speller,
@@ -79,6 +94,18 @@ export function createFeaturizer(lexicon: Lexicon, stemmer: Stemmer, trainingTex
       return { words, features: words.map(stem), guessed };
     },
   };
+}
+
+/**
+ * The text with each of the lexicon's accented words replaced (whole words, any case), before
+ * folding takes the accents that tell them apart.
+ */
+function replaceAccented(text: string, accented: Readonly<Record<string, string>>): string {
+  if (Object.keys(accented).length === 0) return text;
+  return text.normalize('NFC').replace(/\p{L}+/gu, (word) => {
+    const lower = word.toLowerCase();
+    return Object.hasOwn(accented, lower) ? (accented[lower] as string) : word;
+  });
 }
 
 /** Folded words with shorthand expanded and numbers as NUMBER_TOKEN (references already masked). */

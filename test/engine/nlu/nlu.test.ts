@@ -132,7 +132,8 @@ describe('entities', () => {
   });
 
   it('reads idea and role references, which point at their own intents', () => {
-    expect(nlu.parse('support I-4F2K9', 'en')).toMatchObject({ intent: 'submit_idea', entities: { reference: 'I-4F2K9' } });
+    // Supporting someone's idea is browsing ideas (the ideas dialog), not submitting one.
+    expect(nlu.parse('support I-4F2K9', 'en')).toMatchObject({ intent: 'browse_ideas', entities: { reference: 'I-4F2K9' } });
     expect(nlu.parse('V-8M2PQ', 'es')).toMatchObject({ intent: 'find_volunteer', entities: { reference: 'V-8M2PQ' } });
   });
 
