@@ -421,7 +421,7 @@ describe('forms', () => {
     const response = await postForm(`/admin/handoffs/${handoffId(open!)}/close`, {}, coordinator);
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/admin/handoffs?done=closed');
-    expect(await (await get('/admin/handoffs?done=closed')).text()).toContain('No open requests.');
+    expect(await (await get('/admin/handoffs?done=closed')).text()).toContain('Nobody is waiting for a person.');
     expect((await postForm(`/admin/handoffs/${handoffId(open!)}/close`, {})).status).toBe(404);
   });
 });
