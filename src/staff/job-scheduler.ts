@@ -11,9 +11,13 @@
  *   notifier with the job's id as the key, which sends once per key and reports a send a crash
  *   cut off as interrupted rather than sending it twice (as broadcast deliveries do).
  * - One resident's jobs run one at a time, in due order (`queueOf`): two staff replies are never
- *   swapped, and a hand-back never overtakes the reply before it.
+ *   swapped, and a hand-back never overtakes the reply before it. A job waiting to be retried
+ *   keeps its place; one put off ('later') takes the place of its new due time.
  * - A kind that is not a reply to the resident waits out quiet hours (`quietHours: true`).
- *   Staff replies and hand-backs answer what the resident just wrote, so they do not.
+ *   Staff replies and hand-backs answer what the resident just wrote, so they do not, nor do
+ *   they wait behind the resident's jobs that do.
+ * - Jobs that may not run yet (quiet hours, a resident's earlier job, an unknown kind) are
+ *   passed over: however many are due, the ones behind them still run.
  * - A failure the handler calls retryable is tried again later (backoff doubling), up to
  *   `maxAttempts`; then the job is `failed`, with the error (no phone numbers) for the dashboard.
  * - A job of a kind this version has no handler for (written by a newer one during a rolling
@@ -71,8 +75,10 @@ export interface JobScheduler {
 }
 
 const DEFAULT_POLL_MS = 1000;
-/** Due jobs looked at per pass; the rest wait for the next. */
+/** Pending jobs read at a time; a pass reads twice as many each time all it read were passed over. */
 const BATCH = 50;
+/** Jobs a pass looks at, at most: past that many it may not run, the rest wait for the next pass. */
+const MAX_SCAN = 6400;
 const WRITE_ATTEMPTS = 20;
 
 /** Builds a scheduler; nothing runs until `start()`. */
@@ -127,7 +133,12 @@ export function createJobScheduler(options: JobSchedulerOptions): JobScheduler {
     }
   }
 
-  /** Claims and runs one job: 'worked', or how long until the next pending one is due. */
+  /**
+   * Claims and runs one job: 'worked', or how long until the next pending one is due. Due jobs
+   * it may not run (a kind it has no handler for, quiet hours, a resident's earlier job) are
+   * passed over, a batch at a time, so that however many of them there are they never hold up
+   * the ones behind them.
+   */
   async function runOne(): Promise<'worked' | number> {
     const at = now();
     const leftover = await claimLeftover();
@@ -135,26 +146,56 @@ export function createJobScheduler(options: JobSchedulerOptions): JobScheduler {
       await execute(leftover);
       return 'worked';
     }
-    const pending = await store.jobs.find({ field: 'state', equals: 'pending' }, { order: 'asc', limit: BATCH });
-    for (const job of pending) {
-      if (job.dueAt.getTime() > at.getTime()) return job.dueAt.getTime() - at.getTime();
-      const handler = handlers[job.kind];
-      if (!handler) continue;
-      if (handler.quietHours && isQuiet(config.quietHours, config.cityTimeZone, at)) continue;
-      if (job.queueOf && !(await isFirstInQueue(job))) continue;
-      const claimed = await claim(job);
-      if (claimed) {
-        await execute(claimed);
-        return 'worked';
+    let looked = 0;
+    for (let limit = BATCH; looked < MAX_SCAN; limit *= 2) {
+      const pending = await store.jobs.find({ field: 'state', equals: 'pending' }, { order: 'asc', limit });
+      for (const job of pending.slice(looked)) {
+        if (job.dueAt.getTime() > at.getTime()) return job.dueAt.getTime() - at.getTime();
+        if (!handlers[job.kind] || isHeld(job, at)) continue;
+        if (job.queueOf && !(await isNextInQueue(job, at))) continue;
+        const claimed = await claim(job);
+        if (claimed) {
+          await execute(claimed);
+          return 'worked';
+        }
       }
+      if (pending.length < limit) break;
+      looked = pending.length;
     }
     return pollMs;
   }
 
-  /** Whether no earlier job of the same resident is pending or running. */
-  async function isFirstInQueue(job: JobRecord): Promise<boolean> {
-    const [first] = await store.jobs.find({ field: 'queueOf', equals: job.queueOf! }, { order: 'asc', limit: 1 });
-    return first?._id === job._id;
+  /** Whether the job ran and failed, and is pending again for its retry. */
+  function waitsForRetry(job: JobRecord): boolean {
+    return job.state === 'pending' && job.attempts > 0;
+  }
+
+  /** Whether quiet hours hold the job back. */
+  function isHeld(job: JobRecord, at: Date): boolean {
+    return Boolean(handlers[job.kind]?.quietHours) && isQuiet(config.quietHours, config.cityTimeZone, at);
+  }
+
+  /**
+   * Whether the job is its resident's next: none of theirs is running, and none comes before it.
+   * One waiting to be retried comes first: it keeps its place though its due time moved past the
+   * jobs behind it. Then the others in due order, but for those quiet hours hold back (a reply
+   * does not wait all night behind a reminder).
+   */
+  async function isNextInQueue(job: JobRecord, at: Date): Promise<boolean> {
+    const queue = await store.jobs.find({ field: 'queueOf', equals: job.queueOf! }, { order: 'asc' });
+    const retrying = waitsForRetry(job);
+    let ahead = true;
+    for (const other of queue) {
+      if (other._id === job._id) {
+        ahead = false;
+        continue;
+      }
+      if (other.state === 'pending' && isHeld(other, at)) continue;
+      if (other.state === 'running') return false;
+      if (retrying ? ahead && waitsForRetry(other) : ahead || waitsForRetry(other)) return false;
+    }
+    // Not in the queue any more: settled meanwhile.
+    return !ahead;
   }
 
   async function claim(job: JobRecord): Promise<JobRecord | null> {
