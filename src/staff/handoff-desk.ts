@@ -88,9 +88,23 @@ export async function handoffConversation(deps: Pick<StaffDeps, 'store' | 'confi
     openReports: reports.filter((report) => report.statusGroup === 'open'),
     signups: signups.filter((signup) => signup.status === 'confirmed' || signup.status === 'waitlisted'),
     outbox: jobs
-      .filter((job) => (job.kind === STAFF_REPLY_JOB || job.kind === HANDOFF_END_JOB) && job.state !== 'done')
+      // This request's own (by the job's id: a settled job's payload is dropped), so a reply that
+      // failed in an earlier conversation of the resident's is not shown as this one's.
+      .filter((job) => isJobOf(job, handoffId(handoff)) && job.state !== 'done')
       .map((job) => ({ kind: job.kind, state: job.state, dueAt: job.dueAt, ...(job.lastError ? { lastError: job.lastError } : {}) })),
   };
+}
+
+// The ids of a request's reply and hand-back jobs start with these and its id.
+const STAFF_REPLY_JOB_PREFIX = 'staff-reply|';
+const HANDOFF_END_JOB_PREFIX = 'handoff-end|';
+
+/** Whether a job is a reply to, or the hand-back of, the request with this id. */
+function isJobOf(job: { _id: string; kind: string }, ref: string): boolean {
+  return (
+    (job.kind === STAFF_REPLY_JOB && job._id.startsWith(`${STAFF_REPLY_JOB_PREFIX}${ref}|`)) ||
+    (job.kind === HANDOFF_END_JOB && job._id.startsWith(`${HANDOFF_END_JOB_PREFIX}${ref}|`))
+  );
 }
 
 /** Assigns a request to a staff member (or to nobody with null); audited. */
@@ -127,7 +141,7 @@ export async function replyToHandoff(deps: Pick<StaffDeps, 'store' | 'jobs' | 'c
   await scheduleJob(
     deps.store,
     {
-      id: `staff-reply|${ref}|${randomUUID()}`,
+      id: `${STAFF_REPLY_JOB_PREFIX}${ref}|${randomUUID()}`,
       kind: STAFF_REPLY_JOB,
       dueAt: now,
       address: handoff.address,
@@ -165,7 +179,7 @@ export async function handBack(deps: Pick<StaffDeps, 'store' | 'jobs'>, id: stri
   if (!closed) throw new StaffError(409, 'This conversation is already back with the bot');
   await scheduleJob(
     deps.store,
-    { id: `handoff-end|${ref}|${now.getTime()}`, kind: HANDOFF_END_JOB, dueAt: now, address: handoff.address, payload: { ref } },
+    { id: `${HANDOFF_END_JOB_PREFIX}${ref}|${now.getTime()}`, kind: HANDOFF_END_JOB, dueAt: now, address: handoff.address, payload: { ref } },
     now,
   );
   await recordAudit(deps.store, { actor: actor.username, action: 'handoff.hand_back', target: ref });

@@ -136,6 +136,14 @@ describe('the inbox on SMS', () => {
     const conversation = (await getJson(`/handoffs/${id}`)).body;
     expect(conversation.resident.optedOut).toBe(true);
     expect(conversation.outbox).toEqual([expect.objectContaining({ kind: 'staff_reply', state: 'failed', lastError: 'not sent: opted_out' })]);
+
+    // A later request of the same resident does not carry that failed reply as its own.
+    expect((await postJson(api(`/handoffs/${id}/close`), {}, auth)).status).toBe(200);
+    await resident.send({ text: 'START', at: new Date() });
+    await resident.send({ text: 'talk to a person', at: new Date() });
+    const next = await requestOf(resident.address);
+    expect(next).not.toBe(id);
+    expect((await getJson(`/handoffs/${next}`)).body.outbox).toEqual([]);
   });
 
   it('refuses empty, too long and unknown with 4xx, and assigns only to active staff', async () => {
