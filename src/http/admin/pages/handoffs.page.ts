@@ -285,7 +285,7 @@ export interface ConversationViewOptions {
 
 /** One conversation: who, why, what they have open, the transcript and the forms. */
 export function conversationView(conversation: HandoffConversation, view: ConversationViewOptions): SafeHtml {
-  const { handoff, resident, openReports, signups, outbox } = conversation;
+  const { handoff, resident, openReports, signups } = conversation;
   const { context } = view;
   const { actor, timeZone } = context;
   const id = handoffId(handoff);
@@ -385,21 +385,40 @@ export function conversationView(conversation: HandoffConversation, view: Conver
               </form>`
           : ''
       }
-    </div>
-    ${
-      outbox.length > 0
-        ? html`<h2>Not sent yet</h2>
-            <ul>
-              ${outbox.map((job) => html`<li>${job.kind === 'staff_reply' ? 'A reply' : 'The hand-back'}: ${job.state}${job.lastError ? html` (${job.lastError})` : ''}</li>`)}
-            </ul>`
-        : ''
-    }`;
+    </div>`;
 }
 
-/** The transcript part of the conversation page (also its live fragment). */
+/**
+ * The transcript part of the conversation page (also its live fragment), with the replies and
+ * hand-backs not sent yet: refreshed together, so a reply that went out leaves "Not sent yet"
+ * as it appears in the transcript.
+ */
 function liveTranscript(conversation: HandoffConversation, context: Pick<ReportViewContext, 'timeZone' | 'ownOrigins'>): SafeHtml {
-  return transcriptView(conversation.transcript, context);
+  const { outbox } = conversation;
+  return html`${transcriptView(conversation.transcript, context)}
+  ${
+    outbox.length > 0
+      ? html`<h2>Not sent yet</h2>
+          <ul data-outbox>
+            ${outbox.map(
+              (job) =>
+                html`<li>
+                  ${job.kind === 'staff_reply' ? 'A reply' : 'The hand-back'}:
+                  ${OUTBOX_STATES[job.state] ?? job.state}${job.lastError ? html` (${job.lastError})` : ''}
+                </li>`,
+            )}
+          </ul>`
+      : ''
+  }`;
 }
+
+/** A reply's job state as staff read it. */
+const OUTBOX_STATES: Readonly<Record<string, string>> = {
+  pending: 'waiting to be sent',
+  running: 'being sent',
+  failed: 'could not be sent',
+  cancelled: 'cancelled',
+};
 
 /** The canned replies page: the list by language, and a form to add one. */
 export function cannedView(
