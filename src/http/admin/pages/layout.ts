@@ -105,15 +105,23 @@ const STYLES = `
   dl.facts dt { font-weight: 600; }
   dl.facts dd { margin: 0; overflow-wrap: anywhere; }
   .card h2:first-child { margin-top: 0; }
+  table + .card, table + section.card { margin-top: 1.5rem; }
   .badge { display: inline-block; padding: 0.05rem 0.5rem; border-radius: 999px; font-size: 0.8rem; background: #eef1f4; }
   .badge.open, .badge.scheduled, .badge.sending, .badge.new { background: #fff4d6; }
   .badge.fixed, .badge.done, .badge.accepted, .badge.confirmed { background: #e9f7ef; }
   .badge.closed, .badge.cancelled, .badge.not_planned { background: #eceff3; }
+  ol.transcript { padding-left: 3rem; }
   .transcript li { margin-bottom: 0.35rem; }
   .transcript .in { color: var(--ink); }
   .transcript .out { color: var(--muted); }
   .transcript .staff { color: var(--accent); }
   .count { display: inline-block; min-width: 1.4rem; padding: 0 0.4rem; border-radius: 999px; background: var(--bad); color: #fff; font-size: 0.8rem; text-align: center; }
+  /* On a phone a wide table scrolls sideways in its own box, rather than breaking every word ("Resid-ent") to fit. */
+  @media (max-width: 40rem) {
+    table { display: block; overflow-x: auto; }
+    th, td { overflow-wrap: break-word; }
+    th { white-space: nowrap; }
+  }
   img.photo { max-width: 20rem; max-height: 20rem; border: 1px solid var(--line); border-radius: 4px; }
 `;
 
