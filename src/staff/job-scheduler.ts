@@ -60,6 +60,8 @@ export interface JobSchedulerOptions {
   maxAttempts?: number;
   /** Wait before the second attempt; doubled for each next one (default 30 s). */
   retryBackoffMs?: number;
+  /** How long a handler may run before its attempt counts as failed (default 5 min: a channel's own retries fit). */
+  runTimeoutMs?: number;
 }
 
 /** A running (or not yet started) scheduler. */
@@ -89,6 +91,7 @@ export function createJobScheduler(options: JobSchedulerOptions): JobScheduler {
   const leaseMs = options.leaseMs ?? 60_000;
   const maxAttempts = options.maxAttempts ?? 5;
   const retryBackoffMs = options.retryBackoffMs ?? 30_000;
+  const runTimeoutMs = options.runTimeoutMs ?? 5 * 60_000;
   // A restarted process is another worker: its predecessor's claims are leftovers.
   const workerId = randomUUID();
   // Leases are about processes dying: the real clock (`now` may be a test's).
@@ -209,10 +212,15 @@ export function createJobScheduler(options: JobSchedulerOptions): JobScheduler {
     for (const job of runningJobs) {
       if (!handlers[job.kind] || (job.leaseUntil && job.leaseUntil.getTime() > Date.now())) continue;
       const claimed = await claim(job);
-      if (claimed) {
-        logger.info({ jobId: job._id, kind: job.kind }, 'job left running by a stopped instance: running it again');
-        return claimed;
+      if (!claimed) continue;
+      // A job that was cut off `maxAttempts` times (a handler that takes its process down, say)
+      // is not run again on every restart: it fails, for staff to see.
+      if (job.attempts >= maxAttempts) {
+        await settle(claimed, { state: 'failed', error: 'cut off by a restart on every attempt', retryable: false });
+        continue;
       }
+      logger.info({ jobId: job._id, kind: job.kind }, 'job left running by a stopped instance: running it again');
+      return claimed;
     }
     return null;
   }
@@ -231,12 +239,21 @@ export function createJobScheduler(options: JobSchedulerOptions): JobScheduler {
     }, leaseMs / 3);
     heartbeat.unref();
     let outcome: JobOutcome;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      outcome = await handlers[job.kind]!.run(job);
+      // A handler that never settles would hold its job, renewing the lease, and this scheduler
+      // (one job at a time) for ever: after `runTimeoutMs` it counts as a retryable failure. If it
+      // finishes later, nothing of it is recorded; a retry goes through the notifier with the
+      // same key, which sends nothing twice.
+      const timedOut = new Promise<JobOutcome>((resolve) => {
+        timer = setTimeout(() => resolve({ state: 'failed', error: `no outcome after ${runTimeoutMs} ms`, retryable: true }), runTimeoutMs);
+      });
+      outcome = await Promise.race([handlers[job.kind]!.run(job), timedOut]);
     } catch (error) {
       outcome = { state: 'failed', error: describe(error).message, retryable: true };
     } finally {
       clearInterval(heartbeat);
+      clearTimeout(timer);
     }
     if (lost) {
       logger.warn({ jobId: job._id, kind: job.kind }, 'job taken over by another instance');

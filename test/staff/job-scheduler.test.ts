@@ -295,6 +295,49 @@ describe('leases', () => {
     // Not left in the way of the next test's schedulers.
     await store.jobs.delete(alive._id);
   });
+
+  it('fails a leftover cut off maxAttempts times instead of running it on every restart', async () => {
+    const [kind = ''] = kinds('crashes');
+    const calls: string[] = [];
+    const at = new Date();
+    await store.jobs.insert({
+      _id: `${kind}-3`,
+      kind,
+      dueAt: new Date(at.getTime() - 60_000),
+      state: 'running',
+      payload: {},
+      attempts: 3,
+      leaseUntil: new Date(Date.now() - 5_000),
+      claimedBy: 'a-worker-that-died',
+      createdAt: at,
+      updatedAt: at,
+    });
+    const worker = scheduler({ maxAttempts: 3, handlers: { [kind]: { run: async (record) => (calls.push(record._id), { state: 'done' }) } } });
+    await worker.idle();
+    expect(calls).toEqual([]);
+    expect(await job(`${kind}-3`)).toMatchObject({ state: 'failed', lastError: 'cut off by a restart on every attempt', payload: {} });
+  });
+
+  it('counts a handler that never settles as a retryable failure after runTimeoutMs, and moves on', async () => {
+    const [hangs = '', works = ''] = kinds('hangs', 'works');
+    const ran: string[] = [];
+    const now = new Date();
+    await scheduleJob(store, { id: `${hangs}-1`, kind: hangs, dueAt: new Date(now.getTime() - 2_000), payload: {} }, now);
+    await scheduleJob(store, { id: `${works}-1`, kind: works, dueAt: new Date(now.getTime() - 1_000), payload: {} }, now);
+    const worker = scheduler({
+      runTimeoutMs: 200,
+      retryBackoffMs: 3_600_000,
+      handlers: {
+        [hangs]: { run: () => new Promise<JobOutcome>(() => undefined) },
+        [works]: { run: async (record) => (ran.push(record._id), { state: 'done' }) },
+      },
+    });
+    await until('the job behind the hanging one ran', () => ran.length === 1);
+    await worker.idle();
+    expect(await job(`${hangs}-1`)).toMatchObject({ state: 'pending', attempts: 1, lastError: 'no outcome after 200 ms' });
+    expect(await job(`${works}-1`)).toMatchObject({ state: 'done' });
+    await store.jobs.delete(`${hangs}-1`);
+  });
 });
 
 describe('retries', () => {
