@@ -192,7 +192,8 @@ class Turn {
   /**
    * A person holds the conversation: the message is theirs to read (it is in the transcript)
    * and the bot says nothing, except to the menu word, which takes the resident back to the
-   * bot (STOP and HELP were answered before this). Each message keeps the hold alive.
+   * bot, and to "delete my data" (STOP and HELP were answered before this). Each message keeps
+   * the hold alive.
    */
   private answerHeld(held: FollowUp, input: StepInput, now: number): boolean {
     const state = this.state;
@@ -203,6 +204,13 @@ class Turn {
       this.showMenu();
       this.trace.outcome = 'handoff_left';
       return true;
+    }
+    // Deleting their data is the resident's right, not a person's to grant: it leaves the hold
+    // and goes on to the deletion's own question, as anywhere.
+    if (input.nlu.intent === 'delete_my_data' && input.nlu.confidence >= INTERRUPT_CONFIDENCE) {
+      state.followUps = (state.followUps ?? []).filter((f) => f !== held);
+      this.effects.push({ type: 'staff.handoff.left' });
+      return false;
     }
     held.until = Math.max(held.until, now + this.env.handoffHoldMs);
     this.effects.push({ type: 'staff.handoff.wrote' });

@@ -19,6 +19,8 @@ import { referenceIn } from '../support/harness.js';
 import { ON_MONGODB } from '../support/test-store.js';
 import { runStaffCli, type StaffCliRun } from '../support/staff-cli.js';
 import { changeReportStatus } from '../../src/staff/report-desk.js';
+import { handoffId, replyToHandoff } from '../../src/staff/handoff-desk.js';
+import { openHandoffOf } from '../../src/pipeline/handoff-requests.js';
 
 const PUBLIC_URL = 'https://bot.springfield.example';
 const TELEGRAM_SECRET = 'telegram-webhook-secret-erasure-0123';
@@ -26,6 +28,8 @@ const TELEGRAM_SECRET = 'telegram-webhook-secret-erasure-0123';
 const REPORT_WORD = 'zqxblorf';
 const IDEA_WORD = 'vrommplex';
 const REPLY_WORD = 'glimtrask';
+/** In a staff member's reply from the inbox, still waiting to be sent when the resident deletes their data. */
+const STAFF_WORD = 'prundlewick';
 /** Bytes that make the uploaded photos unlike any other file's. */
 const PHOTO_MARK = `photo-${randomBytes(6).toString('hex')}`;
 const PNG = Buffer.concat([
@@ -308,6 +312,10 @@ describe('delete my data', () => {
     await chat.send(`The square is too hot ${IDEA_WORD}`);
     await chat.send('Downtown');
     referenceIn(await chat.send('yes'), 'I');
+    // Then asks for a person, who replies (the reply waits as a job: nothing runs the jobs here).
+    expect(await chat.send(`talk to a person ${REPLY_WORD}`)).toContain('asked a person');
+    const request = (await openHandoffOf(store, chat.address))!;
+    await replyToHandoff(app.service.staff, handoffId(request), `${STAFF_WORD} which street?`, { username: 'alice', role: 'coordinator' });
 
     // On the web chat: a report with a photo, and a photo never attached (the report abandoned).
     await web.start();
@@ -343,7 +351,7 @@ describe('delete my data', () => {
     const updates = await store.reportUpdates.find({ field: 'reportId', equals: smsReport });
     expect(updates.some((update) => update.by === 'resident' && update.note?.includes(REPLY_WORD))).toBe(true);
 
-    const needles = [sms.phone.slice(2), String(chat.chatId), REPORT_WORD, IDEA_WORD, REPLY_WORD, PHOTO_MARK];
+    const needles = [sms.phone.slice(2), String(chat.chatId), REPORT_WORD, IDEA_WORD, REPLY_WORD, STAFF_WORD, PHOTO_MARK];
     // The searches below find what is there (so that finding nothing means something).
     if (ON_MONGODB) {
       const found = await documentsFound(needles);
