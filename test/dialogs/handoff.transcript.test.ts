@@ -57,6 +57,13 @@ describe('asking for a person (English, SMS)', () => {
     expect((await service().store.residents.get(chat.address))?.optedOut).toBe(true);
   });
 
+  it('"delete my data" while held is asked about as anywhere, and leaves the hold', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send('talk to a person');
+    expect(await chat.send('delete my data')).toContain('Delete?');
+    expect(await openRequest(chat)).toBeNull();
+  });
+
   it('asking twice keeps one open request', async () => {
     const chat = new TestConversation(service(), smsAddress());
     await chat.send('talk to a person');
@@ -81,6 +88,13 @@ describe('pedir una persona (español, web chat)', () => {
     const back = await chat.send('menú');
     expect(back).toContain('estás de nuevo con el bot de Springfield');
     expect(await openRequest(chat)).toBeNull();
+  });
+
+  it('"borra mis datos" mientras la tiene una persona pregunta como siempre', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send('hola');
+    await chat.send('quiero hablar con una persona');
+    expect(await chat.send('borra mis datos')).toContain('¿Borrar?');
   });
 
   it('PARAR mientras la tiene una persona da de baja enseguida', async () => {
