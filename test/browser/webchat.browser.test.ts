@@ -1,7 +1,7 @@
 /**
  * The web chat page in real headless Chromium: Microsoft's Web Chat on CivicLine's own Direct
- * Line, a report made by clicking suggested actions and typing, and the conversation still
- * there after a reload. Screenshots go to test-output/.
+ * Line, a report made by clicking suggested actions and typing (its photo readable in the
+ * resident's bubble), and the conversation still there after a reload. Screenshots go to test-output/.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,15 @@ describe.skipIf(!hasChromium)('web chat page', () => {
     }
     await readBack.waitFor();
     await expect.poll(() => page.locator('p.webchat__text-content--is-plain', { hasText: /^1 photo$/ }).count()).toBeGreaterThan(0);
+    // The photo in the resident's own bubble: its file name and size are readable on the
+    // bubble's accent background (they were accent on accent and black on it).
+    const attachment = page.locator('.webchat__bubble--from-user .webchat__fileContent').filter({ visible: true }).first();
+    await attachment.waitFor();
+    for (const part of ['.webchat__fileContent__fileName', '.webchat__fileContent__size']) {
+      const ratio = await attachment.locator(part).evaluate(textContrast);
+      expect(ratio, part).toBeGreaterThanOrEqual(4.5);
+    }
+    await attachment.screenshot({ path: path.join(TEST_OUTPUT, 'webchat-photo-bubble.png') });
     // Plain text: the read-back keeps its lines.
     await expect.poll(() => page.locator('p.webchat__text-content--is-plain', { hasText: /^Pothole at Elm St and 3rd Ave$/ }).count()).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Yes, send it' }).last().click();
@@ -125,3 +134,34 @@ describe.skipIf(!hasChromium)('web chat page', () => {
     await page.close();
   }, 60_000);
 });
+
+/** The little of a DOM element that `textContrast` reads (tests compile without the DOM library). */
+interface PageElement {
+  ownerDocument: { defaultView: { getComputedStyle(element: PageElement): { color: string; backgroundColor: string } } | null };
+  parentElement: PageElement | null;
+}
+
+/**
+ * The WCAG contrast ratio of an element's text colour against the first opaque background
+ * behind it (runs in the page).
+ */
+function textContrast(element: PageElement): number {
+  const view = element.ownerDocument.defaultView!;
+  const rgb = (colour: string): number[] => (colour.match(/[\d.]+/g) ?? []).map(Number);
+  let behind: PageElement | null = element;
+  let background = [255, 255, 255];
+  while (behind) {
+    const [r = 0, g = 0, b = 0, alpha = 1] = rgb(view.getComputedStyle(behind).backgroundColor);
+    if (alpha > 0.5) {
+      background = [r, g, b];
+      break;
+    }
+    behind = behind.parentElement;
+  }
+  const luminance = ([r = 0, g = 0, b = 0]: number[]): number => {
+    const linear = (c: number): number => (c / 255 <= 0.03928 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  };
+  const [light, dark] = [luminance(rgb(view.getComputedStyle(element).color)), luminance(background)].sort((a, b) => b - a);
+  return (light! + 0.05) / (dark! + 0.05);
+}
