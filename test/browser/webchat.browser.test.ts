@@ -1,7 +1,8 @@
 /**
  * The web chat page in real headless Chromium: Microsoft's Web Chat on CivicLine's own Direct
  * Line, a report made by clicking suggested actions and typing (its photo readable in the
- * resident's bubble), and the conversation still there after a reload. Screenshots go to test-output/.
+ * resident's bubble), the conversation still there after a reload, and a header that follows
+ * the conversation's language. Screenshots go to test-output/.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +108,12 @@ describe.skipIf(!hasChromium)('web chat page', () => {
     await page.getByRole('button', { name: 'Español' }).last().click();
     await page.getByText('¿Qué quieres hacer?').filter({ visible: true }).first().waitFor();
     await expect.poll(() => page.getAttribute('html', 'lang')).toBe('es');
+    // The header follows the conversation's language, not the page's default.
+    await expect.poll(() => page.locator('header h1').textContent()).toBe('Línea de ayuda de Springfield');
+    expect(await page.title()).toBe('Línea de ayuda de Springfield');
+    expect(await page.getAttribute('nav', 'aria-label')).toBe('Idioma');
+    await page.getByRole('button', { name: 'English' }).last().click();
+    await expect.poll(() => page.locator('header h1').textContent()).toBe('Springfield help line');
     await page.close();
   }, 60_000);
 

@@ -54,13 +54,19 @@ export function webChatPageRoutes(service: WebChatPageRoutesDeps): Router {
   return router;
 }
 
-/** What the page needs: its language, colour, and its own words in every language. */
+/** What the page needs: its language, colour, and its own words (the header's too) in every language. */
 function pageConfig(service: WebChatPageRoutesDeps) {
   const { i18n, config } = service;
   const strings = Object.fromEntries(
     i18n.locales.map((locale) => [
       locale,
-      { name: i18n.t(locale, 'language.name'), shareLocation: i18n.t(locale, 'web.share_location'), locationShared: i18n.t(locale, 'web.location_shared') },
+      {
+        name: i18n.t(locale, 'language.name'),
+        title: i18n.t(locale, 'web.title', { city: config.cityName }),
+        languageLabel: i18n.t(locale, 'web.language_label'),
+        shareLocation: i18n.t(locale, 'web.share_location'),
+        locationShared: i18n.t(locale, 'web.location_shared'),
+      },
     ]),
   );
   return { locale: config.defaultLocale, accent: config.webChatAccentColor, initials: config.cityName.slice(0, 2).toUpperCase(), strings };

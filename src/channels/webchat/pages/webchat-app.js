@@ -59,6 +59,7 @@
         locale = spoken;
         document.documentElement.lang = locale;
         locate.textContent = strings().shareLocation;
+        renderHeader();
         renderLanguages();
         render(); // Web Chat's own labels in the conversation's language too
       }
@@ -79,6 +80,13 @@
     document.addEventListener('keydown', function (event) {
       if (event.key === 'Escape') window.parent.postMessage('civicline:close', '*');
     });
+  }
+
+  // The page is served in the default language; the header follows the conversation's.
+  function renderHeader() {
+    document.querySelector('header h1').textContent = strings().title;
+    document.title = strings().title;
+    document.getElementById('languages').setAttribute('aria-label', strings().languageLabel);
   }
 
   var languages = document.getElementById('languages');
