@@ -483,8 +483,9 @@ class Turn {
     const state = this.state;
     if (state.localeSettled) return;
     const fromChannel = channelLocale?.slice(0, 2).toLowerCase();
-    const locale =
-      this.env.nlu.detectLocale(text) ?? this.confidentParseLocale(text) ?? (fromChannel && this.env.i18n.locales.includes(fromChannel) ? fromChannel : null);
+    // One word of every language ("idea") has none: the default (or the channel's) stands.
+    const fromText = this.env.nlu.isSharedWord(text) ? null : (this.env.nlu.detectLocale(text) ?? this.confidentParseLocale(text));
+    const locale = fromText ?? (fromChannel && this.env.i18n.locales.includes(fromChannel) ? fromChannel : null);
     if (!locale) return;
     state.localeSettled = true;
     if (locale !== state.locale) {

@@ -116,6 +116,7 @@ export function loadNlu(localesDir: string, locales: readonly string[]): Nlu {
     },
 
     detectLocale: (text) => detector.detect(text),
+    isSharedWord: (text) => detector.sharedWord(text),
 
     yesNo: (text, locale) => yesNo(text, resolve(locale) ?? locale),
 

@@ -40,6 +40,8 @@ export interface Nlu {
   parse(text: string, locale?: string): NluResult;
   /** The language of a message when confident (for a first message), else null. Short/ambiguous text ("ok", "hi", "5th and main") → null. */
   detectLocale(text: string): string | null;
+  /** Whether the message is one word every loaded language uses ("idea", "ok"): no sign of a language, even from a confident parse. */
+  isSharedWord(text: string): boolean;
   /** yes/no in any loaded language: "yes", "y", "yep", "sure", "ok", "correct", "sí", "si", "claro", "dale" / "no", "nope", "n", "nah", "not really", "para nada" → else null. */
   yesNo(text: string, locale: string): 'yes' | 'no' | null;
   /** Which of the offered choices the resident meant: a number (1-based; digits, ordinals, "the 2nd one", "segundo", "#2"), an exact or fuzzy label match (typos: "potholle" → "Pothole"; partial: "street light" → "Street light out"), or the choice id. null when nothing matches well enough or two choices match equally. */
