@@ -359,18 +359,25 @@ class Turn {
   private handleCarrierKeywords(text: string): boolean {
     const { i18n } = this.env;
     const all = i18n.locales.map((locale) => ({ locale, words: i18n.keywords(locale) }));
-    if (all.some(({ words }) => isOneOf(text, words.optOut))) {
+    const saying = (kind: 'optOut' | 'optIn' | 'help'): boolean => {
+      const languages = all.filter(({ words }) => isOneOf(text, words[kind])).map(({ locale }) => locale);
+      // A keyword of one language only (PARAR, AYUDA) is the first sign of the resident's
+      // language: "PARAR" as a first message was confirmed in English. STOP, in every list, is none.
+      if (languages.length === 1) this.settleLocaleFromChannel(languages[0]);
+      return languages.length > 0;
+    };
+    if (saying('optOut')) {
       this.optOut(text.toUpperCase());
       return true;
     }
-    if (all.some(({ words }) => isOneOf(text, words.optIn))) {
+    if (saying('optIn')) {
       this.effects.push({ type: 'consent.optIn', keyword: text.toUpperCase() });
       this.say('consent.opted_in');
       this.showMenu();
       this.trace.outcome = 'opted_in';
       return true;
     }
-    if (all.some(({ words }) => isOneOf(text, words.help))) {
+    if (saying('help')) {
       this.say(this.resident.optedOut ? 'help.opted_out' : 'help.carrier');
       if (this.isHeld()) {
         this.say('handoff.help_while_held');
