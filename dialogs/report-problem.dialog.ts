@@ -4,7 +4,7 @@
  * "huge pothole on 5th and Main" pre-fills what it says; the read-back still shows it all.
  */
 import { CATEGORIES } from '../src/domain/vocabulary.js';
-import { extractPlaceText } from '../src/engine/location.js';
+import { extractPlace } from '../src/engine/location.js';
 import { defineDialog, type Slots, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
 import type { GeoPoint, MediaRef } from '../src/core/message.js';
@@ -46,21 +46,28 @@ export const reportProblemDialog = defineDialog({
   version: 1,
   titleKey: 'dialog.report',
   start: 'category',
-  seed: (input) => {
+  seed: (input, ctx) => {
     const slots: Slots = {};
     const { nlu } = input;
-    if (nlu.category && nlu.category !== 'other') {
+    const place = input.text ? extractPlace(input.text) : null;
+    // "pothole on elm st": the place's words thin the classifier's confidence (0.52, so it asked
+    // "Is it: Pothole?"), but what comes before the place is a category's very name: as clear as
+    // a pick from the list (and as a message that is only the name, see namedCategory).
+    const named = place?.before ? ctx.pick({ text: place.before, nlu }, categoryChoices(ctx)) : null;
+    if (named && named !== 'other') slots.category = named;
+    else if (nlu.category && nlu.category !== 'other') {
       if (nlu.categoryConfidence >= CATEGORY_CONFIDENT) slots.category = nlu.category;
       else if (nlu.categoryConfidence >= CATEGORY_PLAUSIBLE) slots.guessedCategory = nlu.category;
     }
-    const place = input.text ? extractPlaceText(input.text) : null;
-    if (place) slots.placeText = place;
+    if (place) slots.placeText = place.place;
     if (input.location) slots.point = pointSlot(input.location);
     if (input.media?.length) slots.photos = mediaSlot(input.media);
     // An opener that names a kind of problem describes it ("huge pothole on 5th and Main");
-    // "I want to report a problem" does not, and the flow asks.
+    // "I want to report a problem" does not, and the flow asks. Nor does a bare kind and place
+    // ("pothole on elm st"): it would be read back as its own description.
     const namesProblem = Boolean(slots.category ?? slots.guessedCategory);
-    if (namesProblem && input.text.split(/\s+/).length >= OPENER_DESCRIBES) slots.description = input.text.slice(0, DESCRIPTION_MAX);
+    const bareKindAndPlace = Boolean(named) && !/[\p{L}\p{N}]/u.test(place?.after ?? '');
+    if (namesProblem && !bareKindAndPlace && input.text.split(/\s+/).length >= OPENER_DESCRIBES) slots.description = input.text.slice(0, DESCRIPTION_MAX);
     return slots;
   },
   // A photo sent at any step belongs to the report (residents send it when they have it).

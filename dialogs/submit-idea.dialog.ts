@@ -2,13 +2,19 @@
  * Submit an idea: a one-line title, the details, an optional neighbourhood, a read-back, and a
  * reference others can support it by.
  */
-import { defineDialog, type StepContext } from '../src/engine/types.js';
+import { defineDialog, type Slots, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
 import { answerYesNo, ask, choice, freeText, notAnAnswer, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 const TITLE_MAX = 140;
 const DETAILS_MAX = 1000;
 const NEIGHBOURHOOD_MAX = 80;
+/**
+ * An opener "<lead-in>: <idea>" whose lead-in has at most this many words ("idea:", "mi
+ * propuesta -", "I have an idea:") carries the idea itself after the colon or dash.
+ */
+const LEAD_IN_WORDS = 4;
+const LEAD_IN = /^(.{1,40}?)(?::|\s[-–—])\s*(.+)$/su;
 
 function changeChoices(ctx: StepContext): Choice[] {
   return [choice(ctx, 'title', 'idea.change_title'), choice(ctx, 'details', 'idea.change_details'), choice(ctx, 'neighbourhood', 'idea.change_neighbourhood')];
@@ -19,6 +25,14 @@ export const submitIdeaDialog = defineDialog({
   version: 1,
   titleKey: 'dialog.idea',
   start: 'title',
+  // "idea: more bike racks downtown please" was asked "What's your idea?": the message opened
+  // the dialog (it reads as submit_idea) and says the idea after its lead-in.
+  seed: (input): Slots => {
+    const [, leadIn = '', rest = ''] = LEAD_IN.exec(input.text.trim()) ?? [];
+    if (!rest || leadIn.trim().split(/\s+/).length > LEAD_IN_WORDS) return {};
+    const title = freeText({ ...input, text: rest }, 3, TITLE_MAX);
+    return 'ok' in title ? { title: title.ok } : {};
+  },
   steps: {
     title: {
       freeText: true,

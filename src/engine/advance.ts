@@ -599,7 +599,7 @@ class Turn {
       case 'check_status':
         return this.startDialog('check-status', {});
       case 'submit_idea':
-        return this.startDialog('submit-idea', {});
+        return this.startSeeded('submit-idea', input);
       case 'find_volunteer':
         return this.startDialog('volunteer', {});
       case 'browse_ideas':
@@ -706,7 +706,7 @@ class Turn {
   /** Starts a dialog with what the message that opened it already says (its `seed`). */
   private startSeeded(id: string, input: StepInput): void {
     const seed = this.env.dialogs.get(id)?.seed;
-    this.startDialog(id, seed ? seed(input) : {});
+    this.startDialog(id, seed ? seed(input, this.context({})) : {});
   }
 
   private startDialog(id: string, slots: Slots): void {

@@ -50,26 +50,42 @@ const HOUSE_NUMBER = /\b\d{1,6}\s+[\p{L}][\p{L}\d .'-]{1,40}/u;
 
 /** The place named in `text`, or null when there is none we trust. */
 export function extractPlaceText(text: string): string | null {
+  return extractPlace(text)?.place ?? null;
+}
+
+/**
+ * The place named in `text`, with what the message says before it ("pothole" in "pothole on Elm
+ * St") and after it, or null when there is no place we trust.
+ */
+export function extractPlace(text: string): { place: string; before: string; after: string } | null {
   const lower = text.toLowerCase();
   for (const marker of PLACE_MARKERS) {
     const pattern = new RegExp(`(?:^|\\s)${marker.replace(/ /g, '\\s+')}\\s+(.+)$`, 'iu');
     const match = pattern.exec(lower);
     if (!match?.[1]) continue;
     const start = text.length - match[1].length;
-    const candidate = trimPlace(text.slice(start));
-    if (candidate && (STRONG_MARKERS.has(marker) ? candidate.length >= 3 : looksLikePlace(candidate))) return candidate;
+    const { place: candidate, after } = trimPlace(text.slice(start));
+    if (candidate && (STRONG_MARKERS.has(marker) ? candidate.length >= 3 : looksLikePlace(candidate))) {
+      return { place: candidate, before: text.slice(0, match.index).trim(), after };
+    }
   }
   const intersection = INTERSECTION.exec(text);
-  if (intersection && (STREET_WORDS.test(intersection[0]) || /\d/.test(intersection[0]))) return trimPlace(intersection[0]);
+  if (intersection && (STREET_WORDS.test(intersection[0]) || /\d/.test(intersection[0]))) {
+    const { place, after } = trimPlace(text.slice(intersection.index));
+    return { place, before: text.slice(0, intersection.index).trim(), after };
+  }
   const house = HOUSE_NUMBER.exec(text);
-  if (house && STREET_WORDS.test(house[0])) return trimPlace(house[0]);
+  if (house && STREET_WORDS.test(house[0])) {
+    const { place, after } = trimPlace(text.slice(house.index));
+    return { place, before: text.slice(0, house.index).trim(), after };
+  }
   return null;
 }
 
-function trimPlace(text: string): string {
+function trimPlace(text: string): { place: string; after: string } {
   // A place ends at a sentence break or a clause that describes the problem instead.
   const [first = ''] = text.split(/[.!?;,\n]|\s+(?:since|for|it's|its|it is|and it|which|that|please|pls|desde|hace|por favor|que)\s+/i);
-  return first.replace(/\s+/g, ' ').trim().slice(0, 120);
+  return { place: first.replace(/\s+/g, ' ').trim().slice(0, 120), after: text.slice(first.length).trim() };
 }
 
 function looksLikePlace(candidate: string): boolean {

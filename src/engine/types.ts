@@ -198,8 +198,11 @@ export interface DialogDefinition {
   titleKey: string;
   start: string;
   steps: Record<string, StepDefinition>;
-  /** Slots to start with when a free-text message opens the dialog ("pothole on 5th and Main"). */
-  seed?: (input: StepInput) => Slots;
+  /**
+   * Slots to start with when a free-text message opens the dialog ("pothole on 5th and Main"),
+   * so the flow asks only for what the message did not say.
+   */
+  seed?: (input: StepInput, ctx: StepContext) => Slots;
   /**
    * Takes what a message carries besides its answer, in any step (a photo sent while the bot
    * asks for the place): the slots to set, or null. A message with nothing else re-asks the step.

@@ -1,10 +1,11 @@
 /**
  * Issue 17, "Also seen, fix on the way": what residents ran into besides the main sections, each
  * in English and Spanish. A word both languages use ("idea") does not switch the language; a
- * carrier keyword of one language (PARAR) is answered in it.
+ * carrier keyword of one language (PARAR) is answered in it; what an opener already says (the
+ * kind of problem and the place, the idea after "idea:") is not asked again.
  */
 import { describe, expect, it } from 'vitest';
-import { smsAddress, TestConversation, useTestService } from '../support/harness.js';
+import { smsAddress, TestConversation, useTestService, WEB_LIKE } from '../support/harness.js';
 
 const service = useTestService();
 // A city whose default language is Spanish: the same words must not switch it to English.
@@ -68,5 +69,57 @@ describe('a carrier keyword of one language is answered in that language', () =>
     await chat.send('hi');
     expect(await chat.send('PARAR')).toContain("You're unsubscribed");
     expect(await conversation(service(), chat.address)).toMatchObject({ locale: 'en' });
+  });
+});
+
+describe('what the opener already said is not asked again', () => {
+  it('"pothole on elm st" takes the pothole and the place, and asks for the description (SMS, English)', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    const reply = await chat.send('pothole on elm st');
+    expect(reply).not.toContain('Is it:');
+    expect(reply).toContain('Describe the problem');
+    expect(await chat.send('deep enough to pop a tire')).toContain('photo');
+    const check = await chat.send('skip');
+    expect(check).toContain('Pothole at elm st');
+    expect(check).toContain('"deep enough to pop a tire"');
+  });
+
+  it('"grafiti en la calle Oak" takes the graffiti and the place (SMS, Spanish)', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    const reply = await chat.send('grafiti en la calle Oak');
+    expect(reply).not.toContain('¿Es:');
+    expect(reply).toContain('Describe el problema');
+    await chat.send('pintaron toda la pared de la escuela');
+    expect(await chat.send('omitir')).toContain('Grafiti en la calle Oak');
+  });
+
+  it('a kind the NLU is unsure of is still confirmed, with the place kept: "big hole on elm st", "un hoyo en la calle Olmo"', async () => {
+    const english = new TestConversation(service(), smsAddress());
+    expect(await english.send('big hole on elm st')).toContain('Is it: Pothole?');
+    // "big hole" describes it: the read-back is next but for the photo.
+    expect(await english.send('1')).toContain('Do you have a photo?');
+    const spanish = new TestConversation(service(), smsAddress());
+    await spanish.send('hola');
+    expect(await spanish.send('un hoyo en la calle Olmo')).toContain('¿Es: Bache?');
+    expect(await spanish.send('1')).toContain('¿Tienes una foto?');
+  });
+
+  it('"idea: more bike racks downtown please" takes the idea and asks for the details (web chat, English)', async () => {
+    const chat = new TestConversation(service(), 'web:seen-idea-en-0000000001', WEB_LIKE);
+    const reply = await chat.send('idea: more bike racks downtown please');
+    expect(reply).not.toContain("What's your idea?");
+    expect(reply).toContain('Tell us more');
+    await chat.send('The racks by the library are always full');
+    const check = await chat.send({ text: 'Skip', choice: 'skip' });
+    expect(check).toContain('Your idea: more bike racks downtown please');
+  });
+
+  it('"idea: más bancas en el parque" takes the idea and asks for the details (web chat, Spanish)', async () => {
+    const chat = new TestConversation(service(), 'web:seen-idea-es-0000000001', WEB_LIKE);
+    const reply = await chat.send('idea: más bancas en el parque');
+    expect(reply).not.toContain('¿Cuál es tu idea?');
+    expect(reply).toContain('Cuéntanos más');
+    await chat.send('La gente mayor no tiene dónde sentarse');
+    expect(await chat.send({ text: 'Omitir', choice: 'skip' })).toContain('más bancas en el parque');
   });
 });

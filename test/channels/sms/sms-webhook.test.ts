@@ -59,11 +59,11 @@ describe('SMS journeys', () => {
     await resident.say('graffiti on the library wall on Oak St');
     const mms = twilioFixture('inbound-mms-photo');
     const sid = messageSid('MM');
-    // The photo arrives while the bot is still asking about the category: it is kept, and the
-    // question asked again.
+    // The photo arrives while the bot is still asking for the description (the kind and the
+    // place came with the first message): it is kept, and the question asked again.
     const { replies } = await resident.send('', { ...mms, MessageSid: sid, SmsMessageSid: sid, SmsSid: sid, From: resident.phone });
-    expect(replies.join('\n')).toContain('Is it: Graffiti?');
-    expect(await resident.say('1')).toContain('1 photo');
+    expect(replies.join('\n')).toContain('Describe the problem');
+    expect(await resident.say('tags all over the wall')).toContain('1 photo');
     const ref = referenceIn(await resident.say('1'));
     expect((await app.service.store.reports.get(ref))?.photos).toEqual([{ url: mms.MediaUrl0, contentType: 'image/jpeg' }]);
   });
