@@ -71,5 +71,5 @@ export interface ChannelAdapter {
 
 /** The facts the engine needs about a channel. */
 export function channelFacts(capabilities: ChannelCapabilities): ChannelFacts {
-  return { media: capabilities.media, location: capabilities.location };
+  return { media: capabilities.media, location: capabilities.location, buttons: capabilities.buttons };
 }

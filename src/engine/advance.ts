@@ -13,6 +13,7 @@ import { followUpsToRead } from './follow-up-kinds.js';
 import {
   STATE_SCHEMA,
   type ActiveFlow,
+  variantKey,
   type ChannelFacts,
   type ConversationState,
   type DialogDefinition,
@@ -890,7 +891,13 @@ class Turn {
   }
 
   private t(key: string, vars?: MessageVars): string {
-    return this.env.i18n.t(this.state.locale, key, { city: this.env.cityName, ...vars });
+    const { i18n } = this.env;
+    const locale = this.state.locale;
+    return i18n.t(
+      locale,
+      variantKey(key, this.channel, (variant) => i18n.has(locale, variant)),
+      { city: this.env.cityName, ...vars },
+    );
   }
 
   private say(key: string, vars?: MessageVars): void {

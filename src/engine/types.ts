@@ -91,6 +91,20 @@ export interface ResidentFacts {
 export interface ChannelFacts {
   media: boolean;
   location: boolean;
+  /**
+   * Choices are tappable buttons (absent: no, a numbered list). Picks which variant of a message
+   * is said (`<key>@buttons`: "pick one below" where the other says "reply 1"), see `variantKey`.
+   */
+  buttons?: boolean;
+}
+
+/**
+ * The locale key to say for `key` on a channel: its `@buttons` variant where choices are buttons
+ * and the catalog has one. The renderer turns the same choices into buttons or a numbered list;
+ * the words that tell how to answer them must match what the resident sees.
+ */
+export function variantKey(key: string, channel: ChannelFacts, has: (key: string) => boolean): string {
+  return channel.buttons && has(`${key}@buttons`) ? `${key}@buttons` : key;
 }
 
 /** The fixed things `advance` needs besides state and event: all pure. */

@@ -2,7 +2,8 @@
  * Issue 17, "Also seen, fix on the way": what residents ran into besides the main sections, each
  * in English and Spanish. A word both languages use ("idea") does not switch the language; a
  * carrier keyword of one language (PARAR) is answered in it; what an opener already says (the
- * kind of problem and the place, the idea after "idea:") is not asked again.
+ * kind of problem and the place, the idea after "idea:") is not asked again; and no message says
+ * "reply 1" beside buttons, or "text you" off SMS.
  */
 import { describe, expect, it } from 'vitest';
 import { smsAddress, TestConversation, useTestService, WEB_LIKE } from '../support/harness.js';
@@ -121,5 +122,77 @@ describe('what the opener already said is not asked again', () => {
     expect(reply).toContain('Cuéntanos más');
     await chat.send('La gente mayor no tiene dónde sentarse');
     expect(await chat.send({ text: 'Omitir', choice: 'skip' })).toContain('más bancas en el parque');
+  });
+});
+
+describe('words that fit the channel: no "reply 1" beside buttons, no "text you" off SMS', () => {
+  /** Reaches the report's read-back with an opener that says the kind, the place and the problem. */
+  async function atReadBack(chat: TestConversation, spanish: boolean): Promise<void> {
+    if (spanish) await chat.send('hola');
+    const opened = await chat.send(spanish ? 'hay un bache enorme en la calle 5 y Juárez' : "there's a huge pothole on 5th and Main");
+    // "bache enorme" is only a plausible pothole (0.52): it is confirmed first.
+    if (opened.includes('¿Es: Bache?')) await chat.send({ text: 'Sí', choice: 'yes' });
+    const check = await chat.send(spanish ? { text: 'Omitir', choice: 'skip' } : { text: 'Skip', choice: 'skip' });
+    expect(check).toContain(spanish ? '¿Enviamos este reporte?' : 'Send this report?');
+  }
+
+  it('a wrong answer at the read-back points to the buttons on web chat, to the numbers on SMS (English)', async () => {
+    const web = new TestConversation(service(), 'web:seen-buttons-en-000000001', { ...WEB_LIKE, media: true });
+    await atReadBack(web, false);
+    const retry = await web.sendRaw('purple');
+    expect(retry[0]?.text).toContain('Please pick below: send the report, or change something.');
+    expect(retry.map((m) => m.text).join('\n')).not.toMatch(/Reply 1/i);
+    expect(retry[0]?.buttons?.map((b) => b.id)).toEqual(['yes', 'change']);
+
+    const sms = new TestConversation(service(), smsAddress());
+    await sms.send("there's a huge pothole on 5th and Main");
+    await sms.send('skip');
+    expect(await sms.send('purple')).toContain('Reply 1 to send the report or 2 to change something.');
+  });
+
+  it('a wrong answer at the read-back points to the buttons on web chat, to the numbers on SMS (Spanish)', async () => {
+    const web = new TestConversation(service(), 'web:seen-buttons-es-000000001', { ...WEB_LIKE, media: true });
+    await atReadBack(web, true);
+    const retry = await web.send('morado');
+    expect(retry).toContain('Elige abajo: enviar el reporte o cambiar algo.');
+    expect(retry).not.toMatch(/Responde 1/i);
+
+    const sms = new TestConversation(service(), smsAddress());
+    await sms.send('hola');
+    await sms.send('hay un bache enorme en la calle 5 y Juárez');
+    await sms.send('1');
+    expect(await sms.send('omitir')).toContain('¿Enviamos este reporte?');
+    expect(await sms.send('morado')).toContain('Responde 1 para enviar el reporte o 2 para cambiar algo.');
+  });
+
+  it('"pick one of the options" does not mention numbers where there are buttons (English and Spanish)', async () => {
+    const english = new TestConversation(service(), 'web:seen-pick-en-00000000001', WEB_LIKE);
+    await english.send('report a problem');
+    await english.send({ text: 'Pothole', choice: 'pothole' });
+    await english.send('5th and Main');
+    await english.send('deep hole in the crosswalk');
+    await english.send({ text: 'Change something', choice: 'change' });
+    expect(await english.send('purple')).toContain('Please pick one of the options below.');
+    const spanish = new TestConversation(service(), 'web:seen-pick-es-00000000001', WEB_LIKE);
+    await spanish.send('hola');
+    await spanish.send('reportar un problema');
+    await spanish.send({ text: 'Bache', choice: 'pothole' });
+    await spanish.send('la calle 5 y Juárez');
+    await spanish.send('un hoyo hondo en el cruce');
+    await spanish.send({ text: 'Cambiar algo', choice: 'change' });
+    const retry = await spanish.send('morado');
+    expect(retry).toContain('Elige una de las opciones de abajo.');
+    expect(retry).not.toContain('número');
+  });
+
+  it('opting in to volunteer calls on web chat does not promise a text message (English and Spanish)', async () => {
+    const english = new TestConversation(service(), 'web:seen-optin-en-0000000001', WEB_LIKE);
+    const done = await english.send('subscribe');
+    expect(done).toContain("we'll message you here when Springfield needs volunteers");
+    expect(done).not.toMatch(/\btext you\b/);
+    const spanish = new TestConversation(service(), 'web:seen-optin-es-0000000001', WEB_LIKE);
+    await spanish.send('hola');
+    const listo = await spanish.send('suscribirme');
+    expect(listo).toContain('te avisamos cuando Springfield necesite voluntarios');
   });
 });
