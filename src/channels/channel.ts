@@ -19,6 +19,11 @@ export interface ChannelCapabilities {
   media: boolean;
   /** Residents can share a GPS location. */
   location: boolean;
+  /**
+   * Messages sent in bulk (broadcasts) end with how to opt out: carriers expect it of SMS (CTIA),
+   * and elsewhere it is noise, since every chat has its own way to stop a bot. Absent: no.
+   */
+  bulkOptOutLine?: boolean;
 }
 
 /** One message as a channel sends it, after rendering. */

@@ -42,7 +42,11 @@ export function createResidentMessenger(options: MessengerOptions): ResidentMess
     async send(address, replies, sendOptions) {
       const adapter = adapterFor(address);
       if (!adapter) return { state: 'skipped', reason: 'channel_off' };
-      const messages = renderReplies(replies, adapter.capabilities, i18n, sendOptions.locale);
+      // A broadcast by SMS says how to opt out, in the resident's language (carrier rules); the
+      // line is the channel's, not the city's message, so staff neither write nor see it.
+      const bulk = sendOptions.purpose === 'broadcast' && adapter.capabilities.bulkOptOutLine;
+      const withLine: readonly Reply[] = bulk ? [...replies, { kind: 'text', text: i18n.t(sendOptions.locale, 'broadcast.opt_out_line') }] : replies;
+      const messages = renderReplies(withLine, adapter.capabilities, i18n, sendOptions.locale);
       return adapter.send(address, messages, sendOptions);
     },
     reaches(channel) {

@@ -24,8 +24,24 @@ export const DELIVERY_STATES: readonly DeliveryState[] = ['queued', 'sending', '
 /** Every channel a resident can be on; each has its own delivery buckets and worker lane. */
 export const BROADCAST_CHANNELS: readonly ChannelName[] = CHANNEL_NAMES;
 
-/** The longest message variant, in characters: a few SMS segments, one screen on a phone. */
-export const MAX_MESSAGE_LENGTH = 1000;
+/**
+ * What one broadcast may cost a resident by SMS: this many GSM-7 segments (153 characters each
+ * in a split message), for the staff's message and what SMS adds to it together.
+ */
+export const SMS_BROADCAST_SEGMENTS = 7;
+
+/**
+ * Room kept in that budget for what SMS adds to a broadcast: the numbered Yes/No of a volunteer
+ * call and the opt-out line carriers expect ("Reply STOP to opt out."), in the longest language
+ * (Spanish, 91 characters; test/channels/sms/segments.test.ts measures every locale).
+ */
+export const SMS_ADDED_CHARACTERS = 100;
+
+/**
+ * The longest message variant, in characters: one screen on a phone, and with the room above
+ * kept, within the SMS budget (971 characters).
+ */
+export const MAX_MESSAGE_LENGTH = SMS_BROADCAST_SEGMENTS * 153 - SMS_ADDED_CHARACTERS;
 
 /** The longest answer window, in hours (30 days), as for VOLUNTEER_CALL_ANSWER_HOURS. */
 export const MAX_ANSWER_WINDOW_HOURS = 720;

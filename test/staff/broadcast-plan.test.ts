@@ -17,6 +17,7 @@ import {
   deliveryBucket,
   deliveryId,
   listBroadcasts,
+  MAX_MESSAGE_LENGTH,
   pauseBroadcast,
   planBroadcast,
   previewAudience,
@@ -224,7 +225,7 @@ describe('planning', () => {
       throw new Error('not refused');
     };
     expect(await refusal({ messages: { es: 'Hola' }, audience: {} })).toContain('messages.en: required');
-    expect(await refusal({ messages: { en: 'x'.repeat(1001) }, audience: {} })).toContain('at most 1000 characters');
+    expect(await refusal({ messages: { en: 'x'.repeat(MAX_MESSAGE_LENGTH + 1) }, audience: {} })).toContain(`at most ${MAX_MESSAGE_LENGTH} characters`);
     expect(await refusal({ messages: { en: 'Hi', fr: 'Salut' }, audience: {} })).toContain('messages.fr');
     expect(await refusal({ messages: { en: 'Hi' }, audience: {}, roleId: 'V-ZZZZ9' })).toContain('no volunteer role V-ZZZZ9');
     const [role] = await app.service.store.roles.find({ field: 'status', equals: 'open' }, { limit: 1 });

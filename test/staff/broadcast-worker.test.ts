@@ -19,13 +19,16 @@ import {
   createBroadcast,
   deliveryBucket,
   deliveryId,
+  MAX_MESSAGE_LENGTH,
   pauseBroadcast,
   resumeBroadcast,
+  SMS_BROADCAST_SEGMENTS,
   withState,
   type BroadcastProgress,
 } from '../../src/staff/broadcasts.js';
 import type { Notification, ResidentNotifier } from '../../src/staff/resident-notifier.js';
 import { startTestService } from '../support/harness.js';
+import { smsSegments } from '../../src/channels/sms/gsm7.js';
 import { ON_MONGODB } from '../support/test-store.js';
 import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
 import { ACCOUNT_SID, AUTH_TOKEN, startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
@@ -193,6 +196,57 @@ describe('the broadcast worker', () => {
       expect(busiestWindow(telegramTimes)).toBeLessThanOrEqual(TELEGRAM_RATE + 1);
       // The lanes ran side by side: Telegram did not wait for the slower SMS lane to finish.
       expect(Math.min(...telegramTimes)).toBeLessThan(Math.max(...smsTimes) - 1000);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'ends a broadcast by SMS with the opt-out line in the resident’s language, within the segment budget; Telegram and web chat get none',
+    async () => {
+      const residents = await seed('OptOutLine', { sms: { reachable: 3 }, telegram: { reachable: 3 }, webchat: { reachable: 3 } });
+      const [role] = await service.store.roles.find({ field: 'status', equals: 'open' }, { limit: 1 });
+      const text = 'Opt-out line check';
+      // The longest message staff may write, in each language, with a role (so the Yes/No is added too).
+      const longest = (body: string) => `${text}: ${body.repeat(80)}`.slice(0, MAX_MESSAGE_LENGTH - 1) + '!';
+      const { broadcast } = await createBroadcast(
+        service,
+        {
+          messages: { en: longest('Bring gloves and water. '), es: longest('Trae guantes y agua, por favor. Será divertido. ') },
+          audience: { neighbourhoods: ['OptOutLine'] },
+          roleId: role!._id,
+        },
+        STAFF,
+      );
+      service.broadcasts.start();
+      service.broadcasts.kick();
+      await waitFor('the broadcast to be done', async () => (await progressOf(broadcast._id)).status === 'done');
+
+      for (const resident of residents.filter((r) => r.channel === 'sms')) {
+        const bodies = twilio.requests.filter((r) => `sms:${r.form['To']}` === resident.address).map((r) => r.form['Body'] ?? '');
+        expect(bodies, resident.address).toHaveLength(1);
+        const [body = ''] = bodies;
+        // Folded into GSM-7 as every SMS is ("más" → "mas").
+        expect(body.endsWith(resident.locale === 'es' ? '\n\nResponde STOP o PARAR para no recibir mas.' : '\n\nReply STOP to opt out.'), body.slice(-80)).toBe(
+          true,
+        );
+        expect(body).toContain(resident.locale === 'es' ? '1. Si, inscribeme' : '1. Yes, sign me up');
+        expect(smsSegments(body)).toMatchObject({ encoding: 'GSM-7' });
+        expect(smsSegments(body).segments).toBeLessThanOrEqual(SMS_BROADCAST_SEGMENTS);
+      }
+      expect(residents.filter((r) => r.channel === 'sms').map((r) => r.locale)).toContain('es');
+      const others = residents.filter((r) => r.channel !== 'sms');
+      const telegramTexts = telegram
+        .callsOf('sendMessage')
+        .filter((c) => others.some((r) => r.address === `telegram:${c.payload['chat_id']}`))
+        .map((c) => String(c.payload['text']));
+      const webchatTexts: string[] = [];
+      for (const resident of others.filter((r) => r.channel === 'webchat')) {
+        const log = await service.store.webchatActivities.find({ field: 'conversationId', equals: resident.address.slice('webchat:'.length) });
+        webchatTexts.push(...log.map((entry) => String((entry.activity as { text?: string }).text ?? '')));
+      }
+      expect(telegramTexts.filter((t) => t.startsWith(text))).toHaveLength(3);
+      expect(webchatTexts.filter((t) => t.startsWith(text))).toHaveLength(3);
+      for (const sent of [...telegramTexts, ...webchatTexts]) expect(sent).not.toMatch(/STOP|PARAR/);
     },
     TEST_MS,
   );

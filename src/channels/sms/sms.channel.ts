@@ -15,7 +15,14 @@ import { INTERRUPTED } from '../outbound-records.js';
 /** Twilio concatenates up to 1,600 characters into one message. */
 export const SMS_MAX_BODY = 1600;
 
-export const SMS_CAPABILITIES: ChannelCapabilities = { buttons: false, maxButtons: 0, maxTextLength: SMS_MAX_BODY, media: true, location: false };
+export const SMS_CAPABILITIES: ChannelCapabilities = {
+  buttons: false,
+  maxButtons: 0,
+  maxTextLength: SMS_MAX_BODY,
+  media: true,
+  location: false,
+  bulkOptOutLine: true,
+};
 
 /** The bodies to send for a turn's replies: as few as fit, in GSM-7 where possible. */
 export function renderSmsBodies(replies: readonly Reply[], i18n: Translator, locale: string): string[] {

@@ -1,10 +1,14 @@
 /**
- * What an SMS costs: GSM-7 versus UCS-2, and the common prompts kept within two segments in
- * every language, measured on the bodies the SMS channel actually renders.
+ * What an SMS costs: GSM-7 versus UCS-2, the common prompts kept within two segments in every
+ * language, measured on the bodies the SMS channel actually renders, and a broadcast's SMS
+ * additions (Yes/No, opt-out line) within the room its limit keeps for them.
  */
 import { describe, expect, it } from 'vitest';
 import { foldToGsm7, isGsm7, smsSegments } from '../../../src/channels/sms/gsm7.js';
-import { renderSmsBodies } from '../../../src/channels/sms/sms.channel.js';
+import { renderSmsBodies, SMS_CAPABILITIES } from '../../../src/channels/sms/sms.channel.js';
+import { createResidentMessenger } from '../../../src/channels/resident-messenger.js';
+import type { ChannelAdapter, OutboundMessage } from '../../../src/channels/channel.js';
+import { MAX_MESSAGE_LENGTH, SMS_ADDED_CHARACTERS, SMS_BROADCAST_SEGMENTS } from '../../../src/staff/broadcasts.js';
 import { CATEGORIES } from '../../../src/domain/vocabulary.js';
 import { useTestService } from '../../support/harness.js';
 import type { Reply } from '../../../src/core/message.js';
@@ -76,4 +80,33 @@ describe('common prompts by SMS', () => {
       for (const { name, segments } of measured) expect(segments, name).toBeLessThanOrEqual(2);
     });
   }
+});
+
+describe('a broadcast by SMS', () => {
+  it('adds its Yes/No and opt-out line within the room the broadcast limit keeps for them, in every language', async () => {
+    const { i18n } = service();
+    for (const locale of i18n.locales) {
+      const sent: OutboundMessage[][] = [];
+      const sms: ChannelAdapter = {
+        name: 'sms',
+        capabilities: SMS_CAPABILITIES,
+        async send(_address, messages) {
+          sent.push([...messages]);
+          return { state: 'sent' };
+        },
+      };
+      const messenger = createResidentMessenger({ i18n, sms });
+      const message = 'x'.repeat(MAX_MESSAGE_LENGTH);
+      const choices = [
+        { id: 'yes', label: i18n.t(locale, 'volunteer_call.yes') },
+        { id: 'no', label: i18n.t(locale, 'volunteer_call.no') },
+      ];
+      await messenger.send('sms:+15550000001', [{ kind: 'text', text: message, choices }], { purpose: 'broadcast', key: `budget-${locale}`, locale });
+      const body = foldToGsm7((sent[0] ?? []).map((m) => m.text).join('\n\n'));
+      expect(body, locale).toContain(foldToGsm7(i18n.t(locale, 'broadcast.opt_out_line')));
+      console.info(`A broadcast by SMS adds ${body.length - MAX_MESSAGE_LENGTH} characters in ${locale}`);
+      expect(body.length - MAX_MESSAGE_LENGTH, locale).toBeLessThanOrEqual(SMS_ADDED_CHARACTERS);
+      expect(smsSegments(body).segments, locale).toBeLessThanOrEqual(SMS_BROADCAST_SEGMENTS);
+    }
+  });
 });

@@ -17,6 +17,7 @@ import {
   DELIVERY_STATES,
   MAX_ANSWER_WINDOW_HOURS,
   MAX_MESSAGE_LENGTH,
+  SMS_BROADCAST_SEGMENTS,
   broadcastProgress,
   cancelBroadcast,
   createBroadcast,
@@ -362,6 +363,10 @@ export function newBroadcastView(view: {
     <form class="stack card" method="post" action="/admin/broadcasts">
       ${csrfField(view.actor)}
       <h2>Message</h2>
+      <p class="hint muted">
+        Up to ${MAX_MESSAGE_LENGTH} characters in each language. By SMS, the Yes/No choices of a volunteer call and "Reply STOP to opt out" (in the resident's
+        language) are added, and the whole stays within ${SMS_BROADCAST_SEGMENTS} text segments.
+      </p>
       ${ordered.map(
         (locale) =>
           html`<label for="message_${locale}"
