@@ -47,7 +47,7 @@ describe('asking for a person (English, SMS)', () => {
     const closed = await service().store.handoffs.find({ field: 'address', equals: chat.address });
     expect(closed[0]).toMatchObject({ status: 'closed', closedBy: 'resident' });
     // The bot answers again.
-    expect(await chat.send('pothole on elm street')).toMatch(/photo|pothole/i);
+    expect(await chat.send('pothole on elm street')).toMatch(/describe the problem|photo/i);
   });
 
   it('STOP while held opts out at once, as everywhere', async () => {
