@@ -32,7 +32,7 @@ describe('one word both languages use does not switch the language', () => {
     expect(await conversation(spanishCity(), idea.address)).toMatchObject({ locale: 'es', localeSettled: false });
     // "graffiti" parses confidently only in English (0.74), yet Spanish writes it too.
     const graffiti = new TestConversation(spanishCity(), smsAddress());
-    expect(await graffiti.send('graffiti')).toContain('¿Dónde está?');
+    expect(await graffiti.send('graffiti')).toMatch(/¿Dónde está\?|¿Es: Grafiti\?/);
     expect(await conversation(spanishCity(), graffiti.address)).toMatchObject({ locale: 'es' });
   });
 
