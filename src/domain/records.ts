@@ -242,7 +242,7 @@ export interface HandoffRecord extends StoredRecord {
   /** A person's first reply. */
   answeredAt?: Date;
   closedAt?: Date;
-  /** Who closed it: a staff username, `resident` (went back to the bot) or `idle`. */
+  /** Who closed it: a staff username, `resident` (went back to the bot), `opted_out` or `idle`. */
   closedBy?: string;
 }
 

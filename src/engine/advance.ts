@@ -199,8 +199,7 @@ class Turn {
   private answerHeld(held: FollowUp, input: StepInput, now: number): boolean {
     const state = this.state;
     if (this.isNavigationWord(input.text, 'menu')) {
-      state.followUps = (state.followUps ?? []).filter((f) => f !== held);
-      this.effects.push({ type: 'staff.handoff.left' });
+      this.leaveHold('back_to_bot');
       this.say('handoff.back_to_bot');
       this.showMenu();
       this.trace.outcome = 'handoff_left';
@@ -394,6 +393,15 @@ class Turn {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Ends a person's hold on the conversation and closes the resident's request (the pipeline
+   * reads the effect), saying why: the resident went back to the bot, or opted out.
+   */
+  private leaveHold(why: 'back_to_bot' | 'opted_out'): void {
+    this.state.followUps = (this.state.followUps ?? []).filter((f) => f.kind !== 'staff_conversation');
+    this.effects.push({ type: 'staff.handoff.left', ...(why === 'opted_out' ? { why } : {}) });
   }
 
   /** Whether a person holds the conversation now (see `handOff`). */
@@ -657,6 +665,8 @@ class Turn {
   private optOut(keyword: string): void {
     this.state.flow = null;
     this.state.paused = null;
+    // Nobody may write to them now: a hold left in place would make START's menu a silent bot.
+    if (this.isHeld()) this.leaveHold('opted_out');
     this.effects.push({ type: 'consent.optOut', keyword });
     this.say('consent.opted_out');
     this.trace.outcome = 'opted_out';

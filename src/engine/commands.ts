@@ -129,6 +129,6 @@ export type Effect =
   | { type: 'staff.handoff'; reason: HandoffReason; about?: string }
   /** The resident wrote while a person holds the conversation. */
   | { type: 'staff.handoff.wrote' }
-  /** The resident went back to the bot (the menu word) while a person held the conversation. */
-  | { type: 'staff.handoff.left' }
+  /** The resident went back to the bot (the menu word), or opted out, while a person held the conversation. */
+  | { type: 'staff.handoff.left'; why?: 'opted_out' }
   | { type: 'volunteerCall.declined'; broadcastId: string };

@@ -174,7 +174,7 @@ export class CommandRunner {
       case 'staff.handoff.wrote':
         return residentWrote(this.store, scope, this.handoffIdleMs);
       case 'staff.handoff.left':
-        return residentLeft(this.store, scope);
+        return residentLeft(this.store, scope, effect.why === 'opted_out' ? 'opted_out' : 'resident');
     }
   }
 

@@ -89,12 +89,15 @@ export async function residentWrote(store: Pick<Collections, 'handoffs' | 'jobs'
   await noteActivity(store, open._id, scope.now, { unread: 1 });
 }
 
-/** The resident went back to the bot: their request is closed. */
-export async function residentLeft(store: Pick<Collections, 'handoffs'>, scope: CommandScope): Promise<void> {
+/**
+ * The resident went back to the bot (`resident`) or opted out (`opted_out`, so staff see why
+ * their replies would not be sent): their request is closed.
+ */
+export async function residentLeft(store: Pick<Collections, 'handoffs'>, scope: CommandScope, closedBy: 'resident' | 'opted_out' = 'resident'): Promise<void> {
   const open = await openHandoffOf(store, scope.address);
   if (!open) return;
   await updateHandoff(store, open._id, (current) =>
-    current.status === 'open' ? { ...current, status: 'closed', closedAt: scope.now, closedBy: 'resident', lastActivityAt: scope.now } : null,
+    current.status === 'open' ? { ...current, status: 'closed', closedAt: scope.now, closedBy, lastActivityAt: scope.now } : null,
   );
 }
 

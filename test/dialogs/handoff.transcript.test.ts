@@ -64,6 +64,18 @@ describe('asking for a person (English, SMS)', () => {
     expect(await openRequest(chat)).toBeNull();
   });
 
+  it('STOP ends the hold and closes the request: after START the bot answers again, not a silent hold', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send('I want to speak to a human');
+    await chat.send('STOP');
+    // Nobody may write to them now: the request leaves the inbox, saying why.
+    expect(await openRequest(chat)).toBeNull();
+    const [closed] = await service().store.handoffs.find({ field: 'address', equals: chat.address });
+    expect(closed).toMatchObject({ status: 'closed', closedBy: 'opted_out' });
+    expect(await chat.send('START')).toContain('Report a problem');
+    expect(await chat.send('pothole on elm street')).toMatch(/describe the problem|photo/i);
+  });
+
   it('asking twice keeps one open request', async () => {
     const chat = new TestConversation(service(), smsAddress());
     await chat.send('talk to a person');

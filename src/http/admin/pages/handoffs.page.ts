@@ -480,6 +480,7 @@ export function cannedView(
 function closedByLabel(closedBy: string | undefined): string {
   if (closedBy === 'idle') return 'nobody wrote for a while';
   if (closedBy === 'resident') return 'the resident (back to the bot)';
+  if (closedBy === 'opted_out') return 'the resident (opted out of all messages)';
   return closedBy ?? '';
 }
 
