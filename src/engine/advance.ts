@@ -314,6 +314,20 @@ class Turn {
       this.say('help.opted_out');
       return this.output('suppressed_opted_out');
     }
+    // While a person holds the conversation, a menu shown here would be a lie: the hold reads
+    // the next message. /menu takes the resident back to the bot, as the menu word does; the
+    // others (a Telegram /start, the web chat opening again) say who has the conversation.
+    if (this.isHeld()) {
+      if (name === 'menu') {
+        this.leaveHold('back_to_bot');
+        this.say('handoff.back_to_bot');
+        this.showMenu();
+        return this.output('handoff_left');
+      }
+      if (name === 'help') this.say('help.general');
+      this.say('handoff.help_while_held');
+      return this.output('held');
+    }
     this.restartOutdatedFlows();
     const linked = payload ? DEEP_LINKS[payload] : undefined;
     if (name === 'start' && linked) {

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { openHandoffOf } from '../../src/pipeline/handoff-requests.js';
+import { channelFacts } from '../../src/channels/channel.js';
 import { smsAddress, TestConversation, useTestService, WEB_LIKE } from '../support/harness.js';
 
 const service = useTestService();
@@ -84,6 +85,34 @@ describe('asking for a person (English, SMS)', () => {
     await chat.send('a real person please');
     const all = await service().store.handoffs.find({ field: 'address', equals: chat.address });
     expect(all.filter((h) => h.status === 'open')).toHaveLength(1);
+  });
+});
+
+describe('channel commands while held (Telegram /menu, /start, /help; the web chat opening again)', () => {
+  /** A channel command, as the Telegram and web chat adapters make one; the replies' texts. */
+  async function command(chat: TestConversation, name: 'menu' | 'start' | 'help'): Promise<string> {
+    const turn = await service().pipeline.handle({ ...chat.message({ text: '' }), command: { name } }, channelFacts(WEB_LIKE));
+    return turn.replies.map((reply) => (reply.kind === 'text' ? reply.text : '')).join('\n');
+  }
+
+  it('/menu takes the resident back to the bot, as MENU does', async () => {
+    const chat = new TestConversation(service(), `telegram:${Date.now()}1`, WEB_LIKE);
+    await chat.send('talk to a person');
+    expect(await command(chat, 'menu')).toContain("you're back with the Springfield bot");
+    expect(await openRequest(chat)).toBeNull();
+    expect(await chat.send('pothole on elm street')).toMatch(/photo|pothole/i);
+  });
+
+  it('/start and /help say a person has the conversation, instead of a menu the hold would then ignore', async () => {
+    const chat = new TestConversation(service(), `telegram:${Date.now()}2`, WEB_LIKE);
+    await chat.send('talk to a person');
+    for (const name of ['start', 'help'] as const) {
+      const answer = await command(chat, name);
+      expect(answer).toContain('A person from Springfield has your conversation');
+      expect(answer).not.toContain('What would you like to do?');
+    }
+    expect(await openRequest(chat)).toMatchObject({ status: 'open' });
+    expect(await chat.send('are you there?')).toBe('');
   });
 });
 
