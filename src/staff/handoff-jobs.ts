@@ -2,8 +2,9 @@
  * The staff inbox's job kinds (run by job-scheduler.ts): a person's reply, a person handing the
  * conversation back, and the idle check that hands it back when nobody has written for
  * HANDOFF_IDLE_MINUTES. Each tells the resident through the notifier with the job's id as its
- * key: sent once, in their language, recorded in their transcript; and each moves the
- * conversation's follow-ups (a reply holds it for the person, a hand-back ends the hold).
+ * key (the idle check's with the moment it found idle, as it runs again for the same request):
+ * sent once, in their language, recorded in their transcript; and each moves the conversation's
+ * follow-ups (a reply holds it for the person, a hand-back ends the hold).
  */
 import type { Config } from '../config.js';
 import type { SendOutcome } from '../channels/channel.js';
@@ -53,7 +54,7 @@ export function handoffJobHandlers(deps: HandoffJobDeps): Record<string, JobHand
 
     [HANDOFF_END_JOB]: {
       async run(job) {
-        return tellBotIsBack(job, 'handoff.handed_back');
+        return tellBotIsBack(job, 'handoff.handed_back', job._id);
       },
     },
 
@@ -70,24 +71,28 @@ export function handoffJobHandlers(deps: HandoffJobDeps): Record<string, JobHand
         const lastActivity = (handoff.lastActivityAt ?? handoff.at).getTime();
         const idleUntil = lastActivity + deps.config.handoffIdleMs;
         if (idleUntil > now().getTime()) return { state: 'later', dueAt: new Date(idleUntil) };
-        if (!handoff.answeredAt) return tellBotIsBack(job, 'handoff.idle_unanswered');
+        // The idle check's id is the request's, scheduled again whenever a person replies: the
+        // notifier's key names this idle moment too, or a second hand-back of the same request
+        // would count as sent already (no message, and the hold left in place).
+        const key = `${job._id}|${lastActivity}`;
+        if (!handoff.answeredAt) return tellBotIsBack(job, 'handoff.idle_unanswered', key);
         const at = now();
         await updateHandoff(store, handoff._id, (current) =>
           current.status === 'open' && (current.lastActivityAt ?? current.at).getTime() === lastActivity
             ? { ...current, status: 'closed', closedAt: at, closedBy: 'idle' }
             : null,
         );
-        return tellBotIsBack(job, 'handoff.idle_handed_back');
+        return tellBotIsBack(job, 'handoff.idle_handed_back', key);
       },
     },
   };
 
-  /** Tells the resident the bot is back, ending the person's hold on the conversation. */
-  async function tellBotIsBack(job: JobRecord, messageKey: string): Promise<JobOutcome> {
+  /** Tells the resident the bot is back, ending the person's hold on the conversation; once per `key`. */
+  async function tellBotIsBack(job: JobRecord, messageKey: string, key: string): Promise<JobOutcome> {
     if (!job.address) return { state: 'done' };
     const outcome = await notifier.notify(job.address, {
       purpose: 'notification',
-      key: job._id,
+      key,
       compose: (_locale, t) => [{ kind: 'text', text: t(messageKey) }],
       endsFollowUps: ['staff_conversation'],
     });

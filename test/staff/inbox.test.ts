@@ -261,4 +261,31 @@ describe('the idle hand-back', () => {
       await started.close();
     }
   });
+
+  it('hands back a second time after a reply to a request it found unanswered once (each idle hand-back is its own message)', async () => {
+    const started = await startTestService({ HANDOFF_IDLE_MINUTES: '0.02', QUIET_HOURS: 'off' });
+    try {
+      const { service } = started;
+      service.jobs.start();
+      const resident = new TestConversation(service, smsAddress(), undefined, new Date());
+      await resident.send('talk to a person');
+      const told = async () =>
+        (await service.store.transcripts.find({ field: 'conversationId', equals: resident.address })).filter((e) => e.direction === 'out').map((e) => e.text);
+      const waitFor = async (check: (texts: string[]) => boolean) => {
+        const deadline = Date.now() + 15_000;
+        while (Date.now() < deadline && !check(await told())) await new Promise((resolve) => setTimeout(resolve, 100));
+      };
+      await waitFor((texts) => texts.some((t) => t.includes('nobody from Springfield could answer yet')));
+      // Still in the inbox: a person answers later, and then nobody writes again.
+      const request = (await openHandoffOf(service.store, resident.address))!;
+      const { replyToHandoff } = await import('../../src/staff/handoff-desk.js');
+      await replyToHandoff(service.staff, handoffId(request), 'Sorry for the wait: which street?', { username: 'ana', role: 'coordinator' });
+      await waitFor((texts) => texts.some((t) => t.includes('nobody has written for a while')));
+      expect((await told()).at(-1)).toContain('nobody has written for a while');
+      expect((await service.store.handoffs.find({ field: 'address', equals: resident.address }))[0]).toMatchObject({ status: 'closed', closedBy: 'idle' });
+      expect(await resident.send({ text: 'hi', at: new Date() })).toContain('Report a problem');
+    } finally {
+      await started.close();
+    }
+  });
 });
