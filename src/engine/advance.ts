@@ -107,6 +107,8 @@ class Turn {
   // The facts of the message that started the turn (a command's result carries them on).
   private channel: ChannelFacts = { media: false, location: false };
   private resident: ResidentFacts = { optedOut: false, volunteerCalls: false };
+  // When the resident last wrote before this message (what the city sent since, this answers).
+  private heardBefore = 0;
 
   constructor(
     private readonly env: EngineEnv,
@@ -121,6 +123,7 @@ class Turn {
     const away = now - state.lastActiveAt;
     // Nothing from the resident since the city's notification: this message answers it.
     const answersNotification = (state.followUps ?? []).some((f) => f.sentAt >= state.lastActiveAt);
+    this.heardBefore = state.lastActiveAt;
     state.lastActiveAt = Math.max(state.lastActiveAt, now);
     state.turns += 1;
     const text = cleanText(message.text);
@@ -194,10 +197,20 @@ class Turn {
    * A person holds the conversation: the message is theirs to read (it is in the transcript)
    * and the bot says nothing, except to the menu word, which takes the resident back to the
    * bot, and to "delete my data" (STOP and HELP were answered before this). Each message keeps
-   * the hold alive.
+   * the hold alive. A flow begun while held (a sign-up from a volunteer call) has its step
+   * answered first.
    */
   private answerHeld(held: FollowUp, input: StepInput, now: number): boolean {
     const state = this.state;
+    // A volunteer call that came while held asks for a yes or no: the resident's first message
+    // since answers it, as it would without the hold, and the sign-up it starts (the name step)
+    // runs to its end before the hold reads messages again. Otherwise "yes" went to a person
+    // who never saw the call, and the resident was signed up for nothing.
+    const call = (state.followUps ?? []).findLast(
+      (f) => f.kind === 'volunteer_call' && f.until >= now && f.sentAt > held.sentAt && f.sentAt >= this.heardBefore,
+    );
+    if (call && this.callAnswerOf(input)) return this.answerCall(call, input);
+    if (state.flow && state.flow.dialog !== MENU_DIALOG) return false;
     if (this.isNavigationWord(input.text, 'menu')) {
       this.leaveHold('back_to_bot');
       this.say('handoff.back_to_bot');
@@ -225,7 +238,7 @@ class Turn {
   private answerCall(call: FollowUp, input: StepInput): boolean {
     const state = this.state;
     const text = input.text.trim();
-    const answer = input.choice === 'yes' || text === '1' ? 'yes' : input.choice === 'no' || text === '2' ? 'no' : this.yesNoOf(input);
+    const answer = this.callAnswerOf(input);
     if (!answer) return this.forwardBroadcastReply(call, input);
     state.followUps = (state.followUps ?? []).filter((f) => f !== call);
     state.flow = null;
@@ -244,6 +257,12 @@ class Turn {
     }
     this.startDialog('volunteer-call', { roleRef: call.ref, ...(call.broadcastId ? { broadcastId: call.broadcastId } : {}) });
     return true;
+  }
+
+  /** "yes" / "1" / "sí" or "no" / "2" to a volunteer call, or null. */
+  private callAnswerOf(input: StepInput): 'yes' | 'no' | null {
+    const text = input.text.trim();
+    return input.choice === 'yes' || text === '1' ? 'yes' : input.choice === 'no' || text === '2' ? 'no' : this.yesNoOf(input);
   }
 
   /** A broadcast with nothing to answer yes or no to: a reply in words goes to a person. */

@@ -211,6 +211,27 @@ describe('a reply in words to a broadcast goes to a person', () => {
     expect(await openRequest(chat)).toMatchObject({ reason: 'broadcast_reply', locale: 'es' });
   });
 
+  it('"yes" to a volunteer call that came while a person holds the conversation still signs up, name asked and all; then the hold goes on', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send('talk to a person');
+    await broadcastTo(chat, 'V-DEM2P');
+    expect(await chat.send('yes')).toContain('What name should we give the coordinator?');
+    expect(await chat.send('Rosa Parks')).toContain("You're signed up for");
+    expect(await service().store.signups.get(`V-DEM2P|${chat.address}`)).toMatchObject({ status: 'confirmed', name: 'Rosa Parks' });
+    // The person still has the conversation: words are theirs again.
+    expect(await openRequest(chat)).toMatchObject({ status: 'open' });
+    expect(await chat.send('also, is the library open?')).toBe('');
+  });
+
+  it('"yes" while held to a call that came before the hold is for the person', async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send('hi');
+    await broadcastTo(chat, 'V-DEM2P');
+    chat.wait(60_000);
+    await chat.send('I want to talk to a person');
+    expect(await chat.send('yes')).toBe('');
+  });
+
   it('"yes" to a volunteer call still signs up, and a report after an announcement is still a report', async () => {
     const caller = new TestConversation(service(), smsAddress());
     await caller.send('hi');
