@@ -221,8 +221,7 @@ class Turn {
     // Deleting their data is the resident's right, not a person's to grant: it leaves the hold
     // and goes on to the deletion's own question, as anywhere.
     if (input.nlu.intent === 'delete_my_data' && input.nlu.confidence >= INTERRUPT_CONFIDENCE) {
-      state.followUps = (state.followUps ?? []).filter((f) => f !== held);
-      this.effects.push({ type: 'staff.handoff.left' });
+      this.leaveHold('back_to_bot');
       return false;
     }
     held.until = Math.max(held.until, now + this.env.handoffHoldMs);

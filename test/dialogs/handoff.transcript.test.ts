@@ -100,7 +100,7 @@ describe('channel commands while held (Telegram /menu, /start, /help; the web ch
     await chat.send('talk to a person');
     expect(await command(chat, 'menu')).toContain("you're back with the Springfield bot");
     expect(await openRequest(chat)).toBeNull();
-    expect(await chat.send('pothole on elm street')).toMatch(/photo|pothole/i);
+    expect(await chat.send('pothole on elm street')).toMatch(/describe the problem|photo/i);
   });
 
   it('/start and /help say a person has the conversation, instead of a menu the hold would then ignore', async () => {
