@@ -69,6 +69,12 @@ const NEW_PROBLEM_PLAUSIBLE_CATEGORY = 0.2;
  * get their usual answers.
  */
 const FOLLOW_UP_INTENTS: ReadonlySet<string> = new Set(['none', 'report_problem']);
+/**
+ * A question in reply to a broadcast goes to a person when the bot reads it as nothing, as a
+ * call for help, or as about volunteering ("what time does it start?" reads as find_volunteer):
+ * those are about the broadcast. A status question or a report is the bot's to answer.
+ */
+const BROADCAST_QUESTION_INTENTS: ReadonlySet<string> = new Set(['none', 'help', 'find_volunteer']);
 /** Fewer words than this ("what?", "why") is not a question worth a person's time. */
 const MIN_QUESTION_WORDS = 3;
 /**
@@ -278,12 +284,15 @@ class Turn {
     const { nlu } = input;
     // Mid-flow, words are the step's answer ("big hole by the curb"), not the broadcast's.
     if (this.state.flow && this.state.flow.dialog !== MENU_DIALOG) return false;
+    // Only the first message since the broadcast answers it: two days later, "how do I
+    // volunteer?" is a question for the bot, not for whoever sent the broadcast.
+    if (followUp.sentAt < this.heardBefore) return false;
     const text = input.text.trim();
     const question = this.isQuestion(text);
     const meaningless = nlu.intent === 'none' && text.split(/\s+/).length >= 2;
     if (!question && !meaningless) return false;
     if (!question && nlu.intent !== 'none') return false;
-    if (question && !['none', 'help', 'find_volunteer', 'check_status'].includes(nlu.intent)) return false;
+    if (question && !BROADCAST_QUESTION_INTENTS.has(nlu.intent)) return false;
     this.state.followUps = (this.state.followUps ?? []).filter((f) => f !== followUp);
     this.state.flow = null;
     this.state.paused = null;

@@ -232,6 +232,16 @@ describe('a reply in words to a broadcast goes to a person', () => {
     expect(await chat.send('yes')).toBe('');
   });
 
+  it("only the first message since the broadcast answers it: a later question is the bot's", async () => {
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send('hi');
+    await broadcastTo(chat);
+    chat.wait(60_000);
+    expect(await chat.send('thanks!')).not.toContain('passed your message');
+    expect(await chat.send('what do you mean by that exactly?')).not.toContain('passed your message to the Springfield team');
+    expect((await openRequest(chat))?.reason).not.toBe('broadcast_reply');
+  });
+
   it('"yes" to a volunteer call still signs up, and a report after an announcement is still a report', async () => {
     const caller = new TestConversation(service(), smsAddress());
     await caller.send('hi');
