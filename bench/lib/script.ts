@@ -43,7 +43,8 @@ export interface ScriptStep {
  * turns slower the longer the run, which is not what a city sees.
  */
 export const CYCLE: readonly ScriptStep[] = [
-  { journey: 'report', say: { text: 'pothole on 5th and Main' }, expect: 'photo' },
+  // A description in the opener ("deep"): a bare kind and place is asked for one first.
+  { journey: 'report', say: { text: 'deep pothole on 5th and Main' }, expect: 'photo' },
   { journey: 'report', say: { pick: 1, smsText: 'skip' }, expect: 'Send this report\\?' },
   { journey: 'report', say: { pick: 1 }, expect: 'R-[0-9A-Z]{5}' },
   { journey: 'status', say: { statusOfFiledReport: true }, expect: 'Status:' },
