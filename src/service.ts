@@ -25,6 +25,7 @@ import { createBotFrameworkChannel, type BotFrameworkChannel, type BotFrameworkT
 import { createDirectLineChannel, type DirectLineChannel } from './channels/webchat/direct-line.channel.js';
 import { createMediaSweep, type MediaSweep } from './channels/webchat/media-sweep.js';
 import { migrateBotFrameworkAddresses } from './channels/webchat/botframework.migration.js';
+import { backfillOpenReportKeys } from './store/open-report-keys.migration.js';
 import type { MediaFiles } from './store/media-files.js';
 import { createResidentMessenger, type ResidentMessenger } from './channels/resident-messenger.js';
 import { createSmsChannel } from './channels/sms/sms.channel.js';
@@ -104,6 +105,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   const store = await openStore({ dataDir: config.dataDir, ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}) });
   // Before any turn: Bot Framework residents stored by a version that shared Direct Line's addresses move to their own.
   await migrateBotFrameworkAddresses(store, logger);
+  // Before any turn: open reports stored before the duplicate check (or its current rules) get its keys.
+  await backfillOpenReportKeys(store, logger);
   if (config.seedDemoData ?? store.kind === 'embedded') await seedDemoRoles(store, localesDir, locales, config.defaultLocale, logger);
 
   const engine: EngineEnv = {

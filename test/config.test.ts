@@ -49,7 +49,7 @@ describe('loadConfig', () => {
   it("reads the staff side's settings: quiet hours (across midnight, or off), windows, session length", () => {
     const defaults = loadConfig({});
     expect(defaults.quietHours).toEqual({ start: 21 * 60, end: 8 * 60 });
-    expect(defaults).toMatchObject({ volunteerCallAnswerHours: 72, reportFollowUpHours: 72, staffSessionHours: 12 });
+    expect(defaults).toMatchObject({ volunteerCallAnswerHours: 72, reportFollowUpHours: 72, duplicateRadiusM: 250, staffSessionHours: 12 });
     expect(loadConfig({ QUIET_HOURS: '22:30-06:15' }).quietHours).toEqual({ start: 22 * 60 + 30, end: 6 * 60 + 15 });
     expect(loadConfig({ QUIET_HOURS: 'off' }).quietHours).toBeNull();
     expect(() => loadConfig({ QUIET_HOURS: '9pm-8am' })).toThrow(/QUIET_HOURS: must be like 21:00-08:00/);

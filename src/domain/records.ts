@@ -113,6 +113,14 @@ export interface ReportRecord extends StoredRecord {
   updatedAt: Date;
   /** When the report first reached the `fixed` group (for "median time to fix"). */
   fixedAt?: Date;
+  /**
+   * While open and pinned: `<category>|<grid cell>` of its point (src/domain/places.ts), so the
+   * open reports of a category near a point are a few equality reads ("already reported?").
+   * Removed when the report leaves the open group; set by `withOpenReportKeys`.
+   */
+  openCell?: string;
+  /** While open and its place is text that names one: `<category>|<place key>`, as `openCell`. */
+  openPlace?: string;
 }
 
 /** An update on a report: a note, a status change, or a resident's follow-up. */

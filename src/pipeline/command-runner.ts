@@ -14,6 +14,7 @@ import type { Collections, Store } from '../store/store.port.js';
 import type { SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { withOpenReportKeys } from '../domain/open-report-keys.js';
 import { statusGroupOf } from '../domain/report-status.js';
 import { Erasure } from './erasure.js';
 import { requestHandoff, residentLeft, residentWrote } from './handoff-requests.js';
@@ -182,7 +183,8 @@ export class CommandRunner {
     return this.createOnce('R', scope, {
       ownerOf: async (ref) => (await this.store.reports.get(ref))?.residentAddress ?? null,
       insert: async (ref) => {
-        const inserted = await this.store.reports.insert({
+        // With the keys that let the next resident nearby find it while it is open (issue 18).
+        const report = withOpenReportKeys({
           _id: ref,
           category: input.category,
           status: 'open',
@@ -196,6 +198,7 @@ export class CommandRunner {
           createdAt: scope.now,
           updatedAt: scope.now,
         });
+        const inserted = await this.store.reports.insert(report);
         if (inserted) await this.store.reportUpdates.insert({ _id: `${ref}|0`, reportId: ref, status: 'open', by: 'system', at: scope.now });
         return inserted;
       },

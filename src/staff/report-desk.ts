@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelName } from '../core/message.js';
 import type { ReportRecord, ReportUpdateRecord, StatusGroup, TranscriptEntryRecord } from '../domain/records.js';
+import { withOpenReportKeys } from '../domain/open-report-keys.js';
 import { REPORT_STATUSES, statusGroupOf } from '../domain/report-status.js';
 import { recordAudit } from './audit-log.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
@@ -136,14 +137,16 @@ export async function changeReportStatus(
     const current = await store.reports.get(ref.toUpperCase());
     if (!current) throw new StaffError(404, `No report ${ref}`);
     const statusGroup = statusGroupOf(change.status);
-    const next: ReportRecord = {
+    // The duplicate-search keys follow the group: a fixed or closed report leaves the indexes of
+    // open ones, a reopened one comes back.
+    const next: ReportRecord = withOpenReportKeys({
       ...current,
       status: change.status,
       statusGroup,
       updatedAt: now,
       // The first time it is fixed counts for "time to fix"; reopening keeps the history honest.
       ...(statusGroup === 'fixed' && !current.fixedAt ? { fixedAt: now } : {}),
-    };
+    });
     if (await store.reports.replace(next, current._rev)) report = { ...next, _rev: current._rev + 1 };
   }
   if (!report) throw new Error('Report kept changing while its status was set');

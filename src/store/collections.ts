@@ -34,6 +34,10 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'channel', sortBy: 'createdAt' },
     { field: 'statusGroup', sortBy: 'createdAt' },
     { field: 'category', sortBy: 'createdAt' },
+    // "Already reported?" (src/store/nearby-reports.ts): only open reports carry these two, so the
+    // indexes hold the open ones and a lookup never reads the fixed and closed years of history.
+    { field: 'openCell', sortBy: 'createdAt' },
+    { field: 'openPlace', sortBy: 'createdAt' },
   ],
   reportUpdates: [{ field: 'reportId', sortBy: 'at' }],
   ideas: [

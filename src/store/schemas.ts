@@ -205,6 +205,8 @@ const reportSchema = recordSchema<ReportRecord>({
   createdAt: { type: Date, required: true },
   updatedAt: { type: Date, required: true },
   fixedAt: Date,
+  openCell: String,
+  openPlace: String,
 });
 
 const reportUpdateSchema = recordSchema<ReportUpdateRecord>({

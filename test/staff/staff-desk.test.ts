@@ -66,11 +66,15 @@ describe('report status changes', () => {
     const resident = new TestConversation(app.service, smsAddress(), undefined, residentClock());
     const ref = await fileReport(resident, true);
     twilio.requests.length = 0;
+    // Open, it is in the duplicate search's place index ("Calle 5 y Main" is 5th and Main).
+    expect((await app.service.store.reports.get(ref))?.openPlace).toBe('pothole|x:5|main');
 
     const changed = await postJson(api(`/reports/${ref}/status`), { status: 'fixed', note: 'Bacheado el martes' }, auth);
     expect(changed.status).toBe(200);
     expect(changed.body.notification).toEqual({ state: 'sent' });
     expect(changed.body.report).toMatchObject({ _id: ref, status: 'fixed', statusGroup: 'fixed' });
+    // Fixed, it left it: nobody is offered a fixed pothole as "already reported".
+    expect(await app.service.store.reports.get(ref)).not.toHaveProperty('openPlace');
     expect(changed.body.report.resident).toMatch(/^sms:…\d{4}$/);
     expect(twilio.requests).toHaveLength(1);
     expect(twilio.requests[0]!.form.To).toBe(resident.address.slice(4));

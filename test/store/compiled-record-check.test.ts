@@ -93,7 +93,8 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
   reports: [
     aReport('R-7K3QX', { fixedAt: at(90), status: 'fixed', statusGroup: 'fixed' }),
     aReport('R-2ABCD', { location: {}, photos: [], channel: 'webchat' }),
-    aReport('R-3ABCD', { location: { text: 'Behind the library' } }),
+    aReport('R-3ABCD', { location: { text: 'Behind the library' }, openPlace: 'pothole|s:library' }),
+    aReport('R-4ABCD', { openCell: 'pothole|23364:31200', openPlace: 'pothole|x:5|main' }),
   ],
   reportUpdates: [
     { _id: 'U-1', reportId: 'R-7K3QX', status: 'fixed', note: 'Filled today', by: 'staff', staff: 'ana', notified: true, at: at(90) },
