@@ -10,7 +10,7 @@
  *   --quick        every scenario, tiny (seconds each): what the smoke test runs
  *   --huge         also 1,000,000 stored residents (seeding takes a long while)
  *   --out <dir>    where to write results (default bench/results; env BENCH_RESULTS_DIR)
- *   --only <list>  some of: references,channels,scaling,nlu,broadcast,profile
+ *   --only <list>  some of: references,channels,scaling,nlu,broadcast,profile,duplicates
  *   --keep-data    leave the seeded datasets in the work folder
  *   --channels <list>  only some of sms,telegram,webchat in the channel runs (while working on one)
  *   --residents <n>    residents per channel in the channel dataset (default 10,000)
@@ -48,9 +48,10 @@ import { lastTxnId } from './lib/store-stats.js';
 import { renderMarkdown, targetsOf, type BenchResults, type ChannelRuns, type ScalePoint, type StoreResults } from './lib/report.js';
 import type { NluResult } from './nlu.js';
 import type { BroadcastRequest, BroadcastResult } from './broadcast.js';
+import type { DuplicatesRequest, DuplicatesResult } from './duplicates.js';
 import type { SeedRequest } from './seed.js';
 
-const SCENARIOS = ['references', 'channels', 'scaling', 'nlu', 'broadcast', 'profile'] as const;
+const SCENARIOS = ['references', 'channels', 'scaling', 'nlu', 'broadcast', 'profile', 'duplicates'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const REFERENCES = ['node-http', 'express', 'twilio', 'botbuilder'] as const;
 
@@ -81,6 +82,9 @@ interface Sizes {
   nluS: number;
   broadcastWorkS: number;
   profileS: number;
+  /** Stored reports at each step of the duplicate-search series, and timed calls per step. */
+  duplicateSizes: number[];
+  duplicateCalls: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -131,6 +135,8 @@ function defaultSizes(options: Options): Sizes {
       nluS: 0.3,
       broadcastWorkS: 0.5,
       profileS: 0.6,
+      duplicateSizes: [100, 1_000],
+      duplicateCalls: 300,
     };
   }
   return {
@@ -144,6 +150,8 @@ function defaultSizes(options: Options): Sizes {
     nluS: 5,
     broadcastWorkS: 15,
     profileS: 10,
+    duplicateSizes: [1_000, 100_000],
+    duplicateCalls: 5_000,
   };
 }
 
@@ -449,6 +457,27 @@ class Bench {
     }
   }
 
+  /** "Already reported?": findNearbyOpenReports per call as the stored reports grow, in one store. */
+  async duplicates(mongoBase: string | undefined): Promise<DuplicatesResult> {
+    const dataDir = path.join(this.work, 'duplicates');
+    const mongodbUri = mongoBase ? mongoDatabaseUri(mongoBase, 'duplicates') : undefined;
+    if (mongodbUri) await dropDatabase(mongodbUri);
+    try {
+      const request: DuplicatesRequest = { dataDir, ...(mongodbUri ? { mongodbUri } : {}), sizes: this.sizes.duplicateSizes, calls: this.sizes.duplicateCalls };
+      const out = await runChild([benchScript('duplicates'), JSON.stringify(request)], { pin: this.pin, env: this.baseEnv(), cwd: this.work });
+      const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as DuplicatesResult;
+      for (const point of result.points) {
+        log(
+          `duplicates, ${point.reports.toLocaleString('en')} reports (${point.open.toLocaleString('en')} open, seeded in ${point.seedSeconds.toFixed(1)} s): p50 ${point.latencyUs.p50.toFixed(0)} µs, p99 ${point.latencyUs.p99.toFixed(0)} µs per call (point p50 ${point.pointUs.p50.toFixed(0)}, text p50 ${point.placeUs.p50.toFixed(0)}), ${point.offered.toFixed(2)} offered`,
+        );
+      }
+      return result;
+    } finally {
+      if (!this.options.keepData) rmSync(dataDir, { recursive: true, force: true });
+      if (mongodbUri && !this.options.keepData) await dropDatabase(mongodbUri);
+    }
+  }
+
   async nlu(): Promise<NluResult> {
     const out = await runChild([benchScript('nlu'), String(this.sizes.nluS)], { pin: this.pin, env: this.baseEnv(), cwd: this.work });
     const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as NluResult;
@@ -498,6 +527,7 @@ class Bench {
           }
         }
         if (only.has('scaling') || only.has('broadcast')) Object.assign(store, await this.scaling(mongoBase, only.has('broadcast')));
+        if (only.has('duplicates')) store.duplicates = await this.duplicates(mongoBase);
       }
       if (only.has('nlu')) results.nlu = await this.nlu();
     } finally {

@@ -7,6 +7,7 @@ import type { ProfileSummary } from './profile.js';
 import type { BenchChannel } from './script.js';
 import type { NluResult } from '../nlu.js';
 import type { BroadcastResult } from '../broadcast.js';
+import type { DuplicatesResult } from '../duplicates.js';
 
 /** Runs of one server or channel, by connection count. */
 export type ChannelRuns = Record<number, LoadResult>;
@@ -35,6 +36,8 @@ export interface StoreResults {
   profile?: ProfileSummary & { channel?: BenchChannel; run: LoadResult; file?: string };
   scaling?: ScalePoint[];
   broadcast?: BroadcastResult & { residents: number };
+  /** "Already reported?": findNearbyOpenReports per call as the stored reports grow. */
+  duplicates?: DuplicatesResult;
 }
 
 /** One target of the benchmark issue, with what was measured. */
@@ -155,6 +158,20 @@ export function targetsOf(results: BenchResults): Target[] {
     wanted: '< 10 s',
     measured: broadcast ? `${broadcast.planSeconds.toFixed(2)} s for ${broadcast.planned.toLocaleString('en')}` : 'not measured',
     pass: enqueue === null ? null : judge(enqueue < 10),
+  });
+  // "Already reported?" must be an index read: its cost per call flat from 1,000 to 100,000 reports.
+  const duplicates = store.duplicates?.points ?? [];
+  const fewReports = duplicates.find((point) => point.reports === 1_000);
+  const manyReports = duplicates.find((point) => point.reports === 100_000);
+  const growth = fewReports && manyReports ? manyReports.latencyUs.p50 / fewReports.latencyUs.p50 : null;
+  targets.push({
+    name: 'Duplicate search per call, 100,000 vs 1,000 stored reports',
+    wanted: 'p50 within 10%',
+    measured:
+      growth === null || !fewReports || !manyReports
+        ? 'not measured'
+        : `${pct(growth - 1)} (${fewReports.latencyUs.p50.toFixed(0)} → ${manyReports.latencyUs.p50.toFixed(0)} µs)`,
+    pass: growth === null ? null : judge(growth <= 1.1),
   });
   return targets;
 }
@@ -287,6 +304,22 @@ export function renderMarkdown(results: BenchResults, jsonFile: string): string 
             'Stored residents cost the process no memory of its own: LMDB is memory-mapped, so what a run reads shows in RSS as file pages, shared with the page cache and dropped under memory pressure.',
         );
       }
+    }
+
+    if (store.duplicates?.points.length) {
+      const d = store.duplicates;
+      const first = d.points[0]!;
+      lines.push(
+        '',
+        `## "Already reported?" as stored reports grow (${label}, findNearbyOpenReports, radius ${d.radiusM} m, limit 2, ${n0(d.calls)} calls per size)`,
+        '',
+        '| stored reports | of them open | seeded in | p50 µs | p99 µs | mean µs | point p50 / p99 µs | text place p50 / p99 µs | offered per call | start-up backfill ms | p50 vs smallest |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
+        ...d.points.map(
+          (point) =>
+            `| ${point.reports.toLocaleString('en')} | ${point.open.toLocaleString('en')} | ${n1(point.seedSeconds)} s | ${n0(point.latencyUs.p50)} | ${n0(point.latencyUs.p99)} | ${n0(point.latencyUs.mean)} | ${n0(point.pointUs.p50)} / ${n0(point.pointUs.p99)} | ${n0(point.placeUs.p50)} / ${n0(point.placeUs.p99)} | ${point.offered.toFixed(2)} | ${n1(point.backfillMs)} | ${pct(point.latencyUs.p50 / first.latencyUs.p50 - 1)} |`,
+        ),
+      );
     }
 
     if (store.broadcast) {

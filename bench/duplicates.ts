@@ -1,0 +1,256 @@
+/**
+ * "Already reported?" at city scale (issue 18), in a pinned child process: stores reports spread
+ * over a city-sized area (about 22 × 22 km, a mix of categories, statuses and point / text
+ * places), and times `findNearbyOpenReports` per call as the dataset grows from the first size to
+ * the last in one store (1,000 then 100,000 reports by default). With an index the cost of a call
+ * stays flat; a scan would grow a hundredfold.
+ *
+ * The city is a hundred districts (2.2 km squares) and a hundred sets of corners. The first
+ * 1,000 reports are in the district the residents ask about, at its corners; the rest fill the
+ * other 99 and their corners. So a call finds as many neighbours at 100,000 stored as at 1,000
+ * (what grows is the city and its history, not one street's reports), and any growth in its
+ * cost is the store's size showing through: a scan would.
+ *
+ * Usage: node dist/bench/duplicates.js '<json DuplicatesRequest>'; prints the result as JSON.
+ */
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { withOpenReportKeys } from '../src/domain/open-report-keys.js';
+import type { ReportRecord, StatusGroup } from '../src/domain/records.js';
+import { findNearbyOpenReports, type NearbyQuery } from '../src/pipeline/nearby-reports.js';
+import { openStore } from '../src/store/open-store.js';
+import { backfillOpenReportKeys } from '../src/store/open-report-keys.migration.js';
+import type { Unsaved } from '../src/store/store.port.js';
+import { percentiles } from './lib/load.js';
+
+/** What to run. */
+export interface DuplicatesRequest {
+  dataDir: string;
+  mongodbUri?: string;
+  /** Stored reports at each measurement, ascending: the store grows from one to the next. */
+  sizes: number[];
+  /** Timed calls per size. */
+  calls: number;
+}
+
+/** One size's measurement. */
+export interface DuplicatesPoint {
+  reports: number;
+  /** Of them open (the ones the indexes hold). */
+  open: number;
+  seedSeconds: number;
+  /** Per call, in µs: every call, point calls only, text-place calls only. */
+  latencyUs: { p50: number; p99: number; mean: number };
+  pointUs: { p50: number; p99: number };
+  placeUs: { p50: number; p99: number };
+  /** Reports offered per call, on average (limit 2). */
+  offered: number;
+  /** The start-up backfill's cost on this store, marked done (what every later start pays). */
+  backfillMs: number;
+}
+
+/** What the duplicates benchmark measured. */
+export interface DuplicatesResult {
+  store: 'embedded' | 'mongodb';
+  radiusM: number;
+  calls: number;
+  points: DuplicatesPoint[];
+}
+
+const CENTER = { lat: 39.7817, lon: -89.6501 };
+/** Half the city's extent in degrees: about 11 km each way. */
+const HALF_LAT = 0.1;
+const HALF_LON = 0.13;
+const CATEGORIES = [
+  'pothole',
+  'streetlight',
+  'graffiti',
+  'trash',
+  'illegal_dumping',
+  'sidewalk',
+  'traffic_signal',
+  'abandoned_vehicle',
+  'tree',
+  'water_leak',
+  'noise',
+  'park',
+  'other',
+];
+const NAMES = [
+  'Main',
+  'Elm',
+  'Oak',
+  'Maple',
+  'Cedar',
+  'Pine',
+  'Walnut',
+  'Lincoln',
+  'Washington',
+  'Jefferson',
+  'Adams',
+  'Monroe',
+  'Jackson',
+  'Madison',
+  'Grand',
+  'Park',
+  'Lake',
+  'River',
+  'Hill',
+  'Spring',
+];
+/** A city's years of reports: most fixed or closed, a quarter open. */
+const STATUSES: [string, StatusGroup][] = [
+  ['open', 'open'],
+  ['in_progress', 'open'],
+  ['fixed', 'fixed'],
+  ['fixed', 'fixed'],
+  ['fixed', 'fixed'],
+  ['closed', 'closed'],
+  ['duplicate', 'closed'],
+  ['action_scheduled', 'open'],
+];
+const CHUNK = 250;
+/** Reports in the home district and at its corners. */
+const HOME_REPORTS = 1_000;
+const RADIUS_M = 250;
+
+/** A deterministic pseudo-random sequence (mulberry32), so every run stores the same city. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const pick = <T>(next: () => number, values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
+const ordinal = (n: number) => `${n}${n % 10 === 1 && n !== 11 ? 'st' : n % 10 === 2 && n !== 12 ? 'nd' : n % 10 === 3 && n !== 13 ? 'rd' : 'th'}`;
+
+/** A corner as residents write it, in one of several spellings: of the home district's 8, or of the 792 others. */
+function aCorner(next: () => number, home: boolean): { text: string; locale: string } {
+  const n = home ? 1 + Math.floor(next() * 4) : 5 + Math.floor(next() * 36);
+  const name = home ? pick(next, NAMES.slice(0, 2)) : pick(next, NAMES.slice(2));
+  const spellings = [
+    { text: `${ordinal(n)} & ${name}`, locale: 'en' },
+    { text: `${name} St and ${ordinal(n)}`, locale: 'en' },
+    { text: `corner of ${ordinal(n)} and ${name}`, locale: 'en' },
+    { text: `Calle ${n} y ${name}`, locale: 'es' },
+  ];
+  return pick(next, spellings);
+}
+
+/** The district the benchmark's residents are in: the middle tenth of the city each way. */
+const HOME = 0.1;
+
+/** A point in the home district, or anywhere else in the city. */
+function aPoint(next: () => number, home: boolean): { lat: number; lon: number } {
+  for (;;) {
+    const x = (next() * 2 - 1) * (home ? HOME : 1);
+    const y = (next() * 2 - 1) * (home ? HOME : 1);
+    if (home || Math.abs(x) > HOME || Math.abs(y) > HOME) return { lat: CENTER.lat + y * HALF_LAT, lon: CENTER.lon + x * HALF_LON };
+  }
+}
+
+/** The i-th report of the city: a point (two in three, some with a text place too) or a text place only. */
+function aReport(i: number, next: () => number, now: number): Unsaved<ReportRecord> {
+  const [status, statusGroup] = pick(next, STATUSES);
+  const kind = next();
+  const home = i < HOME_REPORTS;
+  const place = aCorner(next, home);
+  const location = kind < 0.4 ? { point: aPoint(next, home) } : kind < 0.67 ? { point: aPoint(next, home), text: place.text } : { text: place.text };
+  const createdAt = new Date(now - Math.floor(next() * 3 * 365 * 86_400_000));
+  return withOpenReportKeys({
+    _id: `R-B${i.toString(36).toUpperCase().padStart(5, '0')}`,
+    category: pick(next, CATEGORIES),
+    status,
+    statusGroup,
+    location,
+    description: 'Seeded for the duplicate-search benchmark',
+    photos: [],
+    residentAddress: `sms:+1666${String(i % 1_000_000).padStart(7, '0')}`,
+    channel: 'sms',
+    locale: place.locale,
+    createdAt,
+    updatedAt: createdAt,
+    ...(statusGroup === 'fixed' ? { fixedAt: createdAt } : {}),
+  });
+}
+
+async function main(): Promise<void> {
+  const request = JSON.parse(process.argv[2] ?? '{}') as DuplicatesRequest;
+  const config = loadConfig({ DATA_DIR: request.dataDir, ...(request.mongodbUri ? { MONGODB_URI: request.mongodbUri } : {}), LOG_LEVEL: 'silent' });
+  const store = await openStore({ dataDir: config.dataDir, mongodbUri: config.mongodbUri });
+  const logger = pino({ level: 'silent' });
+  const seeding = random(18);
+  const asking = random(2026);
+  const now = Date.now();
+  const result: DuplicatesResult = { store: store.kind, radiusM: RADIUS_M, calls: request.calls, points: [] };
+  try {
+    let stored = 0;
+    let open = 0;
+    for (const size of request.sizes) {
+      const started = performance.now();
+      while (stored < size) {
+        const writes: Promise<boolean>[] = [];
+        for (const end = Math.min(size, stored + CHUNK); stored < end; stored++) {
+          const report = aReport(stored, seeding, now);
+          if (report.statusGroup === 'open') open++;
+          writes.push(store.reports.insert(report));
+        }
+        await Promise.all(writes);
+      }
+      const seedSeconds = (performance.now() - started) / 1000;
+      // A later start's backfill (marked done after the first): what the start-up pays.
+      await backfillOpenReportKeys(store, logger);
+      const backfillStarted = performance.now();
+      await backfillOpenReportKeys(store, logger);
+      const backfillMs = performance.now() - backfillStarted;
+
+      // Three in four residents share their location; the others type the place.
+      const queries: NearbyQuery[] = Array.from({ length: request.calls }, () => {
+        const category = pick(asking, CATEGORIES);
+        if (asking() < 0.75) return { category, point: aPoint(asking, true), locale: 'en', radiusM: RADIUS_M, limit: 2 };
+        const place = aCorner(asking, true);
+        return { category, placeText: place.text, locale: place.locale, radiusM: RADIUS_M, limit: 2 };
+      });
+      // Warm: the first calls compile the code and fault in the pages (what a running service did long ago).
+      for (const query of queries.slice(0, Math.min(1_000, queries.length))) await findNearbyOpenReports(store, query);
+      const all: number[] = [];
+      const byPoint: number[] = [];
+      const byPlace: number[] = [];
+      let offered = 0;
+      for (const query of queries) {
+        const t = performance.now();
+        const found = await findNearbyOpenReports(store, query);
+        const us = (performance.now() - t) * 1000;
+        all.push(us);
+        (query.point ? byPoint : byPlace).push(us);
+        offered += found.length;
+      }
+      const { p50, p99, mean } = percentiles(all);
+      const point = percentiles(byPoint);
+      const place = percentiles(byPlace);
+      result.points.push({
+        reports: stored,
+        open,
+        seedSeconds,
+        latencyUs: { p50, p99, mean },
+        pointUs: { p50: point.p50, p99: point.p99 },
+        placeUs: { p50: place.p50, p99: place.p99 },
+        offered: offered / queries.length,
+        backfillMs,
+      });
+    }
+  } finally {
+    await store.close();
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String((error as Error)?.stack ?? error)}\n`);
+  process.exit(1);
+});
