@@ -22,6 +22,7 @@ import { openStore } from '../src/store/open-store.js';
 import { backfillOpenReportKeys } from '../src/store/open-report-keys.migration.js';
 import type { Unsaved } from '../src/store/store.port.js';
 import { percentiles } from './lib/load.js';
+import { CATEGORIES } from '../src/domain/vocabulary.js';
 
 /** What to run. */
 export interface DuplicatesRequest {
@@ -61,21 +62,6 @@ const CENTER = { lat: 39.7817, lon: -89.6501 };
 /** Half the city's extent in degrees: about 11 km each way. */
 const HALF_LAT = 0.1;
 const HALF_LON = 0.13;
-const CATEGORIES = [
-  'pothole',
-  'streetlight',
-  'graffiti',
-  'trash',
-  'illegal_dumping',
-  'sidewalk',
-  'traffic_signal',
-  'abandoned_vehicle',
-  'tree',
-  'water_leak',
-  'noise',
-  'park',
-  'other',
-];
 const NAMES = [
   'Main',
   'Elm',

@@ -23,6 +23,10 @@ const TRANSCRIPT_LIMIT = 100;
 /** A staff reply fits two SMS segments of accented text and reads well in any chat. */
 export const MAX_STAFF_REPLY_LENGTH = 1000;
 const MAX_CANNED_TITLE_LENGTH = 80;
+/** What a hand-off's staff id looks like (handoffRefOf): 16 base64url characters. */
+const HANDOFF_ID = /^[A-Za-z0-9_-]{16}$/;
+/** What a canned reply's id looks like (addCannedReply). */
+const CANNED_REPLY_ID = /^canned-[0-9a-f-]{36}$/;
 
 /** The id staff use for a hand-off request. */
 export function handoffId(handoff: HandoffRecord): string {
@@ -41,7 +45,10 @@ export function waitingCount(deps: Pick<StaffDeps, 'store'>): Promise<number> {
 
 /** A request by its staff id; a StaffError 404 when there is none. */
 export async function getHandoff(deps: Pick<StaffDeps, 'store'>, id: string): Promise<HandoffRecord> {
-  const [stored] = id ? await deps.store.handoffs.find({ field: 'ref', equals: id }, { limit: 1 }) : [];
+  // Checked before the store sees it: an index key may not hold NUL or run long (a 500 the
+  // bad-input fuzzer found).
+  if (!HANDOFF_ID.test(id)) throw new StaffError(404, 'No hand-off request with that id');
+  const [stored] = await deps.store.handoffs.find({ field: 'ref', equals: id }, { limit: 1 });
   if (stored) return stored;
   // Requests from before the inbox have no `ref`: only open ones still matter.
   const open = await deps.store.handoffs.find({ field: 'status', equals: 'open' }, { limit: OPEN_READ_LIMIT });
@@ -226,8 +233,13 @@ export async function addCannedReply(
   return { ...record, _rev: 1 };
 }
 
+/** A canned reply's text by its id, if there is one with that id. */
+export async function cannedReplyText(deps: Pick<StaffDeps, 'store'>, id: string): Promise<string | undefined> {
+  return CANNED_REPLY_ID.test(id) ? (await deps.store.cannedReplies.get(id))?.text : undefined;
+}
+
 /** Removes a canned reply; audited. */
 export async function removeCannedReply(deps: Pick<StaffDeps, 'store'>, id: string, actor: Actor): Promise<void> {
-  if (!(await deps.store.cannedReplies.delete(id))) throw new StaffError(404, 'No canned reply with that id');
+  if (!CANNED_REPLY_ID.test(id) || !(await deps.store.cannedReplies.delete(id))) throw new StaffError(404, 'No canned reply with that id');
   await recordAudit(deps.store, { actor: actor.username, action: 'canned_reply.remove', target: id });
 }

@@ -8,10 +8,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { startTestApp, type RunningApp } from '../support/http.js';
-import { hasChromium, launchBrowser, TEST_OUTPUT } from '../support/browser.js';
-import { ACCOUNT_SID, AUTH_TOKEN, startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
-import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
+import { startTestApp, withProviderFakes, type RunningApp } from '../support/http.js';
+import { hasChromium, launchBrowser, TEST_OUTPUT, watchedPage } from '../support/browser.js';
+import { startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
+import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
 import { referenceIn, smsAddress, TestConversation } from '../support/harness.js';
 import { createStaffUser } from '../../src/staff/staff-accounts.js';
 import type { ResidentRecord } from '../../src/domain/records.js';
@@ -69,21 +69,9 @@ describe.skipIf(!hasChromium)('staff dashboard in a browser', () => {
   beforeAll(async () => {
     twilio = await startFakeTwilio();
     telegram = await startFakeTelegram();
-    app = await startTestApp(
-      {
-        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-        TWILIO_FROM: '+12175550100',
-        TWILIO_MESSAGES_PER_SECOND: '100',
-        TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-        TELEGRAM_API_ROOT: telegram.apiRoot,
-        TELEGRAM_MODE: 'polling',
-        // Broadcasts wait out quiet hours; this test must not depend on the time of day it runs.
-        QUIET_HOURS: 'off',
-        SEED_DEMO_DATA: 'false',
-      },
-      { twilioHttpClient: twilio.httpClient, telegramRates: { perChatPerSecond: 1000 } },
-    );
+    // Broadcasts wait out quiet hours; this test must not depend on the time of day it runs.
+    const { env, overrides } = withProviderFakes({ twilio, telegram }, { QUIET_HOURS: 'off', SEED_DEMO_DATA: 'false' });
+    app = await startTestApp(env, overrides);
     const { store } = app.service;
     await createStaffUser(store, { username: 'ada', displayName: 'Ada Admin', role: 'admin', password: PASSWORD });
 
@@ -101,12 +89,7 @@ describe.skipIf(!hasChromium)('staff dashboard in a browser', () => {
     }
 
     browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    // CSP violations and failed script loads show up as console errors.
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
+    page = await watchedPage(browser, pageErrors);
   });
   afterAll(async () => {
     await browser?.close();

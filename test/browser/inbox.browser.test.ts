@@ -11,9 +11,9 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { startTestApp, type RunningApp } from '../support/http.js';
-import { hasChromium, launchBrowser, TEST_OUTPUT } from '../support/browser.js';
-import { ACCOUNT_SID, AUTH_TOKEN, messageSid, postTwilio, startFakeTwilio, twilioFixture, twimlMessages, type FakeTwilio } from '../support/twilio.js';
+import { startTestApp, withProviderFakes, type RunningApp } from '../support/http.js';
+import { hasChromium, launchBrowser, TEST_OUTPUT, watchedPage } from '../support/browser.js';
+import { messageSid, postTwilio, startFakeTwilio, twilioFixture, twimlMessages, type FakeTwilio } from '../support/twilio.js';
 import { createStaffUser } from '../../src/staff/staff-accounts.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -66,27 +66,14 @@ async function shot(name: string): Promise<void> {
 describe.skipIf(!hasChromium)('the staff inbox in a browser', () => {
   beforeAll(async () => {
     twilio = await startFakeTwilio();
-    app = await startTestApp(
-      {
-        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-        TWILIO_FROM: '+12175550100',
-        TWILIO_MESSAGES_PER_SECOND: '100',
-        // Staff replies and hand-backs are notifications; this test must not depend on the time of day.
-        QUIET_HOURS: 'off',
-        SEED_DEMO_DATA: 'false',
-      },
-      { twilioHttpClient: twilio.httpClient },
-    );
+    // Staff replies and hand-backs are notifications; this test must not depend on the time of day.
+    const { env, overrides } = withProviderFakes({ twilio }, { QUIET_HOURS: 'off', SEED_DEMO_DATA: 'false' });
+    app = await startTestApp(env, overrides);
     app.service.jobs.start();
     await createStaffUser(app.service.store, { username: 'ada', displayName: 'Ada Admin', role: 'admin', password: PASSWORD });
 
     browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
+    page = await watchedPage(browser, pageErrors);
   });
   afterAll(async () => {
     await browser?.close();

@@ -13,9 +13,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openHandoffOf } from '../../src/pipeline/handoff-requests.js';
 import { handoffId } from '../../src/staff/handoff-desk.js';
-import { startTestApp, postJson, type RunningApp } from '../support/http.js';
-import { ACCOUNT_SID, AUTH_TOKEN, startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
-import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
+import { startTestApp, postJson, withProviderFakes, type RunningApp } from '../support/http.js';
+import { startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
+import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
 import { startFakeConnector, type FakeConnector } from '../support/fake-connector.js';
 import { smsAddress, startTestService, TestConversation, WEB_LIKE } from '../support/harness.js';
 
@@ -30,21 +30,8 @@ beforeAll(async () => {
   twilio = await startFakeTwilio();
   telegram = await startFakeTelegram();
   connector = await startFakeConnector();
-  app = await startTestApp(
-    {
-      ADMIN_TOKEN,
-      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-      TWILIO_FROM: '+12175550100',
-      TWILIO_MESSAGES_PER_SECOND: '100',
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-      TELEGRAM_API_ROOT: telegram.apiRoot,
-      TELEGRAM_MODE: 'polling',
-      BOT_FRAMEWORK_DEV_MODE: 'true',
-      QUIET_HOURS: 'off',
-    },
-    { twilioHttpClient: twilio.httpClient, telegramRates: { perChatPerSecond: 1000 } },
-  );
+  const { env, overrides } = withProviderFakes({ twilio, telegram }, { ADMIN_TOKEN, BOT_FRAMEWORK_DEV_MODE: 'true', QUIET_HOURS: 'off' });
+  app = await startTestApp(env, overrides);
   app.service.jobs.start();
 });
 afterAll(async () => {
@@ -155,6 +142,12 @@ describe('the inbox on SMS', () => {
     expect((await postJson(api(`/handoffs/${id}/reply`), { text: 'hi', extra: 1 }, auth)).status).toBe(400);
     expect((await postJson(api('/handoffs/AAAAAAAAAAAAAAAA/reply'), { text: 'hi' }, auth)).status).toBe(404);
     expect((await getJson('/handoffs/nope')).status).toBe(404);
+    // Ids that are no request's, whatever they hold, are 404s before the store sees them.
+    for (const odd of ['%00', 'a'.repeat(300), `${'A'.repeat(15)}%00`]) {
+      expect((await getJson(`/handoffs/${odd}`)).status).toBe(404);
+      expect((await postJson(api(`/handoffs/${odd}/close`), {}, auth)).status).toBe(404);
+      expect((await fetch(api(`/canned-replies/${odd}`), { method: 'DELETE', headers: auth })).status).toBe(404);
+    }
     expect((await postJson(api(`/handoffs/${id}/assign`), { username: 'nobody-here' }, auth)).status).toBe(400);
     await app.service.store.staffUsers.insert({
       _id: 'ana',

@@ -6,9 +6,9 @@
  * created and edited; a cancelled spot goes to the waitlist, who are told; sign-ups export as CSV.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTestApp, postJson, type RunningApp } from '../support/http.js';
-import { ACCOUNT_SID, AUTH_TOKEN, startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
-import { BOT_TOKEN, startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
+import { startTestApp, postJson, withProviderFakes, type RunningApp } from '../support/http.js';
+import { startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
+import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
 import { referenceIn, smsAddress, TestConversation, WEB_LIKE } from '../support/harness.js';
 
 const ADMIN_TOKEN = 'staff-desk-test-admin-token';
@@ -20,19 +20,8 @@ let app: RunningApp;
 beforeAll(async () => {
   twilio = await startFakeTwilio();
   telegram = await startFakeTelegram();
-  app = await startTestApp(
-    {
-      ADMIN_TOKEN,
-      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-      TWILIO_FROM: '+12175550100',
-      TWILIO_MESSAGES_PER_SECOND: '100',
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-      TELEGRAM_API_ROOT: telegram.apiRoot,
-      TELEGRAM_MODE: 'polling',
-    },
-    { twilioHttpClient: twilio.httpClient, telegramRates: { perChatPerSecond: 1000 } },
-  );
+  const { env, overrides } = withProviderFakes({ twilio, telegram }, { ADMIN_TOKEN });
+  app = await startTestApp(env, overrides);
 });
 afterAll(async () => {
   await app.close();

@@ -7,6 +7,8 @@ import { createApp, type AppOptions } from '../../src/http/app.js';
 import { attachDirectLineStreams } from '../../src/channels/webchat/direct-line.routes.js';
 import { startTestService } from './harness.js';
 import type { Service, ServiceOverrides } from '../../src/service.js';
+import { ACCOUNT_SID, AUTH_TOKEN, type FakeTwilio } from './twilio.js';
+import { BOT_TOKEN, type FakeTelegram } from './fake-telegram.js';
 
 /** A running app: its base URL, the service behind it, and a way to stop both. */
 export interface RunningApp {
@@ -43,4 +45,25 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * The settings of an app whose SMS goes to a fake Twilio and (given one) whose Telegram goes to
+ * a fake Bot API, both on 127.0.0.1, fast enough for tests; `env` adds to or overrides them.
+ */
+export function withProviderFakes(
+  fakes: { twilio: FakeTwilio; telegram?: FakeTelegram },
+  env: Record<string, string> = {},
+): { env: Record<string, string>; overrides: ServiceOverrides } {
+  return {
+    env: {
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_FROM: '+12175550100',
+      TWILIO_MESSAGES_PER_SECOND: '100',
+      ...(fakes.telegram ? { TELEGRAM_BOT_TOKEN: BOT_TOKEN, TELEGRAM_API_ROOT: fakes.telegram.apiRoot, TELEGRAM_MODE: 'polling' } : {}),
+      ...env,
+    },
+    overrides: { twilioHttpClient: fakes.twilio.httpClient, ...(fakes.telegram ? { telegramRates: { perChatPerSecond: 1000 } } : {}) },
+  };
 }

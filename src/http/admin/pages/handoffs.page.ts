@@ -19,6 +19,7 @@ import {
   handoffConversation,
   handoffId,
   listCannedReplies,
+  cannedReplyText,
   listHandoffs,
   MAX_STAFF_REPLY_LENGTH,
   removeCannedReply,
@@ -91,7 +92,7 @@ export function handoffPages(service: Service): Router {
     const typed = field(fields, 'text')?.trim() ?? '';
     const cannedId = field(fields, 'canned') ?? '';
     // Without the page's script, a canned reply picked and nothing typed sends the canned text.
-    const canned = !typed && cannedId ? (await service.store.cannedReplies.get(cannedId))?.text : undefined;
+    const canned = !typed && cannedId ? await cannedReplyText(service.staff, cannedId) : undefined;
     try {
       await replyToHandoff(service.staff, id, typed || canned || '', actorOf(res));
     } catch (error) {
