@@ -611,6 +611,42 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
       ),
   },
   {
+    name: 'POST /admin/api/handoffs/:id (reply, assign, hand-back), canned-replies',
+    cases: () =>
+      fc.oneof(
+        jsonCase(
+          'POST',
+          nastySegment.map((id) => `/admin/api/handoffs/${id}/reply`),
+          fc.record({ text: fc.oneof(fc.constantFrom('Hello, which street?'), nastyString) }),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          nastySegment.map((id) => `/admin/api/handoffs/${id}/assign`),
+          fc.record({ username: fc.oneof(fc.constantFrom('ana', null), nastyString) }),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          nastySegment.map((id) => `/admin/api/handoffs/${id}/hand-back`),
+          fc.record({ x: nastyValue }),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          '/admin/api/canned-replies',
+          fc.record({ locale: fc.oneof(fc.constantFrom('en', 'es'), nastyString), title: nastyString, text: nastyString }),
+          admin,
+        ),
+        jsonCase(
+          'DELETE',
+          nastySegment.map((id) => `/admin/api/canned-replies/${id}`),
+          fc.record({ x: nastyValue }),
+          admin,
+        ),
+      ),
+  },
+  {
     name: 'POST/PATCH /admin/api/roles (create, edit, close, reopen)',
     cases: () =>
       fc.oneof(
