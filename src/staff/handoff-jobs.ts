@@ -77,11 +77,14 @@ export function handoffJobHandlers(deps: HandoffJobDeps): Record<string, JobHand
         const key = `${job._id}|${lastActivity}`;
         if (!handoff.answeredAt) return tellBotIsBack(job, 'handoff.idle_unanswered', key);
         const at = now();
-        await updateHandoff(store, handoff._id, (current) =>
+        const closed = await updateHandoff(store, handoff._id, (current) =>
           current.status === 'open' && (current.lastActivityAt ?? current.at).getTime() === lastActivity
             ? { ...current, status: 'closed', closedAt: at, closedBy: 'idle' }
             : null,
         );
+        // Someone wrote (or staff closed it) between the read and the close: look again, rather
+        // than tell the resident the bot is back while a person still has the conversation.
+        if (!closed) return { state: 'later', dueAt: at };
         return tellBotIsBack(job, 'handoff.idle_handed_back', key);
       },
     },

@@ -282,3 +282,30 @@ describe('the idle hand-back', () => {
     }
   });
 });
+
+describe('the idle check against a resident writing at that moment', () => {
+  it('looks again instead of telling the resident the bot is back, when the request moved between its read and its close', async () => {
+    const { handoffJobHandlers } = await import('../../src/staff/handoff-jobs.js');
+    const { store } = app.service;
+    const resident = new TestConversation(app.service, smsAddress(), undefined, residentClock());
+    await resident.send('talk to a person');
+    const request = (await openHandoffOf(store, resident.address))!;
+    const longAgo = new Date(Date.now() - 3_600_000);
+    // What the idle check read: answered, and quiet for an hour.
+    const stale = { ...request, answeredAt: longAgo, lastActivityAt: longAgo };
+    // What is stored by the time it closes: the resident has just written.
+    await store.handoffs.replace({ ...request, answeredAt: longAgo, lastActivityAt: new Date() }, request._rev);
+    const told: string[] = [];
+    const handlers = handoffJobHandlers({
+      store: { jobs: store.jobs, handoffs: { ...store.handoffs, find: async () => [stale] } },
+      notifier: { notify: async (_address, notification) => (told.push(notification.key), { state: 'sent' }) },
+      config: { handoffIdleMs: 60_000 },
+      holdMs: 120_000,
+    });
+    const job = (await store.jobs.get(`handoff-idle|${request.ref}`))!;
+    const outcome = await handlers['handoff_idle']!.run(job);
+    expect(outcome.state).toBe('later');
+    expect(told).toEqual([]);
+    expect(await openHandoffOf(store, resident.address)).toMatchObject({ status: 'open' });
+  });
+});
