@@ -34,8 +34,8 @@ export function handoffId(handoff: HandoffRecord): string {
 }
 
 /** Hand-off requests with a status: open ones oldest first (the longest waiting on top), closed ones newest first. */
-export async function listHandoffs(deps: Pick<StaffDeps, 'store'>, status: HandoffRecord['status']): Promise<HandoffRecord[]> {
-  return deps.store.handoffs.find({ field: 'status', equals: status }, { order: status === 'open' ? 'asc' : 'desc', limit: LIST_LIMIT });
+export async function listHandoffs(deps: Pick<StaffDeps, 'store'>, status: HandoffRecord['status'], limit = LIST_LIMIT): Promise<HandoffRecord[]> {
+  return deps.store.handoffs.find({ field: 'status', equals: status }, { order: status === 'open' ? 'asc' : 'desc', limit: Math.min(limit, LIST_LIMIT) });
 }
 
 /** How many conversations wait for a person (the dashboard home's count). */

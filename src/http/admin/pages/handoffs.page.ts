@@ -55,7 +55,7 @@ export function handoffPages(service: Service): Router {
   const timeZone = service.config.cityTimeZone;
 
   router.get('/handoffs', async (req, res) => {
-    const [open, closed] = await Promise.all([listHandoffs(service.staff, 'open'), listHandoffs(service.staff, 'closed')]);
+    const [open, closed] = await Promise.all([listHandoffs(service.staff, 'open'), listHandoffs(service.staff, 'closed', RECENTLY_CLOSED)]);
     const actor = actorOf(res);
     sendPage(
       res,
@@ -67,13 +67,13 @@ export function handoffPages(service: Service): Router {
         scripts: ['/admin/assets/inbox.js'],
         ...withFlash(flashOf(req.query, INBOX_FLASH)),
       },
-      inboxView(open, closed.slice(0, RECENTLY_CLOSED), actor, timeZone, Date.now()),
+      inboxView(open, closed, actor, timeZone, Date.now()),
     );
   });
 
   // The waiting list alone, for the page's refresh.
   router.get('/handoffs/live', async (_req, res) => {
-    sendStaffPage(res, waitingTable(await listHandoffs(service.staff, 'open'), actorOf(res), timeZone, Date.now()));
+    sendStaffPage(res, waitingTable(await listHandoffs(service.staff, 'open'), timeZone, Date.now()));
   });
 
   router.get('/handoffs/:id', async (req, res) => {
@@ -208,7 +208,7 @@ export function inboxView(open: readonly HandoffRecord[], closed: readonly Hando
       Residents who asked for a person, got stuck, asked something the bot could not answer, or answered a broadcast in words. While a person holds a
       conversation the bot stays quiet; hand it back when you are done. <a href="/admin/canned-replies">Canned replies</a>
     </p>
-    <div data-live="/admin/handoffs/live">${waitingTable(open, actor, timeZone, now)}</div>
+    <div data-live="/admin/handoffs/live">${waitingTable(open, timeZone, now)}</div>
     <h2>Recently closed</h2>
     ${
       closed.length === 0
@@ -240,7 +240,7 @@ export function inboxView(open: readonly HandoffRecord[], closed: readonly Hando
 }
 
 /** The waiting conversations (also the list's live fragment). */
-function waitingTable(open: readonly HandoffRecord[], _actor: StaffActor, timeZone: string, now: number): SafeHtml {
+function waitingTable(open: readonly HandoffRecord[], timeZone: string, now: number): SafeHtml {
   return html`<h2>Waiting <span class="count" data-waiting="${open.length}">${open.length}</span></h2>
     ${
       open.length === 0
