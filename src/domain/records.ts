@@ -123,12 +123,31 @@ export interface ReportRecord extends StoredRecord {
   openPlace?: string;
 }
 
+/**
+ * A resident who follows a report someone else filed ("already reported? follow it"): they hear
+ * its updates and count as a co-reporter. `_id` is `<reportId>|<address>`, so they follow once.
+ */
+export interface ReportFollowerRecord extends StoredRecord {
+  reportId: string;
+  address: string;
+  at: Date;
+  /** How they came to follow it: they chose to, or their own report was merged into it. */
+  via: 'follow' | 'merge';
+  /** The update that holds the words and photos they added when following (erased with them). */
+  noteId?: string;
+}
+
 /** An update on a report: a note, a status change, or a resident's follow-up. */
 export interface ReportUpdateRecord extends StoredRecord {
   reportId: string;
   status?: string;
   note?: string;
   by: 'resident' | 'staff' | 'system';
+  /**
+   * A resident's words added by a follower, not the reporter: the reporter's own-words view
+   * (`status R-…` from the reporter's address) leaves them out, and erasing the reporter keeps them.
+   */
+  follower?: boolean;
   /** Photos a resident sent with a follow-up. */
   photos?: MediaRef[];
   /** The staff member (username) who wrote a staff update. */

@@ -40,6 +40,11 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'openPlace', sortBy: 'createdAt' },
   ],
   reportUpdates: [{ field: 'reportId', sortBy: 'at' }],
+  reportFollowers: [
+    // A report's followers, to tell them its updates; a resident's followed reports ("my reports").
+    { field: 'reportId', sortBy: 'at' },
+    { field: 'address', sortBy: 'at' },
+  ],
   ideas: [
     { field: 'kind', sortBy: 'createdAt' },
     { field: 'authorAddress', sortBy: 'createdAt' },

@@ -19,6 +19,7 @@ import type {
   ConversationRecord,
   IdeaRecord,
   IdeaSupportRecord,
+  ReportFollowerRecord,
   InboundReceipt,
   HandoffRecord,
   CannedReplyRecord,
@@ -223,7 +224,18 @@ const reportUpdateSchema = recordSchema<ReportUpdateRecord>({
   photos: { type: [mediaRefSchema], default: undefined },
   staff: String,
   notified: Boolean,
+  follower: Boolean,
   at: { type: Date, required: true },
+});
+
+const reportFollowerSchema = recordSchema<ReportFollowerRecord>({
+  _id: ID,
+  _rev: REV,
+  reportId: { type: String, required: true },
+  address: { type: String, required: true },
+  at: { type: Date, required: true },
+  via: { type: String, required: true, enum: membersOf<ReportFollowerRecord['via']>()(['follow', 'merge']) },
+  noteId: String,
 });
 
 const ideaResponseSchema = nestedSchema<NonNullable<IdeaRecord['response']>>({
@@ -476,6 +488,7 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   transcripts: transcriptEntrySchema,
   reports: reportSchema,
   reportUpdates: reportUpdateSchema,
+  reportFollowers: reportFollowerSchema,
   ideas: ideaSchema,
   ideaSupports: ideaSupportSchema,
   roles: volunteerRoleSchema,

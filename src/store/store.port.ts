@@ -14,6 +14,7 @@ import type {
   ConversationRecord,
   IdeaRecord,
   IdeaSupportRecord,
+  ReportFollowerRecord,
   HandoffRecord,
   CannedReplyRecord,
   JobRecord,
@@ -77,6 +78,7 @@ export interface Collections {
   transcripts: Collection<TranscriptEntryRecord>;
   reports: Collection<ReportRecord>;
   reportUpdates: Collection<ReportUpdateRecord>;
+  reportFollowers: Collection<ReportFollowerRecord>;
   ideas: Collection<IdeaRecord>;
   ideaSupports: Collection<IdeaSupportRecord>;
   roles: Collection<VolunteerRoleRecord>;

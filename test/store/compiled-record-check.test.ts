@@ -106,6 +106,11 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       photos: [{ url: 'https://example.test/2.jpg', contentType: 'image/png' }],
       at: at(95),
     },
+    { _id: 'U-3', reportId: 'R-7K3QX', by: 'resident', follower: true, note: 'Me too', at: at(96) },
+  ],
+  reportFollowers: [
+    { _id: 'R-7K3QX|telegram:42', reportId: 'R-7K3QX', address: 'telegram:42', at: at(96), via: 'follow', noteId: 'U-3' },
+    { _id: 'R-7K3QX|sms:+15550000009', reportId: 'R-7K3QX', address: 'sms:+15550000009', at: at(97), via: 'merge' },
   ],
   ideas: [
     {
