@@ -7,6 +7,7 @@ import { CATEGORIES } from '../src/domain/vocabulary.js';
 import { extractPlace } from '../src/engine/location.js';
 import { defineDialog, type Slots, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
+import type { NearbyReportView } from '../src/engine/commands.js';
 import type { GeoPoint, MediaRef } from '../src/core/message.js';
 import { answerYesNo, ask, choice, freeText, mediaSlot, notAnAnswer, pointSlot, result, say, str, yesNoChoices } from './dialog-kit.js';
 
@@ -101,19 +102,111 @@ export const reportProblemDialog = defineDialog({
     },
     place: {
       ask: (ctx) => {
-        if (str(ctx.slots.placeText) || ctx.slots.point) return { skipTo: 'description' };
+        if (str(ctx.slots.placeText) || ctx.slots.point) return { skipTo: 'nearby' };
         const key = ctx.channel.location ? 'report.ask_place_or_pin' : 'report.ask_place';
         return [{ kind: 'text', text: ctx.t(key), ...(ctx.channel.location ? { requestLocation: true } : {}) }];
       },
       answer: (input, ctx) => {
-        if (input.location) return { to: 'description', set: { point: pointSlot(input.location) } };
+        if (input.location) return { to: 'nearby', set: { point: pointSlot(input.location) } };
         const not = notAnAnswer(input, ctx);
         if (not) return { retry: not === 'question' ? 'report.why_place' : 'report.retry_place' };
         const text = freeText(input, 3, PLACE_MAX);
         if ('tooLong' in text) return { retry: 'report.retry_place_long' };
         // A bare number or a yes/no is an answer to some other question, not a place.
         if ('tooShort' in text || /^\d{1,2}$/.test(input.text.trim())) return { retry: 'report.retry_place' };
-        return { to: 'description', set: { placeText: text.ok } };
+        return { to: 'nearby', set: { placeText: text.ok } };
+      },
+    },
+    // "Already reported?": open reports of the kind at this place, offered to follow instead.
+    nearby: {
+      load: (ctx) => {
+        const category = str(ctx.slots.category);
+        if (ctx.slots.nearby !== undefined || !category) return null;
+        const point = result<GeoPoint>(ctx.slots.point);
+        const placeText = str(ctx.slots.placeText);
+        return {
+          command: { type: 'report.findNearby', input: { category, ...(placeText ? { placeText } : {}), ...(point ? { point } : {}) } },
+          resultSlot: 'nearby',
+        };
+      },
+      ask: (ctx) => {
+        const found = nearbyOf(ctx.slots);
+        if (ctx.slots.fileAnyway || found.length === 0) return { skipTo: 'description' };
+        return [ask(ctx, nearbyMessageKey(found), nearbyVars(ctx, found), nearbyChoices(ctx, found))];
+      },
+      answer: (input, ctx) => {
+        const found = nearbyOf(ctx.slots);
+        const choices = nearbyChoices(ctx, found);
+        let picked = ctx.pick(input, choices);
+        // One report offered: "yes" takes it (follow it, or "that's the one"), "no" files anyway.
+        if (!picked && choices.length === 2) {
+          const answer = ctx.yesNo(input);
+          if (answer === 'yes') picked = choices[0]!.id;
+          if (answer === 'no') picked = FILE_ANYWAY;
+        }
+        if (picked === FILE_ANYWAY) return { to: 'description', set: { fileAnyway: true } };
+        const [action, ref] = (picked ?? '').split(':');
+        if (action === 'same' && ref) return { finish: true, say: [say(ctx, 'report.nearby_kept', { ref })] };
+        if (action === 'follow' && ref) return { to: 'follow_note', set: { followRef: ref } };
+        return { retry: 'report.retry_nearby' };
+      },
+    },
+    // Following: what the resident saw (words or a photo) is added to the report they follow.
+    follow_note: {
+      freeText: true,
+      ask: (ctx) => {
+        if (str(ctx.slots.description) || Array.isArray(ctx.slots.photos) || ctx.slots.noteSkipped) return { skipTo: 'follow' };
+        const skip = [choice(ctx, 'skip', 'choice.skip')];
+        return [
+          {
+            kind: 'text',
+            text: ctx.t(ctx.channel.media ? 'report.follow_note_or_photo' : 'report.follow_note'),
+            choices: skip,
+            ...(ctx.channel.media ? { requestPhoto: true } : {}),
+          },
+        ];
+      },
+      answer: (input, ctx) => {
+        const yesNo = answerYesNo(input, ctx);
+        if (ctx.pick(input, [choice(ctx, 'skip', 'choice.skip')]) === 'skip' || yesNo === 'no') return { to: 'follow', set: { noteSkipped: true } };
+        // "yes" says there is something to add, not what.
+        if (yesNo === 'yes') return { retry: 'report.retry_follow_note' };
+        const text = freeText(input, 3, DESCRIPTION_MAX);
+        if ('tooShort' in text) return { retry: 'report.retry_follow_note' };
+        if ('tooLong' in text) return { retry: 'report.retry_description_long', vars: { max: DESCRIPTION_MAX } };
+        return { to: 'follow', set: { description: text.ok } };
+      },
+    },
+    follow: {
+      load: (ctx) => {
+        const description = str(ctx.slots.description);
+        return {
+          command: {
+            type: 'report.follow',
+            input: { ref: str(ctx.slots.followRef) ?? '', photos: result<MediaRef[]>(ctx.slots.photos) ?? [], ...(description ? { note: description } : {}) },
+          },
+          resultSlot: 'followed',
+        };
+      },
+      ask: (ctx) => {
+        const followed = result<{ outcome: string; residents: number }>(ctx.slots.followed);
+        const ref = str(ctx.slots.followRef) ?? '';
+        switch (followed?.outcome) {
+          case 'following':
+            return { finish: true, say: [say(ctx, 'report.following', { ref, count: followed.residents })] };
+          case 'already':
+          case 'own':
+            return { finish: true, say: [say(ctx, 'report.nearby_kept', { ref })] };
+          default:
+            // Fixed or closed while the resident was deciding: theirs is a new report after all.
+            return [ask(ctx, 'report.nearby_gone', { ref }, yesNoChoices(ctx))];
+        }
+      },
+      answer: (input, ctx) => {
+        const answer = answerYesNo(input, ctx);
+        if (answer === 'yes') return { to: 'description', set: { fileAnyway: true } };
+        if (answer === 'no') return { finish: true, say: [say(ctx, 'report.nearby_not_filed')] };
+        return { retry: 'retry.yes_no' };
       },
     },
     description: {
@@ -183,10 +276,11 @@ export const reportProblemDialog = defineDialog({
       ask: (ctx) => [ask(ctx, 'report.ask_change', undefined, changeChoices(ctx))],
       answer: (input, ctx) => {
         switch (ctx.pick(input, changeChoices(ctx))) {
+          // Another kind or place may have been reported already: look again.
           case 'category':
-            return { to: 'category', set: { category: null, guessedCategory: null } };
+            return { to: 'category', set: { category: null, guessedCategory: null, nearby: null, fileAnyway: null } };
           case 'place':
-            return { to: 'place', set: { placeText: null, point: null } };
+            return { to: 'place', set: { placeText: null, point: null, nearby: null, fileAnyway: null } };
           case 'description':
             return { to: 'description', set: { description: null } };
           case 'photo':
@@ -202,6 +296,54 @@ export const reportProblemDialog = defineDialog({
     },
   },
 });
+
+/** The choice that files the resident's report although others were offered. */
+const FILE_ANYWAY = 'file';
+
+function nearbyOf(slots: Slots): NearbyReportView[] {
+  return result<{ reports: NearbyReportView[] }>(slots.nearby)?.reports ?? [];
+}
+
+/** Follow each report someone else filed; "that's the one" for the resident's own; or file anyway. */
+function nearbyChoices(ctx: StepContext, found: readonly NearbyReportView[]): Choice[] {
+  return [
+    ...found.map((report) =>
+      report.yours
+        ? choice(ctx, `same:${report.ref}`, 'report.nearby_same', { ref: report.ref })
+        : choice(ctx, `follow:${report.ref}`, 'report.nearby_follow', { ref: report.ref }),
+    ),
+    choice(ctx, FILE_ANYWAY, 'report.nearby_file'),
+  ];
+}
+
+/** One report found is a sentence ("Someone reported..."); two are a short list. */
+function nearbyMessageKey(found: readonly NearbyReportView[]): string {
+  const [only] = found;
+  if (found.length > 1 || !only) return 'report.nearby_many';
+  return only.yours === 'reported' ? 'report.nearby_one_yours' : only.yours === 'following' ? 'report.nearby_one_following' : 'report.nearby_one';
+}
+
+function nearbyVars(ctx: StepContext, found: readonly NearbyReportView[]) {
+  const describe = (report: NearbyReportView) => ({
+    ref: report.ref,
+    category: ctx.t(`category.${report.category}`),
+    where: report.place
+      ? ctx.t('report.nearby_at', { place: report.place })
+      : report.distanceM !== undefined
+        ? ctx.t('report.nearby_metres', { count: report.distanceM })
+        : ctx.t('report.nearby_close'),
+    age: ctx.t('report.nearby_age', { count: report.ageDays }),
+    status: ctx.t(`status.${report.status}`),
+  });
+  const [first] = found;
+  if (found.length === 1 && first) return describe(first);
+  const items = found.map((report) => {
+    const vars = describe(report);
+    const key = report.yours === 'reported' ? 'report.nearby_item_yours' : report.yours === 'following' ? 'report.nearby_item_following' : 'report.nearby_item';
+    return ctx.t(key, vars);
+  });
+  return { items: items.join('\n') };
+}
 
 function changeChoices(ctx: StepContext): Choice[] {
   const choices = [

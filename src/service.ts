@@ -141,7 +141,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
         promotions.add(promotion);
       },
     },
-    { addressHashSecret: config.addressHashSecret, handoffIdleMs: config.handoffIdleMs },
+    { addressHashSecret: config.addressHashSecret, handoffIdleMs: config.handoffIdleMs, duplicateRadiusM: config.duplicateRadiusM },
   );
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale, senderLimit: config.rateLimits.messages });
 

@@ -26,6 +26,26 @@ export interface ReportSummary {
   category: string;
   status: string;
   createdAt: string;
+  /** The resident follows it (someone else reported it). */
+  following?: boolean;
+}
+
+/** An open report near where a resident is about to file one ("already reported?"). */
+export interface NearbyReportView {
+  ref: string;
+  category: string;
+  status: string;
+  /** The place as its reporter wrote it, or the street the geocoder gave for its point; may be empty. */
+  place: string;
+  createdAt: string;
+  /** Whole days since it was reported, when it was looked up. */
+  ageDays: number;
+  /** Metres from the resident's point, when both have one. */
+  distanceM?: number;
+  /** The resident reported it, or already follows it: offered as "that's the one", not to follow. */
+  yours?: 'reported' | 'following';
+  /** Its reporter and followers. */
+  residents: number;
 }
 
 /** A line in a list of ideas. */
@@ -71,6 +91,8 @@ export interface CommandResults {
   'report.get': { report: ReportView | null };
   'report.listMine': { reports: ReportSummary[] };
   'report.addResidentUpdate': { outcome: 'added' | 'not_found' };
+  'report.findNearby': { reports: NearbyReportView[] };
+  'report.follow': { outcome: 'following' | 'already' | 'own' | 'not_found' | 'not_open'; residents: number };
   'idea.create': { ref: string };
   'idea.listRecent': { ideas: IdeaSummary[] };
   'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' };
@@ -95,6 +117,10 @@ export interface CommandInputs {
   'report.listMine': Record<string, never>;
   /** A resident's reply to an update on their report, added to it. */
   'report.addResidentUpdate': { ref: string; text: string; media?: MediaRef[] };
+  /** Open reports of the category at the place or near the point (at most two, best first). */
+  'report.findNearby': { category: string; placeText?: string; point?: GeoPoint };
+  /** Follow someone else's report instead of filing one, adding what the resident saw. */
+  'report.follow': { ref: string; note?: string; photos: MediaRef[] };
   'idea.create': { title: string; details: string; neighbourhood?: string };
   'idea.listRecent': { limit: number };
   'idea.support': { ref: string };

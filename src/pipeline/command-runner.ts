@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ChannelName, MediaRef } from '../core/message.js';
-import type { Command, CommandResult, Effect, ReportView, RoleSummary, RoleView } from '../engine/commands.js';
+import type { Command, CommandResult, Effect, ReportSummary, ReportView, RoleSummary, RoleView } from '../engine/commands.js';
 import type { Collections, Store } from '../store/store.port.js';
 import type { SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
@@ -18,6 +18,8 @@ import { withOpenReportKeys } from '../domain/open-report-keys.js';
 import { statusGroupOf } from '../domain/report-status.js';
 import { Erasure } from './erasure.js';
 import { requestHandoff, residentLeft, residentWrote } from './handoff-requests.js';
+import { alreadyReported } from './already-reported.js';
+import { coReporterCount, followReport } from './report-followers.js';
 
 /** Who a command runs for, and which inbound message caused it. */
 export interface CommandScope {
@@ -43,6 +45,9 @@ const WRITE_ATTEMPTS = 5;
  */
 const SIGNUP_ATTEMPTS = 30;
 const ROLE_LIST_LIMIT = 50;
+/** "My reports" reads this many of the resident's newest own and followed reports, and lists the first few. */
+const MY_REPORTS_READ = 20;
+const MY_REPORTS_LISTED = 5;
 
 /** Settings of the runner (from the configuration). */
 export interface CommandRunnerOptions {
@@ -50,10 +55,14 @@ export interface CommandRunnerOptions {
   addressHashSecret?: string | undefined;
   /** HANDOFF_IDLE_MINUTES: when a conversation handed to a person is first checked for idleness. */
   handoffIdleMs?: number;
+  /** DUPLICATE_RADIUS_METERS: how close an open report of the same category counts as "already reported". */
+  duplicateRadiusM?: number;
 }
 
 /** HANDOFF_IDLE_MINUTES' default, for runners built without the configuration (tests). */
 const DEFAULT_HANDOFF_IDLE_MS = 30 * 60_000;
+/** DUPLICATE_RADIUS_METERS' default, likewise. */
+const DEFAULT_DUPLICATE_RADIUS_M = 250;
 
 /** Executes commands and effects for the turn pipeline. */
 export class CommandRunner {
@@ -61,6 +70,7 @@ export class CommandRunner {
   /** Deletes residents' data, and knows the addresses it deleted (the pipeline asks at a first contact). */
   readonly erasure: Erasure;
   private readonly handoffIdleMs: number;
+  private readonly duplicateRadiusM: number;
 
   constructor(
     private readonly store: Collections & Pick<Store, 'media'>,
@@ -69,6 +79,7 @@ export class CommandRunner {
   ) {
     this.erasure = new Erasure(store, { secret: options.addressHashSecret, spotFreed: async (roleId) => this.hooks.spotFreed?.(roleId) });
     this.handoffIdleMs = options.handoffIdleMs ?? DEFAULT_HANDOFF_IDLE_MS;
+    this.duplicateRadiusM = options.duplicateRadiusM ?? DEFAULT_DUPLICATE_RADIUS_M;
   }
 
   /** Runs one command and returns its result for the engine. */
@@ -80,14 +91,26 @@ export class CommandRunner {
         return { type: command.type, value: { report: await this.reportView(command.input.ref, scope) } };
       case 'report.addResidentUpdate':
         return { type: command.type, value: { outcome: await this.addResidentUpdate(command.input, scope) } };
-      case 'report.listMine': {
-        const reports = await this.store.reports.find({ field: 'residentAddress', equals: scope.address }, { order: 'desc', limit: 20 });
-        const open = reports.filter((report) => report.statusGroup === 'open').slice(0, 5);
+      case 'report.findNearby':
         return {
           type: command.type,
-          value: { reports: open.map((r) => ({ ref: r._id, category: String(r.category), status: r.status, createdAt: r.createdAt.toISOString() })) },
+          value: { reports: await alreadyReported(this.store, command.input, { ...scope, radiusM: this.duplicateRadiusM }) },
         };
+      case 'report.follow': {
+        const { ref, note, photos } = command.input;
+        const outcome = await followReport(this.store, {
+          ref,
+          address: scope.address,
+          sourceKey: scope.sourceKey,
+          now: scope.now,
+          photos,
+          ...(note ? { note } : {}),
+        });
+        const report = await this.store.reports.get(ref.toUpperCase());
+        return { type: command.type, value: { outcome, residents: report ? await coReporterCount(this.store, report) : 0 } };
       }
+      case 'report.listMine':
+        return { type: command.type, value: { reports: await this.myReports(scope) } };
       case 'idea.create':
         return { type: command.type, value: await this.createIdea(command.input, scope) };
       case 'idea.listRecent': {
@@ -205,6 +228,29 @@ export class CommandRunner {
     });
   }
 
+  /**
+   * "My reports": the resident's own reports and those they follow, open ones first, then the
+   * newest, with their state (a fixed one stays listed: residents ask about those too).
+   */
+  private async myReports(scope: CommandScope): Promise<ReportSummary[]> {
+    const [own, follows] = await Promise.all([
+      this.store.reports.find({ field: 'residentAddress', equals: scope.address }, { order: 'desc', limit: MY_REPORTS_READ }),
+      this.store.reportFollowers.find({ field: 'address', equals: scope.address }, { order: 'desc', limit: MY_REPORTS_READ }),
+    ]);
+    const followed = (await Promise.all(follows.map((follow) => this.store.reports.get(follow.reportId)))).filter((report) => report !== null);
+    const followedIds = new Set(followed.map((report) => report._id));
+    return [...own, ...followed]
+      .sort((a, b) => Number(b.statusGroup === 'open') - Number(a.statusGroup === 'open') || b.createdAt.getTime() - a.createdAt.getTime())
+      .slice(0, MY_REPORTS_LISTED)
+      .map((report) => ({
+        ref: report._id,
+        category: String(report.category),
+        status: report.status,
+        createdAt: report.createdAt.toISOString(),
+        ...(followedIds.has(report._id) ? { following: true } : {}),
+      }));
+  }
+
   /** A resident's reply to an update of their own report, kept as their update (once per message). */
   private async addResidentUpdate(input: { ref: string; text: string; media?: MediaRef[] }, scope: CommandScope): Promise<'added' | 'not_found'> {
     const report = await this.store.reports.get(input.ref.toUpperCase());
@@ -243,7 +289,8 @@ export class CommandRunner {
     if (!report) return null;
     const own = report.residentAddress === scope.address;
     const all = await this.store.reportUpdates.find({ field: 'reportId', equals: report._id }, { order: 'asc', limit: 20 });
-    const updates = own ? all : all.filter((update) => update.by !== 'resident');
+    // A follower's words are theirs: not shown to the reporter either.
+    const updates = all.filter((update) => update.by !== 'resident' || (own && !update.follower));
     const point = report.location.point;
     return {
       ref: report._id,

@@ -137,7 +137,8 @@ export class Erasure {
       store.ideas.find({ field: 'authorAddress', equals: address }, { limit: ALL }),
     ]);
     const updates = (await Promise.all(reports.map((report) => store.reportUpdates.find({ field: 'reportId', equals: report._id }, { limit: ALL })))).flat();
-    const replies = updates.filter((update) => update.by === 'resident');
+    // Their replies to updates; a follower's words on their report are the follower's, and stay.
+    const replies = updates.filter((update) => update.by === 'resident' && !update.follower);
     const messageKeys = messagesOf(conversation, transcript);
 
     // Only photos they uploaded themselves: on our own web chat (Direct Line) a resident's
@@ -177,6 +178,12 @@ export class Erasure {
     // profile), messages sent to them, hand-off requests, jobs that write to them (a staff
     // reply's text): found by their address.
     await inChunks(await store.ideaSupports.find({ field: 'address', equals: address }, { limit: ALL }), (support) => store.ideaSupports.delete(support._id));
+    // Reports they follow: the words and photos they added go, then the follow itself (in this
+    // order, so a retry still finds the words through the follow).
+    await inChunks(await store.reportFollowers.find({ field: 'address', equals: address }, { limit: ALL }), async (follow) => {
+      if (follow.noteId) await store.reportUpdates.delete(follow.noteId);
+      await store.reportFollowers.delete(follow._id);
+    });
     await inChunks(await store.deliveries.find({ field: 'address', equals: address }, { limit: ALL }), (delivery) => store.deliveries.delete(delivery._id));
     await inChunks(await store.outbound.find({ field: 'address', equals: address }, { limit: ALL }), (message) => store.outbound.delete(message._id));
     await inChunks(await store.handoffs.find({ field: 'address', equals: address }, { limit: ALL }), (handoff) => store.handoffs.delete(handoff._id));

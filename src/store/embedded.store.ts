@@ -18,14 +18,16 @@ import path from 'node:path';
 import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
 import mongoose from 'mongoose';
 import type { StoredRecord } from '../domain/records.js';
-import { eachCollection, type CollectionName, type RecordOf } from './collections.js';
+import { COLLECTION_INDEXES, COLLECTION_NAMES, eachCollection, type CollectionName, type RecordOf } from './collections.js';
 import { openEmbeddedCollection, type EmbeddedCollection, type EmbeddedContext } from './embedded-collection.js';
 import { createMediaFiles, type StoredUploadEntry } from './media-files.js';
 import { buildModels, type StoreModels } from './schemas.js';
 import type { Collection, Collections, Store } from './store.port.js';
 
-// Collections, their indexes, and the two internal databases, with room to add more.
-const MAX_DATABASES = 64;
+// Collections, their indexes, and the two internal databases, with room to spare. Counted from
+// the table, not written down: a fixed 64 was outgrown by one new collection (MDB_DBS_FULL at
+// start). The limit is a setting of each open, not of the files, so it can change freely.
+const MAX_DATABASES = COLLECTION_NAMES.length + COLLECTION_NAMES.reduce((sum, name) => sum + COLLECTION_INDEXES[name].length, 0) + 64;
 
 // Writes a transaction waits for before it starts early; see openEmbeddedStore.
 const TXN_START_THRESHOLD = 1_000_000;
