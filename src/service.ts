@@ -33,6 +33,7 @@ import { createWebChannel, webConversationIds, type WebConversationIds } from '.
 import { createResidentNotifier, type ResidentNotifier } from './staff/resident-notifier.js';
 import { createBroadcastWorker, type BroadcastWorker } from './staff/broadcast-worker.js';
 import { createJobScheduler, type JobScheduler } from './staff/job-scheduler.js';
+import { reportNoticeJobHandlers } from './staff/report-notices.js';
 import { handoffJobHandlers } from './staff/handoff-jobs.js';
 import type { StaffDeps } from './staff/staff-deps.js';
 import { promoteFromWaitlist } from './staff/role-desk.js';
@@ -189,7 +190,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   const notifier = createResidentNotifier({ store, i18n, pipeline, messenger, cityName: config.cityName });
   const jobs = createJobScheduler({
     store,
-    handlers: { ...handoffJobHandlers({ store, notifier, config, holdMs: engine.handoffHoldMs }) },
+    handlers: { ...handoffJobHandlers({ store, notifier, config, holdMs: engine.handoffHoldMs }), ...reportNoticeJobHandlers({ store, notifier }) },
     config,
     logger,
     leaseMs: config.broadcastLeaseMs,

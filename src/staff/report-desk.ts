@@ -10,6 +10,8 @@ import type { ReportRecord, ReportUpdateRecord, StatusGroup, TranscriptEntryReco
 import { withOpenReportKeys } from '../domain/open-report-keys.js';
 import { REPORT_STATUSES, statusGroupOf } from '../domain/report-status.js';
 import { recordAudit } from './audit-log.js';
+import { coReporterCount } from '../pipeline/report-followers.js';
+import { reportNotice, scheduleFollowerNotices, type ReportNotice } from './report-notices.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
 /** How to narrow the list. Ages are in days since the report was made. */
@@ -133,6 +135,8 @@ export async function changeReportStatus(
     throw new StaffError(400, `Unknown status ${change.status}; one of ${Object.keys(REPORT_STATUSES).join(', ')}`);
   const note = change.note?.trim() || undefined;
   let report: ReportRecord | null = null;
+  // Whether this change is the report's first fix (it is thanked for then, and only then).
+  let firstFix = false;
   for (let attempt = 0; attempt < 5 && !report; attempt++) {
     const current = await store.reports.get(ref.toUpperCase());
     if (!current) throw new StaffError(404, `No report ${ref}`);
@@ -147,7 +151,10 @@ export async function changeReportStatus(
       // The first time it is fixed counts for "time to fix"; reopening keeps the history honest.
       ...(statusGroup === 'fixed' && !current.fixedAt ? { fixedAt: now } : {}),
     });
-    if (await store.reports.replace(next, current._rev)) report = { ...next, _rev: current._rev + 1 };
+    if (await store.reports.replace(next, current._rev)) {
+      report = { ...next, _rev: current._rev + 1 };
+      firstFix = statusGroup === 'fixed' && !current.fixedAt;
+    }
   }
   if (!report) throw new Error('Report kept changing while its status was set');
 
@@ -163,8 +170,18 @@ export async function changeReportStatus(
   };
   await store.reportUpdates.insert({ ...baseUpdate, notified: false });
 
-  const notification =
-    change.notify === false ? { state: 'skipped', reason: 'not_requested' } : await notifyResident(deps, report, change.status, note, updateId);
+  // Told to its reporter now (the result shows staff how it went) and to its followers by a job.
+  const notice: ReportNotice = {
+    report,
+    updateId,
+    status: change.status,
+    note,
+    firstFix,
+    residents: await coReporterCount(store, report),
+    followUpHours: deps.config.reportFollowUpHours,
+  };
+  const notification = change.notify === false ? { state: 'skipped', reason: 'not_requested' } : await notifyResident(deps, report, notice);
+  if (change.notify !== false && (await scheduleFollowerNotices(store, notice, now))) deps.jobs.kick();
   const update: ReportUpdateRecord = await store.reportUpdates.upsert({
     ...baseUpdate,
     notified: notification.state === 'sent' || notification.state === 'outbox',
@@ -178,32 +195,8 @@ export async function changeReportStatus(
   return { report, update, notification };
 }
 
-async function notifyResident(deps: StaffDeps, report: ReportRecord, status: string, note: string | undefined, updateId: string) {
-  const outcome = await deps.notifier.notify(report.residentAddress, {
-    purpose: 'status_update',
-    key: `report-update|${updateId}`,
-    compose: (_locale, t) => [
-      {
-        kind: 'text',
-        text: [
-          t(note ? 'notify.report_status_note' : 'notify.report_status', {
-            ref: report._id,
-            category: t(`category.${report.category}`),
-            status: t(`status.${status}`),
-            ...(note ? { note } : {}),
-          }),
-          t('notify.report_reply_hint'),
-        ].join('\n'),
-      },
-    ],
-    followUp: (sentAt) => ({
-      kind: 'report_update',
-      ref: report._id,
-      category: String(report.category),
-      sentAt,
-      until: sentAt + deps.config.reportFollowUpHours * 3_600_000,
-    }),
-  });
+async function notifyResident(deps: StaffDeps, report: ReportRecord, notice: ReportNotice) {
+  const outcome = await deps.notifier.notify(report.residentAddress, reportNotice(notice, 'reporter', `report-update|${notice.updateId}`));
   if (outcome.state === 'skipped') return { state: 'skipped', reason: outcome.reason };
   if (outcome.state === 'failed') return { state: 'failed', reason: outcome.error };
   return { state: outcome.state };

@@ -16,8 +16,8 @@ export interface Notification {
   purpose: OutboundPurpose;
   /** Makes it once: the same key is never sent twice (a retried action, a restarted worker). */
   key: string;
-  /** The replies in the resident's language. */
-  compose(locale: string, t: (key: string, vars?: Record<string, string | number>) => string): Reply[];
+  /** The replies in the resident's language; `resident` is what a message may greet them with. */
+  compose(locale: string, t: (key: string, vars?: Record<string, string | number>) => string, resident: { name?: string }): Reply[];
   /** What a reply to it may answer, given when it was sent. */
   followUp?(sentAt: number): FollowUp;
   /** Follow-ups it ends (a person handing back ends their hold on the conversation). */
@@ -55,7 +55,11 @@ export function createResidentNotifier(deps: NotifierDeps): ResidentNotifier {
       if (notification.purpose === 'broadcast' && !resident.volunteerCalls) return { state: 'skipped', reason: 'not_opted_in' };
       if (!messenger.reaches(channel)) return { state: 'skipped', reason: 'channel_off' };
       const locale = i18n.locales.includes(resident.locale) ? resident.locale : i18n.defaultLocale;
-      const replies = notification.compose(locale, (key, vars) => i18n.t(locale, key, { city: deps.cityName, ...vars }));
+      const replies = notification.compose(
+        locale,
+        (key, vars) => i18n.t(locale, key, { city: deps.cityName, ...vars }),
+        resident.name ? { name: resident.name } : {},
+      );
       const now = Date.now();
       // Recorded first: a crash after the send must not lose what a "yes" would answer.
       await pipeline.recordProactive(address, channel, replies, {
