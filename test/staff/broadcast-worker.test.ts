@@ -425,11 +425,13 @@ describe('the worker’s own decisions (stub notifier)', () => {
     const [slow] = await seed('LongSend', { webchat: { reachable: 1 } });
     const { broadcast } = await createBroadcast(service, { messages: { en: 'Hi' }, audience: { neighbourhoods: ['LongSend'] } }, STAFF);
     const calls: string[] = [];
-    // A channel that takes four leases' time to answer, as Twilio retrying inside one send can.
+    // A channel that takes three leases' time to answer, as Twilio retrying inside one send can.
+    // The lease is a second, renewed every third of it: at 300 ms a renewal on a loaded CI
+    // machine over FerretDB once came too late, and the other worker rightly took the delivery.
     const slowNotifier: ResidentNotifier = {
       async notify(address) {
         calls.push(address);
-        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
         return { state: 'sent' };
       },
     };
@@ -439,7 +441,7 @@ describe('the worker’s own decisions (stub notifier)', () => {
       config: { ...service.config, quietHours: null },
       logger: pino({ level: 'silent' }),
       pollMs: 20,
-      leaseMs: 300,
+      leaseMs: 1_000,
     };
     const first = createBroadcastWorker({ ...options, notifier: slowNotifier });
     const second = createBroadcastWorker({ ...options, notifier: slowNotifier });
