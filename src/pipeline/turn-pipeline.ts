@@ -267,6 +267,9 @@ export class TurnPipeline {
     const { engine, runner } = this.deps;
     const facts = { optedOut: resident.optedOut, volunteerCalls: resident.volunteerCalls, ...(resident.name ? { name: resident.name } : {}) };
     let output = advance(engine, state, { type: 'message', message, resident: facts, channel });
+    // The message's reading, kept for the turn's log line: a step that loads something (the
+    // "already reported?" lookup) ends the turn in a result's advance, which reads no intent.
+    const { intent } = output.trace;
     const replies = [...output.replies];
     const effects = [...output.effects];
     // A turn that deleted the resident's data must not write this very turn back.
@@ -279,7 +282,7 @@ export class TurnPipeline {
       replies.push(...output.replies);
       effects.push(...output.effects);
     }
-    return { ...output, replies, effects, forget };
+    return { ...output, trace: { ...(intent ? { intent } : {}), ...output.trace }, replies, effects, forget };
   }
 
   /** A provider retried a message we already answered: same replies, effects made sure of. */

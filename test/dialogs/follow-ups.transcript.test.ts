@@ -10,6 +10,8 @@ import { referenceIn, smsAddress, TestConversation, useTestService } from '../su
 import type { FollowUp } from '../../src/engine/types.js';
 
 const service = useTestService();
+/** Each report on a street of its own: a second at one corner would be offered as "already reported". */
+let street = 20;
 const HOUR = 3_600_000;
 
 /** Records a notification in the resident's conversation at `at`, with a follow-up. */
@@ -94,7 +96,7 @@ describe('a volunteer call', () => {
 describe('a report update', () => {
   it("takes the reply as the resident's update, and lets other requests through", async () => {
     const chat = new TestConversation(service(), smsAddress());
-    await chat.send("there's a huge pothole on 5th and Main");
+    await chat.send(`there's a huge pothole on ${street++}th St and Main`);
     await chat.send('skip');
     const ref = referenceIn(await chat.send('1'));
     await notify(chat, { kind: 'report_update', ref }, new Date(Date.parse('2026-11-20T15:00:30Z')));
@@ -113,7 +115,7 @@ describe('a report update', () => {
 describe('follow-ups found by review', () => {
   it('a "yes" to a call that came while a resident was away answers the call, not "welcome back"', async () => {
     const chat = new TestConversation(service(), smsAddress());
-    await chat.send("there's a huge pothole on 5th and Main");
+    await chat.send(`there's a huge pothole on ${street++}th St and Main`);
     chat.wait(2 * HOUR);
     await notify(chat, { kind: 'volunteer_call', ref: 'V-DEM5R' }, new Date(Date.parse('2026-11-20T17:00:30Z')));
     expect(await chat.send('yes')).toContain('What name should we give the coordinator?');
@@ -121,7 +123,7 @@ describe('follow-ups found by review', () => {
 
   it('a report update does not cancel an earlier call, and a new kind of problem is a new report', async () => {
     const chat = new TestConversation(service(), smsAddress());
-    await chat.send("there's a huge pothole on 5th and Main");
+    await chat.send(`there's a huge pothole on ${street++}th St and Main`);
     await chat.send('skip');
     const ref = referenceIn(await chat.send('1'));
     await notify(chat, { kind: 'volunteer_call', ref: 'V-DEM5R' }, new Date(Date.parse('2026-11-20T15:00:30Z')));
@@ -140,7 +142,7 @@ describe('follow-ups found by review', () => {
 
   it('details that read as an unsure idea or request still join the report; a plain request does not', async () => {
     const chat = new TestConversation(service(), smsAddress());
-    await chat.send("there's a huge pothole on 5th and Main");
+    await chat.send(`there's a huge pothole on ${street++}th St and Main`);
     await chat.send('skip');
     const ref = referenceIn(await chat.send('1'));
     await notify(chat, { kind: 'report_update', ref, category: 'pothole' }, new Date(Date.parse('2026-11-20T15:00:30Z')));
@@ -154,7 +156,7 @@ describe('follow-ups found by review', () => {
 
   it('a report update never takes over a flow the resident is in', async () => {
     const chat = new TestConversation(service(), smsAddress());
-    await chat.send("there's a huge pothole on 5th and Main");
+    await chat.send(`there's a huge pothole on ${street++}th St and Main`);
     await chat.send('skip');
     const ref = referenceIn(await chat.send('1'));
     expect(await chat.send('I want to share an idea')).toContain("What's your idea?");

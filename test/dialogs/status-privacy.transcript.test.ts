@@ -12,9 +12,12 @@ const PRIVATE_REPLY = 'still broken, I am Ana at 12 Elm, call me on 555-0199';
 const CITY_NOTE = 'Crew scheduled for Monday';
 
 /** A report filed by SMS, with a city note and the reporter's reply to the update. */
+/** Each report on a street of its own: a second at one corner would be offered as "already reported". */
+let street = 20;
+
 async function reportWithReply(): Promise<{ reporter: TestConversation; ref: string }> {
   const reporter = new TestConversation(service(), smsAddress());
-  await reporter.send("there's a huge pothole on 5th and Main");
+  await reporter.send(`there's a huge pothole on ${street++}th St and Main`);
   await reporter.send('skip');
   const ref = referenceIn(await reporter.send('1'));
   const at = new Date(Date.parse('2026-11-20T15:00:30Z'));

@@ -16,6 +16,9 @@ import { changeReportStatus } from '../../../src/staff/report-desk.js';
 import { clientKey } from '../../../src/channels/webchat/photo-uploads.js';
 import { mediaIdIn } from '../../../src/store/media-files.js';
 
+/** Each report on a street of its own: a second at one place would be offered as "already reported". */
+let nextStreet = 20;
+
 const HOUR = 3_600_000;
 const KB = 1024;
 
@@ -80,7 +83,8 @@ class Chat {
   async toPhotoStep(): Promise<void> {
     await this.say('Report a problem', 'report');
     await this.say('Pothole', 'pothole');
-    await this.say('Elm St and 3rd');
+    // A street of its own per resident: a second pothole at one corner is offered as already reported.
+    await this.say(`Elm St and ${nextStreet++}th St`);
     expect(await this.say('Deep hole in the crosswalk')).toContain('photo');
   }
 

@@ -10,6 +10,9 @@ import { createTokenSigner } from '../../../src/channels/webchat/direct-line-tok
 import { startTestApp, type RunningApp } from '../../support/http.js';
 import { referenceIn } from '../../support/harness.js';
 
+/** Each report on a street of its own: a second at one place would be offered as "already reported". */
+let nextStreet = 20;
+
 let app: RunningApp;
 beforeAll(async () => {
   app = await startTestApp();
@@ -94,7 +97,7 @@ describe('Direct Line', () => {
     await client.say('Report a problem', { choice: 'report' });
     expect(client.received.some((a) => a.from?.role === 'user' && a.text === 'Report a problem')).toBe(true);
     await client.say('Pothole', { choice: 'pothole' });
-    await client.say('Elm St and 3rd');
+    await client.say(`Elm St and ${nextStreet++}th St`);
     expect(await client.say('Deep hole in the crosswalk')).toContain('photo');
     await client.say('Skip', { choice: 'skip' });
     const ref = referenceIn(await client.say('Yes, send it', { choice: 'yes' }));
@@ -192,7 +195,7 @@ describe('Direct Line', () => {
     const client = new DirectLineClient();
     await client.start();
     await client.say('Graffiti', { choice: 'graffiti' });
-    await client.say('The library on Oak St');
+    await client.say(`Oak St and ${nextStreet++}th St`);
     expect(await client.say('Tags all over the side wall')).toContain('photo');
     // Not an image (by its type, or by its bytes): refused, nothing stored.
     const stored = await app.service.media.totalBytes();
@@ -248,7 +251,7 @@ describe('Direct Line', () => {
     const client = new DirectLineClient();
     await client.start();
     await client.say('Graffiti', { choice: 'graffiti' });
-    await client.say('The library on Oak St');
+    await client.say(`Oak St and ${nextStreet++}th St`);
     await client.say('Tags on the wall');
     const posted = await call('POST', `/conversations/${client.conversationId}/activities`, client.token, {
       type: 'message',
