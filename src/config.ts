@@ -9,6 +9,23 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 const optionalText = z.string().trim().min(1).optional();
+
+/**
+ * A slippy-map tile URL template (`https://tile.openstreetmap.org/{z}/{x}/{y}.png`): http(s),
+ * with `{z}`, `{x}` and `{y}`, no credentials, and `{s}` (Leaflet's subdomains) only as the first
+ * label of the host, so the staff pages' CSP can name the tile host exactly (or `*.host` for `{s}`).
+ */
+const tilesUrl = z
+  .string()
+  .trim()
+  .max(500)
+  .refine((value) => tileOrigin(value) !== null, 'must be an http(s) tile URL with {z}, {x} and {y}, like https://tile.openstreetmap.org/{z}/{x}/{y}.png');
+
+/** `minLon,minLat,maxLon,maxLat`, each in range and min below max (Nominatim's viewbox order). */
+const viewbox = z
+  .string()
+  .trim()
+  .refine((value) => viewboxOf(value) !== null, 'must be minLon,minLat,maxLon,maxLat in degrees, like -89.75,39.70,-89.55,39.88');
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const schema = z.object({
@@ -85,6 +102,16 @@ const schema = z.object({
     .string()
     .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #0b5cab')
     .default('#0b5cab'),
+  MAP_TILES_URL: tilesUrl.optional(),
+  // Shown as text in the map's corner (never as HTML): the tile provider's licence asks for it.
+  MAP_TILES_ATTRIBUTION: z.string().trim().min(1).max(200).optional(),
+  GEOCODER_URL: z.url({ protocol: /^https?$/ }).optional(),
+  GEOCODER_EMAIL: z.email().optional(),
+  // A resident's turn waits for the geocoder at most this long, then goes on without it.
+  GEOCODER_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(1500),
+  // Nominatim's public servers allow 1 a second; a city's own Nominatim may allow more.
+  GEOCODER_REQUESTS_PER_SECOND: z.coerce.number().positive().max(100).default(1),
+  GEOCODER_VIEWBOX: viewbox.optional(),
 });
 
 /** The service's validated configuration. */
@@ -153,6 +180,26 @@ export interface Config {
    * wherever it is told).
    */
   microsoft: { appId?: string; appPassword?: string; tenantId?: string; appType?: string; devMode: boolean };
+  /**
+   * The staff map's background: a tile URL template and its attribution, or none (pins on a plain
+   * background). `cspSource` is what the staff pages with a map add to their CSP's img-src.
+   */
+  mapTiles: { url: string; attribution?: string; cspSource: string } | null;
+  /**
+   * The optional Nominatim-compatible geocoder (GEOCODER_URL), or null when off. `city` is
+   * CITY_NAME only when it was set (the default name would bias searches to nowhere).
+   */
+  geocoder: GeocoderSettings | null;
+}
+
+/** The geocoder's settings (see `Config.geocoder`). */
+export interface GeocoderSettings {
+  url: string;
+  email?: string;
+  timeoutMs: number;
+  requestsPerSecond: number;
+  city?: string;
+  viewbox?: { minLon: number; minLat: number; maxLon: number; maxLat: number };
 }
 
 /** A megabyte, as the photo settings count them (and as residents' phones show sizes). */
@@ -255,7 +302,54 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
       ...compact({ appId: c.MICROSOFT_APP_ID, appPassword: c.MICROSOFT_APP_PASSWORD, tenantId: c.MICROSOFT_APP_TENANT_ID, appType: c.MICROSOFT_APP_TYPE }),
       devMode: c.BOT_FRAMEWORK_DEV_MODE,
     },
+    mapTiles: c.MAP_TILES_URL
+      ? {
+          url: c.MAP_TILES_URL,
+          ...(c.MAP_TILES_ATTRIBUTION ? { attribution: c.MAP_TILES_ATTRIBUTION } : {}),
+          cspSource: tileOrigin(c.MAP_TILES_URL) ?? "'none'",
+        }
+      : null,
+    geocoder: c.GEOCODER_URL
+      ? {
+          url: c.GEOCODER_URL.replace(/\/+$/, ''),
+          ...(c.GEOCODER_EMAIL ? { email: c.GEOCODER_EMAIL } : {}),
+          timeoutMs: c.GEOCODER_TIMEOUT_MS,
+          requestsPerSecond: c.GEOCODER_REQUESTS_PER_SECOND,
+          ...(present['CITY_NAME'] !== undefined ? { city: c.CITY_NAME } : {}),
+          ...(c.GEOCODER_VIEWBOX ? { viewbox: viewboxOf(c.GEOCODER_VIEWBOX)! } : {}),
+        }
+      : null,
   };
+}
+
+/**
+ * The CSP source of a tile URL template (`https://tile.openstreetmap.org`, or
+ * `https://*.tile.example.org` for a `{s}` subdomain), or null when it is not a usable template.
+ */
+export function tileOrigin(template: string): string | null {
+  if (!['{z}', '{x}', '{y}'].every((part) => template.includes(part))) return null;
+  const match = /^(https?):\/\/([^/?#]+)\//i.exec(template);
+  if (!match) return null;
+  const [, scheme, authority] = match as unknown as [string, string, string];
+  // `{s}` may stand for the first label only; no other placeholder, credential or odd character in the host.
+  const host = authority.startsWith('{s}.') ? authority.slice(4) : authority;
+  if (!/^[A-Za-z0-9.-]+(?::\d{1,5})?$/.test(host) || host.startsWith('.')) return null;
+  try {
+    new URL(`${scheme}://${host}/`);
+  } catch {
+    return null;
+  }
+  return `${scheme.toLowerCase()}://${authority.startsWith('{s}.') ? '*.' : ''}${host.toLowerCase()}`;
+}
+
+/** `minLon,minLat,maxLon,maxLat` as numbers, or null when malformed or out of range. */
+function viewboxOf(value: string): GeocoderSettings['viewbox'] | null {
+  const parts = value.split(',').map((part) => (/^\s*-?\d+(\.\d+)?\s*$/.test(part) ? Number(part) : NaN));
+  if (parts.length !== 4 || parts.some((n) => !Number.isFinite(n))) return null;
+  const [minLon, minLat, maxLon, maxLat] = parts as [number, number, number, number];
+  if (Math.abs(minLon) > 180 || Math.abs(maxLon) > 180 || Math.abs(minLat) > 90 || Math.abs(maxLat) > 90) return null;
+  if (minLon >= maxLon || minLat >= maxLat) return null;
+  return { minLon, minLat, maxLon, maxLat };
 }
 
 function readEnvironment(): NodeJS.ProcessEnv {

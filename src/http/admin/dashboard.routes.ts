@@ -17,11 +17,12 @@ import { handoffPages } from './pages/handoffs.page.js';
 import { homePages } from './pages/home.page.js';
 import { ideaPages } from './pages/ideas.page.js';
 import { layout } from './pages/layout.js';
+import { mapPages } from './pages/map.page.js';
 import { reportPages } from './pages/reports.page.js';
 import { rolePages } from './pages/roles.page.js';
 
 /** The page scripts, served as files: the staff pages' CSP runs scripts from this origin only. */
-const ASSETS = ['broadcast-progress.js', 'inbox.js'] as const;
+const ASSETS = ['broadcast-progress.js', 'inbox.js', 'map.js'] as const;
 
 /** The `/admin` page routes (mount after staff access). */
 export function dashboardRoutes(service: Service): Router {
@@ -38,6 +39,7 @@ export function dashboardRoutes(service: Service): Router {
 
   router.use(homePages(service));
   router.use(reportPages(service));
+  router.use(mapPages(service));
   router.use(ideaPages(service));
   router.use(rolePages(service));
   router.use(broadcastPages(service));

@@ -60,22 +60,28 @@ function render(value: unknown): string {
 /**
  * The Content-Security-Policy of every staff page: scripts and styles only from this origin
  * (plus inline styles), no framing, forms post only here. A page that slips an unescaped value
- * still cannot run injected script.
+ * still cannot run injected script. `imgSources` adds image hosts: a page with a map adds the
+ * tile server of MAP_TILES_URL, and no other page loads anything from another site.
  */
-export const STAFF_PAGE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'";
+export function staffPageCsp(imgSources: readonly string[] = []): string {
+  const img = ["'self'", 'data:', ...imgSources].join(' ');
+  return `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src ${img}; frame-ancestors 'none'; form-action 'self'`;
+}
+
+/** The CSP of staff pages that load nothing from elsewhere (all but the map pages with tiles). */
+export const STAFF_PAGE_CSP = staffPageCsp();
 
 /**
  * Sends a staff page with the security headers all staff pages share: the CSP, no framing
  * (clickjacking), no Referer to other sites, and no caching (pages show residents' data, and a
  * shared computer's back button must not bring them back after logout).
  */
-export function sendStaffPage(res: Response, page: SafeHtml, status = 200): void {
+export function sendStaffPage(res: Response, page: SafeHtml, status = 200, options: { imgSources?: readonly string[] } = {}): void {
   res
     .status(status)
     .set({
       'Content-Type': 'text/html; charset=utf-8',
-      'Content-Security-Policy': STAFF_PAGE_CSP,
+      'Content-Security-Policy': staffPageCsp(options.imgSources),
       'X-Frame-Options': 'DENY',
       'Referrer-Policy': 'same-origin',
       'Cache-Control': 'no-store',

@@ -5,6 +5,7 @@
  * here.
  */
 import { reportApiRoutes } from './reports.routes.js';
+import { mapApiRoutes } from './map.routes.js';
 import { inboxApiRoutes } from './inbox.routes.js';
 import { ideaApiRoutes } from './ideas.routes.js';
 import { roleApiRoutes } from './roles.routes.js';
@@ -44,6 +45,8 @@ export function adminRoutes(service: Service): Router {
   });
   api.use(staffApiRoutes(service));
   // Area routers are mounted here: api.use(reportApiRoutes(service)) ...
+  // Before the reports' routes: `/reports/:ref` would take `map` for a reference.
+  api.use(mapApiRoutes(service));
   api.use(reportApiRoutes(service));
   api.use(inboxApiRoutes(service));
   api.use(ideaApiRoutes(service));

@@ -14,7 +14,7 @@ import { html, raw, sendStaffPage, type SafeHtml } from '../html.js';
 import { formatCityTime } from './city-time.js';
 
 /** The areas of the dashboard, as the navigation names them. */
-export type Section = 'home' | 'reports' | 'ideas' | 'roles' | 'broadcasts' | 'handoffs' | 'audit';
+export type Section = 'home' | 'reports' | 'map' | 'ideas' | 'roles' | 'broadcasts' | 'handoffs' | 'audit';
 
 /** What the frame of a page needs. */
 export interface PageFrame {
@@ -27,6 +27,15 @@ export interface PageFrame {
   flash?: Flash;
   /** Scripts of this page, as paths under /admin/assets/ (the CSP allows only same-origin files). */
   scripts?: readonly string[];
+  /** Stylesheets of this page besides the inline one, as paths under /admin/assets/ (a map's). */
+  styles?: readonly string[];
+  /**
+   * Settings this page's scripts read, as `<meta name content>` (no inline script may carry
+   * them): code-chosen names, values escaped like everything else.
+   */
+  meta?: Readonly<Record<string, string>>;
+  /** Image hosts this page may load besides its own (a map's tile server), added to its CSP. */
+  imgSources?: readonly string[];
 }
 
 /** A message shown at the top of a page. */
@@ -38,6 +47,7 @@ export interface Flash {
 const NAV: readonly { section: Section; href: string; label: string; adminOnly?: boolean }[] = [
   { section: 'home', href: '/admin', label: 'Home' },
   { section: 'reports', href: '/admin/reports', label: 'Reports' },
+  { section: 'map', href: '/admin/map', label: 'Map' },
   { section: 'ideas', href: '/admin/ideas', label: 'Ideas' },
   { section: 'roles', href: '/admin/roles', label: 'Volunteer roles' },
   { section: 'broadcasts', href: '/admin/broadcasts', label: 'Broadcasts' },
@@ -139,6 +149,8 @@ export function layout(frame: PageFrame, content: SafeHtml): SafeHtml {
         <style>
           ${raw(STYLES)}
         </style>
+        ${Object.entries(frame.meta ?? {}).map(([name, content]) => html`<meta name="${name}" content="${content}" />`)}
+        ${(frame.styles ?? []).map((href) => html`<link rel="stylesheet" href="${href}" />`)}
         ${(frame.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
       </head>
       <body>
@@ -170,7 +182,7 @@ export function layout(frame: PageFrame, content: SafeHtml): SafeHtml {
 
 /** Sends a page in the frame, with the staff pages' security headers. */
 export function sendPage(res: Response, frame: PageFrame, content: SafeHtml, status = 200): void {
-  sendStaffPage(res, layout(frame, content), status);
+  sendStaffPage(res, layout(frame, content), status, frame.imgSources ? { imgSources: frame.imgSources } : {});
 }
 
 /**

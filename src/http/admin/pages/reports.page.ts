@@ -19,6 +19,7 @@ import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { reportQuery, statusBody } from '../reports.routes.js';
 import { HttpError } from '../../../core/errors.js';
+import { reportPinFrame, reportPinMap } from './map.page.js';
 import { checked, csrfField, errorList, field, flashOf, formFields, humanize, issuesOf, lines, options, sendPage, timeOf, type Flash } from './layout.js';
 
 /** Forms on staff pages are small; a bigger body is refused with 413. */
@@ -67,7 +68,11 @@ export function reportPages(service: Service): Router {
   router.get('/reports/:ref', async (req, res) => {
     const ref = refOf(req.params.ref);
     const detail = await reportDetail(service.staff, ref);
-    sendPage(res, frame(res, detail.report._id, flashOf(req.query, STATUS_FLASH)), reportDetailView(detail, viewContext(service, req, actorOf(res))));
+    sendPage(
+      res,
+      { ...frame(res, detail.report._id, flashOf(req.query, STATUS_FLASH)), ...reportPinFrame(service.config, detail.report) },
+      reportDetailView(detail, viewContext(service, req, actorOf(res))),
+    );
   });
 
   router.post('/reports/:ref/status', formParser, async (req, res) => {
@@ -90,7 +95,12 @@ export function reportPages(service: Service): Router {
       errors = issuesOf(change.error);
     }
     const detail = await reportDetail(service.staff, ref);
-    sendPage(res, frame(res, detail.report._id), reportDetailView(detail, viewContext(service, req, actorOf(res)), { errors, form }), 400);
+    sendPage(
+      res,
+      { ...frame(res, detail.report._id), ...reportPinFrame(service.config, detail.report) },
+      reportDetailView(detail, viewContext(service, req, actorOf(res)), { errors, form }),
+      400,
+    );
   });
 
   return router;
@@ -214,7 +224,7 @@ export function reportDetailView(
         ${
           report.location.point &&
           html`<dt>GPS point</dt>
-            <dd>${pointView(report.location.point)}</dd>`
+            <dd>${pointView(report.location.point)} ${reportPinMap(report)}</dd>`
         }
         <dt>Resident</dt>
         <dd>${maskAddress(report.residentAddress)} ${detail.residentReachable ? '' : html`<span class="muted">(cannot be reached)</span>`}</dd>
