@@ -60,10 +60,10 @@
     return map;
   }
 
-  /** A pin coloured by status group, drawn in CSS (no image to fetch). */
+  /** A pin: a dot coloured by status group, centred on the point, drawn in CSS (no image to fetch). */
   function pinIcon(group) {
     var known = Object.prototype.hasOwnProperty.call(GROUPS, group) ? group : 'open';
-    return L.divIcon({ className: 'map-pin ' + known, html: '', iconSize: [18, 18], iconAnchor: [9, 18], popupAnchor: [0, -16] });
+    return L.divIcon({ className: 'map-pin ' + known, html: '<span></span>', iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -9] });
   }
 
   function popupFor(report) {
@@ -157,12 +157,23 @@
         marker.bindPopup(popupFor(report));
         markers.push(marker);
       });
+      truncated = Boolean(answer.truncated);
+      // The view first, then the pins: clustered once at the zoom staff will see, not re-clustered in an animation.
+      if (fit && markers.length > 0) {
+        fitting = true;
+        var bounds = L.latLngBounds(
+          markers.map(function (marker) {
+            return marker.getLatLng();
+          }),
+        );
+        map.fitBounds(bounds, { padding: [30, 30], maxZoom: 16, animate: false });
+        fitting = false;
+      }
       if (clusters.addLayers) clusters.addLayers(markers);
       else
         markers.forEach(function (marker) {
           clusters.addLayer(marker);
         });
-      truncated = Boolean(answer.truncated);
       var words =
         markers.length === 0 ? 'No reports with a GPS point match.' : markers.length + (markers.length === 1 ? ' report' : ' reports') + ' on the map.';
       if (answer.withoutPoint > 0)
@@ -170,24 +181,10 @@
           ' ' +
           answer.withoutPoint +
           ' more matching ' +
-          (answer.withoutPoint === 1 ? 'has' : 'have') +
-          ' a text place only and ' +
-          (answer.withoutPoint === 1 ? 'is' : 'are') +
+          (answer.withoutPoint === 1 ? 'has a text place only and is' : 'have a text place only and are') +
           ' not shown.';
       if (truncated) words += ' Only the newest ' + answer.limit + ' are shown: zoom in or narrow the filter to see the rest.';
       status.textContent = words;
-      if (fit && markers.length > 0) {
-        fitting = true;
-        map.fitBounds(
-          L.latLngBounds(
-            markers.map(function (m) {
-              return m.getLatLng();
-            }),
-          ),
-          { padding: [30, 30], maxZoom: 16, animate: false },
-        );
-        fitting = false;
-      }
     };
 
     map.on('moveend', function () {
