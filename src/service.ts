@@ -38,6 +38,7 @@ import { handoffJobHandlers } from './staff/handoff-jobs.js';
 import type { StaffDeps } from './staff/staff-deps.js';
 import { promoteFromWaitlist } from './staff/role-desk.js';
 import { errorSummary } from './core/errors.js';
+import { createGeocoder, type Geocoder } from './pipeline/geocoder.js';
 
 /** Answers a step may fail to understand before the bot offers the menu or a person. */
 const MAX_FAILURES = 3;
@@ -78,6 +79,8 @@ export interface Service {
   broadcasts: BroadcastWorker;
   /** Runs persisted outbound work with a due time (staff replies, hand-backs); idle until `start()`, as `broadcasts`. */
   jobs: JobScheduler;
+  /** The optional geocoder (GEOCODER_URL): text places to points and back; null when off. Nothing uses it yet. */
+  geocoder: Geocoder | null;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
 }
@@ -207,10 +210,13 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     rates: { sms: config.twilio.messagesPerSecond, telegram: config.telegram.messagesPerSecond },
   });
 
+  const geocoder = createGeocoder(config.geocoder, { logger });
+
   return {
     config,
     logger,
     store,
+    geocoder,
     messenger,
     notifier,
     runner,
