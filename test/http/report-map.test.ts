@@ -11,6 +11,7 @@ import { STAFF_PAGE_CSP } from '../../src/http/admin/html.js';
 import type { ReportRecord } from '../../src/domain/records.js';
 import type { Unsaved } from '../../src/store/store.port.js';
 import { MAP_POINTS_MAX } from '../../src/staff/report-map.js';
+import { loadConfig, tileOrigin } from '../../src/config.js';
 
 const TOKEN = 'report-map-test-admin-token';
 const DAY = 86_400_000;
@@ -245,6 +246,34 @@ describe('the map pages', () => {
     }
     for (const path of ['/admin/reports', '/admin/reports/R-MAP2G', '/admin']) {
       expect((await page(path, tiled)).headers.get('content-security-policy'), path).toBe(STAFF_PAGE_CSP);
+    }
+  });
+});
+
+describe('MAP_TILES_URL', () => {
+  it('is a tile template whose host the CSP can name, and nothing else', () => {
+    expect(loadConfig({}).mapTiles).toBeNull();
+    expect(
+      loadConfig({ MAP_TILES_URL: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', MAP_TILES_ATTRIBUTION: '© OpenStreetMap contributors' }).mapTiles,
+    ).toEqual({
+      url: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+      attribution: '© OpenStreetMap contributors',
+      cspSource: 'https://tile.openstreetmap.org',
+    });
+    expect(tileOrigin('https://{s}.Tiles.Example.org/{z}/{x}/{y}{r}.png')).toBe('https://*.tiles.example.org');
+    expect(tileOrigin('http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png')).toBe('http://127.0.0.1:8080');
+    for (const bad of [
+      'tile.openstreetmap.org/{z}/{x}/{y}.png',
+      'javascript:alert(1)//{z}/{x}/{y}',
+      'https://tile.openstreetmap.org/{z}/{x}.png',
+      'https://user:pass@tiles.example.org/{z}/{x}/{y}.png',
+      'https://tiles.example.org{z}/{x}/{y}.png',
+      "https://tiles.example.org;script-src 'unsafe-inline'/{z}/{x}/{y}.png",
+      'https://a.{s}.example.org/{z}/{x}/{y}.png',
+      'https://{z}.example.org/{z}/{x}/{y}.png',
+    ]) {
+      expect(tileOrigin(bad), bad).toBeNull();
+      expect(() => loadConfig({ MAP_TILES_URL: bad }), bad).toThrow(/MAP_TILES_URL: must be an http\(s\) tile URL/);
     }
   });
 });
