@@ -135,6 +135,7 @@ describe.skipIf(!hasChromium)('the staff map in a browser, with no tiles configu
     await expect.poll(() => page.locator('.map-pin').count(), { timeout: 10_000 }).toBe(1);
     expect(await page.locator('.marker-cluster').count()).toBe(0);
     expect(new URL(page.url()).search).toBe('?category=graffiti');
+    expect(await page.locator('#map-list-link').getAttribute('href')).toBe('/admin/reports?category=graffiti');
     await shot('map-filtered.png');
   }, 30_000);
 

@@ -6,6 +6,7 @@
  * is set, and only on pages that show a map.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { startTestApp, type RunningApp } from '../support/http.js';
 import { STAFF_PAGE_CSP } from '../../src/http/admin/html.js';
 import type { ReportRecord } from '../../src/domain/records.js';
@@ -153,6 +154,24 @@ describe('GET /admin/api/reports/map', () => {
       expect(((await response.json()) as { error: string }).error, query).toMatch(/^Invalid request\./);
     }
   });
+
+  it('never answers a 5xx, whatever the query', async () => {
+    const value = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.constantFrom('', 'open', 'pothole', '-180,-90,180,90', '1,2,3,4', '\u0000', '%', '1e308', '-0', '[]', '{}', 'NaN,NaN,NaN,NaN'),
+      fc.array(fc.double(), { minLength: 3, maxLength: 5 }).map((numbers) => numbers.join(',')),
+    );
+    const key = fc.constantFrom('statusGroup', 'category', 'maxAgeDays', 'bbox', 'limit', 'bbox[]', '__proto__', 'x');
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(key, value), { maxLength: 5 }), async (pairs) => {
+        const query = pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+        const response = await api(`?${query}`);
+        await response.arrayBuffer();
+        expect([200, 400], query).toContain(response.status);
+      }),
+      { numRuns: 300 },
+    );
+  }, 60_000);
 
   it('is bounded, newest first, and says when it was cut', async () => {
     const body = (await (await api('?limit=2')).json()) as { reports: { ref: string }[]; truncated: boolean; limit: number };

@@ -176,7 +176,7 @@ export function mapView(config: Pick<Config, 'mapTiles'>, filter: Record<string,
     <p class="map-legend">
       <span class="map-dot open"></span> Open <span class="map-dot fixed"></span> Fixed <span class="map-dot closed"></span> Closed
       <span class="muted">· Click a pin for its report; numbers are groups of reports (click to zoom in).</span>
-      <a href="/admin/reports${listQuery ? `?${listQuery}` : ''}">The same reports as a list</a>
+      <a id="map-list-link" href="/admin/reports${listQuery ? `?${listQuery}` : ''}">The same reports as a list</a>
     </p>`;
 }
 

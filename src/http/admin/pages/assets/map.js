@@ -196,6 +196,8 @@
       event.preventDefault();
       var query = filterQuery().toString();
       history.replaceState(null, '', '/admin/map' + (query ? '?' + query : ''));
+      var list = document.getElementById('map-list-link');
+      if (list) list.setAttribute('href', '/admin/reports' + (query ? '?' + query : ''));
       load(false);
     });
 
