@@ -13,6 +13,7 @@ import type { ReportRecord } from '../../src/domain/records.js';
 import type { Unsaved } from '../../src/store/store.port.js';
 import { MAP_POINTS_MAX } from '../../src/staff/report-map.js';
 import { loadConfig, tileOrigin } from '../../src/config.js';
+import { ON_MONGODB } from '../support/test-store.js';
 
 const TOKEN = 'report-map-test-admin-token';
 const DAY = 86_400_000;
@@ -181,22 +182,28 @@ describe('GET /admin/api/reports/map', () => {
     expect(((await (await api('?limit=6')).json()) as { truncated: boolean }).truncated).toBe(false);
   });
 
-  it(`answers at most ${MAP_POINTS_MAX} pins however many match`, async () => {
-    const { store } = app.service;
-    const extra = MAP_POINTS_MAX + 5;
-    for (let i = 0; i < extra; i++) {
-      const id = `R-X${i.toString(36).toUpperCase().padStart(4, '0')}`;
-      await store.reports.insert(report(id, { category: 'trash', point: { lat: 40 + i / 10_000, lon: -89 }, ageDays: 10 + i / 1000 }));
-    }
-    const body = (await (await api('?category=trash')).json()) as { reports: { ref: string }[]; truncated: boolean };
-    expect(body.reports).toHaveLength(MAP_POINTS_MAX);
-    expect(body.truncated).toBe(true);
-    expect(body.reports[0]!.ref).toBe('R-X0000');
-    // The box narrows it to what fits: every report there, not cut.
-    const inBox = (await (await api('?category=trash&bbox=-89.1,40,-88.9,40.01')).json()) as { reports: unknown[]; truncated: boolean };
-    expect(inBox.reports).toHaveLength(101);
-    expect(inBox.truncated).toBe(false);
-  }, 120_000);
+  // 5,000 inserts take a minute on FerretDB; the bound is the same code on both stores, and the
+  // cut itself (limit=2 above) is checked on both.
+  it.skipIf(ON_MONGODB)(
+    `answers at most ${MAP_POINTS_MAX} pins however many match`,
+    async () => {
+      const { store } = app.service;
+      const extra = MAP_POINTS_MAX + 5;
+      for (let i = 0; i < extra; i++) {
+        const id = `R-X${i.toString(36).toUpperCase().padStart(4, '0')}`;
+        await store.reports.insert(report(id, { category: 'trash', point: { lat: 40 + i / 10_000, lon: -89 }, ageDays: 10 + i / 1000 }));
+      }
+      const body = (await (await api('?category=trash')).json()) as { reports: { ref: string }[]; truncated: boolean };
+      expect(body.reports).toHaveLength(MAP_POINTS_MAX);
+      expect(body.truncated).toBe(true);
+      expect(body.reports[0]!.ref).toBe('R-X0000');
+      // The box narrows it to what fits: every report there, not cut.
+      const inBox = (await (await api('?category=trash&bbox=-89.1,40,-88.9,40.01')).json()) as { reports: unknown[]; truncated: boolean };
+      expect(inBox.reports).toHaveLength(101);
+      expect(inBox.truncated).toBe(false);
+    },
+    120_000,
+  );
 });
 
 describe('the map pages', () => {
