@@ -14,6 +14,7 @@ import { submitIdeaDialog } from './submit-idea.dialog.js';
 import { volunteerDialog } from './volunteer.dialog.js';
 import { volunteerCallDialog } from './volunteer-call.dialog.js';
 import { reportFollowUpDialog } from './report-follow-up.dialog.js';
+import { fixSurveyDialog } from './fix-survey.dialog.js';
 
 /** The dialogs for a set of locales; `nameOf` gives each locale's name in itself. */
 export function createDialogs(locales: readonly string[], nameOf: (locale: string) => string): ReadonlyMap<string, DialogDefinition> {
@@ -27,6 +28,7 @@ export function createDialogs(locales: readonly string[], nameOf: (locale: strin
     deleteDataDialog,
     volunteerCallDialog,
     reportFollowUpDialog,
+    fixSurveyDialog,
     leaveDialog,
     languageDialog(locales, nameOf),
   ];

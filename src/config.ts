@@ -65,6 +65,8 @@ const schema = z.object({
   VOLUNTEER_CALL_ANSWER_HOURS: z.coerce.number().positive().max(720).default(72),
   BROADCAST_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   REPORT_FOLLOW_UP_HOURS: z.coerce.number().positive().max(720).default(72),
+  // "Is it fixed?": days after a report is fixed or closed; 0 turns the question off.
+  FIX_SURVEY_DAYS: z.coerce.number().min(0).max(90).default(2),
   // Up to 5 km: a lookup reads the grid cells of the circle's box (4 at 250 m, about 300 at 5 km).
   DUPLICATE_RADIUS_METERS: z.coerce.number().min(10).max(5_000).default(250),
   HANDOFF_IDLE_MINUTES: z.coerce.number().positive().max(10_080).default(30),
@@ -142,6 +144,8 @@ export interface Config {
   broadcastLeaseMs: number;
   /** How long a reply to a report's status update is added to the report. */
   reportFollowUpHours: number;
+  /** Days after a report is fixed or closed that its reporter and followers are asked whether it really is (0: never). */
+  fixSurveyDays: number;
   /** "Already reported?": how far from a resident's point an open report of the same category counts as the same problem. */
   duplicateRadiusM: number;
   /**
@@ -267,6 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     volunteerCallAnswerHours: c.VOLUNTEER_CALL_ANSWER_HOURS,
     broadcastLeaseMs: c.BROADCAST_LEASE_SECONDS * 1000,
     reportFollowUpHours: c.REPORT_FOLLOW_UP_HOURS,
+    fixSurveyDays: c.FIX_SURVEY_DAYS,
     duplicateRadiusM: c.DUPLICATE_RADIUS_METERS,
     handoffIdleMs: c.HANDOFF_IDLE_MINUTES * 60_000,
     staffSessionHours: c.STAFF_SESSION_HOURS,

@@ -35,6 +35,7 @@ import { createBroadcastWorker, type BroadcastWorker } from './staff/broadcast-w
 import { createJobScheduler, type JobScheduler } from './staff/job-scheduler.js';
 import { reportNoticeJobHandlers } from './staff/report-notices.js';
 import { handoffJobHandlers } from './staff/handoff-jobs.js';
+import { fixSurveyJobHandlers } from './staff/fix-survey-jobs.js';
 import type { StaffDeps } from './staff/staff-deps.js';
 import { promoteFromWaitlist } from './staff/role-desk.js';
 import { errorSummary } from './core/errors.js';
@@ -95,6 +96,8 @@ export interface ServiceOverrides {
   telegramRates?: { globalPerSecond?: number; perChatPerSecond?: number };
   /** Where botbuilder fetches the keys that sign Bot Framework tokens (a local fake in tests: no test reaches the internet). */
   botFrameworkTokenKeys?: BotFrameworkTokenKeys;
+  /** The job scheduler's clock: tests move it to a job's due time, or out of quiet hours. */
+  now?: () => Date;
 }
 
 /** Opens the store and builds the service. */
@@ -193,9 +196,14 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   const notifier = createResidentNotifier({ store, i18n, pipeline, messenger, cityName: config.cityName });
   const jobs = createJobScheduler({
     store,
-    handlers: { ...handoffJobHandlers({ store, notifier, config, holdMs: engine.handoffHoldMs }), ...reportNoticeJobHandlers({ store, notifier }) },
+    handlers: {
+      ...handoffJobHandlers({ store, notifier, config, holdMs: engine.handoffHoldMs, ...(overrides.now ? { now: overrides.now } : {}) }),
+      ...reportNoticeJobHandlers({ store, notifier }),
+      ...fixSurveyJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),
+    },
     config,
     logger,
+    ...(overrides.now ? { now: overrides.now } : {}),
     leaseMs: config.broadcastLeaseMs,
   });
   staffDeps = { store, notifier, runner, i18n, config, jobs };

@@ -121,6 +121,35 @@ export interface ReportRecord extends StoredRecord {
   openCell?: string;
   /** While open and its place is text that names one: `<category>|<place key>`, as `openCell`. */
   openPlace?: string;
+  /**
+   * When a resident answered "is it fixed?" with no and so reopened it: staff see it flagged.
+   * Kept when staff change the status again (the report's history), and names nobody.
+   */
+  reopenedByResident?: Date;
+}
+
+/**
+ * One resident's answers to "is it really fixed?" about one report (issue 18), kept for the city's
+ * satisfaction numbers. `_id` is `<reportId>|<hash of the message that answered>`, so a retried
+ * message records once. `address` links it to the resident until they delete their data; then
+ * it goes with the comment (their words), and the numbers stay.
+ */
+export interface ReportSurveyRecord extends StoredRecord {
+  reportId: string;
+  /** The report's category when answered, so the charts per category read no reports. */
+  category: string;
+  /** `YYYY-MM` (UTC) of `at`: the home page's charts read one month through one index. */
+  month: string;
+  fixed: 'yes' | 'no';
+  /** How satisfied with how the city handled it, 1 (not at all) to 5 (very). */
+  rating?: number;
+  /** Anything the resident added, in their words. */
+  comment?: string;
+  /** Absent once the resident deleted their data. */
+  address?: string;
+  channel: ChannelName;
+  locale: string;
+  at: Date;
 }
 
 /**
@@ -148,6 +177,8 @@ export interface ReportUpdateRecord extends StoredRecord {
    * (`status R-…` from the reporter's address) leaves them out, and erasing the reporter keeps them.
    */
   follower?: boolean;
+  /** A resident answered "is it fixed?" with no, and this update reopened the report (issue 18). */
+  notFixed?: boolean;
   /** Photos a resident sent with a follow-up. */
   photos?: MediaRef[];
   /** The staff member (username) who wrote a staff update. */

@@ -88,6 +88,13 @@ const MIN_QUESTION_WORDS = 3;
 const FOLLOW_UP_UNSURE_INTENTS: ReadonlySet<string> = new Set(['submit_idea', 'browse_ideas', 'find_volunteer', 'my_signups', 'check_status', 'human']);
 const FOLLOW_UP_UNSURE_CONFIDENCE = 0.5;
 
+/**
+ * A reply to "is it fixed?" that the NLU reads as a request at least this surely is that request,
+ * not a garbled answer: "I want to volunteer" scores 0.55, "quiero ser voluntario" 0.65, while
+ * "asdf" or "hmm" read as nothing.
+ */
+const SURVEY_OTHER_CONFIDENCE = 0.5;
+
 // A chain of steps that skip to each other longer than this is a dialog bug, not a conversation.
 const MAX_STEP_HOPS = 12;
 
@@ -197,6 +204,7 @@ class Turn {
     volunteer_call: (call, input) => this.answerCall(call, input),
     broadcast: (broadcast, input) => this.answerBroadcast(broadcast, input),
     report_update: (update, input) => this.answerUpdate(update, input),
+    fix_survey: (survey, input) => this.answerFixSurvey(survey, input),
   };
 
   /**
@@ -324,6 +332,40 @@ class Turn {
       text: input.text.trim(),
       ...(input.media?.length ? { media: input.media.map((m) => ({ url: m.url, contentType: m.contentType })) } : {}),
     });
+    return true;
+  }
+
+  /**
+   * "Is R-… really fixed?" (issue 18): a yes or no (a button, "1" / "2", "sí", "no, still a hole")
+   * starts the survey dialog with it. A reply that is clearly something else (another report's
+   * reference, a navigation or language word, a request the NLU is fairly sure of, a photo) is
+   * answered as usual and the question stays live. Outside a flow, anything else is nonsense to
+   * the survey: the dialog starts by asking again, saying what it expects. Over a flow only a
+   * clear yes or no counts: the rest is the flow's.
+   */
+  private answerFixSurvey(survey: FollowUp, input: StepInput): boolean {
+    const { nlu } = input;
+    const text = input.text.trim();
+    const reference = nlu.entities.reference;
+    if (reference && reference !== survey.ref) return false;
+    if ((['menu', 'back', 'exit'] as const).some((kind) => this.isNavigationWord(text, kind))) return false;
+    if (this.env.i18n.locales.some((locale) => isOneOf(text, this.env.i18n.keywords(locale).languageNames))) return false;
+    const answer = this.callAnswerOf(input);
+    if (!answer) {
+      const inFlow = (this.state.flow !== null && this.state.flow.dialog !== MENU_DIALOG) || this.state.paused !== null;
+      if (inFlow || !text || input.location) return false;
+      if (nlu.intent !== 'none' && nlu.confidence >= SURVEY_OTHER_CONFIDENCE) return false;
+      // "graffiti all over the library wall" after a question about a pothole is a new report;
+      // "still a hole there" is about this one, and the survey asks for a yes or no.
+      const otherProblem = nlu.category && nlu.category !== 'other' && nlu.category !== survey.category;
+      if (otherProblem && nlu.categoryConfidence >= NEW_PROBLEM_CONFIDENCE) return false;
+    }
+    this.state.followUps = (this.state.followUps ?? []).filter((f) => f !== survey);
+    this.state.flow = null;
+    this.state.paused = null;
+    this.trace.intent = `fix_survey_${answer ?? 'unclear'}`;
+    if (!answer) this.say('fix_survey.not_understood');
+    this.startDialog('fix-survey', { ref: survey.ref, ...(survey.category ? { category: survey.category } : {}), ...(answer ? { fixed: answer } : {}) });
     return true;
   }
 

@@ -93,6 +93,8 @@ export interface CommandResults {
   'report.addResidentUpdate': { outcome: 'added' | 'not_found' };
   'report.findNearby': { reports: NearbyReportView[] };
   'report.follow': { outcome: 'following' | 'already' | 'own' | 'not_found' | 'not_open'; residents: number };
+  /** `surveyId` names the answers to add the rating and comment to; `reopened` when this "no" reopened the report. */
+  'report.survey': { outcome: 'recorded' | 'reopened' | 'not_found'; surveyId: string | null };
   'idea.create': { ref: string };
   'idea.listRecent': { ideas: IdeaSummary[] };
   'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' };
@@ -121,6 +123,11 @@ export interface CommandInputs {
   'report.findNearby': { category: string; placeText?: string; point?: GeoPoint };
   /** Follow someone else's report instead of filing one, adding what the resident saw. */
   'report.follow': { ref: string; note?: string; photos: MediaRef[] };
+  /**
+   * "Is it really fixed?" (issue 18): the first answer (`fixed`, no `surveyId`) is recorded, and a
+   * "no" reopens the report; later ones (`surveyId` from the first) add the rating and comment.
+   */
+  'report.survey': { ref: string; surveyId?: string; fixed?: 'yes' | 'no'; rating?: number; comment?: string };
   'idea.create': { title: string; details: string; neighbourhood?: string };
   'idea.listRecent': { limit: number };
   'idea.support': { ref: string };

@@ -28,6 +28,12 @@ export const FOLLOW_UP_KINDS: Readonly<Record<FollowUp['kind'], FollowUpKind>> =
   staff_conversation: { priority: 3, reach: 'every_message' },
   // "yes" / "no" to a volunteer call; words that are neither go to the inbox.
   volunteer_call: { priority: 2, reach: 'first_reply_or_no_flow' },
+  // "Is R-7K3QX really fixed?": "yes" / "no" starts the survey (a rating, a comment). Like a call,
+  // the resident's first reply answers it over a flow (the job that asks waits until no flow is
+  // live, so that flow was left a while ago); below a call, whose "yes" signs up for something
+  // with a date, and above a broadcast and a report's update, whose readers only take words the
+  // survey's "yes" / "no" reader leaves.
+  fix_survey: { priority: 1.5, reach: 'first_reply_or_no_flow' },
   // Any other broadcast: a reply in words ("what time does it start?") goes to the inbox.
   broadcast: { priority: 1, reach: 'first_reply_or_no_flow' },
   // "still broken" after a report's update is added to the report.

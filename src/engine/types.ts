@@ -68,7 +68,7 @@ export interface ConversationState {
  * a person holds the conversation is theirs. The kinds are rows of FOLLOW_UP_KINDS.
  */
 export interface FollowUp {
-  kind: 'volunteer_call' | 'broadcast' | 'report_update' | 'staff_conversation';
+  kind: 'volunteer_call' | 'broadcast' | 'report_update' | 'staff_conversation' | 'fix_survey';
   /** The role (V-...), report (R-...) or broadcast it is about. */
   ref: string;
   /** A report's category: a reply naming another kind of problem is a new report, not a follow-up. */

@@ -20,6 +20,7 @@ import { Erasure } from './erasure.js';
 import { requestHandoff, residentLeft, residentWrote } from './handoff-requests.js';
 import { alreadyReported } from './already-reported.js';
 import { coReporterCount, followReport } from './report-followers.js';
+import { answerSurvey } from './report-surveys.js';
 
 /** Who a command runs for, and which inbound message caused it. */
 export interface CommandScope {
@@ -91,6 +92,8 @@ export class CommandRunner {
         return { type: command.type, value: { report: await this.reportView(command.input.ref, scope) } };
       case 'report.addResidentUpdate':
         return { type: command.type, value: { outcome: await this.addResidentUpdate(command.input, scope) } };
+      case 'report.survey':
+        return { type: command.type, value: await answerSurvey(this.store, command.input, scope) };
       case 'report.findNearby':
         return {
           type: command.type,

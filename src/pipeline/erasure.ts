@@ -9,6 +9,8 @@
  *   reports, every photo of ours they sent (uploads, attached to a report or not), and the
  *   per-address markers: the idempotency markers of reports and ideas they created (`created|`),
  *   a Bot Framework conversation reference, a Telegram keyboard.
+ * - Unlinked: their answers to "is it fixed?" keep the yes or no and the rating for the city's
+ *   numbers, without the address and the comment.
  * - Kept for the city without the link: their reports, reduced to what the city needs to fix the
  *   problem and count its work: category, place, status, dates and the staff's updates. The
  *   description and the photos go.
@@ -34,6 +36,7 @@ import { storedSecret } from '../store/stored-secret.js';
 import type { Collections, Store } from '../store/store.port.js';
 import type { CommandScope } from './command-runner.js';
 import { sourceKeyOf } from './turn-pipeline.js';
+import { unlinkSurveys } from './report-surveys.js';
 
 /** Stands for a report's description once its author deleted their data (the schema asks for one). */
 export const ERASED_TEXT = '[deleted]';
@@ -188,6 +191,8 @@ export class Erasure {
     await inChunks(await store.outbound.find({ field: 'address', equals: address }, { limit: ALL }), (message) => store.outbound.delete(message._id));
     await inChunks(await store.handoffs.find({ field: 'address', equals: address }, { limit: ALL }), (handoff) => store.handoffs.delete(handoff._id));
     await inChunks(await store.jobs.find({ field: 'address', equals: address }, { limit: ALL }), (job) => store.jobs.delete(job._id));
+    // Their answers to "is it fixed?" stay as numbers, without the address or their comment.
+    await unlinkSurveys(store, address);
     await inChunks(await store.consentEvents.find({ field: 'address', equals: address }, { limit: ALL }), async ({ _id, _rev, ...kept }) => {
       // Kept as proof, under the keyed hash: inserted before the original goes, so a retry finds one or the other.
       await store.consentEvents.insert({ ...kept, _id: `consent|#${await this.hash('consent', _id)}`, address: `erased:${alias}` });

@@ -12,6 +12,7 @@ import { REPORT_STATUSES, statusGroupOf } from '../domain/report-status.js';
 import { recordAudit } from './audit-log.js';
 import { coReporterCount } from '../pipeline/report-followers.js';
 import { reportNotice, scheduleFollowerNotices, type ReportNotice } from './report-notices.js';
+import { scheduleFixSurvey } from './fix-survey-jobs.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
 /** How to narrow the list. Ages are in days since the report was made. */
@@ -169,6 +170,7 @@ export async function changeReportStatus(
     at: now,
   };
   await store.reportUpdates.insert({ ...baseUpdate, notified: false });
+  await scheduleFixSurvey(store, report, now, deps.config.fixSurveyDays);
 
   // Told to its reporter now (the result shows staff how it went) and to its followers by a job.
   const notice: ReportNotice = {

@@ -45,6 +45,12 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'reportId', sortBy: 'at' },
     { field: 'address', sortBy: 'at' },
   ],
+  reportSurveys: [
+    // A report's answers (its staff page); a resident's (erasure); a month's (the home page's charts).
+    { field: 'reportId', sortBy: 'at' },
+    { field: 'address', sortBy: 'at' },
+    { field: 'month', sortBy: 'at' },
+  ],
   ideas: [
     { field: 'kind', sortBy: 'createdAt' },
     { field: 'authorAddress', sortBy: 'createdAt' },

@@ -16,14 +16,20 @@ export interface NewJob {
   /** The resident it writes to: their jobs run one at a time, in due order. */
   address?: string;
   payload: Record<string, unknown>;
+  /**
+   * Work done once ever ("is it fixed?" asks each resident once per report): one that ran
+   * already stays as it is, rather than pending again.
+   */
+  once?: boolean;
 }
 
 const SCHEDULE_ATTEMPTS = 10;
 
 /**
  * Schedules a job: a new one is inserted; one that ran already (done, failed, cancelled) is
- * pending again with this due time and payload (a hand-off reopened has its idle check again);
- * one still pending or running is left as it is. Returns whether this call scheduled it.
+ * pending again with this due time and payload (a hand-off reopened has its idle check again),
+ * unless it is work done `once`; one still pending or running is left as it is. Returns whether
+ * this call scheduled it.
  */
 export async function scheduleJob(store: Pick<Collections, 'jobs'>, job: NewJob, now: Date): Promise<boolean> {
   const record = {
@@ -41,7 +47,7 @@ export async function scheduleJob(store: Pick<Collections, 'jobs'>, job: NewJob,
     if (await store.jobs.insert(record)) return true;
     const current = await store.jobs.get(job.id);
     if (!current) continue;
-    if (current.state === 'pending' || current.state === 'running') return false;
+    if (current.state === 'pending' || current.state === 'running' || job.once) return false;
     if (await store.jobs.replace({ ...record, createdAt: current.createdAt }, current._rev)) return true;
   }
   throw new Error(`Job ${job.kind} kept changing while scheduling it`);

@@ -20,6 +20,7 @@ import type {
   IdeaRecord,
   IdeaSupportRecord,
   ReportFollowerRecord,
+  ReportSurveyRecord,
   InboundReceipt,
   HandoffRecord,
   CannedReplyRecord,
@@ -208,6 +209,7 @@ const reportSchema = recordSchema<ReportRecord>({
   fixedAt: Date,
   openCell: String,
   openPlace: String,
+  reopenedByResident: Date,
 });
 
 const reportUpdateSchema = recordSchema<ReportUpdateRecord>({
@@ -225,6 +227,7 @@ const reportUpdateSchema = recordSchema<ReportUpdateRecord>({
   staff: String,
   notified: Boolean,
   follower: Boolean,
+  notFixed: Boolean,
   at: { type: Date, required: true },
 });
 
@@ -236,6 +239,21 @@ const reportFollowerSchema = recordSchema<ReportFollowerRecord>({
   at: { type: Date, required: true },
   via: { type: String, required: true, enum: membersOf<ReportFollowerRecord['via']>()(['follow', 'merge']) },
   noteId: String,
+});
+
+const reportSurveySchema = recordSchema<ReportSurveyRecord>({
+  _id: ID,
+  _rev: REV,
+  reportId: { type: String, required: true },
+  category: { type: String, required: true },
+  month: { type: String, required: true },
+  fixed: { type: String, required: true, enum: membersOf<ReportSurveyRecord['fixed']>()(['yes', 'no']) },
+  rating: { type: Number, min: 1, max: 5 },
+  comment: String,
+  address: String,
+  channel: { type: String, required: true, enum: CHANNELS },
+  locale: { type: String, required: true },
+  at: { type: Date, required: true },
 });
 
 const ideaResponseSchema = nestedSchema<NonNullable<IdeaRecord['response']>>({
@@ -489,6 +507,7 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   reports: reportSchema,
   reportUpdates: reportUpdateSchema,
   reportFollowers: reportFollowerSchema,
+  reportSurveys: reportSurveySchema,
   ideas: ideaSchema,
   ideaSupports: ideaSupportSchema,
   roles: volunteerRoleSchema,

@@ -15,6 +15,7 @@ import type {
   IdeaRecord,
   IdeaSupportRecord,
   ReportFollowerRecord,
+  ReportSurveyRecord,
   HandoffRecord,
   CannedReplyRecord,
   JobRecord,
@@ -79,6 +80,7 @@ export interface Collections {
   reports: Collection<ReportRecord>;
   reportUpdates: Collection<ReportUpdateRecord>;
   reportFollowers: Collection<ReportFollowerRecord>;
+  reportSurveys: Collection<ReportSurveyRecord>;
   ideas: Collection<IdeaRecord>;
   ideaSupports: Collection<IdeaSupportRecord>;
   roles: Collection<VolunteerRoleRecord>;

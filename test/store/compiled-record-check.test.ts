@@ -92,6 +92,7 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
   ],
   reports: [
     aReport('R-7K3QX', { fixedAt: at(90), status: 'fixed', statusGroup: 'fixed' }),
+    aReport('R-5ABCD', { status: 'in_progress', reopenedByResident: at(99) }),
     aReport('R-2ABCD', { location: {}, photos: [], channel: 'webchat' }),
     aReport('R-3ABCD', { location: { text: 'Behind the library' }, openPlace: 'pothole|s:library' }),
     aReport('R-4ABCD', { openCell: 'pothole|23364:31200', openPlace: 'pothole|x:5|main' }),
@@ -107,10 +108,28 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       at: at(95),
     },
     { _id: 'U-3', reportId: 'R-7K3QX', by: 'resident', follower: true, note: 'Me too', at: at(96) },
+    { _id: 'R-5ABCD|not-fixed|0f3a9c', reportId: 'R-5ABCD', status: 'open', by: 'system', notFixed: true, at: at(99) },
   ],
   reportFollowers: [
     { _id: 'R-7K3QX|telegram:42', reportId: 'R-7K3QX', address: 'telegram:42', at: at(96), via: 'follow', noteId: 'U-3' },
     { _id: 'R-7K3QX|sms:+15550000009', reportId: 'R-7K3QX', address: 'sms:+15550000009', at: at(97), via: 'merge' },
+  ],
+  reportSurveys: [
+    {
+      _id: 'R-7K3QX|0f3a9c',
+      reportId: 'R-7K3QX',
+      category: 'pothole',
+      month: '2025-01',
+      fixed: 'yes',
+      rating: 4,
+      comment: 'Quick work, thanks',
+      address: 'telegram:42',
+      channel: 'telegram',
+      locale: 'es',
+      at: at(99),
+    },
+    // After its resident deleted their data: the numbers, no link, no words.
+    { _id: 'R-7K3QX|9b1c2d', reportId: 'R-7K3QX', category: 'pothole', month: '2025-01', fixed: 'no', channel: 'sms', locale: 'en', at: at(98) },
   ],
   ideas: [
     {
