@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ChannelName } from '../core/message.js';
-import type { ReportRecord, ReportUpdateRecord, StatusGroup, TranscriptEntryRecord } from '../domain/records.js';
+import type { ReportRecord, ReportSurveyRecord, ReportUpdateRecord, StatusGroup, TranscriptEntryRecord } from '../domain/records.js';
 import { withOpenReportKeys } from '../domain/open-report-keys.js';
 import { REPORT_STATUSES, statusGroupOf } from '../domain/report-status.js';
 import { recordAudit } from './audit-log.js';
@@ -81,6 +81,8 @@ export interface ReportDetail {
   transcript: TranscriptEntryRecord[];
   /** Whether the resident can be told about changes (not opted out, still linked). */
   residentReachable: boolean;
+  /** Residents' answers to "is it really fixed?", oldest first. */
+  surveys: ReportSurveyRecord[];
 }
 
 /** One report with its updates and transcript excerpt; a StaffError 404 when there is none. */
@@ -96,7 +98,8 @@ export async function reportDetail(deps: Pick<StaffDeps, 'store'>, ref: string):
     .slice(0, EXCERPT_ENTRIES)
     .reverse();
   const resident = await store.residents.get(report.residentAddress);
-  return { report, updates, transcript, residentReachable: Boolean(resident && !resident.optedOut) };
+  const surveys = await store.reportSurveys.find({ field: 'reportId', equals: report._id }, { order: 'asc', limit: 500 });
+  return { report, updates, transcript, residentReachable: Boolean(resident && !resident.optedOut), surveys };
 }
 
 /** A status change staff make. */

@@ -63,6 +63,8 @@ export function reportApiRoutes(service: Service): Router {
         ...(location ? { location } : {}),
       })),
       residentReachable: detail.residentReachable,
+      // "Is it fixed?" answers, without the resident's address (comments are theirs: JSON-escaped only).
+      surveys: detail.surveys.map(({ _id: _survey, _rev, address: _address, reportId: _report, month: _month, ...answer }) => answer),
     });
   });
 

@@ -9,7 +9,8 @@ import { html, type SafeHtml } from '../html.js';
 /** One bar: a label and its number. */
 export interface Bar {
   label: string;
-  value: number;
+  /** Null: nothing to measure there (a month with no answers), shown as "-", not as a zero. */
+  value: number | null;
   /** Drawn in the lighter colour (a total, a capacity: the thing the other bars are part of). */
   secondary?: boolean;
 }
@@ -37,9 +38,9 @@ const BAR_HEIGHT = 14;
 export function barChart(chart: BarChart): SafeHtml {
   const titleId = `${chart.id}-title`;
   const descId = `${chart.id}-desc`;
-  const numbers = chart.bars.map((bar) => `${bar.label}: ${formatNumber(bar.value)}`).join(', ');
+  const numbers = chart.bars.map((bar) => `${bar.label}: ${valueText(bar.value)}`).join(', ');
   const description = chart.bars.length ? `${chart.description} ${numbers}.` : `${chart.description} ${chart.empty ?? 'Nothing yet.'}`;
-  const max = Math.max(1, ...chart.bars.map((bar) => bar.value));
+  const max = Math.max(1, ...chart.bars.map((bar) => bar.value ?? 0));
   const height = Math.max(1, chart.bars.length) * ROW + 4;
   const span = WIDTH - LABEL_WIDTH - VALUE_WIDTH;
   return html`<figure class="chart" id="${chart.id}">
@@ -52,12 +53,12 @@ export function barChart(chart: BarChart): SafeHtml {
           ? html`<text x="0" y="17">${chart.empty ?? 'Nothing yet.'}</text>`
           : chart.bars.map((bar, i) => {
               const y = i * ROW + 5;
-              const width = bar.value > 0 ? Math.max(2, Math.round((bar.value / max) * span)) : 0;
+              const width = bar.value !== null && bar.value > 0 ? Math.max(2, Math.round((bar.value / max) * span)) : 0;
               return html`<g>
                 <text x="0" y="${y + 11}">${truncate(bar.label, 17)}</text>
                 <rect class="track" x="${LABEL_WIDTH}" y="${y}" width="${span}" height="${BAR_HEIGHT}" rx="2" />
                 <rect class="bar${bar.secondary ? ' secondary' : ''}" x="${LABEL_WIDTH}" y="${y}" width="${width}" height="${BAR_HEIGHT}" rx="2" />
-                <text x="${LABEL_WIDTH + span + 6}" y="${y + 11}">${formatNumber(bar.value)}</text>
+                <text x="${LABEL_WIDTH + span + 6}" y="${y + 11}">${valueText(bar.value)}</text>
               </g>`;
             })
       }
@@ -66,7 +67,7 @@ export function barChart(chart: BarChart): SafeHtml {
       ${chart.bars.map(
         (bar) =>
           html`<dt>${bar.label}</dt>
-            <dd>${formatNumber(bar.value)}</dd>`,
+            <dd>${valueText(bar.value)}</dd>`,
       )}
     </dl>
   </figure>`;
@@ -75,6 +76,11 @@ export function barChart(chart: BarChart): SafeHtml {
 /** A count as staff read it: 12,345. */
 export function formatNumber(value: number): string {
   return new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 }).format(value);
+}
+
+/** A bar's number as text: "-" where there is nothing to measure. */
+function valueText(value: number | null): string {
+  return value === null ? '-' : formatNumber(value);
 }
 
 function truncate(text: string, max: number): string {

@@ -6,6 +6,7 @@ import express, { type Router } from 'express';
 import type { Service } from '../../../service.js';
 import { impactNumbers, type ImpactNumbers } from '../../../staff/impact.js';
 import { waitingCount } from '../../../staff/handoff-desk.js';
+import { satisfaction, type Satisfaction } from '../../../staff/satisfaction.js';
 import { actorOf } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { barChart, formatNumber } from './charts.js';
@@ -15,14 +16,14 @@ import { humanize, sendPage } from './layout.js';
 export function homePages(service: Service): Router {
   const router = express.Router();
   router.get('/', async (_req, res) => {
-    const [numbers, waiting] = await Promise.all([impactNumbers(service.staff), waitingCount(service.staff)]);
-    sendPage(res, { title: 'Home', section: 'home', actor: actorOf(res), cityName: service.config.cityName }, homeView(numbers, waiting));
+    const [numbers, waiting, satisfied] = await Promise.all([impactNumbers(service.staff), waitingCount(service.staff), satisfaction(service.staff)]);
+    sendPage(res, { title: 'Home', section: 'home', actor: actorOf(res), cityName: service.config.cityName }, homeView(numbers, waiting, satisfied));
   });
   return router;
 }
 
-/** The home page's content: who waits for a person (the inbox), and the impact numbers. */
-export function homeView(numbers: ImpactNumbers, waiting = 0): SafeHtml {
+/** The home page's content: who waits for a person (the inbox), the impact numbers, and satisfaction over time. */
+export function homeView(numbers: ImpactNumbers, waiting = 0, satisfied?: Satisfaction): SafeHtml {
   const { reports, ideas, volunteering, broadcasts } = numbers;
   return html`<h1>Home</h1>
     <section class="card" aria-labelledby="inbox-waiting">
@@ -96,7 +97,80 @@ export function homeView(numbers: ImpactNumbers, waiting = 0): SafeHtml {
           { label: 'Signed up', value: broadcasts.signedUp },
         ],
       })}
-    </div>`;
+    </div>
+    ${satisfied ? satisfactionView(satisfied) : ''}`;
+}
+
+/**
+ * Satisfaction and time to fix over the last twelve months (issue 18): a chart per measure with a
+ * bar per month, so a trend shows, and the same measures per category in a table.
+ */
+export function satisfactionView(satisfied: Satisfaction): SafeHtml {
+  const month = (m: { month: string }) => monthLabel(m.month);
+  return html`<h2>Satisfaction and time to fix</h2>
+    <p class="muted">The last 12 months. A report counts in the month it was first fixed; an answer to "is it really fixed?" in the month it was given.</p>
+    <div class="grid">
+      ${barChart({
+        id: 'chart-days-to-fix',
+        title: 'Median days to fix',
+        description: 'Median days from report to fixed, by the month reports were fixed.',
+        bars: satisfied.months.map((m) => ({ label: month(m), value: roundTo(m.medianDaysToFix, 1) })),
+      })}
+      ${barChart({
+        id: 'chart-really-fixed',
+        title: 'Really fixed (%)',
+        description: 'Of the residents asked "is it really fixed?" who answered, the share who said yes, by month.',
+        bars: satisfied.months.map((m) => ({ label: month(m), value: m.shareReallyFixed === null ? null : Math.round(m.shareReallyFixed * 100) })),
+      })}
+      ${barChart({
+        id: 'chart-rating',
+        title: 'Average rating (1-5)',
+        description: "Residents' average rating of how the city handled their report, by month.",
+        bars: satisfied.months.map((m) => ({ label: month(m), value: roundTo(m.averageRating, 1) })),
+      })}
+    </div>
+    <section class="card" aria-labelledby="satisfaction-categories">
+      <h3 id="satisfaction-categories">By category, last 12 months</h3>
+      ${
+        satisfied.categories.length === 0
+          ? html`<p class="muted">No report fixed or answered yet.</p>`
+          : html`<table>
+              <thead>
+                <tr>
+                  <th scope="col">Category</th>
+                  <th scope="col">Fixed</th>
+                  <th scope="col">Median days to fix</th>
+                  <th scope="col">Answers</th>
+                  <th scope="col">Really fixed</th>
+                  <th scope="col">Average rating</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${satisfied.categories.map(
+                  (c) =>
+                    html`<tr data-category="${c.category}">
+                      <td>${humanize(c.category)}</td>
+                      <td>${formatNumber(c.fixed)}</td>
+                      <td>${c.medianDaysToFix === null ? '-' : formatNumber(c.medianDaysToFix)}</td>
+                      <td>${formatNumber(c.answered)}</td>
+                      <td>${c.shareReallyFixed === null ? '-' : `${Math.round(c.shareReallyFixed * 100)}%`}</td>
+                      <td>${c.averageRating === null ? '-' : formatNumber(c.averageRating)}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
+      }
+    </section>`;
+}
+
+/** "2025-03" as staff read it: "Mar 2025". */
+function monthLabel(month: string): string {
+  const [year, m] = month.split('-').map(Number);
+  return new Intl.DateTimeFormat('en-US', { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(new Date(Date.UTC(year ?? 1970, (m ?? 1) - 1, 1)));
+}
+
+function roundTo(value: number | null, digits: number): number | null {
+  return value === null ? null : Math.round(value * 10 ** digits) / 10 ** digits;
 }
 
 /** Hours as staff think of them: "5.5 hours" under two days, "3.2 days" above. */

@@ -120,6 +120,7 @@ const STYLES = `
   .badge.open, .badge.scheduled, .badge.sending, .badge.new { background: #fff4d6; }
   .badge.fixed, .badge.done, .badge.accepted, .badge.confirmed { background: #e9f7ef; }
   .badge.closed, .badge.cancelled, .badge.not_planned { background: #eceff3; }
+  .badge.reopened { background: #fde2e1; }
   ol.transcript { padding-left: 3rem; }
   .transcript li { margin-bottom: 0.35rem; }
   .transcript .in { color: var(--ink); }

@@ -20,6 +20,7 @@ import { html, type SafeHtml } from '../html.js';
 import { reportQuery, statusBody } from '../reports.routes.js';
 import { HttpError } from '../../../core/errors.js';
 import { reportPinFrame, reportPinMap } from './map.page.js';
+import { reopenedFlag, surveyAnswersView } from './report-surveys.view.js';
 import { checked, csrfField, errorList, field, flashOf, formFields, humanize, issuesOf, lines, options, sendPage, timeOf, type Flash } from './layout.js';
 
 /** Forms on staff pages are small; a bigger body is refused with 413. */
@@ -186,7 +187,7 @@ export function reportListView(view: {
                   html`<tr>
                     <td><a href="/admin/reports/${encodeURIComponent(report._id)}">${report._id}</a></td>
                     <td>${humanize(report.category)}</td>
-                    <td><span class="badge ${report.statusGroup}">${humanize(report.status)}</span></td>
+                    <td><span class="badge ${report.statusGroup}">${humanize(report.status)}</span> ${reopenedFlag(report)}</td>
                     <td>${report.channel}</td>
                     <td>${timeOf(report.createdAt, view.timeZone)}</td>
                     <td>${report.location.text ?? (report.location.point ? 'GPS point' : '')}</td>
@@ -212,7 +213,7 @@ export function reportDetailView(
   const statuses = reportStatuses();
   const ref = encodeURIComponent(report._id);
   return html`<p><a href="/admin/reports">&larr; All reports</a></p>
-    <h1>${report._id} <span class="badge ${report.statusGroup}">${humanize(report.status)}</span></h1>
+    <h1>${report._id} <span class="badge ${report.statusGroup}">${humanize(report.status)}</span> ${reopenedFlag(report, timeZone)}</h1>
     <section class="card">
       <dl class="facts">
         <dt>Category</dt>
@@ -280,6 +281,8 @@ export function reportDetailView(
       </form>
     </section>
 
+    ${surveyAnswersView(detail.surveys, timeZone)}
+
     <h2>Updates</h2>
     ${
       updates.length === 0
@@ -302,7 +305,7 @@ export function reportDetailView(
                     <td>${update.by === 'staff' ? (update.staff ?? 'staff') : update.by === 'resident' ? 'Resident' : 'CivicLine'}</td>
                     <td>${update.status ? humanize(update.status) : ''}</td>
                     <td>
-                      ${lines(update.note)}
+                      ${update.notFixed ? html`<strong>A resident says it is not fixed: reopened.</strong>` : ''} ${lines(update.note)}
                       ${
                         update.photos?.length
                           ? html`<ul>
