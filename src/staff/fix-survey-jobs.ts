@@ -123,8 +123,9 @@ export function fixSurveyJobHandlers(deps: FixSurveyJobDeps): Record<string, Job
 
   /**
    * When a resident who should not be interrupted now may be asked (epoch ms), or null when they
-   * may be asked now: a person holds their conversation, or they are in a flow they wrote in
-   * within RESUME_PROMPT (past that, their next message asks whether to continue anyway).
+   * may be asked now: a person holds their conversation, or they are in a flow (or its "continue?"
+   * question) they wrote in within FLOW_RESUME_PROMPT_AFTER_MINUTES (past that, their next
+   * message is asked whether to continue anyway, and the question does not cut into an exchange).
    */
   async function busyUntil(address: string, at: number): Promise<number | null> {
     const conversation = await store.conversations.get(address);
@@ -133,7 +134,9 @@ export function fixSurveyJobHandlers(deps: FixSurveyJobDeps): Record<string, Job
     if ((state.followUps ?? []).some((f) => f.kind === 'staff_conversation' && f.until >= at)) return at + HELD_RETRY_MS;
     const lastActive = state.lastActiveAt ?? 0;
     // The menu is no flow: the notification's recording drops it (turn-pipeline's recordProactive).
-    if (state.flow && state.flow.dialog !== MENU_DIALOG && at - lastActive < deps.config.resumePromptAfterMs) {
+    // A paused flow is one the bot just asked about ("continue?"): its "1" must not answer this.
+    const inFlow = (state.flow && state.flow.dialog !== MENU_DIALOG) || state.paused;
+    if (inFlow && at - lastActive < deps.config.resumePromptAfterMs) {
       return Math.max(lastActive + deps.config.resumePromptAfterMs, at + BUSY_RETRY_MIN_MS);
     }
     return null;

@@ -171,6 +171,28 @@ describe('asking whether a report is really fixed (SMS, English)', () => {
   });
 });
 
+describe('asking by SMS in Spanish', () => {
+  it('asks with numbers, reads "sí", a rating and OMITIR; "menu" in the middle leaves with the answer kept', async () => {
+    const chat = await resident(smsAddress(), 'hola');
+    const ref = await aReport(chat, 'es');
+    await setStatus(ref, 'fixed', 2);
+    await runJobs();
+    expect(smsTo(chat.address)).toEqual([`¿Esta realmente arreglado ${ref} (Bache en 5th and Main)?\n1. Si\n2. No\nResponde 1-2.`]);
+    expect(await chat.send('sí')).toContain('¿Qué tan satisfecho estás con cómo lo atendió Springfield?\n1. Muy mal');
+    expect(await chat.send('5')).toBe('¿Quieres añadir algo? Escríbelo aquí, o responde OMITIR.');
+    expect(await chat.send('omitir')).toBe('¡Gracias! Tus respuestas ayudan a Springfield a mejorar.');
+    expect((await service().store.reportSurveys.find({ field: 'reportId', equals: ref }))[0]).toMatchObject({ fixed: 'yes', rating: 5, locale: 'es' });
+
+    const other = await resident(smsAddress(), 'hola');
+    const second = await aReport(other, 'es');
+    await setStatus(second, 'fixed', 2);
+    await runJobs();
+    expect(await other.send('1')).toContain('¿Qué tan satisfecho');
+    expect(await other.send('menú')).toContain('Reportar un problema');
+    expect((await service().store.reportSurveys.find({ field: 'reportId', equals: second }))[0]).toMatchObject({ fixed: 'yes' });
+  });
+});
+
 describe('asking on Telegram, in Spanish, with buttons', () => {
   it('asks with Sí / No buttons; "No" reopens; the rating and comment are buttons and words', async () => {
     const chatId = 880_000 + Math.floor(Math.random() * 10_000);
