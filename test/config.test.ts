@@ -55,5 +55,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ QUIET_HOURS: '9pm-8am' })).toThrow(/QUIET_HOURS: must be like 21:00-08:00/);
     expect(() => loadConfig({ QUIET_HOURS: '25:00-08:00' })).toThrow(/QUIET_HOURS/);
     expect(() => loadConfig({ STAFF_SESSION_HOURS: '0' })).toThrow(/STAFF_SESSION_HOURS/);
+    // "Is it fixed?": 2 days by default, 0 turns it off, a negative or a season away is a mistake.
+    expect(defaults.fixSurveyDays).toBe(2);
+    expect(loadConfig({ FIX_SURVEY_DAYS: '0' }).fixSurveyDays).toBe(0);
+    expect(() => loadConfig({ FIX_SURVEY_DAYS: '-1' })).toThrow(/FIX_SURVEY_DAYS/);
+    expect(() => loadConfig({ FIX_SURVEY_DAYS: '365' })).toThrow(/FIX_SURVEY_DAYS/);
   });
 });
