@@ -80,7 +80,7 @@ export interface Service {
   broadcasts: BroadcastWorker;
   /** Runs persisted outbound work with a due time (staff replies, hand-backs); idle until `start()`, as `broadcasts`. */
   jobs: JobScheduler;
-  /** The optional geocoder (GEOCODER_URL): text places to points and back; null when off. Nothing uses it yet. */
+  /** The optional geocoder (GEOCODER_URL): text places to points and back; null when off. */
   geocoder: Geocoder | null;
   /** Waits for turns in flight, then closes the store. */
   close(): Promise<void>;
@@ -128,6 +128,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     // The staff side hands back after HANDOFF_IDLE_MINUTES; this only ends a hold it never could.
     handoffHoldMs: 2 * config.handoffIdleMs,
   };
+  // Off (null) unless GEOCODER_URL is set: places are then compared as text and points alone.
+  const geocoder = createGeocoder(config.geocoder, { logger });
   // Bound below, once the notifier exists: a cancelled spot goes to the waitlist, who are told.
   let staffDeps: StaffDeps | undefined;
   const promotions = new Set<Promise<void>>();
@@ -148,7 +150,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
         promotions.add(promotion);
       },
     },
-    { addressHashSecret: config.addressHashSecret, handoffIdleMs: config.handoffIdleMs, duplicateRadiusM: config.duplicateRadiusM },
+    { addressHashSecret: config.addressHashSecret, handoffIdleMs: config.handoffIdleMs, duplicateRadiusM: config.duplicateRadiusM, geocoder },
   );
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale, senderLimit: config.rateLimits.messages });
 
@@ -217,8 +219,6 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     // Shared by every instance on the database: together they keep to the channel's rate.
     rates: { sms: config.twilio.messagesPerSecond, telegram: config.telegram.messagesPerSecond },
   });
-
-  const geocoder = createGeocoder(config.geocoder, { logger });
 
   return {
     config,

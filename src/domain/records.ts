@@ -103,7 +103,12 @@ export interface ReportRecord extends StoredRecord {
   category: Category | string;
   status: string;
   statusGroup: StatusGroup;
-  location: { text?: string; point?: GeoPoint };
+  /**
+   * Where it is: the place as the resident wrote it, and a point. The point is the resident's
+   * shared location, or the geocoder's for their text (`pointFrom: 'geocoder'`, approximate);
+   * a shared point's `label` is the geocoder's street address for it, when GEOCODER_URL is set.
+   */
+  location: { text?: string; point?: GeoPoint; pointFrom?: 'resident' | 'geocoder' };
   description: string;
   photos: MediaRef[];
   residentAddress: string;

@@ -6,6 +6,8 @@
  */
 import type { NearbyReportView } from '../engine/commands.js';
 import type { GeoPoint } from '../core/message.js';
+import type { ReportRecord } from '../domain/records.js';
+import type { Geocoder } from './geocoder.js';
 import type { Collections } from '../store/store.port.js';
 import { findNearbyOpenReports } from './nearby-reports.js';
 import { coReporterCount, isFollower } from './report-followers.js';
@@ -29,6 +31,8 @@ export interface AlreadyReportedScope {
   locale: string;
   now: Date;
   radiusM: number;
+  /** GEOCODER_URL's: a text place gets a point too, so reports pinned there are found. */
+  geocoder?: Geocoder | null;
 }
 
 /**
@@ -42,9 +46,12 @@ export async function alreadyReported(
   scope: AlreadyReportedScope,
 ): Promise<NearbyReportView[]> {
   if (NEVER_OFFERED.has(query.category) || (!query.point && !query.placeText)) return [];
+  // A text place, geocoded, also finds the reports pinned there (a shared location's).
+  const geocoded = !query.point && query.placeText && scope.geocoder ? await scope.geocoder.search(query.placeText, { locale: scope.locale }) : null;
+  const point = query.point ?? geocoded ?? undefined;
   const found = await findNearbyOpenReports(store, {
     category: query.category,
-    ...(query.point ? { point: query.point } : {}),
+    ...(point ? { point } : {}),
     ...(query.placeText ? { placeText: query.placeText } : {}),
     locale: scope.locale,
     radiusM: scope.radiusM,
@@ -57,13 +64,34 @@ export async function alreadyReported(
         ref: report._id,
         category: String(report.category),
         status: report.status,
-        place: report.location.text ?? '',
+        // As its reporter wrote it, or the street the geocoder gave for its point.
+        place: report.location.text ?? report.location.point?.label ?? '',
         createdAt: report.createdAt.toISOString(),
         ageDays: Math.max(0, Math.floor((scope.now.getTime() - report.createdAt.getTime()) / DAY_MS)),
-        ...(distanceM !== undefined ? { distanceM: Math.round(distanceM) } : {}),
+        // "40 m from you" only from where the resident is, not from where a text was geocoded.
+        ...(distanceM !== undefined && query.point ? { distanceM: Math.round(distanceM) } : {}),
         ...(yours ? { yours } : {}),
         residents: await coReporterCount(store, report),
       };
     }),
   );
+}
+
+/**
+ * Where a new report is, for the record: what the resident gave, and with the geocoder on, a
+ * point for a text place (approximate, so marked) or a street address for a shared point (its
+ * `label`). The geocoder's answer is never needed: without one the report is as the resident gave it.
+ */
+export async function locateReport(
+  geocoder: Geocoder | null,
+  given: { locationText?: string; point?: GeoPoint },
+  locale: string,
+): Promise<ReportRecord['location']> {
+  const text = given.locationText;
+  if (given.point) {
+    const label = given.point.label ?? (geocoder ? await geocoder.reverse(given.point, { locale }) : null);
+    return { ...(text ? { text } : {}), point: { lat: given.point.lat, lon: given.point.lon, ...(label ? { label } : {}) }, pointFrom: 'resident' };
+  }
+  const found = text && geocoder ? await geocoder.search(text, { locale }) : null;
+  return { ...(text ? { text } : {}), ...(found ? { point: { lat: found.lat, lon: found.lon }, pointFrom: 'geocoder' as const } : {}) };
 }

@@ -18,7 +18,8 @@ import { withOpenReportKeys } from '../domain/open-report-keys.js';
 import { statusGroupOf } from '../domain/report-status.js';
 import { Erasure } from './erasure.js';
 import { requestHandoff, residentLeft, residentWrote } from './handoff-requests.js';
-import { alreadyReported } from './already-reported.js';
+import { alreadyReported, locateReport } from './already-reported.js';
+import type { Geocoder } from './geocoder.js';
 import { coReporterCount, followReport } from './report-followers.js';
 import { answerSurvey } from './report-surveys.js';
 
@@ -58,6 +59,8 @@ export interface CommandRunnerOptions {
   handoffIdleMs?: number;
   /** DUPLICATE_RADIUS_METERS: how close an open report of the same category counts as "already reported". */
   duplicateRadiusM?: number;
+  /** GEOCODER_URL's geocoder: text places get a point and shared points a street address (absent: off). */
+  geocoder?: Geocoder | null;
 }
 
 /** HANDOFF_IDLE_MINUTES' default, for runners built without the configuration (tests). */
@@ -72,6 +75,7 @@ export class CommandRunner {
   readonly erasure: Erasure;
   private readonly handoffIdleMs: number;
   private readonly duplicateRadiusM: number;
+  private readonly geocoder: Geocoder | null;
 
   constructor(
     private readonly store: Collections & Pick<Store, 'media'>,
@@ -81,6 +85,7 @@ export class CommandRunner {
     this.erasure = new Erasure(store, { secret: options.addressHashSecret, spotFreed: async (roleId) => this.hooks.spotFreed?.(roleId) });
     this.handoffIdleMs = options.handoffIdleMs ?? DEFAULT_HANDOFF_IDLE_MS;
     this.duplicateRadiusM = options.duplicateRadiusM ?? DEFAULT_DUPLICATE_RADIUS_M;
+    this.geocoder = options.geocoder ?? null;
   }
 
   /** Runs one command and returns its result for the engine. */
@@ -97,7 +102,7 @@ export class CommandRunner {
       case 'report.findNearby':
         return {
           type: command.type,
-          value: { reports: await alreadyReported(this.store, command.input, { ...scope, radiusM: this.duplicateRadiusM }) },
+          value: { reports: await alreadyReported(this.store, command.input, { ...scope, radiusM: this.duplicateRadiusM, geocoder: this.geocoder }) },
         };
       case 'report.follow': {
         const { ref, note, photos } = command.input;
@@ -205,7 +210,9 @@ export class CommandRunner {
     }
   }
 
-  private createReport(input: Extract<Command, { type: 'report.create' }>['input'], scope: CommandScope): Promise<{ ref: string }> {
+  private async createReport(input: Extract<Command, { type: 'report.create' }>['input'], scope: CommandScope): Promise<{ ref: string }> {
+    // Before the reference is drawn: a retry of this message geocodes again (from the cache).
+    const location = await locateReport(this.geocoder, input, scope.locale);
     return this.createOnce('R', scope, {
       ownerOf: async (ref) => (await this.store.reports.get(ref))?.residentAddress ?? null,
       insert: async (ref) => {
@@ -215,7 +222,7 @@ export class CommandRunner {
           category: input.category,
           status: 'open',
           statusGroup: statusGroupOf('open'),
-          location: { ...(input.locationText ? { text: input.locationText } : {}), ...(input.point ? { point: input.point } : {}) },
+          location,
           description: input.description,
           photos: input.photos,
           residentAddress: scope.address,

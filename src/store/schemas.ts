@@ -189,6 +189,7 @@ const transcriptEntrySchema = recordSchema<TranscriptEntryRecord>({
 const reportLocationSchema = nestedSchema<ReportRecord['location']>({
   text: String,
   point: { type: geoPointSchema },
+  pointFrom: { type: String, enum: membersOf<NonNullable<ReportRecord['location']['pointFrom']>>()(['resident', 'geocoder']) },
 });
 
 const reportSchema = recordSchema<ReportRecord>({
