@@ -131,6 +131,20 @@ export interface ReportRecord extends StoredRecord {
    * Kept when staff change the status again (the report's history), and names nobody.
    */
   reopenedByResident?: Date;
+  /** The staff member (username) working on it; kept when it is fixed or closed, as its history. */
+  assignee?: string;
+  /**
+   * The department staff routed it to (an id of the routing table, src/staff/report-routing.ts).
+   * Absent while it goes where its category goes: the department is read from the table then, so
+   * editing which categories a department handles re-routes every report nobody routed by hand.
+   */
+  department?: string;
+  /**
+   * While open: its work queue, `assigned|<username>` or `unassigned`, so "my open reports" and
+   * "open and nobody's" are one equality read each. Absent once fixed or closed, as `openCell`:
+   * the index holds open reports only. Set by `withOpenReportKeys`.
+   */
+  openQueue?: string;
 }
 
 /**
@@ -190,6 +204,11 @@ export interface ReportUpdateRecord extends StoredRecord {
   staff?: string;
   /** Whether the resident was told (false: opted out, channel off, or no one to tell). */
   notified?: boolean;
+  /**
+   * A note staff wrote for staff: never sent to the resident, never shown when anyone asks for
+   * the report's status (`status R-…`). Internal notes carry no status change.
+   */
+  internal?: boolean;
   at: Date;
 }
 
@@ -309,9 +328,14 @@ export interface HandoffRecord extends StoredRecord {
   closedBy?: string;
 }
 
-/** A canned reply staff may send from the inbox, in one language. */
+/**
+ * A canned reply in one language: sent from the inbox, or, when it names a report category,
+ * offered as the resident's note when staff change the status of a report of that category.
+ */
 export interface CannedReplyRecord extends StoredRecord {
   locale: string;
+  /** The report category it answers (`pothole`...); absent for the inbox's general replies. */
+  category?: string;
   /** What staff pick it by ("Opening hours"). */
   title: string;
   text: string;

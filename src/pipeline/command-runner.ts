@@ -298,7 +298,10 @@ export class CommandRunner {
     const report = await this.store.reports.get(ref.toUpperCase());
     if (!report) return null;
     const own = report.residentAddress === scope.address;
-    const all = await this.store.reportUpdates.find({ field: 'reportId', equals: report._id }, { order: 'asc', limit: 20 });
+    // Staff's internal notes are for staff: never shown to anyone asking about the report.
+    const all = (await this.store.reportUpdates.find({ field: 'reportId', equals: report._id }, { order: 'asc', limit: 100 }))
+      .filter((update) => !update.internal)
+      .slice(0, 20);
     // A follower's words are theirs: not shown to the reporter either.
     const updates = all.filter((update) => update.by !== 'resident' || (own && !update.follower));
     const point = report.location.point;

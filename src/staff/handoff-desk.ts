@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CannedReplyRecord, HandoffRecord, ReportRecord, SignupRecord, TranscriptEntryRecord } from '../domain/records.js';
+import { CATEGORIES, isCategory } from '../domain/vocabulary.js';
 import { handoffRefOf, scheduleIdleCheck, updateHandoff } from '../pipeline/handoff-requests.js';
 import { scheduleJob } from '../store/jobs.js';
 import { recordAudit } from './audit-log.js';
@@ -216,20 +217,47 @@ export async function listCannedReplies(deps: Pick<StaffDeps, 'store' | 'i18n'>,
   return lists.flat();
 }
 
-/** Adds a canned reply in one of the city's languages; audited. */
+/**
+ * The canned replies for a report of a category, in the resident's language: offered as the note
+ * of a status change (the resident reads it), by title.
+ */
+export async function cannedRepliesForReport(deps: Pick<StaffDeps, 'store'>, category: string, locale: string): Promise<CannedReplyRecord[]> {
+  const replies = await deps.store.cannedReplies.find({ field: 'locale', equals: locale }, { limit: 500 });
+  return replies.filter((reply) => reply.category === category);
+}
+
+/**
+ * Adds a canned reply in one of the city's languages; audited. With a report category it is also
+ * offered on the status form of that category's reports (cannedRepliesForReport).
+ */
 export async function addCannedReply(
   deps: Pick<StaffDeps, 'store' | 'i18n'>,
-  input: { locale: string; title: string; text: string },
+  input: { locale: string; title: string; text: string; category?: string | undefined },
   actor: Actor,
 ): Promise<CannedReplyRecord> {
   const title = input.title.trim();
   const text = input.text.trim();
+  const category = input.category || undefined;
   if (!deps.i18n.locales.includes(input.locale)) throw new StaffError(400, `The language must be one of ${deps.i18n.locales.join(', ')}`);
+  if (category !== undefined && !isCategory(category)) throw new StaffError(400, `Unknown category ${category}; one of ${CATEGORIES.join(', ')}`);
   if (!title || title.length > MAX_CANNED_TITLE_LENGTH) throw new StaffError(400, `A title of 1 to ${MAX_CANNED_TITLE_LENGTH} characters is needed`);
   if (!text || text.length > MAX_STAFF_REPLY_LENGTH) throw new StaffError(400, `A text of 1 to ${MAX_STAFF_REPLY_LENGTH} characters is needed`);
-  const record = { _id: `canned-${randomUUID()}`, locale: input.locale, title, text, createdBy: actor.username, createdAt: new Date() };
+  const record = {
+    _id: `canned-${randomUUID()}`,
+    locale: input.locale,
+    ...(category ? { category } : {}),
+    title,
+    text,
+    createdBy: actor.username,
+    createdAt: new Date(),
+  };
   await deps.store.cannedReplies.insert(record);
-  await recordAudit(deps.store, { actor: actor.username, action: 'canned_reply.add', target: record._id, details: { locale: record.locale, title } });
+  await recordAudit(deps.store, {
+    actor: actor.username,
+    action: 'canned_reply.add',
+    target: record._id,
+    details: { locale: record.locale, title, ...(category ? { category } : {}) },
+  });
   return { ...record, _rev: 1 };
 }
 

@@ -7,12 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelName } from '../core/message.js';
 import type { ReportRecord, ReportSurveyRecord, ReportUpdateRecord, StatusGroup, TranscriptEntryRecord } from '../domain/records.js';
-import { withOpenReportKeys } from '../domain/open-report-keys.js';
+import { assignedQueueKey, UNASSIGNED_QUEUE, withOpenReportKeys } from '../domain/open-report-keys.js';
 import { REPORT_STATUSES, statusGroupOf } from '../domain/report-status.js';
 import { recordAudit } from './audit-log.js';
 import { coReporterCount } from '../pipeline/report-followers.js';
 import { reportNotice, scheduleFollowerNotices, type ReportNotice } from './report-notices.js';
 import { scheduleFixSurvey } from './fix-survey-jobs.js';
+import { departmentOf, isOverdue, routingTable, type RoutingTable } from './report-routing.js';
+import { queryWords, referenceInQuery, reportMatches } from './report-search.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
 /** How to narrow the list. Ages are in days since the report was made. */
@@ -25,52 +27,142 @@ export interface ReportFilter {
   maxAgeDays?: number;
   /** Made at least this many days ago (the ones waiting longest). */
   minAgeDays?: number;
+  /** Open and assigned to this staff member (the "mine" queue). */
+  assignee?: string;
+  /** Open and assigned to nobody (the "unassigned" queue). */
+  unassigned?: boolean;
+  /** With this department (routed by hand, or by its category: report-routing.ts). */
+  department?: string;
+  /** Open past its category's target; listed oldest first. */
+  overdue?: boolean;
+  /** Words that must all be in the reference, description, location or category (report-search.ts). */
+  q?: string;
+  /** Made at or after this instant (the CSV export's date range). */
+  createdFrom?: Date;
+  /** Made before this instant. */
+  createdBefore?: Date;
   limit?: number;
 }
 
+/** A list of reports with what it was judged by. */
+export interface ReportListing {
+  reports: ReportRecord[];
+  /** The routing table the department and overdue filters used (for showing them). */
+  routing: RoutingTable;
+  /**
+   * The indexed read stopped at its bound (SCAN_LIMIT reports, newest first): older reports
+   * were not looked at. What the pages mean by "searched the newest 5,000".
+   */
+  bounded: boolean;
+}
+
 const LIST_LIMIT_MAX = 500;
-/** Reports read per indexed query before filtering the rest in memory. */
-const SCAN_LIMIT = 5000;
+/** Reports read per indexed query before filtering the rest in memory (text search included). */
+export const SCAN_LIMIT = 5000;
 const DAY_MS = 86_400_000;
 /** The transcript shown with a report: the conversation around the time it was made. */
 const EXCERPT_BEFORE_MS = 60 * 60_000;
 const EXCERPT_ENTRIES = 40;
 
-/** Reports matching the filter, newest first. */
+/** Reports matching the filter, newest first (oldest first for `overdue`). */
 export async function listReports(deps: Pick<StaffDeps, 'store'>, filter: ReportFilter, now: Date = new Date()): Promise<ReportRecord[]> {
-  const { reports } = deps.store;
-  const limit = Math.min(filter.limit ?? 100, LIST_LIMIT_MAX);
-  // One indexed query for the most selective filter given; the rest are checked in memory.
-  const candidates = filter.category
-    ? await reports.find({ field: 'category', equals: filter.category }, { order: 'desc', limit: SCAN_LIMIT })
-    : filter.status || filter.statusGroup
-      ? await reports.find({ field: 'statusGroup', equals: filter.statusGroup ?? statusGroupOf(filter.status ?? '') }, { order: 'desc', limit: SCAN_LIMIT })
-      : filter.channel
-        ? await reports.find({ field: 'channel', equals: filter.channel }, { order: 'desc', limit: SCAN_LIMIT })
-        : await allReports(deps, SCAN_LIMIT);
-  const newest = filter.maxAgeDays === undefined ? -Infinity : now.getTime() - filter.maxAgeDays * DAY_MS;
-  const oldest = filter.minAgeDays === undefined ? Infinity : now.getTime() - filter.minAgeDays * DAY_MS;
-  return candidates
-    .filter(
-      (r) =>
-        (!filter.status || r.status === filter.status) &&
-        (!filter.statusGroup || r.statusGroup === filter.statusGroup) &&
-        (!filter.channel || r.channel === filter.channel) &&
-        r.createdAt.getTime() >= newest &&
-        r.createdAt.getTime() <= oldest,
-    )
-    .slice(0, limit);
+  return (await findReports(deps, filter, now)).reports;
 }
 
-/** Every report, newest first, read through the status-group index (each report is in one group). */
-async function allReports(deps: Pick<StaffDeps, 'store'>, limit: number): Promise<ReportRecord[]> {
-  const groups = await Promise.all(
-    (['open', 'fixed', 'closed'] as const).map((group) => deps.store.reports.find({ field: 'statusGroup', equals: group }, { order: 'desc', limit })),
-  );
-  return groups
-    .flat()
-    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+/**
+ * Reports matching the filter, with the routing table and whether the read reached its bound.
+ * One indexed query (or one per category of a department) for the most selective filter given,
+ * at most `scanLimit` reports; every other filter is checked in memory.
+ */
+export async function findReports(
+  deps: Pick<StaffDeps, 'store'>,
+  filter: ReportFilter,
+  now: Date = new Date(),
+  options: { scanLimit?: number; listLimit?: number } = {},
+): Promise<ReportListing> {
+  const scanLimit = options.scanLimit ?? SCAN_LIMIT;
+  const limit = Math.min(filter.limit ?? 100, options.listLimit ?? LIST_LIMIT_MAX);
+  const routing = await routingTable(deps);
+  const order = filter.overdue ? 'asc' : 'desc';
+  const read = await candidates(deps, filter, routing, order, scanLimit);
+  const words = filter.q ? queryWords(filter.q) : [];
+  // A reference is found however old it is: the bound is for words, not for references.
+  const named = filter.q ? referenceInQuery(filter.q) : undefined;
+  const direct = named && !read.records.some((r) => r._id === named) ? await deps.store.reports.get(named) : null;
+  const newest = filter.maxAgeDays === undefined ? -Infinity : now.getTime() - filter.maxAgeDays * DAY_MS;
+  const oldest = filter.minAgeDays === undefined ? Infinity : now.getTime() - filter.minAgeDays * DAY_MS;
+  const from = filter.createdFrom?.getTime() ?? -Infinity;
+  const before = filter.createdBefore?.getTime() ?? Infinity;
+  const reports = [...(direct ? [direct] : []), ...read.records]
+    .filter((r) => {
+      const made = r.createdAt.getTime();
+      const open = r.statusGroup === 'open';
+      return (
+        (!filter.status || r.status === filter.status) &&
+        (!filter.statusGroup || r.statusGroup === filter.statusGroup) &&
+        (!filter.category || r.category === filter.category) &&
+        (!filter.channel || r.channel === filter.channel) &&
+        (!filter.assignee || (open && r.assignee === filter.assignee)) &&
+        (!filter.unassigned || (open && !r.assignee)) &&
+        (!filter.department || departmentOf(r, routing)?.id === filter.department) &&
+        (!filter.overdue || isOverdue(r, routing, now)) &&
+        made >= newest &&
+        made <= oldest &&
+        made >= from &&
+        made < before &&
+        (named === r._id || reportMatches(r, words))
+      );
+    })
     .slice(0, limit);
+  return { reports, routing, bounded: read.bounded };
+}
+
+/** The reports one indexed read (or a few, merged) gives for the most selective filter. */
+async function candidates(
+  deps: Pick<StaffDeps, 'store'>,
+  filter: ReportFilter,
+  routing: RoutingTable,
+  order: 'asc' | 'desc',
+  limit: number,
+): Promise<{ records: ReportRecord[]; bounded: boolean }> {
+  const { reports } = deps.store;
+  const one = async (where: Parameters<typeof reports.find>[0]) => {
+    const records = await reports.find(where, { order, limit });
+    return { records, bounded: records.length >= limit };
+  };
+  // The queues first: only open reports carry `openQueue`, so these read the queue and nothing else.
+  if (filter.assignee) return one({ field: 'openQueue', equals: assignedQueueKey(filter.assignee) });
+  if (filter.unassigned) return one({ field: 'openQueue', equals: UNASSIGNED_QUEUE });
+  if (filter.category) return one({ field: 'category', equals: filter.category });
+  if (filter.overdue || filter.status || filter.statusGroup)
+    return one({ field: 'statusGroup', equals: filter.overdue ? 'open' : (filter.statusGroup ?? statusGroupOf(filter.status ?? '')) });
+  if (filter.department) {
+    // Its categories' reports (some may be routed elsewhere by hand: the filter drops those)
+    // and the reports routed to it by hand.
+    const categories = routing.departments.find((d) => d.id === filter.department)?.categories ?? [];
+    return merged(
+      await Promise.all([
+        ...categories.map((category) => one({ field: 'category', equals: category })),
+        one({ field: 'department', equals: filter.department }),
+      ]),
+      order,
+      limit,
+    );
+  }
+  if (filter.channel) return one({ field: 'channel', equals: filter.channel });
+  // Every report, through the status-group index (each report is in one group).
+  return merged(await Promise.all((['open', 'fixed', 'closed'] as const).map((group) => one({ field: 'statusGroup', equals: group }))), order, limit);
+}
+
+/** Several reads as one, in order, cut at the limit; bounded when any read was, or the cut dropped some. */
+function merged(reads: { records: ReportRecord[]; bounded: boolean }[], order: 'asc' | 'desc', limit: number): { records: ReportRecord[]; bounded: boolean } {
+  const sign = order === 'asc' ? 1 : -1;
+  const seen = new Set<string>();
+  const records = reads
+    .flatMap((read) => read.records)
+    .filter((r) => !seen.has(r._id) && seen.add(r._id))
+    .sort((a, b) => sign * (a.createdAt.getTime() - b.createdAt.getTime()) || (a._id < b._id ? -sign : sign));
+  return { records: records.slice(0, limit), bounded: reads.some((read) => read.bounded) || records.length > limit };
 }
 
 /** A report with everything staff need to act on it. */

@@ -8,6 +8,7 @@ import type { ChannelName } from '../core/message.js';
 import type { SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
 import { recordAudit } from './audit-log.js';
+import { csvCell } from './csv.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
 /** The fields a coordinator fills in: the role's own, without what the service keeps. */
@@ -251,10 +252,4 @@ function checkDates(startsAt: Date, endsAt: Date | undefined): void {
 export function maskAddress(address: string): string {
   const at = address.indexOf(':');
   return `${address.slice(0, at + 1)}…${address.slice(-4)}`;
-}
-
-/** One CSV cell: quoted when needed, and a leading = + - @ neutralised (spreadsheet formula injection). */
-function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

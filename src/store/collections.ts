@@ -38,6 +38,10 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     // indexes hold the open ones and a lookup never reads the fixed and closed years of history.
     { field: 'openCell', sortBy: 'createdAt' },
     { field: 'openPlace', sortBy: 'createdAt' },
+    // The work queues ("mine", "unassigned"): only open reports carry the field, as above.
+    { field: 'openQueue', sortBy: 'createdAt' },
+    // Reports staff routed by hand to a department other than their category's (report-routing.ts).
+    { field: 'department', sortBy: 'createdAt' },
   ],
   reportUpdates: [{ field: 'reportId', sortBy: 'at' }],
   reportFollowers: [

@@ -211,6 +211,9 @@ const reportSchema = recordSchema<ReportRecord>({
   openCell: String,
   openPlace: String,
   reopenedByResident: Date,
+  assignee: String,
+  department: String,
+  openQueue: String,
 });
 
 const reportUpdateSchema = recordSchema<ReportUpdateRecord>({
@@ -228,6 +231,7 @@ const reportUpdateSchema = recordSchema<ReportUpdateRecord>({
   staff: String,
   notified: Boolean,
   follower: Boolean,
+  internal: Boolean,
   notFixed: Boolean,
   at: { type: Date, required: true },
 });
@@ -373,6 +377,7 @@ const cannedReplySchema = recordSchema<CannedReplyRecord>({
   _id: ID,
   _rev: REV,
   locale: { type: String, required: true },
+  category: String,
   title: { type: String, required: true },
   text: { type: String, required: true },
   createdBy: { type: String, required: true },

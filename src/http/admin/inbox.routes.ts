@@ -25,7 +25,13 @@ import {
 
 const replyBody = z.strictObject({ text: z.string().min(1).max(MAX_STAFF_REPLY_LENGTH) });
 const assignBody = z.strictObject({ username: z.string().min(1).max(64).nullable() });
-const cannedBody = z.strictObject({ locale: z.string().min(2).max(10), title: z.string().min(1).max(80), text: z.string().min(1).max(MAX_STAFF_REPLY_LENGTH) });
+const cannedBody = z.strictObject({
+  locale: z.string().min(2).max(10),
+  title: z.string().min(1).max(80),
+  text: z.string().min(1).max(MAX_STAFF_REPLY_LENGTH),
+  // A report category: the reply is also offered on that category's status form.
+  category: z.string().max(40).optional(),
+});
 const localeQuery = z.string().max(10).optional();
 
 /** The inbox's API routes (mounted under `/admin/api`). */

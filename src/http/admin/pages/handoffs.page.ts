@@ -9,6 +9,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Service } from '../../../service.js';
 import type { CannedReplyRecord, HandoffRecord, StaffUserRecord } from '../../../domain/records.js';
+import { CATEGORIES } from '../../../domain/vocabulary.js';
 import { maskAddress } from '../../../staff/role-desk.js';
 import { StaffError } from '../../../staff/staff-deps.js';
 import {
@@ -136,7 +137,12 @@ export function handoffPages(service: Service): Router {
 
   router.post('/canned-replies', formParser, async (req, res) => {
     const fields = formFields(req.body);
-    const input = { locale: field(fields, 'locale') ?? '', title: field(fields, 'title') ?? '', text: field(fields, 'text') ?? '' };
+    const input = {
+      locale: field(fields, 'locale') ?? '',
+      category: field(fields, 'category') ?? '',
+      title: field(fields, 'title') ?? '',
+      text: field(fields, 'text') ?? '',
+    };
     try {
       await addCannedReply(service.staff, input, actorOf(res));
     } catch (error) {
@@ -184,7 +190,7 @@ export function handoffPages(service: Service): Router {
   async function sendCanned(
     req: Request,
     res: Response,
-    state = { errors: [] as string[], form: { locale: '', title: '', text: '' } },
+    state = { errors: [] as string[], form: { locale: '', category: '', title: '', text: '' } },
     status = 200,
   ): Promise<void> {
     const actor = actorOf(res);
@@ -426,11 +432,14 @@ export function cannedView(
   replies: readonly CannedReplyRecord[],
   languages: readonly { value: string; label: string }[],
   actor: StaffActor,
-  state: { errors: readonly string[]; form: { locale: string; title: string; text: string } },
+  state: { errors: readonly string[]; form: { locale: string; category: string; title: string; text: string } },
 ): SafeHtml {
   return html`<h1>Canned replies</h1>
     <p><a href="/admin/handoffs">Back to the inbox</a></p>
-    <p class="muted">Answers staff send often, in each language. The conversation page offers those in the resident's language.</p>
+    <p class="muted">
+      Answers staff send often, in each language. The conversation page offers those in the resident's language; one with a report category is also offered as
+      the resident's note when staff change the status of a report of that category.
+    </p>
     ${
       replies.length === 0
         ? html`<p>No canned replies yet.</p>`
@@ -438,6 +447,7 @@ export function cannedView(
             <thead>
               <tr>
                 <th scope="col">Language</th>
+                <th scope="col">Report category</th>
                 <th scope="col">Title</th>
                 <th scope="col">Text</th>
                 <th scope="col"><span class="muted">Action</span></th>
@@ -448,6 +458,7 @@ export function cannedView(
                 (reply) =>
                   html`<tr>
                     <td>${reply.locale}</td>
+                    <td>${reply.category ? humanize(reply.category) : html`<span class="muted">any (inbox)</span>`}</td>
                     <td>${reply.title}</td>
                     <td>${reply.text}</td>
                     <td>
@@ -468,6 +479,10 @@ export function cannedView(
         <label for="canned-locale">Language</label>
         <select id="canned-locale" name="locale">
           ${options(languages, state.form.locale)}
+        </select>
+        <label for="canned-category">Report category <span class="hint">(optional: offered on the status form of this category's reports)</span></label>
+        <select id="canned-category" name="category">
+          ${options([{ value: '', label: 'None (inbox only)' }, ...CATEGORIES.map((c) => ({ value: c, label: humanize(c) }))], state.form.category)}
         </select>
         <label for="canned-title">Title</label>
         <input id="canned-title" type="text" name="title" maxlength="80" value="${state.form.title}" />
