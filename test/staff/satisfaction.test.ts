@@ -120,7 +120,13 @@ describe('the report pages', () => {
   const context = { actor: { username: 'ana', role: 'coordinator' as const, via: 'session' as const }, timeZone: 'America/New_York', ownOrigins: [] };
 
   it('show the answers, escaped and without the address, and the reopened flag', () => {
-    const page = reportDetailView({ report, updates: [], transcript: [], residentReachable: true, surveys }, context).toString();
+    const work = { routing: { departments: [], targetDays: {} }, canned: [], staff: [], now: new Date('2026-01-10T00:00:00Z') };
+    const page = reportDetailView({ report, updates: [], transcript: [], residentReachable: true, surveys }, context, {
+      errors: [],
+      form: { status: report.status, note: '', notify: true },
+      internalNote: '',
+      work,
+    }).toString();
     expect(page).toContain('0 of 1 said it is really fixed');
     expect(page).toContain('Still there &lt;script&gt;alert(1)&lt;/script&gt;');
     expect(page).not.toContain('<script>alert(1)');
@@ -129,7 +135,16 @@ describe('the report pages', () => {
   });
 
   it('flag the report in the list while it is open again, not once fixed again', () => {
-    const list = (r: ReportRecord) => reportListView({ filter: {}, reports: [r], timeZone: 'America/New_York', errors: [] }).toString();
+    const list = (r: ReportRecord) =>
+      reportListView({
+        filter: {},
+        reports: [r],
+        routing: { departments: [], targetDays: {} },
+        bounded: false,
+        timeZone: 'America/New_York',
+        now: new Date('2026-01-10T00:00:00Z'),
+        errors: [],
+      }).toString();
     expect(list(report)).toContain('Not fixed, says a resident');
     expect(list({ ...report, status: 'fixed', statusGroup: 'fixed' })).not.toContain('Not fixed, says a resident');
   });

@@ -20,9 +20,10 @@ import { layout } from './pages/layout.js';
 import { mapPages } from './pages/map.page.js';
 import { reportPages } from './pages/reports.page.js';
 import { rolePages } from './pages/roles.page.js';
+import { routingPages } from './pages/routing.page.js';
 
 /** The page scripts, served as files: the staff pages' CSP runs scripts from this origin only. */
-const ASSETS = ['broadcast-progress.js', 'inbox.js', 'map.js'] as const;
+const ASSETS = ['broadcast-progress.js', 'inbox.js', 'map.js', 'canned-fill.js'] as const;
 
 /** The `/admin` page routes (mount after staff access). */
 export function dashboardRoutes(service: Service): Router {
@@ -40,6 +41,7 @@ export function dashboardRoutes(service: Service): Router {
   router.use(homePages(service));
   router.use(reportPages(service));
   router.use(mapPages(service));
+  router.use(routingPages(service));
   router.use(ideaPages(service));
   router.use(rolePages(service));
   router.use(broadcastPages(service));

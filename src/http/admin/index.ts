@@ -6,6 +6,7 @@
  */
 import { reportApiRoutes } from './reports.routes.js';
 import { mapApiRoutes } from './map.routes.js';
+import { routingApiRoutes } from './routing.routes.js';
 import { inboxApiRoutes } from './inbox.routes.js';
 import { ideaApiRoutes } from './ideas.routes.js';
 import { roleApiRoutes } from './roles.routes.js';
@@ -48,6 +49,7 @@ export function adminRoutes(service: Service): Router {
   // Before the reports' routes: `/reports/:ref` would take `map` for a reference.
   api.use(mapApiRoutes(service));
   api.use(reportApiRoutes(service));
+  api.use(routingApiRoutes(service));
   api.use(inboxApiRoutes(service));
   api.use(ideaApiRoutes(service));
   api.use(roleApiRoutes(service));

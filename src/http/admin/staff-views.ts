@@ -6,9 +6,9 @@ import type { HandoffRecord, IdeaRecord, ReportRecord } from '../../domain/recor
 import { maskAddress } from '../../staff/role-desk.js';
 import { handoffId, type HandoffConversation } from '../../staff/handoff-desk.js';
 
-/** A report without the resident's full address, nor the duplicate search's index keys. */
+/** A report without the resident's full address, nor its index keys (duplicate search, work queue). */
 export function reportForStaff(report: ReportRecord) {
-  const { residentAddress, _rev, openCell: _cell, openPlace: _place, ...rest } = report;
+  const { residentAddress, _rev, openCell: _cell, openPlace: _place, openQueue: _queue, ...rest } = report;
   return { ...rest, resident: maskAddress(residentAddress) };
 }
 

@@ -173,7 +173,7 @@ export function handoffPages(service: Service): Router {
         section: 'handoffs',
         actor,
         cityName: service.config.cityName,
-        scripts: ['/admin/assets/inbox.js'],
+        scripts: ['/admin/assets/inbox.js', '/admin/assets/canned-fill.js'],
         ...withFlash(flashOf(req.query, CONVERSATION_FLASH)),
       },
       conversationView(conversation, {

@@ -134,6 +134,17 @@ const STYLES = `
     th { white-space: nowrap; }
   }
   img.photo { max-width: 20rem; max-height: 20rem; border: 1px solid var(--line); border-radius: 4px; }
+  ul.queues { display: flex; flex-wrap: wrap; gap: 0.25rem 1.25rem; list-style: none; margin: 0 0 0.75rem; padding: 0; }
+  ul.queues a[aria-current='page'] { font-weight: 600; color: var(--ink); text-decoration: none; border-bottom: 2px solid var(--accent); }
+  ul.queues li:last-child { margin-left: auto; }
+  form.filters label.check { flex-direction: row; align-items: center; gap: 0.35rem; }
+  form.filters input[type=search] { font: inherit; padding: 0.4rem 0.5rem; border: 1px solid #b9c0c8; border-radius: 4px; width: 18rem; max-width: 100%; }
+  .badge.overdue { background: #fdecea; color: var(--bad); font-weight: 600; }
+  tr.overdue td:first-child { border-left: 3px solid var(--bad); }
+  tr.internal { background: #fffbea; }
+  .badge.internal { background: #fff4d6; }
+  .notice { background: #fff4d6; border: 1px solid #f0d58c; padding: 0.6rem 1rem; border-radius: 4px; }
+  p.hint { font-size: 0.88rem; margin-top: -0.5rem; }
 `;
 
 /** The whole page: the frame around a page's own content. */

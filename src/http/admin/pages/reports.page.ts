@@ -1,23 +1,39 @@
 /**
- * The reports pages: the list with its filter form (`/admin/reports`), one report in full with
- * its transcript excerpt, photos, location and updates (`/admin/reports/:ref`), and the form that
- * changes its status and tells the resident (`POST /admin/reports/:ref/status`).
+ * The reports pages: the list with its filter form, queues ("mine", "unassigned", "overdue"),
+ * text search and CSV export (`/admin/reports`), one report in full with its transcript excerpt,
+ * photos, location, updates and internal notes (`/admin/reports/:ref`), and its forms: change the
+ * status and tell the resident (a canned response of the report's category in the resident's
+ * language may fill the note), assign it, route it to a department, add an internal note.
  *
  * Descriptions, locations, notes and transcript lines are residents' words: they only ever go
  * through `html`'s escaping. Links and images built from stored data are built by this code from
  * checked parts (numbers, a media id, an https URL), never by pasting a stored string into a URL.
  */
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import type { Service } from '../../../service.js';
 import { CHANNEL_NAMES, type GeoPoint, type MediaRef } from '../../../core/message.js';
 import { CATEGORIES } from '../../../domain/vocabulary.js';
 import type { StatusGroup, TranscriptEntryRecord } from '../../../domain/records.js';
-import { changeReportStatus, listReports, reportDetail, reportStatuses, type ReportDetail, type StatusChangeResult } from '../../../staff/report-desk.js';
+import type { CannedReplyRecord, ReportRecord, StaffUserRecord } from '../../../domain/records.js';
+import { cannedRepliesForReport, cannedReplyText } from '../../../staff/handoff-desk.js';
+import {
+  changeReportStatus,
+  findReports,
+  reportDetail,
+  reportStatuses,
+  SCAN_LIMIT,
+  type ReportDetail,
+  type StatusChangeResult,
+} from '../../../staff/report-desk.js';
+import { addInternalNote, MAX_INTERNAL_NOTE_LENGTH } from '../../../staff/report-notes.js';
+import { assignReport, routeReport, routingOf, routingTable, type RoutingTable } from '../../../staff/report-routing.js';
+import { MAX_QUERY_LENGTH } from '../../../staff/report-search.js';
 import { maskAddress } from '../../../staff/role-desk.js';
 import { StaffError } from '../../../staff/staff-deps.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
-import { reportQuery, statusBody } from '../reports.routes.js';
+import { filterOf, reportQuery, statusBody } from '../reports.routes.js';
+import { toCityLocalInput } from './city-time.js';
 import { HttpError } from '../../../core/errors.js';
 import { reportPinFrame, reportPinMap } from './map.page.js';
 import { reopenedFlag, surveyAnswersView } from './report-surveys.view.js';
@@ -33,9 +49,12 @@ const STATUS_FLASH: Readonly<Record<string, string>> = {
   saved: 'Status changed. The resident was not told, as you asked.',
   not_reachable: 'Status changed. The resident could not be told: they opted out, deleted their data, or their channel is off.',
   notify_failed: 'Status changed, but telling the resident failed. The report shows it as not notified.',
+  assigned: 'Assignment saved.',
+  routed: 'Department saved.',
+  noted: 'Internal note added. The resident does not see it.',
 };
 
-const FILTER_KEYS = ['status', 'statusGroup', 'category', 'channel', 'maxAgeDays', 'minAgeDays'] as const;
+const FILTER_KEYS = ['status', 'statusGroup', 'category', 'channel', 'maxAgeDays', 'minAgeDays', 'queue', 'department', 'overdue', 'q'] as const;
 const REF_PATTERN = /^[A-Za-z]-?[A-Za-z0-9]{5}$/;
 
 /** The report page routes. */
@@ -54,32 +73,64 @@ export function reportPages(service: Service): Router {
     const raw = req.query as Record<string, unknown>;
     const values = Object.fromEntries(FILTER_KEYS.flatMap((key) => (raw[key] === undefined || raw[key] === '' ? [] : [[key, raw[key]]])));
     const query = reportQuery.safeParse(values);
+    const now = new Date();
+    const base = { filter: stringValues(values), timeZone: service.config.cityTimeZone, now };
     if (!query.success) {
-      return sendPage(
-        res,
-        frame(res, 'Reports'),
-        reportListView({ filter: stringValues(values), reports: [], timeZone: service.config.cityTimeZone, errors: issuesOf(query.error) }),
-        400,
-      );
+      const routing = await routingTable(service.staff);
+      return sendPage(res, frame(res, 'Reports'), reportListView({ ...base, reports: [], routing, bounded: false, errors: issuesOf(query.error) }), 400);
     }
-    const reports = await listReports(service.staff, query.data);
-    sendPage(res, frame(res, 'Reports'), reportListView({ filter: stringValues(values), reports, timeZone: service.config.cityTimeZone, errors: [] }));
+    const listing = await findReports(service.staff, filterOf(query.data, actorOf(res).username), now);
+    sendPage(res, frame(res, 'Reports'), reportListView({ ...base, reports: listing.reports, routing: listing.routing, bounded: listing.bounded, errors: [] }));
   });
 
   router.get('/reports/:ref', async (req, res) => {
+    await sendDetail(req, res, refOf(req.params.ref));
+  });
+
+  router.post('/reports/:ref/assign', formParser, async (req, res) => {
     const ref = refOf(req.params.ref);
-    const detail = await reportDetail(service.staff, ref);
-    sendPage(
-      res,
-      { ...frame(res, detail.report._id, flashOf(req.query, STATUS_FLASH)), ...reportPinFrame(service.config, detail.report) },
-      reportDetailView(detail, viewContext(service, req, actorOf(res))),
-    );
+    const username = field(formFields(req.body), 'username') ?? '';
+    try {
+      await assignReport(service.staff, ref, username || null, actorOf(res));
+    } catch (error) {
+      if (!(error instanceof StaffError) || error.status !== 400) throw error;
+      return sendDetail(req, res, ref, { errors: [error.message] }, 400);
+    }
+    res.redirect(303, `/admin/reports/${encodeURIComponent(ref)}?done=assigned`);
+  });
+
+  router.post('/reports/:ref/route', formParser, async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const department = field(formFields(req.body), 'department') ?? '';
+    try {
+      await routeReport(service.staff, ref, department || null, actorOf(res));
+    } catch (error) {
+      if (!(error instanceof StaffError) || error.status !== 400) throw error;
+      return sendDetail(req, res, ref, { errors: [error.message] }, 400);
+    }
+    res.redirect(303, `/admin/reports/${encodeURIComponent(ref)}?done=routed`);
+  });
+
+  router.post('/reports/:ref/notes', formParser, async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const text = field(formFields(req.body), 'text') ?? '';
+    try {
+      await addInternalNote(service.staff, ref, text, actorOf(res));
+    } catch (error) {
+      if (!(error instanceof StaffError) || error.status !== 400) throw error;
+      return sendDetail(req, res, ref, { errors: [error.message], internalNote: text }, 400);
+    }
+    res.redirect(303, `/admin/reports/${encodeURIComponent(ref)}?done=noted`);
   });
 
   router.post('/reports/:ref/status', formParser, async (req, res) => {
     const ref = refOf(req.params.ref);
     const fields = formFields(req.body);
-    const form = { status: field(fields, 'status') ?? '', note: field(fields, 'note') ?? '', notify: fields.has('notify') };
+    const typed = field(fields, 'note') ?? '';
+    const cannedId = field(fields, 'canned') ?? '';
+    // Without the page's script, a canned response picked and nothing typed is the note.
+    const canned = !typed && cannedId ? await cannedReplyText(service.staff, cannedId) : undefined;
+    const form = { status: field(fields, 'status') ?? '', note: typed || canned || '', notify: fields.has('notify') };
     const change = statusBody.safeParse({ status: form.status, ...(form.note ? { note: form.note } : {}), notify: form.notify });
     let errors: string[];
     if (change.success) {
@@ -95,16 +146,68 @@ export function reportPages(service: Service): Router {
     } else {
       errors = issuesOf(change.error);
     }
-    const detail = await reportDetail(service.staff, ref);
-    sendPage(
-      res,
-      { ...frame(res, detail.report._id), ...reportPinFrame(service.config, detail.report) },
-      reportDetailView(detail, viewContext(service, req, actorOf(res)), { errors, form }),
-      400,
-    );
+    await sendDetail(req, res, ref, { errors, form }, 400);
   });
 
+  /** The report page, with what its forms offer (staff to assign, departments, canned responses). */
+  async function sendDetail(
+    req: Request,
+    res: Response,
+    ref: string,
+    state: { errors: readonly string[]; form?: StatusForm; internalNote?: string } = { errors: [] },
+    status = 200,
+  ): Promise<void> {
+    const detail = await reportDetail(service.staff, ref);
+    const { report } = detail;
+    const [routing, canned, staff] = await Promise.all([
+      routingTable(service.staff),
+      cannedRepliesForReport(service.staff, String(report.category), report.locale),
+      activeStaff(service),
+    ]);
+    // The report's pin on a small map (its files, when it has a point), and the canned-response filler.
+    const pinFrame = reportPinFrame(service.config, report);
+    sendPage(
+      res,
+      {
+        ...frame(res, report._id, status === 200 ? flashOf(req.query, STATUS_FLASH) : undefined),
+        ...pinFrame,
+        scripts: [...(pinFrame.scripts ?? []), '/admin/assets/canned-fill.js'],
+      },
+      reportDetailView(detail, viewContext(service, req, actorOf(res)), {
+        errors: state.errors,
+        form: state.form ?? { status: report.status, note: '', notify: true },
+        internalNote: state.internalNote ?? '',
+        work: { routing, canned, staff, now: new Date() },
+      }),
+      status,
+    );
+  }
+
   return router;
+}
+
+/** Active staff accounts, admins first, for the assignment select. */
+async function activeStaff(service: Service): Promise<StaffUserRecord[]> {
+  const [admins, coordinators] = await Promise.all(
+    (['admin', 'coordinator'] as const).map((role) => service.store.staffUsers.find({ field: 'role', equals: role }, { limit: 500 })),
+  );
+  return [...(admins ?? []), ...(coordinators ?? [])].filter((user) => user.active);
+}
+
+/** What the status form holds. */
+export interface StatusForm {
+  status: string;
+  note: string;
+  notify: boolean;
+}
+
+/** What the report page offers for working the report: the routing table, canned responses, staff. */
+export interface ReportWork {
+  routing: RoutingTable;
+  /** Canned replies of the report's category in the resident's language. */
+  canned: readonly CannedReplyRecord[];
+  staff: readonly StaffUserRecord[];
+  now: Date;
 }
 
 /** What the detail view needs besides the report. */
@@ -122,18 +225,60 @@ export function viewContext(service: Service, req: Request, actor: StaffActor): 
   return { actor, timeZone: service.config.cityTimeZone, ownOrigins: origins };
 }
 
+/** The queues above the list: each a link to the list with that one filter. */
+const QUEUES: readonly { label: string; query: string; is: (filter: Record<string, string>) => boolean }[] = [
+  { label: 'All reports', query: '', is: (f) => Object.keys(f).length === 0 },
+  { label: 'Mine', query: '?queue=mine', is: (f) => f['queue'] === 'mine' },
+  { label: 'Unassigned', query: '?queue=unassigned', is: (f) => f['queue'] === 'unassigned' },
+  { label: 'Overdue', query: '?overdue=true', is: (f) => f['overdue'] === 'true' || f['overdue'] === 'on' },
+];
+
+/** How many days back the export form starts by default. */
+const EXPORT_DEFAULT_DAYS = 30;
+
 /** The list page's content. */
 export function reportListView(view: {
   filter: Record<string, string>;
-  reports: ReportDetail['report'][];
+  reports: ReportRecord[];
+  routing: RoutingTable;
+  /** The indexed read reached SCAN_LIMIT: older reports were not looked at. */
+  bounded: boolean;
   timeZone: string;
+  now: Date;
   errors: readonly string[];
 }): SafeHtml {
-  const { filter } = view;
+  const { filter, routing, now } = view;
   const statuses = reportStatuses();
   const any = { value: '', label: 'Any' };
+  const overdue = filter['overdue'] === 'true' || filter['overdue'] === 'on';
+  const today = toCityLocalInput(now, view.timeZone).slice(0, 10);
+  const monthAgo = toCityLocalInput(new Date(now.getTime() - EXPORT_DEFAULT_DAYS * 86_400_000), view.timeZone).slice(0, 10);
   return html`<h1>Reports</h1>
+    <nav aria-label="Queues">
+      <ul class="queues">
+        ${QUEUES.map(
+          (queue) => html`<li><a href="/admin/reports${queue.query}" ${queue.is(filter) ? html`aria-current="page"` : html``}>${queue.label}</a></li>`,
+        )}
+        <li><a href="/admin/routing">Departments and targets</a></li>
+      </ul>
+    </nav>
     <form class="filters" method="get" action="/admin/reports" aria-label="Filter reports">
+      <label class="search"
+        >Search
+        <input type="search" name="q" maxlength="${MAX_QUERY_LENGTH}" value="${filter['q'] ?? ''}" placeholder="Reference, words, street, category" />
+      </label>
+      <label
+        >Queue
+        <select name="queue">
+          ${options([any, { value: 'mine', label: 'Mine (open)' }, { value: 'unassigned', label: 'Unassigned (open)' }], filter['queue'])}
+        </select>
+      </label>
+      <label
+        >Department
+        <select name="department">
+          ${options([any, ...routing.departments.map((d) => ({ value: d.id, label: d.name }))], filter['department'])}
+        </select>
+      </label>
       <label
         >Status
         <select name="status">
@@ -160,64 +305,121 @@ export function reportListView(view: {
       </label>
       <label>Made within (days) <input type="number" name="maxAgeDays" min="0" max="3650" value="${filter['maxAgeDays'] ?? ''}" /></label>
       <label>Waiting at least (days) <input type="number" name="minAgeDays" min="0" max="3650" value="${filter['minAgeDays'] ?? ''}" /></label>
+      <label class="check"><input type="checkbox" name="overdue" value="true" ${checked(overdue)} /> Overdue only</label>
       <button type="submit">Filter</button>
       <a href="/admin/reports">Clear</a>
     </form>
+    <p class="hint muted">
+      Search looks at the reference, description, location and category of the newest ${SCAN_LIMIT.toLocaleString('en-US')} reports the other filters select; a
+      reference is found however old.
+    </p>
     ${errorList(view.errors)}
     ${
       view.reports.length === 0
         ? html`<p class="muted">No reports match.</p>`
         : html`<table>
             <caption class="muted">
-              ${view.reports.length} report${view.reports.length === 1 ? '' : 's'}, newest first
+              ${view.reports.length} report${view.reports.length === 1 ? '' : 's'}, ${overdue ? 'longest overdue first' : 'newest first'}
             </caption>
             <thead>
               <tr>
                 <th scope="col">Reference</th>
                 <th scope="col">Category</th>
                 <th scope="col">Status</th>
-                <th scope="col">Channel</th>
+                <th scope="col">Department</th>
+                <th scope="col">Assignee</th>
                 <th scope="col">Made</th>
+                <th scope="col">Due</th>
                 <th scope="col">Location</th>
               </tr>
             </thead>
             <tbody>
-              ${view.reports.map(
-                (report) =>
-                  html`<tr>
-                    <td><a href="/admin/reports/${encodeURIComponent(report._id)}">${report._id}</a></td>
-                    <td>${humanize(report.category)}</td>
-                    <td><span class="badge ${report.statusGroup}">${humanize(report.status)}</span> ${reopenedFlag(report)}</td>
-                    <td>${report.channel}</td>
-                    <td>${timeOf(report.createdAt, view.timeZone)}</td>
-                    <td>${report.location.text ?? (report.location.point ? 'GPS point' : '')}</td>
-                  </tr>`,
-              )}
+              ${view.reports.map((report) => {
+                const work = routingOf(report, routing, now);
+                return html`<tr ${work.overdue ? html`class="overdue"` : html``}>
+                  <td><a href="/admin/reports/${encodeURIComponent(report._id)}">${report._id}</a></td>
+                  <td>${humanize(report.category)}</td>
+                  <td><span class="badge ${report.statusGroup}">${humanize(report.status)}</span> ${reopenedFlag(report)}</td>
+                  <td>${work.department?.name ?? html`<span class="muted">-</span>`}</td>
+                  <td>${report.assignee ?? html`<span class="muted">nobody</span>`}</td>
+                  <td>${timeOf(report.createdAt, view.timeZone)}</td>
+                  <td>${dueView(work, report.statusGroup, view.timeZone)}</td>
+                  <td>${report.location.text ?? (report.location.point ? 'GPS point' : '')}</td>
+                </tr>`;
+              })}
             </tbody>
           </table>`
-    }`;
+    }
+    ${
+      view.bounded
+        ? html`<p class="notice" role="status">
+            Searched the newest ${SCAN_LIMIT.toLocaleString('en-US')} reports these filters select: older ones were not looked at. Narrow the list with a
+            category, status or queue to reach further back.
+          </p>`
+        : ''
+    }
+    <section class="card">
+      <h2>Export as CSV</h2>
+      <form class="filters" method="get" action="/admin/api/reports.csv" aria-label="Export reports">
+        <label>From <input type="date" name="from" required value="${monthAgo}" /></label>
+        <label>To <input type="date" name="to" required value="${today}" /></label>
+        ${(['status', 'statusGroup', 'category', 'channel', 'department'] as const).map((key) =>
+          filter[key] ? html`<input type="hidden" name="${key}" value="${filter[key]}" />` : '',
+        )}
+        <button type="submit" class="secondary">Download CSV</button>
+      </form>
+      <p class="hint muted">
+        Reports made in those days (city time) with this page's status, category, channel and department filters. No resident's number or address is in the
+        file. At most 10,000 reports, newest first; for a longer period, export a category or a status at a time.
+      </p>
+    </section>`;
 }
 
-/** The detail page's content, with the status form (re-filled and with errors after a refusal). */
+/** When a report is due, and "Overdue" once it is open past its category's target. */
+function dueView(work: ReturnType<typeof routingOf>, group: StatusGroup, timeZone: string): SafeHtml {
+  if (group !== 'open') return html`<span class="muted">-</span>`;
+  return work.overdue ? html`<span class="badge overdue">Overdue</span> ${timeOf(work.dueAt, timeZone)}` : timeOf(work.dueAt, timeZone);
+}
+
+/** The detail page's content, with its forms (re-filled and with errors after a refusal). */
 export function reportDetailView(
   detail: ReportDetail,
   context: ReportViewContext,
-  formState: { errors: readonly string[]; form: { status: string; note: string; notify: boolean } } = {
-    errors: [],
-    form: { status: detail.report.status, note: '', notify: true },
-  },
+  state: { errors: readonly string[]; form: StatusForm; internalNote: string; work: ReportWork },
 ): SafeHtml {
   const { report, updates, transcript } = detail;
   const { timeZone } = context;
+  const { work } = state;
   const groups: StatusGroup[] = ['open', 'fixed', 'closed'];
   const statuses = reportStatuses();
   const ref = encodeURIComponent(report._id);
+  const routing = routingOf(report, work.routing, work.now);
+  const formState = state;
   return html`<p><a href="/admin/reports">&larr; All reports</a></p>
-    <h1>${report._id} <span class="badge ${report.statusGroup}">${humanize(report.status)}</span> ${reopenedFlag(report, timeZone)}</h1>
+    <h1>
+      ${report._id} <span class="badge ${report.statusGroup}">${humanize(report.status)}</span>
+      ${routing.overdue ? html`<span class="badge overdue">Overdue</span>` : ''} ${reopenedFlag(report, timeZone)}
+    </h1>
+    ${errorList(state.errors)}
     <section class="card">
       <dl class="facts">
         <dt>Category</dt>
         <dd>${humanize(report.category)}</dd>
+        <dt>Department</dt>
+        <dd data-field="department">
+          ${
+            routing.department
+              ? html`${routing.department.name} <span class="muted">(${routing.routedByHand ? 'routed by hand' : 'by its category'})</span>`
+              : html`<span class="muted">None: no department handles ${humanize(report.category).toLowerCase()}</span>`
+          }
+        </dd>
+        <dt>Assigned to</dt>
+        <dd data-field="assignee">${report.assignee ?? html`<span class="muted">nobody</span>`}</dd>
+        <dt>Target</dt>
+        <dd>
+          ${routing.targetDays} day${routing.targetDays === 1 ? '' : 's'}:
+          ${report.statusGroup === 'open' ? html`due ${timeOf(routing.dueAt, timeZone)}${routing.overdue ? html` <strong>(overdue)</strong>` : ''}` : 'no longer open'}
+        </dd>
         <dt>Description</dt>
         <dd>${lines(report.description)}</dd>
         <dt>Location</dt>
@@ -245,6 +447,35 @@ export function reportDetailView(
       </dl>
     </section>
 
+    <div class="actions">
+      <form method="post" action="/admin/reports/${ref}/assign" aria-label="Assign">
+        ${csrfField(context.actor)}
+        <label
+          >Assign to
+          <select name="username" id="assignee">
+            ${options(
+              [{ value: '', label: 'nobody' }, ...work.staff.map((user) => ({ value: user.username, label: `${user.displayName} (${user.username})` }))],
+              report.assignee ?? '',
+            )}
+          </select></label
+        >
+        <button type="submit" class="secondary">Assign</button>
+      </form>
+      <form method="post" action="/admin/reports/${ref}/route" aria-label="Route">
+        ${csrfField(context.actor)}
+        <label
+          >Department
+          <select name="department" id="department">
+            ${options(
+              [{ value: '', label: 'By its category' }, ...work.routing.departments.map((d) => ({ value: d.id, label: d.name }))],
+              report.department && routing.routedByHand ? report.department : '',
+            )}
+          </select></label
+        >
+        <button type="submit" class="secondary">Route</button>
+      </form>
+    </div>
+
     <h2>Photos</h2>
     ${
       report.photos.length === 0
@@ -256,7 +487,6 @@ export function reportDetailView(
 
     <h2>Change the status</h2>
     <section class="card">
-      ${errorList(formState.errors)}
       <form class="stack" method="post" action="/admin/reports/${ref}/status">
         ${csrfField(context.actor)}
         <label for="status">Status</label>
@@ -271,6 +501,17 @@ export function reportDetailView(
               </optgroup>`,
           )}
         </select>
+        ${
+          work.canned.length > 0
+            ? html`<label for="canned"
+                  >Canned response <span class="hint">(${humanize(report.category).toLowerCase()}, in the resident's language: ${report.locale})</span></label
+                >
+                <select id="canned" name="canned" data-fills="note">
+                  <option value="">Write my own</option>
+                  ${work.canned.map((reply) => html`<option value="${reply._id}" data-text="${reply.text}">${reply.title}</option>`)}
+                </select>`
+            : ''
+        }
         <label for="note">Note <span class="hint">(optional; the resident reads it)</span></label>
         <textarea id="note" name="note" maxlength="1000">${formState.form.note}</textarea>
         <label
@@ -282,6 +523,17 @@ export function reportDetailView(
     </section>
 
     ${surveyAnswersView(detail.surveys, timeZone)}
+    <h2>Internal note</h2>
+    <section class="card">
+      <form class="stack" method="post" action="/admin/reports/${ref}/notes">
+        ${csrfField(context.actor)}
+        <label for="internal-note"
+          >Note for staff <span class="hint">(never sent to the resident, never shown to anyone asking for the report's status)</span></label
+        >
+        <textarea id="internal-note" name="text" maxlength="${MAX_INTERNAL_NOTE_LENGTH}">${state.internalNote}</textarea>
+        <div class="actions"><button type="submit" class="secondary">Add internal note</button></div>
+      </form>
+    </section>
 
     <h2>Updates</h2>
     ${
@@ -300,10 +552,10 @@ export function reportDetailView(
             <tbody>
               ${updates.map(
                 (update, u) =>
-                  html`<tr>
+                  html`<tr ${update.internal ? html`class="internal"` : html``}>
                     <td>${timeOf(update.at, timeZone)}</td>
                     <td>${update.by === 'staff' ? (update.staff ?? 'staff') : update.by === 'resident' ? 'Resident' : 'CivicLine'}</td>
-                    <td>${update.status ? humanize(update.status) : ''}</td>
+                    <td>${update.internal ? html`<span class="badge internal">Internal note</span>` : update.status ? humanize(update.status) : ''}</td>
                     <td>
                       ${update.notFixed ? html`<strong>A resident says it is not fixed: reopened.</strong>` : ''} ${lines(update.note)}
                       ${
@@ -317,7 +569,7 @@ export function reportDetailView(
                           : ''
                       }
                     </td>
-                    <td>${update.notified === undefined ? '' : update.notified ? 'Yes' : 'No'}</td>
+                    <td>${update.internal ? 'No (internal)' : update.notified === undefined ? '' : update.notified ? 'Yes' : 'No'}</td>
                   </tr>`,
               )}
             </tbody>

@@ -1,12 +1,11 @@
 /**
  * The inbox pages, live: every element with `data-live="<url>"` is refreshed from that URL (an
  * HTML fragment the server renders, escaped as every staff page is) every few seconds, so new
- * conversations and new messages appear without a reload; and a canned reply picked in a
- * `select[data-fills]` is copied into the reply box, where staff may still edit it.
+ * conversations and new messages appear without a reload. (Canned replies fill the reply box
+ * through canned-fill.js.)
  *
  * A file, not an inline script: the staff pages' CSP allows scripts only from this origin. The
- * pages work without it (a reload shows what is new; the server sends a canned reply picked
- * with nothing typed).
+ * pages work without it (a reload shows what is new).
  */
 (function () {
   'use strict';
@@ -30,15 +29,5 @@
           busy = false;
         });
     }, POLL_MS);
-  });
-
-  Array.prototype.forEach.call(document.querySelectorAll('select[data-fills]'), function (select) {
-    var box = document.getElementById(select.getAttribute('data-fills'));
-    if (!box) return;
-    select.addEventListener('change', function () {
-      var option = select.options[select.selectedIndex];
-      var text = option && option.getAttribute('data-text');
-      if (text) box.value = text;
-    });
   });
 })();
