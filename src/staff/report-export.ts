@@ -7,8 +7,10 @@
  *   place (its text and GPS point) and the resident's description are the report itself and are
  *   in; staff's internal notes and the residents' replies are not.
  * - **Bounded, not streamed**: the store answers equality reads with a limit, not ranges, so the
- *   export reads at most EXPORT_LIMIT reports, newest first, through the index of the most
- *   selective filter (as the list does), and builds the file in memory (about 10 MB at most).
+ *   export takes the newest EXPORT_LIMIT reports through the index of the most selective filter
+ *   (as the list does; with no filter that picks one, the newest of each status group, so up to
+ *   three times that many are read and the newest kept) and builds the file in memory (about
+ *   10 MB at most).
  *   When the read reached that bound, the file may miss the oldest reports of the range:
  *   `complete` says so (the route sends it as a header and the page explains how to narrow).
  */

@@ -1,7 +1,8 @@
 /**
  * Gives the open reports stored before "already reported?" (issue 18) their duplicate-search
  * keys (`openCell`, `openPlace`; see src/domain/open-report-keys.ts), so that a resident is
- * offered a report filed before the upgrade. Also what recomputes every open report's keys when
+ * offered a report filed before the upgrade; since version 2, their staff work-queue key too
+ * (`openQueue`), so the "unassigned" queue holds the open reports filed before it existed. Also what recomputes every open report's keys when
  * their rules change (`OPEN_REPORT_KEYS_VERSION`): the marker is per version.
  *
  * Run by the service at start, before it takes a turn. The first start of a version reads every

@@ -739,6 +739,11 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
             '/admin/broadcasts/preview',
             '/admin/ideas/I-4F2K9/response',
             '/admin/logout',
+            '/admin/reports/R-7K3QX/assign',
+            '/admin/reports/R-7K3QX/route',
+            '/admin/reports/R-7K3QX/notes',
+            '/admin/routing/departments',
+            '/admin/routing/targets',
           ),
           mutated(
             fc.record({
@@ -749,6 +754,10 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
               title: nastyString,
               status: nastyString,
               capacity: nastyString,
+              text: nastyString,
+              department: nastyString,
+              categories: nastyString,
+              target_pothole: nastyString,
             }),
           ),
           fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data', ''),
@@ -765,6 +774,76 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
           headers: { ...(type ? { 'content-type': type } : {}), ...auth, ...origin },
           body: formOf(record),
         })),
+  },
+  {
+    name: 'GET /admin/api/reports (queues, departments, search), reports.csv, routing',
+    cases: () =>
+      fc
+        .tuple(
+          fc.constantFrom('reports', 'reports.csv', 'routing'),
+          nastyQuery(['queue', 'department', 'overdue', 'q', 'from', 'to', 'status', 'category', 'statusGroup', 'channel']),
+          admin,
+        )
+        .map(([area, query, headers]): Case => ({ method: 'GET', path: `/admin/api/${area}${query}`, headers })),
+  },
+  {
+    name: 'POST /admin/api/reports/:ref (assign, route, notes), PUT/DELETE /admin/api/routing',
+    cases: () => {
+      const ref = fc.oneof(fc.constantFrom('R-7K3QX', 'r7k3qx'), nastySegment);
+      const department = fc.oneof(fc.constantFrom('parks', 'public-works'), nastySegment);
+      return fc.oneof(
+        jsonCase(
+          'POST',
+          ref.map((r) => `/admin/api/reports/${r}/assign`),
+          fc.record({ username: fc.oneof(fc.constantFrom('ana', null), nastyString) }),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          ref.map((r) => `/admin/api/reports/${r}/route`),
+          fc.record({ department: fc.oneof(fc.constantFrom('parks', null), nastyString) }),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          ref.map((r) => `/admin/api/reports/${r}/notes`),
+          fc.record({ text: fc.oneof(fc.constant('Crew booked'), nastyString) }),
+          admin,
+        ),
+        jsonCase(
+          'PUT',
+          department.map((id) => `/admin/api/routing/departments/${id}`),
+          fc.record({
+            name: fc.oneof(fc.constant('Parks'), nastyString),
+            categories: fc.oneof(fc.array(fc.oneof(fc.constantFrom('tree', 'park', 'pothole'), nastyString), { maxLength: 4 }), nastyValue),
+          }),
+          admin,
+        ),
+        jsonCase(
+          'DELETE',
+          department.map((id) => `/admin/api/routing/departments/${id}`),
+          fc.record({ x: nastyValue }),
+          admin,
+        ),
+        jsonCase(
+          'PUT',
+          '/admin/api/routing/targets',
+          fc.record({
+            targetDays: fc.oneof(
+              fc.dictionary(
+                fc.oneof(fc.constantFrom('pothole', 'tree', '__proto__', 'constructor'), nastyString),
+                fc.oneof(fc.integer({ min: -5, max: 400 }), nastyValue),
+                {
+                  maxKeys: 4,
+                },
+              ),
+              nastyValue,
+            ),
+          }),
+          admin,
+        ),
+      );
+    },
   },
 ];
 

@@ -6,9 +6,11 @@
  * resident's `status R-…` never shows; the bounded text search; canned responses by category;
  * and the CSV export (quoting, formula guard, no resident address). Every action is audited.
  */
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ReportRecord } from '../../src/domain/records.js';
 import { UNASSIGNED_QUEUE, assignedQueueKey, withOpenReportKeys } from '../../src/domain/open-report-keys.js';
+import { backfillOpenReportKeys } from '../../src/store/open-report-keys.migration.js';
 import { listAudit } from '../../src/staff/audit-log.js';
 import { csvCell, csvLine } from '../../src/staff/csv.js';
 import { addCannedReply, cannedRepliesForReport } from '../../src/staff/handoff-desk.js';
@@ -139,6 +141,7 @@ describe('assignment and queues', () => {
     const assigned = await assignReport(deps(), report._id, 'MIA', ADMIN, NOW);
     expect(assigned).toMatchObject({ assignee: 'mia', openQueue: assignedQueueKey('mia') });
     await expect(assignReport(deps(), report._id, 'nobody-here', ADMIN, NOW)).rejects.toMatchObject({ status: 400 });
+    await expect(assignReport(deps(), report._id, 'a'.repeat(20_000), ADMIN, NOW)).rejects.toMatchObject({ status: 400 });
 
     // The queues read the openQueue index and nothing else.
     const store = service().store;
@@ -162,6 +165,12 @@ describe('assignment and queues', () => {
     expect(reopened.report.openQueue).toBe(assignedQueueKey('mia'));
 
     expect((await assignReport(deps(), report._id, null, ADMIN, NOW)).openQueue).toBe(UNASSIGNED_QUEUE);
+
+    // An open report stored before the queues existed gets its key from the start-up backfill.
+    const { openQueue: _queue, ...before } = (await aReport({ category: 'graffiti' })) as ReportRecord;
+    await store.reports.upsert(before);
+    expect((await backfillOpenReportKeys(store, pino({ level: 'silent' }))).updated).toBe(1);
+    expect((await store.reports.get(before._id))?.openQueue).toBe(UNASSIGNED_QUEUE);
     const audit = (await listAudit(service().store, { actor: 'ada', limit: 100 })).filter((e) => e.action === 'report.assign' && e.target === report._id);
     expect(audit.map((e) => e.details)).toEqual([{ to: null }, { to: 'mia' }]);
   });
