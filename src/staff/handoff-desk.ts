@@ -15,6 +15,7 @@ import { scheduleJob } from '../store/jobs.js';
 import { recordAudit } from './audit-log.js';
 import { HANDOFF_END_JOB, STAFF_REPLY_JOB } from './handoff-jobs.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
+import { USERNAME_PATTERN } from './staff-accounts.js';
 
 /** Open requests are few: older ones without a stored `ref` are matched by hashing their ids. */
 const OPEN_READ_LIMIT = 10_000;
@@ -118,7 +119,8 @@ function isJobOf(job: { _id: string; kind: string }, ref: string): boolean {
 /** Assigns a request to a staff member (or to nobody with null); audited. */
 export async function assignHandoff(deps: Pick<StaffDeps, 'store'>, id: string, username: string | null, actor: Actor): Promise<HandoffRecord> {
   const handoff = await getHandoff(deps, id);
-  if (username !== null && !(await deps.store.staffUsers.get(username.toLowerCase()))?.active) {
+  // The form's shape first: a 20 kB "username" must be a 400, not a store key too long to read (a 500).
+  if (username !== null && (!USERNAME_PATTERN.test(username.toLowerCase()) || !(await deps.store.staffUsers.get(username.toLowerCase()))?.active)) {
     throw new StaffError(400, 'No active staff account with that username');
   }
   const assigned = await updateHandoff(deps.store, handoff._id, (current) => {

@@ -149,6 +149,8 @@ describe('the inbox on SMS', () => {
       expect((await fetch(api(`/canned-replies/${odd}`), { method: 'DELETE', headers: auth })).status).toBe(404);
     }
     expect((await postJson(api(`/handoffs/${id}/assign`), { username: 'nobody-here' }, auth)).status).toBe(400);
+    // Longer than any store key: refused by its form, not a 500 from the store.
+    expect((await postJson(api(`/handoffs/${id}/assign`), { username: 'x'.repeat(20_000) }, auth)).status).toBe(400);
     await app.service.store.staffUsers.insert({
       _id: 'ana',
       username: 'ana',
