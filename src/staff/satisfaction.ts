@@ -11,6 +11,7 @@ import type { ReportRecord, ReportSurveyRecord } from '../domain/records.js';
 import { monthOf } from '../pipeline/report-surveys.js';
 import { median } from './impact.js';
 import type { StaffDeps } from './staff-deps.js';
+import { routingTable, targetDaysOf } from './report-routing.js';
 
 /** Months the charts cover, the current one last. */
 export const SATISFACTION_MONTHS = 12;
@@ -30,6 +31,8 @@ export interface SatisfactionNumbers {
   fixed: number;
   /** Median days from report to first fixed; null with none fixed. */
   medianDaysToFix: number | null;
+  /** The share of those fixed within their category's target days (/admin/routing), 0 to 1; null with none fixed. */
+  shareWithinTarget: number | null;
   /** "Is it fixed?" answers, and how many said yes. */
   answered: number;
   reallyFixed: number;
@@ -57,23 +60,31 @@ export type SurveyAnswer = Pick<ReportSurveyRecord, 'category' | 'month' | 'fixe
 export async function satisfaction(deps: Pick<StaffDeps, 'store'>, now: Date = new Date()): Promise<Satisfaction> {
   const { store } = deps;
   const months = lastMonths(now, SATISFACTION_MONTHS);
-  const [fixed, closed, ...answers] = await Promise.all([
+  const [table, fixed, closed, ...answers] = await Promise.all([
+    routingTable(deps),
     store.reports.find({ field: 'statusGroup', equals: 'fixed' }, { order: 'desc', limit: REPORTS_READ }),
     // Closed reports that were fixed first (then closed) have a `fixedAt` too.
     store.reports.find({ field: 'statusGroup', equals: 'closed' }, { order: 'desc', limit: REPORTS_READ }),
     ...months.map((month) => store.reportSurveys.find({ field: 'month', equals: month }, { order: 'desc', limit: SURVEYS_READ_PER_MONTH })),
   ]);
-  return aggregateSatisfaction([...fixed, ...closed], answers.flat(), months);
+  return aggregateSatisfaction([...fixed, ...closed], answers.flat(), months, (category) => targetDaysOf(category, table));
 }
 
 /** The charts' numbers from fixed reports and answers, for the given months (`YYYY-MM`, oldest first). */
-export function aggregateSatisfaction(reports: readonly FixedReport[], answers: readonly SurveyAnswer[], months: readonly string[]): Satisfaction {
+export function aggregateSatisfaction(
+  reports: readonly FixedReport[],
+  answers: readonly SurveyAnswer[],
+  months: readonly string[],
+  targetDays: (category: string) => number | undefined = () => undefined,
+): Satisfaction {
   const inRange = new Set(months);
-  const fixes = reports.flatMap((report) =>
-    report.fixedAt && inRange.has(monthOf(report.fixedAt))
-      ? [{ category: String(report.category), month: monthOf(report.fixedAt), days: (report.fixedAt.getTime() - report.createdAt.getTime()) / DAY_MS }]
-      : [],
-  );
+  const fixes = reports.flatMap((report) => {
+    if (!report.fixedAt || !inRange.has(monthOf(report.fixedAt))) return [];
+    const category = String(report.category);
+    const days = (report.fixedAt.getTime() - report.createdAt.getTime()) / DAY_MS;
+    const target = targetDays(category);
+    return [{ category, month: monthOf(report.fixedAt), days, ...(target === undefined ? {} : { withinTarget: days <= target }) }];
+  });
   const counted = answers.filter((answer) => inRange.has(answer.month));
   const byMonth = months.map((month) => ({
     month,
@@ -95,23 +106,6 @@ export function aggregateSatisfaction(reports: readonly FixedReport[], answers: 
   return { months: byMonth, categories: byCategory };
 }
 
-/**
- * The share of fixes within their category's target, 0 to 1 (null with no fix that has a target):
- * for when categories carry a target number of days. Reports of a category without one are left
- * out rather than counted as met.
- */
-export function shareFixedWithinTarget(reports: readonly FixedReport[], targetDays: (category: string) => number | undefined): number | null {
-  let measured = 0;
-  let within = 0;
-  for (const report of reports) {
-    const target = targetDays(String(report.category));
-    if (!report.fixedAt || target === undefined) continue;
-    measured += 1;
-    if (report.fixedAt.getTime() - report.createdAt.getTime() <= target * DAY_MS) within += 1;
-  }
-  return measured === 0 ? null : within / measured;
-}
-
 /** The `YYYY-MM` of the `count` months up to `now`'s, oldest first. */
 export function lastMonths(now: Date, count: number): string[] {
   const year = now.getUTCFullYear();
@@ -119,12 +113,14 @@ export function lastMonths(now: Date, count: number): string[] {
   return Array.from({ length: count }, (_, i) => monthOf(new Date(Date.UTC(year, month - (count - 1 - i), 1))));
 }
 
-function numbersOf(fixes: readonly { days: number }[], answers: readonly SurveyAnswer[]): SatisfactionNumbers {
+function numbersOf(fixes: readonly { days: number; withinTarget?: boolean }[], answers: readonly SurveyAnswer[]): SatisfactionNumbers {
   const reallyFixed = answers.filter((answer) => answer.fixed === 'yes').length;
   const ratings = answers.flatMap((answer) => (answer.rating === undefined ? [] : [answer.rating]));
+  const targeted = fixes.filter((fix) => fix.withinTarget !== undefined);
   return {
     fixed: fixes.length,
     medianDaysToFix: median(fixes.map((fix) => fix.days)),
+    shareWithinTarget: targeted.length === 0 ? null : targeted.filter((fix) => fix.withinTarget).length / targeted.length,
     answered: answers.length,
     reallyFixed,
     shareReallyFixed: answers.length === 0 ? null : reallyFixed / answers.length,

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ReportRecord, ReportSurveyRecord } from '../../src/domain/records.js';
 import { satisfactionView } from '../../src/http/admin/pages/home.page.js';
 import { reportDetailView, reportListView } from '../../src/http/admin/pages/reports.page.js';
-import { aggregateSatisfaction, lastMonths, shareFixedWithinTarget, type FixedReport, type SurveyAnswer } from '../../src/staff/satisfaction.js';
+import { aggregateSatisfaction, lastMonths, type FixedReport, type SurveyAnswer } from '../../src/staff/satisfaction.js';
 
 const DAY = 86_400_000;
 
@@ -53,9 +53,29 @@ describe('aggregateSatisfaction', () => {
 
   it('gives each month its fixes, median days, share really fixed and average rating', () => {
     expect(result.months).toEqual([
-      { month: '2026-01', fixed: 3, medianDaysToFix: 4, answered: 3, reallyFixed: 2, shareReallyFixed: 2 / 3, rated: 2, averageRating: 3.5 },
-      { month: '2026-02', fixed: 2, medianDaysToFix: 2, answered: 1, reallyFixed: 1, shareReallyFixed: 1, rated: 1, averageRating: 4 },
-      { month: '2026-03', fixed: 0, medianDaysToFix: null, answered: 0, reallyFixed: 0, shareReallyFixed: null, rated: 0, averageRating: null },
+      {
+        month: '2026-01',
+        fixed: 3,
+        medianDaysToFix: 4,
+        shareWithinTarget: null,
+        answered: 3,
+        reallyFixed: 2,
+        shareReallyFixed: 2 / 3,
+        rated: 2,
+        averageRating: 3.5,
+      },
+      { month: '2026-02', fixed: 2, medianDaysToFix: 2, shareWithinTarget: null, answered: 1, reallyFixed: 1, shareReallyFixed: 1, rated: 1, averageRating: 4 },
+      {
+        month: '2026-03',
+        fixed: 0,
+        medianDaysToFix: null,
+        shareWithinTarget: null,
+        answered: 0,
+        reallyFixed: 0,
+        shareReallyFixed: null,
+        rated: 0,
+        averageRating: null,
+      },
     ]);
   });
 
@@ -66,10 +86,16 @@ describe('aggregateSatisfaction', () => {
     ]);
   });
 
-  it('has a hook for per-category targets: fixes within them, categories without one left out', () => {
-    const targets: Record<string, number> = { pothole: 5 };
-    expect(shareFixedWithinTarget(reports, (category) => targets[category])).toBe(3 / 4);
-    expect(shareFixedWithinTarget(reports, () => undefined)).toBeNull();
+  it('gives the share fixed within the category target (/admin/routing), by month and category', () => {
+    const targets: Record<string, number> = { pothole: 5, graffiti: 2 };
+    const withTargets = aggregateSatisfaction(reports, answers, months, (category) => targets[category]);
+    // January: potholes in 2, 4 and 9 days against 5; February: graffiti in 1 and 3 against 2.
+    expect(withTargets.months.map((m) => m.shareWithinTarget)).toEqual([2 / 3, 1 / 2, null]);
+    expect(withTargets.categories.map((c) => [c.category, c.shareWithinTarget])).toEqual([
+      ['pothole', 2 / 3],
+      ['graffiti', 1 / 2],
+    ]);
+    expect(satisfactionView(withTargets).toString()).toContain('Fixed within target (%)');
   });
 
   it('draws a chart per measure, a bar per month, with "-" where there is nothing to measure', () => {

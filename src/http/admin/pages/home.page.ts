@@ -117,6 +117,12 @@ export function satisfactionView(satisfied: Satisfaction): SafeHtml {
         bars: satisfied.months.map((m) => ({ label: month(m), value: roundTo(m.medianDaysToFix, 1) })),
       })}
       ${barChart({
+        id: 'chart-within-target',
+        title: 'Fixed within target (%)',
+        description: "Of the reports fixed in the month, the share fixed within their category's target days (set at /admin/routing).",
+        bars: satisfied.months.map((m) => ({ label: month(m), value: m.shareWithinTarget === null ? null : Math.round(m.shareWithinTarget * 100) })),
+      })}
+      ${barChart({
         id: 'chart-really-fixed',
         title: 'Really fixed (%)',
         description: 'Of the residents asked "is it really fixed?" who answered, the share who said yes, by month.',
@@ -140,6 +146,7 @@ export function satisfactionView(satisfied: Satisfaction): SafeHtml {
                   <th scope="col">Category</th>
                   <th scope="col">Fixed</th>
                   <th scope="col">Median days to fix</th>
+                  <th scope="col">Within target</th>
                   <th scope="col">Answers</th>
                   <th scope="col">Really fixed</th>
                   <th scope="col">Average rating</th>
@@ -152,6 +159,7 @@ export function satisfactionView(satisfied: Satisfaction): SafeHtml {
                       <td>${humanize(c.category)}</td>
                       <td>${formatNumber(c.fixed)}</td>
                       <td>${c.medianDaysToFix === null ? '-' : formatNumber(c.medianDaysToFix)}</td>
+                      <td>${c.shareWithinTarget === null ? '-' : `${Math.round(c.shareWithinTarget * 100)}%`}</td>
                       <td>${formatNumber(c.answered)}</td>
                       <td>${c.shareReallyFixed === null ? '-' : `${Math.round(c.shareReallyFixed * 100)}%`}</td>
                       <td>${c.averageRating === null ? '-' : formatNumber(c.averageRating)}</td>
