@@ -185,3 +185,55 @@ describe('already reported, in Spanish and with buttons', () => {
     ).toEqual([`follow:${theirs}`, `same:${mine}`, 'file'].sort());
   });
 });
+
+describe('follow and file anyway, on every channel, in English and Spanish', () => {
+  const channels = [
+    { name: 'SMS', capabilities: undefined, address: smsAddress },
+    { name: 'Telegram', capabilities: TELEGRAM_LIKE, address: telegramAddress },
+    { name: 'web chat', capabilities: WEB_LIKE, address: webAddress },
+  ] as const;
+  const languages = [
+    {
+      locale: 'en',
+      hello: 'hi',
+      opener: (n: number) => `deep pothole at Walnut and ${n}th St`,
+      offer: 'Someone already reported this',
+      follow: 'you follow',
+      describe: 'Describe the problem',
+    },
+    {
+      locale: 'es',
+      hello: 'hola',
+      opener: (n: number) => `bache profundo en Walnut y calle ${n}`,
+      offer: 'Alguien ya reportó esto',
+      follow: 'sigues',
+      describe: 'Describe el problema',
+    },
+  ] as const;
+  let street = 40;
+
+  for (const channel of channels) {
+    for (const language of languages) {
+      it(`${channel.name}, ${language.locale}: the second resident follows, the third files anyway`, async () => {
+        const n = street++;
+        const reporter = new TestConversation(service(), smsAddress());
+        const ref = await fileBySms(reporter, language.opener(n), language.locale === 'es');
+
+        const follower = new TestConversation(service(), channel.address(), channel.capabilities);
+        await follower.send(language.hello);
+        expect(await follower.send(language.opener(n))).toContain(`${language.offer}`);
+        const followed = await follower.send(channel.capabilities ? { choice: `follow:${ref}` } : '1');
+        expect(followed).toContain(`${language.follow} ${ref}`);
+        expect(await service().store.reportFollowers.get(`${ref}|${follower.address}`)).not.toBeNull();
+
+        const other = new TestConversation(service(), channel.address(), channel.capabilities);
+        await other.send(language.hello);
+        expect(await other.send(language.opener(n))).toContain(ref);
+        const filing = await other.send(channel.capabilities ? { choice: 'file' } : '2');
+        // The opener described the problem: straight on to the photo or the read-back.
+        expect(filing).not.toContain(language.describe);
+        expect(await service().store.reportFollowers.get(`${ref}|${other.address}`)).toBeNull();
+      });
+    }
+  }
+});

@@ -317,3 +317,29 @@ describe('quiet hours', () => {
     }
   });
 });
+
+describe('asking in the web chat, in English', () => {
+  it('asks in the chat log with Yes / No buttons; "No" reopens; a rating and a comment in words', async () => {
+    const conversationId = `survey-web-${Math.floor(Math.random() * 1e9)}`;
+    const chat = await resident(`webchat:${conversationId}`, 'hi', WEB_LIKE);
+    const ref = await aReport(chat);
+    await setStatus(ref, 'closed', 2);
+    await runJobs();
+    const [asked] = await service().store.webchatActivities.find({ field: 'conversationId', equals: conversationId }, { order: 'desc', limit: 1 });
+    const activity = asked?.activity as { text?: string; suggestedActions?: { actions: { title: string }[] } };
+    expect(activity.text).toBe(`Is ${ref} (Pothole at 5th and Main) really fixed?`);
+    expect(activity.suggestedActions?.actions.map((action) => action.title)).toEqual(['Yes', 'No']);
+
+    const reply = await chat.sendRaw({ text: 'No', choice: 'no' });
+    expect(reply[0]?.text).toContain(`${ref} is open again`);
+    await chat.send({ text: '2', choice: '2' });
+    expect(await chat.send('the crew only filled half of it')).toContain('Thank you');
+    expect(await service().store.reports.get(ref)).toMatchObject({ status: 'open', reopenedByResident: expect.any(Date) });
+    expect((await service().store.reportSurveys.find({ field: 'reportId', equals: ref }))[0]).toMatchObject({
+      fixed: 'no',
+      rating: 2,
+      comment: 'the crew only filled half of it',
+      channel: 'webchat',
+    });
+  });
+});
