@@ -34,6 +34,7 @@ import { createResidentNotifier, type ResidentNotifier } from './staff/resident-
 import { createBroadcastWorker, type BroadcastWorker } from './staff/broadcast-worker.js';
 import { createJobScheduler, type JobScheduler } from './staff/job-scheduler.js';
 import { reportNoticeJobHandlers } from './staff/report-notices.js';
+import { reportMergeJobHandlers } from './staff/report-merge.js';
 import { handoffJobHandlers } from './staff/handoff-jobs.js';
 import { fixSurveyJobHandlers } from './staff/fix-survey-jobs.js';
 import type { StaffDeps } from './staff/staff-deps.js';
@@ -201,6 +202,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     handlers: {
       ...handoffJobHandlers({ store, notifier, config, holdMs: engine.handoffHoldMs, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...reportNoticeJobHandlers({ store, notifier }),
+      ...reportMergeJobHandlers({ store, notifier }),
       ...fixSurveyJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),
     },
     config,

@@ -145,6 +145,12 @@ export interface ReportRecord extends StoredRecord {
    * the index holds open reports only. Set by `withOpenReportKeys`.
    */
   openQueue?: string;
+  /**
+   * Staff merged it into this report (the one kept, issue 18): it is then a `duplicate`, its
+   * reporter and followers follow the kept one, and its page links there. Indexed, so the kept
+   * report lists what was merged into it, and a report with others merged into it is found.
+   */
+  mergedInto?: string;
 }
 
 /**
@@ -183,6 +189,11 @@ export interface ReportFollowerRecord extends StoredRecord {
   via: 'follow' | 'merge';
   /** The update that holds the words and photos they added when following (erased with them). */
   noteId?: string;
+  /**
+   * The report they reported or followed that staff merged into this one: they are told of the
+   * merge once, and a merge run again recognises the followers it moved already.
+   */
+  mergedFrom?: string;
 }
 
 /** An update on a report: a note, a status change, or a resident's follow-up. */

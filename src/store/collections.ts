@@ -42,6 +42,8 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'openQueue', sortBy: 'createdAt' },
     // Reports staff routed by hand to a department other than their category's (report-routing.ts).
     { field: 'department', sortBy: 'createdAt' },
+    // The reports merged into one (issue 18): only merged reports carry it.
+    { field: 'mergedInto', sortBy: 'createdAt' },
   ],
   reportUpdates: [{ field: 'reportId', sortBy: 'at' }],
   reportFollowers: [

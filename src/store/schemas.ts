@@ -214,6 +214,7 @@ const reportSchema = recordSchema<ReportRecord>({
   assignee: String,
   department: String,
   openQueue: String,
+  mergedInto: String,
 });
 
 const reportUpdateSchema = recordSchema<ReportUpdateRecord>({
@@ -244,6 +245,7 @@ const reportFollowerSchema = recordSchema<ReportFollowerRecord>({
   at: { type: Date, required: true },
   via: { type: String, required: true, enum: membersOf<ReportFollowerRecord['via']>()(['follow', 'merge']) },
   noteId: String,
+  mergedFrom: String,
 });
 
 const reportSurveySchema = recordSchema<ReportSurveyRecord>({

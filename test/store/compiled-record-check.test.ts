@@ -96,6 +96,7 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
     aReport('R-2ABCD', { location: {}, photos: [], channel: 'webchat' }),
     aReport('R-3ABCD', { location: { text: 'Behind the library' }, openPlace: 'pothole|s:library' }),
     aReport('R-4ABCD', { openCell: 'pothole|23364:31200', openPlace: 'pothole|x:5|main' }),
+    aReport('R-6ABCD', { status: 'duplicate', statusGroup: 'closed', mergedInto: 'R-4ABCD' }),
   ],
   reportUpdates: [
     { _id: 'U-1', reportId: 'R-7K3QX', status: 'fixed', note: 'Filled today', by: 'staff', staff: 'ana', notified: true, at: at(90) },
@@ -112,7 +113,7 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
   ],
   reportFollowers: [
     { _id: 'R-7K3QX|telegram:42', reportId: 'R-7K3QX', address: 'telegram:42', at: at(96), via: 'follow', noteId: 'U-3' },
-    { _id: 'R-7K3QX|sms:+15550000009', reportId: 'R-7K3QX', address: 'sms:+15550000009', at: at(97), via: 'merge' },
+    { _id: 'R-7K3QX|sms:+15550000009', reportId: 'R-7K3QX', address: 'sms:+15550000009', at: at(97), via: 'merge', mergedFrom: 'R-6ABCD' },
   ],
   reportSurveys: [
     {
