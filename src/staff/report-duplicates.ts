@@ -10,6 +10,8 @@ import { distanceMeters, parsePlace, samePlace, type ParsedPlace } from '../doma
 import type { ReportRecord } from '../domain/records.js';
 import { findNearbyOpenReports, type NearbyReport } from '../pipeline/nearby-reports.js';
 import type { Collections } from '../store/store.port.js';
+import { reportMergeInfo, type ReportMergeInfo } from './report-merge.js';
+import { StaffError, type StaffDeps } from './staff-deps.js';
 
 /** How many suggestions a report's page shows. */
 export const SUGGESTIONS_MAX = 10;
@@ -128,4 +130,18 @@ export async function likelyDuplicates(store: Pick<Collections, 'reports'>, quer
 
 function nearEachOther(a: GeoPoint | undefined, b: GeoPoint | undefined, radiusM: number): boolean {
   return a !== undefined && b !== undefined && distanceMeters(a, b) <= radiusM;
+}
+
+/** What a report's staff page and API show about duplicates: its merges, and what may be the same. */
+export interface ReportDuplicates extends ReportMergeInfo {
+  /** Open reports that may be the same problem (none once it is merged or not open). */
+  suggestions: NearbyReport[];
+}
+
+/** The merges of a report and its duplicate suggestions (within DUPLICATE_RADIUS_METERS). */
+export async function reportDuplicates(deps: Pick<StaffDeps, 'store' | 'config'>, ref: string): Promise<ReportDuplicates> {
+  const report = await deps.store.reports.get(ref.toUpperCase());
+  if (!report) throw new StaffError(404, `No report ${ref}`);
+  const [info, suggestions] = await Promise.all([reportMergeInfo(deps.store, report), duplicateSuggestions(deps.store, report, deps.config.duplicateRadiusM)]);
+  return { ...info, suggestions };
 }

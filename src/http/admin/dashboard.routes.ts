@@ -19,6 +19,7 @@ import { ideaPages } from './pages/ideas.page.js';
 import { layout } from './pages/layout.js';
 import { mapPages } from './pages/map.page.js';
 import { reportPages } from './pages/reports.page.js';
+import { reportMergePages } from './pages/report-merge.page.js';
 import { rolePages } from './pages/roles.page.js';
 import { routingPages } from './pages/routing.page.js';
 
@@ -40,6 +41,7 @@ export function dashboardRoutes(service: Service): Router {
 
   router.use(homePages(service));
   router.use(reportPages(service));
+  router.use(reportMergePages(service));
   router.use(mapPages(service));
   router.use(routingPages(service));
   router.use(ideaPages(service));

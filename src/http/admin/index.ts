@@ -5,6 +5,7 @@
  * here.
  */
 import { reportApiRoutes } from './reports.routes.js';
+import { reportMergeApiRoutes } from './report-merge.routes.js';
 import { mapApiRoutes } from './map.routes.js';
 import { routingApiRoutes } from './routing.routes.js';
 import { inboxApiRoutes } from './inbox.routes.js';
@@ -50,6 +51,7 @@ export function adminRoutes(service: Service): Router {
   api.use(mapApiRoutes(service));
   api.use(reportApiRoutes(service));
   api.use(routingApiRoutes(service));
+  api.use(reportMergeApiRoutes(service));
   api.use(inboxApiRoutes(service));
   api.use(ideaApiRoutes(service));
   api.use(roleApiRoutes(service));

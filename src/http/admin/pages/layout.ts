@@ -14,7 +14,7 @@ import { html, raw, sendStaffPage, type SafeHtml } from '../html.js';
 import { formatCityTime } from './city-time.js';
 
 /** The areas of the dashboard, as the navigation names them. */
-export type Section = 'home' | 'reports' | 'map' | 'ideas' | 'roles' | 'broadcasts' | 'handoffs' | 'audit';
+export type Section = 'home' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'broadcasts' | 'handoffs' | 'audit';
 
 /** What the frame of a page needs. */
 export interface PageFrame {
@@ -47,6 +47,7 @@ export interface Flash {
 const NAV: readonly { section: Section; href: string; label: string; adminOnly?: boolean }[] = [
   { section: 'home', href: '/admin', label: 'Home' },
   { section: 'reports', href: '/admin/reports', label: 'Reports' },
+  { section: 'duplicates', href: '/admin/duplicates', label: 'Duplicates' },
   { section: 'map', href: '/admin/map', label: 'Map' },
   { section: 'ideas', href: '/admin/ideas', label: 'Ideas' },
   { section: 'roles', href: '/admin/roles', label: 'Volunteer roles' },
@@ -93,6 +94,7 @@ const STYLES = `
   button, .button { font: inherit; padding: 0.45rem 1rem; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; display: inline-block; }
   button.secondary, .button.secondary { background: #fff; color: var(--accent); }
   button.danger { background: var(--bad); border-color: var(--bad); }
+  form.inline { display: inline-block; margin: 0 0.25rem 0.25rem 0; }
   button.link { background: none; border: none; color: var(--accent); padding: 0; text-decoration: underline; }
   .actions { display: flex; flex-wrap: wrap; gap: 0.5rem; margin-top: 1rem; align-items: center; }
   .actions form { margin: 0; }

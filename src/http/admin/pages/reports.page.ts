@@ -37,6 +37,8 @@ import { toCityLocalInput } from './city-time.js';
 import { HttpError } from '../../../core/errors.js';
 import { reportPinFrame, reportPinMap } from './map.page.js';
 import { reopenedFlag, surveyAnswersView } from './report-surveys.view.js';
+import { duplicatesSection, mergedIntoNotice } from './report-merge.page.js';
+import { reportDuplicates, type ReportDuplicates } from '../../../staff/report-duplicates.js';
 import { checked, csrfField, errorList, field, flashOf, formFields, humanize, issuesOf, lines, options, sendPage, timeOf, type Flash } from './layout.js';
 
 /** Forms on staff pages are small; a bigger body is refused with 413. */
@@ -52,6 +54,7 @@ const STATUS_FLASH: Readonly<Record<string, string>> = {
   assigned: 'Assignment saved.',
   routed: 'Department saved.',
   noted: 'Internal note added. The resident does not see it.',
+  merged: 'Merged into this report. Its reporter and followers follow this one now, and are told once.',
 };
 
 const FILTER_KEYS = ['status', 'statusGroup', 'category', 'channel', 'maxAgeDays', 'minAgeDays', 'queue', 'department', 'overdue', 'q'] as const;
@@ -159,10 +162,11 @@ export function reportPages(service: Service): Router {
   ): Promise<void> {
     const detail = await reportDetail(service.staff, ref);
     const { report } = detail;
-    const [routing, canned, staff] = await Promise.all([
+    const [routing, canned, staff, duplicates] = await Promise.all([
       routingTable(service.staff),
       cannedRepliesForReport(service.staff, String(report.category), report.locale),
       activeStaff(service),
+      reportDuplicates(service.staff, ref),
     ]);
     // The report's pin on a small map (its files, when it has a point), and the canned-response filler.
     const pinFrame = reportPinFrame(service.config, report);
@@ -173,12 +177,16 @@ export function reportPages(service: Service): Router {
         ...pinFrame,
         scripts: [...(pinFrame.scripts ?? []), '/admin/assets/canned-fill.js'],
       },
-      reportDetailView(detail, viewContext(service, req, actorOf(res)), {
-        errors: state.errors,
-        form: state.form ?? { status: report.status, note: '', notify: true },
-        internalNote: state.internalNote ?? '',
-        work: { routing, canned, staff, now: new Date() },
-      }),
+      reportDetailView(
+        detail,
+        { ...viewContext(service, req, actorOf(res)), duplicates },
+        {
+          errors: state.errors,
+          form: state.form ?? { status: report.status, note: '', notify: true },
+          internalNote: state.internalNote ?? '',
+          work: { routing, canned, staff, now: new Date() },
+        },
+      ),
       status,
     );
   }
@@ -216,6 +224,8 @@ export interface ReportViewContext {
   timeZone: string;
   /** The origins photos uploaded to our own web chat are served from (PUBLIC_URL, this host). */
   ownOrigins: readonly string[];
+  /** Its merges and possible duplicates (report pages only; report-merge.page.ts). */
+  duplicates?: ReportDuplicates;
 }
 
 /** Where photos of this request's host are served from, and the city's time zone, for a report or transcript view. */
@@ -400,7 +410,7 @@ export function reportDetailView(
       ${report._id} <span class="badge ${report.statusGroup}">${humanize(report.status)}</span>
       ${routing.overdue ? html`<span class="badge overdue">Overdue</span>` : ''} ${reopenedFlag(report, timeZone)}
     </h1>
-    ${errorList(state.errors)}
+    ${errorList(state.errors)} ${mergedIntoNotice(context.duplicates)}
     <section class="card">
       <dl class="facts">
         <dt>Category</dt>
@@ -484,6 +494,7 @@ export function reportDetailView(
             ${report.photos.map((photo, i) => html`<li>${mediaView(photo, i + 1, context.ownOrigins, report._id)}</li>`)}
           </ul>`
     }
+    ${duplicatesSection(report, context.duplicates, context.actor, timeZone)}
 
     <h2>Change the status</h2>
     <section class="card">
