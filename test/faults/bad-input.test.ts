@@ -579,9 +579,15 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
         })),
   },
   {
-    name: 'POST /admin/api/reports/:ref/status, ideas/:ref/response, handoffs/:id/close',
+    name: 'POST /admin/api/reports/:ref/status, reports/:ref/merge, ideas/:ref/response, handoffs/:id/close',
     cases: () =>
       fc.oneof(
+        jsonCase(
+          'POST',
+          fc.oneof(fc.constantFrom('R-7K3QX', 'r7k3qx', 'R-22222'), nastySegment).map((ref) => `/admin/api/reports/${ref}/merge`),
+          fc.record({ into: fc.oneof(fc.constantFrom('R-7K3QX', 'R-22222', 'r7k3qx'), nastyString, nastyValue) }),
+          admin,
+        ),
         jsonCase(
           'POST',
           fc.oneof(fc.constantFrom('R-7K3QX', 'r7k3qx'), nastySegment).map((ref) => `/admin/api/reports/${ref}/status`),
@@ -735,6 +741,7 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
             '/admin/login',
             '/admin/roles',
             '/admin/reports/R-7K3QX/status',
+            '/admin/reports/R-7K3QX/merge',
             '/admin/broadcasts',
             '/admin/broadcasts/preview',
             '/admin/ideas/I-4F2K9/response',
@@ -758,6 +765,7 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
               department: nastyString,
               categories: nastyString,
               target_pothole: nastyString,
+              into: nastyString,
             }),
           ),
           fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data', ''),
