@@ -95,6 +95,8 @@ export abstract class Resident {
     if (/Your report is R-|You're signed up|on the waitlist for|already signed up|just filled up|is closed now/.test(r)) return 'menu';
     if (/What kind of problem|Is it: /.test(r)) return '1';
     if (/Where is it\?/.test(r)) return '5th and Main';
+    // Everyone reports at 5th and Main: from the second report on, the bot offers the first.
+    if (/already (?:be )?reported|You already follow/.test(r)) return 'file mine anyway';
     if (/Describe the problem/.test(r)) return 'a deep hole in the crosswalk';
     if (/Do you have a photo|Send a photo, or reply SKIP/.test(r)) return 'skip';
     if (/Please check:|Reply 1 to send the report/.test(r)) return '1';
