@@ -23,11 +23,14 @@ import { WEBCHAT_CAPABILITIES } from '../src/channels/webchat/activity-mapping.j
 import type { Choice, InboundMessage, Reply } from '../src/core/message.js';
 import type { ConversationRecord, ResidentRecord, StoredRecord, TranscriptEntryRecord } from '../src/domain/records.js';
 import type { Unsaved } from '../src/store/store.port.js';
+import { withOpenReportKeys } from '../src/domain/open-report-keys.js';
 import {
   BENCH_CHANNELS,
   BENCH_ROLES,
   benchRoleId,
   CYCLE,
+  REPORT_CATEGORY,
+  REPORT_CORNER,
   residentAddress,
   ROLE_PLACEHOLDER,
   roleOf,
@@ -53,6 +56,8 @@ const TRANSCRIPT_KEPT = 10;
 const CHUNK = 250;
 /** A benchmark role's capacity: more than its share of a run's sign-ups. */
 const ROLE_CAPACITY = 500;
+/** The reference of the open report at the cycle's corner before anyone talks. */
+const CORNER_REPORT_ID = 'R-9BNCH';
 
 const CAPABILITIES: Record<BenchChannel, ChannelCapabilities> = { sms: SMS_CAPABILITIES, telegram: TELEGRAM_CAPABILITIES, webchat: WEBCHAT_CAPABILITIES };
 const TEMPLATE_ADDRESS: Record<BenchChannel, string> = {
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
   const service = await createService(config, pino({ level: 'silent' }));
   try {
     await insertBenchRoles(service);
+    await insertReportAtCorner(service);
     const inputs = {} as Record<BenchChannel, ConcreteInput[]>;
     const snapshots = {} as Record<BenchChannel, Snapshot[]>;
     for (const channel of BENCH_CHANNELS) {
@@ -138,6 +144,31 @@ async function insertBenchRoles(service: Service): Promise<void> {
       createdAt: now,
     });
   }
+}
+
+/**
+ * An open report at the cycle's corner, filed by someone who is not a benchmark resident: so the
+ * template's first report is offered it ("already reported?") as every later one is offered the
+ * reports before it, and both template cycles have the same turns.
+ */
+async function insertReportAtCorner(service: Service): Promise<void> {
+  const now = new Date();
+  await service.store.reports.insert(
+    withOpenReportKeys({
+      _id: CORNER_REPORT_ID,
+      category: REPORT_CATEGORY,
+      status: 'open',
+      statusGroup: 'open',
+      location: { text: REPORT_CORNER },
+      description: 'Deep pothole in the crossing, reported before the benchmark',
+      photos: [],
+      residentAddress: 'sms:+16660000099',
+      channel: 'sms',
+      locale: 'en',
+      createdAt: now,
+      updatedAt: now,
+    }),
+  );
 }
 
 /**
@@ -202,12 +233,13 @@ function concrete(channel: BenchChannel, say: (typeof CYCLE)[number]['say'], las
   if ('text' in say) return { text: say.text };
   if ('statusOfFiledReport' in say) return { text: `status ${filedReport}` };
   if ('roleReference' in say) return { text: ROLE_PLACEHOLDER };
-  if (channel === 'sms') return { text: say.smsText ?? String(say.pick) };
+  if (channel === 'sms') return { text: 'choiceId' in say ? say.smsText : (say.smsText ?? String(say.pick)) };
   const choices = lastReplies.flatMap((reply) => (reply.kind === 'text' ? (reply.choices ?? []) : [])) as Choice[];
-  const choice = choices[say.pick - 1];
-  if (!choice) throw new Error(`template ${channel}: no choice ${say.pick} to pick in ${repliesText(lastReplies)}`);
+  const index = 'choiceId' in say ? choices.findIndex((choice) => choice.id === say.choiceId) : say.pick - 1;
+  const choice = choices[index];
+  if (!choice) throw new Error(`template ${channel}: no choice ${'choiceId' in say ? say.choiceId : say.pick} to pick in ${repliesText(lastReplies)}`);
   // Telegram sends the button's callback data; Web Chat a messageBack value with the choice id.
-  return { text: choice.label, choice: channel === 'telegram' ? callbackData(choice.id, say.pick - 1) : choice.id };
+  return { text: choice.label, choice: channel === 'telegram' ? callbackData(choice.id, index) : choice.id };
 }
 
 /** Every text and choice label of a turn's replies, for matching against expectations. */

@@ -19,6 +19,12 @@ export type Say =
   | { text: string }
   /** The n-th choice (from 1) of the bot's last question; SMS residents type `smsText` or the number. */
   | { pick: number; smsText?: string }
+  /**
+   * The choice with this id, wherever the bot's last question lists it; SMS residents type
+   * `smsText`. For a choice whose number changes with what the bot found ("File mine anyway"
+   * is second after one report offered, third after two).
+   */
+  | { choiceId: string; smsText: string }
   /** "status <reference>" of the report the resident just filed (the template's reference). */
   | { statusOfFiledReport: true }
   /** The reference of this resident's volunteer role (from a poster or a broadcast), typed. */
@@ -32,9 +38,21 @@ export interface ScriptStep {
   expect: string;
 }
 
+/** Where every report of the cycle is: a corner as residents write it (a text place, no point). */
+export const REPORT_CORNER = '5th and Main';
+
+/** The kind of problem every report of the cycle is about (a category id). */
+export const REPORT_CATEGORY = 'pothole';
+
 /**
- * One cycle: 13 turns. After the last step the resident is back at the top level, and the next
+ * One cycle: 14 turns. After the last step the resident is back at the top level, and the next
  * cycle starts with a new report.
+ *
+ * Every report is at the same corner, so the bot always offers the open reports already there
+ * ("already reported?", issue 18) and the resident files theirs anyway: the lookup is part of
+ * every report, as it is for a resident at a busy corner. The seeder stores one open report
+ * there first, so the template's very first report meets the offer too and every cycle has the
+ * same turns (the pattern matches the three wordings: someone else's report, your own, a list).
  *
  * The volunteer journey lists the open roles, then the resident types the reference of a role
  * (as from a poster or a volunteer call) and signs up. Residents are spread over many roles, so
@@ -44,7 +62,8 @@ export interface ScriptStep {
  */
 export const CYCLE: readonly ScriptStep[] = [
   // A description in the opener ("deep"): a bare kind and place is asked for one first.
-  { journey: 'report', say: { text: 'deep pothole on 5th and Main' }, expect: 'photo' },
+  { journey: 'report', say: { text: `deep pothole on ${REPORT_CORNER}` }, expect: 'already (be )?reported' },
+  { journey: 'report', say: { choiceId: 'file', smsText: 'file mine anyway' }, expect: 'photo' },
   { journey: 'report', say: { pick: 1, smsText: 'skip' }, expect: 'Send this report\\?' },
   { journey: 'report', say: { pick: 1 }, expect: 'R-[0-9A-Z]{5}' },
   { journey: 'status', say: { statusOfFiledReport: true }, expect: 'Status:' },
