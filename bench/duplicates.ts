@@ -5,23 +5,21 @@
  * the last in one store (1,000 then 100,000 reports by default). With an index the cost of a call
  * stays flat; a scan would grow a hundredfold.
  *
- * The city is a hundred districts (2.2 km squares) and a hundred sets of corners. The first
- * 1,000 reports are in the district the residents ask about, at its corners; the rest fill the
- * other 99 and their corners. So a call finds as many neighbours at 100,000 stored as at 1,000
- * (what grows is the city and its history, not one street's reports), and any growth in its
- * cost is the store's size showing through: a scan would.
+ * The city is `lib/city-reports.ts`: the first 1,000 reports are in the district the residents
+ * ask about, at its corners; the rest fill the other 99 districts and their corners. So a call
+ * finds as many neighbours at 100,000 stored as at 1,000 (what grows is the city and its
+ * history, not one street's reports), and any growth in its cost is the store's size showing
+ * through: a scan would.
  *
  * Usage: node dist/bench/duplicates.js '<json DuplicatesRequest>'; prints the result as JSON.
  */
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
-import { withOpenReportKeys } from '../src/domain/open-report-keys.js';
-import type { ReportRecord, StatusGroup } from '../src/domain/records.js';
 import { findNearbyOpenReports, type NearbyQuery } from '../src/pipeline/nearby-reports.js';
 import { openStore } from '../src/store/open-store.js';
 import { backfillOpenReportKeys } from '../src/store/open-report-keys.migration.js';
-import type { Unsaved } from '../src/store/store.port.js';
 import { percentiles } from './lib/load.js';
+import { aCorner, aPoint, aReport, pick, random } from './lib/city-reports.js';
 import { CATEGORIES } from '../src/domain/vocabulary.js';
 
 /** What to run. */
@@ -58,112 +56,8 @@ export interface DuplicatesResult {
   points: DuplicatesPoint[];
 }
 
-const CENTER = { lat: 39.7817, lon: -89.6501 };
-/** Half the city's extent in degrees: about 11 km each way. */
-const HALF_LAT = 0.1;
-const HALF_LON = 0.13;
-const NAMES = [
-  'Main',
-  'Elm',
-  'Oak',
-  'Maple',
-  'Cedar',
-  'Pine',
-  'Walnut',
-  'Lincoln',
-  'Washington',
-  'Jefferson',
-  'Adams',
-  'Monroe',
-  'Jackson',
-  'Madison',
-  'Grand',
-  'Park',
-  'Lake',
-  'River',
-  'Hill',
-  'Spring',
-];
-/** A city's years of reports: most fixed or closed, a quarter open. */
-const STATUSES: [string, StatusGroup][] = [
-  ['open', 'open'],
-  ['in_progress', 'open'],
-  ['fixed', 'fixed'],
-  ['fixed', 'fixed'],
-  ['fixed', 'fixed'],
-  ['closed', 'closed'],
-  ['duplicate', 'closed'],
-  ['action_scheduled', 'open'],
-];
 const CHUNK = 250;
-/** Reports in the home district and at its corners. */
-const HOME_REPORTS = 1_000;
 const RADIUS_M = 250;
-
-/** A deterministic pseudo-random sequence (mulberry32), so every run stores the same city. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const pick = <T>(next: () => number, values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
-const ordinal = (n: number) => `${n}${n % 10 === 1 && n !== 11 ? 'st' : n % 10 === 2 && n !== 12 ? 'nd' : n % 10 === 3 && n !== 13 ? 'rd' : 'th'}`;
-
-/** A corner as residents write it, in one of several spellings: of the home district's 8, or of the 792 others. */
-function aCorner(next: () => number, home: boolean): { text: string; locale: string } {
-  const n = home ? 1 + Math.floor(next() * 4) : 5 + Math.floor(next() * 36);
-  const name = home ? pick(next, NAMES.slice(0, 2)) : pick(next, NAMES.slice(2));
-  const spellings = [
-    { text: `${ordinal(n)} & ${name}`, locale: 'en' },
-    { text: `${name} St and ${ordinal(n)}`, locale: 'en' },
-    { text: `corner of ${ordinal(n)} and ${name}`, locale: 'en' },
-    { text: `Calle ${n} y ${name}`, locale: 'es' },
-  ];
-  return pick(next, spellings);
-}
-
-/** The district the benchmark's residents are in: the middle tenth of the city each way. */
-const HOME = 0.1;
-
-/** A point in the home district, or anywhere else in the city. */
-function aPoint(next: () => number, home: boolean): { lat: number; lon: number } {
-  for (;;) {
-    const x = (next() * 2 - 1) * (home ? HOME : 1);
-    const y = (next() * 2 - 1) * (home ? HOME : 1);
-    if (home || Math.abs(x) > HOME || Math.abs(y) > HOME) return { lat: CENTER.lat + y * HALF_LAT, lon: CENTER.lon + x * HALF_LON };
-  }
-}
-
-/** The i-th report of the city: a point (two in three, some with a text place too) or a text place only. */
-function aReport(i: number, next: () => number, now: number): Unsaved<ReportRecord> {
-  const [status, statusGroup] = pick(next, STATUSES);
-  const kind = next();
-  const home = i < HOME_REPORTS;
-  const place = aCorner(next, home);
-  const location = kind < 0.4 ? { point: aPoint(next, home) } : kind < 0.67 ? { point: aPoint(next, home), text: place.text } : { text: place.text };
-  const createdAt = new Date(now - Math.floor(next() * 3 * 365 * 86_400_000));
-  return withOpenReportKeys({
-    _id: `R-B${i.toString(36).toUpperCase().padStart(5, '0')}`,
-    category: pick(next, CATEGORIES),
-    status,
-    statusGroup,
-    location,
-    description: 'Seeded for the duplicate-search benchmark',
-    photos: [],
-    residentAddress: `sms:+1666${String(i % 1_000_000).padStart(7, '0')}`,
-    channel: 'sms',
-    locale: place.locale,
-    createdAt,
-    updatedAt: createdAt,
-    ...(statusGroup === 'fixed' ? { fixedAt: createdAt } : {}),
-  });
-}
 
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2] ?? '{}') as DuplicatesRequest;

@@ -10,7 +10,7 @@
  *   --quick        every scenario, tiny (seconds each): what the smoke test runs
  *   --huge         also 1,000,000 stored residents (seeding takes a long while)
  *   --out <dir>    where to write results (default bench/results; env BENCH_RESULTS_DIR)
- *   --only <list>  some of: references,channels,scaling,nlu,broadcast,profile,duplicates
+ *   --only <list>  some of: references,channels,scaling,nlu,broadcast,profile,duplicates,reports
  *   --keep-data    leave the seeded datasets in the work folder
  *   --channels <list>  only some of sms,telegram,webchat in the channel runs (while working on one)
  *   --residents <n>    residents per channel in the channel dataset (default 10,000)
@@ -45,13 +45,22 @@ import {
 import { BENCH_CHANNELS, type BenchChannel, type SeedPlan } from './lib/script.js';
 import { summarizeProfile } from './lib/profile.js';
 import { lastTxnId } from './lib/store-stats.js';
-import { renderMarkdown, targetsOf, type BenchResults, type ChannelRuns, type ScalePoint, type StoreResults } from './lib/report.js';
+import {
+  cityReportsCpuRatio,
+  renderMarkdown,
+  targetsOf,
+  type BenchResults,
+  type ChannelRuns,
+  type CityReportsResult,
+  type ScalePoint,
+  type StoreResults,
+} from './lib/report.js';
 import type { NluResult } from './nlu.js';
 import type { BroadcastRequest, BroadcastResult } from './broadcast.js';
 import type { DuplicatesRequest, DuplicatesResult } from './duplicates.js';
 import type { SeedRequest } from './seed.js';
 
-const SCENARIOS = ['references', 'channels', 'scaling', 'nlu', 'broadcast', 'profile', 'duplicates'] as const;
+const SCENARIOS = ['references', 'channels', 'scaling', 'nlu', 'broadcast', 'profile', 'duplicates', 'reports'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const REFERENCES = ['node-http', 'express', 'twilio', 'botbuilder'] as const;
 
@@ -85,6 +94,9 @@ interface Sizes {
   /** Stored reports at each step of the duplicate-search series, and timed calls per step. */
   duplicateSizes: number[];
   duplicateCalls: number;
+  /** The reports scenario: stored reports in the dataset that has them, and alternating rounds. */
+  cityReports: number;
+  cityReportRounds: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -137,6 +149,8 @@ function defaultSizes(options: Options): Sizes {
       profileS: 0.6,
       duplicateSizes: [100, 1_000],
       duplicateCalls: 300,
+      cityReports: 1_000,
+      cityReportRounds: 1,
     };
   }
   return {
@@ -152,6 +166,8 @@ function defaultSizes(options: Options): Sizes {
     profileS: 10,
     duplicateSizes: [1_000, 100_000],
     duplicateCalls: 5_000,
+    cityReports: 100_000,
+    cityReportRounds: 3,
   };
 }
 
@@ -231,14 +247,20 @@ class Bench {
     });
   }
 
-  async seed(name: string, residents: Record<BenchChannel, number>, mongoBase?: string): Promise<Dataset & { seconds: number; records: number }> {
+  async seed(
+    name: string,
+    residents: Record<BenchChannel, number>,
+    mongoBase?: string,
+    cityReports = 0,
+  ): Promise<Dataset & { seconds: number; records: number }> {
     const dataDir = path.join(this.work, name);
     const mongodbUri = mongoBase ? mongoDatabaseUri(mongoBase, name) : undefined;
     if (mongodbUri) await dropDatabase(mongodbUri);
     const planFile = path.join(this.work, `${name}.plan.json`);
-    const request: SeedRequest = { dataDir, ...(mongodbUri ? { mongodbUri } : {}), residents, planFile };
+    const request: SeedRequest = { dataDir, ...(mongodbUri ? { mongodbUri } : {}), residents, planFile, ...(cityReports ? { cityReports } : {}) };
     const total = Object.values(residents).reduce((a, b) => a + b, 0);
-    log(`seeding ${name}: ${total.toLocaleString('en')} residents in mid-conversation`);
+    const history = cityReports ? ` and ${cityReports.toLocaleString('en')} stored reports` : '';
+    log(`seeding ${name}: ${total.toLocaleString('en')} residents in mid-conversation${history}`);
     const started = performance.now();
     await runChild([benchScript('seed'), JSON.stringify(request)], { pin: this.pin, env: this.baseEnv(), cwd: this.work });
     const seconds = (performance.now() - started) / 1000;
@@ -478,6 +500,59 @@ class Bench {
     }
   }
 
+  /**
+   * "Already reported?" in the SMS turn (issue 18): the same SMS residents on two datasets that
+   * differ only in a city's history of stored reports, both servers up at once and measured in
+   * alternating rounds (without, with; then with, without; ...), so the machine's drift during
+   * the run falls on both. The cycle's report journey runs the lookup on every report.
+   */
+  async cityReports(mongoBase: string | undefined): Promise<CityReportsResult> {
+    const residents = this.sizes.channelResidents;
+    const connections = Math.max(...this.sizes.connections);
+    const only = { sms: residents, telegram: 0, webchat: 0 };
+    const without = await this.seed('reports-none', only, mongoBase);
+    const withReports = await this.seed('reports-city', only, mongoBase, this.sizes.cityReports);
+    const servers: ServerProcess[] = [];
+    try {
+      const sides = {
+        without: { dataset: without, server: await this.startService(without) },
+        with: { dataset: withReports, server: await this.startService(withReports) },
+      };
+      servers.push(sides.without.server, sides.with.server);
+      // One source per dataset for the whole scenario: each resident's next message follows on.
+      const sources = {
+        without: twilioSource({ plan: without.plan, residents, check: true }),
+        with: twilioSource({ plan: withReports.plan, residents, check: true }),
+      };
+      const stored = withReports.plan.cityReports?.stored ?? 0;
+      const rounds: CityReportsResult['rounds'] = [];
+      for (let round = 0; round < this.sizes.cityReportRounds; round++) {
+        const order = round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const);
+        const measured: Partial<Record<'without' | 'with', LoadResult>> = {};
+        for (const side of order) {
+          const { server, dataset } = sides[side];
+          const label = `civicline sms, ${side === 'with' ? `${stored.toLocaleString('en')} stored reports` : 'no stored reports'}, round ${round + 1}`;
+          measured[side] = (await this.measure(server, sources[side], label, [connections], dataset))[connections];
+        }
+        if (measured.without && measured.with) rounds.push({ without: measured.without, with: measured.with });
+      }
+      const result: CityReportsResult = {
+        residents,
+        connections,
+        cityReports: withReports.plan.cityReports ?? { stored: 0, open: 0, openAtCorner: 0, seconds: 0 },
+        seedSeconds: { without: without.seconds, with: withReports.seconds },
+        rounds,
+      };
+      const ratio = cityReportsCpuRatio(result);
+      if (ratio !== null) log(`reports: CPU per SMS turn with ${stored.toLocaleString('en')} stored reports ÷ without: ${ratio.toFixed(3)}`);
+      return result;
+    } finally {
+      for (const server of servers) await server.stop();
+      await this.drop(without);
+      await this.drop(withReports);
+    }
+  }
+
   async nlu(): Promise<NluResult> {
     const out = await runChild([benchScript('nlu'), String(this.sizes.nluS)], { pin: this.pin, env: this.baseEnv(), cwd: this.work });
     const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as NluResult;
@@ -528,6 +603,7 @@ class Bench {
         }
         if (only.has('scaling') || only.has('broadcast')) Object.assign(store, await this.scaling(mongoBase, only.has('broadcast')));
         if (only.has('duplicates')) store.duplicates = await this.duplicates(mongoBase);
+        if (only.has('reports')) store.cityReports = await this.cityReports(mongoBase);
       }
       if (only.has('nlu')) results.nlu = await this.nlu();
     } finally {

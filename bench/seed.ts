@@ -24,6 +24,7 @@ import type { Choice, InboundMessage, Reply } from '../src/core/message.js';
 import type { ConversationRecord, ResidentRecord, StoredRecord, TranscriptEntryRecord } from '../src/domain/records.js';
 import type { Unsaved } from '../src/store/store.port.js';
 import { withOpenReportKeys } from '../src/domain/open-report-keys.js';
+import { aReport, cornerReport, random } from './lib/city-reports.js';
 import {
   BENCH_CHANNELS,
   BENCH_ROLES,
@@ -48,6 +49,8 @@ export interface SeedRequest {
   residents: Record<BenchChannel, number>;
   /** Where to write the plan (JSON). */
   planFile: string;
+  /** A city's history of reports to store first (`lib/city-reports.ts`); none when absent. */
+  cityReports?: number;
 }
 
 /** Transcript entries copied per resident: the latest ones (a long history adds no realism to a turn). */
@@ -56,6 +59,10 @@ const TRANSCRIPT_KEPT = 10;
 const CHUNK = 250;
 /** A benchmark role's capacity: more than its share of a run's sign-ups. */
 const ROLE_CAPACITY = 500;
+/** One city report in this many is at the cycle's corner (200 of 100,000). */
+const CORNER_SHARE = 500;
+/** How else residents write the cycle's corner: one place to the lookup (src/domain/places.ts). */
+const CORNER_SPELLINGS = ['Main St & 5th Ave', 'corner of 5th and Main'];
 /** The reference of the open report at the cycle's corner before anyone talks. */
 const CORNER_REPORT_ID = 'R-9BNCH';
 
@@ -85,6 +92,8 @@ async function main(): Promise<void> {
   const service = await createService(config, pino({ level: 'silent' }));
   try {
     await insertBenchRoles(service);
+    // The city's history first: the residents' conversations are with a city that has one.
+    const cityReports = await insertCityReports(service, request.cityReports ?? 0);
     await insertReportAtCorner(service);
     const inputs = {} as Record<BenchChannel, ConcreteInput[]>;
     const snapshots = {} as Record<BenchChannel, Snapshot[]>;
@@ -116,7 +125,8 @@ async function main(): Promise<void> {
       expect: CYCLE.map((step) => step.expect),
       residents: request.residents,
       seconds: (performance.now() - started) / 1000,
-      recordsWritten,
+      recordsWritten: recordsWritten + cityReports.stored,
+      ...(cityReports.stored ? { cityReports } : {}),
     };
     writeFileSync(request.planFile, JSON.stringify(plan, null, 2));
     process.stdout.write(`${JSON.stringify({ seconds: plan.seconds, recordsWritten })}\n`);
@@ -144,6 +154,33 @@ async function insertBenchRoles(service: Service): Promise<void> {
       createdAt: now,
     });
   }
+}
+
+/**
+ * The city's history: `count` reports over the city, one in `CORNER_SHARE` of them at the
+ * cycle's corner (every category and status, so a few are open reports of the cycle's kind there,
+ * found by every report of the cycle), written a chunk at a time.
+ */
+async function insertCityReports(service: Service, count: number): Promise<NonNullable<SeedPlan['cityReports']>> {
+  const next = random(311);
+  const now = Date.now();
+  const spellings = [REPORT_CORNER, ...CORNER_SPELLINGS];
+  const counts = { stored: 0, open: 0, openAtCorner: 0, seconds: 0 };
+  const started = performance.now();
+  for (let done = 0; done < count;) {
+    const writes: Promise<boolean>[] = [];
+    for (const end = Math.min(count, done + CHUNK); done < end; done++) {
+      const atCorner = done % CORNER_SHARE === CORNER_SHARE - 1;
+      const report = atCorner ? cornerReport(done, next, now, spellings) : aReport(done, next, now);
+      if (report.statusGroup === 'open') counts.open++;
+      if (atCorner && report.statusGroup === 'open' && report.category === REPORT_CATEGORY) counts.openAtCorner++;
+      writes.push(service.store.reports.insert(report));
+    }
+    await Promise.all(writes);
+  }
+  counts.stored = count;
+  counts.seconds = (performance.now() - started) / 1000;
+  return counts;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profile.js';
-import type { BenchChannel } from './script.js';
+import type { BenchChannel, SeedPlan } from './script.js';
 import type { NluResult } from '../nlu.js';
 import type { BroadcastResult } from '../broadcast.js';
 import type { DuplicatesResult } from '../duplicates.js';
@@ -38,6 +38,33 @@ export interface StoreResults {
   broadcast?: BroadcastResult & { residents: number };
   /** "Already reported?": findNearbyOpenReports per call as the stored reports grow. */
   duplicates?: DuplicatesResult;
+  /** "Already reported?" in the SMS turn: with a city's stored reports and without, in one run. */
+  cityReports?: CityReportsResult;
+}
+
+/** The reports scenario: SMS turns on two datasets alike but for a city's stored reports. */
+export interface CityReportsResult {
+  /** SMS residents in each dataset (all of them talk). */
+  residents: number;
+  connections: number;
+  /** The stored reports of the dataset that has them. */
+  cityReports: NonNullable<SeedPlan['cityReports']>;
+  seedSeconds: { without: number; with: number };
+  /** The alternating rounds, each a run on either dataset. */
+  rounds: { without: LoadResult; with: LoadResult }[];
+}
+
+/** CPU per turn over every round, with the stored reports ÷ without (null when not measured). */
+export function cityReportsCpuRatio(result: CityReportsResult): number | null {
+  const perTurn = (side: 'without' | 'with') => {
+    const runs = result.rounds.map((round) => round[side]);
+    const cpu = runs.reduce((sum, run) => sum + (run.serverCpuS ?? Number.NaN), 0);
+    const sent = runs.reduce((sum, run) => sum + run.sent, 0);
+    return sent > 0 && Number.isFinite(cpu) ? cpu / sent : null;
+  };
+  const without = perTurn('without');
+  const withReports = perTurn('with');
+  return without && withReports ? withReports / without : null;
 }
 
 /** One target of the benchmark issue, with what was measured. */
@@ -173,7 +200,24 @@ export function targetsOf(results: BenchResults): Target[] {
         : `${pct(growth - 1)} (${fewReports.latencyUs.p50.toFixed(0)} → ${manyReports.latencyUs.p50.toFixed(0)} µs)`,
     pass: growth === null ? null : judge(growth <= 1.1),
   });
+  // ... and the SMS turn that runs it: no dearer with 100,000 stored reports than with none.
+  const city = store.cityReports;
+  const cityRatio = city && city.cityReports.stored >= 100_000 ? cityReportsCpuRatio(city) : null;
+  targets.push({
+    name: 'SMS turn (with the duplicate check) with 100,000 stored reports vs none, same run',
+    wanted: 'CPU per turn within 10%',
+    measured: cityRatio === null || !city ? 'not measured' : `${pct(cityRatio - 1)} (${cityTurnUs(city, 'without')} → ${cityTurnUs(city, 'with')} µs)`,
+    pass: cityRatio === null ? null : judge(cityRatio <= 1.1),
+  });
   return targets;
+}
+
+/** A side's CPU per turn over every round, in µs, for the tables. */
+function cityTurnUs(result: CityReportsResult, side: 'without' | 'with'): string {
+  const runs = result.rounds.map((round) => round[side]);
+  const sent = runs.reduce((sum, run) => sum + run.sent, 0);
+  const cpu = runs.reduce((sum, run) => sum + (run.serverCpuS ?? Number.NaN), 0);
+  return sent > 0 && Number.isFinite(cpu) ? Math.round((cpu / sent) * 1e6).toLocaleString('en') : '–';
 }
 
 function median(values: number[]): number {
@@ -319,6 +363,29 @@ export function renderMarkdown(results: BenchResults, jsonFile: string): string 
           (point) =>
             `| ${point.reports.toLocaleString('en')} | ${point.open.toLocaleString('en')} | ${n1(point.seedSeconds)} s | ${n0(point.latencyUs.p50)} | ${n0(point.latencyUs.p99)} | ${n0(point.latencyUs.mean)} | ${n0(point.pointUs.p50)} / ${n0(point.pointUs.p99)} | ${n0(point.placeUs.p50)} / ${n0(point.placeUs.p99)} | ${point.offered.toFixed(2)} | ${n1(point.backfillMs)} | ${pct(point.latencyUs.p50 / first.latencyUs.p50 - 1)} |`,
         ),
+      );
+    }
+
+    if (store.cityReports?.rounds.length) {
+      const c = store.cityReports;
+      const ratio = cityReportsCpuRatio(c);
+      const side = (run: LoadResult) =>
+        `${n0(run.requestsPerSecond)} | ${n1(run.latencyMs.p50)} / ${n1(run.latencyMs.p99)} | ${n1(run.byJourney?.report?.p50)} | ${n0(run.cpuUsPerRequest)} | ${run.offScript === null ? '–' : `${run.offScript} / ${run.checked}`}`;
+      lines.push(
+        '',
+        `## "Already reported?" in the SMS turn: ${c.cityReports.stored.toLocaleString('en')} stored reports vs none (${label}, ${c.residents.toLocaleString('en')} SMS residents, ${c.connections} connections, alternating rounds in one run)`,
+        '',
+        `The stored reports: ${c.cityReports.open.toLocaleString('en')} open, ${c.cityReports.openAtCorner} of them open reports of the cycle's kind at its corner; written in ${n1(c.cityReports.seconds)} s. ` +
+          "Every report of the cycle looks up the open reports at the corner first (and is offered them). Report p50: the latency of the report journey's turns.",
+        '',
+        '| round | without: turns/s | p50 / p99 ms | report p50 ms | CPU µs/turn | off-script | with: turns/s | p50 / p99 ms | report p50 ms | CPU µs/turn | off-script | CPU with ÷ without |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|',
+        ...c.rounds.map(
+          (round, index) =>
+            `| ${index + 1} | ${side(round.without)} | ${side(round.with)} | ${n2(round.with.cpuUsPerRequest && round.without.cpuUsPerRequest ? round.with.cpuUsPerRequest / round.without.cpuUsPerRequest : null)} |`,
+        ),
+        '',
+        `Over every round: ${cityTurnUs(c, 'without')} µs per turn without the stored reports, ${cityTurnUs(c, 'with')} µs with them: ${ratio === null ? 'not measured' : `${n2(ratio)} (${pct(ratio - 1)})`}.`,
       );
     }
 

@@ -117,9 +117,18 @@ export interface SeedPlan {
   expect: string[];
   /** Residents per channel in the dataset; the first `active` of each are the ones who talk. */
   residents: Record<BenchChannel, number>;
-  /** Seeding figures. */
+  /** Seeding figures (`recordsWritten` counts the city reports too). */
   seconds: number;
   recordsWritten: number;
+  /** The city's history stored with the residents, when asked for. */
+  cityReports?: {
+    stored: number;
+    /** Of them open (what the duplicate-search indexes hold). */
+    open: number;
+    /** Open reports of the cycle's kind at its corner: what every report of the cycle finds. */
+    openAtCorner: number;
+    seconds: number;
+  };
 }
 
 /** The address of the i-th seeded resident of a channel (the same in seed.ts and the load). */

@@ -32,7 +32,7 @@ describe('npm run bench -- --quick', () => {
     expect(json).toHaveLength(1);
     const results = JSON.parse(readFileSync(path.join(out, json[0]!), 'utf8'));
     expect(results.quick).toBe(true);
-    // References, every channel, the scaling series, NLU, broadcasts and the profile all ran.
+    // References, every channel, the scaling series, NLU, broadcasts, the profile and the stored reports all ran.
     expect(Object.keys(results.references).sort()).toEqual(['botbuilder', 'express', 'node-http', 'twilio']);
     const store = results.stores.embedded;
     expect(Object.keys(store.channels).sort()).toEqual(['sms', 'telegram', 'webchat']);
@@ -47,6 +47,14 @@ describe('npm run bench -- --quick', () => {
     expect(store.scaling.length).toBeGreaterThanOrEqual(2);
     expect(store.broadcast.planned).toBeGreaterThan(0);
     expect(store.profile.topFunctions.length).toBeGreaterThan(0);
+    // "Already reported?" in the SMS turn: both datasets measured, every turn as scripted.
+    expect(store.cityReports.cityReports.stored).toBeGreaterThan(0);
+    for (const round of store.cityReports.rounds as Record<'without' | 'with', { requests: number; offScript: number | null }>[]) {
+      for (const run of [round.without, round.with]) {
+        expect(run.requests).toBeGreaterThan(0);
+        expect(run.offScript).toBe(0);
+      }
+    }
     expect(results.nlu.classificationsPerSecond).toBeGreaterThan(0);
     expect(results.targets.length).toBeGreaterThan(0);
 
