@@ -162,7 +162,19 @@ export function webchatConversationId(i: number): string {
   return `bench-conversation-${i}`;
 }
 
+/**
+ * How far apart in the cycle consecutive residents start: a step coprime with the cycle's length,
+ * or residents would start at only some positions (7 with 14 turns: positions 0 and 7 only, so
+ * a run measured two steps of the cycle, not all of them). Not 1, so neighbours in the request
+ * order are at different journeys.
+ */
+const START_STRIDE = [7, 5, 3, 11, 13].find((stride) => gcd(stride, CYCLE.length) === 1) ?? 1;
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
 /** Where in the cycle the i-th resident's seeded conversation stands (spread evenly). */
 export function startPosition(i: number): number {
-  return (i * 7) % CYCLE.length;
+  return (i * START_STRIDE) % CYCLE.length;
 }
