@@ -46,7 +46,7 @@ import { BENCH_CHANNELS, type BenchChannel, type SeedPlan } from './lib/script.j
 import { summarizeProfile } from './lib/profile.js';
 import { lastTxnId } from './lib/store-stats.js';
 import {
-  cityReportsCpuRatio,
+  cityReportsCpuRatios,
   renderMarkdown,
   targetsOf,
   type BenchResults,
@@ -94,9 +94,10 @@ interface Sizes {
   /** Stored reports at each step of the duplicate-search series, and timed calls per step. */
   duplicateSizes: number[];
   duplicateCalls: number;
-  /** The reports scenario: stored reports in the dataset that has them, and alternating rounds. */
+  /** The reports scenario: stored reports in the dataset that has them, and alternating rounds of so many seconds. */
   cityReports: number;
   cityReportRounds: number;
+  cityReportRoundS: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -150,7 +151,8 @@ function defaultSizes(options: Options): Sizes {
       duplicateSizes: [100, 1_000],
       duplicateCalls: 300,
       cityReports: 1_000,
-      cityReportRounds: 1,
+      cityReportRounds: 2,
+      cityReportRoundS: 0.5,
     };
   }
   return {
@@ -167,7 +169,8 @@ function defaultSizes(options: Options): Sizes {
     duplicateSizes: [1_000, 100_000],
     duplicateCalls: 5_000,
     cityReports: 100_000,
-    cityReportRounds: 3,
+    cityReportRounds: 8,
+    cityReportRoundS: 5,
   };
 }
 
@@ -275,22 +278,23 @@ class Bench {
     if (dataset.mongodbUri) await dropDatabase(dataset.mongodbUri);
   }
 
-  /** A warm-up run (not kept), then one run per connection count. */
+  /** A warm-up run (not kept, unless the server is warm already), then one run per connection count. */
   async measure(
     server: ServerProcess,
     source: ConversationSource,
     label: string,
     connections = this.sizes.connections,
     dataset?: Dataset,
+    run: { warmUp: boolean; durationS: number } = { warmUp: true, durationS: this.sizes.runS },
   ): Promise<ChannelRuns> {
-    if (this.sizes.warmupS > 0) {
+    if (run.warmUp && this.sizes.warmupS > 0) {
       await runLoad({ url: server.url, serverPid: server.pid, source, connections: Math.max(...connections), durationS: this.sizes.warmupS });
     }
     const runs: ChannelRuns = {};
     for (const count of connections) {
       const before = dataset && !dataset.mongodbUri ? await lastTxnId(dataset.dataDir) : null;
       const databaseProcesses = dataset?.mongodbUri ? (process.env['BENCH_DATABASE_PROCESSES']?.split(',').filter(Boolean) ?? []) : [];
-      const result = await runLoad({ url: server.url, serverPid: server.pid, source, connections: count, durationS: this.sizes.runS, databaseProcesses });
+      const result = await runLoad({ url: server.url, serverPid: server.pid, source, connections: count, durationS: run.durationS, databaseProcesses });
       const after = before === null || !dataset ? null : await lastTxnId(dataset.dataDir);
       if (before !== null && after !== null && result.sent > 0) result.storeCommitsPerRequest = (after - before) / result.sent;
       runs[count] = result;
@@ -502,9 +506,10 @@ class Bench {
 
   /**
    * "Already reported?" in the SMS turn (issue 18): the same SMS residents on two datasets that
-   * differ only in a city's history of stored reports, both servers up at once and measured in
-   * alternating rounds (without, with; then with, without; ...), so the machine's drift during
-   * the run falls on both. The cycle's report journey runs the lookup on every report.
+   * differ only in a city's history of stored reports. Both servers are up at once and measured
+   * in short alternating rounds (without, with; then with, without; ...), and the result is the
+   * median of each round's ratio: on a shared machine the CPU a turn costs moves by 20–50 % from
+   * one minute to the next, so only runs next to each other in time compare.
    */
   async cityReports(mongoBase: string | undefined): Promise<CityReportsResult> {
     const residents = this.sizes.channelResidents;
@@ -525,26 +530,36 @@ class Bench {
         with: twilioSource({ plan: withReports.plan, residents, check: true }),
       };
       const stored = withReports.plan.cityReports?.stored ?? 0;
+      const names = { without: 'no stored reports', with: `${stored.toLocaleString('en')} stored reports` };
+      for (const side of ['without', 'with'] as const) {
+        if (this.sizes.warmupS > 0) {
+          const { server } = sides[side];
+          await runLoad({ url: server.url, serverPid: server.pid, source: sources[side], connections, durationS: this.sizes.warmupS });
+        }
+      }
       const rounds: CityReportsResult['rounds'] = [];
+      const run = { warmUp: false, durationS: this.sizes.cityReportRoundS };
       for (let round = 0; round < this.sizes.cityReportRounds; round++) {
         const order = round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const);
         const measured: Partial<Record<'without' | 'with', LoadResult>> = {};
         for (const side of order) {
           const { server, dataset } = sides[side];
-          const label = `civicline sms, ${side === 'with' ? `${stored.toLocaleString('en')} stored reports` : 'no stored reports'}, round ${round + 1}`;
-          measured[side] = (await this.measure(server, sources[side], label, [connections], dataset))[connections];
+          const label = `civicline sms, ${names[side]}, round ${round + 1}`;
+          measured[side] = (await this.measure(server, sources[side], label, [connections], dataset, run))[connections];
         }
         if (measured.without && measured.with) rounds.push({ without: measured.without, with: measured.with });
       }
       const result: CityReportsResult = {
         residents,
         connections,
+        roundS: this.sizes.cityReportRoundS,
         cityReports: withReports.plan.cityReports ?? { stored: 0, open: 0, openAtCorner: 0, seconds: 0 },
         seedSeconds: { without: without.seconds, with: withReports.seconds },
         rounds,
       };
-      const ratio = cityReportsCpuRatio(result);
-      if (ratio !== null) log(`reports: CPU per SMS turn with ${stored.toLocaleString('en')} stored reports ÷ without: ${ratio.toFixed(3)}`);
+      const ratios = cityReportsCpuRatios(result);
+      if (ratios.median !== null)
+        log(`reports: CPU per SMS turn with ${names.with} ÷ without: median of rounds ${ratios.median.toFixed(3)}, pooled ${ratios.pooled?.toFixed(3) ?? '–'}`);
       return result;
     } finally {
       for (const server of servers) await server.stop();
