@@ -9,6 +9,10 @@
  * messages with their replies) and the last transcript entries. So stored records have the size
  * and shape real ones have, and every resident is somewhere in the middle of a journey.
  *
+ * Before the templates walk, it stores one open report at the cycle's corner (so every report of
+ * the cycle is offered what is already there, the first one included) and, when asked, a city's
+ * history of reports (`lib/city-reports.ts`) for the reports scenario.
+ *
  * Usage: node dist/bench/seed.js '<json SeedRequest>'; prints the SeedPlan as JSON.
  */
 import { writeFileSync } from 'node:fs';
