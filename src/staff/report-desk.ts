@@ -236,6 +236,9 @@ export async function changeReportStatus(
   for (let attempt = 0; attempt < 5 && !report; attempt++) {
     const current = await store.reports.get(ref.toUpperCase());
     if (!current) throw new StaffError(404, `No report ${ref}`);
+    // A merged report lives on in the one it was merged into: reopening it would offer residents
+    // a report nobody works on as "already reported", and tell its old followers twice.
+    if (current.mergedInto) throw new StaffError(409, `${current._id} was merged into ${current.mergedInto}: change ${current.mergedInto} instead`);
     const statusGroup = statusGroupOf(change.status);
     // The duplicate-search keys follow the group: a fixed or closed report leaves the indexes of
     // open ones, a reopened one comes back.

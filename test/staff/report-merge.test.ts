@@ -11,6 +11,7 @@ import { withOpenReportKeys } from '../../src/domain/open-report-keys.js';
 import { coReporterCount, followReport } from '../../src/pipeline/report-followers.js';
 import { duplicateSuggestions, likelyDuplicates } from '../../src/staff/report-duplicates.js';
 import { mergeReports, reportMergeInfo } from '../../src/staff/report-merge.js';
+import { changeReportStatus } from '../../src/staff/report-desk.js';
 import type { StaffDeps } from '../../src/staff/staff-deps.js';
 import type { Store } from '../../src/store/store.port.js';
 import { TestConversation, useTestService, WEB_LIKE } from '../support/harness.js';
@@ -244,6 +245,14 @@ describe('merging a report into another', () => {
     expect(await refused(other, closed._id)).toMatchObject({ status: 409, message: `${closed._id} is closed (not_responsible): reopen it first to merge it` });
     // Nothing changed by the refusals.
     expect((await service().store.reports.get(other))?.statusGroup).toBe('open');
+    // A merged report's status stays: reopened, it would be offered as "already reported" again.
+    expect(
+      await changeReportStatus(service().staff, merge, { status: 'open' }, actor, at(12)).catch((error: { status: number; message: string }) => error),
+    ).toMatchObject({
+      status: 409,
+      message: `${merge} was merged into ${keep}: change ${keep} instead`,
+    });
+    expect((await service().store.reports.get(merge))?.status).toBe('duplicate');
   });
 
   it('lets a merged reporter who deletes their data take their words from the kept report', async () => {
