@@ -35,6 +35,17 @@ export function answerYesNo(input: StepInput, ctx: StepContext, choices: readonl
   return ctx.yesNo(input);
 }
 
+/**
+ * A yes or no that is the whole answer ("no", "nope, nothing", a button), for steps that take
+ * words: "no light at all since Monday" is what the resident saw, not a "no" to skip with.
+ */
+export function bareYesNo(input: StepInput, ctx: StepContext): 'yes' | 'no' | null {
+  if (!input.choice && input.text.trim().split(/\s+/).length > BARE_ANSWER_WORDS) return null;
+  return answerYesNo(input, ctx);
+}
+/** At most this many words can be only a yes or no ("no thank you"). */
+const BARE_ANSWER_WORDS = 3;
+
 /** A slot as a string, or undefined. */
 export function str(value: SlotValue | undefined): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;

@@ -8,7 +8,7 @@
 import type { Choice } from '../src/core/message.js';
 import type { CommandResults } from '../src/engine/commands.js';
 import { defineDialog, type StepContext } from '../src/engine/types.js';
-import { answerYesNo, ask, choice, freeText, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { answerYesNo, ask, bareYesNo, choice, freeText, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 const COMMENT_MAX = 1000;
 /** "4", "4/5", "4 stars", "5!": a rating typed with more than the number. */
@@ -57,7 +57,8 @@ export const fixSurveyDialog = defineDialog({
       // On SMS a "Skip" choice would read "1. Skip / Reply 1." under a question that wants words.
       ask: (ctx) => [ask(ctx, 'fix_survey.ask_comment', undefined, ctx.channel.buttons ? [skipChoice(ctx)] : [])],
       answer: (input, ctx) => {
-        if (ctx.pick(input, [skipChoice(ctx)]) === 'skip' || answerYesNo(input, ctx) === 'no') return { to: 'save', set: { comment: null } };
+        // Only a bare "no" skips: "no, they only patched half of it" is the comment.
+        if (ctx.pick(input, [skipChoice(ctx)]) === 'skip' || bareYesNo(input, ctx) === 'no') return { to: 'save', set: { comment: null } };
         const text = freeText(input, 2, COMMENT_MAX);
         if ('tooShort' in text) return { retry: 'fix_survey.retry_comment' };
         if ('tooLong' in text) return { retry: 'fix_survey.retry_comment_long', vars: { max: COMMENT_MAX } };

@@ -9,7 +9,7 @@ import { defineDialog, type Slots, type StepContext } from '../src/engine/types.
 import type { Choice } from '../src/core/message.js';
 import type { NearbyReportView } from '../src/engine/commands.js';
 import type { GeoPoint, MediaRef } from '../src/core/message.js';
-import { answerYesNo, ask, choice, freeText, mediaSlot, notAnAnswer, pointSlot, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { answerYesNo, ask, bareYesNo, choice, freeText, mediaSlot, notAnAnswer, pointSlot, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 /**
  * From this category confidence on, the guess is taken without asking (the read-back still
@@ -82,7 +82,7 @@ export const reportProblemDialog = defineDialog({
       },
       answer: (input, ctx) => {
         const picked = ctx.pick(input, categoryChoices(ctx));
-        if (picked) return { to: 'place', set: { category: picked } };
+        if (picked) return { to: 'place', set: { category: picked, ...LOOK_AGAIN } };
         const { category, categoryConfidence } = input.nlu;
         if (category && categoryConfidence >= CATEGORY_PLAUSIBLE) return { to: 'confirm_category', set: { guessedCategory: category } };
         return { retry: 'report.retry_category' };
@@ -93,10 +93,10 @@ export const reportProblemDialog = defineDialog({
       answer: (input, ctx) => {
         // Yes/No first: on SMS "1" means Yes here, not the first category.
         const answer = answerYesNo(input, ctx);
-        if (answer === 'yes') return { to: 'place', set: { category: str(ctx.slots.guessedCategory) ?? 'other', guessedCategory: null } };
+        if (answer === 'yes') return { to: 'place', set: { category: str(ctx.slots.guessedCategory) ?? 'other', guessedCategory: null, ...LOOK_AGAIN } };
         if (answer === 'no') return { to: 'category', set: { guessedCategory: null } };
         const picked = ctx.pick(input, categoryChoices(ctx));
-        if (picked) return { to: 'place', set: { category: picked, guessedCategory: null } };
+        if (picked) return { to: 'place', set: { category: picked, guessedCategory: null, ...LOOK_AGAIN } };
         return { retry: 'retry.yes_no' };
       },
     },
@@ -107,14 +107,14 @@ export const reportProblemDialog = defineDialog({
         return [{ kind: 'text', text: ctx.t(key), ...(ctx.channel.location ? { requestLocation: true } : {}) }];
       },
       answer: (input, ctx) => {
-        if (input.location) return { to: 'nearby', set: { point: pointSlot(input.location) } };
+        if (input.location) return { to: 'nearby', set: { point: pointSlot(input.location), ...LOOK_AGAIN } };
         const not = notAnAnswer(input, ctx);
         if (not) return { retry: not === 'question' ? 'report.why_place' : 'report.retry_place' };
         const text = freeText(input, 3, PLACE_MAX);
         if ('tooLong' in text) return { retry: 'report.retry_place_long' };
         // A bare number or a yes/no is an answer to some other question, not a place.
         if ('tooShort' in text || /^\d{1,2}$/.test(input.text.trim())) return { retry: 'report.retry_place' };
-        return { to: 'nearby', set: { placeText: text.ok } };
+        return { to: 'nearby', set: { placeText: text.ok, ...LOOK_AGAIN } };
       },
     },
     // "Already reported?": open reports of the kind at this place, offered to follow instead.
@@ -167,7 +167,7 @@ export const reportProblemDialog = defineDialog({
         ];
       },
       answer: (input, ctx) => {
-        const yesNo = answerYesNo(input, ctx);
+        const yesNo = bareYesNo(input, ctx);
         if (ctx.pick(input, [choice(ctx, 'skip', 'choice.skip')]) === 'skip' || yesNo === 'no') return { to: 'follow', set: { noteSkipped: true } };
         // "yes" says there is something to add, not what.
         if (yesNo === 'yes') return { retry: 'report.retry_follow_note' };
@@ -189,8 +189,8 @@ export const reportProblemDialog = defineDialog({
         };
       },
       ask: (ctx) => {
-        const followed = result<{ outcome: string; residents: number }>(ctx.slots.followed);
-        const ref = str(ctx.slots.followRef) ?? '';
+        const followed = result<{ outcome: string; residents: number; ref?: string }>(ctx.slots.followed);
+        const ref = followed?.ref ?? str(ctx.slots.followRef) ?? '';
         switch (followed?.outcome) {
           case 'following':
             return { finish: true, say: [say(ctx, 'report.following', { ref, count: followed.residents })] };
@@ -296,6 +296,13 @@ export const reportProblemDialog = defineDialog({
     },
   },
 });
+
+/**
+ * Clears the "already reported?" lookup and the choice made on it: set with every new answer to
+ * the kind or the place, so that going back and answering again looks again (the lookup's
+ * result is kept in a slot, and "back" clears only the slots of the step it returns to).
+ */
+const LOOK_AGAIN = { nearby: null, fileAnyway: null } as const;
 
 /** The choice that files the resident's report although others were offered. */
 const FILE_ANYWAY = 'file';

@@ -92,7 +92,8 @@ export interface CommandResults {
   'report.listMine': { reports: ReportSummary[] };
   'report.addResidentUpdate': { outcome: 'added' | 'not_found' };
   'report.findNearby': { reports: NearbyReportView[] };
-  'report.follow': { outcome: 'following' | 'already' | 'own' | 'not_found' | 'not_open'; residents: number };
+  /** `ref`: the report followed (the one offered, or the one it was merged into meanwhile). */
+  'report.follow': { outcome: 'following' | 'already' | 'own' | 'not_found' | 'not_open'; residents: number; ref: string };
   /** `surveyId` names the answers to add the rating and comment to; `reopened` when this "no" reopened the report. */
   'report.survey': { outcome: 'recorded' | 'reopened' | 'not_found'; surveyId: string | null };
   'idea.create': { ref: string };

@@ -114,8 +114,13 @@ export class CommandRunner {
           photos,
           ...(note ? { note } : {}),
         });
-        const report = await this.store.reports.get(ref.toUpperCase());
-        return { type: command.type, value: { outcome, residents: report ? await coReporterCount(this.store, report) : 0 } };
+        const offered = await this.store.reports.get(ref.toUpperCase());
+        // The report followed: the one offered, or the one staff merged it into meanwhile.
+        const report = offered?.mergedInto ? await this.store.reports.get(offered.mergedInto) : offered;
+        return {
+          type: command.type,
+          value: { outcome, residents: report ? await coReporterCount(this.store, report) : 0, ref: report?._id ?? ref.toUpperCase() },
+        };
       }
       case 'report.listMine':
         return { type: command.type, value: { reports: await this.myReports(scope) } };

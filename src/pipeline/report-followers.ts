@@ -38,7 +38,9 @@ export interface FollowRequest {
  * follower's update (kept apart from the reporter's own words). Once per resident and report.
  */
 export async function followReport(store: Pick<Collections, 'reports' | 'reportUpdates' | 'reportFollowers'>, request: FollowRequest): Promise<FollowOutcome> {
-  const report = await store.reports.get(request.ref.toUpperCase());
+  const offered = await store.reports.get(request.ref.toUpperCase());
+  // Merged by staff while the resident decided: the report it lives on in is the one to follow.
+  const report = offered?.mergedInto && request.via !== 'merge' ? await store.reports.get(offered.mergedInto) : offered;
   if (!report) return 'not_found';
   if (report.residentAddress === request.address) return 'own';
   const id = followerId(report._id, request.address);

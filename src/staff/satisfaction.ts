@@ -60,14 +60,17 @@ export type SurveyAnswer = Pick<ReportSurveyRecord, 'category' | 'month' | 'fixe
 export async function satisfaction(deps: Pick<StaffDeps, 'store'>, now: Date = new Date()): Promise<Satisfaction> {
   const { store } = deps;
   const months = lastMonths(now, SATISFACTION_MONTHS);
-  const [table, fixed, closed, ...answers] = await Promise.all([
+  const [table, fixed, closed, reopened, ...answers] = await Promise.all([
     routingTable(deps),
     store.reports.find({ field: 'statusGroup', equals: 'fixed' }, { order: 'desc', limit: REPORTS_READ }),
     // Closed reports that were fixed first (then closed) have a `fixedAt` too.
     store.reports.find({ field: 'statusGroup', equals: 'closed' }, { order: 'desc', limit: REPORTS_READ }),
+    // And so do reports fixed and then reopened (a resident said it was not fixed): their first fix
+    // counts, or the times would leave out exactly the fixes residents disputed.
+    store.reports.find({ field: 'statusGroup', equals: 'open' }, { order: 'desc', limit: REPORTS_READ }),
     ...months.map((month) => store.reportSurveys.find({ field: 'month', equals: month }, { order: 'desc', limit: SURVEYS_READ_PER_MONTH })),
   ]);
-  return aggregateSatisfaction([...fixed, ...closed], answers.flat(), months, (category) => targetDaysOf(category, table));
+  return aggregateSatisfaction([...fixed, ...closed, ...reopened], answers.flat(), months, (category) => targetDaysOf(category, table));
 }
 
 /** The charts' numbers from fixed reports and answers, for the given months (`YYYY-MM`, oldest first). */

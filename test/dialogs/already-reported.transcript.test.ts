@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { referenceIn, smsAddress, useTestService, TestConversation, WEB_LIKE } from '../support/harness.js';
 import type { ChannelCapabilities } from '../../src/channels/channel.js';
+import { mergeReports } from '../../src/staff/report-merge.js';
 
 const service = useTestService();
 
@@ -122,6 +123,49 @@ describe('already reported, by SMS in English', () => {
     expect(await neighbour.send('yes')).toContain('photo');
     await neighbour.send('skip');
     expect(referenceIn(await neighbour.send('1'))).not.toBe(ref);
+  });
+});
+
+describe('already reported, when the resident goes back, says "no ..." or staff merge meanwhile', () => {
+  it('looks again after "back" and a new place or kind', async () => {
+    const reporter = new TestConversation(service(), smsAddress());
+    const ref = await fileBySms(reporter, 'deep pothole at Oak St and 3rd St');
+    const chat = new TestConversation(service(), smsAddress());
+    await chat.send('report a problem');
+    await chat.send('pothole');
+    expect(await chat.send('Oak St and 3rd St')).toContain(ref);
+    expect(await chat.send('back')).toContain('Where is it?');
+    // Another place: nothing there, so no offer (the old lookup is not shown again).
+    expect(await chat.send('Birch St and 10th St')).toContain('Describe the problem');
+    expect(await chat.send('back')).toContain('Where is it?');
+    expect(await chat.send('back')).toContain('What kind of problem');
+    await chat.send('graffiti');
+    // The pothole there is no graffiti.
+    expect(await chat.send('Oak St and 3rd St')).not.toContain(ref);
+  });
+
+  it('keeps what the follower saw when it starts with "no"', async () => {
+    const reporter = new TestConversation(service(), smsAddress());
+    const ref = await fileBySms(reporter, 'streetlight out at Ash St and 14th St');
+    const neighbour = new TestConversation(service(), smsAddress());
+    expect(await neighbour.send('streetlight at 14th and ash')).toContain(ref);
+    expect(await neighbour.send('1')).toContain('What did you see?');
+    expect(await neighbour.send('no light at all on the whole block since Monday')).toContain(`you follow ${ref}`);
+    const follow = await service().store.reportFollowers.get(`${ref}|${neighbour.address}`);
+    expect((await service().store.reportUpdates.get(follow!.noteId!))?.note).toBe('no light at all on the whole block since Monday');
+  });
+
+  it('follows the report staff merged the offered one into', async () => {
+    const first = new TestConversation(service(), smsAddress());
+    const offered = await fileBySms(first, 'deep pothole at Fir St and 15th St');
+    const second = new TestConversation(service(), smsAddress());
+    const kept = await fileBySms(second, 'deep pothole at Fir St and 16th St');
+    const neighbour = new TestConversation(service(), smsAddress());
+    expect(await neighbour.send('pothole at 15th and fir')).toContain(offered);
+    await mergeReports(service().staff, kept, offered, { username: 'ana', role: 'coordinator' }, new Date());
+    expect(await neighbour.send('1')).toContain('What did you see?');
+    expect(await neighbour.send('skip')).toContain(`you follow ${kept}`);
+    expect(await service().store.reportFollowers.get(`${kept}|${neighbour.address}`)).not.toBeNull();
   });
 });
 

@@ -333,12 +333,13 @@ describe('asking in the web chat, in English', () => {
     const reply = await chat.sendRaw({ text: 'No', choice: 'no' });
     expect(reply[0]?.text).toContain(`${ref} is open again`);
     await chat.send({ text: '2', choice: '2' });
-    expect(await chat.send('the crew only filled half of it')).toContain('Thank you');
+    // Starting with "no" is still the comment, not a "no" to skip it.
+    expect(await chat.send('no, the crew only filled half of it')).toContain('Thank you');
     expect(await service().store.reports.get(ref)).toMatchObject({ status: 'open', reopenedByResident: expect.any(Date) });
     expect((await service().store.reportSurveys.find({ field: 'reportId', equals: ref }))[0]).toMatchObject({
       fixed: 'no',
       rating: 2,
-      comment: 'the crew only filled half of it',
+      comment: 'no, the crew only filled half of it',
       channel: 'webchat',
     });
   });

@@ -51,7 +51,7 @@ export interface MediaSweep {
 
 /** What the sweep is built from. */
 export interface MediaSweepOptions {
-  store: Pick<Store, 'media' | 'reports' | 'reportUpdates' | 'conversations'>;
+  store: Pick<Store, 'media' | 'reports' | 'reportUpdates' | 'reportFollowers' | 'conversations'>;
   engine: Pick<EngineEnv, 'flowExpiresAfterMs'>;
   /** How long an upload may stay unattached (PHOTO_UNATTACHED_HOURS). */
   unattachedMs: number;
@@ -83,6 +83,9 @@ export function createMediaSweep(options: MediaSweepOptions): MediaSweep {
       const updates = await store.reportUpdates.find({ field: 'reportId', equals: report._id }, { order: 'desc', limit: REPORTS_LOOKED_AT });
       for (const update of updates) add(update.photos);
     }
+    // A photo sent when following someone else's report is in the follower's note on it.
+    const follows = await store.reportFollowers.find({ field: 'address', equals: address }, { order: 'desc', limit: REPORTS_LOOKED_AT });
+    for (const follow of follows) if (follow.noteId) add((await store.reportUpdates.get(follow.noteId))?.photos);
     return ids;
   }
 

@@ -309,6 +309,28 @@ describe('where a photo is taken', () => {
     expect(await status(attached[0]!)).toBe(200);
     expect(filesIn(app).filter((name) => name.endsWith('.part'))).toEqual([]);
   });
+
+  it("keeps a photo sent when following someone else's report (in the follower's note on it)", async () => {
+    const corner = `Elm St and ${nextStreet++}th St`;
+    const reporter = await chat();
+    await reporter.say('Report a problem', 'report');
+    await reporter.say('Pothole', 'pothole');
+    await reporter.say(corner);
+    await reporter.say('Deep hole in the crosswalk');
+    await reporter.say('Skip', 'skip');
+    const ref = referenceIn(await reporter.say('Yes, send it', 'yes'));
+
+    const follower = await chat();
+    await follower.say('Report a problem', 'report');
+    await follower.say('Pothole', 'pothole');
+    expect(await follower.say(corner)).toContain(ref);
+    expect(await follower.say(`Follow ${ref}`, `follow:${ref}`)).toContain('a photo');
+    const photo = (await follower.upload(png(KB))).photoIds;
+    expect(photo).toHaveLength(1);
+
+    await app.service.mediaSweep.run(Date.now() + 2 * HOUR);
+    expect((await fetch(`${app.url}/v3/directline/media/${photo[0]}`)).status).toBe(200);
+  });
 });
 
 describe('the caps', () => {

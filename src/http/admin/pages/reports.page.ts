@@ -523,7 +523,9 @@ export function reportDetailView(
                 </select>`
             : ''
         }
-        <label for="note">Note <span class="hint">(optional; the resident reads it)</span></label>
+        <label for="note"
+          >Note <span class="hint">(optional; the resident and everyone following the report read it: use an internal note for anything else)</span></label
+        >
         <textarea id="note" name="note" maxlength="1000">${formState.form.note}</textarea>
         <label
           ><input type="checkbox" name="notify" value="on" ${checked(formState.form.notify)} /> Notify the resident
