@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { StaffActor } from '../actor.js';
 import { html, raw, sendStaffPage, type SafeHtml } from '../html.js';
 import { formatCityTime } from './city-time.js';
+import { CATEGORIES } from '../../../domain/vocabulary.js';
 
 /** The areas of the dashboard, as the navigation names them. */
 export type Section = 'home' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'broadcasts' | 'handoffs' | 'audit';
@@ -285,4 +286,21 @@ export function listField(fields: Map<string, string[]>, name: string): string[]
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** The status group and category selects of a report filter (the list and the map filter alike). */
+export function groupAndCategorySelects(filter: Readonly<Record<string, string | undefined>>): SafeHtml {
+  const any = { value: '', label: 'Any' };
+  return html`<label
+      >Status group
+      <select name="statusGroup">
+        ${options([any, ...(['open', 'fixed', 'closed'] as const).map((g) => ({ value: g, label: humanize(g) }))], filter['statusGroup'])}
+      </select>
+    </label>
+    <label
+      >Category
+      <select name="category">
+        ${options([any, ...CATEGORIES.map((c) => ({ value: c, label: humanize(c) }))], filter['category'])}
+      </select>
+    </label>`;
 }

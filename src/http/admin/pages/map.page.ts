@@ -15,12 +15,11 @@ import express, { type Router } from 'express';
 import type { Service } from '../../../service.js';
 import type { Config } from '../../../config.js';
 import type { ReportRecord } from '../../../domain/records.js';
-import { CATEGORIES } from '../../../domain/vocabulary.js';
 import { validPoint } from '../../../staff/report-map.js';
 import { actorOf } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { reportMapQuery } from '../map.routes.js';
-import { errorList, humanize, issuesOf, options, sendPage, type PageFrame } from './layout.js';
+import { errorList, groupAndCategorySelects, issuesOf, sendPage, type PageFrame } from './layout.js';
 
 /**
  * Where the map's files are served: among the dashboard's assets (behind staff access like every
@@ -145,22 +144,10 @@ export function reportPinMap(report: Pick<ReportRecord, 'location' | 'statusGrou
 
 /** The map page's content: the filters, the map, what it shows, and a legend. */
 export function mapView(config: Pick<Config, 'mapTiles'>, filter: Record<string, string>, errors: readonly string[]): SafeHtml {
-  const any = { value: '', label: 'Any' };
   const listQuery = new URLSearchParams(filter).toString();
   return html`<h1>Map of reports</h1>
     <form class="filters" id="map-filters" method="get" action="/admin/map" aria-label="Filter the map">
-      <label
-        >Status group
-        <select name="statusGroup">
-          ${options([any, ...(['open', 'fixed', 'closed'] as const).map((g) => ({ value: g, label: humanize(g) }))], filter['statusGroup'])}
-        </select>
-      </label>
-      <label
-        >Category
-        <select name="category">
-          ${options([any, ...CATEGORIES.map((c) => ({ value: c, label: humanize(c) }))], filter['category'])}
-        </select>
-      </label>
+      ${groupAndCategorySelects(filter)}
       <label>Made within (days) <input type="number" name="maxAgeDays" min="0" max="3650" value="${filter['maxAgeDays'] ?? ''}" /></label>
       <button type="submit">Filter</button>
       <a href="/admin/map">Clear</a>

@@ -12,7 +12,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Service } from '../../../service.js';
 import { CHANNEL_NAMES, type GeoPoint, type MediaRef } from '../../../core/message.js';
-import { CATEGORIES } from '../../../domain/vocabulary.js';
 import type { StatusGroup, TranscriptEntryRecord } from '../../../domain/records.js';
 import type { CannedReplyRecord, ReportRecord, StaffUserRecord } from '../../../domain/records.js';
 import { cannedRepliesForReport, cannedReplyText } from '../../../staff/handoff-desk.js';
@@ -39,7 +38,22 @@ import { reportPinFrame, reportPinMap } from './map.page.js';
 import { reopenedFlag, surveyAnswersView } from './report-surveys.view.js';
 import { duplicatesSection, mergedIntoNotice } from './report-merge.page.js';
 import { reportDuplicates, type ReportDuplicates } from '../../../staff/report-duplicates.js';
-import { checked, csrfField, errorList, field, flashOf, formFields, humanize, issuesOf, lines, options, sendPage, timeOf, type Flash } from './layout.js';
+import {
+  checked,
+  csrfField,
+  errorList,
+  field,
+  flashOf,
+  formFields,
+  groupAndCategorySelects,
+  humanize,
+  issuesOf,
+  lines,
+  options,
+  sendPage,
+  timeOf,
+  type Flash,
+} from './layout.js';
 
 /** Forms on staff pages are small; a bigger body is refused with 413. */
 const formParser = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 });
@@ -295,18 +309,7 @@ export function reportListView(view: {
           ${options([any, ...statuses.map((s) => ({ value: s.status, label: `${humanize(s.status)} (${s.group})` }))], filter['status'])}
         </select>
       </label>
-      <label
-        >Status group
-        <select name="statusGroup">
-          ${options([any, ...(['open', 'fixed', 'closed'] as const).map((g) => ({ value: g, label: humanize(g) }))], filter['statusGroup'])}
-        </select>
-      </label>
-      <label
-        >Category
-        <select name="category">
-          ${options([any, ...CATEGORIES.map((c) => ({ value: c, label: humanize(c) }))], filter['category'])}
-        </select>
-      </label>
+      ${groupAndCategorySelects(filter)}
       <label
         >Channel
         <select name="channel">
