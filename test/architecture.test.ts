@@ -42,7 +42,7 @@ type Part = keyof typeof MAY_IMPORT;
 const ENTRY_POINTS = ['src/main.ts', 'src/chat.ts', 'src/staff-cli.ts'];
 const PROVIDER_LIBRARIES = [/^mongoose$/, /^lmdb$/, /^twilio/, /^telegraf/, /^botbuilder/, /^botframework-/, /^express$/, /^pino$/, /^ws$/, /^busboy$/];
 /** Folders of test/ that mirror no folder of src/. */
-const TEST_ONLY_FOLDERS = ['bench', 'browser', 'dialogs', 'faults', 'fixtures', 'support'];
+const TEST_ONLY_FOLDERS = ['bench', 'browser', 'dialogs', 'faults', 'fixtures', 'open311', 'support'];
 
 /** The part a repository path belongs to, or undefined for a path outside any part. */
 function partOf(file: string): Part | undefined {
