@@ -98,6 +98,24 @@ export interface TranscriptEntryRecord extends StoredRecord {
 /** The three status groups of a report (FixMyStreet): every status belongs to one. */
 export type StatusGroup = 'open' | 'fixed' | 'closed';
 
+/**
+ * Where a report came from: a resident's channel, or `open311` for one another system posted
+ * through CivicLine's Open311 GeoReport v2 server (issue 19). Such a report has no chat resident:
+ * its `residentAddress` is `open311:<key id>`, a prefix no channel has, so nothing is ever sent to
+ * it (the notifier skips it as `no_resident`) and no resident's erasure touches it.
+ */
+export type ReportChannel = ChannelName | 'open311';
+
+/** What an Open311 client posted with a report besides its category, place and words. */
+export interface Open311Submission {
+  /** The API key (its id) that posted it: the key's audit trail and rate limit. */
+  keyId: string;
+  /** The client's `media_url`: a link staff may open, never fetched by the server. */
+  mediaUrl?: string;
+  /** The service definition's attributes it answered (`attribute[code]`), in the definition's order. */
+  attributes?: { code: string; value: string }[];
+}
+
 /** A 311 service request. `_id` is its reference, e.g. `R-7K3QX`. */
 export interface ReportRecord extends StoredRecord {
   category: Category | string;
@@ -112,10 +130,22 @@ export interface ReportRecord extends StoredRecord {
   description: string;
   photos: MediaRef[];
   residentAddress: string;
-  channel: ChannelName;
+  channel: ReportChannel;
   locale: string;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * The note of the latest status change staff made with one (what the reporter was told): the
+   * Open311 `status_notes`. Internal notes and residents' replies never go here.
+   */
+  statusNote?: string;
+  /** Posted through the Open311 server: what the client sent besides the report's fields. */
+  open311?: Open311Submission;
+  /**
+   * Posted through the Open311 server: the token the POST answered with, which
+   * `GET /open311/v2/tokens/{token}` turns into the request id. Random, indexed (only these carry it).
+   */
+  open311Token?: string;
   /** When the report first reached the `fixed` group (for "median time to fix"). */
   fixedAt?: Date;
   /**
@@ -506,6 +536,28 @@ export interface DeliveryRecord extends StoredRecord {
   answeredAt?: Date;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/**
+ * An Open311 API key (issue 19) an admin made for another system: `cl_<_id>_<secret>` is given
+ * once at creation, and only a SHA-256 of the secret is kept (the secret is 256 random bits, so a
+ * fast hash loses nothing to guessing, and checking it costs a POST no scrypt).
+ */
+export interface Open311KeyRecord extends StoredRecord {
+  /** Who it is for ("City CRM", "FixMyStreet"): shown to staff, in the audit log. */
+  name: string;
+  /** Hex SHA-256 of the key's secret part. */
+  secretHash: string;
+  /** Service requests it may post a minute (burst: the same number). */
+  perMinute: number;
+  createdBy: string;
+  createdAt: Date;
+  /** Last accepted use, written at most once a minute. */
+  lastUsedAt?: Date;
+  revokedAt?: Date;
+  revokedBy?: string;
+  /** Always `open311Key`: lists the keys newest first through one index. */
+  kind: 'open311Key';
 }
 
 /** Small facts the service keeps about itself (e.g. "demo data seeded"). */

@@ -249,6 +249,9 @@ export async function changeReportStatus(
       updatedAt: now,
       // The first time it is fixed counts for "time to fix"; reopening keeps the history honest.
       ...(statusGroup === 'fixed' && !current.fixedAt ? { fixedAt: now } : {}),
+      // What the reporter was told is public (Open311's status_notes): kept on the report so a
+      // list of a thousand requests reads no updates. A change without a note keeps the last one.
+      ...(note ? { statusNote: note } : {}),
     });
     if (await store.reports.replace(next, current._rev)) {
       report = { ...next, _rev: current._rev + 1 };

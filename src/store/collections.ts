@@ -44,6 +44,8 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'department', sortBy: 'createdAt' },
     // The reports merged into one (issue 18): only merged reports carry it.
     { field: 'mergedInto', sortBy: 'createdAt' },
+    // GET /open311/v2/tokens/{token}: only reports posted through Open311 carry it.
+    { field: 'open311Token' },
   ],
   reportUpdates: [{ field: 'reportId', sortBy: 'at' }],
   reportFollowers: [
@@ -102,6 +104,7 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'answeredIn', sortBy: 'answeredAt' },
     { field: 'address', sortBy: 'createdAt' },
   ],
+  open311Keys: [{ field: 'kind', sortBy: 'createdAt' }],
 };
 
 /** An index of any collection, for code that handles every collection alike. */

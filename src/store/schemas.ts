@@ -27,6 +27,9 @@ import type {
   JobRecord,
   JobState,
   MetaRecord,
+  Open311KeyRecord,
+  Open311Submission,
+  ReportChannel,
   WebchatActivityRecord,
   OutboundMessageRecord,
   ReportRecord,
@@ -57,7 +60,10 @@ function membersOf<U extends string>() {
   ];
 }
 
-const CHANNELS = membersOf<ChannelName>()(['sms', 'telegram', 'webchat', 'web', 'console']);
+const CHANNELS_LIST = ['sms', 'telegram', 'webchat', 'web', 'console'] as const;
+const CHANNELS = membersOf<ChannelName>()(CHANNELS_LIST);
+// A report may also come from the Open311 server (issue 19): not a channel anyone is sent to.
+const REPORT_CHANNELS = membersOf<ReportChannel>()([...CHANNELS_LIST, 'open311']);
 const STATUS_GROUPS = membersOf<StatusGroup>()(['open', 'fixed', 'closed']);
 
 // Every record schema: string ids we choose ourselves (no ObjectId), our own `_rev` instead of
@@ -192,6 +198,17 @@ const reportLocationSchema = nestedSchema<ReportRecord['location']>({
   pointFrom: { type: String, enum: membersOf<NonNullable<ReportRecord['location']['pointFrom']>>()(['resident', 'geocoder']) },
 });
 
+const open311AttributeSchema = nestedSchema<{ code: string; value: string }>({
+  code: { type: String, required: true },
+  value: { type: String, required: true },
+});
+
+const open311SubmissionSchema = nestedSchema<Open311Submission>({
+  keyId: { type: String, required: true },
+  mediaUrl: String,
+  attributes: { type: [open311AttributeSchema], default: undefined },
+});
+
 const reportSchema = recordSchema<ReportRecord>({
   _id: ID,
   _rev: REV,
@@ -203,10 +220,13 @@ const reportSchema = recordSchema<ReportRecord>({
   description: { type: String, required: true },
   photos: { type: [mediaRefSchema] },
   residentAddress: { type: String, required: true },
-  channel: { type: String, required: true, enum: CHANNELS },
+  channel: { type: String, required: true, enum: REPORT_CHANNELS },
   locale: { type: String, required: true },
   createdAt: { type: Date, required: true },
   updatedAt: { type: Date, required: true },
+  statusNote: String,
+  open311: { type: open311SubmissionSchema },
+  open311Token: String,
   fixedAt: Date,
   openCell: String,
   openPlace: String,
@@ -500,6 +520,20 @@ const deliverySchema = recordSchema<DeliveryRecord>({
   updatedAt: { type: Date, required: true },
 });
 
+const open311KeySchema = recordSchema<Open311KeyRecord>({
+  _id: ID,
+  _rev: REV,
+  name: { type: String, required: true },
+  secretHash: { type: String, required: true },
+  perMinute: { type: Number, required: true, min: 1 },
+  createdBy: { type: String, required: true },
+  createdAt: { type: Date, required: true },
+  lastUsedAt: Date,
+  revokedAt: Date,
+  revokedBy: String,
+  kind: { type: String, required: true, enum: membersOf<Open311KeyRecord['kind']>()(['open311Key']) },
+});
+
 /** The schema of every collection, with the key constraints and indexes of `collections.ts`. */
 export type StoreSchemas = { readonly [K in CollectionName]: Schema<RecordOf<K>> };
 
@@ -531,6 +565,7 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   audit: auditEntrySchema,
   broadcasts: broadcastSchema,
   deliveries: deliverySchema,
+  open311Keys: open311KeySchema,
 });
 
 /**

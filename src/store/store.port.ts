@@ -21,6 +21,7 @@ import type {
   JobRecord,
   WebchatActivityRecord,
   MetaRecord,
+  Open311KeyRecord,
   OutboundMessageRecord,
   ReportRecord,
   ReportUpdateRecord,
@@ -96,6 +97,7 @@ export interface Collections {
   audit: Collection<AuditEntryRecord>;
   broadcasts: Collection<BroadcastRecord>;
   deliveries: Collection<DeliveryRecord>;
+  open311Keys: Collection<Open311KeyRecord>;
 }
 
 /** The opened store: the collections plus health and lifecycle. */

@@ -97,6 +97,14 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
     aReport('R-3ABCD', { location: { text: 'Behind the library' }, openPlace: 'pothole|s:library' }),
     aReport('R-4ABCD', { openCell: 'pothole|23364:31200', openPlace: 'pothole|x:5|main' }),
     aReport('R-6ABCD', { status: 'duplicate', statusGroup: 'closed', mergedInto: 'R-4ABCD' }),
+    aReport('R-8ABCD', {
+      channel: 'open311',
+      residentAddress: 'open311:K7Q2M9XW4T',
+      statusNote: 'Crew sent',
+      open311: { keyId: 'K7Q2M9XW4T', mediaUrl: 'https://example.test/p.jpg', attributes: [{ code: 'size', value: 'large' }] },
+      open311Token: 'tok-3f9a',
+    }),
+    aReport('R-9ABCD', { channel: 'open311', residentAddress: 'open311:K7Q2M9XW4T', open311: { keyId: 'K7Q2M9XW4T' }, open311Token: 'tok-4f9a' }),
   ],
   reportUpdates: [
     { _id: 'U-1', reportId: 'R-7K3QX', status: 'fixed', note: 'Filled today', by: 'staff', staff: 'ana', notified: true, at: at(90) },
@@ -314,6 +322,21 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       createdAt: at(199),
       updatedAt: at(199),
     },
+  ],
+  open311Keys: [
+    {
+      _id: 'K7Q2M9XW4T',
+      name: 'City CRM',
+      secretHash: 'a'.repeat(64),
+      perMinute: 60,
+      createdBy: 'ana',
+      createdAt: at(1),
+      lastUsedAt: at(2),
+      revokedAt: at(3),
+      revokedBy: 'ana',
+      kind: 'open311Key',
+    },
+    { _id: 'K8Q2M9XW4T', name: 'FixMyStreet', secretHash: 'b'.repeat(64), perMinute: 10, createdBy: 'admin-token', createdAt: at(4), kind: 'open311Key' },
   ],
   deliveries: [
     {
