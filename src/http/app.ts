@@ -6,6 +6,7 @@ import express, { type Express } from 'express';
 import type { Service } from '../service.js';
 import { errorHandler, notFound } from './errors.js';
 import { adminRoutes } from './admin/index.js';
+import { open311Routes } from './open311/open311.routes.js';
 import { webChatPageRoutes } from '../channels/webchat/webchat-page.routes.js';
 import { webRoutes } from '../channels/web/web.routes.js';
 import { smsRoutes } from '../channels/sms/sms.routes.js';
@@ -42,6 +43,8 @@ export function createApp(service: Service, options: AppOptions = {}): Express {
   });
 
   app.use('/admin', adminRoutes(service));
+  // Open311 GeoReport v2 (issue 19): its own body parsers, limits and the spec's error bodies.
+  app.use('/open311/v2', open311Routes(service));
 
   app.use(webChatPageRoutes(service));
   app.use(webRoutes(service));

@@ -22,6 +22,7 @@ import { reportPages } from './pages/reports.page.js';
 import { reportMergePages } from './pages/report-merge.page.js';
 import { rolePages } from './pages/roles.page.js';
 import { routingPages } from './pages/routing.page.js';
+import { open311KeyPages } from './pages/open311-keys.page.js';
 
 /** The page scripts, served as files: the staff pages' CSP runs scripts from this origin only. */
 const ASSETS = ['broadcast-progress.js', 'inbox.js', 'map.js', 'canned-fill.js'] as const;
@@ -48,6 +49,7 @@ export function dashboardRoutes(service: Service): Router {
   router.use(rolePages(service));
   router.use(broadcastPages(service));
   router.use(handoffPages(service));
+  router.use(open311KeyPages(service));
   router.use(auditPages(service));
   // Errors become pages in `pageErrors`, which index.ts mounts after staff access and these.
   return router;

@@ -13,6 +13,7 @@ import { ideaApiRoutes } from './ideas.routes.js';
 import { roleApiRoutes } from './roles.routes.js';
 import { impactApiRoutes } from './impact.routes.js';
 import { broadcastApiRoutes } from './broadcasts.routes.js';
+import { open311KeyApiRoutes } from './open311-keys.routes.js';
 import { dashboardRoutes, pageErrors } from './dashboard.routes.js';
 import express, { type Router } from 'express';
 import type { Service } from '../../service.js';
@@ -57,6 +58,7 @@ export function adminRoutes(service: Service): Router {
   api.use(roleApiRoutes(service));
   api.use(impactApiRoutes(service));
   api.use(broadcastApiRoutes(service));
+  api.use(open311KeyApiRoutes(service));
   router.use('/api', api);
   // The dashboard's pages: after staff access (they need a session or the token) and the API.
   router.use(dashboardRoutes(service));

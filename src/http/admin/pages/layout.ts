@@ -15,7 +15,7 @@ import { formatCityTime } from './city-time.js';
 import { CATEGORIES } from '../../../domain/vocabulary.js';
 
 /** The areas of the dashboard, as the navigation names them. */
-export type Section = 'home' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'broadcasts' | 'handoffs' | 'audit';
+export type Section = 'home' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'broadcasts' | 'handoffs' | 'open311' | 'audit';
 
 /** What the frame of a page needs. */
 export interface PageFrame {
@@ -54,6 +54,7 @@ const NAV: readonly { section: Section; href: string; label: string; adminOnly?:
   { section: 'roles', href: '/admin/roles', label: 'Volunteer roles' },
   { section: 'broadcasts', href: '/admin/broadcasts', label: 'Broadcasts' },
   { section: 'handoffs', href: '/admin/handoffs', label: 'Inbox' },
+  { section: 'open311', href: '/admin/open311', label: 'Open311 keys', adminOnly: true },
   { section: 'audit', href: '/admin/audit', label: 'Audit log', adminOnly: true },
 ];
 
