@@ -6,12 +6,13 @@
  * - **Never a resident**: not their channel address, phone number or name (the POST's
  *   `first_name`, `last_name`, `email`, `phone` and `device_id` are not even stored), and not the
  *   key that posted it.
- * - **`description` only for requests posted through Open311**, with anything that looks like a
- *   phone number or an e-mail address replaced by `[removed]`. A chat resident's description is
- *   their own words to the city ("the pothole outside my house, call me on 555...") and they were
- *   never told it would be published, so it is never served (`null`). A client posting through
- *   Open311 knows the spec publishes descriptions (FixMyStreet publishes them too, after
- *   moderation); the scrubbing is a second belt for what a caller dictated into it.
+ * - **Never a `description`** (always `null`). A chat resident's description is their own words
+ *   to the city ("the pothole outside my house, call me on 555...") and they were never told it
+ *   would be published. A description posted through Open311 is often a caller's words typed by
+ *   an agent ("Caller: Jenny Smith, 555-...") and a name cannot be told from other words, so
+ *   scrubbing cannot make it safe either. FixMyStreet publishes descriptions, but moderates them
+ *   first; CivicLine has no moderation step, so it publishes none. The posting client keeps
+ *   what it sent; staff see it in the dashboard.
  * - **`address` is the report's place** (the text the resident or client gave, or the
  *   geocoder's street address for its point), `lat`/`long` its point: where the problem is.
  * - **`media_url` only for Open311 requests** (the link their client gave). Residents' photos are
@@ -116,16 +117,6 @@ export function isoWithOffset(at: Date, timeZone: string): string {
   return `${part('year')}-${part('month')}-${part('day')}T${part('hour')}:${part('minute')}:${part('second')}${zone || 'Z'}`;
 }
 
-const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.\p{L}{2,}/gu;
-// A run of digits with the separators people write numbers with: 7 digits or more is a phone
-// number for this purpose (a house number or a year is shorter).
-const DIGIT_RUN = /\+?\d[\d\s().\-/]{5,}\d/g;
-
-/** Text with phone-number-like digit runs and e-mail addresses replaced by `[removed]`. */
-export function scrubContacts(text: string): string {
-  return text.replace(EMAIL, '[removed]').replace(DIGIT_RUN, (run) => ((run.match(/\d/g)?.length ?? 0) >= 7 ? '[removed]' : run));
-}
-
 /** A report as an Open311 request (see the module comment for what is shown). */
 export function toOpen311Request(report: ReportRecord, context: { i18n: Translator; routing: RoutingTable; timeZone: string; now: Date }): Open311Request {
   const open = report.statusGroup === 'open';
@@ -138,7 +129,7 @@ export function toOpen311Request(report: ReportRecord, context: { i18n: Translat
     status_notes: report.statusNote ?? null,
     service_name: serviceName(context.i18n, String(report.category)),
     service_code: String(report.category),
-    description: fromOpen311 ? scrubContacts(report.description) : null,
+    description: null,
     agency_responsible: facts.department?.name ?? null,
     service_notice: null,
     requested_datetime: isoWithOffset(report.createdAt, context.timeZone),

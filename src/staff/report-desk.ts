@@ -5,8 +5,7 @@
  * unless they opted out; a reply to it is added to the report (the engine's follow-up).
  */
 import { randomUUID } from 'node:crypto';
-import type { ChannelName } from '../core/message.js';
-import type { ReportRecord, ReportSurveyRecord, ReportUpdateRecord, StatusGroup, TranscriptEntryRecord } from '../domain/records.js';
+import type { ReportChannel, ReportRecord, ReportSurveyRecord, ReportUpdateRecord, StatusGroup, TranscriptEntryRecord } from '../domain/records.js';
 import { assignedQueueKey, UNASSIGNED_QUEUE, withOpenReportKeys } from '../domain/open-report-keys.js';
 import { REPORT_STATUSES, statusGroupOf } from '../domain/report-status.js';
 import { recordAudit } from './audit-log.js';
@@ -22,7 +21,7 @@ export interface ReportFilter {
   status?: string;
   statusGroup?: StatusGroup;
   category?: string;
-  channel?: ChannelName;
+  channel?: ReportChannel;
   /** Made at most this many days ago. */
   maxAgeDays?: number;
   /** Made at least this many days ago (the ones waiting longest). */

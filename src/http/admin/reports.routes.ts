@@ -14,7 +14,7 @@ import { addInternalNote, MAX_INTERNAL_NOTE_LENGTH } from '../../staff/report-no
 import { assignReport, DEPARTMENT_ID, routeReport, routingOf, routingTable, type RoutingTable } from '../../staff/report-routing.js';
 import { MAX_QUERY_LENGTH } from '../../staff/report-search.js';
 import { fetchReportPhoto } from '../../staff/report-photos.js';
-import { CHANNEL_NAMES } from '../../core/message.js';
+import { REPORT_CHANNELS } from '../../domain/report-channels.js';
 import { HttpError, validationError } from '../../core/errors.js';
 import { actorOf } from './actor.js';
 import { reportForStaff } from './staff-views.js';
@@ -34,7 +34,7 @@ export const reportQuery = z.strictObject({
   status: z.string().max(40).regex(ID_FILTER, 'must be a status id').optional(),
   statusGroup: z.enum(['open', 'fixed', 'closed']).optional(),
   category: z.string().max(40).regex(ID_FILTER, 'must be a category id').optional(),
-  channel: z.enum(CHANNEL_NAMES).optional(),
+  channel: z.enum(REPORT_CHANNELS).optional(),
   maxAgeDays: days.optional(),
   minAgeDays: days.optional(),
   /** `mine`: open and assigned to whoever asks; `unassigned`: open and nobody's. */

@@ -133,7 +133,9 @@ function formatOf(extension: string | undefined): Open311Format | null {
 function open311Errors(service: Service): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
-    const format = (res.locals['open311Format'] as Open311Format | undefined) ?? formatOf(PATH.exec(req.path)?.[3]) ?? 'json';
+    // A path that named no known format gets JSON: the client's own choice cannot be known.
+    const extension = /\.([A-Za-z0-9]+)$/.exec(req.path)?.[1];
+    const format = (res.locals['open311Format'] as Open311Format | undefined) ?? (extension ? formatOf(extension) : 'xml') ?? 'json';
     if (error instanceof Open311Refusal) return sendOpen311Errors(res, format, error.status, error.descriptions);
     const known = error as { status?: number; statusCode?: number; type?: string };
     const status = known.status ?? known.statusCode ?? 500;

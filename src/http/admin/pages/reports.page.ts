@@ -11,7 +11,8 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import type { Service } from '../../../service.js';
-import { CHANNEL_NAMES, type GeoPoint, type MediaRef } from '../../../core/message.js';
+import type { GeoPoint, MediaRef } from '../../../core/message.js';
+import { REPORT_CHANNELS } from '../../../domain/report-channels.js';
 import type { StatusGroup, TranscriptEntryRecord } from '../../../domain/records.js';
 import type { CannedReplyRecord, ReportRecord, StaffUserRecord } from '../../../domain/records.js';
 import { cannedRepliesForReport, cannedReplyText } from '../../../staff/handoff-desk.js';
@@ -313,7 +314,7 @@ export function reportListView(view: {
       <label
         >Channel
         <select name="channel">
-          ${options([any, ...CHANNEL_NAMES.map((c) => ({ value: c, label: c }))], filter['channel'])}
+          ${options([any, ...REPORT_CHANNELS.map((c) => ({ value: c, label: c }))], filter['channel'])}
         </select>
       </label>
       <label>Made within (days) <input type="number" name="maxAgeDays" min="0" max="3650" value="${filter['maxAgeDays'] ?? ''}" /></label>
@@ -442,8 +443,30 @@ export function reportDetailView(
           html`<dt>GPS point</dt>
             <dd>${pointView(report.location.point)} ${reportPinMap(report)}</dd>`
         }
-        <dt>Resident</dt>
-        <dd>${maskAddress(report.residentAddress)} ${detail.residentReachable ? '' : html`<span class="muted">(cannot be reached)</span>`}</dd>
+        ${
+          report.open311
+            ? html`<dt>Posted through Open311</dt>
+                <dd>
+                  by key <a href="/admin/audit?actor=${encodeURIComponent(`open311:${report.open311.keyId}`)}">${report.open311.keyId}</a>
+                  <span class="muted">(no resident to tell: status changes are served back through Open311)</span>
+                </dd>
+                ${
+                  report.open311.mediaUrl
+                    ? html`<dt>Media link</dt>
+                        <dd>
+                          <a href="${report.open311.mediaUrl}" rel="noopener noreferrer nofollow" target="_blank">${report.open311.mediaUrl}</a>
+                          <span class="muted">(the client's link, not checked)</span>
+                        </dd>`
+                    : ''
+                }
+                ${(report.open311.attributes ?? []).map(
+                  (a) =>
+                    html`<dt>${humanize(a.code)}</dt>
+                      <dd>${a.value}</dd>`,
+                )}`
+            : html`<dt>Resident</dt>
+                <dd>${maskAddress(report.residentAddress)} ${detail.residentReachable ? '' : html`<span class="muted">(cannot be reached)</span>`}</dd>`
+        }
         <dt>Channel</dt>
         <dd>${report.channel}</dd>
         <dt>Language</dt>

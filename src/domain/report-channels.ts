@@ -1,0 +1,9 @@
+/**
+ * Where reports come from: every resident channel, and `open311` for those another system posted
+ * through the Open311 server (issue 19). The staff list filters by these.
+ */
+import { CHANNEL_NAMES } from '../core/message.js';
+import type { ReportChannel } from './records.js';
+
+/** Every value a report's `channel` may have, the resident channels first. */
+export const REPORT_CHANNELS = [...CHANNEL_NAMES, 'open311'] as const satisfies readonly ReportChannel[];
