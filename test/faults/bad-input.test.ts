@@ -52,6 +52,8 @@ let reporting: { id: string; token: string }[] = [];
 /** Conversation ids issued by `/chat/api/session`, for the JSON chat API cases. */
 const webConversations: string[] = [];
 const timings: string[] = [];
+/** An Open311 API key made through the staff API in `beforeAll`, so most POSTs reach the validators. */
+let open311Key = '';
 
 beforeAll(async () => {
   telegram = await startFakeTelegram();
@@ -116,6 +118,13 @@ beforeAll(async () => {
     const session = await send({ url: `${channels.app.url}/chat/api/session`, headers: { 'content-type': 'application/json' }, body: '{}' });
     webConversations.push((JSON.parse(session.text) as { conversationId: string }).conversationId);
   }
+  // The highest rate a key may have: most valid cases are filed rather than refused with 429.
+  const made = await send({
+    url: `${channels.app.url}/admin/api/open311/keys`,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({ name: 'bad input', perMinute: 6000 }),
+  });
+  open311Key = (JSON.parse(made.text) as { apiKey: string }).apiKey;
 }, 60_000);
 afterAll(async () => {
   console.log(`bad input (seed ${SEED}, ${CASES} cases per endpoint):\n  ${timings.join('\n  ')}`);
@@ -853,7 +862,73 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
       );
     },
   },
+  {
+    name: 'POST /open311/v2/requests.json (and .xml, GET requests, services, tokens)',
+    cases: () =>
+      fc.oneof(
+        { weight: 4, arbitrary: open311PostCase() },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(
+              fc.constantFrom('requests', 'requests/R-7K3QX', 'services', 'services/pothole', 'tokens/abc', 'discovery'),
+              fc.constantFrom('.json', '.xml', '', '.csv', '.JSON'),
+              nastyQuery(['service_request_id', 'service_code', 'start_date', 'end_date', 'status', 'page', 'page_size', 'jurisdiction_id']),
+            )
+            .map(([resource, format, query]): Case => ({ method: 'GET', path: `/open311/v2/${resource}${format}${query}`, headers: {} })),
+        },
+      ),
+  },
 ];
+
+/** A POST of a service request, from a valid one with a valid key mostly, as a form (or JSON, or garbage). */
+function open311PostCase(): fc.Arbitrary<Case> {
+  const coordinate = (limit: number) =>
+    fc.oneof(
+      { weight: 4, arbitrary: fc.double({ min: -limit, max: limit, noNaN: true }).map(String) },
+      { weight: 1, arbitrary: fc.constantFrom('NaN', 'Infinity', '1e3', '-0', '', '91', '181', '0x10', ' 12.5 ') },
+      { weight: 1, arbitrary: nastyString },
+    );
+  const valid = fc.record({
+    api_key: fc.oneof(
+      { weight: 8, arbitrary: fc.constant(null).map(() => open311Key) },
+      { weight: 1, arbitrary: fc.constantFrom('', 'cl_ABCDEFGHJK_short', `cl_ABCDEFGHJK_${'a'.repeat(43)}`) },
+      { weight: 1, arbitrary: nastyString },
+    ),
+    jurisdiction_id: fc.oneof(fc.constant('springfield.gov'), nastyString),
+    service_code: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('pothole', 'streetlight', 'noise', 'other') }, { weight: 1, arbitrary: nastyString }),
+    lat: coordinate(90),
+    long: coordinate(180),
+    address_string: fc.oneof(fc.constant('5th and Main'), nastyString),
+    description: fc.oneof(fc.constant('Deep pothole'), nastyString),
+    media_url: fc.oneof(fc.constantFrom('https://example.org/a.jpg', 'javascript:alert(1)', 'http://user:pw@x/', 'ftp://x/y'), nastyString),
+    'attribute[size]': fc.oneof(fc.constantFrom('small', 'large', 'huge'), nastyString),
+    'attribute[pole_number]': fc.oneof(fc.constant('A-113'), nastyString),
+    'attribute[__proto__]': nastyString,
+    first_name: nastyString,
+    phone: nastyString,
+  });
+  return fc
+    .tuple(
+      mutated(valid, 0.6),
+      fc.constantFrom('.json', '.json', '.xml', ''),
+      fc.oneof(
+        { weight: 8, arbitrary: fc.constant<'form' | 'json' | 'type' | 'huge' | 'many' | 'repeat'>('form') },
+        { weight: 1, arbitrary: fc.constantFrom<'form' | 'json' | 'type' | 'huge' | 'many' | 'repeat'>('json', 'type', 'huge', 'many', 'repeat') },
+      ),
+      fc.constantFrom('text/plain', 'application/json', 'multipart/form-data', '', 'application/x-www-form-urlencoded; charset=utf-16'),
+    )
+    .map(([record, format, shape, type]): Case => {
+      let body = formOf(record);
+      let contentType = 'application/x-www-form-urlencoded';
+      if (shape === 'json') ((body = JSON.stringify(record)), (contentType = 'application/json'));
+      if (shape === 'type') contentType = type;
+      if (shape === 'huge') body = `${body}&description=${'x'.repeat(40_000)}`;
+      if (shape === 'many') body = Array.from({ length: 300 }, (_, i) => `attribute[a${i}]=${i}`).join('&');
+      if (shape === 'repeat') body = `${body}&service_code=pothole&service_code=noise&lat=1&lat=2`;
+      return { method: 'POST', path: `/open311/v2/requests${format}`, headers: contentType ? { 'content-type': contentType } : {}, body };
+    });
+}
 
 describe('bad input: 10,000 generated requests per endpoint, never a 5xx, a hang or a crash', () => {
   ENDPOINTS.forEach(({ name, cases, app }, index) => {
