@@ -9,6 +9,7 @@ import type { MediaRef } from '../core/message.js';
 import type { ReportFollowerRecord, ReportRecord } from '../domain/records.js';
 import type { Collections } from '../store/store.port.js';
 import { ERASED_AUTHOR } from './erasure.js';
+import { reporterIsResident } from '../domain/report-channels.js';
 
 /**
  * The most followers of one report that are read to tell them something. A report a whole
@@ -86,12 +87,13 @@ export async function coReporterCount(store: Pick<Collections, 'reportFollowers'
 }
 
 /**
- * Everyone to tell about a report: its reporter (unless they deleted their data) and its
+ * Everyone to tell about a report: its reporter (unless they deleted their data, or it was posted
+ * through Open311 and has no resident) and its
  * followers, each once, the reporter first.
  */
 export async function reportAudience(store: Pick<Collections, 'reportFollowers'>, report: Pick<ReportRecord, '_id' | 'residentAddress'>): Promise<string[]> {
   const followers = await store.reportFollowers.find({ field: 'reportId', equals: report._id }, { order: 'asc', limit: FOLLOWERS_READ_MAX });
-  const reporter = report.residentAddress === ERASED_AUTHOR ? [] : [report.residentAddress];
+  const reporter = reporterIsResident(report.residentAddress, ERASED_AUTHOR) ? [report.residentAddress] : [];
   return [...new Set([...reporter, ...followers.map((follower) => follower.address)])];
 }
 

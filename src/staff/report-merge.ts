@@ -29,6 +29,7 @@ import { withOpenReportKeys } from '../domain/open-report-keys.js';
 import type { MediaRef } from '../core/message.js';
 import type { ReportFollowerRecord, ReportRecord, ReportUpdateRecord } from '../domain/records.js';
 import { ERASED_AUTHOR } from '../pipeline/erasure.js';
+import { reporterIsResident } from '../domain/report-channels.js';
 import { FOLLOWERS_READ_MAX, followerId } from '../pipeline/report-followers.js';
 import { scheduleJob } from '../store/jobs.js';
 import type { Collections } from '../store/store.port.js';
@@ -176,8 +177,9 @@ async function moveReporter(
   merged: ReportRecord,
 ) {
   const address = merged.residentAddress;
-  // A reporter who deleted their data left nothing of theirs to move, and no one to tell.
-  if (address === ERASED_AUTHOR) return;
+  // A reporter who deleted their data left nothing of theirs to move, and no one to tell; nor
+  // does a system that posted it through Open311 (it is no resident to follow anything).
+  if (!reporterIsResident(address, ERASED_AUTHOR)) return;
   const own = address === kept.residentAddress;
   const existing = own ? null : await store.reportFollowers.get(followerId(kept._id, address));
   const fromThisMerge = existing?.mergedFrom === merged._id;
@@ -303,7 +305,7 @@ export function reportMergeJobHandlers(deps: {
         // Scheduled before a merge that then lost a race, or its reports are gone: nothing to tell.
         if (!kept || !merged || merged.mergedInto !== kept._id) return { state: 'done' };
         await settleMerge(deps.store, kept, merged);
-        const reporter = merged.residentAddress === ERASED_AUTHOR ? [] : [merged.residentAddress];
+        const reporter = reporterIsResident(merged.residentAddress, ERASED_AUTHOR) ? [merged.residentAddress] : [];
         const followers = (await mergedFollowers(deps.store, kept._id, merged._id)).map((follower) => follower.address);
         const failures: string[] = [];
         for (const address of new Set([...reporter, ...followers])) {

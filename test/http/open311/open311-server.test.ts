@@ -388,6 +388,8 @@ describe('POST requests and API keys', () => {
     await admin(`/reports/${ref}/notes`, { method: 'POST', body: JSON.stringify({ text: 'internal: caller is difficult' }) });
     expect((await json<Record<string, unknown>[]>(`requests/${ref}.json`))[0]?.status_notes).toBe('Patched by crew 4');
     expect(await app.service.store.outbound.find({ field: 'address', equals: `open311:${key.id}` })).toEqual([]);
+    // Nobody to ask "is it really fixed?": no survey job for the key's marker address.
+    expect(await app.service.store.jobs.find({ field: 'address', equals: `open311:${key.id}` })).toEqual([]);
 
     // Its staff page says where it came from, with the client's link and attributes.
     const page = await fetch(`${app.url}/admin/reports/${ref}`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -423,6 +425,26 @@ describe('POST requests and API keys', () => {
     });
     expect(revoked.status).toBe(303);
     expect((await post({ api_key: shown!, service_code: 'park', address_string: 'Pond' })).status).toBe(403);
+  });
+
+  it('merges an Open311 request into another without making its system a follower', async () => {
+    const { apiKey, key } = await newKey('Merging client');
+    const ids: string[] = [];
+    for (const description of ['Light out', 'Light out again']) {
+      const response = await post({
+        api_key: apiKey,
+        service_code: 'streetlight',
+        lat: '39.7001',
+        long: '-89.6001',
+        description,
+        'attribute[pole_number]': 'A-113',
+      });
+      ids.push(((await response.json()) as { service_request_id: string }[])[0]!.service_request_id);
+    }
+    const merged = await admin(`/reports/${ids[1]}/merge`, { method: 'POST', body: JSON.stringify({ into: ids[0] }) });
+    expect(merged.status, await merged.clone().text()).toBe(200);
+    expect(await app.service.store.reportFollowers.find({ field: 'address', equals: `open311:${key.id}` })).toEqual([]);
+    expect((await json<Record<string, unknown>[]>(`requests/${ids[1]}.json`))[0]).toMatchObject({ status: 'closed' });
   });
 
   it('answers in XML too', async () => {
