@@ -105,7 +105,9 @@ export function open311Routes(service: Service): Router {
           throw new Open311Refusal(429, [`Too many requests for this api_key: at most ${key.perMinute} a minute`]);
         }
         const result = await postOpen311Request(deps, key, postOf(params));
-        return sendOpen311(res, format, [{ service_request_id: result.serviceRequestId, token: result.token, service_notice: null, account_id: null }], {
+        // Filed at once (a realtime service): the id, not a token; the spec gives one or the other.
+        // The token stays valid at tokens/{token} for a client that asks anyway.
+        return sendOpen311(res, format, [{ service_request_id: result.serviceRequestId, service_notice: null, account_id: null }], {
           root: 'service_requests',
           item: 'request',
         });
@@ -241,7 +243,10 @@ function postOf(params: Parameters): Open311Post {
   params.one('jurisdiction_id');
   const serviceCode = params.one('service_code')?.trim();
   if (!serviceCode) problems.push('service_code is required: GET services lists them');
-  else if (!isServiceCode(serviceCode)) problems.push(`service_code ${serviceCode.slice(0, 60)} is not one of our services: GET services lists them`);
+  // Unknown, as for GET services/{code}: a 404 (the conformance suite's reading of the spec, and
+  // FixMyStreet's), checked first so that its other problems do not hide it.
+  else if (!isServiceCode(serviceCode))
+    throw new Open311Refusal(404, [`service_code ${serviceCode.slice(0, 60)} is not one of our services: GET services lists them`]);
 
   const lat = coordinateOf(params, 'lat', 90);
   const long = coordinateOf(params, 'long', 180);

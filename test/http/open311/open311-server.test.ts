@@ -342,8 +342,10 @@ describe('POST requests and API keys', () => {
     });
     const text = await response.text();
     expect(response.status, text).toBe(200);
-    const [answer] = JSON.parse(text) as { service_request_id: string; token: string }[];
+    const [answer] = JSON.parse(text) as { service_request_id: string; token?: string }[];
     expect(answer?.service_request_id).toMatch(/^R-[23456789A-Z]{5}$/);
+    // Filed at once: the id, and no token (the spec gives one or the other).
+    expect(answer).not.toHaveProperty('token');
     const ref = answer!.service_request_id;
 
     // A report like any other, for staff.
@@ -373,9 +375,10 @@ describe('POST requests and API keys', () => {
       long: -89.644,
       media_url: 'https://media.example.org/p/1.jpg',
     });
-    // The token the POST gave turns into the request.
-    expect(await json(`tokens/${answer!.token}.json`)).toEqual([{ service_request_id: ref, token: answer!.token }]);
-    expect(fieldsOf(child(await xml(`tokens/${answer!.token}.xml`), 'request'))).toEqual({ service_request_id: ref, token: answer!.token });
+    // The request's token (kept for clients that ask tokens/ anyway) turns into the request.
+    const token = stored!.open311Token!;
+    expect(await json(`tokens/${token}.json`)).toEqual([{ service_request_id: ref, token }]);
+    expect(fieldsOf(child(await xml(`tokens/${token}.xml`), 'request'))).toEqual({ service_request_id: ref, token });
     await json('tokens/not-a-token.json', 404);
 
     // Staff fix it with a note: it is closed and noted for Open311, and nobody is sent anything.
@@ -470,7 +473,6 @@ describe('POST requests and API keys', () => {
     const { apiKey } = await newKey('Sloppy client');
     const cases: [Record<string, string>, RegExp][] = [
       [{ service_code: 'pothole' }, /location/i],
-      [{ service_code: 'unicorn', address_string: 'x' }, /service_code/],
       [{ address_string: 'x' }, /service_code/],
       [{ service_code: 'pothole', lat: '91', long: '0' }, /lat/],
       [{ service_code: 'pothole', lat: '10', long: '-181' }, /long/],
@@ -490,6 +492,10 @@ describe('POST requests and API keys', () => {
       expect(body.every((e) => e.code === 400)).toBe(true);
       expect(body.map((e) => e.description).join(' '), JSON.stringify(fields)).toMatch(problem);
     }
+    // An unknown service: 404, as for GET services/{code}.
+    const unknown = await post({ api_key: apiKey, service_code: 'unicorn', address_string: 'x' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual([{ code: 404, description: expect.stringMatching(/service_code unicorn/) }]);
     const tooBig = await post({ api_key: apiKey, service_code: 'pothole', address_string: 'x', description: 'y'.repeat(40_000) });
     expect(tooBig.status).toBe(413);
     expect(await tooBig.json()).toEqual([{ code: 413, description: expect.any(String) }]);
