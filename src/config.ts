@@ -114,6 +114,12 @@ const schema = z.object({
   // Nominatim's public servers allow 1 a second; a city's own Nominatim may allow more.
   GEOCODER_REQUESTS_PER_SECOND: z.coerce.number().positive().max(100).default(1),
   GEOCODER_VIEWBOX: viewbox.optional(),
+  // The city's own Open311 GeoReport v2 server (its base, e.g. https://311.city.example/open311/v2).
+  OPEN311_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OPEN311_API_KEY: optionalText,
+  OPEN311_JURISDICTION_ID: optionalText,
+  // At least 30 s: a city server asked every few seconds for every open request would rate-limit us.
+  OPEN311_POLL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(300),
 });
 
 /** The service's validated configuration. */
@@ -194,6 +200,21 @@ export interface Config {
    * CITY_NAME only when it was set (the default name would bias searches to nowhere).
    */
   geocoder: GeocoderSettings | null;
+  /**
+   * The city's Open311 server that new reports are forwarded to and whose status changes are
+   * polled (OPEN311_ENDPOINT), or null when off.
+   */
+  open311Client: Open311ClientSettings | null;
+}
+
+/** The Open311 client's settings (see `Config.open311Client`). */
+export interface Open311ClientSettings {
+  /** The base URL, without a trailing slash: `${endpoint}/requests.json`. */
+  endpoint: string;
+  apiKey: string;
+  jurisdictionId?: string;
+  /** How often forwarded, still-open requests are read back. */
+  pollMs: number;
 }
 
 /** The geocoder's settings (see `Config.geocoder`). */
@@ -253,6 +274,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     ];
     if (missing.length > 0) throw new ConfigError(missing);
   }
+  // GeoReport v2 refuses a POST without api_key: forwarding without one could never work.
+  if (c.OPEN311_ENDPOINT && !c.OPEN311_API_KEY) throw new ConfigError(['OPEN311_API_KEY: required when OPEN311_ENDPOINT is set']);
   return {
     port: c.PORT,
     ...(c.PUBLIC_URL ? { publicUrl: c.PUBLIC_URL.replace(/\/+$/, '') } : {}),
@@ -322,6 +345,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
           requestsPerSecond: c.GEOCODER_REQUESTS_PER_SECOND,
           ...(present['CITY_NAME'] !== undefined ? { city: c.CITY_NAME } : {}),
           ...(c.GEOCODER_VIEWBOX ? { viewbox: viewboxOf(c.GEOCODER_VIEWBOX)! } : {}),
+        }
+      : null,
+    open311Client: c.OPEN311_ENDPOINT
+      ? {
+          endpoint: c.OPEN311_ENDPOINT.replace(/\/+$/, ''),
+          apiKey: c.OPEN311_API_KEY ?? '',
+          ...(c.OPEN311_JURISDICTION_ID ? { jurisdictionId: c.OPEN311_JURISDICTION_ID } : {}),
+          pollMs: c.OPEN311_POLL_SECONDS * 1000,
         }
       : null,
   };

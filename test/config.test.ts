@@ -61,4 +61,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FIX_SURVEY_DAYS: '-1' })).toThrow(/FIX_SURVEY_DAYS/);
     expect(() => loadConfig({ FIX_SURVEY_DAYS: '365' })).toThrow(/FIX_SURVEY_DAYS/);
   });
+
+  it("forwards to the city's Open311 server only when OPEN311_ENDPOINT is set, and then needs its api key", () => {
+    expect(loadConfig({}).open311Client).toBeNull();
+    const on = loadConfig({ OPEN311_ENDPOINT: 'https://311.city.example/open311/v2/', OPEN311_API_KEY: 'k', OPEN311_JURISDICTION_ID: 'city.example' });
+    expect(on.open311Client).toEqual({ endpoint: 'https://311.city.example/open311/v2', apiKey: 'k', jurisdictionId: 'city.example', pollMs: 300_000 });
+    expect(loadConfig({ OPEN311_ENDPOINT: 'http://x.example', OPEN311_API_KEY: 'k', OPEN311_POLL_SECONDS: '60' }).open311Client?.pollMs).toBe(60_000);
+    expect(() => loadConfig({ OPEN311_ENDPOINT: 'https://311.city.example' })).toThrow(/OPEN311_API_KEY: required/);
+    expect(() => loadConfig({ OPEN311_ENDPOINT: 'ftp://311.city.example', OPEN311_API_KEY: 'k' })).toThrow(/OPEN311_ENDPOINT/);
+    expect(() => loadConfig({ OPEN311_POLL_SECONDS: '5' })).toThrow(/OPEN311_POLL_SECONDS/);
+  });
 });
