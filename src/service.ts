@@ -37,6 +37,7 @@ import { reportNoticeJobHandlers } from './staff/report-notices.js';
 import { reportMergeJobHandlers } from './staff/report-merge.js';
 import { handoffJobHandlers } from './staff/handoff-jobs.js';
 import { fixSurveyJobHandlers } from './staff/fix-survey-jobs.js';
+import { open311ClientJobHandlers, startOpen311Polling } from './staff/open311-client.js';
 import type { StaffDeps } from './staff/staff-deps.js';
 import { promoteFromWaitlist } from './staff/role-desk.js';
 import { errorSummary } from './core/errors.js';
@@ -99,6 +100,8 @@ export interface ServiceOverrides {
   botFrameworkTokenKeys?: BotFrameworkTokenKeys;
   /** The job scheduler's clock: tests move it to a job's due time, or out of quiet hours. */
   now?: () => Date;
+  /** How long a request to the city's Open311 server may take (default 30 s). */
+  open311TimeoutMs?: number;
 }
 
 /** Opens the store and builds the service. */
@@ -151,7 +154,13 @@ export async function createService(config: Config, logger: Logger = pino({ leve
         promotions.add(promotion);
       },
     },
-    { addressHashSecret: config.addressHashSecret, handoffIdleMs: config.handoffIdleMs, duplicateRadiusM: config.duplicateRadiusM, geocoder },
+    {
+      addressHashSecret: config.addressHashSecret,
+      handoffIdleMs: config.handoffIdleMs,
+      duplicateRadiusM: config.duplicateRadiusM,
+      geocoder,
+      forwardToOpen311: config.open311Client !== null,
+    },
   );
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale, senderLimit: config.rateLimits.messages });
 
@@ -204,6 +213,17 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       ...reportNoticeJobHandlers({ store, notifier }),
       ...reportMergeJobHandlers({ store, notifier }),
       ...fixSurveyJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),
+      ...(config.open311Client
+        ? open311ClientJobHandlers({
+            store,
+            settings: config.open311Client,
+            logger,
+            // Bound just below; jobs run only once `start()` is called, long after.
+            staff: () => staffDeps!,
+            ...(overrides.now ? { now: overrides.now } : {}),
+            ...(overrides.open311TimeoutMs ? { timeoutMs: overrides.open311TimeoutMs } : {}),
+          })
+        : {}),
     },
     config,
     logger,
@@ -211,6 +231,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     leaseMs: config.broadcastLeaseMs,
   });
   staffDeps = { store, notifier, runner, i18n, config, jobs };
+  // Every instance schedules it: it is one job, and a pending one is left as it is.
+  if (config.open311Client) await startOpen311Polling(store, overrides.now?.() ?? new Date());
   const broadcasts = createBroadcastWorker({
     store,
     notifier,

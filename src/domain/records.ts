@@ -181,6 +181,28 @@ export interface ReportRecord extends StoredRecord {
    * report lists what was merged into it, and a report with others merged into it is found.
    */
   mergedInto?: string;
+  /**
+   * Forwarded to the city's Open311 server (OPEN311_ENDPOINT, src/staff/open311-client.ts): the
+   * id or token its POST answered with, when it was sent, and when its status was last read back.
+   */
+  open311Remote?: Open311Remote;
+  /**
+   * `yes` while forwarded and not yet closed on the city's side: the poll reads the reports whose
+   * status it must read back through one equality read (like `openCell`, present only in the
+   * state it indexes). Removed once the city's server calls the request closed.
+   */
+  open311Open?: 'yes';
+}
+
+/** A report's request in the city's Open311 server (see `ReportRecord.open311Remote`). */
+export interface Open311Remote {
+  /** `service_request_id`; absent while the server answered a token only (a batch service). */
+  id?: string;
+  token?: string;
+  sentAt: Date;
+  lastPolledAt?: Date;
+  /** The status_notes last read back, so the same note does not become an update twice. */
+  lastNotes?: string;
 }
 
 /**

@@ -16,6 +16,8 @@ import { newReference } from '../domain/reference.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { withOpenReportKeys } from '../domain/open-report-keys.js';
 import { statusGroupOf } from '../domain/report-status.js';
+import { scheduleJob } from '../store/jobs.js';
+import { OPEN311_FORWARD_JOB, open311ForwardJobId } from '../domain/open311-outbox.js';
 import { Erasure } from './erasure.js';
 import { requestHandoff, residentLeft, residentWrote } from './handoff-requests.js';
 import { alreadyReported, locateReport } from './already-reported.js';
@@ -61,6 +63,8 @@ export interface CommandRunnerOptions {
   duplicateRadiusM?: number;
   /** GEOCODER_URL's geocoder: text places get a point and shared points a street address (absent: off). */
   geocoder?: Geocoder | null;
+  /** OPEN311_ENDPOINT is set: every new report is forwarded to the city's Open311 server by a job. */
+  forwardToOpen311?: boolean;
 }
 
 /** HANDOFF_IDLE_MINUTES' default, for runners built without the configuration (tests). */
@@ -76,6 +80,7 @@ export class CommandRunner {
   private readonly handoffIdleMs: number;
   private readonly duplicateRadiusM: number;
   private readonly geocoder: Geocoder | null;
+  private readonly forwardToOpen311: boolean;
 
   constructor(
     private readonly store: Collections & Pick<Store, 'media'>,
@@ -86,6 +91,7 @@ export class CommandRunner {
     this.handoffIdleMs = options.handoffIdleMs ?? DEFAULT_HANDOFF_IDLE_MS;
     this.duplicateRadiusM = options.duplicateRadiusM ?? DEFAULT_DUPLICATE_RADIUS_M;
     this.geocoder = options.geocoder ?? null;
+    this.forwardToOpen311 = options.forwardToOpen311 ?? false;
   }
 
   /** Runs one command and returns its result for the engine. */
@@ -218,7 +224,7 @@ export class CommandRunner {
   private async createReport(input: Extract<Command, { type: 'report.create' }>['input'], scope: CommandScope): Promise<{ ref: string }> {
     // Before the reference is drawn: a retry of this message geocodes again (from the cache).
     const location = await locateReport(this.geocoder, input, scope.locale);
-    return this.createOnce('R', scope, {
+    const created = await this.createOnce('R', scope, {
       ownerOf: async (ref) => (await this.store.reports.get(ref))?.residentAddress ?? null,
       insert: async (ref) => {
         // With the keys that let the next resident nearby find it while it is open (issue 18).
@@ -241,6 +247,17 @@ export class CommandRunner {
         return inserted;
       },
     });
+    // After createOnce, which returns the reference on a retried message too: a turn cut off
+    // between the insert and this line schedules the forward when the message is retried. `once`:
+    // a report is forwarded once ever, whatever becomes of its job.
+    if (this.forwardToOpen311) {
+      await scheduleJob(
+        this.store,
+        { id: open311ForwardJobId(created.ref), kind: OPEN311_FORWARD_JOB, dueAt: scope.now, payload: { ref: created.ref }, once: true },
+        scope.now,
+      );
+    }
+    return created;
   }
 
   /**

@@ -46,6 +46,8 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'mergedInto', sortBy: 'createdAt' },
     // GET /open311/v2/tokens/{token}: only reports posted through Open311 carry it.
     { field: 'open311Token' },
+    // The requests forwarded to the city's Open311 server and not closed there (its poll).
+    { field: 'open311Open', sortBy: 'createdAt' },
   ],
   reportUpdates: [{ field: 'reportId', sortBy: 'at' }],
   reportFollowers: [

@@ -29,6 +29,7 @@ import type {
   MetaRecord,
   Open311KeyRecord,
   Open311Submission,
+  Open311Remote,
   ReportChannel,
   WebchatActivityRecord,
   OutboundMessageRecord,
@@ -209,6 +210,14 @@ const open311SubmissionSchema = nestedSchema<Open311Submission>({
   attributes: { type: [open311AttributeSchema], default: undefined },
 });
 
+const open311RemoteSchema = nestedSchema<Open311Remote>({
+  id: String,
+  token: String,
+  sentAt: { type: Date, required: true },
+  lastPolledAt: Date,
+  lastNotes: String,
+});
+
 const reportSchema = recordSchema<ReportRecord>({
   _id: ID,
   _rev: REV,
@@ -235,6 +244,8 @@ const reportSchema = recordSchema<ReportRecord>({
   department: String,
   openQueue: String,
   mergedInto: String,
+  open311Remote: { type: open311RemoteSchema },
+  open311Open: { type: String, enum: ['yes'] },
 });
 
 const reportUpdateSchema = recordSchema<ReportUpdateRecord>({

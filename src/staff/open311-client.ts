@@ -1,0 +1,293 @@
+/**
+ * CivicLine as an Open311 client (issue 19): every new report is forwarded to the city's own
+ * Open311 GeoReport v2 server (OPEN311_ENDPOINT), and the status changes made there are read back
+ * and told to the resident as staff changes are. Both are job kinds of the one scheduler of
+ * persisted outbound work (STYLE.md), so the outbox survives restarts and retries with backoff:
+ *
+ * - `open311_forward` (one job per report, scheduled where reports are created): POSTs
+ *   `requests.json` and keeps the answer's `service_request_id` or token on the report. 2xx is
+ *   done; a 4xx is failed for good (the city refused it: staff see the job's error); a 5xx, a
+ *   timeout or a network error is failed and retried by the scheduler, with backoff.
+ * - `open311_poll` (one job, rescheduling itself every OPEN311_POLL_SECONDS): reads the forwarded
+ *   requests not closed there, 50 ids per `requests.json?service_request_id=...`, and applies a
+ *   `closed` (the report is fixed) or new `status_notes` through `changeReportStatus`.
+ *
+ * **Sent once.** The job id names the report and the job is `once`; the scheduler's lease keeps
+ * two instances from running it together; a report already carrying `open311Remote` is never
+ * POSTed again. What remains: GeoReport v2 has no idempotency key, so a POST whose answer never
+ * came (a timeout, a dropped connection) may have been filed, and its retry files it again. We
+ * wait long for an answer (`timeoutMs`, 30 s by default) so this needs a server that takes longer
+ * than that to answer and still files the request, and accept that rare duplicate (the city's
+ * staff merge it, as they merge two residents' reports of one pothole): searching the server for
+ * the lost request cannot work, as servers need not serve a request's description (ours does not).
+ *
+ * **No photos yet.** `media_url` must be a link the city's server can fetch; CivicLine's media
+ * serving has no signed, expiring links, so photos are not sent (the report's page keeps them).
+ */
+import type { Logger } from 'pino';
+import type { Open311ClientSettings } from '../config.js';
+import type { JobRecord, ReportRecord } from '../domain/records.js';
+import { statusGroupOf } from '../domain/report-status.js';
+import { OPEN311_FORWARD_JOB, OPEN311_POLL_JOB, OPEN311_POLL_JOB_ID } from '../domain/open311-outbox.js';
+import { scheduleJob } from '../store/jobs.js';
+import type { Store } from '../store/store.port.js';
+import type { JobHandler, JobOutcome } from './job-scheduler.js';
+import { changeReportStatus } from './report-desk.js';
+import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
+
+/** What the client works with. `staff` is a getter: the staff deps exist only once the scheduler does. */
+export interface Open311ClientDeps {
+  store: Store;
+  settings: Open311ClientSettings;
+  logger: Logger;
+  staff: () => StaffDeps;
+  now?: () => Date;
+  /** How long a request to the city's server may take (default 30 s: see "Sent once" above). */
+  timeoutMs?: number;
+}
+
+/** Ids per `requests.json?service_request_id=` (servers cap their answers; 50 stays under every cap seen). */
+export const POLL_BATCH = 50;
+/** Forwarded open requests read per poll, at most (the oldest first; the rest the next time). */
+const POLL_LIMIT = 5000;
+const WRITE_ATTEMPTS = 5;
+/** GeoReport v2 gives no limit; FixMyStreet and CivicLine's own server keep to a few thousand characters. */
+const DESCRIPTION_MAX = 4000;
+
+/** Who the city's status changes are recorded as (updates show "open311", the audit its name). */
+const OPEN311_ACTOR: Actor = { username: 'open311', role: 'admin' };
+
+/** The meta record with the category → service_code map staff edit. */
+export const SERVICE_MAP_ID = 'open311:service-map';
+/** The meta record with the city server's health (the dashboard's outage notice). */
+export const HEALTH_ID = 'open311:health';
+
+/** A category → service_code map; a category not in it is sent with its own id as the code. */
+export type ServiceMap = Record<string, string>;
+
+/** The city server's health as the last forward or poll found it. */
+export interface Open311Health {
+  /** Set while failing: when the first failure of the current run of failures was. */
+  failingSince?: string;
+  lastError?: string;
+  lastSuccessAt?: string;
+}
+
+/** The job handlers of the Open311 client. */
+export function open311ClientJobHandlers(deps: Open311ClientDeps): Record<string, JobHandler> {
+  return {
+    [OPEN311_FORWARD_JOB]: { run: (job) => forwardReport(deps, job) },
+    [OPEN311_POLL_JOB]: { run: () => pollOpenRequests(deps) },
+  };
+}
+
+/** Schedules the poll (at start, when OPEN311_ENDPOINT is set); one pending already is kept as it is. */
+export async function startOpen311Polling(store: Pick<Store, 'jobs'>, now: Date): Promise<void> {
+  await scheduleJob(store, { id: OPEN311_POLL_JOB_ID, kind: OPEN311_POLL_JOB, dueAt: now, payload: {} }, now);
+}
+
+/** The service-code map as staff last saved it (empty: every category is sent as its own id). */
+export async function readServiceMap(store: Pick<Store, 'meta'>): Promise<ServiceMap> {
+  const value = (await store.meta.get(SERVICE_MAP_ID))?.value;
+  return isServiceMap(value) ? value : {};
+}
+
+/** Saves the service-code map (the whole of it: a category left out goes back to its own id). */
+export async function saveServiceMap(store: Pick<Store, 'meta'>, map: unknown): Promise<ServiceMap> {
+  if (!isServiceMap(map)) throw new StaffError(400, 'The map must be an object of category → service_code, each a text of 1-100 characters');
+  const clean = Object.fromEntries(Object.entries(map).map(([category, code]) => [category, code.trim()]));
+  await store.meta.upsert({ _id: SERVICE_MAP_ID, value: clean });
+  return clean;
+}
+
+function isServiceMap(value: unknown): value is ServiceMap {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const entries = Object.entries(value);
+  return (
+    entries.length <= 500 &&
+    entries.every(([key, code]) => key.length > 0 && key.length <= 100 && typeof code === 'string' && code.trim().length > 0 && code.length <= 100)
+  );
+}
+
+/** The city server's health, and how many reports wait to be forwarded (for the dashboard). */
+export async function open311Status(store: Pick<Store, 'meta' | 'jobs'>): Promise<Open311Health & { waiting: number }> {
+  const value = (await store.meta.get(HEALTH_ID))?.value;
+  const health = typeof value === 'object' && value !== null ? (value as Open311Health) : {};
+  // Pending jobs by due time is the scheduler's own index; a backlog past this shows as "at least".
+  const pending = await store.jobs.find({ field: 'state', equals: 'pending' }, { order: 'asc', limit: 2000 });
+  return { ...health, waiting: pending.filter((job) => job.kind === OPEN311_FORWARD_JOB).length };
+}
+
+async function recordHealth(store: Pick<Store, 'meta'>, at: Date, error: string | null): Promise<void> {
+  const current = (await store.meta.get(HEALTH_ID))?.value as Open311Health | undefined;
+  const next: Open311Health = error
+    ? { ...(current?.lastSuccessAt ? { lastSuccessAt: current.lastSuccessAt } : {}), failingSince: current?.failingSince ?? at.toISOString(), lastError: error }
+    : { lastSuccessAt: at.toISOString() };
+  // Last writer wins: two instances writing at once both saw the server as it was.
+  await store.meta.upsert({ _id: HEALTH_ID, value: next });
+}
+
+/** What an HTTP exchange with the city's server came to. */
+type Exchange = { ok: true; status: number; body: unknown } | { ok: false; status?: number; error: string; retryable: boolean };
+
+async function exchange(deps: Open311ClientDeps, url: string, init: RequestInit): Promise<Exchange> {
+  try {
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(deps.timeoutMs ?? 30_000) });
+    const text = await response.text();
+    if (response.ok) {
+      try {
+        return { ok: true, status: response.status, body: JSON.parse(text) as unknown };
+      } catch {
+        return { ok: false, status: response.status, error: `answer ${response.status} is not JSON`, retryable: true };
+      }
+    }
+    return {
+      ok: false,
+      status: response.status,
+      error: `answered ${response.status}${errorDescription(text)}`,
+      retryable: response.status >= 500 || response.status === 429,
+    };
+  } catch (error) {
+    const name = error instanceof Error ? error.name : '';
+    return { ok: false, error: name === 'TimeoutError' ? 'no answer in time' : 'unreachable', retryable: true };
+  }
+}
+
+/** The spec's error body `[{code, description}]`, cut short (it goes into job errors and the dashboard). */
+function errorDescription(text: string): string {
+  try {
+    const body = JSON.parse(text) as unknown;
+    const first = Array.isArray(body) ? (body[0] as { description?: unknown } | undefined) : undefined;
+    return typeof first?.description === 'string' ? `: ${first.description.slice(0, 120)}` : '';
+  } catch {
+    return '';
+  }
+}
+
+/** The form of a report's POST requests.json. */
+export function requestForm(report: ReportRecord, settings: Open311ClientSettings, map: ServiceMap): URLSearchParams | null {
+  const category = String(report.category);
+  const form = new URLSearchParams({ api_key: settings.apiKey });
+  if (settings.jurisdictionId) form.set('jurisdiction_id', settings.jurisdictionId);
+  form.set('service_code', Object.hasOwn(map, category) ? map[category]! : category);
+  const { point, text } = report.location;
+  if (point) {
+    form.set('lat', String(point.lat));
+    form.set('long', String(point.lon));
+  }
+  // Both when both: the city's crews read the resident's own words for the place.
+  if (text) form.set('address_string', text);
+  if (!point && !text) return null;
+  // The resident's words: this is the city's own system, its staff need them to act.
+  form.set('description', report.description.slice(0, DESCRIPTION_MAX));
+  return form;
+}
+
+async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<JobOutcome> {
+  const { store, settings } = deps;
+  const ref = typeof job.payload['ref'] === 'string' ? job.payload['ref'] : '';
+  const report = await store.reports.get(ref);
+  // Gone (erased) or sent already (a job run again after a crash that followed the save).
+  if (!report || report.open311Remote) return { state: 'done' };
+  // Posted through CivicLine's own Open311 server: the city's system is where it came from.
+  if (report.channel === 'open311') return { state: 'done' };
+  const form = requestForm(report, settings, await readServiceMap(store));
+  if (!form) return { state: 'failed', error: 'the report has no place to send', retryable: false };
+  const result = await exchange(deps, `${settings.endpoint}/requests.json`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: form.toString(),
+  });
+  const at = (deps.now ?? (() => new Date()))();
+  if (!result.ok) {
+    // A 4xx is the server working and refusing this report; anything else is an outage.
+    await recordHealth(store, at, result.retryable ? `forwarding: ${result.error}` : null);
+    deps.logger.warn({ ref, status: result.status, retryable: result.retryable }, 'Open311 forward failed');
+    return { state: 'failed', error: `city Open311 server ${result.error}`, retryable: result.retryable };
+  }
+  const answer = Array.isArray(result.body) ? (result.body[0] as Record<string, unknown> | undefined) : undefined;
+  const id = scalar(answer?.['service_request_id']);
+  const token = scalar(answer?.['token']);
+  await recordHealth(store, at, null);
+  await updateReport(store, ref, (current) => ({
+    ...current,
+    open311Remote: { ...(id ? { id } : {}), ...(token ? { token } : {}), sentAt: at },
+    open311Open: 'yes',
+  }));
+  deps.logger.info({ ref, hasId: Boolean(id) }, 'report forwarded to the city Open311 server');
+  return { state: 'done' };
+}
+
+function scalar(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+async function updateReport(store: Pick<Store, 'reports'>, ref: string, change: (current: ReportRecord) => ReportRecord | null): Promise<void> {
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    const current = await store.reports.get(ref);
+    if (!current) return;
+    const next = change(current);
+    if (!next || (await store.reports.replace(next, current._rev))) return;
+  }
+  throw new Error('A report kept changing while its Open311 request was recorded');
+}
+
+/**
+ * One poll: reads the forwarded requests still open there, applies what changed, and comes back
+ * after OPEN311_POLL_SECONDS whatever happened (an outage is recorded, never the end of polling).
+ */
+export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutcome> {
+  const { store, settings } = deps;
+  const now = deps.now ?? (() => new Date());
+  const open = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit: POLL_LIMIT });
+  const byId = new Map(open.flatMap((report) => (report.open311Remote?.id ? [[report.open311Remote.id, report] as const] : [])));
+  const ids = [...byId.keys()];
+  let failure: string | null = null;
+  for (let start = 0; start < ids.length && !failure; start += POLL_BATCH) {
+    const query = new URLSearchParams({ service_request_id: ids.slice(start, start + POLL_BATCH).join(',') });
+    if (settings.jurisdictionId) query.set('jurisdiction_id', settings.jurisdictionId);
+    const result = await exchange(deps, `${settings.endpoint}/requests.json?${query.toString()}`, { headers: { accept: 'application/json' } });
+    if (!result.ok) {
+      failure = `polling: ${result.error}`;
+      break;
+    }
+    for (const remote of Array.isArray(result.body) ? (result.body as Record<string, unknown>[]) : []) {
+      const report = byId.get(scalar(remote?.['service_request_id']) ?? '');
+      if (report) await applyRemote(deps, report, remote, now());
+    }
+  }
+  if (ids.length > 0 || failure) await recordHealth(store, now(), failure);
+  if (failure) deps.logger.warn({ error: failure }, 'Open311 poll failed; trying again at the next poll');
+  return { state: 'later', dueAt: new Date(now().getTime() + settings.pollMs) };
+}
+
+/**
+ * Applies one request as the city's server shows it. The resident is told first and the request
+ * marked read after, so a crash between them tells nothing twice for a close (the report is
+ * then fixed already, and the next poll only marks it) and at worst repeats a note.
+ */
+async function applyRemote(deps: Open311ClientDeps, report: ReportRecord, remote: Record<string, unknown>, at: Date): Promise<void> {
+  const closed = remote['status'] === 'closed';
+  const notes = typeof remote['status_notes'] === 'string' ? remote['status_notes'].trim() : '';
+  const newNotes = notes.length > 0 && notes !== report.open311Remote?.lastNotes;
+  const stillOpenHere = statusGroupOf(report.status) === 'open';
+  // Closed there while open here: fixed. Staff who closed or fixed it here already keep their status.
+  // Open there with new notes: an update with the same status, as staff add a note.
+  if (stillOpenHere && !report.mergedInto && (closed || newNotes)) {
+    try {
+      await changeReportStatus(deps.staff(), report._id, { status: closed ? 'fixed' : report.status, ...(newNotes ? { note: notes } : {}) }, OPEN311_ACTOR, at);
+    } catch (error) {
+      deps.logger.warn({ ref: report._id, err: error instanceof Error ? error.message : 'unknown' }, 'Open311 status change not applied');
+      return;
+    }
+  }
+  await updateReport(deps.store, report._id, (current) => {
+    if (!current.open311Remote) return null;
+    const { open311Open: _open, ...rest } = current;
+    return {
+      ...rest,
+      ...(closed ? {} : { open311Open: 'yes' as const }),
+      open311Remote: { ...current.open311Remote, lastPolledAt: at, ...(notes ? { lastNotes: notes } : {}) },
+    };
+  });
+}

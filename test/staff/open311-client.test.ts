@@ -1,0 +1,208 @@
+/**
+ * CivicLine as an Open311 client (issue 19) against the fake city server: a new report is
+ * forwarded once, retried after an outage, refused for good on a 4xx, sent after a restart, and
+ * the city's "closed" comes back as a fixed report the resident is told about. The end-to-end
+ * test goes from a resident's signed Twilio webhook to the SMS that tells them it was fixed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createService, type Service } from '../../src/service.js';
+import { OPEN311_FORWARD_JOB, open311ForwardJobId } from '../../src/domain/open311-outbox.js';
+import { open311ClientJobHandlers, open311Status, saveServiceMap } from '../../src/staff/open311-client.js';
+import { startFakeOpen311, type FakeOpen311, type FakeService } from '../support/fake-open311.js';
+import { freshTestStore } from '../support/test-store.js';
+import { startTestApp, withProviderFakes, type RunningApp } from '../support/http.js';
+import { messageSid, postTwilio, startFakeTwilio, twilioFixture, twimlMessages, type FakeTwilio } from '../support/twilio.js';
+import { referenceIn } from '../support/harness.js';
+
+/** The city's services as its server names them (the map below ties categories to them). */
+const CITY_SERVICES: FakeService[] = [
+  { service_code: 'ROAD-HOLE', service_name: 'Pothole', description: 'Holes in the road', type: 'realtime', keywords: 'pothole', group: 'streets' },
+  { service_code: 'graffiti', service_name: 'Graffiti', description: 'Paint on walls', type: 'realtime', keywords: 'paint', group: 'sanitation' },
+];
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** A service on a data folder (kept, so a second service can open it) forwarding to `fake`, with a clock the test moves. */
+async function cityAndService(fake: FakeOpen311): Promise<{ open(): Promise<Service>; clock: { now: Date } }> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'civicline-o311-'));
+  const store = freshTestStore();
+  const clock = { now: new Date('2026-11-20T15:00:00Z') };
+  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', OPEN311_ENDPOINT: fake.url, OPEN311_API_KEY: fake.apiKey, ...store.env });
+  const opened: Service[] = [];
+  cleanups.push(async () => {
+    for (const service of opened) await service.close().catch(() => undefined);
+    await store.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return {
+    clock,
+    async open() {
+      const service = await createService(config, pino({ level: 'silent' }), { now: () => clock.now, open311TimeoutMs: 2000 });
+      opened.push(service);
+      return service;
+    },
+  };
+}
+
+async function fakeCity(): Promise<FakeOpen311> {
+  const fake = await startFakeOpen311({ services: CITY_SERVICES, recentRequests: 0, oldRequests: 0 });
+  cleanups.push(() => fake.close());
+  return fake;
+}
+
+async function fileReport(
+  service: Service,
+  now: Date,
+  input: { category: string; locationText?: string; point?: { lat: number; lon: number } },
+): Promise<string> {
+  const result = await service.runner.run(
+    { type: 'report.create', input: { description: 'A deep hole in the crosswalk', photos: [], ...input } },
+    { address: `sms:+1555010${Math.floor(Math.random() * 9000 + 1000)}`, channel: 'sms', locale: 'en', sourceKey: randomUUID(), now },
+  );
+  return (result.value as { ref: string }).ref;
+}
+
+describe('forwarding new reports to the city Open311 server', () => {
+  it('posts each report once, with the mapped service code, the place and the words, and keeps the request id', async () => {
+    const fake = await fakeCity();
+    const { open, clock } = await cityAndService(fake);
+    const service = await open();
+    await saveServiceMap(service.store, { pothole: 'ROAD-HOLE' });
+    const ref = await fileReport(service, clock.now, { category: 'pothole', point: { lat: 39.8, lon: -89.65 }, locationText: '5th and Main' });
+    const graffiti = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Oak St library' });
+    service.jobs.start();
+    await service.jobs.idle();
+
+    // Both due at once: the scheduler takes them in id order, so compare as a set.
+    expect(fake.received.map((post) => [post.status, post.form['service_code']]).sort()).toEqual([
+      [200, 'ROAD-HOLE'],
+      [200, 'graffiti'],
+    ]);
+    const posted = (code: string) => fake.received.find((post) => post.form['service_code'] === code)!;
+    expect(posted('ROAD-HOLE').form).toMatchObject({
+      api_key: fake.apiKey,
+      lat: '39.8',
+      long: '-89.65',
+      address_string: '5th and Main',
+      description: 'A deep hole in the crosswalk',
+    });
+    expect(posted('graffiti').form).not.toHaveProperty('lat');
+    const report = await service.store.reports.get(ref);
+    expect(report?.open311Remote).toMatchObject({ id: posted('ROAD-HOLE').created!.service_request_id, sentAt: clock.now });
+    expect(report?.open311Open).toBe('yes');
+    expect((await service.store.reports.get(graffiti))?.open311Remote?.id).toBe(posted('graffiti').created!.service_request_id);
+
+    // The job again (a retried message, a crash after the save): nothing is posted twice.
+    await service.runner.run(
+      { type: 'report.create', input: { category: 'pothole', description: 'x', photos: [] } },
+      { address: 'sms:+15550100000', channel: 'sms', locale: 'en', sourceKey: 'k', now: clock.now },
+    );
+    const handlers = open311ClientJobHandlers({
+      store: service.store,
+      settings: service.config.open311Client!,
+      logger: service.logger,
+      staff: () => service.staff,
+    });
+    const job = (await service.store.jobs.get(open311ForwardJobId(ref)))!;
+    expect(job.state).toBe('done');
+    expect(await handlers[OPEN311_FORWARD_JOB]!.run({ ...job, payload: { ref } })).toEqual({ state: 'done' });
+    await service.jobs.idle();
+    expect(fake.received.filter((post) => post.form['description'] === 'A deep hole in the crosswalk')).toHaveLength(2);
+  });
+
+  it('retries after the city server answered 503, with backoff, and the dashboard shows the outage meanwhile', async () => {
+    const fake = await fakeCity();
+    const { open, clock } = await cityAndService(fake);
+    const service = await open();
+    fake.failNext(1, 503);
+    const ref = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Oak St' });
+    service.jobs.start();
+    await service.jobs.idle();
+    // Refused before the fake files anything: its `hits` show every exchange.
+    const posts = () => fake.hits.filter((hit) => hit.method === 'POST').map((hit) => hit.status);
+    expect(posts()).toEqual([503]);
+    expect(await service.store.jobs.get(open311ForwardJobId(ref))).toMatchObject({
+      state: 'pending',
+      attempts: 1,
+      lastError: 'city Open311 server answered 503: Service unavailable',
+    });
+    expect(await open311Status(service.store)).toMatchObject({ failingSince: clock.now.toISOString(), waiting: 1 });
+
+    clock.now = new Date(clock.now.getTime() + 31_000);
+    await service.jobs.idle();
+    expect(posts()).toEqual([503, 200]);
+    expect((await service.store.reports.get(ref))?.open311Remote?.id).toBe(fake.received.at(-1)!.created!.service_request_id);
+    const status = await open311Status(service.store);
+    expect(status.failingSince).toBeUndefined();
+    expect(status.waiting).toBe(0);
+  });
+
+  it('does not retry a report the city server refused (4xx): the job fails for staff to see', async () => {
+    const fake = await fakeCity();
+    const { open, clock } = await cityAndService(fake);
+    const service = await open();
+    await saveServiceMap(service.store, { pothole: 'NO-SUCH-SERVICE' });
+    const ref = await fileReport(service, clock.now, { category: 'pothole', locationText: 'Elm St' });
+    service.jobs.start();
+    await service.jobs.idle();
+    clock.now = new Date(clock.now.getTime() + 3_600_000);
+    await service.jobs.idle();
+    expect(fake.received.map((post) => post.status)).toEqual([404]);
+    expect(await service.store.jobs.get(open311ForwardJobId(ref))).toMatchObject({
+      state: 'failed',
+      lastError: 'city Open311 server answered 404: service_code NO-SUCH-SERVICE was not found',
+    });
+    expect((await service.store.reports.get(ref))?.open311Remote).toBeUndefined();
+    // Refused is not down: the dashboard shows no outage.
+    expect((await open311Status(service.store)).failingSince).toBeUndefined();
+  });
+
+  it('sends what was waiting when a new service opens the same data after a restart', async () => {
+    const fake = await fakeCity();
+    const { open, clock } = await cityAndService(fake);
+    const first = await open();
+    const ref = await fileReport(first, clock.now, { category: 'graffiti', locationText: 'Oak St' });
+    await first.close();
+    expect(fake.received).toHaveLength(0);
+
+    const second = await open();
+    second.jobs.start();
+    await second.jobs.idle();
+    expect(fake.received.map((post) => post.status)).toEqual([200]);
+    expect((await second.store.reports.get(ref))?.open311Remote?.id).toBe(fake.received[0]!.created!.service_request_id);
+  });
+
+  it('turns a request the city closed into a fixed report, with the city notes, and stops polling it', async () => {
+    const fake = await fakeCity();
+    const { open, clock } = await cityAndService(fake);
+    const service = await open();
+    const ref = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Oak St' });
+    service.jobs.start();
+    await service.jobs.idle();
+    const id = (await service.store.reports.get(ref))!.open311Remote!.id!;
+
+    fake.setStatus(id, 'closed', { notes: 'Painted over' });
+    clock.now = new Date(clock.now.getTime() + 301_000);
+    await service.jobs.idle();
+    const report = await service.store.reports.get(ref);
+    expect(report).toMatchObject({ status: 'fixed', statusNote: 'Painted over' });
+    expect(report?.open311Open).toBeUndefined();
+    const updates = await service.store.reportUpdates.find({ field: 'reportId', equals: ref });
+    expect(updates.at(-1)).toMatchObject({ status: 'fixed', note: 'Painted over', by: 'staff', staff: 'open311' });
+
+    // The next poll asks for nothing: the request is closed there.
+    const polls = fake.hits.filter((hit) => hit.method === 'GET').length;
+    clock.now = new Date(clock.now.getTime() + 301_000);
+    await service.jobs.idle();
+    expect(fake.hits.filter((hit) => hit.method === 'GET')).toHaveLength(polls);
+  });
+});
