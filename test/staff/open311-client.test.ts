@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createService, type Service } from '../../src/service.js';
 import { OPEN311_FORWARD_JOB, open311ForwardJobId } from '../../src/domain/open311-outbox.js';
-import { open311ClientJobHandlers, open311Status, saveServiceMap } from '../../src/staff/open311-client.js';
+import { open311ClientJobHandlers, open311Status, pollOpenRequests, saveServiceMap } from '../../src/staff/open311-client.js';
 import { startFakeOpen311, type FakeOpen311, type FakeService } from '../support/fake-open311.js';
 import { freshTestStore } from '../support/test-store.js';
 import { startTestApp, withProviderFakes, type RunningApp } from '../support/http.js';
@@ -204,5 +204,61 @@ describe('forwarding new reports to the city Open311 server', () => {
     clock.now = new Date(clock.now.getTime() + 301_000);
     await service.jobs.idle();
     expect(fake.hits.filter((hit) => hit.method === 'GET')).toHaveLength(polls);
+  });
+});
+
+describe('end to end: a resident texts a report, the city fixes it, the resident is told', () => {
+  const PUBLIC_URL = 'https://bot.springfield.example';
+  let app: RunningApp;
+  let twilio: FakeTwilio;
+
+  afterEach(async () => {
+    await app?.close();
+    await twilio?.close();
+  });
+
+  it('forwards the texted report to the city system and texts the resident when the city closes it', async () => {
+    const city = await fakeCity();
+    twilio = await startFakeTwilio();
+    const { env, overrides } = withProviderFakes({ twilio }, { PUBLIC_URL, OPEN311_ENDPOINT: city.url, OPEN311_API_KEY: city.apiKey });
+    app = await startTestApp(env, overrides);
+    await saveServiceMap(app.service.store, { pothole: 'ROAD-HOLE' });
+    const phone = '+12175550199';
+    const text = async (body: string): Promise<string> => {
+      const sid = messageSid();
+      const params = { ...twilioFixture('inbound-sms'), From: phone, Body: body, MessageSid: sid, SmsMessageSid: sid, SmsSid: sid };
+      const response = await postTwilio({ appUrl: app.url, publicUrl: PUBLIC_URL, path: '/webhooks/twilio/sms', params });
+      expect(response.status).toBe(200);
+      return twimlMessages(response.text).join('\n\n');
+    };
+
+    await text('pothole');
+    expect(await text('5th and Main')).toContain('Describe the problem');
+    await text('a deep hole in the crosswalk');
+    expect(await text('skip')).toContain('Pothole at 5th and Main');
+    const ref = referenceIn(await text('1'));
+
+    app.service.jobs.start();
+    await app.service.jobs.idle();
+    expect(city.received).toHaveLength(1);
+    expect(city.received[0]!.form).toMatchObject({ service_code: 'ROAD-HOLE', address_string: '5th and Main', description: 'a deep hole in the crosswalk' });
+    const id = city.received[0]!.created!.service_request_id;
+    expect((await app.service.store.reports.get(ref))?.open311Remote?.id).toBe(id);
+
+    city.setStatus(id, 'closed', { notes: 'Filled' });
+    twilio.requests.length = 0;
+    const outcome = await pollOpenRequests({
+      store: app.service.store,
+      settings: app.service.config.open311Client!,
+      logger: app.service.logger,
+      staff: () => app.service.staff,
+    });
+    expect(outcome.state).toBe('later');
+    const told = async () => twilio.requests.filter((request) => request.form['To'] === phone).map((request) => request.form['Body']);
+    for (let wait = 0; wait < 100 && (await told()).length === 0; wait++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await told()).toEqual([
+      `Good news: ${ref} (Pothole) is fixed. Thank you for telling us!\nNote from the city: Filled\nIf something is still wrong, reply here and we'll add it to your report.`,
+    ]);
+    expect(await app.service.store.reports.get(ref)).toMatchObject({ status: 'fixed', statusNote: 'Filled' });
   });
 });
