@@ -262,3 +262,24 @@ describe('end to end: a resident texts a report, the city fixes it, the resident
     expect(await app.service.store.reports.get(ref)).toMatchObject({ status: 'fixed', statusNote: 'Filled' });
   });
 });
+
+describe('the service-code map admins edit', () => {
+  it('is read and replaced through /admin/api/open311/service-map, and a bad map is refused', async () => {
+    const token = 'test-admin-token-0123456789';
+    const running = await startTestApp({ ADMIN_TOKEN: token });
+    cleanups.push(() => running.close());
+    const call = async (method: string, body?: unknown) => {
+      const response = await fetch(`${running.url}/admin/api/open311/service-map`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: (await response.json()) as unknown };
+    };
+    expect(await call('GET')).toEqual({ status: 200, body: { map: {} } });
+    expect(await call('PUT', { map: { pothole: ' ROAD-HOLE ' } })).toEqual({ status: 200, body: { map: { pothole: 'ROAD-HOLE' } } });
+    expect((await call('PUT', { map: { pothole: 7 } })).status).toBe(400);
+    expect((await call('PUT', { map: ['x'] })).status).toBe(400);
+    expect(await call('GET')).toEqual({ status: 200, body: { map: { pothole: 'ROAD-HOLE' } } });
+  });
+});

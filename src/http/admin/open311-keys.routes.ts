@@ -9,6 +9,7 @@ import type { Service } from '../../service.js';
 import { validationError } from '../../core/errors.js';
 import { listAudit } from '../../staff/audit-log.js';
 import { createOpen311Key, listOpen311Keys, MAX_KEY_PER_MINUTE, open311Actor, revokeOpen311Key } from '../../staff/open311-keys.js';
+import { readServiceMap, saveServiceMap } from '../../staff/open311-client.js';
 import { actorOf, requireAdmin } from './actor.js';
 
 /** The body of a new key: who it is for, and how many requests it may post a minute. */
@@ -22,6 +23,17 @@ const auditQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10
 /** The Open311 key routes, mounted under /admin/api. */
 export function open311KeyApiRoutes(service: Service): Router {
   const router = express.Router();
+
+  // The category → service_code map the Open311 client forwards reports with (OPEN311_ENDPOINT):
+  // editable whether or not forwarding is on, so it is ready before the city switches it on.
+  router.get('/open311/service-map', requireAdmin(), async (_req, res) => {
+    res.json({ map: await readServiceMap(service.store) });
+  });
+
+  router.put('/open311/service-map', requireAdmin(), async (req, res) => {
+    const body = (req.body ?? {}) as { map?: unknown };
+    res.json({ map: await saveServiceMap(service.store, body.map) });
+  });
 
   router.get('/open311/keys', requireAdmin(), async (_req, res) => {
     res.json({ keys: await listOpen311Keys(service.store) });
