@@ -19,6 +19,8 @@ import { freshTestStore } from '../support/test-store.js';
 import { startTestApp, withProviderFakes, type RunningApp } from '../support/http.js';
 import { messageSid, postTwilio, startFakeTwilio, twilioFixture, twimlMessages, type FakeTwilio } from '../support/twilio.js';
 import { referenceIn } from '../support/harness.js';
+import { homeView } from '../../src/http/admin/pages/home.page.js';
+import { impactNumbers } from '../../src/staff/impact.js';
 
 /** The city's services as its server names them (the map below ties categories to them). */
 const CITY_SERVICES: FakeService[] = [
@@ -136,6 +138,11 @@ describe('forwarding new reports to the city Open311 server', () => {
       lastError: 'city Open311 server answered 503: Service unavailable',
     });
     expect(await open311Status(service.store)).toMatchObject({ failingSince: clock.now.toISOString(), waiting: 1 });
+
+    const page = String(
+      homeView(await impactNumbers(service.staff), 0, undefined, { since: 'Nov 20, 2026, 10:00 AM', waiting: 1, error: 'forwarding: answered 503' }),
+    ).replace(/\s+/g, ' ');
+    expect(page).toContain('City 311 system: unreachable since Nov 20, 2026, 10:00 AM, 1 report waiting (forwarding: answered 503).');
 
     clock.now = new Date(clock.now.getTime() + 31_000);
     await service.jobs.idle();

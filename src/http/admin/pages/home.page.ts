@@ -7,6 +7,7 @@ import type { Service } from '../../../service.js';
 import { impactNumbers, type ImpactNumbers } from '../../../staff/impact.js';
 import { waitingCount } from '../../../staff/handoff-desk.js';
 import { satisfaction, type Satisfaction } from '../../../staff/satisfaction.js';
+import { open311Status } from '../../../staff/open311-client.js';
 import { actorOf } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { barChart, formatNumber } from './charts.js';
@@ -16,16 +17,42 @@ import { humanize, sendPage } from './layout.js';
 export function homePages(service: Service): Router {
   const router = express.Router();
   router.get('/', async (_req, res) => {
-    const [numbers, waiting, satisfied] = await Promise.all([impactNumbers(service.staff), waitingCount(service.staff), satisfaction(service.staff)]);
-    sendPage(res, { title: 'Home', section: 'home', actor: actorOf(res), cityName: service.config.cityName }, homeView(numbers, waiting, satisfied));
+    const [numbers, waiting, satisfied, city] = await Promise.all([
+      impactNumbers(service.staff),
+      waitingCount(service.staff),
+      satisfaction(service.staff),
+      service.config.open311Client ? open311Status(service.store) : null,
+    ]);
+    const outage = city?.failingSince
+      ? { since: formatWhen(city.failingSince, service.config.cityTimeZone), waiting: city.waiting, error: city.lastError }
+      : undefined;
+    sendPage(res, { title: 'Home', section: 'home', actor: actorOf(res), cityName: service.config.cityName }, homeView(numbers, waiting, satisfied, outage));
   });
   return router;
 }
 
-/** The home page's content: who waits for a person (the inbox), the impact numbers, and satisfaction over time. */
-export function homeView(numbers: ImpactNumbers, waiting = 0, satisfied?: Satisfaction): SafeHtml {
+/** The city's Open311 system failing (OPEN311_ENDPOINT): since when (formatted), reports waiting to be sent, the last error. */
+export interface CityOutage {
+  since: string;
+  waiting: number;
+  error?: string | undefined;
+}
+
+/**
+ * The home page's content: an outage of the city's Open311 system when there is one, who waits
+ * for a person (the inbox), the impact numbers, and satisfaction over time.
+ */
+export function homeView(numbers: ImpactNumbers, waiting = 0, satisfied?: Satisfaction, outage?: CityOutage): SafeHtml {
   const { reports, ideas, volunteering, broadcasts } = numbers;
   return html`<h1>Home</h1>
+    ${
+      outage
+        ? html`<p class="errors" role="alert" data-field="open311-outage">
+            City 311 system: unreachable since ${outage.since}, ${formatNumber(outage.waiting)} ${outage.waiting === 1 ? 'report' : 'reports'}
+            waiting${outage.error ? ` (${outage.error})` : ''}.
+          </p>`
+        : ''
+    }
     <section class="card" aria-labelledby="inbox-waiting">
       <h2 id="inbox-waiting">Waiting for a person</h2>
       <p>
@@ -186,4 +213,9 @@ export function formatDuration(hours: number): string {
   if (hours < 1) return `${formatNumber(Math.round(hours * 60))} minutes`;
   if (hours < 48) return `${formatNumber(hours)} hours`;
   return `${formatNumber(hours / 24)} days`;
+}
+
+/** An ISO instant as staff read it, in the city's time zone. */
+function formatWhen(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(new Date(iso));
 }
