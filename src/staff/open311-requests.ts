@@ -259,7 +259,14 @@ export async function postOpen311Request(deps: Open311Deps, key: Open311KeyRecor
     const claimed = existing ? await store.meta.replace({ _id: claimId, value: next }, existing._rev) : await store.meta.insert({ _id: claimId, value: next });
     // Another POST of the same fields claimed it meanwhile: answer as it does.
     if (!claimed) continue;
-    await fileReport(deps, key, post, next, now);
+    try {
+      await fileReport(deps, key, post, next, now);
+    } catch (error) {
+      // Not filed: the claim goes, or a retry within the window would be answered with the id of
+      // a request that does not exist (the client's first POST got a 5xx, its retry a 200).
+      await store.meta.delete(claimId).catch(() => undefined);
+      throw error;
+    }
     await recordAudit(store, { actor: open311Actor(key._id), action: 'open311.request', target: ref, details: { service_code: post.serviceCode } }, now);
     return { serviceRequestId: ref, token: next.token, repeated: false };
   }

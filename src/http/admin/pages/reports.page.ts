@@ -550,7 +550,11 @@ export function reportDetailView(
             : ''
         }
         <label for="note"
-          >Note <span class="hint">(optional; the resident and everyone following the report read it: use an internal note for anything else)</span></label
+          >Note
+          <span class="hint"
+            >(optional; the resident and everyone following the report read it, and it is published as the request's status_notes at /open311: use an internal
+            note for anything else)</span
+          ></label
         >
         <textarea id="note" name="note" maxlength="1000">${formState.form.note}</textarea>
         <label
