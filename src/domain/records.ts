@@ -203,6 +203,11 @@ export interface Open311Remote {
   lastPolledAt?: Date;
   /** The status_notes last read back, so the same note does not become an update twice. */
   lastNotes?: string;
+  /**
+   * The city's status (`open`, `closed`) last taken in; absent is `open`. Written, revision-checked,
+   * before the change is applied, so a second poll at once sees it and applies nothing.
+   */
+  appliedStatus?: string;
 }
 
 /**

@@ -44,12 +44,16 @@ export interface Open311ClientDeps {
   now?: () => Date;
   /** How long a request to the city's server may take (default 30 s: see "Sent once" above). */
   timeoutMs?: number;
+  /** How long a poll goes on starting batches (default 60 s; tests make it short). */
+  pollBudgetMs?: number;
 }
 
 /** Ids per `requests.json?service_request_id=` (servers cap their answers; 50 stays under every cap seen). */
 export const POLL_BATCH = 50;
 /** Forwarded open requests read per poll, at most (the oldest first; the rest the next time). */
 const POLL_LIMIT = 5000;
+/** A poll starts no batch past this (the scheduler's run timeout is 5 min; a batch takes at most `timeoutMs` more). */
+const POLL_BUDGET_MS = 60_000;
 const WRITE_ATTEMPTS = 5;
 /** GeoReport v2 gives no limit; FixMyStreet and CivicLine's own server keep to a few thousand characters. */
 const DESCRIPTION_MAX = 4000;
@@ -234,60 +238,96 @@ async function updateReport(store: Pick<Store, 'reports'>, ref: string, change: 
 
 /**
  * One poll: reads the forwarded requests still open there, applies what changed, and comes back
- * after OPEN311_POLL_SECONDS whatever happened (an outage is recorded, never the end of polling).
+ * after OPEN311_POLL_SECONDS whatever happened. It never fails (an outage, a store error: recorded,
+ * never the end of polling) and keeps to a time budget, well inside the scheduler's run timeout,
+ * so it is never cut off and run again while still running.
  */
 export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutcome> {
   const { store, settings } = deps;
   const now = deps.now ?? (() => new Date());
-  const open = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit: POLL_LIMIT });
-  const byId = new Map(open.flatMap((report) => (report.open311Remote?.id ? [[report.open311Remote.id, report] as const] : [])));
-  const ids = [...byId.keys()];
+  // The budget is about real time passing (the scheduler's timeout): the real clock.
+  const startedAt = Date.now();
+  const budgetMs = deps.pollBudgetMs ?? POLL_BUDGET_MS;
   let failure: string | null = null;
-  for (let start = 0; start < ids.length && !failure; start += POLL_BATCH) {
-    const query = new URLSearchParams({ service_request_id: ids.slice(start, start + POLL_BATCH).join(',') });
-    if (settings.jurisdictionId) query.set('jurisdiction_id', settings.jurisdictionId);
-    const result = await exchange(deps, `${settings.endpoint}/requests.json?${query.toString()}`, { headers: { accept: 'application/json' } });
-    if (!result.ok) {
-      failure = `polling: ${result.error}`;
-      break;
+  let asked = false;
+  try {
+    const open = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit: POLL_LIMIT });
+    const byId = new Map(open.flatMap((report) => (report.open311Remote?.id ? [[report.open311Remote.id, report._id] as const] : [])));
+    const ids = [...byId.keys()];
+    for (let start = 0; start < ids.length; start += POLL_BATCH) {
+      if (Date.now() - startedAt > budgetMs) break;
+      asked = true;
+      const query = new URLSearchParams({ service_request_id: ids.slice(start, start + POLL_BATCH).join(',') });
+      if (settings.jurisdictionId) query.set('jurisdiction_id', settings.jurisdictionId);
+      const result = await exchange(deps, `${settings.endpoint}/requests.json?${query.toString()}`, { headers: { accept: 'application/json' } });
+      if (!result.ok) {
+        failure = `polling: ${result.error}`;
+        break;
+      }
+      for (const remote of Array.isArray(result.body) ? (result.body as Record<string, unknown>[]) : []) {
+        const ref = byId.get(scalar(remote?.['service_request_id']) ?? '');
+        if (!ref) continue;
+        try {
+          await applyRemote(deps, ref, remote, now());
+        } catch (error) {
+          deps.logger.warn({ ref, err: error instanceof Error ? error.message : 'unknown' }, 'Open311 status not recorded');
+        }
+      }
     }
-    for (const remote of Array.isArray(result.body) ? (result.body as Record<string, unknown>[]) : []) {
-      const report = byId.get(scalar(remote?.['service_request_id']) ?? '');
-      if (report) await applyRemote(deps, report, remote, now());
-    }
+  } catch (error) {
+    failure = `polling: ${error instanceof Error ? error.message : 'failed'}`.slice(0, 200);
   }
-  if (ids.length > 0 || failure) await recordHealth(store, now(), failure);
+  try {
+    if (asked || failure) await recordHealth(store, now(), failure);
+  } catch (error) {
+    deps.logger.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'Open311 health not recorded');
+  }
   if (failure) deps.logger.warn({ error: failure }, 'Open311 poll failed; trying again at the next poll');
   return { state: 'later', dueAt: new Date(now().getTime() + settings.pollMs) };
 }
 
+/** A status change to apply, as the city's server shows it. */
+interface RemoteChange {
+  closed: boolean;
+  note?: string;
+  status: ReportRecord['status'];
+}
+
 /**
- * Applies one request as the city's server shows it. The resident is told first and the request
- * marked read after, so a crash between them tells nothing twice for a close (the report is
- * then fixed already, and the next poll only marks it) and at worst repeats a note.
+ * Applies one request as the city's server shows it. The change is taken in first (the city's
+ * status and notes recorded on the report, revision-checked, with its last read) and applied after,
+ * by the poll whose write won: two polls at once (or one the scheduler re-ran after its timeout)
+ * apply one change and tell the resident once. A crash between the two loses that change (the
+ * resident is not told) rather than telling it twice.
  */
-async function applyRemote(deps: Open311ClientDeps, report: ReportRecord, remote: Record<string, unknown>, at: Date): Promise<void> {
+async function applyRemote(deps: Open311ClientDeps, ref: string, remote: Record<string, unknown>, at: Date): Promise<void> {
   const closed = remote['status'] === 'closed';
+  const remoteStatus = closed ? 'closed' : 'open';
   const notes = typeof remote['status_notes'] === 'string' ? remote['status_notes'].trim() : '';
-  const newNotes = notes.length > 0 && notes !== report.open311Remote?.lastNotes;
-  const stillOpenHere = statusGroupOf(report.status) === 'open';
-  // Closed there while open here: fixed. Staff who closed or fixed it here already keep their status.
-  // Open there with new notes: an update with the same status, as staff add a note.
-  if (stillOpenHere && !report.mergedInto && (closed || newNotes)) {
-    try {
-      await changeReportStatus(deps.staff(), report._id, { status: closed ? 'fixed' : report.status, ...(newNotes ? { note: notes } : {}) }, OPEN311_ACTOR, at);
-    } catch (error) {
-      deps.logger.warn({ ref: report._id, err: error instanceof Error ? error.message : 'unknown' }, 'Open311 status change not applied');
-      return;
-    }
-  }
-  await updateReport(deps.store, report._id, (current) => {
-    if (!current.open311Remote) return null;
+  const taken: { change?: RemoteChange } = {};
+  await updateReport(deps.store, ref, (current) => {
+    delete taken.change;
+    const remoteNow = current.open311Remote;
+    if (!remoteNow) return null;
+    const newStatus = closed && (remoteNow.appliedStatus ?? 'open') !== 'closed';
+    const newNotes = notes.length > 0 && notes !== remoteNow.lastNotes;
+    // Staff who closed, fixed or merged it here already keep their status.
+    const openHere = statusGroupOf(current.status) === 'open' && !current.mergedInto;
+    // Closed there while open here: fixed. Open there with new notes: an update with the same status.
+    if (openHere && (newStatus || newNotes))
+      taken.change = { closed: newStatus, status: newStatus ? 'fixed' : current.status, ...(newNotes ? { note: notes } : {}) };
     const { open311Open: _open, ...rest } = current;
     return {
       ...rest,
       ...(closed ? {} : { open311Open: 'yes' as const }),
-      open311Remote: { ...current.open311Remote, lastPolledAt: at, ...(notes ? { lastNotes: notes } : {}) },
+      open311Remote: { ...remoteNow, appliedStatus: remoteStatus, lastPolledAt: at, ...(notes ? { lastNotes: notes } : {}) },
     };
   });
+  const change = taken.change;
+  if (!change) return;
+  try {
+    await changeReportStatus(deps.staff(), ref, { status: change.status, ...(change.note ? { note: change.note } : {}) }, OPEN311_ACTOR, at);
+  } catch (error) {
+    deps.logger.warn({ ref, err: error instanceof Error ? error.message : 'unknown' }, 'Open311 status change not applied');
+  }
 }

@@ -216,6 +216,7 @@ const open311RemoteSchema = nestedSchema<Open311Remote>({
   sentAt: { type: Date, required: true },
   lastPolledAt: Date,
   lastNotes: String,
+  appliedStatus: String,
 });
 
 const reportSchema = recordSchema<ReportRecord>({

@@ -212,6 +212,41 @@ describe('forwarding new reports to the city Open311 server', () => {
     await service.jobs.idle();
     expect(fake.hits.filter((hit) => hit.method === 'GET')).toHaveLength(polls);
   });
+
+  it('keeps polling through a long outage and a failing store: the poll job never fails', async () => {
+    const fake = await fakeCity();
+    const { open, clock } = await cityAndService(fake);
+    const service = await open();
+    const ref = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Oak St' });
+    service.jobs.start();
+    await service.jobs.idle();
+    expect((await service.store.reports.get(ref))?.open311Remote?.id).toBeDefined();
+    fake.set({ failRate: 1 });
+    for (let period = 0; period < 7; period++) {
+      clock.now = new Date(clock.now.getTime() + 301_000);
+      await service.jobs.idle();
+    }
+    expect(fake.hits.filter((hit) => hit.method === 'GET' && hit.status === 503).length).toBeGreaterThanOrEqual(6);
+    expect(await service.store.jobs.get('open311-poll')).toMatchObject({ state: 'pending' });
+    expect((await open311Status(service.store)).lastError).toContain('polling: answered 503');
+
+    // A store that throws: still `later`, never `failed`.
+    const broken = {
+      ...service.store,
+      reports: {
+        ...service.store.reports,
+        find: () => Promise.reject(new Error('store down')),
+      },
+    } as typeof service.store;
+    const outcome = await pollOpenRequests({
+      store: broken,
+      settings: service.config.open311Client!,
+      logger: service.logger,
+      staff: () => service.staff,
+      now: () => clock.now,
+    });
+    expect(outcome).toEqual({ state: 'later', dueAt: new Date(clock.now.getTime() + service.config.open311Client!.pollMs) });
+  });
 });
 
 describe('end to end: a resident texts a report, the city fixes it, the resident is told', () => {
@@ -254,19 +289,26 @@ describe('end to end: a resident texts a report, the city fixes it, the resident
 
     city.setStatus(id, 'closed', { notes: 'Filled' });
     twilio.requests.length = 0;
-    const outcome = await pollOpenRequests({
-      store: app.service.store,
-      settings: app.service.config.open311Client!,
-      logger: app.service.logger,
-      staff: () => app.service.staff,
-    });
-    expect(outcome.state).toBe('later');
+    const poll = () =>
+      pollOpenRequests({
+        store: app.service.store,
+        settings: app.service.config.open311Client!,
+        logger: app.service.logger,
+        staff: () => app.service.staff,
+      });
+    // Two polls at once (two instances, or one the scheduler ran again after its timeout): one change, one text.
+    const outcomes = await Promise.all([poll(), poll()]);
+    expect(outcomes.map((outcome) => outcome.state)).toEqual(['later', 'later']);
     const told = async () => twilio.requests.filter((request) => request.form['To'] === phone).map((request) => request.form['Body']);
     for (let wait = 0; wait < 100 && (await told()).length === 0; wait++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await told()).toEqual([
       `Good news: ${ref} (Pothole) is fixed. Thank you for telling us!\nNote from the city: Filled\nIf something is still wrong, reply here and we'll add it to your report.`,
     ]);
     expect(await app.service.store.reports.get(ref)).toMatchObject({ status: 'fixed', statusNote: 'Filled' });
+    const updates = await app.service.store.reportUpdates.find({ field: 'reportId', equals: ref });
+    expect(updates.filter((update) => update.staff === 'open311')).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await told()).toHaveLength(1);
   });
 });
 
