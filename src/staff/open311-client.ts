@@ -55,6 +55,9 @@ const POLL_LIMIT = 5000;
 /** A poll starts no batch past this (the scheduler's run timeout is 5 min; a batch takes at most `timeoutMs` more). */
 const POLL_BUDGET_MS = 60_000;
 const WRITE_ATTEMPTS = 5;
+/** A forward's wait after its first outage, doubled after each next one up to the most. */
+const FORWARD_BACKOFF_MS = 30_000;
+const FORWARD_BACKOFF_MAX_MS = 10 * 60_000;
 /** GeoReport v2 gives no limit; FixMyStreet and CivicLine's own server keep to a few thousand characters. */
 const DESCRIPTION_MAX = 4000;
 
@@ -145,11 +148,12 @@ async function exchange(deps: Open311ClientDeps, url: string, init: RequestInit)
         return { ok: false, status: response.status, error: `answer ${response.status} is not JSON`, retryable: true };
       }
     }
+    const description = errorDescription(text);
     return {
       ok: false,
       status: response.status,
-      error: `answered ${response.status}${errorDescription(text)}`,
-      retryable: response.status >= 500 || response.status === 429,
+      error: `answered ${response.status}${description ?? ''}`,
+      retryable: isOutage(response.status, description !== undefined),
     };
   } catch (error) {
     const name = error instanceof Error ? error.name : '';
@@ -157,14 +161,26 @@ async function exchange(deps: Open311ClientDeps, url: string, init: RequestInit)
   }
 }
 
-/** The spec's error body `[{code, description}]`, cut short (it goes into job errors and the dashboard). */
-function errorDescription(text: string): string {
+/**
+ * Whether an error answer is the city's server (or our settings) failing rather than this report
+ * refused: a 5xx; our key wrong or revoked (401, 403); the endpoint not there (a 404 without the
+ * spec's error body: a wrong OPEN311_ENDPOINT, a proxy); too slow or too many (408, 429). Those are
+ * retried however long they last. Any other 4xx (400, 422, a 404 naming the unknown service_code)
+ * is this report refused, for good.
+ */
+function isOutage(status: number, specErrorBody: boolean): boolean {
+  if (status >= 500 || status === 401 || status === 403 || status === 408 || status === 429) return true;
+  return status === 404 && !specErrorBody;
+}
+
+/** The spec's error body `[{code, description}]`, cut short (it goes into job errors and the dashboard); undefined when it is not one. */
+function errorDescription(text: string): string | undefined {
   try {
     const body = JSON.parse(text) as unknown;
     const first = Array.isArray(body) ? (body[0] as { description?: unknown } | undefined) : undefined;
-    return typeof first?.description === 'string' ? `: ${first.description.slice(0, 120)}` : '';
+    return typeof first?.description === 'string' ? `: ${first.description.slice(0, 120)}` : undefined;
   } catch {
-    return '';
+    return undefined;
   }
 }
 
@@ -204,10 +220,15 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
   });
   const at = (deps.now ?? (() => new Date()))();
   if (!result.ok) {
-    // A 4xx is the server working and refusing this report; anything else is an outage.
+    // A refusal (see `isOutage`) is the server working and refusing this report; anything else is an outage.
     await recordHealth(store, at, result.retryable ? `forwarding: ${result.error}` : null);
     deps.logger.warn({ ref, status: result.status, retryable: result.retryable }, 'Open311 forward failed');
-    return { state: 'failed', error: `city Open311 server ${result.error}`, retryable: result.retryable };
+    if (!result.retryable) return { state: 'failed', error: `city Open311 server ${result.error}`, retryable: false };
+    // An outage never runs out of attempts (the scheduler's would, in minutes): put off, with a
+    // backoff of our own, counted in the job's payload, until the city's server is back.
+    const failures = forwardFailures(job) + 1;
+    await recordForwardFailure(store, job, failures, `city Open311 server ${result.error}`);
+    return { state: 'later', dueAt: new Date(at.getTime() + forwardBackoffMs(failures)) };
   }
   const answer = Array.isArray(result.body) ? (result.body[0] as Record<string, unknown> | undefined) : undefined;
   const id = scalar(answer?.['service_request_id']);
@@ -220,6 +241,30 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
   }));
   deps.logger.info({ ref, hasId: Boolean(id) }, 'report forwarded to the city Open311 server');
   return { state: 'done' };
+}
+
+/** The wait after a forward's `failures`-th outage in a row: 30 s, doubling, at most 10 min. */
+export function forwardBackoffMs(failures: number): number {
+  return Math.min(FORWARD_BACKOFF_MAX_MS, FORWARD_BACKOFF_MS * 2 ** Math.min(20, Math.max(0, failures - 1)));
+}
+
+function forwardFailures(job: JobRecord): number {
+  const failures = job.payload['failures'];
+  return typeof failures === 'number' && Number.isFinite(failures) && failures > 0 ? failures : 0;
+}
+
+/**
+ * Counts the failure in the running job's payload (the scheduler keeps the payload of a job put
+ * off), with the error for staff; the scheduler's own settling re-reads the job, so this write
+ * and its lease renewals do not clash.
+ */
+async function recordForwardFailure(store: Pick<Store, 'jobs'>, job: JobRecord, failures: number, error: string): Promise<void> {
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    const current = await store.jobs.get(job._id);
+    if (!current || current.state !== 'running' || current.claimedBy !== job.claimedBy) return;
+    const next: JobRecord = { ...current, payload: { ...current.payload, failures, error: error.slice(0, 200) } };
+    if (await store.jobs.replace(next, current._rev)) return;
+  }
 }
 
 function scalar(value: unknown): string | undefined {

@@ -34,11 +34,11 @@ afterEach(async () => {
 });
 
 /** A service on a data folder (kept, so a second service can open it) forwarding to `fake`, with a clock the test moves. */
-async function cityAndService(fake: FakeOpen311): Promise<{ open(): Promise<Service>; clock: { now: Date } }> {
+async function cityAndService(fake: FakeOpen311, apiKey = fake.apiKey): Promise<{ open(): Promise<Service>; clock: { now: Date } }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civicline-o311-'));
   const store = freshTestStore();
   const clock = { now: new Date('2026-11-20T15:00:00Z') };
-  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', OPEN311_ENDPOINT: fake.url, OPEN311_API_KEY: fake.apiKey, ...store.env });
+  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', OPEN311_ENDPOINT: fake.url, OPEN311_API_KEY: apiKey, ...store.env });
   const opened: Service[] = [];
   cleanups.push(async () => {
     for (const service of opened) await service.close().catch(() => undefined);
@@ -132,10 +132,11 @@ describe('forwarding new reports to the city Open311 server', () => {
     // Refused before the fake files anything: its `hits` show every exchange.
     const posts = () => fake.hits.filter((hit) => hit.method === 'POST').map((hit) => hit.status);
     expect(posts()).toEqual([503]);
+    // Put off by the client itself (an outage never runs out of the scheduler's attempts), 30 s first.
     expect(await service.store.jobs.get(open311ForwardJobId(ref))).toMatchObject({
       state: 'pending',
-      attempts: 1,
-      lastError: 'city Open311 server answered 503: Service unavailable',
+      dueAt: new Date(clock.now.getTime() + 30_000),
+      payload: { ref, failures: 1, error: 'city Open311 server answered 503: Service unavailable' },
     });
     expect(await open311Status(service.store)).toMatchObject({ failingSince: clock.now.toISOString(), waiting: 1 });
 
@@ -151,6 +152,47 @@ describe('forwarding new reports to the city Open311 server', () => {
     const status = await open311Status(service.store);
     expect(status.failingSince).toBeUndefined();
     expect(status.waiting).toBe(0);
+  });
+
+  it('keeps forwarding through a long outage: six 503s, backing off, then sent once the city is back', async () => {
+    const fake = await fakeCity();
+    const { open, clock } = await cityAndService(fake);
+    const service = await open();
+    fake.failNext(6, 503);
+    const ref = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Oak St' });
+    service.jobs.start();
+    await service.jobs.idle();
+    const waits: number[] = [];
+    for (let round = 0; round < 8 && !(await service.store.reports.get(ref))?.open311Remote; round++) {
+      const job = (await service.store.jobs.get(open311ForwardJobId(ref)))!;
+      expect(job.state).toBe('pending');
+      waits.push(job.dueAt.getTime() - clock.now.getTime());
+      clock.now = job.dueAt;
+      await service.jobs.idle();
+    }
+    expect(waits).toEqual([30_000, 60_000, 120_000, 240_000, 480_000, 600_000]);
+    expect(fake.hits.filter((hit) => hit.method === 'POST').map((hit) => hit.status)).toEqual([503, 503, 503, 503, 503, 503, 200]);
+    expect((await service.store.reports.get(ref))?.open311Remote?.id).toBe(fake.received.at(-1)!.created!.service_request_id);
+    expect((await service.store.jobs.get(open311ForwardJobId(ref)))?.state).toBe('done');
+    expect(await open311Status(service.store)).toMatchObject({ waiting: 0 });
+  });
+
+  it('takes a refused key (403) for an outage of ours, not a refusal of the report: retried, shown on the dashboard', async () => {
+    const fake = await fakeCity();
+    const { open, clock } = await cityAndService(fake, 'a-revoked-key');
+    const service = await open();
+    const ref = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Oak St' });
+    service.jobs.start();
+    await service.jobs.idle();
+    clock.now = new Date(clock.now.getTime() + 31_000);
+    await service.jobs.idle();
+    expect(fake.received.map((post) => post.status)).toEqual([403, 403]);
+    expect(await service.store.jobs.get(open311ForwardJobId(ref))).toMatchObject({ state: 'pending', payload: { failures: 2 } });
+    expect(await open311Status(service.store)).toMatchObject({
+      failingSince: expect.any(String),
+      waiting: 1,
+      lastError: 'forwarding: answered 403: Invalid api_key received',
+    });
   });
 
   it('does not retry a report the city server refused (4xx): the job fails for staff to see', async () => {
