@@ -187,9 +187,10 @@ export interface ReportRecord extends StoredRecord {
    */
   open311Remote?: Open311Remote;
   /**
-   * `yes` while forwarded and not yet closed on the city's side: the poll reads the reports whose
-   * status it must read back through one equality read (like `openCell`, present only in the
-   * state it indexes). Removed once the city's server calls the request closed.
+   * `yes` while forwarded with a request id and not yet closed on the city's side: the poll reads
+   * the reports whose status it must read back through one equality read (like `openCell`, present
+   * only in the state it indexes). Removed once the city's server calls the request closed, or the
+   * poll finds the report closed or merged here. Never set without an id (a token-only answer).
    */
   open311Open?: 'yes';
 }
@@ -208,6 +209,11 @@ export interface Open311Remote {
    * before the change is applied, so a second poll at once sees it and applies nothing.
    */
   appliedStatus?: string;
+  /**
+   * The city's server took the POST (2xx) but its answer was not the JSON expected (XML, a proxy's
+   * HTML): filed there, so never posted again, but with no id it cannot be polled. Staff see it.
+   */
+  unreadableAnswer?: boolean;
 }
 
 /**

@@ -135,7 +135,11 @@ async function recordHealth(store: Pick<Store, 'meta'>, at: Date, error: string 
 }
 
 /** What an HTTP exchange with the city's server came to. */
-type Exchange = { ok: true; status: number; body: unknown } | { ok: false; status?: number; error: string; retryable: boolean };
+type Exchange =
+  | { ok: true; status: number; body: unknown; unreadable?: false }
+  /** A 2xx whose body is not JSON (XML, a proxy's HTML page): the server did answer yes. */
+  | { ok: true; status: number; body?: undefined; unreadable: true }
+  | { ok: false; status?: number; error: string; retryable: boolean };
 
 async function exchange(deps: Open311ClientDeps, url: string, init: RequestInit): Promise<Exchange> {
   try {
@@ -145,7 +149,7 @@ async function exchange(deps: Open311ClientDeps, url: string, init: RequestInit)
       try {
         return { ok: true, status: response.status, body: JSON.parse(text) as unknown };
       } catch {
-        return { ok: false, status: response.status, error: `answer ${response.status} is not JSON`, retryable: true };
+        return { ok: true, status: response.status, unreadable: true };
       }
     }
     const description = errorDescription(text);
@@ -230,15 +234,26 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
     await recordForwardFailure(store, job, failures, `city Open311 server ${result.error}`);
     return { state: 'later', dueAt: new Date(at.getTime() + forwardBackoffMs(failures)) };
   }
+  await recordHealth(store, at, null);
+  if (result.unreadable) {
+    // Filed there (a 2xx), so never posted again; with no id to poll, staff see it as unreadable.
+    await updateReport(store, ref, (current) => (current.open311Remote ? null : { ...current, open311Remote: { sentAt: at, unreadableAnswer: true } }));
+    deps.logger.warn({ ref, status: result.status }, 'report forwarded to the city Open311 server, but its answer is not JSON');
+    return { state: 'done' };
+  }
   const answer = Array.isArray(result.body) ? (result.body[0] as Record<string, unknown> | undefined) : undefined;
   const id = scalar(answer?.['service_request_id']);
   const token = scalar(answer?.['token']);
-  await recordHealth(store, at, null);
-  await updateReport(store, ref, (current) => ({
-    ...current,
-    open311Remote: { ...(id ? { id } : {}), ...(token ? { token } : {}), sentAt: at },
-    open311Open: 'yes',
-  }));
+  await updateReport(store, ref, (current) =>
+    current.open311Remote
+      ? null
+      : {
+          ...current,
+          open311Remote: { ...(id ? { id } : {}), ...(token ? { token } : {}), sentAt: at, ...(id || token ? {} : { unreadableAnswer: true }) },
+          // Polled by its id only: a token-only answer (a batch service) would stay in the index for ever.
+          ...(id ? { open311Open: 'yes' as const } : {}),
+        },
+  );
   deps.logger.info({ ref, hasId: Boolean(id) }, 'report forwarded to the city Open311 server');
   return { state: 'done' };
 }
@@ -296,8 +311,14 @@ export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutc
   let failure: string | null = null;
   let asked = false;
   try {
-    const open = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit: POLL_LIMIT });
-    const byId = new Map(open.flatMap((report) => (report.open311Remote?.id ? [[report.open311Remote.id, report._id] as const] : [])));
+    const indexed = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit: POLL_LIMIT });
+    // Closed or merged here (staff keep their status), or with no id to ask by: out of the index, not asked about.
+    const open: ReportRecord[] = [];
+    for (const report of indexed) {
+      if (report.open311Remote?.id && statusGroupOf(report.status) === 'open' && !report.mergedInto) open.push(report);
+      else await leaveIndex(store, report._id);
+    }
+    const byId = new Map(open.map((report) => [report.open311Remote!.id!, report._id] as const));
     const ids = [...byId.keys()];
     for (let start = 0; start < ids.length; start += POLL_BATCH) {
       if (Date.now() - startedAt > budgetMs) break;
@@ -305,8 +326,8 @@ export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutc
       const query = new URLSearchParams({ service_request_id: ids.slice(start, start + POLL_BATCH).join(',') });
       if (settings.jurisdictionId) query.set('jurisdiction_id', settings.jurisdictionId);
       const result = await exchange(deps, `${settings.endpoint}/requests.json?${query.toString()}`, { headers: { accept: 'application/json' } });
-      if (!result.ok) {
-        failure = `polling: ${result.error}`;
+      if (!result.ok || result.unreadable) {
+        failure = `polling: ${result.ok ? `answer ${result.status} is not JSON` : result.error}`;
         break;
       }
       for (const remote of Array.isArray(result.body) ? (result.body as Record<string, unknown>[]) : []) {
@@ -329,6 +350,15 @@ export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutc
   }
   if (failure) deps.logger.warn({ error: failure }, 'Open311 poll failed; trying again at the next poll');
   return { state: 'later', dueAt: new Date(now().getTime() + settings.pollMs) };
+}
+
+/** Takes a report out of the poll's index (closed or merged here, or nothing to poll it by). */
+async function leaveIndex(store: Pick<Store, 'reports'>, ref: string): Promise<void> {
+  await updateReport(store, ref, (current) => {
+    if (!current.open311Open || (current.open311Remote?.id && statusGroupOf(current.status) === 'open' && !current.mergedInto)) return null;
+    const { open311Open: _open, ...rest } = current;
+    return rest;
+  });
 }
 
 /** A status change to apply, as the city's server shows it. */
@@ -364,7 +394,7 @@ async function applyRemote(deps: Open311ClientDeps, ref: string, remote: Record<
     const { open311Open: _open, ...rest } = current;
     return {
       ...rest,
-      ...(closed ? {} : { open311Open: 'yes' as const }),
+      ...(closed || !openHere ? {} : { open311Open: 'yes' as const }),
       open311Remote: { ...remoteNow, appliedStatus: remoteStatus, lastPolledAt: at, ...(notes ? { lastNotes: notes } : {}) },
     };
   });

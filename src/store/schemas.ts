@@ -217,6 +217,7 @@ const open311RemoteSchema = nestedSchema<Open311Remote>({
   lastPolledAt: Date,
   lastNotes: String,
   appliedStatus: String,
+  unreadableAnswer: Boolean,
 });
 
 const reportSchema = recordSchema<ReportRecord>({

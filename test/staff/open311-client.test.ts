@@ -5,6 +5,8 @@
  * test goes from a resident's signed Twilio webhook to the SMS that tells them it was fixed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +23,7 @@ import { messageSid, postTwilio, startFakeTwilio, twilioFixture, twimlMessages, 
 import { referenceIn } from '../support/harness.js';
 import { homeView } from '../../src/http/admin/pages/home.page.js';
 import { impactNumbers } from '../../src/staff/impact.js';
+import { changeReportStatus } from '../../src/staff/report-desk.js';
 
 /** The city's services as its server names them (the map below ties categories to them). */
 const CITY_SERVICES: FakeService[] = [
@@ -59,6 +62,20 @@ async function fakeCity(): Promise<FakeOpen311> {
   const fake = await startFakeOpen311({ services: CITY_SERVICES, recentRequests: 0, oldRequests: 0 });
   cleanups.push(() => fake.close());
   return fake;
+}
+
+/** A city server whose every POST requests.json answers `status` with `body` (a proxy, an odd server). */
+async function stubCity(status: number, body: string, contentType: string): Promise<{ fake: FakeOpen311; posts: () => number }> {
+  let posts = 0;
+  const server = createServer((req, res) => {
+    if (req.method === 'POST') posts += 1;
+    req.resume();
+    req.on('end', () => res.writeHead(req.method === 'POST' ? status : 404, { 'content-type': contentType }).end(req.method === 'POST' ? body : ''));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { fake: { url, apiKey: 'stub-key' } as FakeOpen311, posts: () => posts };
 }
 
 async function fileReport(
@@ -193,6 +210,57 @@ describe('forwarding new reports to the city Open311 server', () => {
       waiting: 1,
       lastError: 'forwarding: answered 403: Invalid api_key received',
     });
+  });
+
+  it('takes a 2xx that is not JSON (XML, a proxy page) as filed: never posted again, marked unreadable, not polled', async () => {
+    const { fake, posts } = await stubCity(200, '<?xml version="1.0"?><service_requests><request><token>x</token></request></service_requests>', 'text/xml');
+    const { open, clock } = await cityAndService(fake);
+    const service = await open();
+    const ref = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Oak St' });
+    service.jobs.start();
+    await service.jobs.idle();
+    clock.now = new Date(clock.now.getTime() + 3_600_000);
+    await service.jobs.idle();
+    expect(posts()).toBe(1);
+    expect((await service.store.jobs.get(open311ForwardJobId(ref)))?.state).toBe('done');
+    const report = await service.store.reports.get(ref);
+    expect(report?.open311Remote).toEqual({ sentAt: new Date('2026-11-20T15:00:00Z'), unreadableAnswer: true });
+    expect(report?.open311Open).toBeUndefined();
+  });
+
+  it('keeps a token-only answer on the report but out of the poll index', async () => {
+    const { fake, posts } = await stubCity(201, '[{"token":"tok-123","service_notice":"batch"}]', 'application/json');
+    const { open, clock } = await cityAndService(fake);
+    const service = await open();
+    const ref = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Oak St' });
+    service.jobs.start();
+    await service.jobs.idle();
+    expect(posts()).toBe(1);
+    const report = await service.store.reports.get(ref);
+    expect(report?.open311Remote).toMatchObject({ token: 'tok-123' });
+    expect(report?.open311Remote?.id).toBeUndefined();
+    expect(report?.open311Open).toBeUndefined();
+  });
+
+  it('takes a report staff closed or merged here out of the poll index, and asks the city about it no more', async () => {
+    const fake = await fakeCity();
+    const { open, clock } = await cityAndService(fake);
+    const service = await open();
+    const closedHere = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Oak St' });
+    const stillOpen = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Elm St' });
+    service.jobs.start();
+    await service.jobs.idle();
+    await changeReportStatus(service.staff, closedHere, { status: 'closed', note: 'Private property' }, { username: 'ana', role: 'admin' }, clock.now);
+    const asked = () => fake.hits.filter((hit) => hit.method === 'GET').flatMap((hit) => (hit.query.get('service_request_id') ?? '').split(','));
+    const before = asked().length;
+    clock.now = new Date(clock.now.getTime() + 301_000);
+    await service.jobs.idle();
+    expect((await service.store.reports.get(closedHere))?.open311Open).toBeUndefined();
+    expect((await service.store.reports.get(stillOpen))?.open311Open).toBe('yes');
+    expect(asked().slice(before)).not.toContain((await service.store.reports.get(closedHere))!.open311Remote!.id);
+    expect(asked().slice(before)).toContain((await service.store.reports.get(stillOpen))!.open311Remote!.id);
+    // Staff's status stands.
+    expect((await service.store.reports.get(closedHere))?.status).toBe('closed');
   });
 
   it('does not retry a report the city server refused (4xx): the job fails for staff to see', async () => {
