@@ -6,11 +6,16 @@
  *
  * - `open311_forward` (one job per report, scheduled where reports are created): POSTs
  *   `requests.json` and keeps the answer's `service_request_id` or token on the report. 2xx is
- *   done; a 4xx is failed for good (the city refused it: staff see the job's error); a 5xx, a
- *   timeout or a network error is failed and retried by the scheduler, with backoff.
- * - `open311_poll` (one job, rescheduling itself every OPEN311_POLL_SECONDS): reads the forwarded
- *   requests not closed there, 50 ids per `requests.json?service_request_id=...`, and applies a
- *   `closed` (the report is fixed) or new `status_notes` through `changeReportStatus`.
+ *   done (a body that is not JSON too: filed there, marked `unreadableAnswer`, never sent again);
+ *   a 4xx that is this report's (400, 422, a 404 naming the service_code) is failed for good (the
+ *   city refused it: staff see the job's error). An outage (5xx, a timeout, a network error, and
+ *   401/403/408/429 or a bare 404: our key or endpoint, or the city's state) is put off with the
+ *   client's own backoff (30 s doubling to 10 min), never running out of attempts.
+ * - `open311_poll` (one job, rescheduling itself every OPEN311_POLL_SECONDS, never failing):
+ *   reads the forwarded requests not closed there, 50 ids per
+ *   `requests.json?service_request_id=...`, within a time budget, and applies a `closed` (the
+ *   report is closed, with the city's notes) or new `status_notes` through `changeReportStatus`,
+ *   once per change however many polls run at once.
  *
  * **Sent once.** The job id names the report and the job is `once`; the scheduler's lease keeps
  * two instances from running it together; a report already carrying `open311Remote` is never
@@ -388,9 +393,11 @@ async function applyRemote(deps: Open311ClientDeps, ref: string, remote: Record<
     const newNotes = notes.length > 0 && notes !== remoteNow.lastNotes;
     // Staff who closed, fixed or merged it here already keep their status.
     const openHere = statusGroupOf(current.status) === 'open' && !current.mergedInto;
-    // Closed there while open here: fixed. Open there with new notes: an update with the same status.
+    // Closed there while open here: closed, with the city's notes (Open311's "closed" is also a
+    // duplicate, not the city's, won't fix: never claimed as fixed). Open there with new notes: an
+    // update with the same status.
     if (openHere && (newStatus || newNotes))
-      taken.change = { closed: newStatus, status: newStatus ? 'fixed' : current.status, ...(newNotes ? { note: notes } : {}) };
+      taken.change = { closed: newStatus, status: newStatus ? 'closed' : current.status, ...(newNotes ? { note: notes } : {}) };
     const { open311Open: _open, ...rest } = current;
     return {
       ...rest,

@@ -1,8 +1,9 @@
 /**
  * CivicLine as an Open311 client (issue 19) against the fake city server: a new report is
- * forwarded once, retried after an outage, refused for good on a 4xx, sent after a restart, and
- * the city's "closed" comes back as a fixed report the resident is told about. The end-to-end
- * test goes from a resident's signed Twilio webhook to the SMS that tells them it was fixed.
+ * forwarded once, retried for as long as an outage lasts, refused for good on a 4xx that is the
+ * report's, sent after a restart, and the city's "closed" comes back as a closed report the
+ * resident is told about once. The end-to-end test goes from a resident's signed Twilio webhook
+ * to the SMS that tells them the city closed it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -298,7 +299,7 @@ describe('forwarding new reports to the city Open311 server', () => {
     expect((await second.store.reports.get(ref))?.open311Remote?.id).toBe(fake.received[0]!.created!.service_request_id);
   });
 
-  it('turns a request the city closed into a fixed report, with the city notes, and stops polling it', async () => {
+  it('turns a request the city closed into a closed report (not fixed: closed there may be a duplicate, not ours), with the city notes, and stops polling it', async () => {
     const fake = await fakeCity();
     const { open, clock } = await cityAndService(fake);
     const service = await open();
@@ -311,10 +312,11 @@ describe('forwarding new reports to the city Open311 server', () => {
     clock.now = new Date(clock.now.getTime() + 301_000);
     await service.jobs.idle();
     const report = await service.store.reports.get(ref);
-    expect(report).toMatchObject({ status: 'fixed', statusNote: 'Painted over' });
+    expect(report).toMatchObject({ status: 'closed', statusGroup: 'closed', statusNote: 'Painted over' });
+    expect(report?.fixedAt).toBeUndefined();
     expect(report?.open311Open).toBeUndefined();
     const updates = await service.store.reportUpdates.find({ field: 'reportId', equals: ref });
-    expect(updates.at(-1)).toMatchObject({ status: 'fixed', note: 'Painted over', by: 'staff', staff: 'open311' });
+    expect(updates.at(-1)).toMatchObject({ status: 'closed', note: 'Painted over', by: 'staff', staff: 'open311' });
 
     // The next poll asks for nothing: the request is closed there.
     const polls = fake.hits.filter((hit) => hit.method === 'GET').length;
@@ -359,7 +361,7 @@ describe('forwarding new reports to the city Open311 server', () => {
   });
 });
 
-describe('end to end: a resident texts a report, the city fixes it, the resident is told', () => {
+describe('end to end: a resident texts a report, the city closes it, the resident is told', () => {
   const PUBLIC_URL = 'https://bot.springfield.example';
   let app: RunningApp;
   let twilio: FakeTwilio;
@@ -412,9 +414,9 @@ describe('end to end: a resident texts a report, the city fixes it, the resident
     const told = async () => twilio.requests.filter((request) => request.form['To'] === phone).map((request) => request.form['Body']);
     for (let wait = 0; wait < 100 && (await told()).length === 0; wait++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await told()).toEqual([
-      `Good news: ${ref} (Pothole) is fixed. Thank you for telling us!\nNote from the city: Filled\nIf something is still wrong, reply here and we'll add it to your report.`,
+      `Update on your report ${ref} (Pothole): it is now Closed.\nNote from the city: Filled\nIf something is still wrong, reply here and we'll add it to your report.`,
     ]);
-    expect(await app.service.store.reports.get(ref)).toMatchObject({ status: 'fixed', statusNote: 'Filled' });
+    expect(await app.service.store.reports.get(ref)).toMatchObject({ status: 'closed', statusGroup: 'closed', statusNote: 'Filled' });
     const updates = await app.service.store.reportUpdates.find({ field: 'reportId', equals: ref });
     expect(updates.filter((update) => update.staff === 'open311')).toHaveLength(1);
     await new Promise((resolve) => setTimeout(resolve, 100));
