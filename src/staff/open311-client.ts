@@ -220,6 +220,9 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
   if (!report || report.open311Remote) return { state: 'done' };
   // Posted through CivicLine's own Open311 server: the city's system is where it came from.
   if (report.channel === 'open311') return { state: 'done' };
+  // Closed or merged here before it could be sent (staff closed it as spam during an outage, or
+  // merged it into a report that is forwarded): the city has nothing to do about it.
+  if (report.statusGroup !== 'open' || report.mergedInto) return { state: 'done' };
   const form = requestForm(report, settings, await readServiceMap(store));
   if (!form) return { state: 'failed', error: 'the report has no place to send', retryable: false };
   const result = await exchange(deps, `${settings.endpoint}/requests.json`, {

@@ -172,6 +172,23 @@ describe('forwarding new reports to the city Open311 server', () => {
     expect(status.waiting).toBe(0);
   });
 
+  it('does not send a report staff closed while the city server was down', async () => {
+    const fake = await fakeCity();
+    const { open, clock } = await cityAndService(fake);
+    const service = await open();
+    fake.failNext(1, 503);
+    const ref = await fileReport(service, clock.now, { category: 'graffiti', locationText: 'Elm St' });
+    service.jobs.start();
+    await service.jobs.idle();
+    // Closed here (spam, say) before the retry: the retry finds nothing to send.
+    await changeReportStatus(service.staff, ref, { status: 'not_responsible', notify: false }, { username: 'ana', role: 'coordinator' }, clock.now);
+    clock.now = new Date(clock.now.getTime() + 31_000);
+    await service.jobs.idle();
+    expect(fake.hits.filter((hit) => hit.method === 'POST').map((hit) => hit.status)).toEqual([503]);
+    expect((await service.store.reports.get(ref))?.open311Remote).toBeUndefined();
+    expect(await service.store.jobs.get(open311ForwardJobId(ref))).toMatchObject({ state: 'done' });
+  });
+
   it('keeps forwarding through a long outage: six 503s, backing off, then sent once the city is back', async () => {
     const fake = await fakeCity();
     const { open, clock } = await cityAndService(fake);

@@ -225,6 +225,9 @@ describe('GET requests', () => {
     const iso = (days: number) => encodeURIComponent(new Date(now - days * DAY).toISOString());
     expect(await ids(`start_date=${iso(200)}&end_date=${iso(100)}`)).toEqual(['R-AAA2D']);
     expect(await ids(`start_date=${iso(2.5)}`)).toEqual(['R-AAA2A', 'R-AAA2B']);
+    // The same moment with a `+00:00` offset a client forgot to encode (it arrives as a space).
+    const unencoded = new Date(now - 2.5 * DAY).toISOString().replace('Z', '+00:00');
+    expect(await ids(`start_date=${unencoded}`)).toEqual(['R-AAA2A', 'R-AAA2B']);
     expect(await ids(`service_request_id=R-AAA2D,r-aaa2c,R-NOPE2&status=open`)).toEqual(['R-AAA2D', 'R-AAA2C']);
     expect(await ids('jurisdiction_id=springfield.gov&status=open')).toEqual(['R-AAA2A', 'R-AAA2E']);
   });
@@ -262,6 +265,9 @@ describe('GET requests', () => {
       'status=pending',
       'start_date=yesterday',
       'start_date=2024-05-01T10:00:00',
+      // A day that does not exist (Date would roll it over to March 2).
+      'start_date=2024-02-31',
+      'end_date=2023-02-29T10:00:00Z',
       'page=0',
       'page_size=1001',
       'page_size=abc',
