@@ -74,6 +74,7 @@ const schema = z.object({
   RATE_LIMIT_MESSAGES_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
   RATE_LIMIT_MESSAGE_BURST: z.coerce.number().int().min(1).max(100_000).default(15),
   RATE_LIMIT_NEW_CHATS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(60),
+  RATE_LIMIT_OPEN311_READS_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(120),
   PHOTO_MAX_MB: z.coerce.number().positive().max(100).default(8),
   PHOTOS_PER_CONVERSATION: z.coerce.number().int().min(0).max(100_000).default(10),
   PHOTOS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(50),
@@ -165,7 +166,12 @@ export interface Config {
    * Flood brakes, per instance, in memory: messages one resident address may send (a burst, then
    * so many a minute; 0 a minute = off), and new web chats one client address may open a minute.
    */
-  rateLimits: { messages: { perMinute: number; burst: number }; newChats: { perMinute: number; burst: number } };
+  rateLimits: {
+    messages: { perMinute: number; burst: number };
+    newChats: { perMinute: number; burst: number };
+    /** Open311 reads (GET /open311/v2/*) one client address may make a minute: they need no key. */
+    open311Reads: { perMinute: number; burst: number };
+  };
   /**
    * Photos residents upload through the web chat: the largest one; how many one conversation,
    * and how many and how many bytes one client address, may upload in a day; how many bytes all
@@ -301,6 +307,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     rateLimits: {
       messages: { perMinute: c.RATE_LIMIT_MESSAGES_PER_MINUTE, burst: c.RATE_LIMIT_MESSAGE_BURST },
       newChats: { perMinute: c.RATE_LIMIT_NEW_CHATS_PER_MINUTE, burst: Math.max(1, Math.ceil(c.RATE_LIMIT_NEW_CHATS_PER_MINUTE)) },
+      open311Reads: { perMinute: c.RATE_LIMIT_OPEN311_READS_PER_MINUTE, burst: Math.max(1, Math.ceil(c.RATE_LIMIT_OPEN311_READS_PER_MINUTE)) },
     },
     photos: {
       maxBytes: Math.round(c.PHOTO_MAX_MB * MB),

@@ -79,6 +79,8 @@ beforeAll(async () => {
         // Every valid case should be taken, so that nasty text reaches the engine, not the flood brake.
         RATE_LIMIT_MESSAGES_PER_MINUTE: '0',
         RATE_LIMIT_NEW_CHATS_PER_MINUTE: '0',
+        // Open311 reads too: the generated queries must reach the parser, not the brake.
+        RATE_LIMIT_OPEN311_READS_PER_MINUTE: '0',
         // And every valid upload taken, so that nasty multipart reaches the parser, not a quota.
         PHOTOS_PER_CONVERSATION: '0',
         PHOTOS_PER_ADDRESS: '0',

@@ -55,6 +55,9 @@ export function open311Routes(service: Service): Router {
   const router = express.Router();
   // Per key, in this process: a key's limit is a brake on a runaway client, not a billing quota.
   const buckets = new Map<string, { perMinute: number; buckets: TokenBuckets }>();
+  // Reads need no key (the spec's), and a deep page reads thousands of reports: a brake per
+  // client address (RATE_LIMIT_OPEN311_READS_PER_MINUTE), in this process.
+  const readers = new TokenBuckets(service.config.rateLimits.open311Reads);
 
   router.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 }));
   router.use(express.json({ limit: BODY_LIMIT }));
@@ -69,6 +72,13 @@ export function open311Routes(service: Service): Router {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const params = parametersOf(req);
     const route = `${method} ${resource}${id === undefined ? '' : '/{id}'}`;
+    if (method === 'GET') {
+      const taken = readers.take(req.ip ?? 'unknown');
+      if (!taken.ok) {
+        res.set('Retry-After', String(Math.max(1, Math.ceil(taken.retryAfterMs / 1000))));
+        throw new Open311Refusal(429, ['Too many requests from this address: at most a few a second, wait a minute']);
+      }
+    }
     switch (route) {
       case 'GET discovery':
         return sendOpen311(res, format, discovery(req, service), { root: 'discovery' });

@@ -540,3 +540,24 @@ describe('no resident in any answer', () => {
     }
   });
 });
+
+describe('reading without a key', () => {
+  it('is limited per client address (RATE_LIMIT_OPEN311_READS_PER_MINUTE): a 429 with the spec error body and Retry-After', async () => {
+    const limited = await startTestApp({ RATE_LIMIT_OPEN311_READS_PER_MINUTE: '3', SEED_DEMO_DATA: 'false' });
+    try {
+      const statuses: number[] = [];
+      let refused: Response | undefined;
+      for (let i = 0; i < 5; i++) {
+        const response = await fetch(`${limited.url}/open311/v2/services.json`);
+        statuses.push(response.status);
+        if (response.status === 429) refused = response;
+        else await response.arrayBuffer();
+      }
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+      expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await refused!.json()).toEqual([{ code: 429, description: expect.stringContaining('Too many requests') }]);
+    } finally {
+      await limited.close();
+    }
+  });
+});
