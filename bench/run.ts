@@ -10,7 +10,7 @@
  *   --quick        every scenario, tiny (seconds each): what the smoke test runs
  *   --huge         also 1,000,000 stored residents (seeding takes a long while)
  *   --out <dir>    where to write results (default bench/results; env BENCH_RESULTS_DIR)
- *   --only <list>  some of: references,channels,scaling,nlu,broadcast,profile,duplicates,reports
+ *   --only <list>  some of: references,channels,scaling,nlu,broadcast,profile,duplicates,reports,open311
  *   --keep-data    leave the seeded datasets in the work folder
  *   --channels <list>  only some of sms,telegram,webchat in the channel runs (while working on one)
  *   --residents <n>    residents per channel in the channel dataset (default 10,000)
@@ -58,9 +58,10 @@ import {
 import type { NluResult } from './nlu.js';
 import type { BroadcastRequest, BroadcastResult } from './broadcast.js';
 import type { DuplicatesRequest, DuplicatesResult } from './duplicates.js';
+import type { Open311BenchRequest, Open311BenchResult } from './open311.js';
 import type { SeedRequest } from './seed.js';
 
-const SCENARIOS = ['references', 'channels', 'scaling', 'nlu', 'broadcast', 'profile', 'duplicates', 'reports'] as const;
+const SCENARIOS = ['references', 'channels', 'scaling', 'nlu', 'broadcast', 'profile', 'duplicates', 'reports', 'open311'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const REFERENCES = ['node-http', 'express', 'twilio', 'botbuilder'] as const;
 
@@ -98,6 +99,10 @@ interface Sizes {
   cityReports: number;
   cityReportRounds: number;
   cityReportRoundS: number;
+  /** The Open311 scenario: stored reports at each step, timed calls per query and step, forwarded requests for the poll. */
+  open311Sizes: number[];
+  open311Calls: number;
+  open311Forwarded: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -153,6 +158,9 @@ function defaultSizes(options: Options): Sizes {
       cityReports: 1_000,
       cityReportRounds: 2,
       cityReportRoundS: 0.5,
+      open311Sizes: [100, 1_000],
+      open311Calls: 20,
+      open311Forwarded: 100,
     };
   }
   return {
@@ -171,6 +179,9 @@ function defaultSizes(options: Options): Sizes {
     cityReports: 100_000,
     cityReportRounds: 8,
     cityReportRoundS: 5,
+    open311Sizes: [1_000, 100_000],
+    open311Calls: 200,
+    open311Forwarded: 10_000,
   };
 }
 
@@ -504,6 +515,37 @@ class Bench {
     }
   }
 
+  /** Open311 `GET requests` and the client's poll planning, in process, as the stored reports grow. */
+  async open311(mongoBase: string | undefined): Promise<Open311BenchResult> {
+    const dataDir = path.join(this.work, 'open311');
+    const mongodbUri = mongoBase ? mongoDatabaseUri(mongoBase, 'open311') : undefined;
+    if (mongodbUri) await dropDatabase(mongodbUri);
+    try {
+      const request: Open311BenchRequest = {
+        dataDir,
+        ...(mongodbUri ? { mongodbUri } : {}),
+        sizes: this.sizes.open311Sizes,
+        calls: this.sizes.open311Calls,
+        forwarded: this.sizes.open311Forwarded,
+      };
+      const out = await runChild([benchScript('open311'), JSON.stringify(request)], { pin: this.pin, env: this.baseEnv(), cwd: this.work });
+      const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Open311BenchResult;
+      for (const point of result.points) {
+        const parts = Object.entries(point.queries).map(
+          ([name, q]) => `${name} p50 ${q.latencyUs.p50.toFixed(0)} µs / ${q.reportsRead.toFixed(0)} read / ${q.returned.toFixed(0)} answered`,
+        );
+        log(`open311, ${point.reports.toLocaleString('en')} reports (seeded in ${point.seedSeconds.toFixed(1)} s): ${parts.join('; ')}`);
+        log(
+          `open311 poll planning, ${point.poll.forwarded.toLocaleString('en')} forwarded: p50 ${point.poll.latencyUs.p50.toFixed(0)} µs, ${point.poll.reportsRead.toFixed(0)} read, ${point.poll.batches.toFixed(0)} batches`,
+        );
+      }
+      return result;
+    } finally {
+      if (!this.options.keepData) rmSync(dataDir, { recursive: true, force: true });
+      if (mongodbUri && !this.options.keepData) await dropDatabase(mongodbUri);
+    }
+  }
+
   /**
    * "Already reported?" in the SMS turn (issue 18): the same SMS residents on two datasets that
    * differ only in a city's history of stored reports. Both servers are up at once and measured
@@ -619,6 +661,7 @@ class Bench {
         if (only.has('scaling') || only.has('broadcast')) Object.assign(store, await this.scaling(mongoBase, only.has('broadcast')));
         if (only.has('duplicates')) store.duplicates = await this.duplicates(mongoBase);
         if (only.has('reports')) store.cityReports = await this.cityReports(mongoBase);
+        if (only.has('open311')) store.open311 = await this.open311(mongoBase);
       }
       if (only.has('nlu')) results.nlu = await this.nlu();
     } finally {

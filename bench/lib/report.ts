@@ -8,6 +8,7 @@ import type { BenchChannel, SeedPlan } from './script.js';
 import type { NluResult } from '../nlu.js';
 import type { BroadcastResult } from '../broadcast.js';
 import type { DuplicatesResult } from '../duplicates.js';
+import type { Open311BenchResult } from '../open311.js';
 
 /** Runs of one server or channel, by connection count. */
 export type ChannelRuns = Record<number, LoadResult>;
@@ -40,6 +41,8 @@ export interface StoreResults {
   duplicates?: DuplicatesResult;
   /** "Already reported?" in the SMS turn: with a city's stored reports and without, in one run. */
   cityReports?: CityReportsResult;
+  /** Open311 `GET requests` and the client's poll planning as the stored reports grow. */
+  open311?: Open311BenchResult;
 }
 
 /** The reports scenario: SMS turns on two datasets alike but for a city's stored reports. */
@@ -383,6 +386,34 @@ export function renderMarkdown(results: BenchResults, jsonFile: string): string 
           (point) =>
             `| ${point.reports.toLocaleString('en')} | ${point.open.toLocaleString('en')} | ${n1(point.seedSeconds)} s | ${n0(point.latencyUs.p50)} | ${n0(point.latencyUs.p99)} | ${n0(point.latencyUs.mean)} | ${n0(point.pointUs.p50)} / ${n0(point.pointUs.p99)} | ${n0(point.placeUs.p50)} / ${n0(point.placeUs.p99)} | ${point.offered.toFixed(2)} | ${n1(point.backfillMs)} | ${pct(point.latencyUs.p50 / first.latencyUs.p50 - 1)} |`,
         ),
+      );
+    }
+
+    if (store.open311?.points.length) {
+      const o = store.open311;
+      const first = o.points[0]!;
+      const last = o.points.at(-1)!;
+      const sizes = o.points.map((point) => point.reports.toLocaleString('en')).join(' → ');
+      lines.push(
+        '',
+        `## Open311 queries as stored reports grow (${label}, in process, ${n0(o.calls)} calls per query and size, ${sizes} reports)`,
+        '',
+        "Per query: p50 / p95 µs, reports read from the store, requests answered (and what a full scan would answer), at each size; the ratio is the largest size's p50 over the smallest's.",
+        '',
+        `| query | ${o.points.map((point) => `${point.reports.toLocaleString('en')}: p50 / p95 µs | read | answered (all)`).join(' | ')} | p50 ratio |`,
+        `|---|${o.points.map(() => '---|---|---|').join('')}---|`,
+        ...Object.keys(first.queries).map((name) => {
+          const cells = o.points.map((point) => {
+            const q = point.queries[name];
+            return q
+              ? `${n0(q.latencyUs.p50)} / ${n0(q.latencyUs.p95)} | ${n0(q.reportsRead)} | ${n0(q.returned)}${q.matching === undefined ? '' : ` (${n0(q.matching)})`}`
+              : '– | – | –';
+          });
+          const a = first.queries[name]?.latencyUs.p50;
+          const b = last.queries[name]?.latencyUs.p50;
+          return `| ${o.queryNames[name] ?? name} | ${cells.join(' | ')} | ${a && b ? `${(b / a).toFixed(2)}×` : '–'} |`;
+        }),
+        `| poll planning (${n0(first.poll.forwarded)} forwarded open, \`open311Open\` index) | ${o.points.map((point) => `${n0(point.poll.latencyUs.p50)} / ${n0(point.poll.latencyUs.p95)} | ${n0(point.poll.reportsRead)} | ${n0(point.poll.batches)} batches`).join(' | ')} | ${(last.poll.latencyUs.p50 / first.poll.latencyUs.p50).toFixed(2)}× |`,
       );
     }
 
