@@ -28,6 +28,7 @@
  * growing rounds until it has the page, reached `start_date`, or read REQUEST_SCAN_LIMIT reports
  * per index; a page beyond what that finds is empty. Dates filter `requested_datetime`.
  */
+import { isoWithOffset } from '../domain/city-time.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { GeoPoint } from '../core/message.js';
 import type { Translator } from '../core/i18n.js';
@@ -96,40 +97,6 @@ export interface Open311Query {
   /** From 1. */
   page: number;
   pageSize: number;
-}
-
-/** A date as ISO 8601 with the city's UTC offset (`2024-05-01T09:30:00-04:00`), as the spec asks. */
-export function isoWithOffset(at: Date, timeZone: string): string {
-  const parts = offsetFormat(timeZone).formatToParts(at);
-  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
-  // `GMT-04:00`, or `GMT` alone at UTC.
-  const zone = part('timeZoneName').replace(/^GMT/, '');
-  return `${part('year')}-${part('month')}-${part('day')}T${part('hour')}:${part('minute')}:${part('second')}${zone || 'Z'}`;
-}
-
-/**
- * The formatter of a time zone, made once: building an `Intl.DateTimeFormat` costs more than
- * formatting with it, and a list of 1,000 requests formats up to 3,000 times (the open311
- * benchmark found most of a list's cost there).
- */
-const offsetFormats = new Map<string, Intl.DateTimeFormat>();
-function offsetFormat(timeZone: string): Intl.DateTimeFormat {
-  let format = offsetFormats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      timeZoneName: 'longOffset',
-    });
-    offsetFormats.set(timeZone, format);
-  }
-  return format;
 }
 
 /** A report as an Open311 request (see the module comment for what is shown). */

@@ -6,7 +6,7 @@
  * buttons (Telegram and the web chat), English and Spanish.
  */
 import { describe, expect, it } from 'vitest';
-import { referenceIn, smsAddress, useTestService, TestConversation, WEB_LIKE } from '../support/harness.js';
+import { referenceIn, smsAddress, startTestService, useTestService, TestConversation, WEB_LIKE } from '../support/harness.js';
 import type { ChannelCapabilities } from '../../src/channels/channel.js';
 import { mergeReports } from '../../src/staff/report-merge.js';
 
@@ -280,4 +280,31 @@ describe('follow and file anyway, on every channel, in English and Spanish', () 
       });
     }
   }
+});
+
+describe('DUPLICATE_RADIUS_METERS', () => {
+  it('offers a pinned report only within the radius the city set', async () => {
+    const started = await startTestService({ DUPLICATE_RADIUS_METERS: '50' });
+    try {
+      const pinned = new TestConversation(started.service, telegramAddress(), TELEGRAM_LIKE);
+      await pinned.send('report a problem');
+      await pinned.send({ choice: 'abandoned_vehicle' });
+      await pinned.send({ location: { lat: 41.8781, lon: -87.6298 } });
+      await pinned.send('a rusty van with flat tyres, there for weeks');
+      await pinned.send({ choice: 'skip' });
+      const ref = referenceIn(await pinned.send({ choice: 'yes' }));
+
+      const near = async (lat: number) => {
+        const chat = new TestConversation(started.service, telegramAddress(), TELEGRAM_LIKE);
+        await chat.send('report a problem');
+        await chat.send({ choice: 'abandoned_vehicle' });
+        return chat.send({ location: { lat, lon: -87.6298 } });
+      };
+      // About 33 m away: within 50 m. About 89 m: within the default 250, not within 50.
+      expect(await near(41.8784)).toContain(ref);
+      expect(await near(41.8789)).not.toContain(ref);
+    } finally {
+      await started.close();
+    }
+  });
 });

@@ -11,7 +11,7 @@ import { createStaffUser } from '../../src/staff/staff-accounts.js';
 import { recordAudit } from '../../src/staff/audit-log.js';
 import { createBroadcast } from '../../src/staff/broadcasts.js';
 import { STAFF_PAGE_CSP } from '../../src/http/admin/html.js';
-import { fromCityLocalInput, toCityLocalInput } from '../../src/http/admin/pages/city-time.js';
+import { fromCityLocalInput, toCityLocalInput } from '../../src/domain/city-time.js';
 import { mediaDisplay } from '../../src/http/admin/pages/reports.page.js';
 import { handoffId } from '../../src/staff/handoff-desk.js';
 

@@ -18,7 +18,7 @@ import { REPORT_CHANNELS } from '../../domain/report-channels.js';
 import { HttpError, validationError } from '../../core/errors.js';
 import { actorOf } from './actor.js';
 import { reportForStaff } from './staff-views.js';
-import { fromCityLocalInput } from './pages/city-time.js';
+import { fromCityLocalInput } from '../../domain/city-time.js';
 
 const days = z.coerce.number().int().min(0).max(3650);
 

@@ -12,6 +12,7 @@
  * this server serves one city.
  */
 import express, { type ErrorRequestHandler, type Request, type Router } from 'express';
+import { isRealDay } from '../../domain/city-time.js';
 import type { Service } from '../../service.js';
 import { TokenBuckets } from '../../pipeline/rate-limit.js';
 import { authenticateOpen311Key } from '../../staff/open311-keys.js';
@@ -207,17 +208,13 @@ function dateOf(params: Parameters, name: string): Date | undefined {
     .replace(/ (\d{2}:?\d{2})$/, '+$1');
   if (!value) return undefined;
   // A date alone is that day's start in UTC; a time needs its offset (the spec requires one).
-  const at = DATE_TIME.test(value) && realDay(value) ? new Date(value.length === 10 ? `${value}T00:00:00Z` : value) : null;
+  const at =
+    DATE_TIME.test(value) && isRealDay(...(value.slice(0, 10).split('-').map(Number) as [number, number, number]))
+      ? new Date(value.length === 10 ? `${value}T00:00:00Z` : value)
+      : null;
   if (!at || Number.isNaN(at.getTime()))
     throw new Open311Refusal(400, [`${name} must be an ISO 8601 date-time with a time zone, e.g. 2024-05-01T09:30:00-04:00`]);
   return at;
-}
-
-/** Whether the date part names a day that exists: `Date` would roll 2024-02-31 over to March 2. */
-function realDay(value: string): boolean {
-  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 function wholeOf(params: Parameters, name: string, min: number, max: number): number | undefined {

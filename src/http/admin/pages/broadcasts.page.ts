@@ -36,7 +36,7 @@ import { HttpError } from '../../../core/errors.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatNumber } from './charts.js';
-import { fromCityLocalInput, toCityLocalInput } from './city-time.js';
+import { fromCityLocalInput, toCityLocalInput } from '../../../domain/city-time.js';
 import {
   checked,
   csrfField,

@@ -11,7 +11,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import type { StaffActor } from '../actor.js';
 import { html, raw, sendStaffPage, type SafeHtml } from '../html.js';
-import { formatCityTime } from './city-time.js';
+import { formatCityTime } from '../../../domain/city-time.js';
 import { CATEGORIES } from '../../../domain/vocabulary.js';
 
 /** The areas of the dashboard, as the navigation names them. */

@@ -33,7 +33,7 @@ import { StaffError } from '../../../staff/staff-deps.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { filterOf, reportQuery, statusBody } from '../reports.routes.js';
-import { toCityLocalInput } from './city-time.js';
+import { toCityLocalInput } from '../../../domain/city-time.js';
 import { HttpError } from '../../../core/errors.js';
 import { reportPinFrame, reportPinMap } from './map.page.js';
 import { reopenedFlag, surveyAnswersView } from './report-surveys.view.js';

@@ -25,7 +25,7 @@ import { HttpError } from '../../../core/errors.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { roleFields } from '../roles.routes.js';
-import { fromCityLocalInput, toCityLocalInput } from './city-time.js';
+import { fromCityLocalInput, toCityLocalInput } from '../../../domain/city-time.js';
 import { csrfField, errorList, field, flashOf, formFields, humanize, issuesOf, lines, listField, sendPage, timeOf, type Flash } from './layout.js';
 
 const formParser = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 });

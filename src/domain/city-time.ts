@@ -1,8 +1,9 @@
 /**
- * Dates on the staff pages are the city's wall-clock time (CITY_TIMEZONE), whatever time zone
- * the server or the coordinator's laptop is in: a role "Saturday 9:00" means 9:00 in the city.
- * A `datetime-local` input has no time zone, so the conversion both ways is done here, with the
- * platform's `Intl` data (which knows daylight saving time) and no date library.
+ * The city's wall-clock time (CITY_TIMEZONE), whatever time zone the server or a coordinator's
+ * laptop is in: a role "Saturday 9:00" on the staff pages means 9:00 in the city, and an Open311
+ * date carries the city's offset. A `datetime-local` input has no time zone, so the conversion
+ * both ways is done here, with the platform's `Intl` data (which knows daylight saving time) and
+ * no date library.
  */
 
 const MINUTE_MS = 60_000;
@@ -59,16 +60,32 @@ export function fromCityLocalInput(value: string, timeZone: string): Date | null
   if (!match) return null;
   const [year, month, day, hour, minute, second] = match.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
   const wall = Date.UTC(year, month - 1, day, hour, minute, second);
-  const check = new Date(wall);
-  // Date.UTC rolls 2026-02-31 over into March; a value that rolled over was not a real date.
-  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
-    return null;
-  }
+  if (!isRealDay(year, month, day) || hour > 23 || minute > 59 || second > 59) return null;
   // The offsets a day either side cover any one daylight saving change around this time.
   const before = offsetAt(wall - DAY_MS, timeZone);
   const after = offsetAt(wall + DAY_MS, timeZone);
   const candidates = [wall - before, wall - after].filter((at) => at + offsetAt(at, timeZone) === wall).sort((a, b) => a - b);
   return new Date(candidates[0] ?? wall - before);
+}
+
+/** Whether a calendar day exists: `Date.UTC` rolls 2026-02-31 over into March. */
+export function isRealDay(year: number, month: number, day: number): boolean {
+  const check = new Date(Date.UTC(year, month - 1, day));
+  return check.getUTCFullYear() === year && check.getUTCMonth() === month - 1 && check.getUTCDate() === day;
+}
+
+/**
+ * An instant as ISO 8601 with the time zone's offset at that instant (`2024-05-01T09:30:00-04:00`,
+ * or `Z` where the offset is zero), as Open311 asks of every date.
+ */
+export function isoWithOffset(at: Date, timeZone: string): string {
+  const whole = Math.floor(at.getTime() / 1000) * 1000;
+  const c = wallClock(whole, timeZone);
+  const offsetMinutes = Math.round(offsetAt(whole, timeZone) / MINUTE_MS);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const zone =
+    offsetMinutes === 0 ? 'Z' : `${offsetMinutes < 0 ? '-' : '+'}${two(Math.floor(Math.abs(offsetMinutes) / 60))}:${two(Math.abs(offsetMinutes) % 60)}`;
+  return `${String(c.year).padStart(4, '0')}-${two(c.month)}-${two(c.day)}T${two(c.hour)}:${two(c.minute)}:${two(c.second)}${zone}`;
 }
 
 /** An instant as a `datetime-local` value in the city's time zone (minutes precision), for a form's value. */
