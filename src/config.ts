@@ -70,6 +70,13 @@ const schema = z.object({
   // Up to 5 km: a lookup reads the grid cells of the circle's box (4 at 250 m, about 300 at 5 km).
   DUPLICATE_RADIUS_METERS: z.coerce.number().min(10).max(5_000).default(250),
   HANDOFF_IDLE_MINUTES: z.coerce.number().positive().max(10_080).default(30),
+  // Hours before a shift when its volunteers are reminded; a role may set its own.
+  VOLUNTEER_REMINDER_HOURS: z
+    .string()
+    .regex(/^(off|\d{1,3}(\.\d+)?(,\d{1,3}(\.\d+)?)*)$/, 'must be hours before a shift, like 48,2 (or off)')
+    .default('48,2'),
+  // What an hour of volunteering is worth, for the impact page (Independent Sector's 2024 US estimate).
+  VOLUNTEER_HOUR_VALUE: z.coerce.number().min(0).max(10_000).default(34.79),
   STAFF_SESSION_HOURS: z.coerce.number().positive().max(720).default(12),
   RATE_LIMIT_MESSAGES_PER_MINUTE: z.coerce.number().min(0).max(100_000).default(30),
   RATE_LIMIT_MESSAGE_BURST: z.coerce.number().int().min(1).max(100_000).default(15),
@@ -160,6 +167,10 @@ export interface Config {
    * and the resident is told (an unanswered request stays in the inbox).
    */
   handoffIdleMs: number;
+  /** Hours before a shift when its volunteers are reminded, longest first, unless a role sets its own; empty = none. */
+  volunteerReminderHours: number[];
+  /** The value of one volunteer hour, in the city's currency, for the impact numbers. */
+  volunteerHourValue: number;
   /** How long a staff dashboard session lasts. */
   staffSessionHours: number;
   /**
@@ -255,6 +266,12 @@ function quietHoursOf(value: string): Config['quietHours'] {
   return { start: start ?? 0, end: end ?? 0 };
 }
 
+/** `48,2` → [48, 2] (longest first, each once); `off` → none. */
+function reminderHoursOf(value: string): number[] {
+  if (value === 'off') return [];
+  return [...new Set(value.split(',').map(Number))].filter((hours) => hours > 0).sort((a, b) => b - a);
+}
+
 /** Thrown with one line per bad key, so an operator sees every problem at once. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -303,6 +320,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     fixSurveyDays: c.FIX_SURVEY_DAYS,
     duplicateRadiusM: c.DUPLICATE_RADIUS_METERS,
     handoffIdleMs: c.HANDOFF_IDLE_MINUTES * 60_000,
+    volunteerReminderHours: reminderHoursOf(c.VOLUNTEER_REMINDER_HOURS),
+    volunteerHourValue: c.VOLUNTEER_HOUR_VALUE,
     staffSessionHours: c.STAFF_SESSION_HOURS,
     rateLimits: {
       messages: { perMinute: c.RATE_LIMIT_MESSAGES_PER_MINUTE, burst: c.RATE_LIMIT_MESSAGE_BURST },

@@ -30,6 +30,8 @@ export interface ResidentRecord extends StoredRecord {
   neighbourhood?: string;
   /** The name they gave a volunteer coordinator. */
   name?: string;
+  /** Volunteer hour milestones (10, 25, 50) already celebrated, so each is told once. */
+  volunteerMilestones?: number[];
   createdAt: Date;
   lastSeenAt: Date;
 }
@@ -326,17 +328,81 @@ export interface VolunteerRoleRecord extends StoredRecord {
   status: 'open' | 'closed';
   /** Seeded demo data, shown as such to residents and staff. */
   demo: boolean;
+  /**
+   * Hours before each shift when its volunteers are reminded ("Reply 1 to confirm, 2 if you
+   * can't make it"); absent means the city default (`VOLUNTEER_REMINDER_HOURS`, 48 and 2).
+   */
+  reminderHours?: number[];
+  /**
+   * A volunteer who has not confirmed this many hours before the shift is released and the spot
+   * goes to the waitlist; absent means never released.
+   */
+  releaseUnconfirmedHours?: number;
+  /** What the role is meant to achieve, asked of volunteers after each shift (impact volunteering). */
+  outcome?: RoleOutcome;
+  /** The reports this role was made from ("Love Your Block"): closed together when the work is done. */
+  fromReports?: string[];
   createdAt: Date;
   updatedAt?: Date;
 }
 
-/** A resident's sign-up for a role; `_id` is `<roleId>|<address>` so there is one per pair. */
+/** A role's measured outcome: "How many bags of trash did your group collect?", against a target. */
+export interface RoleOutcome {
+  /** What is counted, plural ("bags of trash"). */
+  unit: string;
+  /** The question asked after a shift. */
+  question: string;
+  /** The role's goal in that unit, for the impact page; absent when there is none. */
+  target?: number;
+  /** Unit and question in other languages, by locale. */
+  translations?: Record<string, { unit: string; question: string }>;
+}
+
+/**
+ * One shift of a role: a date, start and end, a place and its own capacity. Residents sign up
+ * for a shift; a role with no shifts is signed up for as a whole (its own date and capacity),
+ * which is also how a recurring role ("Saturdays 9–12") is joined.
+ */
+export interface ShiftRecord extends StoredRecord {
+  roleId: string;
+  startsAt: Date;
+  endsAt: Date;
+  /** Where, when not the role's own place. */
+  place?: string;
+  capacity: number;
+  /** A cancelled shift keeps its sign-ups for the record; its volunteers are told. */
+  status: 'open' | 'cancelled';
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * A resident's sign-up for a role, or for one shift of it. `_id` is `<roleId>|<address>` for a
+ * role signed up for as a whole and `<shiftId>|<address>` for a shift, so there is one per pair.
+ * What happened at the shift (attendance, hours, the outcome) is kept on it: a sign-up is the
+ * unit a coordinator checks in and the impact page counts.
+ */
 export interface SignupRecord extends StoredRecord {
   roleId: string;
+  /** The shift, when the role has shifts. */
+  shiftId?: string;
   address: string;
   name: string;
   channel: ChannelName;
   status: 'confirmed' | 'waitlisted' | 'cancelled';
+  /** Why a sign-up was cancelled: by the resident, released unconfirmed, or by staff. */
+  cancelledBy?: 'resident' | 'released' | 'staff';
+  /** When the resident answered a reminder "1: I'll be there". */
+  attendanceConfirmedAt?: Date;
+  /** Whether they came: what the resident said after the shift, or what staff marked at check-in. */
+  attendance?: 'attended' | 'no_show';
+  attendanceBy?: 'resident' | 'staff';
+  /** Hours the resident said they gave. */
+  hoursReported?: number;
+  /** Hours a coordinator approved or corrected; these count when present. */
+  hoursApproved?: number;
+  /** The resident's answer to the role's outcome question, in the role's unit. */
+  outcomeReported?: number;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -70,9 +70,17 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'address', sortBy: 'at' },
   ],
   roles: [{ field: 'status', sortBy: 'startsAt' }],
+  shifts: [
+    // A role's shifts in time order (its page, the resident's list).
+    { field: 'roleId', sortBy: 'startsAt' },
+    // Open shifts by start: reminder planning reads the next hours' window, check-in the day's.
+    { field: 'status', sortBy: 'startsAt' },
+  ],
   signups: [
     { field: 'roleId', sortBy: 'createdAt' },
     { field: 'address', sortBy: 'createdAt' },
+    // A shift's volunteers (its capacity, waitlist, reminders and check-in list).
+    { field: 'shiftId', sortBy: 'createdAt' },
   ],
   outbound: [
     { field: 'providerMessageId', sortBy: 'createdAt' },

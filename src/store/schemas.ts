@@ -36,6 +36,8 @@ import type {
   ReportRecord,
   ReportUpdateRecord,
   ResidentRecord,
+  RoleOutcome,
+  ShiftRecord,
   SignupRecord,
   StatusGroup,
   TranscriptEntryRecord,
@@ -131,6 +133,18 @@ const translationSchema = nestedSchema<{ title: string; description: string }>({
   description: { type: String, required: true },
 });
 
+const outcomeTranslationSchema = nestedSchema<{ unit: string; question: string }>({
+  unit: { type: String, required: true },
+  question: { type: String, required: true },
+});
+
+const roleOutcomeSchema = nestedSchema<RoleOutcome>({
+  unit: { type: String, required: true },
+  question: { type: String, required: true },
+  target: { type: Number, min: 0 },
+  translations: { type: Map, of: outcomeTranslationSchema, default: undefined },
+});
+
 const residentSchema = recordSchema<ResidentRecord>({
   _id: ID,
   _rev: REV,
@@ -142,6 +156,7 @@ const residentSchema = recordSchema<ResidentRecord>({
   interests: { type: [String] },
   neighbourhood: String,
   name: String,
+  volunteerMilestones: { type: [Number], default: undefined },
   createdAt: { type: Date, required: true },
   lastSeenAt: { type: Date, required: true },
 });
@@ -349,14 +364,32 @@ const volunteerRoleSchema = recordSchema<VolunteerRoleRecord>({
     enum: membersOf<VolunteerRoleRecord['status']>()(['open', 'closed']),
   },
   demo: { type: Boolean, required: true },
+  reminderHours: { type: [Number], default: undefined },
+  releaseUnconfirmedHours: { type: Number, min: 0 },
+  outcome: { type: roleOutcomeSchema, default: undefined },
+  fromReports: { type: [String], default: undefined },
   createdAt: { type: Date, required: true },
   updatedAt: Date,
+});
+
+const shiftSchema = recordSchema<ShiftRecord>({
+  _id: ID,
+  _rev: REV,
+  roleId: { type: String, required: true },
+  startsAt: { type: Date, required: true },
+  endsAt: { type: Date, required: true },
+  place: String,
+  capacity: { type: Number, required: true, min: 0 },
+  status: { type: String, required: true, enum: membersOf<ShiftRecord['status']>()(['open', 'cancelled']) },
+  createdAt: { type: Date, required: true },
+  updatedAt: { type: Date, required: true },
 });
 
 const signupSchema = recordSchema<SignupRecord>({
   _id: ID,
   _rev: REV,
   roleId: { type: String, required: true },
+  shiftId: String,
   address: { type: String, required: true },
   name: { type: String, required: true },
   channel: { type: String, required: true, enum: CHANNELS },
@@ -365,6 +398,13 @@ const signupSchema = recordSchema<SignupRecord>({
     required: true,
     enum: membersOf<SignupRecord['status']>()(['confirmed', 'waitlisted', 'cancelled']),
   },
+  cancelledBy: { type: String, enum: membersOf<NonNullable<SignupRecord['cancelledBy']>>()(['resident', 'released', 'staff']) },
+  attendanceConfirmedAt: Date,
+  attendance: { type: String, enum: membersOf<NonNullable<SignupRecord['attendance']>>()(['attended', 'no_show']) },
+  attendanceBy: { type: String, enum: membersOf<NonNullable<SignupRecord['attendanceBy']>>()(['resident', 'staff']) },
+  hoursReported: { type: Number, min: 0 },
+  hoursApproved: { type: Number, min: 0 },
+  outcomeReported: { type: Number, min: 0 },
   createdAt: { type: Date, required: true },
   updatedAt: { type: Date, required: true },
 });
@@ -566,6 +606,7 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   ideas: ideaSchema,
   ideaSupports: ideaSupportSchema,
   roles: volunteerRoleSchema,
+  shifts: shiftSchema,
   signups: signupSchema,
   outbound: outboundMessageSchema,
   handoffs: handoffSchema,

@@ -26,6 +26,7 @@ import type {
   ReportRecord,
   ReportUpdateRecord,
   ResidentRecord,
+  ShiftRecord,
   SignupRecord,
   StoredRecord,
   TranscriptEntryRecord,
@@ -85,6 +86,7 @@ export interface Collections {
   ideas: Collection<IdeaRecord>;
   ideaSupports: Collection<IdeaSupportRecord>;
   roles: Collection<VolunteerRoleRecord>;
+  shifts: Collection<ShiftRecord>;
   signups: Collection<SignupRecord>;
   outbound: Collection<OutboundMessageRecord>;
   handoffs: Collection<HandoffRecord>;

@@ -79,7 +79,10 @@ function aBusyConversation(id: string): Unsaved<RecordOf<'conversations'>> {
 
 /** Realistic records of every collection, as the service writes them (typed, so they stay so). */
 const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[] } = {
-  residents: [aResident('sms:+15550000001'), aResident('telegram:42', { neighbourhood: 'Riverside', name: 'Ana', interests: [], locale: 'es' })],
+  residents: [
+    aResident('sms:+15550000001'),
+    aResident('telegram:42', { neighbourhood: 'Riverside', name: 'Ana', interests: [], locale: 'es', volunteerMilestones: [10, 25] }),
+  ],
   consentEvents: [{ _id: 'CE-1', address: 'sms:+15550000001', channel: 'sms', kind: 'opt_out', keyword: 'STOP', at: at(3) }],
   conversations: [aConversation('telegram:1'), aBusyConversation('sms:+15550000002'), aConversation('web:3', { state: null, recentInbound: [] })],
   transcripts: [
@@ -164,6 +167,31 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       updatedAt: at(10),
     }),
     aRole('V-9M2PQ', { translations: undefined, interests: [], demo: true, status: 'closed' }),
+    aRole('V-7M2PQ', {
+      reminderHours: [48, 2],
+      releaseUnconfirmedHours: 24,
+      outcome: {
+        unit: 'bags of trash',
+        question: 'How many bags did your group collect?',
+        target: 200,
+        translations: { es: { unit: 'bolsas', question: '¿Cuántas bolsas?' } },
+      },
+      fromReports: ['R-7K3QX', 'R-8K3QX'],
+    }),
+  ],
+  shifts: [
+    { _id: 'S-4K7PQ', roleId: 'V-7M2PQ', startsAt: at(100), endsAt: at(103), capacity: 10, status: 'open', createdAt: at(1), updatedAt: at(1) },
+    {
+      _id: 'S-5K7PQ',
+      roleId: 'V-7M2PQ',
+      startsAt: at(200),
+      endsAt: at(203),
+      place: 'North gate',
+      capacity: 0,
+      status: 'cancelled',
+      createdAt: at(1),
+      updatedAt: at(2),
+    },
   ],
   signups: [
     {
@@ -173,6 +201,35 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       name: 'Ana',
       channel: 'sms',
       status: 'waitlisted',
+      createdAt: at(5),
+      updatedAt: at(6),
+    },
+    {
+      _id: 'S-4K7PQ|telegram:42',
+      roleId: 'V-7M2PQ',
+      shiftId: 'S-4K7PQ',
+      address: 'telegram:42',
+      name: 'Ana',
+      channel: 'telegram',
+      status: 'confirmed',
+      attendanceConfirmedAt: at(90),
+      attendance: 'attended',
+      attendanceBy: 'resident',
+      hoursReported: 2.5,
+      hoursApproved: 3,
+      outcomeReported: 12,
+      createdAt: at(5),
+      updatedAt: at(110),
+    },
+    {
+      _id: 'S-5K7PQ|sms:+15550000001',
+      roleId: 'V-7M2PQ',
+      shiftId: 'S-5K7PQ',
+      address: 'sms:+15550000001',
+      name: 'Ben',
+      channel: 'sms',
+      status: 'cancelled',
+      cancelledBy: 'released',
       createdAt: at(5),
       updatedAt: at(6),
     },
