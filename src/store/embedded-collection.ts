@@ -125,7 +125,7 @@ export function openEmbeddedCollection<T extends StoredRecord>(context: Embedded
       // One synchronous pass: lmdb-js reads from one snapshot within an event turn, so the
       // index keys and the records they point to are consistent with each other.
       const found: T[] = [];
-      for (const key of index.db.getKeys(rangeOf(query.value, query.order, query.limit))) {
+      for (const key of index.db.getKeys(rangeOf(query.value, query.order, query.limit, query.from))) {
         const record = records.get(key[2]);
         if (record) found.push(record);
       }

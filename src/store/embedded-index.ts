@@ -69,9 +69,13 @@ export function rangeOf(
   value: string | number | boolean,
   order: 'asc' | 'desc',
   limit: number | undefined,
+  from?: Date | number | string,
 ): { start: Key; end: Key; reverse: boolean; limit?: number } {
-  const low: Key = [value];
-  const high: Key = [value, ABOVE_ALL];
+  const edge = from === undefined ? undefined : keyPart(from);
+  // Without a start, the whole run of `value`; with one, from it in the order's direction, and
+  // never the records without a sort value (keyed `false`, below every number and string).
+  const low: Key = edge === undefined ? [value] : order === 'asc' ? [value, edge] : [value, NO_SORT_VALUE, ABOVE_ALL];
+  const high: Key = edge === undefined || order === 'asc' ? [value, ABOVE_ALL] : [value, edge, ABOVE_ALL];
   const range = order === 'asc' ? { start: low, end: high, reverse: false } : { start: high, end: low, reverse: true };
   return limit === undefined ? range : { ...range, limit };
 }

@@ -371,10 +371,11 @@ function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Mo
     },
 
     async find(where, options) {
-      const { index, value, order, limit } = checkQuery(name, model.schema, where, options);
+      const { index, value, order, limit, from } = checkQuery(name, model.schema, where, options);
       const direction = order === 'asc' ? 1 : -1;
       const sort: Record<string, 1 | -1> = index.sortBy ? { [index.sortBy]: direction, _id: direction } : { _id: direction };
-      const query = model.find({ [index.field]: value } as mongoose.QueryFilter<T>).sort(sort);
+      const start = from !== undefined && index.sortBy ? { [index.sortBy]: order === 'asc' ? { $gte: from } : { $lte: from } } : {};
+      const query = model.find({ [index.field]: value, ...start } as mongoose.QueryFilter<T>).sort(sort);
       if (limit !== undefined) query.limit(limit);
       return query.lean<T[]>().exec();
     },

@@ -14,6 +14,8 @@ export interface CheckedQuery {
   order: 'asc' | 'desc';
   /** Undefined means no limit. */
   limit: number | undefined;
+  /** Where to start on the sort field (inclusive), in the order's direction; undefined = its end. */
+  from: Date | number | string | undefined;
 }
 
 // The JavaScript type a where-value must have for a field of each mongoose type. Index fields
@@ -62,7 +64,24 @@ export function checkQuery(
   if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
     throw new Error(`${collection}: limit must be a positive integer`);
   }
-  return { index, value: value as string | number | boolean, order, limit };
+  const from = checkFrom(collection, schema, index, options.from);
+  return { index, value: value as string | number | boolean, order, limit, from };
+}
+
+// The JavaScript type a `from` must have for a sort field of each mongoose type.
+const FROM_TYPES: Readonly<Record<string, (from: unknown) => boolean>> = {
+  Date: (from) => from instanceof Date && !Number.isNaN(from.getTime()),
+  Number: (from) => typeof from === 'number' && Number.isFinite(from),
+  String: (from) => typeof from === 'string' && !from.includes('\0'),
+};
+
+/** A `from` must be of the sort field's type (a Date for a date), on an index that has one. */
+function checkFrom(collection: CollectionName, schema: Schema, index: AnyIndexSpec, from: unknown): Date | number | string | undefined {
+  if (from === undefined) return undefined;
+  if (!index.sortBy) throw new Error(`${collection}: the index on ${index.field} has no sort field to start from`);
+  const fits = FROM_TYPES[schema.path(index.sortBy)?.instance ?? ''];
+  if (!fits?.(from)) throw new Error(`${collection}: from must be of ${index.sortBy}'s type`);
+  return from as Date | number | string;
 }
 
 /** Checks an id given to `get` or `delete`: a string, so `{ $ne: null }` cannot reach MongoDB. */

@@ -47,6 +47,13 @@ export interface Where<T> {
 export interface FindOptions {
   order?: 'asc' | 'desc';
   limit?: number;
+  /**
+   * Start at this value of the index's sort field, inclusive: ascending reads sort values from it
+   * up, descending from it down. A window ("shifts starting from now", "requests before
+   * end_date") is then one read from its edge, not a scan of the years before it. Records without
+   * a sort value are not returned. Only for indexes with a `sortBy`.
+   */
+  from?: Date | number | string;
 }
 
 /** One collection of records. Every method is safe to call concurrently. */

@@ -197,6 +197,24 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect(ids(await store.reports.find({ field: 'category', equals: 'pothole' }, { limit: 10 }))).toHaveLength(5);
       });
 
+      it('starts at a sort value, inclusive, in either order', async () => {
+        const open = { field: 'statusGroup', equals: 'open' } as const;
+        expect(ids(await store.reports.find(open, { from: at(10) }))).toEqual(['R-2', 'R-3', 'R-1', 'R-5']);
+        expect(ids(await store.reports.find(open, { from: at(11) }))).toEqual(['R-1', 'R-5']);
+        expect(ids(await store.reports.find(open, { from: at(20), limit: 1 }))).toEqual(['R-1']);
+        expect(ids(await store.reports.find(open, { order: 'desc', from: at(20) }))).toEqual(['R-1', 'R-3', 'R-2']);
+        expect(ids(await store.reports.find(open, { order: 'desc', from: at(19), limit: 1 }))).toEqual(['R-3']);
+        expect(ids(await store.reports.find(open, { order: 'desc', from: at(9) }))).toEqual([]);
+        expect(ids(await store.reports.find(open, { from: at(31) }))).toEqual([]);
+        // Numbers too, and a wrong type or an index without a sort field is refused.
+        for (const seq of [3, 1, 2]) await store.transcripts.insert(aTranscriptEntry('c', seq));
+        const from2 = await store.transcripts.find({ field: 'conversationId', equals: 'c' }, { from: 2 });
+        expect(from2.map((entry) => entry.seq)).toEqual([2, 3]);
+        await expect(store.reports.find(open, { from: 10 })).rejects.toThrow(/from must be/);
+        await expect(store.reports.find(open, { from: new Date(Number.NaN) })).rejects.toThrow(/from must be/);
+        await expect(store.transcripts.find({ field: 'inboundKey', equals: 'k' }, { from: 1 })).rejects.toThrow(/no sort field/);
+      });
+
       it('returns whole records', async () => {
         const [first] = await store.reports.find({ field: 'statusGroup', equals: 'fixed' });
         expect(first).toEqual({ ...aReport('R-4', { createdAt: at(5), statusGroup: 'fixed' }), _rev: 1 });
