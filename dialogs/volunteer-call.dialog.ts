@@ -6,6 +6,7 @@
 import type { RoleView } from '../src/engine/commands.js';
 import { defineDialog, type StepContext } from '../src/engine/types.js';
 import { freeText, notAnAnswer, result, say, str } from './dialog-kit.js';
+import { askShift, pickedShift, signupWhen } from './volunteer-shifts.js';
 
 const NAME_MAX = 80;
 
@@ -20,9 +21,28 @@ export const volunteerCallDialog = defineDialog({
       ask: (ctx) => {
         const role = result<{ role: RoleView | null }>(ctx.slots.role)?.role;
         if (!role || role.status !== 'open') return { finish: true, say: [say(ctx, 'volunteer_call.closed')] };
+        if (role.shifts) return { skipTo: 'shift' };
         return ctx.resident.name ? { skipTo: 'sign_up' } : { skipTo: 'name' };
       },
       answer: () => ({ reroute: true }),
+    },
+    // A role with shifts: the "yes" to the call is for one of them.
+    shift: {
+      ask: (ctx) => {
+        const role = result<{ role: RoleView | null }>(ctx.slots.role)?.role;
+        if (!role) return { finish: true, say: [say(ctx, 'volunteer_call.closed')] };
+        const replies = askShift(ctx, role, null, []);
+        return role.shifts?.length ? replies : { finish: true, say: replies };
+      },
+      answer: (input, ctx) => {
+        const role = result<{ role: RoleView | null }>(ctx.slots.role)?.role;
+        if (!role) return { reroute: true };
+        const picked = pickedShift(input, ctx, role);
+        const shift = picked && typeof picked !== 'string' ? picked : null;
+        if (!shift && ctx.yesNo(input) === 'no') return { finish: true, say: [say(ctx, 'volunteer.maybe_later')] };
+        if (!shift) return input.nlu.intent === 'none' ? { retry: 'retry.pick_number' } : { reroute: true };
+        return { to: ctx.resident.name ? 'sign_up' : 'name', set: { shiftId: shift.ref } };
+      },
     },
     name: {
       freeText: true,
@@ -41,6 +61,7 @@ export const volunteerCallDialog = defineDialog({
           type: 'role.signUp',
           input: {
             ref: str(ctx.slots.roleRef) ?? '',
+            ...(str(ctx.slots.shiftId) ? { shiftId: str(ctx.slots.shiftId) } : {}),
             name: str(ctx.slots.name) ?? ctx.resident.name ?? '',
             waitlist: true,
             ...(str(ctx.slots.broadcastId) ? { via: str(ctx.slots.broadcastId) } : {}),
@@ -62,7 +83,7 @@ function signupVars(ctx: StepContext) {
   const role = result<{ role: RoleView | null }>(ctx.slots.role)?.role;
   return {
     title: role?.title ?? '',
-    date: role ? (role.schedule ?? ctx.formatDate(role.startsAt)) : '',
+    date: signupWhen(ctx, role),
     contact: role?.contact ?? '',
     name: str(ctx.slots.name) ?? ctx.resident.name ?? '',
   };

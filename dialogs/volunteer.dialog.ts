@@ -7,6 +7,7 @@ import type { RoleSummary, RoleView, SignupSummary } from '../src/engine/command
 import { defineDialog, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
 import { answerYesNo, ask, choice, freeText, notAnAnswer, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { askShift, backToList, pickedShift, signupWhen } from './volunteer-shifts.js';
 
 const ROLES_SHOWN = 5;
 const NAME_MAX = 80;
@@ -45,7 +46,10 @@ function mySignupChoices(ctx: StepContext): Choice[] {
   return [
     ...signups.map((signup) => ({
       id: signup.ref,
-      label: ctx.t(`volunteer.signup_item_${signup.status}`, { title: signup.title, date: ctx.formatDate(signup.startsAt) }),
+      label: ctx.t(`volunteer.signup_item_${signup.status}`, {
+        title: signup.title,
+        date: signup.endsAt ? ctx.formatRange(signup.startsAt, signup.endsAt) : ctx.formatDate(signup.startsAt),
+      }),
     })),
     choice(ctx, 'list', 'volunteer.back_to_list'),
   ];
@@ -85,11 +89,11 @@ export const volunteerDialog = defineDialog({
       },
       answer: (input, ctx) => {
         const reference = input.nlu.entities.reference;
-        if (reference?.startsWith('V-')) return { to: 'detail', set: { roleRef: reference } };
+        if (reference?.startsWith('V-')) return { to: 'detail', set: { roleRef: reference, shiftId: null } };
         const picked = ctx.pick(input, listChoices(ctx));
         if (picked === 'filter') return { to: 'filter_interest', set: { interest: null, neighbourhood: null } };
         if (picked === 'mine' || (!picked && input.nlu.intent === 'my_signups')) return { to: 'mine' };
-        if (picked) return { to: 'detail', set: { roleRef: picked } };
+        if (picked) return { to: 'detail', set: { roleRef: picked, shiftId: null } };
         if (input.nlu.intent !== 'none' && input.nlu.intent !== 'find_volunteer') return { reroute: true };
         return { retry: 'retry.pick_number' };
       },
@@ -115,6 +119,17 @@ export const volunteerDialog = defineDialog({
       ask: (ctx) => {
         const role = result<{ role: RoleView | null }>(ctx.slots.role)?.role;
         if (!role || role.status !== 'open') return { finish: true, say: [say(ctx, 'volunteer.not_found', { ref: str(ctx.slots.roleRef) ?? '' })] };
+        // A role with shifts: its details, then which shift (the shifts are the choices).
+        if (role.shifts) {
+          const about = ctx.t('volunteer.detail_shifts', {
+            title: role.title,
+            description: role.description,
+            place: role.place,
+            neighbourhood: role.neighbourhood,
+          });
+          const demo = role.demo ? `\n${ctx.t('volunteer.demo_note')}` : '';
+          return askShift(ctx, role, { kind: 'text', text: about + demo }, [backToList(ctx)]);
+        }
         const details = ctx.t('volunteer.detail', {
           title: role.title,
           description: role.description,
@@ -130,6 +145,12 @@ export const volunteerDialog = defineDialog({
       answer: (input, ctx) => {
         const role = result<{ role: RoleView | null }>(ctx.slots.role)?.role;
         if (!role) return { reroute: true };
+        if (role.shifts) {
+          const picked = pickedShift(input, ctx, role, [backToList(ctx)]);
+          if (picked === 'list') return { to: 'list', set: { roleRef: null, show: null } };
+          if (picked && typeof picked !== 'string') return { to: 'name', set: { shiftId: picked.ref, waitlist: picked.spotsLeft === 0 } };
+          return { retry: 'retry.pick_number' };
+        }
         const picked = ctx.pick(input, detailChoices(ctx, role)) ?? (ctx.yesNo(input) === 'yes' ? (role.spotsLeft > 0 ? 'signup' : 'waitlist') : null);
         if (picked === 'list') return { to: 'list', set: { roleRef: null, show: null } };
         if (picked === 'signup' || picked === 'waitlist') return { to: 'name', set: { waitlist: picked === 'waitlist' } };
@@ -163,7 +184,7 @@ export const volunteerDialog = defineDialog({
         const role = result<{ role: RoleView | null }>(ctx.slots.role)?.role;
         const vars = {
           title: role?.title ?? '',
-          date: role ? (role.schedule ?? ctx.formatDate(role.startsAt)) : '',
+          date: signupWhen(ctx, role),
           contact: role?.contact ?? '',
           name: str(ctx.slots.name) ?? '',
         };
@@ -218,9 +239,15 @@ export const volunteerDialog = defineDialog({
 
 function signUp(ctx: StepContext, name: string, waitlist = ctx.slots.waitlist === true) {
   return {
-    run: { type: 'role.signUp' as const, input: { ref: str(ctx.slots.roleRef) ?? '', name, waitlist } },
+    run: { type: 'role.signUp' as const, input: { ref: str(ctx.slots.roleRef) ?? '', ...shiftOf(ctx), name, waitlist } },
     resultSlot: 'signup',
     then: 'signed_up',
     set: { name },
   };
+}
+
+/** The picked shift, as the sign-up's input (nothing for a role without shifts). */
+function shiftOf(ctx: StepContext): { shiftId?: string } {
+  const shiftId = str(ctx.slots.shiftId);
+  return shiftId ? { shiftId } : {};
 }

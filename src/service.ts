@@ -140,14 +140,14 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   const runner = new CommandRunner(
     store,
     {
-      async spotFreed(roleId) {
+      async spotFreed(roleId, shiftId, now) {
         // Not awaited: this runs inside the cancelling resident's turn, which holds their
         // conversation's lock, and telling the promoted resident takes theirs. Two residents
         // swapping spots would otherwise wait on each other for ever. The cancellation stands
         // whatever happens here; a failed promotion is logged and retried by the next
         // cancellation, capacity change or reopening. `close()` waits for promotions in flight.
         if (!staffDeps) return;
-        const promotion = promoteFromWaitlist(staffDeps, roleId)
+        const promotion = promoteFromWaitlist(staffDeps, roleId, now, shiftId)
           .then(() => undefined)
           .catch((error: unknown) => logger.error({ roleId, err: errorSummary(error) }, 'waitlist promotion failed'))
           .finally(() => promotions.delete(promotion));

@@ -963,6 +963,7 @@ class Turn {
       yesNo: (input) => this.yesNoOf(input),
       isQuestion: (text) => this.isQuestion(text),
       formatDate: (iso) => dateFormat.format(new Date(iso)),
+      formatRange: (startIso, endIso) => dateFormat.formatRange(new Date(startIso), new Date(endIso)),
       channel: this.channel,
       resident: this.resident,
     };

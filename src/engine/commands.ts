@@ -75,14 +75,35 @@ export interface RoleView extends RoleSummary {
   capacity: number;
   interests: string[];
   status: 'open' | 'closed';
+  /**
+   * The shifts a resident can sign up for (open, not started, soonest first), when the role has
+   * shifts at all; then a sign-up is for one of them, never for the role as a whole.
+   */
+  shifts?: ShiftView[];
+}
+
+/** One shift of a role, as a resident picks it. */
+export interface ShiftView {
+  /** The shift's id (`S-…`). */
+  ref: string;
+  startsAt: string;
+  endsAt: string;
+  /** Where, the role's place unless the shift has its own. */
+  place: string;
+  spotsLeft: number;
 }
 
 /** A line in "my sign-ups". */
 export interface SignupSummary {
+  /** What the sign-up is for: the shift's id, or the role's reference for a role without shifts. */
   ref: string;
+  /** The role's reference. */
+  roleRef: string;
   title: string;
   status: 'confirmed' | 'waitlisted';
   startsAt: string;
+  /** The shift's end, for a shift. */
+  endsAt?: string;
 }
 
 /** Everything the engine can ask for, with the result each one returns. */
@@ -101,7 +122,8 @@ export interface CommandResults {
   'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' };
   'role.list': { roles: RoleSummary[]; interests: string[]; neighbourhoods: string[] };
   'role.get': { role: RoleView | null };
-  'role.signUp': { outcome: 'confirmed' | 'waitlisted' | 'already' | 'full' | 'closed' | 'not_found' };
+  /** `pick_shift`: the role has shifts and none was named (a sign-up is for a shift). */
+  'role.signUp': { outcome: 'confirmed' | 'waitlisted' | 'already' | 'full' | 'closed' | 'not_found' | 'pick_shift' };
   'signup.listMine': { signups: SignupSummary[] };
   'signup.cancel': { outcome: 'cancelled' | 'not_found' };
   'resident.deleteData': { deleted: true };
@@ -134,9 +156,13 @@ export interface CommandInputs {
   'idea.support': { ref: string };
   'role.list': { interest?: string; neighbourhood?: string };
   'role.get': { ref: string };
-  /** `via`: the broadcast whose call the resident answered, so its answers are counted. */
-  'role.signUp': { ref: string; name: string; waitlist: boolean; via?: string };
+  /**
+   * `shiftId`: the shift, for a role with shifts. `via`: the broadcast whose call the resident
+   * answered, so its answers are counted.
+   */
+  'role.signUp': { ref: string; shiftId?: string; name: string; waitlist: boolean; via?: string };
   'signup.listMine': Record<string, never>;
+  /** `ref`: a `SignupSummary.ref` (the shift's id, or the role's reference). */
   'signup.cancel': { ref: string };
   'resident.deleteData': Record<string, never>;
 }

@@ -173,6 +173,8 @@ export interface StepContext {
   /** Whether the text asks something ("why do you need my name?"): not an answer to a name or place. */
   isQuestion(text: string): boolean;
   formatDate(iso: string): string;
+  /** A start and end as one range in the city's time ("Dec 12, 2026, 9:00 AM – 12:00 PM"). */
+  formatRange(startIso: string, endIso: string): string;
   channel: ChannelFacts;
   resident: ResidentFacts;
 }

@@ -9,9 +9,20 @@
  */
 import { createHash } from 'node:crypto';
 import type { ChannelName, MediaRef } from '../core/message.js';
-import type { Command, CommandResult, Effect, ReportSummary, ReportView, RoleSummary, RoleView } from '../engine/commands.js';
-import type { Collections, Store } from '../store/store.port.js';
-import type { SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
+import type {
+  Command,
+  CommandResult,
+  CommandResults,
+  Effect,
+  ReportSummary,
+  ReportView,
+  RoleSummary,
+  RoleView,
+  ShiftView,
+  SignupSummary,
+} from '../engine/commands.js';
+import type { Collections, FindOptions, Store } from '../store/store.port.js';
+import type { ShiftRecord, SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { withOpenReportKeys } from '../domain/open-report-keys.js';
@@ -37,8 +48,11 @@ export interface CommandScope {
 
 /** What the rest of the service does after some commands (set up by the service). */
 export interface CommandRunnerHooks {
-  /** A confirmed sign-up was cancelled: promote from the role's waitlist. */
-  spotFreed?(roleId: string): Promise<void>;
+  /**
+   * A confirmed sign-up was cancelled at `now`: promote from the shift's waitlist, or the role's
+   * for a role without shifts.
+   */
+  spotFreed?(roleId: string, shiftId: string | undefined, now: Date): Promise<void>;
 }
 
 /** How many times an optimistic write is retried before it gives up (and the turn fails). */
@@ -49,6 +63,8 @@ const WRITE_ATTEMPTS = 5;
  */
 const SIGNUP_ATTEMPTS = 30;
 const ROLE_LIST_LIMIT = 50;
+/** A role's upcoming shifts offered to a resident at most (the soonest). */
+const SHIFTS_READ = 20;
 /** "My reports" reads this many of the resident's newest own and followed reports, and lists the first few. */
 const MY_REPORTS_READ = 20;
 const MY_REPORTS_LISTED = 5;
@@ -87,7 +103,10 @@ export class CommandRunner {
     private readonly hooks: CommandRunnerHooks = {},
     options: CommandRunnerOptions = {},
   ) {
-    this.erasure = new Erasure(store, { secret: options.addressHashSecret, spotFreed: async (roleId) => this.hooks.spotFreed?.(roleId) });
+    this.erasure = new Erasure(store, {
+      secret: options.addressHashSecret,
+      spotFreed: async (roleId: string, shiftId: string | undefined, now: Date) => this.hooks.spotFreed?.(roleId, shiftId, now),
+    });
     this.handoffIdleMs = options.handoffIdleMs ?? DEFAULT_HANDOFF_IDLE_MS;
     this.duplicateRadiusM = options.duplicateRadiusM ?? DEFAULT_DUPLICATE_RADIUS_M;
     this.geocoder = options.geocoder ?? null;
@@ -150,7 +169,7 @@ export class CommandRunner {
         return { type: command.type, value: await this.listRoles(command.input, scope) };
       case 'role.get': {
         const role = await this.store.roles.get(command.input.ref);
-        return { type: command.type, value: { role: role ? await this.roleView(role, scope.locale) : null } };
+        return { type: command.type, value: { role: role ? await this.roleView(role, scope) : null } };
       }
       case 'role.signUp': {
         const outcome = await this.signUp(command.input, scope);
@@ -161,10 +180,17 @@ export class CommandRunner {
         const signups = await this.store.signups.find({ field: 'address', equals: scope.address }, { order: 'desc', limit: 20 });
         const active = signups.filter((s) => s.status !== 'cancelled');
         const roles = await Promise.all(active.map((s) => this.store.roles.get(s.roleId)));
-        const listed = active.flatMap((signup, i) => {
+        const shifts = await Promise.all(active.map((s) => (s.shiftId ? this.store.shifts.get(s.shiftId) : null)));
+        const listed = active.flatMap((signup, i): SignupSummary[] => {
           const role = roles[i];
+          const shift = shifts[i];
           if (!role || signup.status === 'cancelled') return [];
-          return [{ ref: role._id, title: localizedRole(role, scope.locale).title, status: signup.status, startsAt: role.startsAt.toISOString() }];
+          const title = localizedRole(role, scope.locale).title;
+          if (!signup.shiftId) return [{ ref: role._id, roleRef: role._id, title, status: signup.status, startsAt: role.startsAt.toISOString() }];
+          // A shift that ended (or was cancelled) is not something to withdraw from any more.
+          if (!shift || shift.status !== 'open' || shift.endsAt < scope.now) return [];
+          const { startsAt, endsAt } = shift;
+          return [{ ref: shift._id, roleRef: role._id, title, status: signup.status, startsAt: startsAt.toISOString(), endsAt: endsAt.toISOString() }];
         });
         return { type: command.type, value: { signups: listed.slice(0, 5) } };
       }
@@ -394,78 +420,103 @@ export class CommandRunner {
 
   private async listRoles(filter: { interest?: string; neighbourhood?: string }, scope: CommandScope) {
     const open = await this.store.roles.find({ field: 'status', equals: 'open' }, { order: 'asc', limit: ROLE_LIST_LIMIT });
-    const upcoming = open.filter((role) => (role.endsAt ?? role.startsAt) >= scope.now || role.schedule);
+    const withShifts = await Promise.all(open.map(async (role) => ({ role, shifts: await this.shiftsOf(role, scope.now) })));
+    // A role with shifts is upcoming while a shift is; one without, until it ends (or always, when recurring).
+    const upcoming = withShifts.filter(({ role, shifts }) =>
+      shifts ? shifts.length > 0 : (role.endsAt ?? role.startsAt) >= scope.now || Boolean(role.schedule),
+    );
     const matching = upcoming.filter(
-      (role) => (!filter.interest || role.interests.includes(filter.interest)) && (!filter.neighbourhood || role.neighbourhood === filter.neighbourhood),
+      ({ role }) => (!filter.interest || role.interests.includes(filter.interest)) && (!filter.neighbourhood || role.neighbourhood === filter.neighbourhood),
     );
     // Summaries, not views: the list is kept in the conversation's state until the resident
     // picks, and is read and written back on every turn until then (the details are fetched
     // with role.get when a role is picked).
-    const roles = await Promise.all(matching.slice(0, 5).map((role) => this.roleSummary(role, scope.locale)));
+    const roles = await Promise.all(matching.slice(0, 5).map(({ role, shifts }) => this.roleSummary(role, shifts, scope.locale)));
     return {
       roles,
-      interests: [...new Set(upcoming.flatMap((role) => role.interests))].sort().slice(0, 8),
-      neighbourhoods: [...new Set(upcoming.map((role) => role.neighbourhood))].sort().slice(0, 8),
+      interests: [...new Set(upcoming.flatMap(({ role }) => role.interests))].sort().slice(0, 8),
+      neighbourhoods: [...new Set(upcoming.map(({ role }) => role.neighbourhood))].sort().slice(0, 8),
     };
   }
 
-  private async roleSummary(role: VolunteerRoleRecord, locale: string): Promise<RoleSummary> {
-    const confirmed = await this.confirmedCount(role._id);
+  /**
+   * A role's shifts a resident can still sign up for (open, not started, soonest first, at most
+   * SHIFTS_READ), with their spots left; null when the role has no shifts at all, so it is signed
+   * up for as a whole. One index read from now (`from`), however many shifts are past.
+   */
+  private async shiftsOf(role: VolunteerRoleRecord, now: Date): Promise<ShiftWithSpots[] | null> {
+    const byRole = { field: 'roleId', equals: role._id } as const;
+    const coming = await this.store.shifts.find(byRole, { order: 'asc', from: now, limit: SHIFTS_READ });
+    if (coming.length === 0 && (await this.store.shifts.count(byRole)) === 0) return null;
+    const open = coming.filter((shift) => shift.status === 'open' && shift.startsAt > now);
+    return Promise.all(open.map(async (shift) => ({ shift, spotsLeft: Math.max(0, shift.capacity - (await this.confirmedCount(role._id, shift._id))) })));
+  }
+
+  private async roleSummary(role: VolunteerRoleRecord, shifts: ShiftWithSpots[] | null, locale: string): Promise<RoleSummary> {
+    const spotsLeft = shifts ? shifts.reduce((sum, { spotsLeft }) => sum + spotsLeft, 0) : Math.max(0, role.capacity - (await this.confirmedCount(role._id)));
     return {
       ref: role._id,
       title: localizedRole(role, locale).title,
       neighbourhood: role.neighbourhood,
-      startsAt: role.startsAt.toISOString(),
-      spotsLeft: Math.max(0, role.capacity - confirmed),
+      // A role with shifts is dated by its next one.
+      startsAt: (shifts?.[0]?.shift.startsAt ?? role.startsAt).toISOString(),
+      spotsLeft,
       demo: role.demo,
     };
   }
 
-  /** The summary, and everything a resident needs to decide. */
-  private async roleView(role: VolunteerRoleRecord, locale: string): Promise<RoleView> {
+  /** The summary, and everything a resident needs to decide (the shifts to pick from, when it has shifts). */
+  private async roleView(role: VolunteerRoleRecord, scope: CommandScope): Promise<RoleView> {
+    const shifts = await this.shiftsOf(role, scope.now);
     return {
-      ...(await this.roleSummary(role, locale)),
-      description: localizedRole(role, locale).description,
+      ...(await this.roleSummary(role, shifts, scope.locale)),
+      description: localizedRole(role, scope.locale).description,
       place: role.place,
       ...(role.schedule ? { schedule: role.schedule } : {}),
       contact: role.contact,
       capacity: role.capacity,
       interests: role.interests,
       status: role.status,
+      ...(shifts ? { shifts: shifts.map(({ shift, spotsLeft }) => shiftView(role, shift, spotsLeft)) } : {}),
     };
   }
 
-  private async confirmedCount(roleId: string): Promise<number> {
-    const signups = await this.store.signups.find({ field: 'roleId', equals: roleId });
-    return signups.filter((s) => s.status === 'confirmed').length;
+  /** Confirmed sign-ups for a shift, or for a role as a whole (a role's shift sign-ups are not the role's). */
+  private async confirmedCount(roleId: string, shiftId?: string): Promise<number> {
+    return (await this.signupsFor(roleId, shiftId)).filter((s) => s.status === 'confirmed').length;
+  }
+
+  /** The sign-ups for a shift (by its index), or for a role as a whole (its sign-ups without a shift). */
+  private async signupsFor(roleId: string, shiftId: string | undefined, options: FindOptions = {}): Promise<SignupRecord[]> {
+    if (shiftId) return this.store.signups.find({ field: 'shiftId', equals: shiftId }, options);
+    return (await this.store.signups.find({ field: 'roleId', equals: roleId }, options)).filter((s) => !s.shiftId);
   }
 
   /**
-   * Signs up, or waitlists when full. Safe against sign-ups racing for the last spot, in this
-   * process (one sign-up per role at a time) and across service instances: the sign-up is
-   * written first, then the role's revision is claimed; a sign-up that loses the claim
-   * re-counts (now seeing the winner) and corrects its own status before claiming again.
+   * Signs up, or waitlists when full, for a shift or (for a role without shifts) the role. Safe
+   * against sign-ups racing for the last spot, in this process (one sign-up per shift or role at
+   * a time) and across service instances: the sign-up is written first, then the shift's (or
+   * role's) revision is claimed; a sign-up that loses the claim re-counts (now seeing the winner)
+   * and corrects its own status before claiming again.
    */
-  private signUp(
-    input: { ref: string; name: string; waitlist: boolean },
-    scope: CommandScope,
-  ): Promise<'confirmed' | 'waitlisted' | 'already' | 'full' | 'closed' | 'not_found'> {
-    return this.roleLocks.run(input.ref, async () => {
-      const id = `${input.ref}|${scope.address}`;
+  private signUp(input: { ref: string; shiftId?: string; name: string; waitlist: boolean }, scope: CommandScope): Promise<SignUpOutcome> {
+    const slotId = input.shiftId ?? input.ref;
+    return this.roleLocks.run(slotId, async () => {
+      const id = `${slotId}|${scope.address}`;
       const existing = await this.store.signups.get(id);
       if (existing && existing.status !== 'cancelled') return existing.status === 'confirmed' ? 'already' : 'waitlisted';
       for (let attempt = 0; attempt < SIGNUP_ATTEMPTS; attempt++) {
         if (attempt > 0) await backOff(attempt);
-        const role = await this.store.roles.get(input.ref);
-        if (!role) return 'not_found';
-        if (role.status !== 'open') return 'closed';
-        const others = (await this.store.signups.find({ field: 'roleId', equals: role._id })).filter((s) => s._id !== id && s.status === 'confirmed');
-        const hasSpot = others.length < role.capacity;
+        const slot = await this.signUpSlot(input, scope.now);
+        if (typeof slot === 'string') return slot;
+        const others = (await this.signupsFor(slot.role._id, input.shiftId)).filter((s) => s._id !== id && s.status === 'confirmed');
+        const hasSpot = others.length < slot.capacity;
         if (!hasSpot && !input.waitlist) return 'full';
         const status = hasSpot ? 'confirmed' : 'waitlisted';
         await this.store.signups.upsert({
           _id: id,
-          roleId: role._id,
+          roleId: slot.role._id,
+          ...(input.shiftId ? { shiftId: input.shiftId } : {}),
           address: scope.address,
           name: input.name,
           channel: scope.channel,
@@ -474,7 +525,7 @@ export class CommandRunner {
           createdAt: scope.now,
           updatedAt: scope.now,
         });
-        if (!(await this.store.roles.replace(role, role._rev))) continue;
+        if (!(await slot.claim())) continue;
         await this.updateResident(scope, (r) => ({ ...r, name: input.name }));
         return status;
       }
@@ -482,19 +533,34 @@ export class CommandRunner {
     });
   }
 
+  /** What a sign-up is for, with its capacity and the revision claim that serialises sign-ups; or why there is none. */
+  private async signUpSlot(input: { ref: string; shiftId?: string }, now: Date): Promise<SignUpSlot | 'closed' | 'not_found' | 'pick_shift'> {
+    const role = await this.store.roles.get(input.ref);
+    if (!role) return 'not_found';
+    if (role.status !== 'open') return 'closed';
+    if (!input.shiftId) {
+      if ((await this.store.shifts.count({ field: 'roleId', equals: role._id })) > 0) return 'pick_shift';
+      return { role, capacity: role.capacity, claim: () => this.store.roles.replace(role, role._rev) };
+    }
+    const shift = await this.store.shifts.get(input.shiftId);
+    if (!shift || shift.roleId !== role._id) return 'not_found';
+    if (shift.status !== 'open' || shift.startsAt <= now) return 'closed';
+    return { role, capacity: shift.capacity, claim: () => this.store.shifts.replace(shift, shift._rev) };
+  }
+
   /**
-   * Gives free spots of a role to its waitlist, first come first served, under the same lock
-   * and revision claim as sign-ups (so a promotion and a sign-up cannot both take the last
-   * spot). Returns the sign-ups promoted, for the caller to tell them.
+   * Gives free spots of a shift (or of a role without shifts) to its waitlist, first come first
+   * served, under the same lock and revision claim as sign-ups (so a promotion and a sign-up
+   * cannot both take the last spot). Returns the sign-ups promoted, for the caller to tell them.
    */
-  promoteFromWaitlist(roleId: string, now: Date): Promise<SignupRecord[]> {
-    return this.roleLocks.run(roleId, async () => {
+  promoteFromWaitlist(roleId: string, now: Date, shiftId?: string): Promise<SignupRecord[]> {
+    return this.roleLocks.run(shiftId ?? roleId, async () => {
       for (let attempt = 0; attempt < SIGNUP_ATTEMPTS; attempt++) {
         if (attempt > 0) await backOff(attempt);
-        const role = await this.store.roles.get(roleId);
-        if (!role || role.status !== 'open') return [];
-        const signups = await this.store.signups.find({ field: 'roleId', equals: roleId }, { order: 'asc', limit: 10_000 });
-        const free = role.capacity - signups.filter((s) => s.status === 'confirmed').length;
+        const slot = await this.promotionSlot(roleId, shiftId, now);
+        if (!slot) return [];
+        const signups = await this.signupsFor(roleId, shiftId, { order: 'asc', limit: 10_000 });
+        const free = slot.capacity - signups.filter((s) => s.status === 'confirmed').length;
         const promoted = signups.filter((s) => s.status === 'waitlisted').slice(0, Math.max(0, free));
         if (promoted.length === 0) return [];
         // Revision-checked: a resident who withdraws meanwhile (another instance) stays withdrawn.
@@ -504,7 +570,7 @@ export class CommandRunner {
           if (await this.store.signups.replace(next, signup._rev)) done.push({ ...next, _rev: signup._rev + 1 });
         }
         if (done.length === 0) continue;
-        if (await this.store.roles.replace(role, role._rev)) return done;
+        if (await slot.claim()) return done;
         // Lost the claim: another instance signed someone up meanwhile. Put them back and recount.
         for (const signup of done) await this.store.signups.replace({ ...signup, status: 'waitlisted', updatedAt: now }, signup._rev);
       }
@@ -512,19 +578,39 @@ export class CommandRunner {
     });
   }
 
-  /** Withdraws a sign-up, under the role's lock and revision-checked, so a promotion running now cannot undo it. */
-  private cancelSignup(ref: string, scope: CommandScope): Promise<'cancelled' | 'not_found'> {
-    return this.roleLocks.run(ref, async () => {
+  /** The capacity and claim of what a waitlist waits for; null when nobody should be promoted (closed, cancelled, started). */
+  private async promotionSlot(roleId: string, shiftId: string | undefined, now: Date): Promise<Omit<SignUpSlot, 'role'> | null> {
+    const role = await this.store.roles.get(roleId);
+    if (!role || role.status !== 'open') return null;
+    if (!shiftId) return { capacity: role.capacity, claim: () => this.store.roles.replace(role, role._rev) };
+    const shift = await this.store.shifts.get(shiftId);
+    if (!shift || shift.roleId !== roleId || shift.status !== 'open' || shift.startsAt <= now) return null;
+    return { capacity: shift.capacity, claim: () => this.store.shifts.replace(shift, shift._rev) };
+  }
+
+  /**
+   * Withdraws a sign-up (`<shiftId or roleId>|<address>`), under its shift's or role's lock and
+   * revision-checked, so a promotion running now cannot undo it; a confirmed spot freed goes to
+   * the waitlist at once. `by` says who: the resident, a release for not confirming, or staff.
+   */
+  withdrawSignup(signupId: string, by: NonNullable<SignupRecord['cancelledBy']>, now: Date): Promise<'cancelled' | 'not_found'> {
+    const slotId = signupId.slice(0, signupId.indexOf('|'));
+    return this.roleLocks.run(slotId, async () => {
       for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-        const signup = await this.store.signups.get(`${ref}|${scope.address}`);
+        const signup = await this.store.signups.get(signupId);
         if (!signup || signup.status === 'cancelled') return 'not_found';
-        if (!(await this.store.signups.replace({ ...signup, status: 'cancelled', updatedAt: scope.now }, signup._rev))) continue;
+        if (!(await this.store.signups.replace({ ...signup, status: 'cancelled', cancelledBy: by, updatedAt: now }, signup._rev))) continue;
         // A confirmed spot freed: the first on the waitlist gets it (and is told).
-        if (signup.status === 'confirmed') await this.hooks.spotFreed?.(ref);
+        if (signup.status === 'confirmed') await this.hooks.spotFreed?.(signup.roleId, signup.shiftId, now);
         return 'cancelled';
       }
       throw new Error('Sign-up kept changing while withdrawing it');
     });
+  }
+
+  /** A resident withdraws one of their sign-ups (`ref`: the shift's id, or the role's reference). */
+  private cancelSignup(ref: string, scope: CommandScope): Promise<'cancelled' | 'not_found'> {
+    return this.withdrawSignup(`${ref}|${scope.address}`, 'resident', scope.now);
   }
 
   private async updateResident(scope: CommandScope, change: (resident: ResidentShape) => ResidentShape): Promise<void> {
@@ -564,4 +650,24 @@ function backOff(attempt: number): Promise<void> {
 
 function localizedRole(role: VolunteerRoleRecord, locale: string): { title: string; description: string } {
   return role.translations?.[locale] ?? { title: role.title, description: role.description };
+}
+
+/** A shift with the spots it has left. */
+interface ShiftWithSpots {
+  shift: ShiftRecord;
+  spotsLeft: number;
+}
+
+/** What a sign-up is for: the role, the capacity that applies, and the claim on the shift's or role's revision. */
+interface SignUpSlot {
+  role: VolunteerRoleRecord;
+  capacity: number;
+  claim(): Promise<boolean>;
+}
+
+type SignUpOutcome = CommandResults['role.signUp']['outcome'];
+
+/** A shift as a resident picks it: the role's place unless the shift has its own. */
+function shiftView(role: VolunteerRoleRecord, shift: ShiftRecord, spotsLeft: number): ShiftView {
+  return { ref: shift._id, startsAt: shift.startsAt.toISOString(), endsAt: shift.endsAt.toISOString(), place: shift.place ?? role.place, spotsLeft };
 }

@@ -74,8 +74,8 @@ type HashPurpose = 'address' | 'created' | 'receipt' | 'consent';
 export interface ErasureOptions {
   /** ADDRESS_HASH_SECRET; without it, one made on first use and kept in the store. */
   secret?: string | undefined;
-  /** A confirmed sign-up was deleted: promote from the role's waitlist. */
-  spotFreed?: ((roleId: string) => Promise<void>) | undefined;
+  /** A confirmed sign-up was deleted: promote from the shift's (or role's) waitlist. */
+  spotFreed?: ((roleId: string, shiftId: string | undefined, now: Date) => Promise<void>) | undefined;
 }
 
 /** Erases residents, and answers for addresses erased before. */
@@ -175,7 +175,7 @@ export class Erasure {
     await inChunks(await store.signups.find({ field: 'address', equals: address }, { limit: ALL }), async (signup) => {
       await store.signups.delete(signup._id);
       // Their spot goes to the next on the waitlist, as when they cancel.
-      if (signup.status === 'confirmed') await this.options.spotFreed?.(signup.roleId);
+      if (signup.status === 'confirmed') await this.options.spotFreed?.(signup.roleId, signup.shiftId, scope.now);
     });
     // Supports they gave, broadcast deliveries (a planned one is skipped at send time too: no
     // profile), messages sent to them, hand-off requests, jobs that write to them (a staff

@@ -180,13 +180,15 @@ export async function roleSignupsCsv(deps: Pick<StaffDeps, 'store'>, ref: string
 }
 
 /**
- * Fills free spots from the waitlist (first come, first served) and tells each promoted
- * resident. Called when a confirmed volunteer cancels, capacity grows, or a role reopens.
+ * Fills free spots of a shift (or of a role without shifts) from its waitlist (first come, first
+ * served) and tells each promoted resident. Called when a confirmed volunteer cancels, capacity
+ * grows, or a role reopens.
  */
-export async function promoteFromWaitlist(deps: StaffDeps, roleId: string, now: Date = new Date()): Promise<SignupRecord[]> {
-  const promoted = await deps.runner.promoteFromWaitlist(roleId, now);
+export async function promoteFromWaitlist(deps: StaffDeps, roleId: string, now: Date = new Date(), shiftId?: string): Promise<SignupRecord[]> {
+  const promoted = await deps.runner.promoteFromWaitlist(roleId, now, shiftId);
   const role = promoted.length > 0 ? await deps.store.roles.get(roleId) : null;
   if (!role) return promoted;
+  const shift = shiftId ? await deps.store.shifts.get(shiftId) : null;
   // Promoted whether or not they can be told (they asked for the spot; an opt-out stops
   // messages, not sign-ups); the audit entry says how many were told, for the coordinator.
   const told: Record<string, number> = {};
@@ -197,16 +199,16 @@ export async function promoteFromWaitlist(deps: StaffDeps, roleId: string, now: 
       key: `promoted|${signup._id}|${signup.updatedAt.getTime()}|${signup._rev}`,
       compose: (locale, t) => {
         const text = role.translations?.[locale] ?? { title: role.title };
-        const date =
-          role.schedule ??
-          new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: deps.config.cityTimeZone }).format(role.startsAt);
+        const format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: deps.config.cityTimeZone });
+        const date = shift ? format.formatRange(shift.startsAt, shift.endsAt) : (role.schedule ?? format.format(role.startsAt));
         return [{ kind: 'text', text: t('notify.promoted', { title: text.title, date, name: signup.name, contact: role.contact }) }];
       },
     });
     const key = outcome.state === 'skipped' ? `skipped_${outcome.reason}` : outcome.state;
     told[key] = (told[key] ?? 0) + 1;
   }
-  await recordAudit(deps.store, { actor: 'system', action: 'role.promote_waitlist', target: roleId, details: { promoted: promoted.length, ...told } }, now);
+  const details = { promoted: promoted.length, ...(shiftId ? { shift: shiftId } : {}), ...told };
+  await recordAudit(deps.store, { actor: 'system', action: 'role.promote_waitlist', target: roleId, details }, now);
   return promoted;
 }
 

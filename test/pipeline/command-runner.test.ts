@@ -83,4 +83,88 @@ describe('CommandRunner', () => {
     const outcomes = results.map((r) => (r.value as { outcome: string }).outcome).sort();
     expect(outcomes).toEqual(['confirmed', 'waitlisted', 'waitlisted', 'waitlisted', 'waitlisted', 'waitlisted']);
   });
+
+  describe('shifts', () => {
+    const role = (id: string) => ({
+      _id: id,
+      title: 'Shifts',
+      description: 'd',
+      interests: [],
+      neighbourhood: 'N',
+      place: 'P',
+      startsAt: new Date('2026-12-01T10:00:00Z'),
+      capacity: 0,
+      contact: 'c',
+      status: 'open' as const,
+      demo: false,
+      createdAt: new Date(),
+    });
+    const shift = (id: string, roleId: string, capacity: number, startsAt = new Date('2026-12-02T10:00:00Z')) => ({
+      _id: id,
+      roleId,
+      startsAt,
+      endsAt: new Date(startsAt.getTime() + 3 * 3_600_000),
+      capacity,
+      status: 'open' as const,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
+    const outcome = async (command: Command, who: CommandScope) => ((await new CommandRunner(store).run(command, who)).value as { outcome: string }).outcome;
+
+    it('gives the last spot of a shift to one of six residents at once, whatever the role and other shifts hold', async () => {
+      await store.roles.insert(role('V-SHFT1'));
+      await store.shifts.insert(shift('S-LAST1', 'V-SHFT1', 1));
+      await store.shifts.insert(shift('S-ROOM1', 'V-SHFT1', 10));
+      // The other shift's sign-ups do not count against this one.
+      await runner.run(
+        { type: 'role.signUp', input: { ref: 'V-SHFT1', shiftId: 'S-ROOM1', name: 'Y', waitlist: false } },
+        scope('sms:SH0', 'sms:+15550000200'),
+      );
+      const signUp: Command = { type: 'role.signUp', input: { ref: 'V-SHFT1', shiftId: 'S-LAST1', name: 'X', waitlist: true } };
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => outcome(signUp, scope(`sms:SH${i + 1}`, `sms:+1555000020${i + 1}`))));
+      expect(results.sort()).toEqual(['confirmed', 'waitlisted', 'waitlisted', 'waitlisted', 'waitlisted', 'waitlisted']);
+      const onShift = await store.signups.find({ field: 'shiftId', equals: 'S-LAST1' });
+      expect(onShift.every((s) => s._id === `S-LAST1|${s.address}` && s.roleId === 'V-SHFT1')).toBe(true);
+    });
+
+    it('asks for a shift, refuses one of another role, a started or cancelled one', async () => {
+      await store.roles.insert(role('V-SHFT2'));
+      await store.roles.insert(role('V-SHFT3'));
+      await store.shifts.insert(shift('S-PAST2', 'V-SHFT2', 5, new Date('2026-11-20T09:00:00Z')));
+      await store.shifts.insert({ ...shift('S-GONE2', 'V-SHFT2', 5), status: 'cancelled' });
+      await store.shifts.insert(shift('S-OTHR3', 'V-SHFT3', 5));
+      const who = scope('sms:SH9', 'sms:+15550000299');
+      const signUp = (shiftId?: string): Command => ({
+        type: 'role.signUp',
+        input: { ref: 'V-SHFT2', ...(shiftId ? { shiftId } : {}), name: 'Z', waitlist: false },
+      });
+      expect(await outcome(signUp(), who)).toBe('pick_shift');
+      expect(await outcome(signUp('S-OTHR3'), who)).toBe('not_found');
+      expect(await outcome(signUp('S-PAST2'), who)).toBe('closed');
+      expect(await outcome(signUp('S-GONE2'), who)).toBe('closed');
+      expect(await store.signups.find({ field: 'address', equals: who.address })).toEqual([]);
+    });
+
+    it('withdraws by id, says who did it, and promotes that shift waitlist (not the role as a whole)', async () => {
+      const freed: [string, string | undefined][] = [];
+      const withHook = new CommandRunner(store, { spotFreed: async (roleId, shiftId) => void freed.push([roleId, shiftId]) });
+      await store.roles.insert(role('V-SHFT4'));
+      await store.shifts.insert(shift('S-ONE4X', 'V-SHFT4', 1));
+      const ana = scope('sms:SHa', 'sms:+15550000401');
+      const ben = scope('sms:SHb', 'sms:+15550000402');
+      const signUp: Command = { type: 'role.signUp', input: { ref: 'V-SHFT4', shiftId: 'S-ONE4X', name: 'N', waitlist: true } };
+      expect(await outcome(signUp, ana)).toBe('confirmed');
+      expect(await outcome(signUp, ben)).toBe('waitlisted');
+      expect(await withHook.withdrawSignup(`S-ONE4X|${ana.address}`, 'released', ana.now)).toBe('cancelled');
+      expect(await withHook.withdrawSignup(`S-ONE4X|${ana.address}`, 'released', ana.now)).toBe('not_found');
+      expect(freed).toEqual([['V-SHFT4', 'S-ONE4X']]);
+      expect(await store.signups.get(`S-ONE4X|${ana.address}`)).toMatchObject({ status: 'cancelled', cancelledBy: 'released' });
+      expect(await withHook.promoteFromWaitlist('V-SHFT4', ana.now)).toEqual([]);
+      const promoted = await withHook.promoteFromWaitlist('V-SHFT4', ana.now, 'S-ONE4X');
+      expect(promoted.map((s) => s.address)).toEqual([ben.address]);
+      // Once the shift has started nobody is promoted into it.
+      await store.signups.upsert({ ...(await store.signups.get(`S-ONE4X|${ben.address}`))!, status: 'waitlisted' });
+      expect(await withHook.promoteFromWaitlist('V-SHFT4', new Date('2026-12-02T10:30:00Z'), 'S-ONE4X')).toEqual([]);
+    });
+  });
 });
