@@ -128,6 +128,9 @@ const schema = z.object({
   OPEN311_JURISDICTION_ID: optionalText,
   // At least 30 s: a city server asked every few seconds for every open request would rate-limit us.
   OPEN311_POLL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(300),
+  // How long the photo link sent as a forwarded report's media_url works (the city's system may fetch it late).
+  OPEN311_MEDIA_LINK_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  MEDIA_LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 /** The service's validated configuration. */
@@ -222,6 +225,12 @@ export interface Config {
    * polled (OPEN311_ENDPOINT), or null when off.
    */
   open311Client: Open311ClientSettings | null;
+  /**
+   * Signed, expiring links to stored photos, for systems that fetch them without a login (a
+   * forwarded report's `media_url`): the key (MEDIA_LINK_SECRET; made and stored on first start
+   * when not set) and how long a link works (OPEN311_MEDIA_LINK_DAYS).
+   */
+  mediaLinks: { secret?: string; ttlMs: number };
 }
 
 /** The Open311 client's settings (see `Config.open311Client`). */
@@ -381,6 +390,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
           pollMs: c.OPEN311_POLL_SECONDS * 1000,
         }
       : null,
+    mediaLinks: { ...(c.MEDIA_LINK_SECRET ? { secret: c.MEDIA_LINK_SECRET } : {}), ttlMs: c.OPEN311_MEDIA_LINK_DAYS * 86_400_000 },
   };
 }
 

@@ -38,6 +38,7 @@ import { reportMergeJobHandlers } from './staff/report-merge.js';
 import { handoffJobHandlers } from './staff/handoff-jobs.js';
 import { fixSurveyJobHandlers } from './staff/fix-survey-jobs.js';
 import { open311ClientJobHandlers, startOpen311Polling } from './staff/open311-client.js';
+import { createMediaLinks, type MediaLinks } from './staff/media-links.js';
 import type { StaffDeps } from './staff/staff-deps.js';
 import { promoteFromWaitlist } from './staff/role-desk.js';
 import { errorSummary } from './core/errors.js';
@@ -70,6 +71,8 @@ export interface Service {
   media: MediaFiles;
   /** Removes photo uploads never attached to a report (PHOTO_UNATTACHED_HOURS); running from the start, on an unref'd timer. */
   mediaSweep: MediaSweep;
+  /** Signed, expiring links to stored photos (a forwarded report's `media_url`), and their check. */
+  mediaLinks: MediaLinks;
   /** Reaches a resident unprompted on their channel (status updates, volunteer calls). */
   messenger: ResidentMessenger;
   /** Tells residents things in their language, recorded in their conversation, once per key. */
@@ -196,6 +199,11 @@ export async function createService(config: Config, logger: Logger = pino({ leve
 
   const mediaSweep = createMediaSweep({ store, engine, unattachedMs: config.photos.unattachedMs, logger });
   mediaSweep.start();
+  const mediaLinks = createMediaLinks({
+    secret: await mediaLinkSecret(config, store),
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...(overrides.now ? { now: overrides.now } : {}),
+  });
 
   const messenger = createResidentMessenger({
     i18n,
@@ -220,6 +228,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
             logger,
             // Bound just below; jobs run only once `start()` is called, long after.
             staff: () => staffDeps!,
+            mediaLinks,
+            mediaLinkTtlMs: config.mediaLinks.ttlMs,
             ...(overrides.now ? { now: overrides.now } : {}),
             ...(overrides.open311TimeoutMs ? { timeoutMs: overrides.open311TimeoutMs } : {}),
           })
@@ -266,6 +276,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     webConversationIds: webConversationIds(tokenSecret),
     media: store.media,
     mediaSweep,
+    mediaLinks,
     async close() {
       await mediaSweep.stop();
       await telegram?.stop();
@@ -332,6 +343,17 @@ function telegramChannel(
 async function webChatTokenSecret(config: Config, store: Store): Promise<Buffer> {
   if (config.webChatTokenSecret) return Buffer.from(config.webChatTokenSecret);
   return storedSecret(store, 'webchat-token-secret');
+}
+
+/**
+ * The key photo links are signed with: MEDIA_LINK_SECRET, or one made on first start and kept in
+ * the store (every instance agrees, links survive a restart). A key of its own, not
+ * ADDRESS_HASH_SECRET's or the web chat's: changing it withdraws every link sent, and must not
+ * also lose the erased residents' opt-outs or end every open chat.
+ */
+async function mediaLinkSecret(config: Config, store: Store): Promise<Buffer> {
+  if (config.mediaLinks.secret) return Buffer.from(config.mediaLinks.secret);
+  return storedSecret(store, 'media-link-secret');
 }
 
 /** Seeds the demo volunteer roles once; a city that deletes them does not get them back. */

@@ -71,4 +71,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ OPEN311_ENDPOINT: 'ftp://311.city.example', OPEN311_API_KEY: 'k' })).toThrow(/OPEN311_ENDPOINT/);
     expect(() => loadConfig({ OPEN311_POLL_SECONDS: '5' })).toThrow(/OPEN311_POLL_SECONDS/);
   });
+
+  it('signs photo links with MEDIA_LINK_SECRET (or a stored key), valid for OPEN311_MEDIA_LINK_DAYS (7)', () => {
+    expect(loadConfig({}).mediaLinks).toEqual({ ttlMs: 7 * 86_400_000 });
+    const secret = 'm'.repeat(32);
+    expect(loadConfig({ MEDIA_LINK_SECRET: secret, OPEN311_MEDIA_LINK_DAYS: '30' }).mediaLinks).toEqual({ secret, ttlMs: 30 * 86_400_000 });
+    expect(() => loadConfig({ MEDIA_LINK_SECRET: 'short' })).toThrow(/MEDIA_LINK_SECRET: must be at least 32/);
+    expect(() => loadConfig({ OPEN311_MEDIA_LINK_DAYS: '0' })).toThrow(/OPEN311_MEDIA_LINK_DAYS/);
+    expect(() => loadConfig({ OPEN311_MEDIA_LINK_DAYS: '400' })).toThrow(/OPEN311_MEDIA_LINK_DAYS/);
+  });
 });

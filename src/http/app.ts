@@ -13,6 +13,7 @@ import { smsRoutes } from '../channels/sms/sms.routes.js';
 import { telegramRoutes } from '../channels/telegram/telegram.routes.js';
 import { botFrameworkRoutes } from '../channels/webchat/botframework.routes.js';
 import { directLineRoutes } from '../channels/webchat/direct-line.routes.js';
+import { mediaLinkRoutes } from './media-link.routes.js';
 
 /** Settings of the app that tests change. */
 export interface AppOptions {
@@ -45,6 +46,8 @@ export function createApp(service: Service, options: AppOptions = {}): Express {
   app.use('/admin', adminRoutes(service));
   // Open311 GeoReport v2 (issue 19): its own body parsers, limits and the spec's error bodies.
   app.use('/open311/v2', open311Routes(service));
+  // The photo links a forwarded report's media_url points at: signed and expiring, no login.
+  app.use(mediaLinkRoutes(service));
 
   app.use(webChatPageRoutes(service));
   app.use(webRoutes(service));

@@ -26,8 +26,13 @@
  * staff merge it, as they merge two residents' reports of one pothole): searching the server for
  * the lost request cannot work, as servers need not serve a request's description (ours does not).
  *
- * **No photos yet.** `media_url` must be a link the city's server can fetch; CivicLine's media
- * serving has no signed, expiring links, so photos are not sent (the report's page keeps them).
+ * **Photos.** Open311 takes one `media_url`, a link the city's server fetches: the report's first
+ * photo that CivicLine stores itself (a web chat upload), as a signed link that expires after
+ * OPEN311_MEDIA_LINK_DAYS (media-links.ts; served without login by src/http/media-link.routes.ts),
+ * made when the POST is sent. Without PUBLIC_URL there is nothing to link to, and no media_url is
+ * sent. Telegram and MMS photos are kept where the resident sent them (a Telegram file id that
+ * only the bot's token downloads, a Twilio media URL that may need the account's credentials and
+ * names the account): nothing is sent for them, never a provider URL or a credential.
  */
 import type { Logger } from 'pino';
 import type { Open311ClientSettings } from '../config.js';
@@ -36,7 +41,9 @@ import { statusGroupOf } from '../domain/report-status.js';
 import { OPEN311_FORWARD_JOB, OPEN311_POLL_JOB, OPEN311_POLL_JOB_ID } from '../domain/open311-outbox.js';
 import { scheduleJob } from '../store/jobs.js';
 import type { Store } from '../store/store.port.js';
+import { mediaIdIn } from '../store/media-files.js';
 import type { JobHandler, JobOutcome } from './job-scheduler.js';
+import type { MediaLinks } from './media-links.js';
 import { changeReportStatus } from './report-desk.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
@@ -51,6 +58,10 @@ export interface Open311ClientDeps {
   timeoutMs?: number;
   /** How long a poll goes on starting batches (default 60 s; tests make it short). */
   pollBudgetMs?: number;
+  /** Signs the photo link sent as `media_url`; without it no photo is sent. */
+  mediaLinks?: MediaLinks;
+  /** How long that link works (OPEN311_MEDIA_LINK_DAYS; default 7 days). */
+  mediaLinkTtlMs?: number;
 }
 
 /** Ids per `requests.json?service_request_id=` (servers cap their answers; 50 stays under every cap seen). */
@@ -65,6 +76,7 @@ const FORWARD_BACKOFF_MS = 30_000;
 const FORWARD_BACKOFF_MAX_MS = 10 * 60_000;
 /** GeoReport v2 gives no limit; FixMyStreet and CivicLine's own server keep to a few thousand characters. */
 const DESCRIPTION_MAX = 4000;
+const MEDIA_LINK_TTL_MS = 7 * 86_400_000;
 
 /** Who the city's status changes are recorded as (updates show "open311", the audit its name). */
 const OPEN311_ACTOR: Actor = { username: 'open311', role: 'admin' };
@@ -193,8 +205,8 @@ function errorDescription(text: string): string | undefined {
   }
 }
 
-/** The form of a report's POST requests.json. */
-export function requestForm(report: ReportRecord, settings: Open311ClientSettings, map: ServiceMap): URLSearchParams | null {
+/** The form of a report's POST requests.json; `mediaUrl` is its photo's signed link, when it has one. */
+export function requestForm(report: ReportRecord, settings: Open311ClientSettings, map: ServiceMap, mediaUrl?: string | null): URLSearchParams | null {
   const category = String(report.category);
   const form = new URLSearchParams({ api_key: settings.apiKey });
   if (settings.jurisdictionId) form.set('jurisdiction_id', settings.jurisdictionId);
@@ -209,7 +221,23 @@ export function requestForm(report: ReportRecord, settings: Open311ClientSetting
   if (!point && !text) return null;
   // The resident's words: this is the city's own system, its staff need them to act.
   form.set('description', report.description.slice(0, DESCRIPTION_MAX));
+  if (mediaUrl) form.set('media_url', mediaUrl);
   return form;
+}
+
+/**
+ * The signed link to a report's first photo CivicLine keeps itself (a web chat upload), working
+ * for the link lifetime from `at`; null when it has none, or without PUBLIC_URL. Telegram file ids
+ * and Twilio media URLs are skipped: the city's server could not fetch them without our
+ * credentials, which never leave CivicLine.
+ */
+export function photoLink(report: ReportRecord, links: MediaLinks | undefined, at: Date, ttlMs = MEDIA_LINK_TTL_MS): string | null {
+  if (!links) return null;
+  for (const photo of report.photos) {
+    const id = mediaIdIn(photo.url);
+    if (id) return links.link(id, new Date(at.getTime() + ttlMs));
+  }
+  return null;
 }
 
 async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<JobOutcome> {
@@ -223,7 +251,8 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
   // Closed or merged here before it could be sent (staff closed it as spam during an outage, or
   // merged it into a report that is forwarded): the city has nothing to do about it.
   if (report.statusGroup !== 'open' || report.mergedInto) return { state: 'done' };
-  const form = requestForm(report, settings, await readServiceMap(store));
+  const sendingAt = (deps.now ?? (() => new Date()))();
+  const form = requestForm(report, settings, await readServiceMap(store), photoLink(report, deps.mediaLinks, sendingAt, deps.mediaLinkTtlMs));
   if (!form) return { state: 'failed', error: 'the report has no place to send', retryable: false };
   const result = await exchange(deps, `${settings.endpoint}/requests.json`, {
     method: 'POST',

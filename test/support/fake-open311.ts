@@ -121,6 +121,8 @@ export interface FakeOpen311Post {
   status: number;
   /** The request it created, if it did. */
   created?: FakeServiceRequest;
+  /** With `fetchMedia`: what fetching the posted media_url got (a city system copying the photo). */
+  media?: { status: number; contentType: string | null; cacheControl: string | null; bytes: Buffer } | { error: string };
 }
 
 /** One HTTP exchange, whatever it was (for tests counting polls or retries). */
@@ -165,6 +167,12 @@ export interface FakeOpen311Options extends Partial<FakeOpen311Behaviour> {
   now?: () => Date;
   /** Seed of the failRate draws, so a flaky run can be replayed (default 1). */
   seed?: number;
+  /**
+   * Whether a filed request's media_url is fetched before the POST is answered, as a city system
+   * that copies the photo does (default false); what it got is the post's `media`. No credentials
+   * are sent: a link that needs a login fails here as it would there.
+   */
+  fetchMedia?: boolean;
 }
 
 /** A running fake and its controls. */
@@ -364,6 +372,7 @@ export async function startFakeOpen311(options: FakeOpen311Options = {}): Promis
       post.status = 'error' in outcome ? brokenStatus(outcome.error[0], behaviour.mode) : 200;
       if ('error' in outcome) return fail(...outcome.error);
       post.created = outcome.created;
+      if (options.fetchMedia && outcome.created.media_url) post.media = await fetchMedia(outcome.created.media_url);
       const service = services.find((s) => s.service_code === outcome.created.service_code)!;
       const item: Record<string, unknown> =
         service.type === 'realtime'
@@ -675,6 +684,21 @@ function inRange(value: string, limit: number): boolean {
 function positiveInt(value: string | null): number | undefined {
   const n = Number(value);
   return value && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** Fetches a posted media_url, without credentials, as a city system copying the photo would. */
+async function fetchMedia(url: string): Promise<NonNullable<FakeOpen311Post['media']>> {
+  try {
+    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      cacheControl: response.headers.get('cache-control'),
+      bytes: Buffer.from(await response.arrayBuffer()),
+    };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : 'failed' };
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
