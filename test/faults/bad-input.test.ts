@@ -537,6 +537,13 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
       ),
   },
   {
+    name: 'GET /media/:id (signed photo links)',
+    cases: () =>
+      fc
+        .tuple(fc.oneof(fc.constant('AAAAAAAAAAAAAAAAAAAAAA'), nastySegment), nastyQuery(['expires', 'sig']))
+        .map(([id, query]): Case => ({ method: 'GET', path: `/media/${id}${query}`, headers: {} })),
+  },
+  {
     name: 'POST /chat/api/session',
     cases: () => jsonCase('POST', '/chat/api/session', fc.record({ x: nastyValue })),
   },
