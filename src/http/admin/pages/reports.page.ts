@@ -39,6 +39,7 @@ import { reportPinFrame, reportPinMap } from './map.page.js';
 import { reopenedFlag, surveyAnswersView } from './report-surveys.view.js';
 import { duplicatesSection, mergedIntoNotice } from './report-merge.page.js';
 import { reportDuplicates, type ReportDuplicates } from '../../../staff/report-duplicates.js';
+import { open311ForwardState, type Open311ForwardState } from '../../../staff/open311-forward-state.js';
 import {
   checked,
   csrfField,
@@ -177,11 +178,12 @@ export function reportPages(service: Service): Router {
   ): Promise<void> {
     const detail = await reportDetail(service.staff, ref);
     const { report } = detail;
-    const [routing, canned, staff, duplicates] = await Promise.all([
+    const [routing, canned, staff, duplicates, cityState] = await Promise.all([
       routingTable(service.staff),
       cannedRepliesForReport(service.staff, String(report.category), report.locale),
       activeStaff(service),
       reportDuplicates(service.staff, ref),
+      open311ForwardState(service.store, report, service.config.open311Client !== null),
     ]);
     // The report's pin on a small map (its files, when it has a point), and the canned-response filler.
     const pinFrame = reportPinFrame(service.config, report);
@@ -194,7 +196,7 @@ export function reportPages(service: Service): Router {
       },
       reportDetailView(
         detail,
-        { ...viewContext(service, req, actorOf(res)), duplicates },
+        { ...viewContext(service, req, actorOf(res)), duplicates, open311: cityState },
         {
           errors: state.errors,
           form: state.form ?? { status: report.status, note: '', notify: true },
@@ -241,6 +243,8 @@ export interface ReportViewContext {
   ownOrigins: readonly string[];
   /** Its merges and possible duplicates (report pages only; report-merge.page.ts). */
   duplicates?: ReportDuplicates;
+  /** Where it stands with the city's Open311 server (report pages only; null: forwarding off and never forwarded). */
+  open311?: Open311ForwardState | null;
 }
 
 /** Where photos of this request's host are served from, and the city's time zone, for a report or transcript view. */
@@ -469,6 +473,12 @@ export function reportDetailView(
         }
         <dt>Channel</dt>
         <dd>${report.channel}</dd>
+        ${
+          context.open311
+            ? html`<dt>City 311 system</dt>
+                <dd data-field="open311">${open311StateView(context.open311, timeZone)}</dd>`
+            : ''
+        }
         <dt>Language</dt>
         <dd>${report.locale}</dd>
         <dt>Made</dt>
@@ -663,6 +673,47 @@ export function pointView(point: GeoPoint): SafeHtml {
   const lo = lon.toFixed(6);
   return html`${la}, ${lo} ${point.label ? html`(${point.label})` : ''}
     <a href="https://www.openstreetmap.org/?mlat=${la}&amp;mlon=${lo}#map=18/${la}/${lo}" rel="noopener noreferrer" target="_blank">Open in OpenStreetMap</a>`;
+}
+
+/** What the outbox did with the report, in words; the city's ids, reasons and notes are escaped like residents' words. */
+function open311StateView(state: Open311ForwardState, timeZone: string): SafeHtml {
+  switch (state.kind) {
+    case 'waiting':
+      return state.failures > 0
+        ? html`<strong>Waiting</strong>: the city's server could not be reached (${String(state.failures)}
+            tr${state.failures === 1 ? 'y' : 'ies'}${state.lastError ? html`, last: ${state.lastError}` : ''}); next try ${timeOf(state.nextTry, timeZone)}`
+        : html`<strong>Waiting</strong> to be sent (due ${timeOf(state.nextTry, timeZone)})`;
+    case 'refused':
+      return html`<strong>Refused</strong> ${timeOf(state.at, timeZone)}: ${state.reason} <span class="muted">(not sent again; the report goes on here)</span>`;
+    case 'forwarded': {
+      const as = state.id
+        ? html`as request <code>${state.id}</code>`
+        : state.token
+          ? html`with token <code>${state.token}</code> <span class="muted">(no request id yet)</span>`
+          : html`<span class="muted">with no request id</span>`;
+      const readBack = state.lastPolledAt
+        ? html`; last read back ${timeOf(state.lastPolledAt, timeZone)}: ${state.cityStatus ?? 'open'}${state.cityNotes ? html` (“${state.cityNotes}”)` : ''}`
+        : state.id
+          ? html`; <span class="muted">not read back yet</span>`
+          : '';
+      return state.unreadable
+        ? html`<strong>Forwarded</strong> ${timeOf(state.sentAt, timeZone)}, but <strong>the city's answer was unreadable</strong>
+            <span class="muted">(filed there, not sent again; with no request id its status cannot be read back)</span>`
+        : html`<strong>Forwarded</strong> ${timeOf(state.sentAt, timeZone)} ${as}${readBack}`;
+    }
+    case 'not-sent':
+      return html`<span class="muted"
+        >${
+          state.why === 'came-from-open311'
+            ? 'Not forwarded: it came in through Open311'
+            : state.why === 'closed-here-first'
+              ? 'Not sent: closed or merged here before it could be'
+              : state.why === 'cancelled'
+                ? 'Not sent: cancelled'
+                : 'Not forwarded: made before forwarding was on'
+        }</span
+      >`;
+  }
 }
 
 /** How many photos the updates before the u-th one carry. */
