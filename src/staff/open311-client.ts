@@ -45,6 +45,7 @@ import { mediaIdIn } from '../store/media-files.js';
 import type { JobHandler, JobOutcome } from './job-scheduler.js';
 import type { MediaLinks } from './media-links.js';
 import { changeReportStatus } from './report-desk.js';
+import { recordAudit } from './audit-log.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
 /** What the client works with. `staff` is a getter: the staff deps exist only once the scheduler does. */
@@ -116,11 +117,15 @@ export async function readServiceMap(store: Pick<Store, 'meta'>): Promise<Servic
   return isServiceMap(value) ? value : {};
 }
 
-/** Saves the service-code map (the whole of it: a category left out goes back to its own id). */
-export async function saveServiceMap(store: Pick<Store, 'meta'>, map: unknown): Promise<ServiceMap> {
+/**
+ * Saves the service-code map (the whole of it: a category left out goes back to its own id);
+ * audited with the map saved when staff save it (the API and the admin page).
+ */
+export async function saveServiceMap(store: Pick<Store, 'meta' | 'audit'>, map: unknown, actor?: Actor, now: Date = new Date()): Promise<ServiceMap> {
   if (!isServiceMap(map)) throw new StaffError(400, 'The map must be an object of category → service_code, each a text of 1-100 characters');
   const clean = Object.fromEntries(Object.entries(map).map(([category, code]) => [category, code.trim()]));
   await store.meta.upsert({ _id: SERVICE_MAP_ID, value: clean });
+  if (actor) await recordAudit(store, { actor: actor.username, action: 'open311.service-map.save', target: SERVICE_MAP_ID, details: { map: clean } }, now);
   return clean;
 }
 

@@ -32,7 +32,7 @@ export function open311KeyApiRoutes(service: Service): Router {
 
   router.put('/open311/service-map', requireAdmin(), async (req, res) => {
     const body = (req.body ?? {}) as { map?: unknown };
-    res.json({ map: await saveServiceMap(service.store, body.map) });
+    res.json({ map: await saveServiceMap(service.store, body.map, actorOf(res)) });
   });
 
   router.get('/open311/keys', requireAdmin(), async (_req, res) => {

@@ -1,8 +1,10 @@
 /**
- * The Open311 keys page (`/admin/open311`), for admins only: the keys other systems post service
+ * The Open311 page (`/admin/open311`), for admins only. The keys other systems post service
  * requests with, when each was last used and by whom it was made, a form to make one (its key is
  * shown once, on the page that answers the form, and cannot be shown again) and a button to
- * revoke one. Each key links to its audit trail (what it posted).
+ * revoke one; each key links to its audit trail (what it posted). And forwarding to the city's own
+ * Open311 server (OPEN311_ENDPOINT): whether it is on and reachable, and the form of the category →
+ * service_code map it forwards with (the same map as `PUT /admin/api/open311/service-map`, audited).
  */
 import express, { type Response, type Router } from 'express';
 import type { Service } from '../../../service.js';
@@ -16,14 +18,23 @@ import {
   revokeOpen311Key,
   type Open311KeyView,
 } from '../../../staff/open311-keys.js';
+import { open311Status, readServiceMap, saveServiceMap, type Open311Health, type ServiceMap } from '../../../staff/open311-client.js';
+import { CATEGORIES } from '../../../domain/vocabulary.js';
 import { StaffError } from '../../../staff/staff-deps.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
-import { csrfField, errorList, field, flashOf, formFields, sendPage, timeOf } from './layout.js';
+import { csrfField, errorList, field, flashOf, formFields, humanize, sendPage, timeOf } from './layout.js';
 
 const formParser = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
+/** The map's form has a field per category (and per code the API mapped beyond them). */
+const mapFormParser = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 200 });
+/** A map's form field: `code_<category>`. */
+const CODE_FIELD = 'code_';
 
-const FLASH: Readonly<Record<string, string>> = { revoked: 'Key revoked: requests with it now get 403.' };
+const FLASH: Readonly<Record<string, string>> = {
+  revoked: 'Key revoked: requests with it now get 403.',
+  'map-saved': "Service codes saved: reports forwarded from now on use them (those sent already keep the city's request).",
+};
 
 /** The Open311 keys page routes. */
 export function open311KeyPages(service: Service): Router {
@@ -50,6 +61,27 @@ export function open311KeyPages(service: Service): Router {
     }
   });
 
+  router.post('/open311/service-map', mapFormParser, async (req, res) => {
+    const actor = adminOf(res);
+    const fields = formFields(req.body);
+    const current = await readServiceMap(service.store);
+    // A field left blank sends the category as its own id; a category the form did not carry
+    // (mapped through the API meanwhile) keeps its code.
+    const next: ServiceMap = {};
+    for (const category of mapCategories(current)) {
+      const sent = fields.get(`${CODE_FIELD}${category}`);
+      const code = sent === undefined ? current[category] : sent[0]?.trim();
+      if (code) next[category] = code;
+    }
+    try {
+      await saveServiceMap(service.store, next, actor);
+    } catch (error) {
+      if (!(error instanceof StaffError) || error.status !== 400) throw error;
+      return send(res, actor, { errors: [error.message], map: next }, 400);
+    }
+    res.redirect(303, '/admin/open311?done=map-saved');
+  });
+
   router.post('/open311/keys/:id/revoke', formParser, async (req, res) => {
     const actor = adminOf(res);
     await revokeOpen311Key(service.store, String(req.params.id), actor);
@@ -59,14 +91,16 @@ export function open311KeyPages(service: Service): Router {
   async function send(
     res: Response,
     actor: StaffActor,
-    state: { errors: string[]; created?: { key: string; view: Open311KeyView }; flash?: { kind: 'ok' | 'error'; text: string } },
+    state: { errors: string[]; created?: { key: string; view: Open311KeyView }; flash?: { kind: 'ok' | 'error'; text: string }; map?: ServiceMap },
     status = 200,
   ): Promise<void> {
-    const keys = await listOpen311Keys(service.store);
+    const [keys, map, health] = await Promise.all([listOpen311Keys(service.store), readServiceMap(service.store), open311Status(service.store)]);
+    const timeZone = service.config.cityTimeZone;
     sendPage(
       res,
-      { title: 'Open311 keys', section: 'open311', actor, cityName: service.config.cityName, ...(state.flash ? { flash: state.flash } : {}) },
-      open311KeysView(keys, actor, state.errors, state.created, service.config.cityTimeZone),
+      { title: 'Open311', section: 'open311', actor, cityName: service.config.cityName, ...(state.flash ? { flash: state.flash } : {}) },
+      html`${open311KeysView(keys, actor, state.errors, state.created, timeZone)}
+      ${serviceMapView({ map: state.map ?? map, actor, endpoint: service.config.open311Client?.endpoint ?? null, health, timeZone })}`,
       status,
     );
   }
@@ -155,4 +189,73 @@ export function open311KeysView(
             </tbody>
           </table>`
     }`;
+}
+
+/** The categories the map's form has a row for: every category, then the codes mapped beyond them (through the API). */
+function mapCategories(map: ServiceMap): string[] {
+  const known: readonly string[] = CATEGORIES;
+  return [...known, ...Object.keys(map).filter((category) => !known.includes(category))];
+}
+
+/**
+ * Forwarding to the city's Open311 server: on or off, reachable or not, and the form of the
+ * service-code map (a blank code: the category is sent as its own id, shown as the placeholder).
+ */
+export function serviceMapView(view: {
+  map: ServiceMap;
+  actor: StaffActor;
+  /** OPEN311_ENDPOINT, or null when forwarding is off. */
+  endpoint: string | null;
+  health: Open311Health & { waiting: number };
+  timeZone: string;
+}): SafeHtml {
+  const { map, actor, endpoint, health, timeZone } = view;
+  return html`<h2 id="service-map">Forwarding to the city's 311 system</h2>
+    ${
+      endpoint
+        ? html`<p>
+            On: every new report is sent to <code>${endpoint}</code>.
+            ${
+              health.failingSince
+                ? html`<strong>Unreachable since ${timeOf(new Date(health.failingSince), timeZone)}</strong
+                    >${health.lastError ? html` (${health.lastError})` : ''}.`
+                : health.lastSuccessAt
+                  ? html`Last reached ${timeOf(new Date(health.lastSuccessAt), timeZone)}.`
+                  : ''
+            }
+            ${String(health.waiting)} report${health.waiting === 1 ? '' : 's'} waiting to be sent.
+          </p>`
+        : html`<p class="muted">Off: set OPEN311_ENDPOINT and OPEN311_API_KEY to forward new reports. The codes below are kept for when it is on.</p>`
+    }
+    <form method="post" action="/admin/open311/service-map">
+      ${csrfField(actor)}
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Category</th>
+            <th scope="col">The city's service_code</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${mapCategories(map).map(
+            (category) =>
+              html`<tr>
+                <td>${humanize(category)}</td>
+                <td>
+                  <input
+                    type="text"
+                    name="${CODE_FIELD}${category}"
+                    value="${map[category] ?? ''}"
+                    placeholder="${category}"
+                    maxlength="100"
+                    aria-label="${humanize(category)} service_code"
+                  />
+                </td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+      <p class="hint">Blank: the category is sent as its own id (the placeholder).</p>
+      <div class="actions"><button type="submit">Save service codes</button></div>
+    </form>`;
 }
