@@ -203,6 +203,10 @@ describe("the report page's line on the city's 311 system", () => {
     const report = (await app.service.store.reports.get(other))!;
     await app.service.store.reports.replace({ ...report, open311Remote: { sentAt: new Date(), unreadableAnswer: true } }, report._rev);
     expect((await cityLine(other)).text).toMatch(/^Forwarded .+, but the city's answer was unreadable \(filed there, not sent again;/);
+    // A batch service answers with a token only.
+    const tokenOnly = (await app.service.store.reports.get(other))!;
+    await app.service.store.reports.replace({ ...tokenOnly, open311Remote: { sentAt: new Date(), token: 'T<b>9</b>' } }, tokenOnly._rev);
+    expect((await cityLine(other)).text).toMatch(/^Forwarded .+ with token T&lt;b&gt;9&lt;\/b&gt; \(no request id yet\)$/);
   });
 
   it('says nothing when forwarding is off and the report was never forwarded', async () => {

@@ -54,7 +54,7 @@ const NAV: readonly { section: Section; href: string; label: string; adminOnly?:
   { section: 'roles', href: '/admin/roles', label: 'Volunteer roles' },
   { section: 'broadcasts', href: '/admin/broadcasts', label: 'Broadcasts' },
   { section: 'handoffs', href: '/admin/handoffs', label: 'Inbox' },
-  { section: 'open311', href: '/admin/open311', label: 'Open311 keys', adminOnly: true },
+  { section: 'open311', href: '/admin/open311', label: 'Open311', adminOnly: true },
   { section: 'audit', href: '/admin/audit', label: 'Audit log', adminOnly: true },
 ];
 
