@@ -301,6 +301,11 @@ export interface IdeaRecord extends StoredRecord {
   createdAt: Date;
   /** The city's answer: the note staff wrote with the last status, when and by whom. */
   response?: { note?: string; by: string; at: Date };
+  /**
+   * The word stems of its title and details that "similar ideas?" finds it by (a multikey index:
+   * one entry per stem). Only ideas a resident may be offered to support carry them.
+   */
+  similarTerms?: string[];
 }
 
 /** One resident's support of one idea; `_id` is `<ideaId>|<address>` so it exists once. */

@@ -64,6 +64,8 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
   ideas: [
     { field: 'kind', sortBy: 'createdAt' },
     { field: 'authorAddress', sortBy: 'createdAt' },
+    // "Similar ideas?" (src/pipeline/similar-ideas.ts): one entry per stem, newest first.
+    { field: 'similarTerms', sortBy: 'createdAt' },
   ],
   ideaSupports: [
     { field: 'ideaId', sortBy: 'at' },

@@ -45,15 +45,22 @@ export function openIndex(root: RootDatabase, collection: CollectionName, spec: 
   return { name, spec, db: root.openDB<true, IndexKey>({ name }) };
 }
 
-/** The entries a record has in the given indexes; none where the indexed field is absent. */
+/**
+ * The entries a record has in the given indexes; none where the indexed field is absent. An
+ * array field has one entry per distinct element, as a MongoDB multikey index does, so equality
+ * on it means "has this element".
+ */
 export function indexEntries(indexes: readonly EmbeddedIndex[], record: Record<string, unknown>): IndexEntry[] {
   const entries: IndexEntry[] = [];
   for (const index of indexes) {
-    const value = keyPart(record[index.spec.field]);
-    // An absent field never equals a where-value, as in MongoDB, so it needs no entry.
-    if (value === undefined) continue;
+    const field = record[index.spec.field];
+    const values = Array.isArray(field) ? [...new Set(field.map(keyPart))] : [keyPart(field)];
     const sort = index.spec.sortBy === undefined ? undefined : keyPart(record[index.spec.sortBy]);
-    entries.push({ index, key: [value, sort ?? NO_SORT_VALUE, String(record['_id'])] });
+    for (const value of values) {
+      // An absent field never equals a where-value, as in MongoDB, so it needs no entry.
+      if (value === undefined) continue;
+      entries.push({ index, key: [value, sort ?? NO_SORT_VALUE, String(record['_id'])] });
+    }
   }
   return entries;
 }

@@ -48,7 +48,7 @@ export function checkQuery(
     throw new Error(`${collection}: no index on ${named}; declare it in src/store/collections.ts`);
   }
   const value = where.equals;
-  const expected = VALUE_TYPES[schema.path(index.field)?.instance ?? ''];
+  const expected = VALUE_TYPES[fieldType(schema, index.field)];
   if (typeof value !== expected) {
     throw new Error(`${collection}: the value for ${index.field} must be a ${expected ?? 'primitive'}`);
   }
@@ -82,6 +82,13 @@ function checkFrom(collection: CollectionName, schema: Schema, index: AnyIndexSp
   const fits = FROM_TYPES[schema.path(index.sortBy)?.instance ?? ''];
   if (!fits?.(from)) throw new Error(`${collection}: from must be of ${index.sortBy}'s type`);
   return from as Date | number | string;
+}
+
+/** A field's mongoose type; an array's elements' type, since equality on an array field matches an element. */
+function fieldType(schema: Schema, field: string): string {
+  const path = schema.path(field) as unknown as { instance: string; embeddedSchemaType?: { instance: string } } | undefined;
+  if (path?.instance === 'Array') return path.embeddedSchemaType?.instance ?? '';
+  return path?.instance ?? '';
 }
 
 /** Checks an id given to `get` or `delete`: a string, so `{ $ne: null }` cannot reach MongoDB. */

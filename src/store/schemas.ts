@@ -333,6 +333,7 @@ const ideaSchema = recordSchema<IdeaRecord>({
   kind: { type: String, required: true, enum: membersOf<IdeaRecord['kind']>()(['idea']) },
   createdAt: { type: Date, required: true },
   response: { type: ideaResponseSchema },
+  similarTerms: { type: [String], default: undefined },
 });
 
 const ideaSupportSchema = recordSchema<IdeaSupportRecord>({
@@ -647,11 +648,15 @@ function withKeysAndIndexes(schemas: StoreSchemas): StoreSchemas {
     const keyFields = new Set(['_id', ...indexes.map((index) => index.field)]);
     for (const field of keyFields) {
       const path = schema.path(field);
+      const elements = (path as unknown as { embeddedSchemaType?: typeof path }).embeddedSchemaType;
+      const isKey = (value: unknown) => typeof value !== 'string' || (value.length <= MAX_KEY_LENGTH && !value.includes('\0'));
+      // An indexed array of strings (a multikey index) is a key per element.
+      if (path.instance === 'Array' && elements?.instance === 'String') {
+        elements.validate({ validator: isKey, message: `${field} has an element too long or with NUL` });
+        continue;
+      }
       if (path.instance !== 'String') continue;
-      path.validate({
-        validator: (value: unknown) => typeof value !== 'string' || (value.length <= MAX_KEY_LENGTH && !value.includes('\0')),
-        message: `${field} is too long or contains NUL`,
-      });
+      path.validate({ validator: isKey, message: `${field} is too long or contains NUL` });
     }
     for (const index of indexes) {
       schema.index({ [index.field]: 1, ...(index.sortBy ? { [index.sortBy]: 1 } : {}), _id: 1 });

@@ -155,6 +155,7 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       kind: 'idea',
       createdAt: at(0),
       response: { note: 'Planned for spring', by: 'ana', at: at(50) },
+      similarTerms: ['bench', 'river', 'path'],
     },
     { _id: 'I-5F2K9', title: 'Bike racks', details: '', authorAddress: 'telegram:42', channel: 'telegram', status: 'new', kind: 'idea', createdAt: at(1) },
   ],

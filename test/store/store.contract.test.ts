@@ -215,6 +215,34 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         await expect(store.transcripts.find({ field: 'inboundKey', equals: 'k' }, { from: 1 })).rejects.toThrow(/no sort field/);
       });
 
+      it('finds by an element of an indexed array (multikey), and follows its changes', async () => {
+        const idea = (id: string, similarTerms: string[] | undefined, minute: number) => ({
+          _id: id,
+          title: 't',
+          details: '',
+          authorAddress: 'sms:+1',
+          channel: 'sms' as const,
+          status: 'new' as const,
+          kind: 'idea' as const,
+          createdAt: at(minute),
+          ...(similarTerms ? { similarTerms } : {}),
+        });
+        await store.ideas.insert(idea('I-1', ['bike', 'rack', 'bike'], 1));
+        await store.ideas.insert(idea('I-2', ['bike', 'lane'], 2));
+        await store.ideas.insert(idea('I-3', undefined, 3));
+        const bike = { field: 'similarTerms', equals: 'bike' } as const;
+        expect(ids(await store.ideas.find(bike, { order: 'desc' }))).toEqual(['I-2', 'I-1']);
+        expect(await store.ideas.count(bike)).toBe(2);
+        expect(ids(await store.ideas.find({ field: 'similarTerms', equals: 'rack' }))).toEqual(['I-1']);
+        const first = (await store.ideas.get('I-1'))!;
+        expect(await store.ideas.replace({ ...first, similarTerms: ['rack'] }, first._rev)).toBe(true);
+        expect(ids(await store.ideas.find(bike))).toEqual(['I-2']);
+        const { similarTerms: _dropped, ...second } = (await store.ideas.get('I-2'))!;
+        expect(await store.ideas.replace(second, second._rev)).toBe(true);
+        expect(await store.ideas.count(bike)).toBe(0);
+        await expect(store.ideas.find({ field: 'similarTerms', equals: 1 as unknown as string })).rejects.toThrow(/must be a string/);
+      });
+
       it('returns whole records', async () => {
         const [first] = await store.reports.find({ field: 'statusGroup', equals: 'fixed' });
         expect(first).toEqual({ ...aReport('R-4', { createdAt: at(5), statusGroup: 'fixed' }), _rev: 1 });
