@@ -37,6 +37,7 @@ import { reportNoticeJobHandlers } from './staff/report-notices.js';
 import { reportMergeJobHandlers } from './staff/report-merge.js';
 import { handoffJobHandlers } from './staff/handoff-jobs.js';
 import { fixSurveyJobHandlers } from './staff/fix-survey-jobs.js';
+import { shiftNoticeJobHandlers } from './staff/shift-desk.js';
 import { open311ClientJobHandlers, startOpen311Polling } from './staff/open311-client.js';
 import { createMediaLinks, type MediaLinks } from './staff/media-links.js';
 import type { StaffDeps } from './staff/staff-deps.js';
@@ -220,6 +221,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       ...handoffJobHandlers({ store, notifier, config, holdMs: engine.handoffHoldMs, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...reportNoticeJobHandlers({ store, notifier }),
       ...reportMergeJobHandlers({ store, notifier }),
+      ...shiftNoticeJobHandlers({ store, notifier, config }),
       ...fixSurveyJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...(config.open311Client
         ? open311ClientJobHandlers({

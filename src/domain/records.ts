@@ -581,6 +581,11 @@ export interface AudienceFilter {
   neighbourhoods?: string[];
   /** Wrote to us within this many days. */
   activeWithinDays?: number;
+  /**
+   * The confirmed volunteers of this shift, instead of the residents who opted in to volunteer
+   * calls (a coordinator messaging one shift, issue 20); no other field narrows it.
+   */
+  shiftId?: string;
 }
 
 /** Where a broadcast is. */

@@ -16,8 +16,11 @@ export const REFERENCE_KINDS = { R: 'report', I: 'idea', V: 'role' } as const;
 export type ReferencePrefix = keyof typeof REFERENCE_KINDS;
 export type ReferenceKind = (typeof REFERENCE_KINDS)[ReferencePrefix];
 
-/** A new random reference with the given prefix, e.g. `R-7K3QX` (`B-` for broadcasts: staff-only, never read from residents). */
-export function newReference(prefix: ReferencePrefix | 'B'): string {
+/**
+ * A new random reference with the given prefix, e.g. `R-7K3QX` (`B-` for broadcasts and `S-` for
+ * a role's shifts: staff-only, never read from residents).
+ */
+export function newReference(prefix: ReferencePrefix | 'B' | 'S'): string {
   let code = '';
   while (!/[2-9]/.test(code)) {
     code = '';

@@ -360,7 +360,9 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
   function notificationFor(delivery: DeliveryRecord, broadcast: BroadcastRecord): Notification {
     const { roleId } = broadcast;
     return {
-      purpose: 'broadcast',
+      // A shift's volunteers are messaged about the shift they signed up for, not called: they
+      // need not have opted in to volunteer calls (STOP still stops it, in the notifier).
+      purpose: broadcast.audience.shiftId ? 'notification' : 'broadcast',
       key: delivery._id,
       compose: (locale, t): Reply[] => [
         {

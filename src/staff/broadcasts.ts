@@ -53,6 +53,9 @@ const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
 // (and MongoDB to pipeline them), few enough to keep memory and latency flat.
 const INSERT_CHUNK = 500;
 
+// A shift's sign-ups read for its audience: far more than any shift holds.
+const SHIFT_AUDIENCE_READ = 10_000;
+
 // Reasons and answers are tallied by reading the records only when there are at most this many;
 // above it the dashboard shows the counts per state, which come from the indexes.
 const TALLY_LIMIT = 5000;
@@ -98,7 +101,7 @@ export type Reaches = (channel: ChannelName) => boolean;
  * applies, so the preview and the plan agree.
  */
 export async function previewAudience(
-  store: Pick<Collections, 'residents'>,
+  store: Pick<Collections, 'residents' | 'signups'>,
   filter: AudienceFilter,
   now: Date = new Date(),
   reaches: Reaches = () => true,
@@ -169,6 +172,13 @@ export async function createBroadcast(
     throw invalid(`answerWindowHours: must be between 1 and ${MAX_ANSWER_WINDOW_HOURS}`);
   }
   const audience = checkAudience(input.audience);
+  if (audience.shiftId !== undefined) {
+    const shift = await store.shifts.get(audience.shiftId);
+    if (!shift) throw invalid(`audience.shiftId: no shift ${audience.shiftId}`);
+    if (shift.status !== 'open') throw invalid(`audience.shiftId: shift ${audience.shiftId} is cancelled`);
+    // A "yes" to a message about a shift signs up for nothing: its volunteers are signed up.
+    if (input.roleId !== undefined) throw invalid("roleId: a message to a shift's volunteers is not a volunteer call");
+  }
   if (input.roleId !== undefined) {
     const role = await store.roles.get(input.roleId);
     if (!role) throw invalid(`roleId: no volunteer role ${input.roleId}`);
@@ -226,7 +236,11 @@ export async function createBroadcast(
  * audience is taken as of the broadcast's creation, so planning again (after a crash) plans the
  * same residents, and an insert of an existing id changes nothing.
  */
-export async function planBroadcast(store: Pick<Collections, 'residents' | 'deliveries'>, reaches: Reaches, broadcast: BroadcastRecord): Promise<PlanCounts> {
+export async function planBroadcast(
+  store: Pick<Collections, 'residents' | 'signups' | 'deliveries'>,
+  reaches: Reaches,
+  broadcast: BroadcastRecord,
+): Promise<PlanCounts> {
   const residents = await audienceOf(store, broadcast.audience, broadcast.createdAt);
   const counts: PlanCounts = { planned: 0, queued: 0, skipped: {} };
   const deliveries = residents.map((resident, seq): Unsaved<DeliveryRecord> => {
@@ -455,8 +469,16 @@ async function changeStatus(
   return updated;
 }
 
-/** The opted-in residents in an audience, most recently active first. */
-async function audienceOf(store: Pick<Collections, 'residents'>, filter: AudienceFilter, now: Date): Promise<ResidentRecord[]> {
+/**
+ * The residents in an audience: a shift's confirmed volunteers in sign-up order, or the opted-in
+ * residents, most recently active first.
+ */
+async function audienceOf(store: Pick<Collections, 'residents' | 'signups'>, filter: AudienceFilter, now: Date): Promise<ResidentRecord[]> {
+  if (filter.shiftId !== undefined) {
+    const signups = await store.signups.find({ field: 'shiftId', equals: filter.shiftId }, { order: 'asc', limit: SHIFT_AUDIENCE_READ });
+    const residents = await Promise.all(signups.filter((signup) => signup.status === 'confirmed').map((signup) => store.residents.get(signup.address)));
+    return residents.filter((resident): resident is ResidentRecord => resident !== null);
+  }
   // No limit: the index range of opted-in residents is the audience's upper bound, and the
   // embedded store reads it in one pass (100,000 residents are tens of megabytes, briefly).
   const optedIn = await store.residents.find({ field: 'volunteerCalls', equals: true }, { order: 'desc' });
@@ -497,6 +519,14 @@ function checkAudience(filter: AudienceFilter): AudienceFilter {
   const locales = list(filter.locales);
   const interests = list(filter.interests);
   const neighbourhoods = list(filter.neighbourhoods);
+  const shiftId = filter.shiftId?.trim();
+  if (shiftId !== undefined) {
+    if (!shiftId) throw invalid('audience.shiftId: must not be empty');
+    if (channels.length || locales.length || interests.length || neighbourhoods.length || days !== undefined) {
+      throw invalid("audience.shiftId: a shift's confirmed volunteers are the whole audience; no other field narrows it");
+    }
+    return { shiftId };
+  }
   return {
     ...(channels.length ? { channels } : {}),
     ...(locales.length ? { locales } : {}),

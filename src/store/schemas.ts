@@ -532,6 +532,7 @@ const audienceSchema = nestedSchema<AudienceFilter>({
   interests: { type: [String], default: undefined },
   neighbourhoods: { type: [String], default: undefined },
   activeWithinDays: { type: Number, min: 1 },
+  shiftId: String,
 });
 
 const broadcastSchema = recordSchema<BroadcastRecord>({

@@ -35,6 +35,8 @@ const audienceFields = z.strictObject({
   interests: words(40).optional(),
   neighbourhoods: words(80).optional(),
   activeWithinDays: z.number().int().min(1).max(3650).optional(),
+  /** A shift's confirmed volunteers (alone: no other field narrows it). */
+  shiftId: z.string().trim().min(1).max(40).optional(),
 });
 
 const previewBody = z.strictObject({ audience: audienceFields.default({}) });

@@ -21,6 +21,7 @@ import { mapPages } from './pages/map.page.js';
 import { reportPages } from './pages/reports.page.js';
 import { reportMergePages } from './pages/report-merge.page.js';
 import { rolePages } from './pages/roles.page.js';
+import { checkinPages } from './pages/checkin.page.js';
 import { routingPages } from './pages/routing.page.js';
 import { open311KeyPages } from './pages/open311-keys.page.js';
 
@@ -47,6 +48,7 @@ export function dashboardRoutes(service: Service): Router {
   router.use(routingPages(service));
   router.use(ideaPages(service));
   router.use(rolePages(service));
+  router.use(checkinPages(service));
   router.use(broadcastPages(service));
   router.use(handoffPages(service));
   router.use(open311KeyPages(service));

@@ -11,6 +11,7 @@ import { routingApiRoutes } from './routing.routes.js';
 import { inboxApiRoutes } from './inbox.routes.js';
 import { ideaApiRoutes } from './ideas.routes.js';
 import { roleApiRoutes } from './roles.routes.js';
+import { shiftApiRoutes } from './shifts.routes.js';
 import { impactApiRoutes } from './impact.routes.js';
 import { broadcastApiRoutes } from './broadcasts.routes.js';
 import { open311KeyApiRoutes } from './open311-keys.routes.js';
@@ -56,6 +57,7 @@ export function adminRoutes(service: Service): Router {
   api.use(inboxApiRoutes(service));
   api.use(ideaApiRoutes(service));
   api.use(roleApiRoutes(service));
+  api.use(shiftApiRoutes(service));
   api.use(impactApiRoutes(service));
   api.use(broadcastApiRoutes(service));
   api.use(open311KeyApiRoutes(service));

@@ -11,7 +11,7 @@ import { actorOf } from './actor.js';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 /** A date and time as ISO 8601 (`2026-12-05T15:00:00Z`), within a sensible range: not null, not a bare number. */
-const isoDate = z.iso
+export const isoDate = z.iso
   .datetime({ offset: true, message: 'must be an ISO date and time such as 2026-12-05T15:00:00Z' })
   .transform((value) => new Date(value))
   .refine((date) => date.getUTCFullYear() >= 2000 && date.getUTCFullYear() <= 2100, 'must be between the years 2000 and 2100');
@@ -31,7 +31,8 @@ export const roleFields = z.strictObject({
   translations: z.record(z.string().regex(/^[a-z]{2}$/), z.strictObject({ title: text(120), description: text(2000) })).optional(),
 });
 
-const roleRef = z
+/** A role reference from a path, normalised (`v8m2pq` → `V-8M2PQ`). */
+export const roleRef = z
   .string()
   .regex(/^[Vv]-?[A-Za-z0-9]{5}$/, 'must be a role reference like V-8M2PQ')
   .transform((ref) => `V-${ref.replace(/^[Vv]-?/, '').toUpperCase()}`);

@@ -495,6 +495,7 @@ export function broadcastDetailView(view: {
                 audience.interests?.length ? `interests: ${audience.interests.join(', ')}` : '',
                 audience.neighbourhoods?.length ? `neighbourhoods: ${audience.neighbourhoods.join(', ')}` : '',
                 audience.activeWithinDays ? `active within ${audience.activeWithinDays} days` : '',
+                audience.shiftId ? `the confirmed volunteers of shift ${audience.shiftId}` : '',
               ]
                 .filter(Boolean)
                 .join('; ') || 'Everyone who opted in to volunteer calls'

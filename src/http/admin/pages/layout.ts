@@ -15,7 +15,7 @@ import { formatCityTime } from '../../../domain/city-time.js';
 import { CATEGORIES } from '../../../domain/vocabulary.js';
 
 /** The areas of the dashboard, as the navigation names them. */
-export type Section = 'home' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'broadcasts' | 'handoffs' | 'open311' | 'audit';
+export type Section = 'home' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'checkin' | 'broadcasts' | 'handoffs' | 'open311' | 'audit';
 
 /** What the frame of a page needs. */
 export interface PageFrame {
@@ -52,6 +52,7 @@ const NAV: readonly { section: Section; href: string; label: string; adminOnly?:
   { section: 'map', href: '/admin/map', label: 'Map' },
   { section: 'ideas', href: '/admin/ideas', label: 'Ideas' },
   { section: 'roles', href: '/admin/roles', label: 'Volunteer roles' },
+  { section: 'checkin', href: '/admin/checkin', label: 'Check-in' },
   { section: 'broadcasts', href: '/admin/broadcasts', label: 'Broadcasts' },
   { section: 'handoffs', href: '/admin/handoffs', label: 'Inbox' },
   { section: 'open311', href: '/admin/open311', label: 'Open311', adminOnly: true },
@@ -149,6 +150,22 @@ const STYLES = `
   .badge.internal { background: #fff4d6; }
   .notice { background: #fff4d6; border: 1px solid #f0d58c; padding: 0.6rem 1rem; border-radius: 4px; }
   p.hint { font-size: 0.88rem; margin-top: -0.5rem; }
+  ul.shifts { list-style: none; margin: 0; padding: 0; }
+  ul.shifts details summary { cursor: pointer; margin-top: 0.75rem; color: var(--accent); }
+  .shift-head { margin-top: 0; }
+  /* Check-in is used on a phone at the door: one column, tap targets at least 48 px high. */
+  ul.checkin-list { list-style: none; margin: 0 0 1rem; padding: 0; }
+  a.tap-card { display: flex; flex-direction: column; gap: 0.2rem; padding: 1rem; margin-bottom: 0.75rem; min-height: 3rem; background: #fff; border: 1px solid var(--line); border-radius: 6px; text-decoration: none; color: var(--ink); }
+  a.tap-card strong { color: var(--accent); font-size: 1.1rem; }
+  .volunteer .who-line { margin: 0 0 0.5rem; overflow-wrap: anywhere; }
+  .tap-row { display: grid; grid-template-columns: 1fr 1fr; gap: 0.5rem; }
+  .tap-row form { margin: 0; }
+  .tap-row button, form.tap button { width: 100%; min-height: 3rem; font-size: 1.05rem; }
+  .hours-row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; margin-top: 0.75rem; }
+  .hours-row label { font-weight: 600; }
+  .hours-row input[type=number] { width: 6rem; min-height: 3rem; font-size: 1.05rem; }
+  .hours-row button { min-height: 3rem; }
+  form.tap textarea { width: 100%; }
 `;
 
 /** The whole page: the frame around a page's own content. */

@@ -1,7 +1,9 @@
 /**
  * The volunteer role pages: the list with confirmed, waitlisted and capacity, the "New role"
  * form (`POST /admin/roles`), and one role (`/admin/roles/:ref`) with its sign-ups, its edit form
- * (`POST /admin/roles/:ref`), close and reopen buttons and the CSV export.
+ * (`POST /admin/roles/:ref`), close and reopen buttons and the CSV export, and its shifts
+ * (`POST /admin/roles/:ref/shifts` adds one, `POST /admin/shifts/:id` edits one,
+ * `POST /admin/shifts/:id/cancel` cancels one; see shifts.view.ts).
  *
  * Dates are typed in the city's time zone (CITY_TIMEZONE) whatever the coordinator's computer
  * says: `datetime-local` carries no zone, and "9:00" on a flyer means 9:00 in the city.
@@ -21,6 +23,8 @@ import {
   type SignupView,
 } from '../../../staff/role-desk.js';
 import { StaffError } from '../../../staff/staff-deps.js';
+import { cancelShift, createShift, getShift, listShifts, updateShift } from '../../../staff/shift-desk.js';
+import { EMPTY_SHIFT_FORM, shiftFormOf, shiftInputOf, shiftSection, type ShiftForm } from './shifts.view.js';
 import { HttpError } from '../../../core/errors.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
@@ -36,7 +40,18 @@ const ROLE_FLASH: Readonly<Record<string, string>> = {
   updated: 'Role saved.',
   closed: 'Role closed: no more sign-ups.',
   reopened: 'Role reopened. Free spots were offered to the waitlist.',
+  shift_added: 'Shift added. Residents can sign up for it now.',
+  shift_saved: 'Shift saved.',
+  shift_cancelled: 'Shift cancelled. Its volunteers are being told, in their language.',
 };
+
+/** What the role page shows of a refused shift form. */
+interface ShiftFormState {
+  form: ShiftForm;
+  errors: string[];
+  /** The shift being edited; absent for the "Add a shift" form. */
+  shiftId?: string;
+}
 
 /** The role form's fields as typed (strings), so a refused form comes back as the coordinator left it. */
 export interface RoleForm {
@@ -82,16 +97,34 @@ export function rolePages(service: Service): Router {
     sendPage(res, frame(res, 'Volunteer roles', flash), roleListView({ roles, form, errors, actor: actorOf(res), timeZone }), status);
   };
 
-  const showDetail = async (res: express.Response, ref: string, flash: Flash | undefined, edit?: { form: RoleForm; errors: string[] }, status = 200) => {
+  const showDetail = async (
+    res: express.Response,
+    ref: string,
+    flash: Flash | undefined,
+    edit?: { form: RoleForm; errors: string[] },
+    status = 200,
+    shiftForm?: ShiftFormState,
+  ) => {
     const role = await roleDetail(service.staff, ref);
     const signups = await roleSignups(service.staff, ref);
+    const shifts = shiftSection({
+      roleId: role._id,
+      rolePlace: role.place,
+      shifts: await listShifts(service.staff, ref),
+      actor: actorOf(res),
+      timeZone,
+      form: shiftForm && !shiftForm.shiftId ? shiftForm.form : EMPTY_SHIFT_FORM,
+      errors: shiftForm && !shiftForm.shiftId ? shiftForm.errors : [],
+      ...(shiftForm?.shiftId ? { editing: { shiftId: shiftForm.shiftId, form: shiftForm.form, errors: shiftForm.errors } } : {}),
+    });
     sendPage(
       res,
       frame(res, `${role._id} ${role.title}`, flash),
-      roleDetailView({ role, signups, actor: actorOf(res), timeZone, form: edit?.form ?? formOfRole(role, timeZone), errors: edit?.errors ?? [] }),
+      roleDetailView({ role, signups, shifts, actor: actorOf(res), timeZone, form: edit?.form ?? formOfRole(role, timeZone), errors: edit?.errors ?? [] }),
       status,
     );
   };
+  const roleShiftsUrl = (roleId: string, done: string) => `/admin/roles/${encodeURIComponent(roleId)}?done=${done}#shifts`;
 
   router.get('/roles', (req, res) => showList(res, flashOf(req.query, ROLE_FLASH), EMPTY_FORM, []));
 
@@ -124,6 +157,40 @@ export function rolePages(service: Service): Router {
       if (!(error instanceof StaffError) || error.status !== 400) throw error;
       return showDetail(res, ref, undefined, { form, errors: [error.message] }, 400);
     }
+  });
+
+  router.post('/roles/:ref/shifts', formParser, async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const form = shiftFormOf(req.body);
+    const input = shiftInputOf(form, timeZone);
+    if (!input.ok) return showDetail(res, ref, undefined, undefined, 400, { form, errors: input.errors });
+    try {
+      await createShift(service.staff, ref, input.value, actorOf(res));
+    } catch (error) {
+      if (!(error instanceof StaffError) || error.status !== 400) throw error;
+      return showDetail(res, ref, undefined, undefined, 400, { form, errors: [error.message] });
+    }
+    res.redirect(303, roleShiftsUrl(ref, 'shift_added'));
+  });
+
+  router.post('/shifts/:id', formParser, async (req, res) => {
+    const shift = await getShift(service.store, shiftIdOf(req.params.id));
+    const form = shiftFormOf(req.body);
+    const input = shiftInputOf(form, timeZone);
+    if (!input.ok) return showDetail(res, shift.roleId, undefined, undefined, 400, { form, errors: input.errors, shiftId: shift._id });
+    try {
+      // The form's empty place means the role's place.
+      await updateShift(service.staff, shift._id, { ...input.value, place: input.value.place ?? null }, actorOf(res));
+    } catch (error) {
+      if (!(error instanceof StaffError) || error.status === 404) throw error;
+      return showDetail(res, shift.roleId, undefined, undefined, error.status, { form, errors: [error.message], shiftId: shift._id });
+    }
+    res.redirect(303, roleShiftsUrl(shift.roleId, 'shift_saved'));
+  });
+
+  router.post('/shifts/:id/cancel', formParser, async (req, res) => {
+    const shift = await cancelShift(service.staff, shiftIdOf(req.params.id), actorOf(res));
+    res.redirect(303, roleShiftsUrl(shift.roleId, 'shift_cancelled'));
   });
 
   for (const [action, status, done] of [
@@ -256,6 +323,8 @@ export function roleListView(view: { roles: RoleWithCounts[]; form: RoleForm; er
 export function roleDetailView(view: {
   role: RoleWithCounts;
   signups: SignupView[];
+  /** The shifts section (shifts.view.ts). */
+  shifts: SafeHtml;
   actor: StaffActor;
   timeZone: string;
   form: RoleForm;
@@ -298,6 +367,7 @@ export function roleDetailView(view: {
         ${role.status === 'open' ? html`<a class="button secondary" href="/admin/broadcasts/new?role=${ref}">Broadcast a volunteer call</a>` : ''}
       </div>
     </section>
+    ${view.shifts}
     <h2>Sign-ups</h2>
     ${
       view.signups.length === 0
@@ -357,6 +427,12 @@ function roleFormFields(form: RoleForm, timeZone: string): SafeHtml {
     <input type="number" id="capacity" name="capacity" min="1" max="100000" required value="${form.capacity}" />
     <label for="contact">Contact <span class="hint">(how volunteers reach the coordinator)</span></label>
     <input type="text" id="contact" name="contact" maxlength="200" required value="${form.contact}" />`;
+}
+
+/** A shift id from the path; a 404 when it cannot be one. */
+export function shiftIdOf(value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9-]{1,40}$/.test(value)) throw new HttpError(404, 'No such shift');
+  return value.toUpperCase();
 }
 
 /** A role reference from the path, normalised; a 404 when it cannot be one. */
