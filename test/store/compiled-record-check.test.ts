@@ -380,6 +380,21 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       createdAt: at(199),
       updatedAt: at(199),
     },
+    {
+      // A message to one shift's confirmed volunteers (issue 20).
+      _id: 'B-9K3QX',
+      messages: { en: 'We meet at the north gate.' },
+      audience: { shiftId: 'S-4F2K9' },
+      status: 'done',
+      sendAt: at(210),
+      answerWindowHours: 48,
+      planned: 3,
+      createdBy: 'cory',
+      kind: 'broadcast',
+      createdAt: at(209),
+      updatedAt: at(215),
+      finishedAt: at(215),
+    },
   ],
   open311Keys: [
     {
