@@ -9,6 +9,7 @@ import type { SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
 import { recordAudit } from './audit-log.js';
 import { csvCell } from './csv.js';
+import { promoteShiftWaitlist } from './shift-desk.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
 /** The fields a coordinator fills in: the role's own, without what the service keeps. */
@@ -185,10 +186,14 @@ export async function roleSignupsCsv(deps: Pick<StaffDeps, 'store'>, ref: string
  * grows, or a role reopens.
  */
 export async function promoteFromWaitlist(deps: StaffDeps, roleId: string, now: Date = new Date(), shiftId?: string): Promise<SignupRecord[]> {
-  const promoted = await deps.runner.promoteFromWaitlist(roleId, now, shiftId);
+  // A shift's waitlist: the shift desk's promotion, whose notices are jobs.
+  if (shiftId) {
+    const shift = await deps.store.shifts.get(shiftId);
+    return shift && shift.roleId === roleId ? promoteShiftWaitlist(deps, shift, now) : [];
+  }
+  const promoted = await deps.runner.promoteFromWaitlist(roleId, now);
   const role = promoted.length > 0 ? await deps.store.roles.get(roleId) : null;
   if (!role) return promoted;
-  const shift = shiftId ? await deps.store.shifts.get(shiftId) : null;
   // Promoted whether or not they can be told (they asked for the spot; an opt-out stops
   // messages, not sign-ups); the audit entry says how many were told, for the coordinator.
   const told: Record<string, number> = {};
@@ -199,16 +204,16 @@ export async function promoteFromWaitlist(deps: StaffDeps, roleId: string, now: 
       key: `promoted|${signup._id}|${signup.updatedAt.getTime()}|${signup._rev}`,
       compose: (locale, t) => {
         const text = role.translations?.[locale] ?? { title: role.title };
-        const format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: deps.config.cityTimeZone });
-        const date = shift ? format.formatRange(shift.startsAt, shift.endsAt) : (role.schedule ?? format.format(role.startsAt));
+        const date =
+          role.schedule ??
+          new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: deps.config.cityTimeZone }).format(role.startsAt);
         return [{ kind: 'text', text: t('notify.promoted', { title: text.title, date, name: signup.name, contact: role.contact }) }];
       },
     });
     const key = outcome.state === 'skipped' ? `skipped_${outcome.reason}` : outcome.state;
     told[key] = (told[key] ?? 0) + 1;
   }
-  const details = { promoted: promoted.length, ...(shiftId ? { shift: shiftId } : {}), ...told };
-  await recordAudit(deps.store, { actor: 'system', action: 'role.promote_waitlist', target: roleId, details }, now);
+  await recordAudit(deps.store, { actor: 'system', action: 'role.promote_waitlist', target: roleId, details: { promoted: promoted.length, ...told } }, now);
   return promoted;
 }
 

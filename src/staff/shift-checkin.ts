@@ -18,7 +18,7 @@ import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
 /** The most hours one sign-up may be given: a shift is at most a day. */
 export const MAX_SHIFT_HOURS = 24;
-/** Open shifts read to find today's (the status→startsAt index from its oldest; see todaysShifts). */
+/** Open shifts read at most from the day's start to find today's (see todaysShifts). */
 const OPEN_SHIFTS_READ = 20_000;
 
 /** A volunteer on a shift as staff see them at check-in. */
@@ -82,15 +82,15 @@ export async function shiftVolunteers(
 }
 
 /**
- * The open shifts that start today in the city's time zone (CITY_TIMEZONE), earliest first. Read
- * through the shifts' status→startsAt index: the store finds by equality only, so this reads the
- * open shifts from the oldest and keeps today's. Past shifts stay `open` (open means not
- * cancelled), so the read grows with a city's history; OPEN_SHIFTS_READ bounds it.
+ * The open shifts that start today in the city's time zone (CITY_TIMEZONE), earliest first, read
+ * through the shifts' status→startsAt index from the day's start (past shifts stay `open`, which
+ * means not cancelled, and are never read); OPEN_SHIFTS_READ bounds a very busy day.
  */
 export async function todaysShifts(deps: Pick<StaffDeps, 'store' | 'config'>, now: Date = new Date()): Promise<ShiftOfDay[]> {
   const { from, to } = cityDay(now, deps.config.cityTimeZone);
-  const open = await deps.store.shifts.find({ field: 'status', equals: 'open' }, { order: 'asc', limit: OPEN_SHIFTS_READ });
-  const today = open.filter((shift) => shift.startsAt >= from && shift.startsAt < to);
+  // One read from the day's start on the open-by-start index, never the city's past shifts.
+  const open = await deps.store.shifts.find({ field: 'status', equals: 'open' }, { order: 'asc', from, limit: OPEN_SHIFTS_READ });
+  const today = open.filter((shift) => shift.startsAt < to);
   const roles = new Map<string, VolunteerRoleRecord | null>();
   const rows: ShiftOfDay[] = [];
   for (const shift of today) {

@@ -157,28 +157,13 @@ export async function cancelShift(deps: Pick<StaffDeps, 'store' | 'jobs'>, shift
  * The runner's waitlist promotion, per shift. The lead's branch gives
  * `CommandRunner.promoteFromWaitlist` a third parameter, the shift id.
  */
-type ShiftPromotion = (roleId: string, now: Date, shiftId: string) => Promise<SignupRecord[]>;
-
 /**
  * Fills a shift's free spots from its waitlist (first come, first served, under the runner's
  * lock, so a promotion and a sign-up cannot both take the last spot) and schedules telling each
  * promoted resident. Returns the sign-ups promoted.
  */
 export async function promoteShiftWaitlist(deps: StaffDeps, shift: ShiftRecord, now: Date): Promise<SignupRecord[]> {
-  const promote = deps.runner.promoteFromWaitlist as unknown as ShiftPromotion;
-  // TODO(issue 20, lead): drop this check and the cast above once the runner's
-  // promoteFromWaitlist(roleId, now, shiftId) is on main. The runner here counts a role's
-  // sign-ups against the role's capacity only: given a role with shifts it would confirm one
-  // shift's waitlist against another's spots, so a runner without the parameter is not called.
-  if (promote.length < 3) {
-    await recordAudit(
-      deps.store,
-      { actor: 'system', action: 'shift.promote_waitlist', target: shift._id, details: { promoted: 0, skipped: 'runner_without_shifts' } },
-      now,
-    );
-    return [];
-  }
-  const promoted = await promote.call(deps.runner, shift.roleId, now, shift._id);
+  const promoted = await deps.runner.promoteFromWaitlist(shift.roleId, now, shift._id);
   for (const signup of promoted) {
     await scheduleJob(
       deps.store,
