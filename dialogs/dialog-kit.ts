@@ -4,6 +4,7 @@
 import type { Choice, GeoPoint, MediaRef, Reply } from '../src/core/message.js';
 import type { MessageVars } from '../src/core/i18n.js';
 import type { SlotValue, StepContext, StepInput } from '../src/engine/types.js';
+import { words as foldedWords } from '../src/engine/nlu/text-normalizer.js';
 
 /** A text reply in the resident's language. */
 export function say(ctx: StepContext, key: string, vars?: MessageVars): Reply {
@@ -82,4 +83,31 @@ export function freeText(input: StepInput, min: number, max: number): { ok: stri
   if ([...text].length < min || !/[\p{L}\p{N}]/u.test(text)) return { tooShort: true };
   if ([...text].length > max) return { tooLong: true };
   return { ok: text };
+}
+
+/** Words shorter than this say too little to name something ("de", "the", "my"). */
+const TITLE_WORD = 4;
+
+/**
+ * The items whose titles the text names, for a resident who types part of a title ("food
+ * bank", "banco de alimentos", "cancel my food bank shift"): each typed word of four letters or
+ * more counts when a title has it, in any case and with or without accents, or a word that one
+ * of the two starts ("clean" and "cleanup", "tree" and "trees"). Of the items with at least
+ * `minShare` of the typed words, those with the most; empty when none has enough.
+ */
+export function namedIn<T>(text: string, items: readonly T[], titleOf: (item: T) => string, minShare: number): T[] {
+  const typed = [...new Set(foldedWords(text).filter((word) => word.length >= TITLE_WORD))];
+  if (typed.length === 0) return [];
+  const same = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
+  let best = 0;
+  let found: T[] = [];
+  for (const item of items) {
+    const title = foldedWords(titleOf(item)).filter((word) => word.length >= TITLE_WORD);
+    const hits = typed.filter((word) => title.some((other) => same(word, other))).length;
+    if (hits === 0 || hits / typed.length < minShare || hits < best) continue;
+    if (hits > best) found = [];
+    best = hits;
+    found.push(item);
+  }
+  return found;
 }

@@ -1,36 +1,151 @@
 /**
- * Find a volunteer role and sign up: browse open roles (filtered by interest and
- * neighbourhood), see one role's details, sign up with a name for the coordinator (or join the
- * waitlist of a full role), and see or cancel one's sign-ups.
+ * Find a volunteer role and sign up: browse open roles page by page (filtered by interest and
+ * neighbourhood, or found by typing part of a title), see one role's details, sign up with a
+ * name for the coordinator (or join the waitlist of a full role), and see or cancel one's
+ * sign-ups ("my sign-ups", or "cancel my food bank shift" straight to that one).
  */
 import type { RoleSummary, RoleView, SignupSummary } from '../src/engine/commands.js';
-import { defineDialog, type StepContext } from '../src/engine/types.js';
+import { defineDialog, type StepContext, type StepInput, type StepOutcome } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
-import { answerYesNo, ask, choice, freeText, notAnAnswer, result, say, str, yesNoChoices } from './dialog-kit.js';
+import { shorten } from '../src/engine/text.js';
+import { answerYesNo, ask, choice, freeText, namedIn, notAnAnswer, result, say, str, yesNoChoices } from './dialog-kit.js';
 import { askShift, backToList, pickedShift, signupWhen } from './volunteer-shifts.js';
 
-const ROLES_SHOWN = 5;
+/**
+ * Roles (or sign-ups) on a page. With buttons, eight and the three fixed choices stay within
+ * every chat's button limit (13 on the web page). Without them (SMS), four short lines keep a
+ * page within two SMS segments (test/dialogs/volunteer-paging.transcript.test.ts measures it).
+ */
+const PAGE_WITH_BUTTONS = 8;
+const PAGE_AS_TEXT = 4;
+/** A title in an SMS list line is cut to this many characters (the details show it whole). */
+const TITLE_AS_TEXT = 30;
+/** An SMS list line tells the spots left only when this few are (or none): it saves a page's characters. */
+const FEW_SPOTS = 3;
+/**
+ * Typing part of a title picks a role when it names at least this share of the words typed
+ * ("food bank", not "food bank" for "Food drive"); a sentence about one's sign-ups ("cancel my
+ * food bank shift") has more words that are not the title's, so it needs less.
+ */
+const LIST_TITLE_SHARE = 0.51;
+const SIGNUP_TITLE_SHARE = 0.4;
+/** The words typed that a list of matching roles quotes back, at most. */
+const QUERY_QUOTED = 30;
 const NAME_MAX = 80;
 
 type RoleList = { roles: RoleSummary[]; interests: string[]; neighbourhoods: string[] };
 
+function pageSize(ctx: StepContext): number {
+  return ctx.channel.buttons ? PAGE_WITH_BUTTONS : PAGE_AS_TEXT;
+}
+
+/** The page a slot holds, within the pages there are now (a list may have shrunk since). */
+function pageOf(ctx: StepContext, slot: string, count: number): { page: number; from: number; to: number; last: boolean } {
+  const size = pageSize(ctx);
+  const pages = Math.max(1, Math.ceil(count / size));
+  const held = ctx.slots[slot];
+  const page = Math.min(typeof held === 'number' && held > 0 ? Math.floor(held) : 0, pages - 1);
+  return { page, from: page * size, to: Math.min(count, (page + 1) * size), last: page === pages - 1 };
+}
+
+function listedRoles(ctx: StepContext): RoleSummary[] {
+  return result<RoleList>(ctx.slots.list)?.roles ?? [];
+}
+
+/** A role as a list line: short on SMS (cut title, the day), whole where choices are buttons. */
 function roleLabel(ctx: StepContext, role: RoleSummary): string {
-  return ctx.t(role.demo ? 'volunteer.list_item_demo' : 'volunteer.list_item', {
-    title: role.title,
-    neighbourhood: role.neighbourhood,
-    date: ctx.formatDate(role.startsAt),
-    count: role.spotsLeft,
-  });
+  const full = role.spotsLeft === 0;
+  const label = ctx.channel.buttons
+    ? ctx.t(full ? 'volunteer.list_item_full' : 'volunteer.list_item', {
+        title: role.title,
+        neighbourhood: role.neighbourhood,
+        date: ctx.formatDate(role.startsAt),
+        count: role.spotsLeft,
+      })
+    : ctx.t(full ? 'volunteer.list_item_short_full' : role.spotsLeft <= FEW_SPOTS ? 'volunteer.list_item_short_few' : 'volunteer.list_item_short', {
+        title: shorten(role.title, TITLE_AS_TEXT),
+        date: ctx.formatDay(role.startsAt),
+        count: role.spotsLeft,
+      });
+  return role.demo ? ctx.t('volunteer.demo_label', { label }) : label;
+}
+
+/** The words that work on a list whether or not they are offered: "more", "filter", "my sign-ups". */
+function listWords(ctx: StepContext): Choice[] {
+  return [choice(ctx, 'more', 'volunteer.more'), choice(ctx, 'filter', 'volunteer.filter'), choice(ctx, 'mine', 'volunteer.my_signups')];
 }
 
 function listChoices(ctx: StepContext): Choice[] {
-  const roles = result<RoleList>(ctx.slots.list)?.roles ?? [];
+  const roles = listedRoles(ctx);
+  const { from, to, last } = pageOf(ctx, 'page', roles.length);
   return [
-    ...roles.slice(0, ROLES_SHOWN).map((role) => ({ id: role.ref, label: roleLabel(ctx, role) })),
+    ...roles.slice(from, to).map((role) => ({ id: role.ref, label: roleLabel(ctx, role) })),
+    ...(last ? [] : [choice(ctx, 'more', 'volunteer.more')]),
     choice(ctx, 'filter', 'volunteer.filter'),
     choice(ctx, 'mine', 'volunteer.my_signups'),
   ];
 }
+
+/** The roles a typed title matched (the `matches` step), in the list's order. */
+function matchedRoles(ctx: StepContext): RoleSummary[] {
+  const refs = Array.isArray(ctx.slots.matches) ? ctx.slots.matches : [];
+  return listedRoles(ctx).filter((role) => refs.includes(role.ref));
+}
+
+function matchChoices(ctx: StepContext): Choice[] {
+  return [
+    ...matchedRoles(ctx)
+      .slice(0, pageSize(ctx))
+      .map((role) => ({ id: role.ref, label: roleLabel(ctx, role) })),
+    choice(ctx, 'list', 'volunteer.back_to_list'),
+  ];
+}
+
+/**
+ * A word typed for one of `words` ("more", "más", "filter"), not a number: "1" would pick the
+ * first of them, wherever it is on the page.
+ */
+function typedWord(input: StepInput, ctx: StepContext, words: readonly Choice[]): string | null {
+  if (input.choice || /\d/.test(input.text)) return null;
+  return ctx.pick(input, words);
+}
+
+/** Part of a title typed on a list: one role opens it, several are listed to pick from. */
+function roleByTitle(input: StepInput, ctx: StepContext): StepOutcome | null {
+  if (input.choice) return null;
+  const named = namedIn(input.text, listedRoles(ctx), (role) => role.title, LIST_TITLE_SHARE);
+  const [only] = named;
+  if (named.length === 1 && only) return { to: 'detail', set: { roleRef: only.ref } };
+  if (named.length > 1) return { to: 'matches', set: { matches: named.map((role) => role.ref), query: input.text } };
+  return null;
+}
+
+/** The next page, or the first again after the last (`wrapped`: its heading says so). */
+function nextPage(ctx: StepContext, step: string, slot: string, count: number): StepOutcome {
+  const { last, page } = pageOf(ctx, slot, count);
+  return last ? { to: step, set: { [slot]: null, wrapped: true } } : { to: step, set: { [slot]: page + 1 } };
+}
+
+/**
+ * A list's answer, with `wrapped` cleared: "that's all, from the start" heads the first page
+ * once, right after "more" on the last. (In the heading, not a line before it: a page by SMS
+ * has no characters to spare.)
+ */
+function unwrapped(outcome: StepOutcome): StepOutcome {
+  if (!('to' in outcome) && !('run' in outcome)) return outcome;
+  return { ...outcome, set: { wrapped: null, ...outcome.set } };
+}
+
+/** A list's heading: how many, which ones this page shows, or that the list starts again. */
+function heading(ctx: StepContext, keys: { all: string; page: string; again: string; wrapped: string }, slot: string, count: number): string {
+  const { from, to } = pageOf(ctx, slot, count);
+  const again = ctx.slots.wrapped === true;
+  if (count <= pageSize(ctx)) return ctx.t(again ? keys.wrapped : keys.all, { count });
+  return ctx.t(again ? keys.again : keys.page, { from: from + 1, to, count });
+}
+
+/** "My sign-ups" from a list: the whole list, from its first page. */
+const TO_MINE: StepOutcome = { to: 'mine', set: { said: null, minePage: null } };
 
 function filterChoices(ctx: StepContext, values: readonly string[]): Choice[] {
   return [...values.map((value) => ({ id: `=${value}`, label: value })), choice(ctx, 'any', 'volunteer.any')];
@@ -41,18 +156,81 @@ function detailChoices(ctx: StepContext, role: RoleView): Choice[] {
   return [signUp, choice(ctx, 'list', 'volunteer.back_to_list')];
 }
 
+function mySignups(ctx: StepContext): SignupSummary[] {
+  return result<{ signups: SignupSummary[] }>(ctx.slots.mine)?.signups ?? [];
+}
+
+function signupLabel(ctx: StepContext, signup: SignupSummary): string {
+  // A shift is told by its hours (a resident may hold two shifts of one role); a role by its start.
+  const when = signup.endsAt ? ctx.formatRange(signup.startsAt, signup.endsAt) : ctx.formatDate(signup.startsAt);
+  return ctx.channel.buttons
+    ? ctx.t(`volunteer.signup_item_${signup.status}`, { title: signup.title, date: when })
+    : ctx.t(`volunteer.signup_item_${signup.status}`, {
+        title: shorten(signup.title, TITLE_AS_TEXT),
+        date: signup.endsAt ? when : ctx.formatDay(signup.startsAt),
+      });
+}
+
 function mySignupChoices(ctx: StepContext): Choice[] {
-  const signups = result<{ signups: SignupSummary[] }>(ctx.slots.mine)?.signups ?? [];
+  const signups = mySignups(ctx);
+  const { from, to, last } = pageOf(ctx, 'minePage', signups.length);
   return [
-    ...signups.map((signup) => ({
-      id: signup.ref,
-      label: ctx.t(`volunteer.signup_item_${signup.status}`, {
-        title: signup.title,
-        date: signup.endsAt ? ctx.formatRange(signup.startsAt, signup.endsAt) : ctx.formatDate(signup.startsAt),
-      }),
-    })),
+    ...signups.slice(from, to).map((signup) => ({ id: signup.id, label: signupLabel(ctx, signup) })),
+    ...(last ? [] : [choice(ctx, 'more', 'volunteer.more')]),
     choice(ctx, 'list', 'volunteer.back_to_list'),
   ];
+}
+
+/** The one sign-up a message names ("cancel my food bank shift"), if exactly one. */
+function namedSignup(ctx: StepContext, text: string): SignupSummary | undefined {
+  const named = namedIn(text, mySignups(ctx), (signup) => signup.title, SIGNUP_TITLE_SHARE);
+  return named.length === 1 ? named[0] : undefined;
+}
+
+/**
+ * The sign-up to withdraw: the one picked, else the one the message that opened "my sign-ups"
+ * named. Flows stored before sign-ups had ids hold the role's reference instead.
+ */
+function signupToCancel(ctx: StepContext): SignupSummary | undefined {
+  const picked = str(ctx.slots.cancelRef);
+  if (picked) return mySignups(ctx).find((signup) => signup.id === picked || signup.ref === picked);
+  const said = str(ctx.slots.said);
+  return said ? namedSignup(ctx, said) : undefined;
+}
+
+/** The list step's answer: a role (by number, button, reference or title), a page, the filter, or my sign-ups. */
+function answerList(input: StepInput, ctx: StepContext): StepOutcome {
+  const reference = input.nlu.entities.reference;
+  if (reference?.startsWith('V-')) return { to: 'detail', set: { roleRef: reference } };
+  const word = typedWord(input, ctx, listWords(ctx));
+  if (!word) {
+    // "cancel my food bank shift" here is about the resident's sign-ups, not this list.
+    if (!input.choice && input.nlu.intent === 'my_signups') return { to: 'mine', set: { said: input.text, minePage: null } };
+    const byTitle = roleByTitle(input, ctx);
+    if (byTitle) return byTitle;
+  }
+  const picked = word ?? ctx.pick(input, listChoices(ctx));
+  if (picked === 'more') return nextPage(ctx, 'list', 'page', listedRoles(ctx).length);
+  if (picked === 'filter') return { to: 'filter_interest', set: { interest: null, neighbourhood: null, page: null } };
+  if (picked === 'mine') return TO_MINE;
+  if (picked) return { to: 'detail', set: { roleRef: picked } };
+  if (input.nlu.intent !== 'none' && input.nlu.intent !== 'find_volunteer') return { reroute: true };
+  return { retry: 'volunteer.retry_list' };
+}
+
+/** The "my sign-ups" step's answer: one to withdraw (by number, button or title), a page, or back to the roles. */
+function answerMine(input: StepInput, ctx: StepContext): StepOutcome {
+  const signups = mySignups(ctx);
+  const word = typedWord(input, ctx, [choice(ctx, 'more', 'volunteer.more')]);
+  const named = word || input.choice ? undefined : namedSignup(ctx, input.text);
+  if (named) return { to: 'confirm_cancel', set: { cancelRef: named.id, said: null } };
+  const picked = word ?? ctx.pick(input, mySignupChoices(ctx));
+  if (picked === 'more') return nextPage(ctx, 'mine', 'minePage', signups.length);
+  if (picked === 'list') return { to: 'list', set: { roleRef: null, show: null, said: null, minePage: null } };
+  if (picked) return { to: 'confirm_cancel', set: { cancelRef: picked, said: null } };
+  // Reached straight from "my sign-ups", the next message may well be about something else.
+  if (input.nlu.intent !== 'none' && input.nlu.intent !== 'my_signups') return { reroute: true };
+  return { retry: 'retry.pick_number' };
 }
 
 export const volunteerDialog = defineDialog({
@@ -75,7 +253,7 @@ export const volunteerDialog = defineDialog({
         if (str(ctx.slots.roleRef)) return { skipTo: 'detail' };
         // Started for "my sign-ups": straight to them (slot `show`, set by the engine).
         if (str(ctx.slots.show) === 'mine') return { skipTo: 'mine' };
-        const roles = result<RoleList>(ctx.slots.list)?.roles ?? [];
+        const roles = listedRoles(ctx);
         const filtered = Boolean(str(ctx.slots.interest) || str(ctx.slots.neighbourhood));
         if (roles.length === 0) {
           return [
@@ -85,17 +263,29 @@ export const volunteerDialog = defineDialog({
             ]),
           ];
         }
-        return [ask(ctx, 'volunteer.list', { count: roles.length }, listChoices(ctx))];
+        const keys = { all: 'volunteer.list', page: 'volunteer.list_page', again: 'volunteer.list_again', wrapped: 'volunteer.no_more' };
+        return [{ kind: 'text', text: heading(ctx, keys, 'page', roles.length), choices: listChoices(ctx) }];
+      },
+      answer: (input, ctx) => unwrapped(answerList(input, ctx)),
+    },
+    matches: {
+      ask: (ctx) => {
+        const roles = matchedRoles(ctx);
+        const shown = Math.min(roles.length, pageSize(ctx));
+        const vars = { count: roles.length, shown, query: shorten(str(ctx.slots.query) ?? '', QUERY_QUOTED) };
+        return [ask(ctx, roles.length > shown ? 'volunteer.matches_first' : 'volunteer.matches', vars, matchChoices(ctx))];
       },
       answer: (input, ctx) => {
         const reference = input.nlu.entities.reference;
-        if (reference?.startsWith('V-')) return { to: 'detail', set: { roleRef: reference, shiftId: null } };
-        const picked = ctx.pick(input, listChoices(ctx));
-        if (picked === 'filter') return { to: 'filter_interest', set: { interest: null, neighbourhood: null } };
-        if (picked === 'mine' || (!picked && input.nlu.intent === 'my_signups')) return { to: 'mine' };
-        if (picked) return { to: 'detail', set: { roleRef: picked, shiftId: null } };
+        if (reference?.startsWith('V-')) return { to: 'detail', set: { roleRef: reference } };
+        // Another part of a title: searched among all the roles again.
+        const byTitle = /\d/.test(input.text) ? null : roleByTitle(input, ctx);
+        if (byTitle) return byTitle;
+        const picked = ctx.pick(input, matchChoices(ctx));
+        if (picked === 'list') return { to: 'list', set: { matches: null, query: null } };
+        if (picked) return { to: 'detail', set: { roleRef: picked } };
         if (input.nlu.intent !== 'none' && input.nlu.intent !== 'find_volunteer') return { reroute: true };
-        return { retry: 'retry.pick_number' };
+        return { retry: 'volunteer.retry_list' };
       },
     },
     filter_interest: {
@@ -111,7 +301,8 @@ export const volunteerDialog = defineDialog({
       answer: (input, ctx) => {
         const picked = ctx.pick(input, filterChoices(ctx, result<RoleList>(ctx.slots.list)?.neighbourhoods ?? []));
         if (!picked) return { retry: 'retry.pick_number' };
-        return { to: 'list', set: { neighbourhood: picked === 'any' ? null : picked.slice(1) } };
+        // A new filter lists from its first page.
+        return { to: 'list', set: { neighbourhood: picked === 'any' ? null : picked.slice(1), page: null } };
       },
     },
     detail: {
@@ -202,29 +393,34 @@ export const volunteerDialog = defineDialog({
     mine: {
       load: () => ({ command: { type: 'signup.listMine', input: {} }, resultSlot: 'mine' }),
       ask: (ctx) => {
-        const signups = result<{ signups: SignupSummary[] }>(ctx.slots.mine)?.signups ?? [];
+        const signups = mySignups(ctx);
         if (signups.length === 0) return [ask(ctx, 'volunteer.no_signups', undefined, [choice(ctx, 'list', 'volunteer.back_to_list')])];
-        return [ask(ctx, 'volunteer.my_signups_list', { count: signups.length }, mySignupChoices(ctx))];
+        // "cancel my food bank shift": that one, to confirm (a picked one clears `said`).
+        const said = str(ctx.slots.said);
+        if (said && !str(ctx.slots.cancelRef) && namedSignup(ctx, said)) return { skipTo: 'confirm_cancel' };
+        const keys = {
+          all: 'volunteer.my_signups_list',
+          page: 'volunteer.my_signups_page',
+          again: 'volunteer.my_signups_again',
+          wrapped: 'volunteer.no_more_signups',
+        };
+        return [{ kind: 'text', text: heading(ctx, keys, 'minePage', signups.length), choices: mySignupChoices(ctx) }];
       },
-      answer: (input, ctx) => {
-        const picked = ctx.pick(input, mySignupChoices(ctx));
-        if (picked === 'list') return { to: 'list', set: { roleRef: null, show: null } };
-        if (picked) return { to: 'confirm_cancel', set: { cancelRef: picked } };
-        // Reached straight from "my sign-ups", the next message may well be about something else.
-        if (input.nlu.intent !== 'none' && input.nlu.intent !== 'my_signups') return { reroute: true };
-        return { retry: 'retry.pick_number' };
-      },
+      answer: (input, ctx) => unwrapped(answerMine(input, ctx)),
     },
     confirm_cancel: {
       ask: (ctx) => {
-        const signup = result<{ signups: SignupSummary[] }>(ctx.slots.mine)?.signups.find((s) => s.ref === str(ctx.slots.cancelRef));
-        return [ask(ctx, 'volunteer.confirm_cancel', { title: signup?.title ?? '' }, yesNoChoices(ctx, 'volunteer.cancel_signup', 'volunteer.keep_signup'))];
+        const signup = signupToCancel(ctx);
+        if (!signup) return { finish: true, say: [say(ctx, 'volunteer.cancel_not_found')] };
+        return [ask(ctx, 'volunteer.confirm_cancel', { title: signup.title }, yesNoChoices(ctx, 'volunteer.cancel_signup', 'volunteer.keep_signup'))];
       },
       answer: (input, ctx) => {
         const answer = answerYesNo(input, ctx, yesNoChoices(ctx, 'volunteer.cancel_signup', 'volunteer.keep_signup'));
         if (answer === 'no') return { finish: true, say: [say(ctx, 'volunteer.kept')] };
         if (answer !== 'yes') return { retry: 'retry.yes_no' };
-        return { run: { type: 'signup.cancel', input: { ref: str(ctx.slots.cancelRef) ?? '' } }, resultSlot: 'cancelled', then: 'cancelled' };
+        const signup = signupToCancel(ctx);
+        // Withdraws this sign-up only: the resident's other roles and volunteer calls stay as they are.
+        return { run: { type: 'signup.cancel', input: { ref: signup?.ref ?? str(ctx.slots.cancelRef) ?? '' } }, resultSlot: 'cancelled', then: 'cancelled' };
       },
     },
     cancelled: {
@@ -246,8 +442,12 @@ function signUp(ctx: StepContext, name: string, waitlist = ctx.slots.waitlist ==
   };
 }
 
-/** The picked shift, as the sign-up's input (nothing for a role without shifts). */
+/**
+ * The picked shift, as the sign-up's input: nothing for a role without shifts, nor for a shift
+ * picked earlier for another role (the resident went back and chose again).
+ */
 function shiftOf(ctx: StepContext): { shiftId?: string } {
   const shiftId = str(ctx.slots.shiftId);
-  return shiftId ? { shiftId } : {};
+  const role = result<{ role: RoleView | null }>(ctx.slots.role)?.role;
+  return shiftId && role?.shifts?.some((shift) => shift.ref === shiftId) ? { shiftId } : {};
 }

@@ -40,7 +40,7 @@ describe('locales', () => {
   it('offer no choice whose label is a keyword', () => {
     const keywords = new Set(bundles.flatMap((b) => [...b.keywords.optOut, ...b.keywords.optIn, ...b.keywords.help].map(foldForMatch)));
     const labelKeys =
-      /^(choice|menu|category|report\.(send|change)|idea\.(send|change)|ideas\.|volunteer\.(sign_up|join_waitlist|back_to_list|filter|my_signups|any|cancel_signup|keep_signup)|delete\.(yes|no)|leave\.choice_|resume\.|status\.)/;
+      /^(choice|menu|category|report\.(send|change)|idea\.(send|change)|ideas\.|volunteer\.(sign_up|join_waitlist|back_to_list|filter|my_signups|any|more|cancel_signup|keep_signup)|delete\.(yes|no)|leave\.choice_|resume\.|status\.)/;
     for (const bundle of bundles) {
       for (const [key, text] of texts(bundle.messages)) {
         if (labelKeys.test(key)) expect(keywords.has(foldForMatch(text)), `${bundle.locale}:${key} = "${text}"`).toBe(false);

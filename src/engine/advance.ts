@@ -697,8 +697,9 @@ class Turn {
       case 'browse_ideas':
         return this.startDialog('ideas', {});
       case 'my_signups':
-        // The volunteer dialog's own "my sign-ups" step lists them and can cancel one.
-        return this.startDialog('volunteer', { show: 'mine' });
+        // The volunteer dialog's own "my sign-ups" step lists them and can cancel one; `said`
+        // lets it go straight to the one a message names ("cancel my food bank shift").
+        return this.startDialog('volunteer', { show: 'mine', said: input.text });
       case 'greeting':
         this.say('greeting');
         return this.showMenu();
@@ -954,6 +955,7 @@ class Turn {
   private context(slots: Slots): StepContext {
     const { env, state } = this;
     const dateFormat = dateFormatFor(state.locale, env.timeZone);
+    const dayFormat = dateFormatFor(state.locale, env.timeZone, 'day');
     return {
       slots,
       locale: state.locale,
@@ -964,6 +966,7 @@ class Turn {
       isQuestion: (text) => this.isQuestion(text),
       formatDate: (iso) => dateFormat.format(new Date(iso)),
       formatRange: (startIso, endIso) => dateFormat.formatRange(new Date(startIso), new Date(endIso)),
+      formatDay: (iso) => dayFormat.format(new Date(iso)),
       channel: this.channel,
       resident: this.resident,
     };
@@ -1022,10 +1025,14 @@ class Turn {
 // turn's CPU when made per step), so each locale and time zone gets one, made once.
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
 
-function dateFormatFor(locale: string, timeZone: string): Intl.DateTimeFormat {
-  const key = `${locale}|${timeZone}`;
+function dateFormatFor(locale: string, timeZone: string, style: 'medium' | 'day' = 'medium'): Intl.DateTimeFormat {
+  const key = `${locale}|${timeZone}|${style}`;
   let format = dateFormats.get(key);
-  if (!format) dateFormats.set(key, (format = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'medium', timeStyle: 'short' })));
+  if (!format) {
+    // The day alone: a list line on SMS keeps its characters for the title (details say the time).
+    const options: Intl.DateTimeFormatOptions = style === 'medium' ? { dateStyle: 'medium', timeStyle: 'short' } : { month: 'short', day: 'numeric' };
+    dateFormats.set(key, (format = new Intl.DateTimeFormat(locale, { timeZone, ...options })));
+  }
   return format;
 }
 

@@ -95,7 +95,9 @@ export interface ShiftView {
 
 /** A line in "my sign-ups". */
 export interface SignupSummary {
-  /** What the sign-up is for: the shift's id, or the role's reference for a role without shifts. */
+  /** The sign-up's own id (`<shiftId or roleId>|<address>`): a resident may hold several for one role (one per shift). */
+  id: string;
+  /** What the sign-up is for: the shift's id, or the role's reference for a role without shifts (`signup.cancel` takes it). */
   ref: string;
   /** The role's reference. */
   roleRef: string;
@@ -120,10 +122,12 @@ export interface CommandResults {
   'idea.create': { ref: string };
   'idea.listRecent': { ideas: IdeaSummary[] };
   'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' };
+  /** Every open, upcoming role that matches, those with a spot left first (the dialog pages them). */
   'role.list': { roles: RoleSummary[]; interests: string[]; neighbourhoods: string[] };
   'role.get': { role: RoleView | null };
   /** `pick_shift`: the role has shifts and none was named (a sign-up is for a shift). */
   'role.signUp': { outcome: 'confirmed' | 'waitlisted' | 'already' | 'full' | 'closed' | 'not_found' | 'pick_shift' };
+  /** Every active sign-up of the resident, coming ones first (the dialog pages them). */
   'signup.listMine': { signups: SignupSummary[] };
   'signup.cancel': { outcome: 'cancelled' | 'not_found' };
   'resident.deleteData': { deleted: true };

@@ -175,6 +175,8 @@ export interface StepContext {
   formatDate(iso: string): string;
   /** A start and end as one range in the city's time ("Dec 12, 2026, 9:00 AM – 12:00 PM"). */
   formatRange(startIso: string, endIso: string): string;
+  /** The day alone ("Dec 10", "10 dic"): for list lines that must stay short (SMS). */
+  formatDay(iso: string): string;
   channel: ChannelFacts;
   resident: ResidentFacts;
 }

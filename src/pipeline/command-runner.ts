@@ -62,7 +62,14 @@ const WRITE_ATTEMPTS = 5;
  * one wins, so the budget is larger, and losers wait a random, growing moment to spread out.
  */
 const SIGNUP_ATTEMPTS = 30;
-const ROLE_LIST_LIMIT = 50;
+/**
+ * The role list reads at most this many open roles (the status index, by start). Every one that
+ * is upcoming and matches is listed and paged by the dialog: a city with more open roles than
+ * this would miss the latest-starting ones, and the list is kept in the conversation's state.
+ */
+const ROLE_LIST_READ = 500;
+/** "My sign-ups" reads this many of the resident's newest sign-ups, and lists every active one. */
+const MY_SIGNUPS_READ = 200;
 /** A role's upcoming shifts offered to a resident at most (the soonest). */
 const SHIFTS_READ = 20;
 /** "My reports" reads this many of the resident's newest own and followed reports, and lists the first few. */
@@ -176,24 +183,8 @@ export class CommandRunner {
         if (command.input.via) await this.recordCallAnswer(command.input.via, outcome, scope);
         return { type: command.type, value: { outcome } };
       }
-      case 'signup.listMine': {
-        const signups = await this.store.signups.find({ field: 'address', equals: scope.address }, { order: 'desc', limit: 20 });
-        const active = signups.filter((s) => s.status !== 'cancelled');
-        const roles = await Promise.all(active.map((s) => this.store.roles.get(s.roleId)));
-        const shifts = await Promise.all(active.map((s) => (s.shiftId ? this.store.shifts.get(s.shiftId) : null)));
-        const listed = active.flatMap((signup, i): SignupSummary[] => {
-          const role = roles[i];
-          const shift = shifts[i];
-          if (!role || signup.status === 'cancelled') return [];
-          const title = localizedRole(role, scope.locale).title;
-          if (!signup.shiftId) return [{ ref: role._id, roleRef: role._id, title, status: signup.status, startsAt: role.startsAt.toISOString() }];
-          // A shift that ended (or was cancelled) is not something to withdraw from any more.
-          if (!shift || shift.status !== 'open' || shift.endsAt < scope.now) return [];
-          const { startsAt, endsAt } = shift;
-          return [{ ref: shift._id, roleRef: role._id, title, status: signup.status, startsAt: startsAt.toISOString(), endsAt: endsAt.toISOString() }];
-        });
-        return { type: command.type, value: { signups: listed.slice(0, 5) } };
-      }
+      case 'signup.listMine':
+        return { type: command.type, value: { signups: await this.mySignups(scope) } };
       case 'signup.cancel':
         return { type: command.type, value: { outcome: await this.cancelSignup(command.input.ref, scope) } };
       case 'resident.deleteData':
@@ -418,8 +409,12 @@ export class CommandRunner {
     return inserted ? 'supported' : 'already';
   }
 
+  /**
+   * The open, upcoming roles that match the filter, all of them: those with a spot left first
+   * and full ones last (each group by start), so the first page is what a resident can join.
+   */
   private async listRoles(filter: { interest?: string; neighbourhood?: string }, scope: CommandScope) {
-    const open = await this.store.roles.find({ field: 'status', equals: 'open' }, { order: 'asc', limit: ROLE_LIST_LIMIT });
+    const open = await this.store.roles.find({ field: 'status', equals: 'open' }, { order: 'asc', limit: ROLE_LIST_READ });
     const withShifts = await Promise.all(open.map(async (role) => ({ role, shifts: await this.shiftsOf(role, scope.now) })));
     // A role with shifts is upcoming while a shift is; one without, until it ends (or always, when recurring).
     const upcoming = withShifts.filter(({ role, shifts }) =>
@@ -431,12 +426,45 @@ export class CommandRunner {
     // Summaries, not views: the list is kept in the conversation's state until the resident
     // picks, and is read and written back on every turn until then (the details are fetched
     // with role.get when a role is picked).
-    const roles = await Promise.all(matching.slice(0, 5).map(({ role, shifts }) => this.roleSummary(role, shifts, scope.locale)));
+    const summaries = await Promise.all(matching.map(({ role, shifts }) => this.roleSummary(role, shifts, scope.locale)));
+    // A stable sort: within each group the roles keep the index's order by start.
+    const roles = summaries.sort((a, b) => Number(a.spotsLeft === 0) - Number(b.spotsLeft === 0));
     return {
       roles,
       interests: [...new Set(upcoming.flatMap(({ role }) => role.interests))].sort().slice(0, 8),
       neighbourhoods: [...new Set(upcoming.map(({ role }) => role.neighbourhood))].sort().slice(0, 8),
     };
+  }
+
+  /**
+   * "My sign-ups": every active (not withdrawn) sign-up of the resident, those still to come
+   * first, soonest first, then past ones, latest first. Withdrawing one is `signup.cancel`.
+   */
+  private async mySignups(scope: CommandScope): Promise<SignupSummary[]> {
+    const signups = await this.store.signups.find({ field: 'address', equals: scope.address }, { order: 'desc', limit: MY_SIGNUPS_READ });
+    const active = signups.filter((signup) => signup.status !== 'cancelled');
+    const roleIds = [...new Set(active.map((signup) => signup.roleId))];
+    const roles = new Map((await Promise.all(roleIds.map((id) => this.store.roles.get(id)))).flatMap((role) => (role ? [[role._id, role] as const] : [])));
+    const shifts = await Promise.all(active.map((signup) => (signup.shiftId ? this.store.shifts.get(signup.shiftId) : null)));
+    const listed = active.flatMap((signup, i) => {
+      const role = roles.get(signup.roleId);
+      const shift = shifts[i];
+      if (!role || (signup.shiftId && !shift)) return [];
+      // A shift sign-up is dated by its shift; one for a role as a whole, by the role.
+      const startsAt = shift?.startsAt ?? role.startsAt;
+      const summary: SignupSummary = {
+        id: signup._id,
+        ref: shift?._id ?? role._id,
+        roleRef: role._id,
+        title: localizedRole(role, scope.locale).title,
+        status: signup.status,
+        startsAt: startsAt.toISOString(),
+        ...(shift ? { endsAt: shift.endsAt.toISOString() } : {}),
+      };
+      const coming = shift ? shift.endsAt >= scope.now : (role.endsAt ?? role.startsAt) >= scope.now || Boolean(role.schedule);
+      return [{ summary, coming, at: startsAt.getTime() }];
+    });
+    return listed.sort((a, b) => Number(b.coming) - Number(a.coming) || (a.coming ? a.at - b.at : b.at - a.at)).map((line) => line.summary);
   }
 
   /**
