@@ -106,9 +106,11 @@ function telegramResident(): TestConversation {
   return new TestConversation(service(), `telegram:${880_000 + nextNumber}`, TELEGRAM_CAPABILITIES, START);
 }
 
-/** What the reply costs by SMS, as the SMS channel sends it (folded to GSM-7, one body). */
+/** What the reply costs by SMS, as the SMS channel sends it (folded to GSM-7, one body); logged for the README. */
 function segments(reply: string): number {
-  return smsSegments(foldToGsm7(reply)).segments;
+  const { segments, encoding } = smsSegments(foldToGsm7(reply));
+  console.info(`SMS page "${reply.split('\n')[0]}": ${foldToGsm7(reply).length} characters, ${segments} segments, ${encoding}`);
+  return segments;
 }
 
 /** The numbered lines of an SMS list ("3. Bike lane count, Dec 12 (5 left)" → that label). */

@@ -1,6 +1,7 @@
 /**
  * The command runner on a real embedded store: creating is once per inbound message, whatever
- * point a first attempt died at, and the last volunteer spot goes to one resident only.
+ * point a first attempt died at, and the last volunteer spot goes to one resident only; the role
+ * list and "my sign-ups" give every entry (the dialog pages them), in the order residents see.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -165,6 +166,68 @@ describe('CommandRunner', () => {
       // Once the shift has started nobody is promoted into it.
       await store.signups.upsert({ ...(await store.signups.get(`S-ONE4X|${ben.address}`))!, status: 'waitlisted' });
       expect(await withHook.promoteFromWaitlist('V-SHFT4', new Date('2026-12-02T10:30:00Z'), 'S-ONE4X')).toEqual([]);
+    });
+  });
+});
+
+describe('CommandRunner lists for the volunteer dialog', () => {
+  const role = (id: string, day: number, capacity: number) =>
+    store.roles.insert({
+      _id: id,
+      title: `Role ${id}`,
+      description: 'd',
+      translations: { es: { title: `Actividad ${id}`, description: 'd' } },
+      interests: ['paging'],
+      neighbourhood: 'N',
+      place: 'P',
+      startsAt: new Date(Date.UTC(2026, 10, day, 15)),
+      capacity,
+      contact: 'c',
+      status: 'open',
+      demo: false,
+      createdAt: new Date(),
+    });
+  const signup = (roleId: string, address: string, status: 'confirmed' | 'waitlisted' | 'cancelled', minute: number) =>
+    store.signups.insert({
+      _id: `${roleId}|${address}`,
+      roleId,
+      address,
+      name: 'N',
+      channel: 'sms',
+      status,
+      createdAt: new Date(Date.UTC(2026, 10, 1, 10, minute)),
+      updatedAt: new Date(Date.UTC(2026, 10, 1, 10, minute)),
+    });
+
+  beforeAll(async () => {
+    // Seven upcoming roles (the runner once listed five), two of them full, and one already over.
+    for (const [i, id] of ['V-PAGA2', 'V-PAGB3', 'V-PAGC4', 'V-PAGD5', 'V-PAGE6', 'V-PAGF7', 'V-PAGG8'].entries())
+      await role(id, 21 + i, i === 1 || i === 4 ? 1 : 3);
+    await role('V-PAGH9', 10, 3);
+    await signup('V-PAGB3', 'sms:+15550009901', 'confirmed', 0);
+    await signup('V-PAGE6', 'sms:+15550009902', 'confirmed', 0);
+  });
+
+  it('role.list gives every upcoming open role that matches, full ones last, each group by start', async () => {
+    const listed = await runner.run({ type: 'role.list', input: { interest: 'paging' } }, scope('sms:RL1'));
+    const roles = listed.type === 'role.list' ? listed.value.roles : [];
+    expect(roles.map((r) => r.ref)).toEqual(['V-PAGA2', 'V-PAGC4', 'V-PAGD5', 'V-PAGF7', 'V-PAGG8', 'V-PAGB3', 'V-PAGE6']);
+    expect(roles.map((r) => r.spotsLeft)).toEqual([3, 3, 3, 3, 3, 0, 0]);
+  });
+
+  it('signup.listMine gives every active sign-up with its id, coming ones first (soonest first), then past ones', async () => {
+    const address = 'sms:+15550009999';
+    const ids = ['V-PAGG8', 'V-PAGA2', 'V-PAGH9', 'V-PAGD5', 'V-PAGF7', 'V-PAGC4', 'V-PAGB3'];
+    for (const [minute, id] of ids.entries()) await signup(id, address, id === 'V-PAGC4' ? 'cancelled' : id === 'V-PAGB3' ? 'waitlisted' : 'confirmed', minute);
+    const listed = await runner.run({ type: 'signup.listMine', input: {} }, { ...scope('sms:LM1', address), locale: 'es' });
+    const signups = listed.type === 'signup.listMine' ? listed.value.signups : [];
+    expect(signups.map((s) => s.ref)).toEqual(['V-PAGA2', 'V-PAGB3', 'V-PAGD5', 'V-PAGF7', 'V-PAGG8', 'V-PAGH9']);
+    expect(signups[1]).toEqual({
+      ref: 'V-PAGB3',
+      id: `V-PAGB3|${address}`,
+      title: 'Actividad V-PAGB3',
+      status: 'waitlisted',
+      startsAt: '2026-11-22T15:00:00.000Z',
     });
   });
 });
