@@ -442,7 +442,7 @@ export class CommandRunner {
    */
   private async mySignups(scope: CommandScope): Promise<SignupSummary[]> {
     const signups = await this.store.signups.find({ field: 'address', equals: scope.address }, { order: 'desc', limit: MY_SIGNUPS_READ });
-    const active = signups.filter((signup) => signup.status !== 'cancelled');
+    const active = signups.flatMap((signup) => (signup.status === 'cancelled' ? [] : [{ ...signup, status: signup.status }]));
     const roleIds = [...new Set(active.map((signup) => signup.roleId))];
     const roles = new Map((await Promise.all(roleIds.map((id) => this.store.roles.get(id)))).flatMap((role) => (role ? [[role._id, role] as const] : [])));
     const shifts = await Promise.all(active.map((signup) => (signup.shiftId ? this.store.shifts.get(signup.shiftId) : null)));
