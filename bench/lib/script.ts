@@ -72,7 +72,8 @@ export const CYCLE: readonly ScriptStep[] = [
   { journey: 'idea', say: { text: 'Older riders have nowhere to sit while they wait' }, expect: 'neighborhood' },
   { journey: 'idea', say: { text: 'Eastside' }, expect: 'Share it\\?' },
   { journey: 'idea', say: { pick: 1 }, expect: 'I-[0-9A-Z]{5}' },
-  { journey: 'volunteer', say: { text: 'volunteer' }, expect: 'open roles' },
+  // The list's first page ("Roles 1-4 of 105:"; "N open roles" when they fit on one page).
+  { journey: 'volunteer', say: { text: 'volunteer' }, expect: 'open roles|Roles 1-\\d+ of \\d+' },
   { journey: 'volunteer', say: { roleReference: true }, expect: 'Sign me up' },
   { journey: 'volunteer', say: { pick: 1 }, expect: 'Sign up as' },
   { journey: 'volunteer', say: { pick: 1 }, expect: 'signed up' },
