@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldToGsm7, smsSegments } from '../../src/channels/sms/gsm7.js';
 import { TELEGRAM_CAPABILITIES } from '../../src/channels/telegram/telegram.channel.js';
+import { WEB_CAPABILITIES } from '../../src/channels/web/web.channel.js';
 import { SMS_CAPABILITIES } from '../../src/channels/sms/sms.channel.js';
 import type { OutboundMessage } from '../../src/channels/channel.js';
 import type { Service } from '../../src/service.js';
@@ -307,6 +308,21 @@ describe('the role list on Telegram', () => {
     await other.send('quiero ser voluntario');
     expect(await other.send('zxqv blorp')).toContain('Elige una actividad abajo o escribe parte de su nombre.');
     expect(await other.send('riego de arboles')).toContain('Riego de árboles nuevos');
+  });
+});
+
+describe('the role list in the web chat', () => {
+  it("fits a page and its three fixed choices within the web page's 13 buttons", async () => {
+    const chat = new TestConversation(service(), `web:${'r'.repeat(22)}`, WEB_CAPABILITIES, START);
+    const first = await chat.sendRaw('volunteer');
+    expect(buttons(first)).toHaveLength(11);
+    const last = await chat.sendRaw({ choice: buttonId(first, /^More$/) });
+    expect(buttons(last).slice(0, 4)).toEqual([
+      expect.stringMatching(/^Winter coat drive sorting/),
+      expect.stringMatching(/\(full: waitlist\)$/),
+      expect.stringMatching(/\(full: waitlist\)$/),
+      expect.stringMatching(/\(full: waitlist\)$/),
+    ]);
   });
 });
 
