@@ -23,12 +23,13 @@ const TITLE_AS_TEXT = 30;
 /** An SMS list line tells the spots left only when this few are (or none): it saves a page's characters. */
 const FEW_SPOTS = 3;
 /**
- * Typing part of a title picks a role when it names at least this share of the words typed
- * ("food bank", not "food bank" for "Food drive"); a sentence about one's sign-ups ("cancel my
- * food bank shift") has more words that are not the title's, so it needs less.
+ * Typing part of a title picks a role when more than half the words typed are the title's ("food
+ * bank" opens "Food bank sorting shift", not "Food drive"). A sentence about one's sign-ups has
+ * more words that are not the title's ("cancel my delivery shift": one in three), so it needs
+ * less; withdrawing asks first.
  */
 const LIST_TITLE_SHARE = 0.51;
-const SIGNUP_TITLE_SHARE = 0.4;
+const SIGNUP_TITLE_SHARE = 0.3;
 /** The words typed that a list of matching roles quotes back, at most. */
 const QUERY_QUOTED = 30;
 const NAME_MAX = 80;

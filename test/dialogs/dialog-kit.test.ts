@@ -32,6 +32,10 @@ describe('namedIn', () => {
   });
 
   it('reads a sentence about a sign-up with a lower share ("cancel my food bank shift")', () => {
-    expect(find('cancel my food bank shift', 0.4)).toEqual(['Food bank sorting shift']);
+    expect(find('cancel my food bank shift', 0.3)).toEqual(['Food bank sorting shift']);
+    expect(find('cancel my delivery driver shift', 0.3)).toEqual(['Food bank delivery driver']);
+    // One word each ("delivery", "shift"): a tie, so neither alone (the dialog lists them).
+    expect(find('cancel my delivery shift', 0.3)).toEqual(['Food bank sorting shift', 'Food bank delivery driver']);
+    expect(find('I cannot make it on Saturday because of work', 0.3)).toEqual([]);
   });
 });

@@ -406,6 +406,10 @@ describe('my sign-ups by text', () => {
     ]) {
       expect(await signupStatus(title, chat.address), title).toBe('confirmed');
     }
+    // One word of three names a sign-up in a sentence; "2" (No, keep it) keeps it.
+    expect(await chat.send('cancel my delivery shift')).toContain('Withdraw from Food bank delivery driver?');
+    expect(await chat.send('2')).toContain("OK, you're still signed up.");
+    expect(await signupStatus('Food bank delivery driver', chat.address)).toBe('confirmed');
     const after = await chat.send('mis inscripciones');
     expect(after).not.toContain('Food bank sorting');
     await stillGetsVolunteerCalls(chat.address);
