@@ -139,7 +139,7 @@ describe('signing up for a shift', () => {
     await chat.send('volunteer');
     await chat.send('V-SHF6E');
     expect(await chat.send('purple elephant')).toMatch(/number/i);
-    expect(await chat.send('back')).toMatch(/open role/);
+    expect(await chat.send('back')).toMatch(/Roles 1-4 of \d+:/);
   });
 });
 

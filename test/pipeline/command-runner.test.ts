@@ -224,6 +224,7 @@ describe('CommandRunner lists for the volunteer dialog', () => {
     expect(signups.map((s) => s.ref)).toEqual(['V-PAGA2', 'V-PAGB3', 'V-PAGD5', 'V-PAGF7', 'V-PAGG8', 'V-PAGH9']);
     expect(signups[1]).toEqual({
       ref: 'V-PAGB3',
+      roleRef: 'V-PAGB3',
       id: `V-PAGB3|${address}`,
       title: 'Actividad V-PAGB3',
       status: 'waitlisted',
