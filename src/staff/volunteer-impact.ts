@@ -42,6 +42,7 @@ import type { ShiftRecord, SignupRecord, VolunteerRoleRecord } from '../domain/r
 import { fromCityLocalInput, isRealDay, toCityLocalInput } from '../domain/city-time.js';
 import type { StaffDeps } from './staff-deps.js';
 import { StaffError } from './staff-deps.js';
+import { csvLine } from './csv.js';
 
 /** Roles read per status (open, closed). */
 export const ROLES_READ = 2_000;
@@ -301,6 +302,62 @@ interface CountedSignup {
   hoursSource: 'approved' | 'unapproved' | 'shift_length' | null;
   attendance: 'attended' | 'no_show' | 'unknown';
   outcome: number | null;
+}
+
+/** The columns of the impact CSV, in order. */
+export const IMPACT_CSV_COLUMNS = [
+  'scope',
+  'role',
+  'title',
+  'month',
+  'volunteers',
+  'distinct_volunteers',
+  'hours',
+  'hours_approved',
+  'hours_unapproved',
+  'hours_from_shift_length',
+  'hours_value',
+  'attended',
+  'no_show',
+  'attendance_unknown',
+  'no_show_rate',
+  'outcome_unit',
+  'outcome_reported',
+  'outcome_target',
+] as const;
+
+/**
+ * The impact as CSV, for a city's own reports: a row for everything over the range (`month`
+ * empty) and one per month, then each role's row over the range and one per month it had
+ * volunteers. Numbers and role titles only: no resident's address or name. Cells go through
+ * `csvLine`, so a role title that looks like a formula stays text.
+ */
+export function volunteerImpactCsv(impact: VolunteerImpact): string {
+  const numbers = (f: ImpactFigures): string[] => [
+    String(f.volunteers),
+    String(f.distinctVolunteers),
+    String(f.hours),
+    String(f.hoursApproved),
+    String(f.hoursUnapproved),
+    String(f.hoursFromShiftLength),
+    f.hoursValue.toFixed(2),
+    String(f.attended),
+    String(f.noShow),
+    String(f.attendanceUnknown),
+    f.noShowRate === null ? '' : String(Math.round(f.noShowRate * 10_000) / 10_000),
+  ];
+  const lines = [csvLine(IMPACT_CSV_COLUMNS)];
+  lines.push(csvLine(['overall', '', '', '', ...numbers(impact.overall), '', '', '']));
+  for (const month of impact.months) lines.push(csvLine(['overall', '', '', month.month, ...numbers(month), '', '', '']));
+  for (const role of impact.roles) {
+    const outcome = (reported: number | null) =>
+      role.outcome ? [role.outcome.unit, String(reported ?? 0), role.outcome.target === null ? '' : String(role.outcome.target)] : ['', '', ''];
+    lines.push(csvLine(['role', role.roleId, role.title, '', ...numbers(role), ...outcome(role.outcome?.reported ?? null)]));
+    for (const month of role.months) {
+      if (month.volunteers > 0) lines.push(csvLine(['role', role.roleId, role.title, month.month, ...numbers(month), ...outcome(month.outcomeReported)]));
+    }
+  }
+  return lines.join('');
 }
 
 /** The hours, attendance and outcome of a sign-up whose shift took place (the rules at the top). */

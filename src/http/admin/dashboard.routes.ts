@@ -16,6 +16,7 @@ import { broadcastPages } from './pages/broadcasts.page.js';
 import { handoffPages } from './pages/handoffs.page.js';
 import { homePages } from './pages/home.page.js';
 import { ideaPages } from './pages/ideas.page.js';
+import { impactPages } from './pages/impact.page.js';
 import { layout } from './pages/layout.js';
 import { mapPages } from './pages/map.page.js';
 import { reportPages } from './pages/reports.page.js';
@@ -42,6 +43,7 @@ export function dashboardRoutes(service: Service): Router {
   });
 
   router.use(homePages(service));
+  router.use(impactPages(service));
   router.use(reportPages(service));
   router.use(reportMergePages(service));
   router.use(mapPages(service));

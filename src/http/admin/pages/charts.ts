@@ -78,6 +78,15 @@ export function formatNumber(value: number): string {
   return new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 }).format(value);
 }
 
+/** "2025-03" as staff read it: "Mar 2025". */
+export function monthLabel(month: string): string {
+  const [year, m] = month.split('-').map(Number);
+  return monthFormat.format(new Date(Date.UTC(year ?? 1970, (m ?? 1) - 1, 1)));
+}
+
+// Made once: building a formatter costs far more than using it.
+const monthFormat = new Intl.DateTimeFormat('en-US', { month: 'short', year: 'numeric', timeZone: 'UTC' });
+
 /** A bar's number as text: "-" where there is nothing to measure. */
 function valueText(value: number | null): string {
   return value === null ? '-' : formatNumber(value);

@@ -7,26 +7,34 @@ import type { Service } from '../../../service.js';
 import { impactNumbers, type ImpactNumbers } from '../../../staff/impact.js';
 import { waitingCount } from '../../../staff/handoff-desk.js';
 import { satisfaction, type Satisfaction } from '../../../staff/satisfaction.js';
+import { impactRange, volunteerImpact, type VolunteerImpact } from '../../../staff/volunteer-impact.js';
 import { open311Status } from '../../../staff/open311-client.js';
 import { actorOf } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
-import { barChart, formatNumber } from './charts.js';
+import { barChart, formatNumber, monthLabel } from './charts.js';
 import { humanize, sendPage } from './layout.js';
+import { volunteeringCharts } from './impact.page.js';
 
 /** The home page route. */
 export function homePages(service: Service): Router {
   const router = express.Router();
   router.get('/', async (_req, res) => {
-    const [numbers, waiting, satisfied, city] = await Promise.all([
+    const now = new Date();
+    const [numbers, waiting, satisfied, city, volunteering] = await Promise.all([
       impactNumbers(service.staff),
       waitingCount(service.staff),
       satisfaction(service.staff),
       service.config.open311Client ? open311Status(service.store) : null,
+      volunteerImpact({ store: service.store, config: service.config }, impactRange({}, service.config.cityTimeZone, now), now),
     ]);
     const outage = city?.failingSince
       ? { since: formatWhen(city.failingSince, service.config.cityTimeZone), waiting: city.waiting, error: city.lastError }
       : undefined;
-    sendPage(res, { title: 'Home', section: 'home', actor: actorOf(res), cityName: service.config.cityName }, homeView(numbers, waiting, satisfied, outage));
+    sendPage(
+      res,
+      { title: 'Home', section: 'home', actor: actorOf(res), cityName: service.config.cityName },
+      homeView(numbers, waiting, satisfied, outage, volunteering),
+    );
   });
   return router;
 }
@@ -42,7 +50,7 @@ export interface CityOutage {
  * The home page's content: an outage of the city's Open311 system when there is one, who waits
  * for a person (the inbox), the impact numbers, and satisfaction over time.
  */
-export function homeView(numbers: ImpactNumbers, waiting = 0, satisfied?: Satisfaction, outage?: CityOutage): SafeHtml {
+export function homeView(numbers: ImpactNumbers, waiting = 0, satisfied?: Satisfaction, outage?: CityOutage, volunteerImpact?: VolunteerImpact): SafeHtml {
   const { reports, ideas, volunteering, broadcasts } = numbers;
   return html`<h1>Home</h1>
     ${
@@ -125,7 +133,22 @@ export function homeView(numbers: ImpactNumbers, waiting = 0, satisfied?: Satisf
         ],
       })}
     </div>
-    ${satisfied ? satisfactionView(satisfied) : ''}`;
+    ${volunteerImpact ? volunteeringView(volunteerImpact) : ''} ${satisfied ? satisfactionView(satisfied) : ''}`;
+}
+
+/**
+ * The impact of volunteering over the last 12 months (issue 20): hours, volunteers and the
+ * no-show rate per month, with the totals and a way to the impact page for more.
+ */
+export function volunteeringView(impact: VolunteerImpact): SafeHtml {
+  const { overall } = impact;
+  return html`<h2 id="volunteering-impact">Volunteering impact</h2>
+    <p class="muted">
+      The last 12 months: ${formatNumber(overall.volunteers)} volunteers (${formatNumber(overall.distinctVolunteers)} people) gave
+      ${formatNumber(overall.hours)} hours at ${formatNumber(overall.shiftsHeld)} shifts. Per role, outcomes and other dates on the
+      <a href="/admin/impact">impact page</a>.
+    </p>
+    ${volunteeringCharts(impact)}`;
 }
 
 /**
@@ -196,12 +219,6 @@ export function satisfactionView(satisfied: Satisfaction): SafeHtml {
             </table>`
       }
     </section>`;
-}
-
-/** "2025-03" as staff read it: "Mar 2025". */
-function monthLabel(month: string): string {
-  const [year, m] = month.split('-').map(Number);
-  return new Intl.DateTimeFormat('en-US', { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(new Date(Date.UTC(year ?? 1970, (m ?? 1) - 1, 1)));
 }
 
 function roundTo(value: number | null, digits: number): number | null {

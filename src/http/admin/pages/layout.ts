@@ -15,7 +15,7 @@ import { formatCityTime } from '../../../domain/city-time.js';
 import { CATEGORIES } from '../../../domain/vocabulary.js';
 
 /** The areas of the dashboard, as the navigation names them. */
-export type Section = 'home' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'checkin' | 'broadcasts' | 'handoffs' | 'open311' | 'audit';
+export type Section = 'home' | 'impact' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'checkin' | 'broadcasts' | 'handoffs' | 'open311' | 'audit';
 
 /** What the frame of a page needs. */
 export interface PageFrame {
@@ -47,6 +47,7 @@ export interface Flash {
 
 const NAV: readonly { section: Section; href: string; label: string; adminOnly?: boolean }[] = [
   { section: 'home', href: '/admin', label: 'Home' },
+  { section: 'impact', href: '/admin/impact', label: 'Impact' },
   { section: 'reports', href: '/admin/reports', label: 'Reports' },
   { section: 'duplicates', href: '/admin/duplicates', label: 'Duplicates' },
   { section: 'map', href: '/admin/map', label: 'Map' },
@@ -89,7 +90,7 @@ const STYLES = `
   .errors { background: #fdecea; border: 1px solid #f5c2c0; padding: 0.6rem 1rem 0.6rem 2rem; border-radius: 4px; }
   form.stack label { display: block; font-weight: 600; margin-top: 0.8rem; }
   form.stack .hint { font-weight: 400; color: var(--muted); font-size: 0.88rem; }
-  input[type=text], input[type=number], input[type=datetime-local], select, textarea { font: inherit; padding: 0.4rem 0.5rem; border: 1px solid #b9c0c8; border-radius: 4px; max-width: 100%; }
+  input[type=text], input[type=number], input[type=datetime-local], input[type=date], select, textarea { font: inherit; padding: 0.4rem 0.5rem; border: 1px solid #b9c0c8; border-radius: 4px; max-width: 100%; }
   form.stack input[type=text], form.stack textarea, form.stack select { width: 100%; }
   textarea { min-height: 5rem; }
   fieldset { border: 1px solid var(--line); border-radius: 4px; margin-top: 0.8rem; }
