@@ -58,51 +58,55 @@ export function impactView(impact: VolunteerImpact): SafeHtml {
     </section>
     ${volunteeringCharts(impact)}
     <h2 id="impact-months">By month</h2>
-    <table aria-labelledby="impact-months">
-      <thead>
-        <tr>
-          <th scope="col">Month</th>
-          ${figureHeaders()}
-        </tr>
-      </thead>
-      <tbody>
-        ${impact.months.map(
-          (month) =>
-            html`<tr data-month="${month.month}">
-              <td>${monthLabel(month.month)}</td>
-              ${figureCells(month)}
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    <div class="table-scroll">
+      <table class="figures" aria-labelledby="impact-months">
+        <thead>
+          <tr>
+            <th scope="col">Month</th>
+            ${figureHeaders()}
+          </tr>
+        </thead>
+        <tbody>
+          ${impact.months.map(
+            (month) =>
+              html`<tr data-month="${month.month}">
+                <td>${monthLabel(month.month)}</td>
+                ${figureCells(month)}
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
     <h2 id="impact-roles">By role</h2>
     ${
       impact.roles.length === 0
         ? html`<p class="muted">No shift took place in this range.</p>`
-        : html`<table aria-labelledby="impact-roles">
-            <thead>
-              <tr>
-                <th scope="col">Role</th>
-                <th scope="col" class="num">Shifts held</th>
-                ${figureHeaders()}
-                <th scope="col">Outcome</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${impact.roles.map(
-                (role) =>
-                  html`<tr data-role="${role.roleId}">
-                    <td>
-                      <a href="/admin/roles/${encodeURIComponent(role.roleId)}">${role.roleId}</a> ${role.title}
-                      ${role.status === 'closed' ? html`<span class="badge closed">${humanize(role.status)}</span>` : ''}
-                    </td>
-                    <td class="num">${formatNumber(role.shiftsHeld)}</td>
-                    ${figureCells(role)}
-                    <td data-field="outcome">${outcomeText(role.outcome)}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
+        : html`<div class="table-scroll">
+            <table class="figures" aria-labelledby="impact-roles">
+              <thead>
+                <tr>
+                  <th scope="col">Role</th>
+                  <th scope="col" class="outcome">Outcome</th>
+                  <th scope="col" class="num">Shifts held</th>
+                  ${figureHeaders()}
+                </tr>
+              </thead>
+              <tbody>
+                ${impact.roles.map(
+                  (role) =>
+                    html`<tr data-role="${role.roleId}">
+                      <td>
+                        <a href="/admin/roles/${encodeURIComponent(role.roleId)}">${role.roleId}</a> ${role.title}
+                        ${role.status === 'closed' ? html`<span class="badge closed">${humanize(role.status)}</span>` : ''}
+                      </td>
+                      <td class="outcome" data-field="outcome">${outcomeText(role.outcome)}</td>
+                      <td class="num">${formatNumber(role.shiftsHeld)}</td>
+                      ${figureCells(role)}
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>`
     }`;
 }
 

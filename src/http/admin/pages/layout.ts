@@ -167,6 +167,12 @@ const STYLES = `
   .hours-row input[type=number] { width: 6rem; min-height: 3rem; font-size: 1.05rem; }
   .hours-row button { min-height: 3rem; }
   form.tap textarea { width: 100%; }
+  /* Tables of figures (the impact page): numbers on one line, headers broken between words only, the table scrolling in its box when too wide. */
+  .table-scroll { overflow-x: auto; }
+  table.figures th { overflow-wrap: normal; }
+  table.figures td.num { white-space: nowrap; }
+  table.figures td:first-child { min-width: 11rem; }
+  table.figures .outcome { min-width: 9rem; }
 `;
 
 /** The whole page: the frame around a page's own content. */
