@@ -1,6 +1,7 @@
 /**
  * The dashboard's home (`/admin`): how many conversations wait for a person, the impact numbers (what residents asked for and what came of
- * it) as small charts, each with its numbers as text, and the median time to fix a report.
+ * it) as small charts, each with its numbers as text, the median time to fix a report, and the volunteering
+ * impact of the last 12 months (hours, volunteers and no-show rate per month; more on /admin/impact).
  */
 import express, { type Router } from 'express';
 import type { Service } from '../../../service.js';
