@@ -220,10 +220,21 @@ describe.skipIf(!hasChromium)('staff dashboard in a browser', () => {
 
   it('shows the impact numbers as charts on the home page', async () => {
     await page.getByRole('link', { name: 'Home' }).click();
-    await page.getByRole('heading', { name: 'Impact' }).waitFor();
-    // Five impact charts, and four over the months: days to fix, within target, really fixed, rating.
-    expect(await page.locator('figure.chart svg[role=img]').count()).toBe(9);
-    for (const id of ['chart-days-to-fix', 'chart-within-target', 'chart-really-fixed', 'chart-rating']) expect(await page.locator(`#${id}`).count()).toBe(1);
+    await page.getByRole('heading', { name: 'Impact', exact: true }).waitFor();
+    // Five impact charts, three of volunteering over the months (hours, volunteers, no-show rate),
+    // and four of satisfaction: days to fix, within target, really fixed, rating.
+    expect(await page.locator('figure.chart svg[role=img]').count()).toBe(12);
+    for (const id of [
+      'chart-volunteer-hours',
+      'chart-volunteers',
+      'chart-no-show',
+      'chart-days-to-fix',
+      'chart-within-target',
+      'chart-really-fixed',
+      'chart-rating',
+    ]) {
+      expect(await page.locator(`#${id}`).count()).toBe(1);
+    }
     expect(await page.locator('#chart-broadcasts dl').textContent()).toMatch(/Sent\s*3/);
     expect(await page.locator('#chart-status-group dl').textContent()).toMatch(/Fixed\s*1/);
     expect(await page.locator('#fix-time + p').textContent()).not.toBe('-');
