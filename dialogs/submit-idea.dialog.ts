@@ -2,6 +2,7 @@
  * Submit an idea: a one-line title, the details, an optional neighbourhood, a read-back, and a
  * reference others can support it by.
  */
+import type { SimilarIdeaView } from '../src/engine/commands.js';
 import { defineDialog, type Slots, type StepContext } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
 import { answerYesNo, ask, choice, freeText, notAnAnswer, result, say, str, yesNoChoices } from './dialog-kit.js';
@@ -20,6 +21,19 @@ function changeChoices(ctx: StepContext): Choice[] {
   return [choice(ctx, 'title', 'idea.change_title'), choice(ctx, 'details', 'idea.change_details'), choice(ctx, 'neighbourhood', 'idea.change_neighbourhood')];
 }
 
+/** The ideas `idea.findSimilar` offered. */
+function similarIdeas(ctx: StepContext): SimilarIdeaView[] {
+  return result<{ ideas: SimilarIdeaView[] }>(ctx.slots.similar)?.ideas ?? [];
+}
+
+/** Support one of the similar ideas, or file the resident's own. */
+function similarChoices(ctx: StepContext): Choice[] {
+  return [
+    ...similarIdeas(ctx).map((idea) => choice(ctx, idea.ref, 'idea.support_similar', { ref: idea.ref, title: idea.title, count: idea.supporters })),
+    choice(ctx, 'file', 'idea.file_mine'),
+  ];
+}
+
 export const submitIdeaDialog = defineDialog({
   id: 'submit-idea',
   version: 1,
@@ -36,13 +50,44 @@ export const submitIdeaDialog = defineDialog({
   steps: {
     title: {
       freeText: true,
-      ask: (ctx) => (str(ctx.slots.title) ? { skipTo: 'details' } : [say(ctx, 'idea.ask_title')]),
+      ask: (ctx) => (str(ctx.slots.title) ? { skipTo: 'similar' } : [say(ctx, 'idea.ask_title')]),
       answer: (input) => {
         const text = freeText(input, 3, TITLE_MAX);
         if ('tooShort' in text) return { retry: 'idea.retry_title' };
         if ('tooLong' in text) return { retry: 'idea.retry_title_long', vars: { max: TITLE_MAX } };
-        return { to: 'details', set: { title: text.ok } };
+        return { to: 'similar', set: { title: text.ok } };
       },
+    },
+    // "Similar ideas?" (issue 21): right after the one-line idea, before the resident writes the
+    // details, the closest ideas already made are offered to support instead.
+    similar: {
+      load: (ctx) =>
+        ctx.slots.similarChecked ? null : { command: { type: 'idea.findSimilar', input: { text: str(ctx.slots.title) ?? '' } }, resultSlot: 'similar' },
+      ask: (ctx) => {
+        const ideas = similarIdeas(ctx);
+        if (ctx.slots.similarChecked || ideas.length === 0) return { skipTo: 'details' };
+        const [first] = ideas;
+        const intro =
+          ideas.length === 1 && first ? ctx.t('idea.similar_one', { ref: first.ref, title: first.title, count: first.supporters }) : ctx.t('idea.similar_many');
+        return [{ kind: 'text', text: intro, choices: similarChoices(ctx) }];
+      },
+      answer: (input, ctx) => {
+        const picked = ctx.pick(input, similarChoices(ctx)) ?? (answerYesNo(input, ctx) === 'no' ? 'file' : null);
+        if (picked === 'file') return { to: 'details', set: { similarChecked: true } };
+        const idea = similarIdeas(ctx).find((candidate) => candidate.ref === picked);
+        if (idea)
+          return { run: { type: 'idea.support', input: { ref: idea.ref } }, resultSlot: 'supported', then: 'supported_instead', set: { supportRef: idea.ref } };
+        return { retry: 'retry.pick_number' };
+      },
+    },
+    supported_instead: {
+      ask: (ctx) => {
+        const outcome = result<{ outcome: string }>(ctx.slots.supported)?.outcome ?? 'not_found';
+        const ref = str(ctx.slots.supportRef) ?? '';
+        const title = similarIdeas(ctx).find((idea) => idea.ref === ref)?.title ?? '';
+        return { finish: true, say: [say(ctx, outcome === 'supported' ? 'idea.similar_supported' : `ideas.support_${outcome}`, { ref, title })] };
+      },
+      answer: () => ({ reroute: true }),
     },
     details: {
       freeText: true,
@@ -102,7 +147,7 @@ export const submitIdeaDialog = defineDialog({
       ask: (ctx) => [ask(ctx, 'idea.ask_change', undefined, changeChoices(ctx))],
       answer: (input, ctx) => {
         const picked = ctx.pick(input, changeChoices(ctx));
-        if (picked === 'title') return { to: 'title', set: { title: null } };
+        if (picked === 'title') return { to: 'title', set: { title: null, similarChecked: null } };
         if (picked === 'details') return { to: 'details', set: { details: null } };
         if (picked === 'neighbourhood') return { to: 'neighbourhood', set: { neighbourhood: null, neighbourhoodSkipped: null } };
         return { retry: 'retry.pick_number' };

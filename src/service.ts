@@ -26,6 +26,7 @@ import { createDirectLineChannel, type DirectLineChannel } from './channels/webc
 import { createMediaSweep, type MediaSweep } from './channels/webchat/media-sweep.js';
 import { migrateBotFrameworkAddresses } from './channels/webchat/botframework.migration.js';
 import { backfillOpenReportKeys } from './store/open-report-keys.migration.js';
+import { backfillIdeaTerms } from './pipeline/similar-ideas.js';
 import type { MediaFiles } from './store/media-files.js';
 import { createResidentMessenger, type ResidentMessenger } from './channels/resident-messenger.js';
 import { createSmsChannel } from './channels/sms/sms.channel.js';
@@ -122,6 +123,9 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   await migrateBotFrameworkAddresses(store, logger);
   // Before any turn: open reports stored before the duplicate check (or its current rules) get its keys.
   await backfillOpenReportKeys(store, logger);
+  // Before any turn: ideas stored before "similar ideas?" get the terms it finds them by.
+  const ideaTerms = await backfillIdeaTerms(store, (text) => nlu.ideaTerms(text, nlu.detectLocale(text) ?? config.defaultLocale));
+  if (ideaTerms.updated > 0) logger.info({ ideas: ideaTerms.updated }, 'gave ideas their similar-ideas terms');
   if (config.seedDemoData ?? store.kind === 'embedded') await seedDemoRoles(store, localesDir, locales, config.defaultLocale, logger);
 
   const engine: EngineEnv = {
@@ -164,6 +168,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       duplicateRadiusM: config.duplicateRadiusM,
       geocoder,
       forwardToOpen311: config.open311Client !== null,
+      ideaTerms: (text, locale) => nlu.ideaTerms(text, locale),
     },
   );
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale, senderLimit: config.rateLimits.messages });

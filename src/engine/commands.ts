@@ -48,6 +48,13 @@ export interface NearbyReportView {
   residents: number;
 }
 
+/** An existing idea offered before a new one is filed ("similar ideas?"): only what any resident may see. */
+export interface SimilarIdeaView {
+  ref: string;
+  title: string;
+  supporters: number;
+}
+
 /** A line in a list of ideas. */
 export interface IdeaSummary {
   ref: string;
@@ -120,6 +127,8 @@ export interface CommandResults {
   /** `surveyId` names the answers to add the rating and comment to; `reopened` when this "no" reopened the report. */
   'report.survey': { outcome: 'recorded' | 'reopened' | 'not_found'; surveyId: string | null };
   'idea.create': { ref: string };
+  /** The closest ideas already made (at most two, best first), to support instead of filing. */
+  'idea.findSimilar': { ideas: SimilarIdeaView[] };
   'idea.listRecent': { ideas: IdeaSummary[] };
   'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' };
   /** Every open, upcoming role that matches, those with a spot left first (the dialog pages them). */
@@ -156,6 +165,8 @@ export interface CommandInputs {
    */
   'report.survey': { ref: string; surveyId?: string; fixed?: 'yes' | 'no'; rating?: number; comment?: string };
   'idea.create': { title: string; details: string; neighbourhood?: string };
+  /** `text`: the new idea as far as the resident has written it, in the conversation's language. */
+  'idea.findSimilar': { text: string };
   'idea.listRecent': { limit: number };
   'idea.support': { ref: string };
   'role.list': { interest?: string; neighbourhood?: string };

@@ -35,6 +35,7 @@ import { alreadyReported, locateReport } from './already-reported.js';
 import type { Geocoder } from './geocoder.js';
 import { coReporterCount, followReport } from './report-followers.js';
 import { answerSurvey } from './report-surveys.js';
+import { findSimilarIdeas, similarTermsOf } from './similar-ideas.js';
 
 /** Who a command runs for, and which inbound message caused it. */
 export interface CommandScope {
@@ -88,6 +89,8 @@ export interface CommandRunnerOptions {
   geocoder?: Geocoder | null;
   /** OPEN311_ENDPOINT is set: every new report is forwarded to the city's Open311 server by a job. */
   forwardToOpen311?: boolean;
+  /** The NLU's idea terms ("similar ideas?"); without it ideas carry none and none is ever offered. */
+  ideaTerms?: (text: string, locale: string) => string[];
 }
 
 /** HANDOFF_IDLE_MINUTES' default, for runners built without the configuration (tests). */
@@ -104,6 +107,7 @@ export class CommandRunner {
   private readonly duplicateRadiusM: number;
   private readonly geocoder: Geocoder | null;
   private readonly forwardToOpen311: boolean;
+  private readonly ideaTerms: ((text: string, locale: string) => string[]) | undefined;
 
   constructor(
     private readonly store: Collections & Pick<Store, 'media'>,
@@ -118,6 +122,7 @@ export class CommandRunner {
     this.duplicateRadiusM = options.duplicateRadiusM ?? DEFAULT_DUPLICATE_RADIUS_M;
     this.geocoder = options.geocoder ?? null;
     this.forwardToOpen311 = options.forwardToOpen311 ?? false;
+    this.ideaTerms = options.ideaTerms;
   }
 
   /** Runs one command and returns its result for the engine. */
@@ -158,6 +163,11 @@ export class CommandRunner {
         return { type: command.type, value: { reports: await this.myReports(scope) } };
       case 'idea.create':
         return { type: command.type, value: await this.createIdea(command.input, scope) };
+      case 'idea.findSimilar': {
+        const terms = this.ideaTerms?.(command.input.text, scope.locale) ?? [];
+        const ideas = await findSimilarIdeas(this.store, terms);
+        return { type: command.type, value: { ideas: ideas.map(({ ref, title, supporters }) => ({ ref, title, supporters })) } };
+      }
       case 'idea.listRecent': {
         const ideas = await this.store.ideas.find({ field: 'kind', equals: 'idea' }, { order: 'desc', limit: command.input.limit });
         const withSupport = await Promise.all(
@@ -369,6 +379,7 @@ export class CommandRunner {
           channel: scope.channel,
           status: 'new',
           kind: 'idea',
+          ...similarTermsOf(this.ideaTerms?.(`${input.title}\n${input.details}`, scope.locale)),
           createdAt: scope.now,
         }),
     });

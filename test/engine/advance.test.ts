@@ -48,6 +48,7 @@ const nlu: Nlu = {
     entities: {},
   }),
   detectLocale: () => null,
+  ideaTerms: () => [],
   isSharedWord: () => false,
   yesNo: (text) => (text === 'yes' ? 'yes' : text === 'no' ? 'no' : null),
   matchChoice: (text, choices) => choices[Number(text) - 1]?.id ?? null,

@@ -49,6 +49,11 @@ export interface Lexicon {
   /** Words around a number or label that do not change which choice is meant ("the", "option"). */
   choiceFillers: readonly string[];
   /**
+   * Words that say nothing about what an idea is about ("the", "more", "please", "idea",
+   * "ciudad", "ojalá"), folded: left out of the terms "similar ideas?" compares ideas by.
+   */
+  ideaStopwords: readonly string[];
+  /**
    * Words the stemmer must keep apart, each → the feature it stands for. Spanish Snowball makes
    * "reportar" (to report: a new report), "reporte" (a report) and "reportado" (reported: asking
    * about an old one) all "report", so the word that tells the two intents apart was lost.
@@ -140,6 +145,7 @@ function readLexicon(file: string): Lexicon {
     placeWords: strings('placeWords'),
     cliticSuffixes: strings('cliticSuffixes').sort((a, b) => b.length - a.length),
     choiceFillers: strings('choiceFillers'),
+    ideaStopwords: strings('ideaStopwords'),
     stems: table('stems', (value): value is string => typeof value === 'string'),
     accented: accentedWords(file, data.accented ?? {}),
     languageNames: Object.fromEntries(Object.entries(languageNames).map(([code, names]) => [code, names.map(fold)])),

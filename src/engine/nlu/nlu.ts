@@ -10,7 +10,8 @@ import type { Category, Intent } from '../../domain/vocabulary.js';
 import { createChoiceMatcher } from './choice-matcher.js';
 import { languageMentioned, languageNameTable, numberVocabulary, selectionNumber } from './entity-extractor.js';
 import { createLanguageDetector } from './language-detector.js';
-import { stemmerFor } from './natural-lib.js';
+import { stemmerFor, type Stemmer } from './natural-lib.js';
+import { ideaTerms } from './idea-terms.js';
 import { readLocaleNluData, type Lexicon, type LocaleNluData } from './nlu-data.js';
 import type { Nlu, NluEntities, NluResult } from './nlu.types.js';
 import { trainScoredClassifier, type ScoredClassifier, type TrainingDoc } from './scored-classifier.js';
@@ -71,6 +72,8 @@ export function loadNlu(localesDir: string, locales: readonly string[]): Nlu {
   const languageNames = languageNameTable(allLexicons, locales);
   const yesNo = createYesNoReader(lexicons);
   const matchChoice = createChoiceMatcher(numbers);
+  const stemmers = new Map(locales.map((locale) => [locale, stemmerFor(locale)]));
+  const ideaStopwords = new Map(data.map((locale) => [locale.locale, new Set(locale.lexicon.ideaStopwords)]));
 
   // A locale as callers may spell it ("es-MX", "ES") resolved to a loaded one, else null.
   const resolve = (locale: string | undefined): string | null => {
@@ -113,6 +116,11 @@ export function loadNlu(localesDir: string, locales: readonly string[]): Nlu {
 
       const result: NluResult = { intent, confidence: best?.confidence ?? 0, category, categoryConfidence, locale, entities };
       return result;
+    },
+
+    ideaTerms: (text, requested) => {
+      const locale = resolve(requested) ?? (locales[0] as string);
+      return ideaTerms(text, stemmers.get(locale) as Stemmer, ideaStopwords.get(locale) as ReadonlySet<string>);
     },
 
     detectLocale: (text) => detector.detect(text),

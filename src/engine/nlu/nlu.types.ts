@@ -38,6 +38,8 @@ export interface Nlu {
   readonly locales: readonly string[];
   /** Parse with the given locale; without one, detect it (falling back to the first locale). */
   parse(text: string, locale?: string): NluResult;
+  /** The terms an idea in this locale is compared by for "similar ideas?" (its meaningful words' stems; see idea-terms.ts). */
+  ideaTerms(text: string, locale: string): string[];
   /** The language of a message when confident (for a first message), else null. Short/ambiguous text ("ok", "hi", "5th and main") → null. */
   detectLocale(text: string): string | null;
   /** Whether the message is one word every loaded language uses ("idea", "ok"): no sign of a language, even from a confident parse. */
