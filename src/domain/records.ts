@@ -572,7 +572,12 @@ export interface AuditEntryRecord extends StoredRecord {
   at: Date;
 }
 
-/** Who a broadcast goes to: residents who opted in to volunteer calls, narrowed by these. */
+/**
+ * Who a broadcast goes to: residents who opted in to volunteer calls, narrowed by these, and (Love
+ * Your Block) the residents who reported or follow some reports. Channels and languages narrow
+ * everyone; interests, neighbourhoods and activity narrow the opted-in residents only (a reporter
+ * is in the audience because of the report, wherever they live).
+ */
 export interface AudienceFilter {
   channels?: ChannelName[];
   locales?: string[];
@@ -586,6 +591,13 @@ export interface AudienceFilter {
    * calls (a coordinator messaging one shift, issue 20); no other field narrows it.
    */
   shiftId?: string;
+  /**
+   * Report references: their reporters and followers are in the audience (each once), whether or
+   * not they opted in to volunteer calls, since the call is about what they asked the city to fix.
+   */
+  reports?: string[];
+  /** `false` leaves out the opted-in residents (only the reports' residents); absent means in. */
+  optedIn?: boolean;
 }
 
 /** Where a broadcast is. */
@@ -638,6 +650,11 @@ export interface DeliveryRecord extends StoredRecord {
   leaseUntil?: Date;
   /** While `sending`: the worker (one per process start) whose claim it is. */
   claimedBy?: string;
+  /**
+   * `reports`: in the audience as a reporter or follower of one of the broadcast's reports, so sent
+   * without the volunteer-calls opt-in (opt-outs still apply). Absent: an opted-in resident.
+   */
+  via?: 'reports';
   /** The resident answered the call: their sign-up's outcome. */
   answer?: 'confirmed' | 'waitlisted' | 'declined' | 'full' | 'closed';
   /** The broadcast id once answered (indexed: counts the answers of a broadcast). */

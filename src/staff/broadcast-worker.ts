@@ -364,6 +364,7 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
       // need not have opted in to volunteer calls (STOP still stops it, in the notifier).
       purpose: broadcast.audience.shiftId ? 'notification' : 'broadcast',
       key: delivery._id,
+      ...(delivery.via === 'reports' ? { toReportResident: true } : {}),
       compose: (locale, t): Reply[] => [
         {
           kind: 'text',

@@ -11,9 +11,10 @@
 import type { Config } from '../config.js';
 import { CHANNEL_NAMES, type ChannelName } from '../core/message.js';
 import type { ResidentMessenger } from '../channels/resident-messenger.js';
-import { matchesAudience } from '../domain/audience.js';
+import { matchesAudience, matchesMessageNarrowing } from '../domain/audience.js';
 import { newReference } from '../domain/reference.js';
 import type { AudienceFilter, BroadcastRecord, BroadcastStatus, DeliveryRecord, DeliveryState, ResidentRecord } from '../domain/records.js';
+import { reportAudience } from '../pipeline/report-followers.js';
 import type { Collections, Unsaved } from '../store/store.port.js';
 import { recordAudit } from './audit-log.js';
 import { StaffError, type Actor } from './staff-deps.js';
@@ -45,6 +46,15 @@ export const MAX_MESSAGE_LENGTH = SMS_BROADCAST_SEGMENTS * 153 - SMS_ADDED_CHARA
 
 /** The longest answer window, in hours (30 days), as for VOLUNTEER_CALL_ANSWER_HOURS. */
 export const MAX_ANSWER_WINDOW_HOURS = 720;
+
+/**
+ * The most reports whose residents one broadcast may go to (Love Your Block): a role made from
+ * reports takes at most this many (love-your-block.ts), and each is one read plus its followers.
+ */
+export const MAX_AUDIENCE_REPORTS = 200;
+
+/** The store parts an audience is read from: residents, and the reports and followers of a Love Your Block call. */
+export type AudienceStore = Pick<Collections, 'residents' | 'reports' | 'reportFollowers' | 'signups'>;
 
 /** How far ahead a broadcast may be scheduled: a year, so a typo in the year is caught. */
 const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
@@ -89,6 +99,8 @@ export interface AudiencePreview {
   byChannel: Partial<Record<ChannelName, number>>;
   /** Sendable recipients per language (the message variant each gets). */
   byLocale: Record<string, number>;
+  /** Of `total`, those in it as reporters or followers of the audience's reports (Love Your Block). */
+  fromReports: number;
 }
 
 /** Whether a channel can be reached now; without it every channel counts as on. */
@@ -101,14 +113,15 @@ export type Reaches = (channel: ChannelName) => boolean;
  * applies, so the preview and the plan agree.
  */
 export async function previewAudience(
-  store: Pick<Collections, 'residents' | 'signups'>,
+  store: AudienceStore,
   filter: AudienceFilter,
   now: Date = new Date(),
   reaches: Reaches = () => true,
 ): Promise<AudiencePreview> {
-  const preview: AudiencePreview = { total: 0, sendable: 0, optedOut: 0, channelOff: 0, byChannel: {}, byLocale: {} };
-  for (const resident of await audienceOf(store, filter, now)) {
+  const preview: AudiencePreview = { total: 0, sendable: 0, optedOut: 0, channelOff: 0, byChannel: {}, byLocale: {}, fromReports: 0 };
+  for (const { resident, viaReports } of await audienceOf(store, filter, now)) {
     preview.total += 1;
+    if (viaReports) preview.fromReports += 1;
     const skip = skipReason(resident, reaches);
     if (skip === 'opted_out') preview.optedOut += 1;
     else if (skip === 'channel_off') preview.channelOff += 1;
@@ -236,14 +249,10 @@ export async function createBroadcast(
  * audience is taken as of the broadcast's creation, so planning again (after a crash) plans the
  * same residents, and an insert of an existing id changes nothing.
  */
-export async function planBroadcast(
-  store: Pick<Collections, 'residents' | 'signups' | 'deliveries'>,
-  reaches: Reaches,
-  broadcast: BroadcastRecord,
-): Promise<PlanCounts> {
-  const residents = await audienceOf(store, broadcast.audience, broadcast.createdAt);
+export async function planBroadcast(store: AudienceStore & Pick<Collections, 'deliveries'>, reaches: Reaches, broadcast: BroadcastRecord): Promise<PlanCounts> {
+  const members = await audienceOf(store, broadcast.audience, broadcast.createdAt);
   const counts: PlanCounts = { planned: 0, queued: 0, skipped: {} };
-  const deliveries = residents.map((resident, seq): Unsaved<DeliveryRecord> => {
+  const deliveries = members.map(({ resident, viaReports }, seq): Unsaved<DeliveryRecord> => {
     const reason = skipReason(resident, reaches);
     const state: DeliveryState = reason ? 'skipped' : 'queued';
     counts.planned += 1;
@@ -259,6 +268,7 @@ export async function planBroadcast(
       state,
       bucket: deliveryBucket(broadcast._id, state, resident.channel),
       ...(reason ? { reason } : {}),
+      ...(viaReports ? { via: 'reports' as const } : {}),
       attempts: 0,
       createdAt: broadcast.createdAt,
       updatedAt: broadcast.createdAt,
@@ -469,20 +479,62 @@ async function changeStatus(
   return updated;
 }
 
+/** One resident of an audience, and whether they are in it through its reports. */
+interface AudienceMember {
+  resident: ResidentRecord;
+  viaReports: boolean;
+}
+
 /**
- * The residents in an audience: a shift's confirmed volunteers in sign-up order, or the opted-in
- * residents, most recently active first.
+ * The residents in an audience, each once: a shift's confirmed volunteers; or the reports'
+ * reporters and followers first, in the reports' order (the call is about their street), then
+ * the opted-in residents, most recently active first.
  */
-async function audienceOf(store: Pick<Collections, 'residents' | 'signups'>, filter: AudienceFilter, now: Date): Promise<ResidentRecord[]> {
+async function audienceOf(store: AudienceStore, filter: AudienceFilter, now: Date): Promise<AudienceMember[]> {
+  // A shift's confirmed volunteers, in sign-up order: the whole audience (a coordinator messaging one shift).
   if (filter.shiftId !== undefined) {
     const signups = await store.signups.find({ field: 'shiftId', equals: filter.shiftId }, { order: 'asc', limit: SHIFT_AUDIENCE_READ });
     const residents = await Promise.all(signups.filter((signup) => signup.status === 'confirmed').map((signup) => store.residents.get(signup.address)));
-    return residents.filter((resident): resident is ResidentRecord => resident !== null);
+    return residents.flatMap((resident) => (resident ? [{ resident, viaReports: false }] : []));
   }
+  const members: AudienceMember[] = [];
+  const seen = new Set<string>();
+  for (const resident of await reportResidents(store, filter)) {
+    if (seen.has(resident.address)) continue;
+    seen.add(resident.address);
+    members.push({ resident, viaReports: true });
+  }
+  if (filter.optedIn === false) return members;
   // No limit: the index range of opted-in residents is the audience's upper bound, and the
   // embedded store reads it in one pass (100,000 residents are tens of megabytes, briefly).
   const optedIn = await store.residents.find({ field: 'volunteerCalls', equals: true }, { order: 'desc' });
-  return optedIn.filter((resident) => matchesAudience(resident, filter, now));
+  for (const resident of optedIn) {
+    if (seen.has(resident.address) || !matchesAudience(resident, filter, now)) continue;
+    seen.add(resident.address);
+    members.push({ resident, viaReports: false });
+  }
+  return members;
+}
+
+/**
+ * The residents behind the audience's reports (their reporters and followers, as a status change
+ * tells them), narrowed by channel and language. A reporter who deleted their data, a report posted
+ * through Open311 and an address with no resident record are nobody to call.
+ */
+async function reportResidents(store: AudienceStore, filter: AudienceFilter): Promise<ResidentRecord[]> {
+  const residents: ResidentRecord[] = [];
+  const seen = new Set<string>();
+  for (const ref of (filter.reports ?? []).slice(0, MAX_AUDIENCE_REPORTS)) {
+    const report = await store.reports.get(ref);
+    if (!report) continue;
+    for (const address of await reportAudience(store, report)) {
+      if (seen.has(address)) continue;
+      seen.add(address);
+      const resident = await store.residents.get(address);
+      if (resident && matchesMessageNarrowing(resident, filter)) residents.push(resident);
+    }
+  }
+  return residents;
 }
 
 /** Why a resident in the audience is not sent the message, if they are not. */
@@ -519,10 +571,13 @@ function checkAudience(filter: AudienceFilter): AudienceFilter {
   const locales = list(filter.locales);
   const interests = list(filter.interests);
   const neighbourhoods = list(filter.neighbourhoods);
+  const reports = list(filter.reports).map((ref) => ref.toUpperCase());
+  if (reports.length > MAX_AUDIENCE_REPORTS) throw invalid(`audience.reports: at most ${MAX_AUDIENCE_REPORTS} reports`);
+  if (filter.optedIn === false && reports.length === 0) throw invalid('audience.optedIn: false leaves nobody without audience.reports');
   const shiftId = filter.shiftId?.trim();
   if (shiftId !== undefined) {
     if (!shiftId) throw invalid('audience.shiftId: must not be empty');
-    if (channels.length || locales.length || interests.length || neighbourhoods.length || days !== undefined) {
+    if (channels.length || locales.length || interests.length || neighbourhoods.length || days !== undefined || reports.length || filter.optedIn !== undefined) {
       throw invalid("audience.shiftId: a shift's confirmed volunteers are the whole audience; no other field narrows it");
     }
     return { shiftId };
@@ -533,6 +588,8 @@ function checkAudience(filter: AudienceFilter): AudienceFilter {
     ...(interests.length ? { interests } : {}),
     ...(neighbourhoods.length ? { neighbourhoods } : {}),
     ...(days !== undefined ? { activeWithinDays: days } : {}),
+    ...(reports.length ? { reports } : {}),
+    ...(filter.optedIn === false ? { optedIn: false } : {}),
   };
 }
 

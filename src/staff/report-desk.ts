@@ -10,7 +10,7 @@ import { assignedQueueKey, UNASSIGNED_QUEUE, withOpenReportKeys } from '../domai
 import { REPORT_STATUSES, statusGroupOf } from '../domain/report-status.js';
 import { recordAudit } from './audit-log.js';
 import { coReporterCount } from '../pipeline/report-followers.js';
-import { reportNotice, scheduleFollowerNotices, type ReportNotice } from './report-notices.js';
+import { reportNotice, scheduleFollowerNotices, type ReportNotice, type VolunteerCredit } from './report-notices.js';
 import { scheduleFixSurvey } from './fix-survey-jobs.js';
 import { departmentOf, isOverdue, routingTable, type RoutingTable } from './report-routing.js';
 import { queryWords, referenceInQuery, reportMatches } from './report-search.js';
@@ -199,6 +199,18 @@ export interface StatusChange {
   note?: string;
   /** Tell the resident (default yes). */
   notify?: boolean;
+  /**
+   * Change it only while it is open: a 409 otherwise, decided on the revision the change is
+   * written over, so two closings of the same reports (a retry, two clicks) change each once.
+   */
+  onlyIfOpen?: boolean;
+  /**
+   * Residents (its reporter or followers) not told of this change because they were just told of
+   * the same work with another report (Love Your Block's closing tells each resident once).
+   */
+  quiet?: readonly string[];
+  /** Volunteers of a role did the work (Love Your Block): residents are told so in their language, not the note. */
+  volunteers?: VolunteerCredit;
 }
 
 /** What a status change did. */
@@ -238,6 +250,7 @@ export async function changeReportStatus(
     // A merged report lives on in the one it was merged into: reopening it would offer residents
     // a report nobody works on as "already reported", and tell its old followers twice.
     if (current.mergedInto) throw new StaffError(409, `${current._id} was merged into ${current.mergedInto}: change ${current.mergedInto} instead`);
+    if (change.onlyIfOpen && current.statusGroup !== 'open') throw new StaffError(409, `${current._id} is ${current.status} already`);
     const statusGroup = statusGroupOf(change.status);
     // The duplicate-search keys follow the group: a fixed or closed report leaves the indexes of
     // open ones, a reopened one comes back.
@@ -281,8 +294,15 @@ export async function changeReportStatus(
     firstFix,
     residents: await coReporterCount(store, report),
     followUpHours: deps.config.reportFollowUpHours,
+    ...(change.quiet?.length ? { quiet: change.quiet } : {}),
+    ...(change.volunteers ? { volunteers: change.volunteers } : {}),
   };
-  const notification = change.notify === false ? { state: 'skipped', reason: 'not_requested' } : await notifyResident(deps, report, notice);
+  const notification =
+    change.notify === false
+      ? { state: 'skipped', reason: 'not_requested' }
+      : notice.quiet?.includes(report.residentAddress)
+        ? { state: 'skipped', reason: 'told_with_another_report' }
+        : await notifyResident(deps, report, notice);
   if (change.notify !== false && (await scheduleFollowerNotices(store, notice, now))) deps.jobs.kick();
   const update: ReportUpdateRecord = await store.reportUpdates.upsert({
     ...baseUpdate,

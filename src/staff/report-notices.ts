@@ -14,7 +14,10 @@ import type { Collections } from '../store/store.port.js';
 import type { JobHandler } from './job-scheduler.js';
 import type { Notification, ResidentNotifier } from './resident-notifier.js';
 
-/** Tells a report's followers of an update. Payload: `reportId`, `updateId`, `status`, `note`?, `firstFix`, `followUpHours`. */
+/**
+ * Tells a report's followers of an update. Payload: `reportId`, `updateId`, `status`, `note`?,
+ * `firstFix`, `followUpHours`, `quiet`? (addresses not told), `volunteers`? (a VolunteerCredit).
+ */
 export const REPORT_FOLLOWERS_JOB = 'report_followers_update';
 
 /** One update of a report, as told to residents. */
@@ -30,6 +33,18 @@ export interface ReportNotice {
   residents: number;
   /** How long a reply to the update is added to the report (REPORT_FOLLOW_UP_HOURS). */
   followUpHours: number;
+  /** Residents not told of it: told of the same work with another report (Love Your Block). */
+  quiet?: readonly string[] | undefined;
+  /** Volunteers of this role did the work: said in the resident's language, in place of the staff note. */
+  volunteers?: VolunteerCredit | undefined;
+}
+
+/** The role whose volunteers fixed a report, as residents are told of it: its title per language. */
+export interface VolunteerCredit {
+  roleId: string;
+  title: string;
+  /** The title in other languages, by locale. */
+  titles?: Record<string, string>;
 }
 
 /**
@@ -41,7 +56,7 @@ export function reportNotice(notice: ReportNotice, as: 'reporter' | 'follower', 
   return {
     purpose: 'status_update',
     key,
-    compose: (_locale, t, resident) => {
+    compose: (locale, t, resident) => {
       const vars = { ref: report._id, category: t(`category.${report.category}`), status: t(`status.${status}`) };
       const lines = notice.firstFix
         ? [
@@ -49,7 +64,9 @@ export function reportNotice(notice: ReportNotice, as: 'reporter' | 'follower', 
             ...(notice.residents > 1 ? [t('notify.report_fixed_neighbours', { count: notice.residents - 1 })] : []),
           ]
         : [t(as === 'reporter' ? 'notify.report_status' : 'notify.report_status_follower', vars)];
-      if (note) lines.push(t('notify.report_note', { note }));
+      const credit = notice.volunteers;
+      if (credit) lines.push(t('notify.report_fixed_by_volunteers', { role: credit.roleId, title: credit.titles?.[locale] ?? credit.title }));
+      else if (note) lines.push(t('notify.report_note', { note }));
       if (as === 'reporter') lines.push(t('notify.report_reply_hint'));
       return [{ kind: 'text', text: lines.join('\n') }];
     },
@@ -85,10 +102,18 @@ export async function scheduleFollowerNotices(store: Pick<Collections, 'jobs' | 
         firstFix: notice.firstFix,
         residents: notice.residents,
         followUpHours: notice.followUpHours,
+        ...(notice.quiet?.length ? { quiet: [...notice.quiet] } : {}),
+        ...(notice.volunteers ? { volunteers: notice.volunteers } : {}),
       },
     },
     now,
   );
+}
+
+/** Whether a job payload's value is a volunteer credit (payloads are stored data: read them with care). */
+function isCredit(value: unknown): value is VolunteerCredit {
+  const credit = value as Partial<VolunteerCredit> | null;
+  return typeof credit === 'object' && credit !== null && typeof credit.roleId === 'string' && typeof credit.title === 'string';
 }
 
 /** The key of one follower's message about one update. */
@@ -119,8 +144,10 @@ export function reportNoticeJobHandlers(deps: {
           firstFix: p.firstFix === true,
           residents: Number(p.residents) || 1,
           followUpHours: Number(p.followUpHours) || 0,
+          ...(isCredit(p.volunteers) ? { volunteers: p.volunteers } : {}),
         };
-        const followers = (await reportAudience(deps.store, report)).filter((address) => address !== report.residentAddress);
+        const quiet = new Set(Array.isArray(p.quiet) ? p.quiet.map(String) : []);
+        const followers = (await reportAudience(deps.store, report)).filter((address) => address !== report.residentAddress && !quiet.has(address));
         const failures: string[] = [];
         for (const address of followers) {
           const outcome: SendOutcome = await deps.notifier.notify(address, reportNotice(notice, 'follower', followerNoticeKey(notice.updateId, address)));

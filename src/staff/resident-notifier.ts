@@ -24,6 +24,11 @@ export interface Notification {
   endsFollowUps?: readonly FollowUp['kind'][];
   /** A person wrote it from the staff inbox: their display name, kept in the transcript. */
   staff?: string;
+  /**
+   * A broadcast to a resident because they reported or follow one of its reports (Love Your
+   * Block): sent without the volunteer-calls opt-in, which other broadcasts need (opt-outs apply).
+   */
+  toReportResident?: boolean;
 }
 
 /** Sends notifications to residents. */
@@ -52,7 +57,8 @@ export function createResidentNotifier(deps: NotifierDeps): ResidentNotifier {
       if (!resident) return { state: 'skipped', reason: 'no_resident' };
       if (resident.optedOut) return { state: 'skipped', reason: 'opted_out' };
       // Checked at send time: a resident may turn calls off (or delete their data) after planning.
-      if (notification.purpose === 'broadcast' && !resident.volunteerCalls) return { state: 'skipped', reason: 'not_opted_in' };
+      if (notification.purpose === 'broadcast' && !notification.toReportResident && !resident.volunteerCalls)
+        return { state: 'skipped', reason: 'not_opted_in' };
       if (!messenger.reaches(channel)) return { state: 'skipped', reason: 'channel_off' };
       const locale = i18n.locales.includes(resident.locale) ? resident.locale : i18n.defaultLocale;
       const replies = notification.compose(

@@ -62,13 +62,27 @@ export async function roleDetail(deps: Pick<StaffDeps, 'store'>, ref: string): P
   return withCounts(deps, role);
 }
 
+/** What a role keeps that its form does not edit: the reports it was made from (love-your-block.ts). */
+export type RoleOrigin = Pick<VolunteerRoleRecord, 'fromReports'>;
+
 /** Publishes a new role (open at once). */
-export async function createRole(deps: Pick<StaffDeps, 'store'>, input: RoleInput, actor: Actor, now: Date = new Date()): Promise<VolunteerRoleRecord> {
+export async function createRole(
+  deps: Pick<StaffDeps, 'store'>,
+  input: RoleInput,
+  actor: Actor,
+  now: Date = new Date(),
+  origin: RoleOrigin = {},
+): Promise<VolunteerRoleRecord> {
   checkDates(input.startsAt, input.endsAt);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const record = { _id: newReference('V'), ...cleanInput(input), status: 'open' as const, demo: false, createdAt: now, updatedAt: now };
+    const record = { _id: newReference('V'), ...cleanInput(input), ...origin, status: 'open' as const, demo: false, createdAt: now, updatedAt: now };
     if (await deps.store.roles.insert(record)) {
-      await recordAudit(deps.store, { actor: actor.username, action: 'role.create', target: record._id, details: { capacity: record.capacity } }, now);
+      const details = { capacity: record.capacity, ...(origin.fromReports ? { fromReports: origin.fromReports.length } : {}) };
+      await recordAudit(
+        deps.store,
+        { actor: actor.username, action: origin.fromReports ? 'role.create_from_reports' : 'role.create', target: record._id, details },
+        now,
+      );
       return { ...record, _rev: 1 };
     }
   }
@@ -130,6 +144,8 @@ async function rewriteRole(
       _id: current._id,
       _rev: current._rev,
       ...cleanInput(next(current)),
+      // Not the form's: the reports it was made from stay what they were.
+      ...(current.fromReports ? { fromReports: current.fromReports } : {}),
       status: current.status,
       demo: current.demo,
       createdAt: current.createdAt,

@@ -533,6 +533,8 @@ const audienceSchema = nestedSchema<AudienceFilter>({
   neighbourhoods: { type: [String], default: undefined },
   activeWithinDays: { type: Number, min: 1 },
   shiftId: String,
+  reports: { type: [String], default: undefined },
+  optedIn: Boolean,
 });
 
 const broadcastSchema = recordSchema<BroadcastRecord>({
@@ -568,6 +570,7 @@ const deliverySchema = recordSchema<DeliveryRecord>({
   lastError: String,
   leaseUntil: Date,
   claimedBy: String,
+  via: { type: String, enum: membersOf<NonNullable<DeliveryRecord['via']>>()(['reports']) },
   answer: { type: String, enum: membersOf<NonNullable<DeliveryRecord['answer']>>()(['confirmed', 'waitlisted', 'declined', 'full', 'closed']) },
   answeredIn: String,
   answeredAt: Date,

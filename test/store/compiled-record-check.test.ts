@@ -370,7 +370,7 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
     {
       _id: 'B-8K3QX',
       messages: { en: 'Hello' },
-      audience: {},
+      audience: { reports: ['R-7K3QX', 'R-8K3QX'], optedIn: false },
       status: 'scheduled',
       sendAt: at(200),
       answerWindowHours: 1,
@@ -422,6 +422,7 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       state: 'delivered',
       bucket: 'B-7K3QX|delivered|sms',
       attempts: 1,
+      via: 'reports',
       answer: 'confirmed',
       answeredIn: 'B-7K3QX',
       answeredAt: at(120),

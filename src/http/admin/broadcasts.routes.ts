@@ -10,6 +10,7 @@ import type { AudienceFilter } from '../../domain/records.js';
 import type { Service } from '../../service.js';
 import {
   MAX_ANSWER_WINDOW_HOURS,
+  MAX_AUDIENCE_REPORTS,
   MAX_MESSAGE_LENGTH,
   broadcastProgress,
   cancelBroadcast,
@@ -37,6 +38,14 @@ const audienceFields = z.strictObject({
   activeWithinDays: z.number().int().min(1).max(3650).optional(),
   /** A shift's confirmed volunteers (alone: no other field narrows it). */
   shiftId: z.string().trim().min(1).max(40).optional(),
+  /** Love Your Block: these reports' reporters and followers are in the audience too. */
+  reports: z
+    .array(z.string().regex(/^[Rr]-?[A-Za-z0-9]{5}$/, 'must be report references like R-7K3QX'))
+    .max(MAX_AUDIENCE_REPORTS)
+    .transform((refs) => refs.map((ref) => `R-${ref.replace(/^[Rr]-?/, '').toUpperCase()}`))
+    .optional(),
+  /** `false`: only the reports' residents, not the opted-in residents. */
+  optedIn: z.boolean().optional(),
 });
 
 const previewBody = z.strictObject({ audience: audienceFields.default({}) });

@@ -1,11 +1,15 @@
 /**
  * Staff API for volunteer roles: list, create, edit, close or reopen, see the sign-ups and
- * export them as CSV.
+ * export them as CSV; and Love Your Block (love-your-block.ts): make a role from reports, send
+ * its volunteer call to the reports' residents and residents nearby, and close its reports
+ * together when the work is done.
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { Service } from '../../service.js';
 import { createRole, listRoles, roleDetail, roleSignups, roleSignupsCsv, setRoleStatus, updateRole } from '../../staff/role-desk.js';
+import { closeRoleReports, createRoleCall, createRoleFromReports, MAX_ROLE_REPORTS } from '../../staff/love-your-block.js';
+import { MAX_ANSWER_WINDOW_HOURS, MAX_MESSAGE_LENGTH } from '../../staff/broadcasts.js';
 import { validationError } from '../../core/errors.js';
 import { actorOf } from './actor.js';
 
@@ -29,6 +33,33 @@ export const roleFields = z.strictObject({
   capacity: z.coerce.number().int().min(1).max(100_000),
   contact: text(200),
   translations: z.record(z.string().regex(/^[a-z]{2}$/), z.strictObject({ title: text(120), description: text(2000) })).optional(),
+});
+
+/** The body of `POST /roles/from-reports`: the role's fields and the open reports it is made from. */
+export const fromReportsBody = roleFields.extend({
+  reports: z
+    .array(
+      z
+        .string()
+        .trim()
+        .regex(/^[Rr]-?[A-Za-z0-9]{5}$/, 'must be report references like R-7K3QX'),
+    )
+    .min(1)
+    .max(MAX_ROLE_REPORTS, `at most ${MAX_ROLE_REPORTS} reports make one role`),
+});
+
+/** The body of `POST /roles/:ref/close-reports`: the role's revision as the caller saw it. */
+export const closeReportsBody = z.strictObject({ revision: z.number().int().min(1) });
+
+/** The body of `POST /roles/:ref/call`: the message per language, who hears it, and when. */
+export const roleCallBody = z.strictObject({
+  messages: z.record(
+    z.string().regex(/^[a-z]{2}$/, 'must be keyed by two-letter language codes such as en'),
+    z.string().trim().min(1).max(MAX_MESSAGE_LENGTH, `must be at most ${MAX_MESSAGE_LENGTH} characters`),
+  ),
+  audience: z.strictObject({ reporters: z.boolean().default(false), nearby: z.boolean().default(false) }),
+  sendAt: z.iso.datetime({ offset: true, message: 'must be an ISO date and time such as 2026-12-01T17:00:00Z' }).optional(),
+  answerWindowHours: z.number().min(1).max(MAX_ANSWER_WINDOW_HOURS).optional(),
 });
 
 /** A role reference from a path, normalised (`v8m2pq` → `V-8M2PQ`). */
@@ -59,10 +90,42 @@ export function roleApiRoutes(service: Service): Router {
     res.status(201).json({ role });
   });
 
+  router.post('/roles/from-reports', async (req, res) => {
+    const body = fromReportsBody.safeParse(req.body);
+    if (!body.success) throw validationError(body.error);
+    const { reports, ...fields } = body.data;
+    const { _rev, ...role } = await createRoleFromReports(service.staff, reports, withoutUndefined(fields), actorOf(res));
+    res.status(201).json({ role, revision: _rev });
+  });
+
   router.get('/roles/:ref', async (req, res) => {
     const ref = refOf(req.params.ref);
     const { _rev, ...role } = await roleDetail(service.staff, ref);
-    res.json({ role, signups: await roleSignups(service.staff, ref) });
+    // The revision is what "close these reports" is checked against.
+    res.json({ role, revision: _rev, signups: await roleSignups(service.staff, ref) });
+  });
+
+  router.post('/roles/:ref/call', async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const body = roleCallBody.safeParse(req.body);
+    if (!body.success) throw validationError(body.error);
+    const { messages, audience, sendAt, answerWindowHours } = body.data;
+    const { broadcast, plan } = await createRoleCall(
+      service,
+      ref,
+      { messages, audience, ...(sendAt ? { sendAt: new Date(sendAt) } : {}), ...(answerWindowHours !== undefined ? { answerWindowHours } : {}) },
+      actorOf(res),
+    );
+    service.broadcasts.kick();
+    const { _rev, ...record } = broadcast;
+    res.status(201).json({ broadcast: record, plan });
+  });
+
+  router.post('/roles/:ref/close-reports', async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const body = closeReportsBody.safeParse(req.body);
+    if (!body.success) throw validationError(body.error);
+    res.json({ closing: await closeRoleReports(service.staff, ref, body.data.revision, actorOf(res)) });
   });
 
   router.patch('/roles/:ref', async (req, res) => {
