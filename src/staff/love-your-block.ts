@@ -12,11 +12,12 @@
  *   residents' words. Its neighbourhood is prefilled only when at least two of the reporters give
  *   the same one in their profile, so a form never shows where one resident lives.
  * - "Nearby" is the role's neighbourhood: opted-in residents whose profile names it.
- * - Closing is checked against the role's revision (the reports staff looked at), changes only
- *   reports still open (a retry, or a second click, closes nothing twice and tells nobody twice),
- *   and goes in the role's order: a resident behind several reports hears of the first one closed,
- *   and is left out of the others' notices (`quiet`). A retry after a crash part-way tells those
- *   behind the rest of the reports again, once.
+ * - Closing is checked against the role's revision (the reports staff looked at) and changes only
+ *   reports still open, so a retry or a second click closes nothing twice. It goes in the role's
+ *   order: a resident behind several of the reports hears of the first of them this work closed
+ *   and is left out of the others' notices (`quiet`). Which reports this work closed is read from
+ *   the reports themselves (fixed with the role's note), so a retry after a crash part-way, and
+ *   two closings at once, leave out the same residents.
  */
 import type { AudienceFilter, BroadcastRecord, ReportRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { reportAudience } from '../pipeline/report-followers.js';
@@ -187,12 +188,16 @@ export async function closeRoleReports(deps: StaffDeps, ref: string, revision: n
     throw new StaffError(409, `Volunteer role ${role._id} changed since revision ${revision} (it is at ${role._rev}): reload it and try again`);
   if (!role.fromReports?.length) throw new StaffError(409, `Volunteer role ${role._id} was not made from reports`);
   const result: ReportsClosing = { roleId: role._id, closed: [], alreadyClosed: [], skipped: [] };
-  const told = new Set<string>();
+  const note = volunteersNote(role);
   const volunteers = {
     roleId: role._id,
     title: role.title,
     ...(role.translations ? { titles: Object.fromEntries(Object.entries(role.translations).map(([locale, text]) => [locale, text.title])) } : {}),
   };
+  // Who heard (or hears now) of this work: the residents behind each report this closing closes
+  // or closed before (its note is ours). Decided from the reports alone, in the role's order, so
+  // a retry and two closings at once agree on whom each report's notice leaves out.
+  const told = new Set<string>();
   for (const reportRef of role.fromReports) {
     const report = await deps.store.reports.get(reportRef);
     if (!report) {
@@ -203,16 +208,17 @@ export async function closeRoleReports(deps: StaffDeps, ref: string, revision: n
       result.skipped.push({ ref: reportRef, reason: `merged_into_${report.mergedInto}` });
       continue;
     }
+    const audience = await reportAudience(deps.store, report);
     if (report.statusGroup !== 'open') {
       result.alreadyClosed.push(reportRef);
+      if (report.statusGroup === 'fixed' && report.statusNote === note) for (const address of audience) told.add(address);
       continue;
     }
-    const audience = await reportAudience(deps.store, report);
     const quiet = audience.filter((address) => told.has(address));
+    for (const address of audience) told.add(address);
     try {
-      await changeReportStatus(deps, reportRef, { status: 'fixed', note: volunteersNote(role), onlyIfOpen: true, quiet, volunteers }, actor, now);
+      await changeReportStatus(deps, reportRef, { status: 'fixed', note, onlyIfOpen: true, quiet, volunteers }, actor, now);
       result.closed.push(reportRef);
-      for (const address of audience) told.add(address);
     } catch (error) {
       // Closed meanwhile (a second click, another staff member): its residents heard from that change.
       if (!(error instanceof StaffError) || error.status !== 409) throw error;
