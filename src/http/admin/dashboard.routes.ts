@@ -23,6 +23,7 @@ import { reportPages } from './pages/reports.page.js';
 import { reportMergePages } from './pages/report-merge.page.js';
 import { rolePages } from './pages/roles.page.js';
 import { checkinPages } from './pages/checkin.page.js';
+import { loveYourBlockPages } from './pages/love-your-block.page.js';
 import { routingPages } from './pages/routing.page.js';
 import { open311KeyPages } from './pages/open311-keys.page.js';
 
@@ -49,6 +50,8 @@ export function dashboardRoutes(service: Service): Router {
   router.use(mapPages(service));
   router.use(routingPages(service));
   router.use(ideaPages(service));
+  // Before the role pages: `/roles/from-reports` is not a role reference.
+  router.use(loveYourBlockPages(service));
   router.use(rolePages(service));
   router.use(checkinPages(service));
   router.use(broadcastPages(service));

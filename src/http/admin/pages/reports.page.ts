@@ -14,7 +14,7 @@ import type { Service } from '../../../service.js';
 import type { GeoPoint, MediaRef } from '../../../core/message.js';
 import { REPORT_CHANNELS } from '../../../domain/report-channels.js';
 import type { StatusGroup, TranscriptEntryRecord } from '../../../domain/records.js';
-import type { CannedReplyRecord, ReportRecord, StaffUserRecord } from '../../../domain/records.js';
+import type { CannedReplyRecord, ReportRecord, StaffUserRecord, VolunteerRoleRecord } from '../../../domain/records.js';
 import { cannedRepliesForReport, cannedReplyText } from '../../../staff/handoff-desk.js';
 import {
   changeReportStatus,
@@ -38,6 +38,7 @@ import { HttpError } from '../../../core/errors.js';
 import { reportPinFrame, reportPinMap } from './map.page.js';
 import { reopenedFlag, surveyAnswersView } from './report-surveys.view.js';
 import { duplicatesSection, mergedIntoNotice } from './report-merge.page.js';
+import { MAX_ROLE_REPORTS, rolesFromReport } from '../../../staff/love-your-block.js';
 import { reportDuplicates, type ReportDuplicates } from '../../../staff/report-duplicates.js';
 import { open311ForwardState, type Open311ForwardState } from '../../../staff/open311-forward-state.js';
 import {
@@ -178,12 +179,13 @@ export function reportPages(service: Service): Router {
   ): Promise<void> {
     const detail = await reportDetail(service.staff, ref);
     const { report } = detail;
-    const [routing, canned, staff, duplicates, cityState] = await Promise.all([
+    const [routing, canned, staff, duplicates, cityState, volunteerRoles] = await Promise.all([
       routingTable(service.staff),
       cannedRepliesForReport(service.staff, String(report.category), report.locale),
       activeStaff(service),
       reportDuplicates(service.staff, ref),
       open311ForwardState(service.store, report, service.config.open311Client !== null),
+      rolesFromReport(service.staff, report._id),
     ]);
     // The report's pin on a small map (its files, when it has a point), and the canned-response filler.
     const pinFrame = reportPinFrame(service.config, report);
@@ -196,7 +198,7 @@ export function reportPages(service: Service): Router {
       },
       reportDetailView(
         detail,
-        { ...viewContext(service, req, actorOf(res)), duplicates, open311: cityState },
+        { ...viewContext(service, req, actorOf(res)), duplicates, open311: cityState, volunteerRoles },
         {
           errors: state.errors,
           form: state.form ?? { status: report.status, note: '', notify: true },
@@ -245,6 +247,8 @@ export interface ReportViewContext {
   duplicates?: ReportDuplicates;
   /** Where it stands with the city's Open311 server (report pages only; null: forwarding off and never forwarded). */
   open311?: Open311ForwardState | null;
+  /** The volunteer roles made from it (Love Your Block), for "Volunteers: V-…". */
+  volunteerRoles?: readonly Pick<VolunteerRoleRecord, '_id' | 'title' | 'status'>[];
 }
 
 /** Where photos of this request's host are served from, and the city's time zone, for a report or transcript view. */
@@ -336,37 +340,53 @@ export function reportListView(view: {
       view.reports.length === 0
         ? html`<p class="muted">No reports match.</p>`
         : html`<table>
-            <caption class="muted">
-              ${view.reports.length} report${view.reports.length === 1 ? '' : 's'}, ${overdue ? 'longest overdue first' : 'newest first'}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Reference</th>
-                <th scope="col">Category</th>
-                <th scope="col">Status</th>
-                <th scope="col">Department</th>
-                <th scope="col">Assignee</th>
-                <th scope="col">Made</th>
-                <th scope="col">Due</th>
-                <th scope="col">Location</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${view.reports.map((report) => {
-                const work = routingOf(report, routing, now);
-                return html`<tr ${work.overdue ? html`class="overdue"` : html``}>
-                  <td><a href="/admin/reports/${encodeURIComponent(report._id)}">${report._id}</a></td>
-                  <td>${humanize(report.category)}</td>
-                  <td><span class="badge ${report.statusGroup}">${humanize(report.status)}</span> ${reopenedFlag(report)}</td>
-                  <td>${work.department?.name ?? html`<span class="muted">-</span>`}</td>
-                  <td>${report.assignee ?? html`<span class="muted">nobody</span>`}</td>
-                  <td>${timeOf(report.createdAt, view.timeZone)}</td>
-                  <td>${dueView(work, report.statusGroup, view.timeZone)}</td>
-                  <td>${report.location.text ?? (report.location.point ? 'GPS point' : '')}</td>
-                </tr>`;
-              })}
-            </tbody>
-          </table>`
+              <caption class="muted">
+                ${view.reports.length} report${view.reports.length === 1 ? '' : 's'}, ${overdue ? 'longest overdue first' : 'newest first'}
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Select</th>
+                  <th scope="col">Reference</th>
+                  <th scope="col">Category</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Department</th>
+                  <th scope="col">Assignee</th>
+                  <th scope="col">Made</th>
+                  <th scope="col">Due</th>
+                  <th scope="col">Location</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${view.reports.map((report) => {
+                  const work = routingOf(report, routing, now);
+                  return html`<tr ${work.overdue ? html`class="overdue"` : html``}>
+                    <td>
+                      ${
+                        report.statusGroup === 'open' && !report.mergedInto
+                          ? html`<input type="checkbox" form="make-role" name="reports" value="${report._id}" aria-label="Select ${report._id}" />`
+                          : ''
+                      }
+                    </td>
+                    <td><a href="/admin/reports/${encodeURIComponent(report._id)}">${report._id}</a></td>
+                    <td>${humanize(report.category)}</td>
+                    <td><span class="badge ${report.statusGroup}">${humanize(report.status)}</span> ${reopenedFlag(report)}</td>
+                    <td>${work.department?.name ?? html`<span class="muted">-</span>`}</td>
+                    <td>${report.assignee ?? html`<span class="muted">nobody</span>`}</td>
+                    <td>${timeOf(report.createdAt, view.timeZone)}</td>
+                    <td>${dueView(work, report.statusGroup, view.timeZone)}</td>
+                    <td>${report.location.text ?? (report.location.point ? 'GPS point' : '')}</td>
+                  </tr>`;
+                })}
+              </tbody>
+            </table>
+            ${
+              view.reports.some((report) => report.statusGroup === 'open')
+                ? html`<form id="make-role" class="actions" method="get" action="/admin/roles/from-reports" aria-label="Make a volunteer role">
+                    <button type="submit" class="secondary">Make a volunteer role from these</button>
+                    <span class="hint muted">Tick open reports (at most ${MAX_ROLE_REPORTS}): graffiti in one neighbourhood, litter along one street…</span>
+                  </form>`
+                : ''
+            }`
     }
     ${
       view.bounded
@@ -442,6 +462,18 @@ export function reportDetailView(
         <dd>${lines(report.description)}</dd>
         <dt>Location</dt>
         <dd>${report.location.text ?? html`<span class="muted">No address given</span>`}</dd>
+        ${
+          context.volunteerRoles?.length
+            ? html`<dt>Volunteers</dt>
+                <dd data-field="volunteers">
+                  ${context.volunteerRoles.map(
+                    (role, i) =>
+                      html`${i > 0 ? ', ' : ''}<a href="/admin/roles/${encodeURIComponent(role._id)}">${role._id}</a>
+                        ${role.title}${role.status === 'closed' ? ' (closed)' : ''}`,
+                  )}
+                </dd>`
+            : ''
+        }
         ${
           report.location.point &&
           html`<dt>GPS point</dt>

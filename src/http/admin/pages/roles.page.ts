@@ -29,6 +29,7 @@ import { HttpError } from '../../../core/errors.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { roleFields } from '../roles.routes.js';
+import { roleReportsSection } from './love-your-block.view.js';
 import { fromCityLocalInput, toCityLocalInput } from '../../../domain/city-time.js';
 import { csrfField, errorList, field, flashOf, formFields, humanize, issuesOf, lines, listField, sendPage, timeOf, type Flash } from './layout.js';
 
@@ -43,6 +44,7 @@ const ROLE_FLASH: Readonly<Record<string, string>> = {
   shift_added: 'Shift added. Residents can sign up for it now.',
   shift_saved: 'Shift saved.',
   shift_cancelled: 'Shift cancelled. Its volunteers are being told, in their language.',
+  reports_closed: "The role's open reports are closed as fixed; their reporters and followers are being told.",
 };
 
 /** What the role page shows of a refused shift form. */
@@ -117,10 +119,30 @@ export function rolePages(service: Service): Router {
       errors: shiftForm && !shiftForm.shiftId ? shiftForm.errors : [],
       ...(shiftForm?.shiftId ? { editing: { shiftId: shiftForm.shiftId, form: shiftForm.form, errors: shiftForm.errors } } : {}),
     });
+    const reports = role.fromReports ? (await Promise.all(role.fromReports.map((id) => service.store.reports.get(id)))).filter((r) => r !== null) : [];
+    const fromReports = role.fromReports
+      ? roleReportsSection({
+          role,
+          reports,
+          actor: actorOf(res),
+          locales: service.i18n.locales,
+          defaultLocale: service.config.defaultLocale,
+          answerWindowHours: service.config.volunteerCallAnswerHours,
+        })
+      : undefined;
     sendPage(
       res,
       frame(res, `${role._id} ${role.title}`, flash),
-      roleDetailView({ role, signups, shifts, actor: actorOf(res), timeZone, form: edit?.form ?? formOfRole(role, timeZone), errors: edit?.errors ?? [] }),
+      roleDetailView({
+        role,
+        signups,
+        shifts,
+        actor: actorOf(res),
+        timeZone,
+        form: edit?.form ?? formOfRole(role, timeZone),
+        errors: edit?.errors ?? [],
+        ...(fromReports ? { fromReports } : {}),
+      }),
       status,
     );
   };
@@ -206,8 +228,8 @@ export function rolePages(service: Service): Router {
   return router;
 }
 
-/** The form's strings from a urlencoded body. */
-function roleFormOf(body: unknown): RoleForm {
+/** The role form's strings from a urlencoded body. */
+export function roleFormOf(body: unknown): RoleForm {
   const fields = formFields(body);
   const text = (name: keyof RoleForm) => field(fields, name) ?? '';
   return {
@@ -329,6 +351,8 @@ export function roleDetailView(view: {
   timeZone: string;
   form: RoleForm;
   errors: string[];
+  /** A role made from reports: its Love Your Block section (love-your-block.view.ts). */
+  fromReports?: SafeHtml;
 }): SafeHtml {
   const { role, timeZone } = view;
   const ref = encodeURIComponent(role._id);
@@ -368,6 +392,7 @@ export function roleDetailView(view: {
       </div>
     </section>
     ${view.shifts}
+    ${view.fromReports ?? ''}
     <h2>Sign-ups</h2>
     ${
       view.signups.length === 0
@@ -406,7 +431,8 @@ export function roleDetailView(view: {
     </section>`;
 }
 
-function roleFormFields(form: RoleForm, timeZone: string): SafeHtml {
+/** The role form's fields (the new-role, edit and Love Your Block forms share them). */
+export function roleFormFields(form: RoleForm, timeZone: string): SafeHtml {
   return html`<label for="title">Title</label>
     <input type="text" id="title" name="title" maxlength="120" required value="${form.title}" />
     <label for="description">Description <span class="hint">(what volunteers will do, and what it achieves)</span></label>
