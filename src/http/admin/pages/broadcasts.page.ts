@@ -496,6 +496,9 @@ export function broadcastDetailView(view: {
                 audience.neighbourhoods?.length ? `neighbourhoods: ${audience.neighbourhoods.join(', ')}` : '',
                 audience.activeWithinDays ? `active within ${audience.activeWithinDays} days` : '',
                 audience.shiftId ? `the confirmed volunteers of shift ${audience.shiftId}` : '',
+                audience.reports?.length
+                  ? `the reporters and followers of ${audience.reports.length} report${audience.reports.length === 1 ? '' : 's'}${audience.optedIn === false ? ' only' : ', and opted-in residents'}`
+                  : '',
               ]
                 .filter(Boolean)
                 .join('; ') || 'Everyone who opted in to volunteer calls'
