@@ -217,7 +217,7 @@ export async function closeRoleReports(deps: StaffDeps, ref: string, revision: n
     const quiet = audience.filter((address) => told.has(address));
     for (const address of audience) told.add(address);
     try {
-      await changeReportStatus(deps, reportRef, { status: 'fixed', note, onlyIfOpen: true, quiet, volunteers }, actor, now);
+      await changeReportStatus(deps, reportRef, { status: 'fixed', note, onlyIfOpen: true, quiet, volunteers, reporterByJob: true }, actor, now);
       result.closed.push(reportRef);
     } catch (error) {
       // Closed meanwhile (a second click, another staff member): its residents heard from that change.

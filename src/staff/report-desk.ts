@@ -211,6 +211,11 @@ export interface StatusChange {
   quiet?: readonly string[];
   /** Volunteers of a role did the work (Love Your Block): residents are told so in their language, not the note. */
   volunteers?: VolunteerCredit;
+  /**
+   * Tell the reporter through the notices job too, as the followers are, not inside the staff
+   * request: for a change among many (closing a role's reports), so no request sends in a loop.
+   */
+  reporterByJob?: boolean;
 }
 
 /** What a status change did. */
@@ -296,17 +301,20 @@ export async function changeReportStatus(
     followUpHours: deps.config.reportFollowUpHours,
     ...(change.quiet?.length ? { quiet: change.quiet } : {}),
     ...(change.volunteers ? { volunteers: change.volunteers } : {}),
+    ...(change.reporterByJob ? { withReporter: true } : {}),
   };
   const notification =
     change.notify === false
       ? { state: 'skipped', reason: 'not_requested' }
       : notice.quiet?.includes(report.residentAddress)
         ? { state: 'skipped', reason: 'told_with_another_report' }
-        : await notifyResident(deps, report, notice);
+        : change.reporterByJob
+          ? { state: 'scheduled' }
+          : await notifyResident(deps, report, notice);
   if (change.notify !== false && (await scheduleFollowerNotices(store, notice, now))) deps.jobs.kick();
   const update: ReportUpdateRecord = await store.reportUpdates.upsert({
     ...baseUpdate,
-    notified: notification.state === 'sent' || notification.state === 'outbox',
+    notified: notification.state === 'sent' || notification.state === 'outbox' || notification.state === 'scheduled',
   });
   await recordAudit(store, {
     actor: actor.username,

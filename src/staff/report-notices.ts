@@ -15,8 +15,9 @@ import type { JobHandler } from './job-scheduler.js';
 import type { Notification, ResidentNotifier } from './resident-notifier.js';
 
 /**
- * Tells a report's followers of an update. Payload: `reportId`, `updateId`, `status`, `note`?,
- * `firstFix`, `followUpHours`, `quiet`? (addresses not told), `volunteers`? (a VolunteerCredit).
+ * Tells a report's followers of an update, and its reporter when `withReporter` (Love Your Block's
+ * closing of many reports). Payload: `reportId`, `updateId`, `status`, `note`?, `firstFix`,
+ * `followUpHours`, `quiet`? (addresses not told), `volunteers`? (a VolunteerCredit), `withReporter`?.
  */
 export const REPORT_FOLLOWERS_JOB = 'report_followers_update';
 
@@ -37,6 +38,8 @@ export interface ReportNotice {
   quiet?: readonly string[] | undefined;
   /** Volunteers of this role did the work: said in the resident's language, in place of the staff note. */
   volunteers?: VolunteerCredit | undefined;
+  /** The job tells the reporter too (a change among many: nothing is sent inside the staff request). */
+  withReporter?: boolean | undefined;
 }
 
 /** The role whose volunteers fixed a report, as residents are told of it: its title per language. */
@@ -86,7 +89,7 @@ export function reportNotice(notice: ReportNotice, as: 'reporter' | 'follower', 
 
 /** Schedules telling the followers of a report about an update (nothing when it has none). */
 export async function scheduleFollowerNotices(store: Pick<Collections, 'jobs' | 'reportFollowers'>, notice: ReportNotice, now: Date): Promise<boolean> {
-  if (notice.residents <= 1) return false;
+  if (notice.residents <= 1 && !notice.withReporter) return false;
   return scheduleJob(
     store,
     {
@@ -104,6 +107,7 @@ export async function scheduleFollowerNotices(store: Pick<Collections, 'jobs' | 
         followUpHours: notice.followUpHours,
         ...(notice.quiet?.length ? { quiet: [...notice.quiet] } : {}),
         ...(notice.volunteers ? { volunteers: notice.volunteers } : {}),
+        ...(notice.withReporter ? { withReporter: true } : {}),
       },
     },
     now,
@@ -122,7 +126,8 @@ export function followerNoticeKey(updateId: string, address: string): string {
 }
 
 /**
- * The job that tells every follower (not the reporter, told already). Each message has its own
+ * The job that tells every follower (not the reporter, told already by the staff request, unless
+ * the payload says `withReporter`). Each message has its own
  * key, so a run that died half-way sends the rest and never one twice; a follower who cannot be
  * reached (opted out, channel off) is skipped, as a broadcast skips them.
  */
@@ -147,10 +152,18 @@ export function reportNoticeJobHandlers(deps: {
           ...(isCredit(p.volunteers) ? { volunteers: p.volunteers } : {}),
         };
         const quiet = new Set(Array.isArray(p.quiet) ? p.quiet.map(String) : []);
-        const followers = (await reportAudience(deps.store, report)).filter((address) => address !== report.residentAddress && !quiet.has(address));
+        const withReporter = p.withReporter === true;
+        const residents = (await reportAudience(deps.store, report)).filter(
+          (address) => (withReporter || address !== report.residentAddress) && !quiet.has(address),
+        );
         const failures: string[] = [];
-        for (const address of followers) {
-          const outcome: SendOutcome = await deps.notifier.notify(address, reportNotice(notice, 'follower', followerNoticeKey(notice.updateId, address)));
+        for (const address of residents) {
+          // The reporter's key is the one the staff request would have used: told once either way.
+          const message =
+            address === report.residentAddress
+              ? reportNotice(notice, 'reporter', `report-update|${notice.updateId}`)
+              : reportNotice(notice, 'follower', followerNoticeKey(notice.updateId, address));
+          const outcome: SendOutcome = await deps.notifier.notify(address, message);
           if (outcome.state === 'failed' && outcome.retryable) failures.push(outcome.error);
         }
         // A channel that failed for some: the run again sends only to those (the rest are keyed as sent).
