@@ -106,7 +106,7 @@ describe('Love Your Block pages', () => {
     expect(form).toContain('- &lt;script&gt;alert(1)&lt;/script&gt; Corner');
     expect(form).not.toContain('<script>alert');
     expect(form).not.toContain('private words');
-    expect(form).toContain(`<input type="hidden" name="reports" value="${first}" />`);
+    expect(form).toContain(`<input type="hidden" name="reports" value="${first},${second}" />`);
 
     // A report that is not open refuses the whole form, naming it.
     const refused = await get(`/admin/roles/from-reports?reports=${first}&reports=${fixed}`);
@@ -114,12 +114,12 @@ describe('Love Your Block pages', () => {
     expect(await refused.text()).toContain(fixed);
 
     // A form missing a field comes back with the error, and the reports kept.
-    const incomplete = await postForm('/admin/roles/from-reports', { reports: [first, second], title: 'Paint-out', description: 'Paint', capacity: '5' });
+    const incomplete = await postForm('/admin/roles/from-reports', { reports: `${first},${second}`, title: 'Paint-out', description: 'Paint', capacity: '5' });
     expect(incomplete.status).toBe(400);
-    expect(await incomplete.text()).toContain(`<input type="hidden" name="reports" value="${second}" />`);
+    expect(await incomplete.text()).toContain(`<input type="hidden" name="reports" value="${first},${second}" />`);
 
     const published = await postForm('/admin/roles/from-reports', {
-      reports: [first, second],
+      reports: `${first},${second}`,
       title: 'Paint-out on Elm',
       description: 'Paint over the tags.',
       neighbourhood: 'Elmwood',
@@ -166,6 +166,28 @@ describe('Love Your Block pages', () => {
     const after = await (await get(`/admin/roles/${roleId}?done=reports_closed`)).text();
     expect(after).toContain('0 of 2 reports still open.');
     expect(after).toContain('open reports are closed as fixed; their reporters and followers are being told.');
+  });
+
+  it('takes 200 ticked reports through the list, the form and its CSRF check', async () => {
+    const refs: string[] = [];
+    for (let i = 0; i < 200; i++) refs.push(await report({ location: { text: `${i} Long Street` } }));
+    const draft = await get(`/admin/roles/from-reports?${refs.map((ref) => `reports=${ref}`).join('&')}`);
+    expect(draft.status).toBe(200);
+    const hidden = /<input type="hidden" name="reports" value="([^"]+)" \/>/.exec(await draft.text())?.[1];
+    expect(hidden?.split(',')).toEqual(refs);
+    const published = await postForm('/admin/roles/from-reports', {
+      reports: hidden!,
+      title: 'Long Street paint-out',
+      description: 'Paint over the tags.',
+      neighbourhood: 'Elmwood',
+      place: 'Long Street',
+      startsAt: '2026-12-12T09:00',
+      capacity: '30',
+      contact: 'Parks crew',
+    });
+    expect(published.status).toBe(303);
+    const tooMany = await get(`/admin/roles/from-reports?${[...refs, 'R-22222'].map((ref) => `reports=${ref}`).join('&')}`);
+    expect(tooMany.status).toBe(400);
   });
 
   it('needs the CSRF token to publish, call or close', async () => {

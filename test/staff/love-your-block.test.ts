@@ -302,6 +302,16 @@ describe("a role's call", () => {
     expect(() => roleCallAudience({ neighbourhood: 'Bernal' }, { reporters: true, nearby: false })).toThrow(/not made from reports/);
     const nobody = await postJson(api('/roles/V-22222/call'), { messages: { en: 'Hi' }, audience: { reporters: true } }, auth);
     expect(nobody.status).toBe(404);
+
+    // The broadcasts API takes the same audience as data.
+    const preview = await postJson(api('/broadcasts/preview'), { audience: { reports: [first.toLowerCase(), second, third], optedIn: false } }, auth);
+    expect(preview.status).toBe(200);
+    expect(preview.body.preview).toMatchObject({ total: 4, sendable: 3, optedOut: 1, fromReports: 4 });
+    const noOne = await postJson(api('/broadcasts'), { messages: { en: 'Hi' }, audience: { optedIn: false } }, auth);
+    expect(noOne.status).toBe(400);
+    expect(JSON.stringify(noOne.body)).toContain('audience.optedIn');
+    const tooMany = Array.from({ length: 201 }, (_, i) => `R-${String(i).padStart(5, 'A')}`);
+    expect((await postJson(api('/broadcasts/preview'), { audience: { reports: tooMany } }, auth)).status).toBe(400);
   });
 });
 

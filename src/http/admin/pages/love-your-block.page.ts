@@ -19,7 +19,9 @@ import { csrfField, errorList, field, formFields, sendPage } from './layout.js';
 import { reportTable } from './love-your-block.view.js';
 import { roleFormFields, roleFormOf, roleInputOf, type RoleForm } from './roles.page.js';
 
-const formParser = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: MAX_ROLE_REPORTS + 50 });
+// The reports travel as one comma-separated field: staff access reads every form first, with a
+// bound on its fields that 200 checkboxes' worth of references would pass.
+const formParser = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 });
 const ROLE_REF = /^[Vv]-?[A-Za-z0-9]{5}$/;
 
 /** The Love Your Block page routes. */
@@ -54,8 +56,7 @@ export function loveYourBlockPages(service: Service): Router {
   router.get('/roles/from-reports', (req, res) => showNew(res, refsOf(req.query['reports'])));
 
   router.post('/roles/from-reports', formParser, async (req, res) => {
-    const fields = formFields(req.body);
-    const refs = fields.get('reports') ?? [];
+    const refs = refsOf(formFields(req.body).get('reports'));
     const form = roleFormOf(req.body);
     const input = roleInputOf(form, timeZone, new Date());
     if (!input.ok) return showNew(res, refs, form, input.errors, 400);
@@ -130,7 +131,7 @@ export function newRoleView(view: { reports: ReportRecord[]; form: RoleForm; err
     <section class="card">
       ${errorList(view.errors)}
       <form class="stack" method="post" action="/admin/roles/from-reports" aria-labelledby="new-role">
-        ${csrfField(view.actor)} ${view.reports.map((report) => html`<input type="hidden" name="reports" value="${report._id}" />`)}
+        ${csrfField(view.actor)} <input type="hidden" name="reports" value="${view.reports.map((report) => report._id).join(',')}" />
         ${roleFormFields(view.form, view.timeZone)}
         <div class="actions"><button type="submit">Publish role</button></div>
       </form>
@@ -144,7 +145,7 @@ function refusedView(errors: string[], back: string, label: string): SafeHtml {
     ${errorList(errors)}`;
 }
 
-/** The references of `?reports=R-1&reports=R-2` (or one comma-separated value). */
+/** The references of `?reports=R-1&reports=R-2` (the list's checkboxes) or of one comma-separated value (the role form). */
 function refsOf(value: unknown): string[] {
   const values = Array.isArray(value) ? value : [value];
   return values
