@@ -81,6 +81,18 @@ beforeAll(async () => {
   app = await startTestApp({ QUIET_HOURS: 'off' });
   await createStaffUser(app.service.store, { username: 'cory', displayName: 'Cory Coordinator', role: 'coordinator', password: PASSWORD });
   session = await logIn('cory');
+  const now = new Date();
+  await app.service.store.residents.insert({
+    _id: 'sms:+15550001111',
+    address: 'sms:+15550001111',
+    channel: 'sms',
+    locale: 'en',
+    optedOut: false,
+    volunteerCalls: false,
+    interests: [],
+    createdAt: now,
+    lastSeenAt: now,
+  });
 });
 afterAll(() => app.close());
 
@@ -142,6 +154,8 @@ describe('Love Your Block pages', () => {
     expect(page).toContain('Residents who opted in to volunteer calls and live in Elmwood');
     expect(page).toContain(`<input type="hidden" name="revision" value="${role!._rev}" />`);
     expect(page).toContain('2 of 2 reports still open.');
+    // Both reports have one reporter: counted once.
+    expect(page).toContain('<span data-field="reach">1 of 1 reachable</span>');
 
     // The reports' pages link to the role.
     const reportPage = await (await get(`/admin/reports/${first}`)).text();

@@ -3,7 +3,7 @@
  * volunteer call form and "Work done: close these reports". The routes are love-your-block.page.ts.
  */
 import type { ReportRecord, VolunteerRoleRecord } from '../../../domain/records.js';
-import { MAX_ANSWER_WINDOW_HOURS, MAX_MESSAGE_LENGTH } from '../../../staff/broadcasts.js';
+import { MAX_ANSWER_WINDOW_HOURS, MAX_MESSAGE_LENGTH, type AudiencePreview } from '../../../staff/broadcasts.js';
 import type { StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { csrfField, humanize } from './layout.js';
@@ -15,6 +15,8 @@ import { csrfField, humanize } from './layout.js';
 export function roleReportsSection(view: {
   role: Pick<VolunteerRoleRecord, '_id' | '_rev' | 'status' | 'neighbourhood'>;
   reports: ReportRecord[];
+  /** The residents behind the reports, counted as a call would plan them. */
+  reach?: Pick<AudiencePreview, 'total' | 'sendable'>;
   actor: StaffActor;
   locales: readonly string[];
   defaultLocale: string;
@@ -35,7 +37,7 @@ export function roleReportsSection(view: {
                 <legend>Send it to</legend>
                 <label class="check"
                   ><input type="checkbox" name="reporters" value="on" checked /> Residents who reported or follow these reports (each once; not those who opted
-                  out)</label
+                  out)${view.reach ? html`: <span data-field="reach">${view.reach.sendable} of ${view.reach.total} reachable</span>` : ''}</label
                 >
                 <label class="check"
                   ><input type="checkbox" name="nearby" value="on" checked /> Residents who opted in to volunteer calls and live in ${role.neighbourhood}</label

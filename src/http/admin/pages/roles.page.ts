@@ -30,6 +30,7 @@ import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { roleFields } from '../roles.routes.js';
 import { roleReportsSection } from './love-your-block.view.js';
+import { previewAudience } from '../../../staff/broadcasts.js';
 import { fromCityLocalInput, toCityLocalInput } from '../../../domain/city-time.js';
 import { csrfField, errorList, field, flashOf, formFields, humanize, issuesOf, lines, listField, sendPage, timeOf, type Flash } from './layout.js';
 
@@ -120,10 +121,15 @@ export function rolePages(service: Service): Router {
       ...(shiftForm?.shiftId ? { editing: { shiftId: shiftForm.shiftId, form: shiftForm.form, errors: shiftForm.errors } } : {}),
     });
     const reports = role.fromReports ? (await Promise.all(role.fromReports.map((id) => service.store.reports.get(id)))).filter((r) => r !== null) : [];
+    // How many the call would reach behind its reports (counts only: never who they are).
+    const reach = role.fromReports
+      ? await previewAudience(service.store, { reports: role.fromReports, optedIn: false }, new Date(), (channel) => service.messenger.reaches(channel))
+      : undefined;
     const fromReports = role.fromReports
       ? roleReportsSection({
           role,
           reports,
+          ...(reach ? { reach } : {}),
           actor: actorOf(res),
           locales: service.i18n.locales,
           defaultLocale: service.config.defaultLocale,
