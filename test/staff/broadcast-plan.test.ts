@@ -343,6 +343,9 @@ describe('the audience rule', () => {
   it('needs volunteer calls on, and treats absent or empty lists as no narrowing', () => {
     expect(matchesAudience(base, {}, NOW)).toBe(true);
     expect(matchesAudience({ ...base, volunteerCalls: false }, {}, NOW)).toBe(false);
+    // Love Your Block: `optedIn: false` leaves the opted-in residents out (only the reports' residents).
+    expect(matchesAudience(base, { optedIn: false }, NOW)).toBe(false);
+    expect(matchesAudience(base, { reports: ['R-7K3QX'] }, NOW)).toBe(true);
     expect(matchesAudience(base, { channels: [], locales: [], interests: [], neighbourhoods: [] }, NOW)).toBe(true);
   });
 
