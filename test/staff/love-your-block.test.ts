@@ -13,7 +13,8 @@ import { referenceIn } from '../support/harness.js';
 import type { ReportRecord, ResidentRecord } from '../../src/domain/records.js';
 import { followerId } from '../../src/pipeline/report-followers.js';
 import { broadcastProgress, previewAudience } from '../../src/staff/broadcasts.js';
-import { closeRoleReports, draftRoleFromReports, roleCallAudience } from '../../src/staff/love-your-block.js';
+import { closeRoleReports, draftRoleFromReports, roleCallAudience, volunteersNote } from '../../src/staff/love-your-block.js';
+import { changeReportStatus } from '../../src/staff/report-desk.js';
 import { newReference } from '../../src/domain/reference.js';
 
 const ADMIN_TOKEN = 'love-your-block-test-admin-token';
@@ -357,5 +358,32 @@ describe('closing a role’s reports', () => {
     // The follower of two of the reports hears once, in Spanish, as a follower.
     expect(to(follower)).toHaveLength(1);
     expect(to(follower)[0]).toContain('El trabajo lo hicieron voluntarios del barrio');
+  });
+
+  it('after a crash part-way, a retry tells those behind the rest once, and not again those told with the closed ones', async () => {
+    const [both, second] = [smsResident(), smsResident()];
+    await resident({ address: both });
+    await resident({ address: second });
+    const refs = [await report({ residentAddress: both }), await report({ residentAddress: second })];
+    await app.service.store.reportFollowers.insert({ _id: followerId(refs[1]!, both), reportId: refs[1]!, address: both, at: new Date(), via: 'follow' });
+    const made = await postJson(api('/roles/from-reports'), { ...ROLE_FIELDS, title: 'Crash paint-out', reports: refs }, auth);
+    const role = (await app.service.store.roles.get(made.body.role._id))!;
+
+    // The first closing got as far as the first report (its residents told), then the process died.
+    twilio.requests.length = 0;
+    await changeReportStatus(
+      app.service.staff,
+      refs[0]!,
+      { status: 'fixed', note: volunteersNote(role), reporterByJob: true, volunteers: { roleId: role._id, title: role.title } },
+      STAFF,
+    );
+    await app.service.jobs.idle();
+    expect(smsTo(both.slice(4))).toHaveLength(1);
+
+    const retry = await closeRoleReports(app.service.staff, role._id, role._rev, STAFF);
+    expect(retry).toMatchObject({ closed: [refs[1]], alreadyClosed: [refs[0]] });
+    await app.service.jobs.idle();
+    expect(smsTo(both.slice(4))).toHaveLength(1);
+    expect(smsTo(second.slice(4))).toHaveLength(1);
   });
 });
