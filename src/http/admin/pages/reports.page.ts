@@ -340,54 +340,47 @@ export function reportListView(view: {
       view.reports.length === 0
         ? html`<p class="muted">No reports match.</p>`
         : html`<table>
-              <caption class="muted">
-                ${view.reports.length} report${view.reports.length === 1 ? '' : 's'}, ${overdue ? 'longest overdue first' : 'newest first'}
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Select</th>
-                  <th scope="col">Reference</th>
-                  <th scope="col">Category</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Department</th>
-                  <th scope="col">Assignee</th>
-                  <th scope="col">Made</th>
-                  <th scope="col">Due</th>
-                  <th scope="col">Location</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${view.reports.map((report) => {
-                  const work = routingOf(report, routing, now);
-                  return html`<tr ${work.overdue ? html`class="overdue"` : html``}>
-                    <td>
-                      ${
-                        report.statusGroup === 'open' && !report.mergedInto
-                          ? html`<input type="checkbox" form="make-role" name="reports" value="${report._id}" aria-label="Select ${report._id}" />`
-                          : ''
-                      }
-                    </td>
-                    <td><a href="/admin/reports/${encodeURIComponent(report._id)}">${report._id}</a></td>
-                    <td>${humanize(report.category)}</td>
-                    <td><span class="badge ${report.statusGroup}">${humanize(report.status)}</span> ${reopenedFlag(report)}</td>
-                    <td>${work.department?.name ?? html`<span class="muted">-</span>`}</td>
-                    <td>${report.assignee ?? html`<span class="muted">nobody</span>`}</td>
-                    <td>${timeOf(report.createdAt, view.timeZone)}</td>
-                    <td>${dueView(work, report.statusGroup, view.timeZone)}</td>
-                    <td>${report.location.text ?? (report.location.point ? 'GPS point' : '')}</td>
-                  </tr>`;
-                })}
-              </tbody>
-            </table>
-            ${
-              view.reports.some((report) => report.statusGroup === 'open')
-                ? html`<form id="make-role" class="actions" method="get" action="/admin/roles/from-reports" aria-label="Make a volunteer role">
-                    <button type="submit" class="secondary">Make a volunteer role from these</button>
-                    <span class="hint muted">Tick open reports (at most ${MAX_ROLE_REPORTS}): graffiti in one neighbourhood, litter along one street…</span>
-                  </form>`
-                : ''
-            }`
+            <caption class="muted">
+              ${view.reports.length} report${view.reports.length === 1 ? '' : 's'}, ${overdue ? 'longest overdue first' : 'newest first'}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Select</th>
+                <th scope="col">Reference</th>
+                <th scope="col">Category</th>
+                <th scope="col">Status</th>
+                <th scope="col">Department</th>
+                <th scope="col">Assignee</th>
+                <th scope="col">Made</th>
+                <th scope="col">Due</th>
+                <th scope="col">Location</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${view.reports.map((report) => {
+                const work = routingOf(report, routing, now);
+                return html`<tr ${work.overdue ? html`class="overdue"` : html``}>
+                  <td>
+                    ${
+                      report.statusGroup === 'open' && !report.mergedInto
+                        ? html`<input type="checkbox" form="make-role" name="reports" value="${report._id}" aria-label="Select ${report._id}" />`
+                        : ''
+                    }
+                  </td>
+                  <td><a href="/admin/reports/${encodeURIComponent(report._id)}">${report._id}</a></td>
+                  <td>${humanize(report.category)}</td>
+                  <td><span class="badge ${report.statusGroup}">${humanize(report.status)}</span> ${reopenedFlag(report)}</td>
+                  <td>${work.department?.name ?? html`<span class="muted">-</span>`}</td>
+                  <td>${report.assignee ?? html`<span class="muted">nobody</span>`}</td>
+                  <td>${timeOf(report.createdAt, view.timeZone)}</td>
+                  <td>${dueView(work, report.statusGroup, view.timeZone)}</td>
+                  <td>${report.location.text ?? (report.location.point ? 'GPS point' : '')}</td>
+                </tr>`;
+              })}
+            </tbody>
+          </table>`
     }
+    ${view.reports.some((report) => report.statusGroup === 'open') ? makeRoleForm() : ''}
     ${
       view.bounded
         ? html`<p class="notice" role="status">
@@ -411,6 +404,14 @@ export function reportListView(view: {
         file. At most 10,000 reports, newest first; for a longer period, export a category or a status at a time.
       </p>
     </section>`;
+}
+
+/** "Make a volunteer role from these": the form the list's checkboxes belong to (Love Your Block). */
+function makeRoleForm(): SafeHtml {
+  return html`<form id="make-role" class="actions" method="get" action="/admin/roles/from-reports" aria-label="Make a volunteer role">
+    <button type="submit" class="secondary">Make a volunteer role from these</button>
+    <span class="hint muted">Tick open reports (at most ${MAX_ROLE_REPORTS}): graffiti in one neighbourhood, litter along one street…</span>
+  </form>`;
 }
 
 /** When a report is due, and "Overdue" once it is open past its category's target. */
