@@ -144,8 +144,12 @@ async function rewriteRole(
       _id: current._id,
       _rev: current._rev,
       ...cleanInput(next(current)),
-      // Not the form's: the reports it was made from stay what they were.
+      // Not the form's: the reports it was made from, its reminder and outcome settings stay what
+      // they were unless the change brings its own.
       ...(current.fromReports ? { fromReports: current.fromReports } : {}),
+      ...(current.reminderHours ? { reminderHours: current.reminderHours } : {}),
+      ...(current.releaseUnconfirmedHours !== undefined ? { releaseUnconfirmedHours: current.releaseUnconfirmedHours } : {}),
+      ...(current.outcome ? { outcome: current.outcome } : {}),
       status: current.status,
       demo: current.demo,
       createdAt: current.createdAt,
