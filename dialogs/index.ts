@@ -15,6 +15,7 @@ import { volunteerDialog } from './volunteer.dialog.js';
 import { volunteerCallDialog } from './volunteer-call.dialog.js';
 import { reportFollowUpDialog } from './report-follow-up.dialog.js';
 import { fixSurveyDialog } from './fix-survey.dialog.js';
+import { shiftCheckinDialog } from './shift-checkin.dialog.js';
 
 /** The dialogs for a set of locales; `nameOf` gives each locale's name in itself. */
 export function createDialogs(locales: readonly string[], nameOf: (locale: string) => string): ReadonlyMap<string, DialogDefinition> {
@@ -29,6 +30,7 @@ export function createDialogs(locales: readonly string[], nameOf: (locale: strin
     volunteerCallDialog,
     reportFollowUpDialog,
     fixSurveyDialog,
+    shiftCheckinDialog,
     leaveDialog,
     languageDialog(locales, nameOf),
   ];

@@ -39,6 +39,7 @@ import { reportMergeJobHandlers } from './staff/report-merge.js';
 import { handoffJobHandlers } from './staff/handoff-jobs.js';
 import { fixSurveyJobHandlers } from './staff/fix-survey-jobs.js';
 import { shiftNoticeJobHandlers } from './staff/shift-desk.js';
+import { shiftCheckinJobHandlers, startShiftCheckinPlanning } from './staff/shift-checkin-jobs.js';
 import { open311ClientJobHandlers, startOpen311Polling } from './staff/open311-client.js';
 import { createMediaLinks, type MediaLinks } from './staff/media-links.js';
 import type { StaffDeps } from './staff/staff-deps.js';
@@ -228,6 +229,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       ...reportMergeJobHandlers({ store, notifier }),
       ...shiftNoticeJobHandlers({ store, notifier, config }),
       ...fixSurveyJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),
+      ...shiftCheckinJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...(config.open311Client
         ? open311ClientJobHandlers({
             store,
@@ -248,8 +250,9 @@ export async function createService(config: Config, logger: Logger = pino({ leve
     leaseMs: config.broadcastLeaseMs,
   });
   staffDeps = { store, notifier, runner, i18n, config, jobs };
-  // Every instance schedules it: it is one job, and a pending one is left as it is.
+  // Every instance schedules these: each is one job, and a pending one is left as it is.
   if (config.open311Client) await startOpen311Polling(store, overrides.now?.() ?? new Date());
+  await startShiftCheckinPlanning(store, overrides.now?.() ?? new Date());
   const broadcasts = createBroadcastWorker({
     store,
     notifier,

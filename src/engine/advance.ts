@@ -205,6 +205,7 @@ class Turn {
     broadcast: (broadcast, input) => this.answerBroadcast(broadcast, input),
     report_update: (update, input) => this.answerUpdate(update, input),
     fix_survey: (survey, input) => this.answerFixSurvey(survey, input),
+    shift_checkin: (checkin, input) => this.answerShiftCheckin(checkin, input),
   };
 
   /**
@@ -337,36 +338,74 @@ class Turn {
 
   /**
    * "Is R-… really fixed?" (issue 18): a yes or no (a button, "1" / "2", "sí", "no, still a hole")
-   * starts the survey dialog with it. A reply that is clearly something else (another report's
-   * reference, a navigation or language word, a request the NLU is fairly sure of, a photo) is
-   * answered as usual and the question stays live. Outside a flow, anything else is nonsense to
-   * the survey: the dialog starts by asking again, saying what it expects. Over a flow only a
-   * clear yes or no counts: the rest is the flow's.
+   * starts the survey dialog with it; nonsense outside a flow starts it by asking again, saying
+   * what it expects (`questionAnswerOf`). A reply clearly naming another kind of problem is a new
+   * report, not an unclear answer.
    */
   private answerFixSurvey(survey: FollowUp, input: StepInput): boolean {
     const { nlu } = input;
-    const text = input.text.trim();
-    const reference = nlu.entities.reference;
-    if (reference && reference !== survey.ref) return false;
-    if ((['menu', 'back', 'exit'] as const).some((kind) => this.isNavigationWord(text, kind))) return false;
-    if (this.env.i18n.locales.some((locale) => isOneOf(text, this.env.i18n.keywords(locale).languageNames))) return false;
-    const answer = this.callAnswerOf(input);
-    if (!answer) {
-      const inFlow = (this.state.flow !== null && this.state.flow.dialog !== MENU_DIALOG) || this.state.paused !== null;
-      if (inFlow || !text || input.location) return false;
-      if (nlu.intent !== 'none' && nlu.confidence >= SURVEY_OTHER_CONFIDENCE) return false;
+    const answer = this.questionAnswerOf(input, survey.ref);
+    if (!answer) return false;
+    if (answer === 'unclear') {
       // "graffiti all over the library wall" after a question about a pothole is a new report;
       // "still a hole there" is about this one, and the survey asks for a yes or no.
       const otherProblem = nlu.category && nlu.category !== 'other' && nlu.category !== survey.category;
       if (otherProblem && nlu.categoryConfidence >= NEW_PROBLEM_CONFIDENCE) return false;
     }
-    this.state.followUps = (this.state.followUps ?? []).filter((f) => f !== survey);
+    this.endQuestion(survey, answer);
+    this.startDialog('fix-survey', {
+      ref: survey.ref,
+      ...(survey.category ? { category: survey.category } : {}),
+      ...(answer !== 'unclear' ? { fixed: answer } : {}),
+    });
+    return true;
+  }
+
+  /**
+   * "Did you make it to Food bank packing?" after a shift (issue 20): a yes or no starts the
+   * check-in dialog with it (a "yes" goes on to the hours), nonsense outside a flow starts it by
+   * asking again; anything else is answered as usual and the question stays live.
+   */
+  private answerShiftCheckin(checkin: FollowUp, input: StepInput): boolean {
+    const answer = this.questionAnswerOf(input, checkin.ref);
+    if (!answer) return false;
+    this.endQuestion(checkin, answer);
+    this.startDialog('shift-checkin', { ref: checkin.ref, ...(answer !== 'unclear' ? { attended: answer } : {}) });
+    return true;
+  }
+
+  /**
+   * A reply to a yes / no question the city asked: the answer; 'unclear' for words that answer
+   * nothing, outside any flow (the question's dialog asks again); or null when the reply is
+   * clearly something else, answered as usual while the question stays live: another
+   * reference, a navigation or language word, a request the NLU is fairly sure of, a place, and
+   * over a flow anything but a clear yes or no (the rest is the flow's).
+   */
+  private questionAnswerOf(input: StepInput, ref: string): 'yes' | 'no' | 'unclear' | null {
+    const { nlu } = input;
+    const text = input.text.trim();
+    const reference = nlu.entities.reference;
+    if (reference && reference !== ref) return null;
+    if ((['menu', 'back', 'exit'] as const).some((kind) => this.isNavigationWord(text, kind))) return null;
+    if (this.env.i18n.locales.some((locale) => isOneOf(text, this.env.i18n.keywords(locale).languageNames))) return null;
+    const answer = this.callAnswerOf(input);
+    if (answer) return answer;
+    const inFlow = (this.state.flow !== null && this.state.flow.dialog !== MENU_DIALOG) || this.state.paused !== null;
+    if (inFlow || !text || input.location) return null;
+    if (nlu.intent !== 'none' && nlu.confidence >= SURVEY_OTHER_CONFIDENCE) return null;
+    return 'unclear';
+  }
+
+  /**
+   * The question is answered (or about to be asked again by its dialog, after `<kind>.not_understood`):
+   * it leaves the live follow-ups, and any flow ends.
+   */
+  private endQuestion(question: FollowUp, answer: 'yes' | 'no' | 'unclear'): void {
+    this.state.followUps = (this.state.followUps ?? []).filter((f) => f !== question);
     this.state.flow = null;
     this.state.paused = null;
-    this.trace.intent = `fix_survey_${answer ?? 'unclear'}`;
-    if (!answer) this.say('fix_survey.not_understood');
-    this.startDialog('fix-survey', { ref: survey.ref, ...(survey.category ? { category: survey.category } : {}), ...(answer ? { fixed: answer } : {}) });
-    return true;
+    this.trace.intent = `${question.kind}_${answer}`;
+    if (answer === 'unclear') this.say(`${question.kind}.not_understood`);
   }
 
   /** A channel command: the same meanings as the keywords, plus deep links on start. */

@@ -5,6 +5,7 @@
  */
 import type { GeoPoint, MediaRef } from '../core/message.js';
 import type { HandoffReason } from '../domain/records.js';
+import type { RoleTally } from '../domain/volunteer-hours.js';
 
 /** A report as a resident sees it. Dates are ISO strings so state stays plain JSON. */
 export interface ReportView {
@@ -115,6 +116,17 @@ export interface SignupSummary {
   endsAt?: string;
 }
 
+/** A shift a resident is asked about afterwards ("did you make it?"), in their language. */
+export interface CheckinView {
+  /** The shift's id (`S-…`). */
+  ref: string;
+  title: string;
+  startsAt: string;
+  endsAt: string;
+  /** The role's outcome question and its unit ("bags of trash"), when it measures one. */
+  outcome?: { question: string; unit: string };
+}
+
 /** Everything the engine can ask for, with the result each one returns. */
 export interface CommandResults {
   'report.create': { ref: string };
@@ -139,6 +151,10 @@ export interface CommandResults {
   /** Every active sign-up of the resident, coming ones first (the dialog pages them). */
   'signup.listMine': { signups: SignupSummary[] };
   'signup.cancel': { outcome: 'cancelled' | 'not_found' };
+  /** The resident's confirmed sign-up for the shift, or null (none, withdrawn, or marked a no-show by staff). */
+  'checkin.get': { checkin: CheckinView | null };
+  /** `tally`: the role's outcome so far, for the thank-you (after a "yes"). */
+  'checkin.record': { outcome: 'recorded' | 'not_found'; tally: RoleTally | null };
   'resident.deleteData': { deleted: true };
 }
 
@@ -179,6 +195,12 @@ export interface CommandInputs {
   'signup.listMine': Record<string, never>;
   /** `ref`: a `SignupSummary.ref` (the shift's id, or the role's reference). */
   'signup.cancel': { ref: string };
+  'checkin.get': { ref: string };
+  /**
+   * After a shift (`ref`, the shift's id): whether the resident made it, and if so their hours and
+   * their answer to the role's outcome question. Kept on their sign-up; never over staff's check-in.
+   */
+  'checkin.record': { ref: string; attended: 'yes' | 'no'; hours?: number; outcome?: number };
   'resident.deleteData': Record<string, never>;
 }
 

@@ -34,6 +34,10 @@ export const FOLLOW_UP_KINDS: Readonly<Record<FollowUp['kind'], FollowUpKind>> =
   // with a date, and above a broadcast and a report's update, whose readers only take words the
   // survey's "yes" / "no" reader leaves.
   fix_survey: { priority: 1.5, reach: 'first_reply_or_no_flow' },
+  // "Did you make it to Food bank packing?" after a shift: the same kind of yes / no question as
+  // "is it fixed?", asked by a job that waits likewise until no flow is live; when both are live
+  // the latest sent is read first.
+  shift_checkin: { priority: 1.5, reach: 'first_reply_or_no_flow' },
   // Any other broadcast: a reply in words ("what time does it start?") goes to the inbox.
   broadcast: { priority: 1, reach: 'first_reply_or_no_flow' },
   // "still broken" after a report's update is added to the report.

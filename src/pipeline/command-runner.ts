@@ -36,6 +36,7 @@ import type { Geocoder } from './geocoder.js';
 import { coReporterCount, followReport } from './report-followers.js';
 import { answerSurvey } from './report-surveys.js';
 import { findSimilarIdeas, similarTermsOf } from './similar-ideas.js';
+import { checkinView, recordCheckin } from './shift-checkins.js';
 
 /** Who a command runs for, and which inbound message caused it. */
 export interface CommandScope {
@@ -195,6 +196,10 @@ export class CommandRunner {
       }
       case 'signup.listMine':
         return { type: command.type, value: { signups: await this.mySignups(scope) } };
+      case 'checkin.get':
+        return { type: command.type, value: await checkinView(this.store, command.input, scope) };
+      case 'checkin.record':
+        return { type: command.type, value: await recordCheckin(this.store, command.input, scope) };
       case 'signup.cancel':
         return { type: command.type, value: { outcome: await this.cancelSignup(command.input.ref, scope) } };
       case 'resident.deleteData':

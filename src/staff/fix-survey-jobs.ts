@@ -12,17 +12,15 @@
  *   engine reads their answer by (the survey dialog). Opted-out residents are skipped by the
  *   notifier, and settle as done: nothing to retry.
  */
-import type { SendOutcome } from '../channels/channel.js';
 import type { Config } from '../config.js';
 import type { ReportRecord } from '../domain/records.js';
-import { MENU_DIALOG } from '../engine/advance.js';
-import { STATE_SCHEMA, type ConversationState } from '../engine/types.js';
 import { reportAudience } from '../pipeline/report-followers.js';
 import { isSurveyed } from '../pipeline/report-surveys.js';
 import { scheduleJob } from '../store/jobs.js';
 import type { Collections } from '../store/store.port.js';
-import type { JobHandler, JobOutcome } from './job-scheduler.js';
-import type { ResidentNotifier } from './resident-notifier.js';
+import type { JobHandler } from './job-scheduler.js';
+import { jobOutcomeOf as outcomeOf, type ResidentNotifier } from './resident-notifier.js';
+import { busyUntil } from './resident-busy.js';
 
 /** The report's job: FIX_SURVEY_DAYS after it was fixed or closed, ask everyone who hears about it. Payload: `ref`. */
 export const FIX_SURVEY_JOB = 'fix_survey';
@@ -32,10 +30,6 @@ export const FIX_SURVEY_ASK_JOB = 'fix_survey_ask';
 const DAY_MS = 86_400_000;
 /** How long a reply answers the question: a week, for residents who read messages late. */
 export const FIX_SURVEY_ANSWER_MS = 7 * DAY_MS;
-/** A resident a person is talking with is asked again this much later (the hold ends after HANDOFF_IDLE_MINUTES). */
-const HELD_RETRY_MS = 30 * 60_000;
-/** A resident mid-flow is looked at again at least this much later. */
-const BUSY_RETRY_MIN_MS = 60_000;
 
 /**
  * Schedules the report's "is it fixed?" `days` after `now`, when it is fixed or closed now and
@@ -94,7 +88,7 @@ export function fixSurveyJobHandlers(deps: FixSurveyJobDeps): Record<string, Job
         const report = await store.reports.get(String(job.payload.ref ?? ''));
         // Reopened since (by staff, or another resident's "no"): there is nothing to ask.
         if (!report || !isSurveyed(report) || !job.address) return { state: 'done' };
-        const busy = await busyUntil(job.address, now().getTime());
+        const busy = await busyUntil(deps, job.address, now().getTime());
         if (busy !== null) return { state: 'later', dueAt: new Date(busy) };
         const outcome = await notifier.notify(job.address, {
           purpose: 'notification',
@@ -120,42 +114,9 @@ export function fixSurveyJobHandlers(deps: FixSurveyJobDeps): Record<string, Job
       },
     },
   };
-
-  /**
-   * When a resident who should not be interrupted now may be asked (epoch ms), or null when they
-   * may be asked now: a person holds their conversation, or they are in a flow (or its "continue?"
-   * question) they wrote in within FLOW_RESUME_PROMPT_AFTER_MINUTES (past that, their next
-   * message is asked whether to continue anyway, and the question does not cut into an exchange).
-   */
-  async function busyUntil(address: string, at: number): Promise<number | null> {
-    const conversation = await store.conversations.get(address);
-    const state = conversation?.state as Partial<ConversationState> | undefined;
-    if (!state || state.schema !== STATE_SCHEMA) return null;
-    if ((state.followUps ?? []).some((f) => f.kind === 'staff_conversation' && f.until >= at)) return at + HELD_RETRY_MS;
-    const lastActive = state.lastActiveAt ?? 0;
-    // The menu is no flow: the notification's recording drops it (turn-pipeline's recordProactive).
-    // A paused flow is one the bot just asked about ("continue?"): its "1" must not answer this.
-    const inFlow = (state.flow && state.flow.dialog !== MENU_DIALOG) || state.paused;
-    if (inFlow && at - lastActive < deps.config.resumePromptAfterMs) {
-      return Math.max(lastActive + deps.config.resumePromptAfterMs, at + BUSY_RETRY_MIN_MS);
-    }
-    return null;
-  }
 }
 
 /** The id of one resident's question about one report: asked once ever. */
 export function askJobId(reportId: string, address: string): string {
   return `${FIX_SURVEY_ASK_JOB}|${reportId}|${address}`;
-}
-
-/** A send's outcome as a job's: a resident who opted out (or left) is not asked, and that is done. */
-function outcomeOf(outcome: SendOutcome): JobOutcome {
-  switch (outcome.state) {
-    case 'sent':
-    case 'outbox':
-    case 'skipped':
-      return { state: 'done' };
-    case 'failed':
-      return { state: 'failed', error: outcome.error, retryable: outcome.retryable && !outcome.interrupted };
-  }
 }

@@ -10,6 +10,7 @@ import type { FollowUp } from '../engine/types.js';
 import type { Collections } from '../store/store.port.js';
 import type { OutboundPurpose, SendOutcome } from '../channels/channel.js';
 import { channelOf, type ResidentMessenger } from '../channels/resident-messenger.js';
+import type { JobOutcome } from './job-scheduler.js';
 
 /** What to tell, and how. */
 export interface Notification {
@@ -79,4 +80,20 @@ export function createResidentNotifier(deps: NotifierDeps): ResidentNotifier {
       return messenger.send(address, replies, { purpose: notification.purpose, key: notification.key, locale });
     },
   };
+}
+
+/**
+ * A notification's send outcome as its job's: a resident who opted out (or left) is not told, and
+ * that is done; a failure is retried when the channel says it may be, and not when the send was
+ * cut off in the middle (it may have gone out: never twice).
+ */
+export function jobOutcomeOf(outcome: SendOutcome): JobOutcome {
+  switch (outcome.state) {
+    case 'sent':
+    case 'outbox':
+    case 'skipped':
+      return { state: 'done' };
+    case 'failed':
+      return { state: 'failed', error: outcome.error, retryable: outcome.retryable && !outcome.interrupted };
+  }
 }
