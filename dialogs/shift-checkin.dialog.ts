@@ -84,7 +84,12 @@ export const shiftCheckinDialog = defineDialog({
         const checkin = checkinOf(ctx);
         if (saved?.outcome !== 'recorded' || !checkin) return { finish: true, say: [say(ctx, 'shift_checkin.not_found')] };
         if (ctx.slots.attended !== 'yes' || !saved.tally) return { finish: true, say: [say(ctx, 'shift_checkin.no_show')] };
-        const text = thankYouText(ctx.t, ctx.locale, { name: ctx.resident.name, title: checkin.title, unit: checkin.outcome?.unit, tally: saved.tally });
+        const text = thankYouText(ctx.t, ctx.locale, {
+          name: checkin.name || ctx.resident.name,
+          title: checkin.title,
+          unit: checkin.outcome?.unit,
+          tally: saved.tally,
+        });
         return { finish: true, say: [{ kind: 'text', text }] };
       },
       answer: () => ({ reroute: true }),

@@ -120,6 +120,8 @@ export interface SignupSummary {
 export interface CheckinView {
   /** The shift's id (`S-…`). */
   ref: string;
+  /** The name the resident gave when signing up, to thank them by. */
+  name: string;
   title: string;
   startsAt: string;
   endsAt: string;

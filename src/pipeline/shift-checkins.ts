@@ -35,11 +35,11 @@ export async function checkinView(store: CheckinStore, input: CommandInputs['che
   if (!signup || !isAskedAfterShift(signup)) return { checkin: null };
   const [shift, role] = await Promise.all([store.shifts.get(input.ref), store.roles.get(signup.roleId)]);
   if (!shift || !role) return { checkin: null };
-  return { checkin: viewOf(role, shift._id, shift.startsAt, shift.endsAt, scope.locale) };
+  return { checkin: { name: signup.name, ...viewOf(role, shift._id, shift.startsAt, shift.endsAt, scope.locale) } };
 }
 
 /** The shift as the resident is asked about it: the role's title and outcome question in their language. */
-export function viewOf(role: VolunteerRoleRecord, ref: string, startsAt: Date, endsAt: Date, locale: string): CheckinView {
+export function viewOf(role: VolunteerRoleRecord, ref: string, startsAt: Date, endsAt: Date, locale: string): Omit<CheckinView, 'name'> {
   return { ref, startsAt: startsAt.toISOString(), endsAt: endsAt.toISOString(), ...roleWords(role, locale) };
 }
 

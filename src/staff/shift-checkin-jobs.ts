@@ -178,7 +178,7 @@ export function shiftCheckinJobHandlers(deps: ShiftCheckinJobDeps): Record<strin
           key: job._id,
           compose: (locale, t, resident) => {
             const view = roleWords(role, locale);
-            const text = thankYouText(t, locale, { name: resident.name ?? signup.name, title: view.title, unit: view.outcome?.unit, tally });
+            const text = thankYouText(t, locale, { name: signup.name || resident.name, title: view.title, unit: view.outcome?.unit, tally });
             return [{ kind: 'text', text }];
           },
         });
@@ -202,7 +202,7 @@ export function shiftCheckinJobHandlers(deps: ShiftCheckinJobDeps): Record<strin
         const outcome = await notifier.notify(address, {
           purpose: 'notification',
           key: `${VOLUNTEER_MILESTONE_JOB}|${address}|${highest}`,
-          compose: (_locale, t, about) => [{ kind: 'text', text: milestoneText(t, highest, about.name) }],
+          compose: (_locale, t, about) => [{ kind: 'text', text: milestoneText(t, highest, about.name ?? signups[0]?.name) }],
         });
         // Not told (opted out since, channel off): not recorded, so it is told when it can be.
         if (outcome.state === 'sent' || outcome.state === 'outbox') await recordMilestones(address, reached);
