@@ -344,6 +344,25 @@ describe('after a shift, on Telegram', () => {
   });
 });
 
+describe('after a shift, in the web chat', () => {
+  it('asks in the chat log with Yes / No buttons, and takes the answers in words', async () => {
+    const conversationId = `checkin-web-${Math.floor(Math.random() * 1e9)}`;
+    const role = await aRole(true);
+    const shift = await aShift(role, 30 * MINUTE);
+    const chat = await resident(`webchat:${conversationId}`, 'hi', WEB_LIKE);
+    await signUp(chat.address, role, shift, { channel: 'webchat' });
+    await afterTheShift();
+    const [asked] = await service().store.webchatActivities.find({ field: 'conversationId', equals: conversationId }, { order: 'desc', limit: 1 });
+    const activity = asked?.activity as { text?: string; suggestedActions?: { actions: { title: string }[] } };
+    expect(activity.text).toMatch(/^Did you make it to Riverside Park cleanup \(.+\)\?$/);
+    expect(activity.suggestedActions?.actions.map((action) => action.title)).toEqual(['Yes', 'No']);
+    expect(await chat.send('yes I was there')).toContain('How many hours');
+    expect(await chat.send('about 4 hours')).toContain('How many bags');
+    expect(await chat.send('we got 30')).toMatch(/^Thank you, Ana! Riverside Park cleanup so far: 30 bags of trash/);
+    expect(await service().store.signups.get(`${shift}|${chat.address}`)).toMatchObject({ hoursReported: 4, outcomeReported: 30 });
+  });
+});
+
 describe('the thank-you when nobody answered', () => {
   // Last in the file: it moves the clock two days on.
   it('thanks a volunteer who did not answer when the window closes, and not one who did or said no', async () => {
