@@ -45,13 +45,14 @@ export const shiftCheckinDialog = defineDialog({
     hours: {
       // "I gave 3 hours volunteering" is an answer, not a new search for roles.
       freeText: true,
-      ask: (ctx) => [say(ctx, 'shift_checkin.ask_hours')],
+      // Given with the "yes" already ("3 hours"): on to the outcome.
+      ask: (ctx) => (typeof ctx.slots.hours === 'number' ? { skipTo: nextAfterHours(ctx) } : [say(ctx, 'shift_checkin.ask_hours')]),
       answer: (input, ctx) => {
         const hours = parseHours(input.text);
         if (hours === null) return { retry: 'shift_checkin.retry_hours' };
         if (hours < HOURS_MIN) return { retry: 'shift_checkin.hours_too_few' };
         if (hours > HOURS_MAX) return { retry: 'shift_checkin.hours_too_many' };
-        return { to: checkinOf(ctx)?.outcome ? 'outcome' : 'save', set: { hours } };
+        return { to: nextAfterHours(ctx), set: { hours } };
       },
     },
     outcome: {
@@ -96,6 +97,11 @@ export const shiftCheckinDialog = defineDialog({
     },
   },
 });
+
+/** The step after the hours: the role's outcome question, when it has one. */
+function nextAfterHours(ctx: StepContext): string {
+  return checkinOf(ctx)?.outcome ? 'outcome' : 'save';
+}
 
 /** The shift as loaded when the dialog began, or null when the resident has no sign-up for it any more. */
 function checkinOf(ctx: StepContext): Checkin {

@@ -10,6 +10,8 @@ import { cleanText, foldForMatch, isOneOf } from './text.js';
 import { CATEGORIES } from '../domain/vocabulary.js';
 import type { HandoffReason } from '../domain/records.js';
 import { followUpsToRead } from './follow-up-kinds.js';
+import { mentionsHours, parseHours } from './hours.js';
+import { HOURS_MAX, HOURS_MIN } from '../domain/volunteer-hours.js';
 import {
   STATE_SCHEMA,
   type ActiveFlow,
@@ -364,13 +366,17 @@ class Turn {
   /**
    * "Did you make it to Food bank packing?" after a shift (issue 20): a yes or no starts the
    * check-in dialog with it (a "yes" goes on to the hours), nonsense outside a flow starts it by
-   * asking again; anything else is answered as usual and the question stays live.
+   * asking again; anything else is answered as usual and the question stays live. Hours named as
+   * such ("3 hours", "yes, about 2h") say yes and how long at once; a bare "2" is the numbered No.
    */
   private answerShiftCheckin(checkin: FollowUp, input: StepInput): boolean {
     const answer = this.questionAnswerOf(input, checkin.ref);
     if (!answer) return false;
-    this.endQuestion(checkin, answer);
-    this.startDialog('shift-checkin', { ref: checkin.ref, ...(answer !== 'unclear' ? { attended: answer } : {}) });
+    const hours = answer !== 'no' && mentionsHours(input.text) ? parseHours(input.text) : null;
+    const gave = hours !== null && hours >= HOURS_MIN && hours <= HOURS_MAX ? hours : null;
+    this.endQuestion(checkin, gave !== null ? 'yes' : answer);
+    const attended = gave !== null ? 'yes' : answer !== 'unclear' ? answer : null;
+    this.startDialog('shift-checkin', { ref: checkin.ref, ...(attended ? { attended } : {}), ...(gave !== null ? { hours: gave } : {}) });
     return true;
   }
 

@@ -112,6 +112,11 @@ export function parseHours(text: string): number | null {
   return Math.round((hours + extra) * 100) / 100;
 }
 
+/** Whether the text names hours as such ("3 hours", "2h", "dos horas"): a bare "2" may be a numbered choice. */
+export function mentionsHours(text: string): boolean {
+  return /\d ?(?:hours?|hrs?|h|horas?)(?![a-z])|\b(?:an?|una?) (?:hours?|horas?)\b|\bmedia hora\b|\bhalf an hour\b/u.test(normalize(text));
+}
+
 /**
  * A whole count typed in English or Spanish ("12", "12 bags", "1,200", "twelve", "none"), or
  * null when the text holds no single whole number (a decimal, two numbers, no number).

@@ -194,6 +194,20 @@ describe('after a shift, by SMS in English', () => {
     expect(await service().store.signups.get(`${shift}|${chat.address}`)).toMatchObject({ attendance: 'attended', hoursReported: 1.5 });
   });
 
+  it('takes hours named with the answer ("3 hours") as yes and how long, and a bare "2" as the numbered No', async () => {
+    const role = await aRole(true);
+    const shift = await aShift(role, 30 * MINUTE);
+    const chat = await resident(smsAddress());
+    const other = await resident(smsAddress());
+    await signUp(chat.address, role, shift);
+    await signUp(other.address, role, shift);
+    await afterTheShift();
+    expect(await chat.send('yes, about 3 hours')).toBe('How many bags of trash did your group collect?');
+    expect(await chat.send('4')).toContain('Riverside Park cleanup so far: 4 bags of trash');
+    expect(await service().store.signups.get(`${shift}|${chat.address}`)).toMatchObject({ attendance: 'attended', hoursReported: 3, outcomeReported: 4 });
+    expect(await other.send('2')).toContain('Thanks for telling us');
+  });
+
   it('"no" records a no-show and thanks them for telling us', async () => {
     const role = await aRole(true);
     const shift = await aShift(role, 30 * MINUTE);

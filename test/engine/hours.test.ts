@@ -3,7 +3,7 @@
  * a role's outcome question.
  */
 import { describe, expect, it } from 'vitest';
-import { parseHours, parseWholeNumber } from '../../src/engine/hours.js';
+import { mentionsHours, parseHours, parseWholeNumber } from '../../src/engine/hours.js';
 
 describe('parseHours', () => {
   it.each([
@@ -77,5 +77,14 @@ describe('parseWholeNumber', () => {
 
   it.each(['2.5', 'lots', 'between 10 and 12', 'muchas', ''])('does not guess at "%s"', (text) => {
     expect(parseWholeNumber(text)).toBeNull();
+  });
+});
+
+describe('mentionsHours', () => {
+  it.each(['3 hours', 'yes, about 2h', 'dos horas', 'an hour', 'media hora', '2 hrs'])('sees hours in "%s"', (text) => {
+    expect(mentionsHours(text)).toBe(true);
+  });
+  it.each(['2', 'yes', 'honestly no', 'hoy no pude', '12 bags'])('sees none in "%s"', (text) => {
+    expect(mentionsHours(text)).toBe(false);
   });
 });
