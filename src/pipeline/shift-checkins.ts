@@ -77,13 +77,16 @@ export async function recordCheckin(
   }
   if (!recorded) throw new Error('A sign-up kept changing while recording its check-in');
   if (input.attended !== 'yes') return { outcome: 'recorded', tally: null };
-  if (input.hours !== undefined) {
-    await scheduleJob(
-      store,
-      { id: milestoneJobId(scope.address), kind: VOLUNTEER_MILESTONE_JOB, dueAt: scope.now, address: scope.address, payload: {} },
-      scope.now,
-    );
-  }
+  if (input.hours !== undefined) await checkMilestonesSoon(store, scope.address, scope.now);
   const signups = await store.signups.find({ field: 'roleId', equals: recorded.roleId }, { limit: ROLE_SIGNUPS_READ });
   return { outcome: 'recorded', tally: tallyRole(signups, scope.address) };
+}
+
+/**
+ * Re-arms a resident's milestone check (10, 25, 50 hours) after their counted hours changed: by
+ * their own answer, or by a coordinator approving or correcting them. One pending job per
+ * resident covers every change until it runs.
+ */
+export async function checkMilestonesSoon(store: Pick<Collections, 'jobs'>, address: string, now: Date): Promise<void> {
+  await scheduleJob(store, { id: milestoneJobId(address), kind: VOLUNTEER_MILESTONE_JOB, dueAt: now, address, payload: {} }, now);
 }

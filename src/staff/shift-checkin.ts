@@ -14,6 +14,7 @@ import type { Collections } from '../store/store.port.js';
 import { recordAudit } from './audit-log.js';
 import { maskAddress } from './role-desk.js';
 import { getShift, roleOfShift, shiftSignups } from './shift-desk.js';
+import { checkMilestonesSoon } from '../pipeline/shift-checkins.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
 /** The most hours one sign-up may be given: a shift is at most a day. */
@@ -160,6 +161,7 @@ export async function approveHours(
     if (approved === undefined) throw new StaffError(409, 'This volunteer has not reported hours: give a number');
     return { ...current, hoursApproved: approved, updatedAt: now };
   });
+  await checkMilestonesSoon(deps.store, updated.address, now);
   await recordAudit(
     deps.store,
     {
@@ -187,6 +189,7 @@ export async function approveAllReported(deps: Pick<StaffDeps, 'store'>, shiftId
       const current = await deps.store.signups.get(signup._id);
       if (!current || current.hoursReported === undefined || current.hoursApproved !== undefined) break;
       if (await deps.store.signups.replace({ ...current, hoursApproved: current.hoursReported, updatedAt: now }, current._rev)) {
+        await checkMilestonesSoon(deps.store, current.address, now);
         approved += 1;
         break;
       }
