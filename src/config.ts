@@ -131,6 +131,8 @@ const schema = z.object({
   // How long the photo link sent as a forwarded report's media_url works (the city's system may fetch it late).
   OPEN311_MEDIA_LINK_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   MEDIA_LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Not in GeoReport v2: off by default, as a server that ignores it answers its default list.
+  OPEN311_UPDATED_AFTER: z.enum(['off', 'on', 'auto']).default('off'),
 });
 
 /** The service's validated configuration. */
@@ -241,6 +243,12 @@ export interface Open311ClientSettings {
   jurisdictionId?: string;
   /** How often forwarded, still-open requests are read back. */
   pollMs: number;
+  /**
+   * Whether a poll first asks `requests.json?updated_after=` what changed (OPEN311_UPDATED_AFTER):
+   * `off` never; `on` at every poll; `auto` until the server is found to refuse or ignore it, then
+   * again a day later. Batches of ids stay the base in every case (see src/staff/open311-client.ts).
+   */
+  updatedAfter: 'off' | 'on' | 'auto';
 }
 
 /** The geocoder's settings (see `Config.geocoder`). */
@@ -388,6 +396,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
           apiKey: c.OPEN311_API_KEY ?? '',
           ...(c.OPEN311_JURISDICTION_ID ? { jurisdictionId: c.OPEN311_JURISDICTION_ID } : {}),
           pollMs: c.OPEN311_POLL_SECONDS * 1000,
+          updatedAfter: c.OPEN311_UPDATED_AFTER,
         }
       : null,
     mediaLinks: { ...(c.MEDIA_LINK_SECRET ? { secret: c.MEDIA_LINK_SECRET } : {}), ttlMs: c.OPEN311_MEDIA_LINK_DAYS * 86_400_000 },

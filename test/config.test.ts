@@ -65,7 +65,15 @@ describe('loadConfig', () => {
   it("forwards to the city's Open311 server only when OPEN311_ENDPOINT is set, and then needs its api key", () => {
     expect(loadConfig({}).open311Client).toBeNull();
     const on = loadConfig({ OPEN311_ENDPOINT: 'https://311.city.example/open311/v2/', OPEN311_API_KEY: 'k', OPEN311_JURISDICTION_ID: 'city.example' });
-    expect(on.open311Client).toEqual({ endpoint: 'https://311.city.example/open311/v2', apiKey: 'k', jurisdictionId: 'city.example', pollMs: 300_000 });
+    expect(on.open311Client).toEqual({
+      endpoint: 'https://311.city.example/open311/v2',
+      apiKey: 'k',
+      jurisdictionId: 'city.example',
+      pollMs: 300_000,
+      updatedAfter: 'off',
+    });
+    expect(loadConfig({ OPEN311_ENDPOINT: 'http://x.example', OPEN311_API_KEY: 'k', OPEN311_UPDATED_AFTER: 'auto' }).open311Client?.updatedAfter).toBe('auto');
+    expect(() => loadConfig({ OPEN311_UPDATED_AFTER: 'yes' })).toThrow(/OPEN311_UPDATED_AFTER/);
     expect(loadConfig({ OPEN311_ENDPOINT: 'http://x.example', OPEN311_API_KEY: 'k', OPEN311_POLL_SECONDS: '60' }).open311Client?.pollMs).toBe(60_000);
     expect(() => loadConfig({ OPEN311_ENDPOINT: 'https://311.city.example' })).toThrow(/OPEN311_API_KEY: required/);
     expect(() => loadConfig({ OPEN311_ENDPOINT: 'ftp://311.city.example', OPEN311_API_KEY: 'k' })).toThrow(/OPEN311_ENDPOINT/);

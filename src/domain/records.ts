@@ -189,12 +189,26 @@ export interface ReportRecord extends StoredRecord {
    */
   open311Remote?: Open311Remote;
   /**
-   * `yes` while forwarded with a request id and not yet closed on the city's side: the poll reads
-   * the reports whose status it must read back through one equality read (like `openCell`, present
-   * only in the state it indexes). Removed once the city's server calls the request closed, or the
-   * poll finds the report closed or merged here. Never set without an id (a token-only answer).
+   * Present while forwarded (with a request id, or a token the poll turns into one) and not yet
+   * closed on the city's side: the poll reads the reports whose status it must read back through
+   * one equality read (like `openCell`, present only in the state it indexes). `yes` is asked about
+   * at every poll; `unknown` is a request the city's server stopped returning (see
+   * `Open311Remote.unknownSince`), asked about once a day and counted on the dashboard. Removed
+   * once the city's server calls the request closed, or the poll finds the report closed or
+   * merged here.
    */
-  open311Open?: 'yes';
+  open311Open?: 'yes' | 'unknown';
+  /**
+   * When the poll should ask about it next, the `open311Open` index's order: the poll takes the
+   * earliest first and moves each one it asked about to the back, so every open request is asked
+   * about within a bounded number of polls however many there are. Absent (just forwarded) sorts first.
+   */
+  open311PollAt?: Date;
+  /**
+   * `open311Remote.id` again, indexed: an `updated_after` answer names requests by their id, and
+   * the poll finds the report of each with one read.
+   */
+  open311RemoteId?: string;
 }
 
 /** A report's request in the city's Open311 server (see `ReportRecord.open311Remote`). */
@@ -216,6 +230,18 @@ export interface Open311Remote {
    * HTML): filed there, so never posted again, but with no id it cannot be polled. Staff see it.
    */
   unreadableAnswer?: boolean;
+  /**
+   * Polls in a row whose answer left this request out (asked by id, or its token unknown there):
+   * at six (`MISSING_POLLS` in src/staff/open311-client.ts) the request is taken for one the
+   * city no longer knows. Reset when it
+   * is seen again.
+   */
+  missedPolls?: number;
+  /**
+   * Since when the city's server no longer knows the request (left out of that many answers in a
+   * row): staff see it (the dashboard counts them), and the poll asks about it once a day only.
+   */
+  unknownSince?: Date;
 }
 
 /**

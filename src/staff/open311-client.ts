@@ -67,9 +67,29 @@ export interface Open311ClientDeps {
 
 /** Ids per `requests.json?service_request_id=` (servers cap their answers; 50 stays under every cap seen). */
 export const POLL_BATCH = 50;
-/** Forwarded open requests read per poll, at most (the oldest first; the rest the next time). */
-const POLL_LIMIT = 5000;
-/** A poll starts no batch past this (the scheduler's run timeout is 5 min; a batch takes at most `timeoutMs` more). */
+/** Forwarded open requests read per poll, at most (those asked about longest ago first; the rest the next time). */
+export const POLL_LIMIT = 5000;
+/** While updated_after works, the batches still go round every request, this many a poll. */
+const SWEEP_WITH_UPDATED_AFTER = 500;
+/** Requests the city no longer knows asked about per poll, at most (each once a day). */
+const UNKNOWN_LIMIT = 500;
+/** Tokens turned into ids per poll, at most (an exchange each). */
+const TOKEN_LIMIT = 100;
+/** Requests asked about one at a time per poll, at most, when the server ignores service_request_id. */
+const SINGLE_LIMIT = 200;
+/** Answers in a row that leave a request out before it is taken for one the city no longer knows. */
+export const MISSING_POLLS = 6;
+/** How often a request the city no longer knows is asked about. */
+const UNKNOWN_POLL_MS = 24 * 60 * 60_000;
+/** Exchanges failed in a row after which a poll takes the server for down and stops asking. */
+const FAILURES_TO_STOP = 3;
+/** updated_after asks from the last poll's start minus this (clocks differ; a change saved as we asked is not lost). */
+const UPDATED_AFTER_OVERLAP_MS = 15 * 60_000;
+/** After `auto` found updated_after refused or ignored, it is tried again this much later. */
+const UPDATED_AFTER_RETRY_MS = 24 * 60 * 60_000;
+/** An updated_after answer this long may be a page of more (GeoReport v2's usual cap): the batches ask about everything then. */
+const FULL_PAGE = 1000;
+/** A poll starts no exchange past this (the scheduler's run timeout is 5 min; one takes at most `timeoutMs` more). */
 const POLL_BUDGET_MS = 60_000;
 const WRITE_ATTEMPTS = 5;
 /** A forward's wait after its first outage, doubled after each next one up to the most. */
@@ -138,13 +158,21 @@ function isServiceMap(value: unknown): value is ServiceMap {
   );
 }
 
-/** The city server's health, and how many reports wait to be forwarded (for the dashboard). */
-export async function open311Status(store: Pick<Store, 'meta' | 'jobs'>): Promise<Open311Health & { waiting: number }> {
+/**
+ * The city server's health, how many reports wait to be forwarded, and how many forwarded requests
+ * it no longer knows (for the dashboard).
+ */
+export async function open311Status(
+  store: Pick<Store, 'meta' | 'jobs' | 'reports'>,
+): Promise<Open311Health & { waiting: number; unknown: number; unknownRefs: string[] }> {
   const value = (await store.meta.get(HEALTH_ID))?.value;
   const health = typeof value === 'object' && value !== null ? (value as Open311Health) : {};
   // Pending jobs by due time is the scheduler's own index; a backlog past this shows as "at least".
   const pending = await store.jobs.find({ field: 'state', equals: 'pending' }, { order: 'asc', limit: 2000 });
-  return { ...health, waiting: pending.filter((job) => job.kind === OPEN311_FORWARD_JOB).length };
+  const unknown = await store.reports.count({ field: 'open311Open', equals: 'unknown' });
+  // A few to look at (those asked about longest ago first); the count says how many more.
+  const unknownRefs = unknown > 0 ? (await store.reports.find({ field: 'open311Open', equals: 'unknown' }, { limit: 5 })).map((report) => report._id) : [];
+  return { ...health, waiting: pending.filter((job) => job.kind === OPEN311_FORWARD_JOB).length, unknown, unknownRefs };
 }
 
 async function recordHealth(store: Pick<Store, 'meta'>, at: Date, error: string | null): Promise<void> {
@@ -292,8 +320,9 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
       : {
           ...current,
           open311Remote: { ...(id ? { id } : {}), ...(token ? { token } : {}), sentAt: at, ...(id || token ? {} : { unreadableAnswer: true }) },
-          // Polled by its id only: a token-only answer (a batch service) would stay in the index for ever.
-          ...(id ? { open311Open: 'yes' as const } : {}),
+          // Polled by its id, or by its token until the city's server gives the id (see the poll).
+          ...(id || token ? { open311Open: 'yes' as const } : {}),
+          ...(id ? { open311RemoteId: id } : {}),
         },
   );
   deps.logger.info({ ref, hasId: Boolean(id) }, 'report forwarded to the city Open311 server');
@@ -339,66 +368,348 @@ async function updateReport(store: Pick<Store, 'reports'>, ref: string, change: 
 }
 
 /**
- * One poll: reads the forwarded requests still open there, applies what changed, and comes back
- * after OPEN311_POLL_SECONDS whatever happened. It never fails (an outage, a store error: recorded,
- * never the end of polling) and keeps to a time budget, well inside the scheduler's run timeout,
- * so it is never cut off and run again while still running.
+ * One poll: plans what to ask (the `open311Open` index, asked-longest-ago first), turns tokens
+ * into ids, asks what changed (`updated_after`, when on and working), asks about the requests in
+ * batches of ids, applies what changed and moves every request it asked about to the back of the
+ * index, and comes back after OPEN311_POLL_SECONDS whatever happened. It never fails (an outage,
+ * a store error: recorded, never the end of polling) and keeps to a time budget, well inside the
+ * scheduler's run timeout, so it is never cut off and run again while still running.
  */
 export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutcome> {
   const { store, settings } = deps;
   const now = deps.now ?? (() => new Date());
-  // The budget is about real time passing (the scheduler's timeout): the real clock.
-  const startedAt = Date.now();
-  const budgetMs = deps.pollBudgetMs ?? POLL_BUDGET_MS;
-  let failure: string | null = null;
-  let asked = false;
+  const poll: PollRun = { deps, startedAt: Date.now(), budgetMs: deps.pollBudgetMs ?? POLL_BUDGET_MS, failure: null, asked: false, failuresInARow: 0 };
   try {
-    const indexed = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit: POLL_LIMIT });
-    // Closed or merged here (staff keep their status), or with no id to ask by: out of the index, not asked about.
-    const open: ReportRecord[] = [];
-    for (const report of indexed) {
-      if (report.open311Remote?.id && statusGroupOf(report.status) === 'open' && !report.mergedInto) open.push(report);
-      else await leaveIndex(store, report._id);
-    }
-    const byId = new Map(open.map((report) => [report.open311Remote!.id!, report._id] as const));
-    const ids = [...byId.keys()];
-    for (let start = 0; start < ids.length; start += POLL_BATCH) {
-      if (Date.now() - startedAt > budgetMs) break;
-      asked = true;
-      const query = new URLSearchParams({ service_request_id: ids.slice(start, start + POLL_BATCH).join(',') });
-      if (settings.jurisdictionId) query.set('jurisdiction_id', settings.jurisdictionId);
-      const result = await exchange(deps, `${settings.endpoint}/requests.json?${query.toString()}`, { headers: { accept: 'application/json' } });
-      if (!result.ok || result.unreadable) {
-        failure = `polling: ${result.ok ? `answer ${result.status} is not JSON` : result.error}`;
-        break;
-      }
-      for (const remote of Array.isArray(result.body) ? (result.body as Record<string, unknown>[]) : []) {
-        const ref = byId.get(scalar(remote?.['service_request_id']) ?? '');
+    const plan = await planPoll(store, now());
+    const byId = new Map<string, string>();
+    for (const report of plan.withId) byId.set(report.open311Remote!.id!, report._id);
+    for (const [id, ref] of await resolveTokens(poll, plan.tokenOnly)) byId.set(id, ref);
+
+    // What changed since the last poll, when the server says: then fewer batches are needed.
+    const changed = await askWhatChanged(poll, now());
+    const seen = new Set<string>();
+    if (changed) {
+      for (const remote of changed) {
+        const id = scalar(remote?.['service_request_id']);
+        if (!id || !remote) continue;
+        // Not in this poll's plan (past its first POLL_LIMIT): found by the id, if still polled.
+        const ref = byId.get(id) ?? (await store.reports.find({ field: 'open311RemoteId', equals: id }, { limit: 1 })).find((r) => r.open311Open)?._id;
         if (!ref) continue;
-        try {
-          await applyRemote(deps, ref, remote, now());
-        } catch (error) {
-          deps.logger.warn({ ref, err: error instanceof Error ? error.message : 'unknown' }, 'Open311 status not recorded');
-        }
+        seen.add(id);
+        await applySafely(poll, ref, remote, now());
       }
     }
+    // The batches of ids go round every open request (the safety net when updated_after works).
+    const sweep = [...byId.keys()].filter((id) => !seen.has(id)).slice(0, changed ? SWEEP_WITH_UPDATED_AFTER : POLL_LIMIT);
+    await askByIds(poll, sweep, byId, now);
   } catch (error) {
-    failure = `polling: ${error instanceof Error ? error.message : 'failed'}`.slice(0, 200);
+    poll.failure = `polling: ${error instanceof Error ? error.message : 'failed'}`.slice(0, 200);
   }
   try {
-    if (asked || failure) await recordHealth(store, now(), failure);
+    if (poll.asked || poll.failure) await recordHealth(store, now(), poll.failure);
   } catch (error) {
     deps.logger.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'Open311 health not recorded');
   }
-  if (failure) deps.logger.warn({ error: failure }, 'Open311 poll failed; trying again at the next poll');
+  if (poll.failure) deps.logger.warn({ error: poll.failure }, 'Open311 poll failed; trying again at the next poll');
   return { state: 'later', dueAt: new Date(now().getTime() + settings.pollMs) };
+}
+
+/** One poll's running state. */
+interface PollRun {
+  deps: Open311ClientDeps;
+  /** The real clock at the start: the budget is about real time passing (the scheduler's timeout). */
+  startedAt: number;
+  budgetMs: number;
+  /** The last exchange's failure, for the dashboard; cleared by a success after it. */
+  failure: string | null;
+  asked: boolean;
+  /** Exchanges failed in a row: at FAILURES_TO_STOP the server is taken for down until the next poll. */
+  failuresInARow: number;
+}
+
+function pollGoesOn(poll: PollRun): boolean {
+  return Date.now() - poll.startedAt <= poll.budgetMs && poll.failuresInARow < FAILURES_TO_STOP;
+}
+
+/** One GET to the city's server, counted for the poll's health and its stop after failures in a row. */
+async function pollExchange(poll: PollRun, path: string, query: URLSearchParams): Promise<Exchange> {
+  const { settings } = poll.deps;
+  if (settings.jurisdictionId) query.set('jurisdiction_id', settings.jurisdictionId);
+  poll.asked = true;
+  const result = await exchange(poll.deps, `${settings.endpoint}/${path}?${query.toString()}`, { headers: { accept: 'application/json' } });
+  const broken = !result.ok || result.unreadable || !Array.isArray(result.body);
+  if (broken && (!result.ok ? result.retryable : true)) {
+    poll.failuresInARow += 1;
+    poll.failure = `polling: ${result.ok ? (result.unreadable ? `answer ${result.status} is not JSON` : `answer ${result.status} is not a list`) : result.error}`;
+  } else {
+    poll.failuresInARow = 0;
+    poll.failure = null;
+  }
+  return result;
+}
+
+/** What a poll asks about, in the order it asks. */
+interface PollPlan {
+  /** Open here and there, with a request id. */
+  withId: ReportRecord[];
+  /** Open here and there, with a token and no id yet (a batch service's answer). */
+  tokenOnly: ReportRecord[];
+}
+
+/**
+ * Reads the index: the requests asked about longest ago first (just forwarded ones before every
+ * other), and those the city no longer knows that are due for their daily question. Reports
+ * closed or merged here (staff keep their status) leave the index without being asked about.
+ */
+async function planPoll(store: Pick<Store, 'reports'>, at: Date): Promise<PollPlan> {
+  const known = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit: POLL_LIMIT });
+  const unknown = (await store.reports.find({ field: 'open311Open', equals: 'unknown' }, { order: 'asc', limit: UNKNOWN_LIMIT })).filter(
+    (report) => !report.open311PollAt || report.open311PollAt.getTime() <= at.getTime(),
+  );
+  const plan: PollPlan = { withId: [], tokenOnly: [] };
+  for (const report of [...known, ...unknown]) {
+    if (!stillPolled(report)) await leaveIndex(store, report._id);
+    else if (report.open311Remote?.id) plan.withId.push(report);
+    else plan.tokenOnly.push(report);
+  }
+  return plan;
+}
+
+/** Whether a report belongs in the poll: open here, not merged, with an id or a token to ask by. */
+function stillPolled(report: ReportRecord): boolean {
+  const remote = report.open311Remote;
+  return Boolean(remote?.id || remote?.token) && statusGroupOf(report.status) === 'open' && !report.mergedInto;
+}
+
+/**
+ * Turns tokens into request ids (`tokens/{token}.json`), TOKEN_LIMIT a poll at most: an id is kept
+ * on the report (and asked about in this poll's batches), a token the server does not know (404)
+ * counts as a miss, and an error for one token goes on to the next. Returns the new ids.
+ */
+async function resolveTokens(poll: PollRun, reports: readonly ReportRecord[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const { store, logger } = poll.deps;
+  const now = poll.deps.now ?? (() => new Date());
+  for (const report of reports.slice(0, TOKEN_LIMIT)) {
+    if (!pollGoesOn(poll)) break;
+    const token = report.open311Remote!.token!;
+    const result = await pollExchange(poll, `tokens/${encodeURIComponent(token)}.json`, new URLSearchParams());
+    const at = now();
+    try {
+      if (result.ok && Array.isArray(result.body)) {
+        const items = result.body as Array<Record<string, unknown> | null>;
+        const item = items.find((each) => scalar(each?.['token']) === token) ?? items[0];
+        const id = scalar(item?.['service_request_id']);
+        if (id) {
+          await keepRemoteId(store, report._id, id, at);
+          found.set(id, report._id);
+        } else await markAsked(store, report._id, at, 'seen'); // Known there, no id yet (still being processed).
+      } else if (!result.ok && result.status === 404 && !result.retryable) await markAsked(store, report._id, at, 'missed');
+      else {
+        logger.warn({ ref: report._id, status: result.ok ? result.status : result.status }, 'Open311 token not resolved');
+        await markAsked(store, report._id, at, 'unanswered');
+      }
+    } catch (error) {
+      logger.warn({ ref: report._id, err: error instanceof Error ? error.message : 'unknown' }, 'Open311 token not recorded');
+    }
+  }
+  return found;
+}
+
+/**
+ * Asks about `ids` in batches of POLL_BATCH (`requests.json?service_request_id=a,b,c`), within the
+ * budget. A request in an answer is applied (matched on its service_request_id, never by its place
+ * in the list); one left out of a well-formed answer counts as a miss. A server found to ignore
+ * the filter (its answer holds requests not asked about) is asked one request at a time
+ * (`requests/{id}.json`) for the rest of the poll, and its answer counts no misses.
+ */
+async function askByIds(poll: PollRun, ids: readonly string[], byId: ReadonlyMap<string, string>, now: () => Date): Promise<void> {
+  const { store, logger } = poll.deps;
+  let oneByOne = false;
+  let singles = 0;
+  for (let start = 0; start < ids.length; ) {
+    if (!pollGoesOn(poll)) return;
+    if (oneByOne) {
+      if (singles++ >= SINGLE_LIMIT) return;
+      const id = ids[start++]!;
+      const result = await pollExchange(poll, `requests/${encodeURIComponent(id)}.json`, new URLSearchParams());
+      const ref = byId.get(id)!;
+      const remote = result.ok && Array.isArray(result.body) ? (result.body as Array<Record<string, unknown> | null>).find((each) => scalar(each?.['service_request_id']) === id) : undefined;
+      if (remote) await applySafely(poll, ref, remote, now());
+      else await markSafely(poll, ref, now(), !result.ok && result.status === 404 && !result.retryable ? 'missed' : 'unanswered');
+      continue;
+    }
+    const batch = ids.slice(start, start + POLL_BATCH);
+    start += POLL_BATCH;
+    const result = await pollExchange(poll, 'requests.json', new URLSearchParams({ service_request_id: batch.join(',') }));
+    if (!result.ok || result.unreadable || !Array.isArray(result.body)) {
+      // Moved to the back: a batch the server always fails on must not hold up the rest.
+      for (const id of batch) await markSafely(poll, byId.get(id)!, now(), 'unanswered');
+      continue;
+    }
+    const answered = new Map<string, Record<string, unknown>>();
+    let foreign = false;
+    for (const remote of result.body as Array<Record<string, unknown> | null>) {
+      const id = scalar(remote?.['service_request_id']);
+      // Chicago's server lists requests still being processed with no id at all: nothing to match.
+      if (!id || !remote) continue;
+      if (batch.includes(id)) answered.set(id, remote);
+      else foreign = true;
+    }
+    if (foreign && !oneByOne) {
+      oneByOne = true;
+      logger.warn({ asked: batch.length }, 'the city Open311 server ignores service_request_id; asking one request at a time');
+    }
+    for (const id of batch) {
+      const remote = answered.get(id);
+      const ref = byId.get(id)!;
+      if (remote) await applySafely(poll, ref, remote, now());
+      // Left out of an answer that ignored the filter says nothing about it: asked again one by one later.
+      else await markSafely(poll, ref, now(), foreign ? 'unanswered' : 'missed');
+    }
+  }
+}
+
+async function applySafely(poll: PollRun, ref: string, remote: Record<string, unknown>, at: Date): Promise<void> {
+  try {
+    await applyRemote(poll.deps, ref, remote, at);
+  } catch (error) {
+    poll.deps.logger.warn({ ref, err: error instanceof Error ? error.message : 'unknown' }, 'Open311 status not recorded');
+  }
+}
+
+async function markSafely(poll: PollRun, ref: string, at: Date, outcome: AskOutcome): Promise<void> {
+  try {
+    await markAsked(poll.deps.store, ref, at, outcome);
+  } catch (error) {
+    poll.deps.logger.warn({ ref, err: error instanceof Error ? error.message : 'unknown' }, 'Open311 poll not recorded');
+  }
+}
+
+/** What asking about a request came to, besides its status: seen there, left out, or no answer. */
+type AskOutcome = 'seen' | 'missed' | 'unanswered';
+
+/**
+ * Moves a request to the back of the poll's order, and counts a miss: at MISSING_POLLS in a row it
+ * is a request the city no longer knows (`open311Open: 'unknown'`, asked about once a day).
+ */
+async function markAsked(store: Pick<Store, 'reports'>, ref: string, at: Date, outcome: AskOutcome): Promise<void> {
+  await updateReport(store, ref, (current) => {
+    const remote = current.open311Remote;
+    if (!remote || !current.open311Open) return null;
+    if (outcome !== 'missed') {
+      const { missedPolls: _missed, unknownSince: _since, ...rest } = remote;
+      const seen = outcome === 'seen';
+      return withPollAt(
+        { ...current, open311Remote: seen ? rest : remote, ...(seen ? { open311Open: 'yes' as const } : {}) },
+        seen || current.open311Open === 'yes' ? at : new Date(at.getTime() + UNKNOWN_POLL_MS),
+      );
+    }
+    const missedPolls = (remote.missedPolls ?? 0) + 1;
+    const unknown = missedPolls >= MISSING_POLLS;
+    return withPollAt(
+      {
+        ...current,
+        open311Remote: { ...remote, missedPolls, ...(unknown ? { unknownSince: remote.unknownSince ?? at } : {}) },
+        open311Open: unknown ? 'unknown' : 'yes',
+      },
+      unknown ? new Date(at.getTime() + UNKNOWN_POLL_MS) : at,
+    );
+  });
+}
+
+/** The report with its next turn in the poll, and its remote id indexed (reports forwarded before the index had none). */
+function withPollAt(report: ReportRecord, at: Date): ReportRecord {
+  const id = report.open311Remote?.id;
+  return { ...report, open311PollAt: at, ...(id ? { open311RemoteId: id } : {}) };
+}
+
+/** Keeps the request id a token turned into (asked about by it from now on). */
+async function keepRemoteId(store: Pick<Store, 'reports'>, ref: string, id: string, at: Date): Promise<void> {
+  await updateReport(store, ref, (current) => {
+    const remote = current.open311Remote;
+    if (!remote || remote.id) return null;
+    const { missedPolls: _missed, unknownSince: _since, ...rest } = remote;
+    return withPollAt({ ...current, open311Remote: { ...rest, id }, ...(current.open311Open ? { open311Open: 'yes' as const } : {}) }, at);
+  });
+}
+
+/** What the poll keeps between runs (meta `open311:poll`): where `updated_after` asks from, and whether it works. */
+export interface Open311PollState {
+  /** The start of the last poll whose `updated_after` answer was taken in (ISO). */
+  since?: string;
+  /** Set when the server refused or ignored `updated_after` (ISO), with why; `auto` tries again a day later. */
+  updatedAfterFailedAt?: string;
+  updatedAfterFailure?: string;
+}
+
+/** The meta record with the poll's state (see `Open311PollState`). */
+export const POLL_STATE_ID = 'open311:poll';
+
+/**
+ * Asks `requests.json?updated_after=` what changed since the last poll (minus an overlap: clocks
+ * differ, and a change saved while we asked is not lost), when OPEN311_UPDATED_AFTER says so.
+ * Returns the changed requests, or null when the batches must do it all: off, an outage, a 400
+ * (refused), an answer that ignores it (a request updated before `since`, or one whose
+ * `updated_datetime` cannot be read: nothing then says the rest is all there), or a full page
+ * (more may have changed than one answer holds). The state is written revision-checked, so two
+ * polls at once keep one of theirs rather than a mix.
+ */
+async function askWhatChanged(poll: PollRun, at: Date): Promise<Array<Record<string, unknown> | null> | null> {
+  const { store, settings, logger } = poll.deps;
+  if (settings.updatedAfter === 'off' || !pollGoesOn(poll)) return null;
+  const stored = await store.meta.get(POLL_STATE_ID);
+  const state = (typeof stored?.value === 'object' && stored.value !== null ? stored.value : {}) as Open311PollState;
+  const failedAt = state.updatedAfterFailedAt ? Date.parse(state.updatedAfterFailedAt) : NaN;
+  if (settings.updatedAfter === 'auto' && at.getTime() - failedAt < UPDATED_AFTER_RETRY_MS) return null;
+  const since = new Date((state.since ? Date.parse(state.since) : at.getTime() - settings.pollMs) - UPDATED_AFTER_OVERLAP_MS);
+  const result = await pollExchange(poll, 'requests.json', new URLSearchParams({ updated_after: since.toISOString() }));
+  let failure: string | null = null;
+  if (!result.ok) {
+    if (result.retryable) return null; // An outage: the batches find out too, and nothing is learned.
+    failure = `refused (${result.status ?? 'no status'})`;
+  } else if (result.unreadable || !Array.isArray(result.body)) failure = 'answered with no list';
+  else {
+    const list = result.body as Array<Record<string, unknown> | null>;
+    if (list.length >= FULL_PAGE) {
+      logger.info({ answered: list.length }, 'updated_after answered a full page; the batches ask about every request this time');
+      return null;
+    }
+    const ignored = list.some((remote) => {
+      const updated = remote?.['updated_datetime'];
+      return typeof updated !== 'string' || !ZONED_DATETIME.test(updated.trim()) || Date.parse(updated) < since.getTime();
+    });
+    if (ignored) failure = 'ignored (an answer with requests not updated since)';
+    else {
+      await writePollState(store, { ...state, since: at.toISOString() });
+      return list;
+    }
+  }
+  logger.info({ failure }, 'the city Open311 server does not take updated_after; asking by ids');
+  await writePollState(store, { ...state, updatedAfterFailedAt: at.toISOString(), updatedAfterFailure: failure });
+  return null;
+}
+
+/** An ISO 8601 date-time with its zone (a date-time without one cannot be compared with ours). */
+const ZONED_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+async function writePollState(store: Pick<Store, 'meta'>, value: Open311PollState): Promise<void> {
+  const current = await store.meta.get(POLL_STATE_ID);
+  if (!current) await store.meta.insert({ _id: POLL_STATE_ID, value });
+  else await store.meta.replace({ _id: POLL_STATE_ID, value }, current._rev);
+}
+
+/** The poll's state (for the dashboard and tests). */
+export async function readPollState(store: Pick<Store, 'meta'>): Promise<Open311PollState> {
+  const value = (await store.meta.get(POLL_STATE_ID))?.value;
+  return typeof value === 'object' && value !== null ? (value as Open311PollState) : {};
 }
 
 /** Takes a report out of the poll's index (closed or merged here, or nothing to poll it by). */
 async function leaveIndex(store: Pick<Store, 'reports'>, ref: string): Promise<void> {
   await updateReport(store, ref, (current) => {
-    if (!current.open311Open || (current.open311Remote?.id && statusGroupOf(current.status) === 'open' && !current.mergedInto)) return null;
-    const { open311Open: _open, ...rest } = current;
+    if (!current.open311Open || stillPolled(current)) return null;
+    const { open311Open: _open, open311PollAt: _at, ...rest } = current;
     return rest;
   });
 }
@@ -415,7 +726,8 @@ interface RemoteChange {
  * status and notes recorded on the report, revision-checked, with its last read) and applied after,
  * by the poll whose write won: two polls at once (or one the scheduler re-ran after its timeout)
  * apply one change and tell the resident once. A crash between the two loses that change (the
- * resident is not told) rather than telling it twice.
+ * resident is not told) rather than telling it twice. Seen, the request is no longer missing and
+ * goes to the back of the poll's order.
  */
 async function applyRemote(deps: Open311ClientDeps, ref: string, remote: Record<string, unknown>, at: Date): Promise<void> {
   const closed = remote['status'] === 'closed';
@@ -435,12 +747,13 @@ async function applyRemote(deps: Open311ClientDeps, ref: string, remote: Record<
     // update with the same status.
     if (openHere && (newStatus || newNotes))
       taken.change = { closed: newStatus, status: newStatus ? 'closed' : current.status, ...(newNotes ? { note: notes } : {}) };
-    const { open311Open: _open, ...rest } = current;
-    return {
+    const { open311Open: _open, open311PollAt: _at, ...rest } = current;
+    const { missedPolls: _missed, unknownSince: _since, ...remoteRest } = remoteNow;
+    const next: ReportRecord = {
       ...rest,
-      ...(closed || !openHere ? {} : { open311Open: 'yes' as const }),
-      open311Remote: { ...remoteNow, appliedStatus: remoteStatus, lastPolledAt: at, ...(notes ? { lastNotes: notes } : {}) },
+      open311Remote: { ...remoteRest, appliedStatus: remoteStatus, lastPolledAt: at, ...(notes ? { lastNotes: notes } : {}) },
     };
+    return closed || !openHere ? next : withPollAt({ ...next, open311Open: 'yes' }, at);
   });
   const change = taken.change;
   if (!change) return;

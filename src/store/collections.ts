@@ -46,8 +46,11 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'mergedInto', sortBy: 'createdAt' },
     // GET /open311/v2/tokens/{token}: only reports posted through Open311 carry it.
     { field: 'open311Token' },
-    // The requests forwarded to the city's Open311 server and not closed there (its poll).
-    { field: 'open311Open', sortBy: 'createdAt' },
+    // The requests forwarded to the city's Open311 server and not closed there (its poll), the
+    // one asked about longest ago first: the poll goes round them however many there are.
+    { field: 'open311Open', sortBy: 'open311PollAt' },
+    // The report of a request the city's server names (its updated_after answer): only forwarded ones carry it.
+    { field: 'open311RemoteId' },
   ],
   reportUpdates: [{ field: 'reportId', sortBy: 'at' }],
   reportFollowers: [

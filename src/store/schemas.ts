@@ -233,6 +233,8 @@ const open311RemoteSchema = nestedSchema<Open311Remote>({
   lastNotes: String,
   appliedStatus: String,
   unreadableAnswer: Boolean,
+  missedPolls: Number,
+  unknownSince: Date,
 });
 
 const reportSchema = recordSchema<ReportRecord>({
@@ -262,7 +264,9 @@ const reportSchema = recordSchema<ReportRecord>({
   openQueue: String,
   mergedInto: String,
   open311Remote: { type: open311RemoteSchema },
-  open311Open: { type: String, enum: ['yes'] },
+  open311Open: { type: String, enum: ['yes', 'unknown'] },
+  open311PollAt: Date,
+  open311RemoteId: String,
 });
 
 const reportUpdateSchema = recordSchema<ReportUpdateRecord>({

@@ -108,6 +108,12 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       open311Token: 'tok-3f9a',
     }),
     aReport('R-9ABCD', { channel: 'open311', residentAddress: 'open311:K7Q2M9XW4T', open311: { keyId: 'K7Q2M9XW4T' }, open311Token: 'tok-4f9a' }),
+    aReport('R-AABCD', {
+      open311Remote: { id: 'SR-1001', token: 'T1001', sentAt: at(91), lastPolledAt: at(92), missedPolls: 3, unknownSince: at(93) },
+      open311Open: 'unknown',
+      open311PollAt: at(94),
+      open311RemoteId: 'SR-1001',
+    }),
   ],
   reportUpdates: [
     { _id: 'U-1', reportId: 'R-7K3QX', status: 'fixed', note: 'Filled today', by: 'staff', staff: 'ana', notified: true, at: at(90) },

@@ -143,6 +143,8 @@ export interface FakeOpen311Behaviour {
   /** Share (0-1) of exchanges answered `failStatus` instead (a flaky server); 1 = always down. */
   failRate: number;
   failStatus: 500 | 503;
+  /** While true, `tokens/{token}` answers the token with no service_request_id yet (a batch still being processed). */
+  tokensPending: boolean;
 }
 
 /** How the fake starts. Everything is optional. */
@@ -157,8 +159,11 @@ export interface FakeOpen311Options extends Partial<FakeOpen311Behaviour> {
   recentRequests?: number;
   /** Requests preloaded 100-200 days ago (default 2), outside the default 90-day window. */
   oldRequests?: number;
-  /** Whether GET requests honours `updated_after` (not in GeoReport v2; default false: ignored). */
-  updatedAfter?: boolean;
+  /**
+   * Whether GET requests honours `updated_after` (not in GeoReport v2): false (the default) ignores
+   * it, as most servers do; `refused` answers it with a 400, as a strict server does.
+   */
+  updatedAfter?: boolean | 'refused';
   /** Whether GET requests honours the `page`/`page_size` extension (default false: ignored). */
   paging?: boolean;
   /** Whether discovery.{json,xml} is served (default true). */
@@ -191,6 +196,8 @@ export interface FakeOpen311 {
   requests(): FakeServiceRequest[];
   /** Stores a request as if filed earlier (defaults fill the rest). */
   addRequest(request: Partial<FakeServiceRequest> & { service_code: string }): FakeServiceRequest;
+  /** Forgets a request, as a city system that purged or re-keyed it would: it is answered no more. */
+  remove(id: string): void;
   /** Changes a request's status as city staff would: updated_datetime moves to `at` (default now). */
   setStatus(id: string, status: RequestStatus, options?: { notes?: string; at?: Date }): FakeServiceRequest;
   /** The next `count` exchanges are answered `status` (default 503), before anything else. */
@@ -262,6 +269,7 @@ export async function startFakeOpen311(options: FakeOpen311Options = {}): Promis
     latencyMs: options.latencyMs ?? 0,
     failRate: options.failRate ?? 0,
     failStatus: options.failStatus ?? 503,
+    tokensPending: options.tokensPending ?? false,
   };
   const apiKey = options.apiKey ?? 'fake-open311-key';
   const services = [...(options.services ?? DEFAULT_FAKE_SERVICES)];
@@ -411,7 +419,8 @@ export async function startFakeOpen311(options: FakeOpen311Options = {}): Promis
       case 'tokens': {
         const found = [...store.values()].find((r) => r.token !== null && r.token === decodedId);
         if (!found) return fail(404, `token ${decodedId ?? ''} was not found`);
-        return answer(200, { root: 'service_requests', list: [{ service_request_id: found.service_request_id, token: found.token }] });
+        const id = behaviour.tokensPending ? null : found.service_request_id;
+        return answer(200, { root: 'service_requests', list: [{ service_request_id: id, token: found.token }] });
       }
       default:
         return fail(404, `No such resource: ${path}`);
@@ -475,7 +484,8 @@ export async function startFakeOpen311(options: FakeOpen311Options = {}): Promis
       end_date: undefined,
       updated_after: undefined,
     };
-    for (const name of ['start_date', 'end_date', ...(options.updatedAfter ? ['updated_after' as const] : [])] as const) {
+    if (options.updatedAfter === 'refused' && params.has('updated_after')) return { error: [400, 'updated_after is not a known argument'] };
+    for (const name of ['start_date', 'end_date', ...(options.updatedAfter === true ? ['updated_after' as const] : [])] as const) {
       const value = params.get(name);
       if (!value) continue;
       if (!isW3cDatetime(value)) return { error: [400, `${name} must be an ISO 8601 date-time with a time zone, e.g. 2010-01-01T00:00:00Z`] };
@@ -524,6 +534,7 @@ export async function startFakeOpen311(options: FakeOpen311Options = {}): Promis
     request: (id) => store.get(id),
     requests: () => [...store.values()].sort((a, b) => Date.parse(b.requested_datetime) - Date.parse(a.requested_datetime)),
     addRequest,
+    remove: (id) => void store.delete(id),
     setStatus(id, status, { notes, at } = {}) {
       const found = store.get(id);
       if (!found) throw new Error(`fake-open311: no request ${id}`);

@@ -9,7 +9,7 @@ import { impactNumbers, type ImpactNumbers } from '../../../staff/impact.js';
 import { waitingCount } from '../../../staff/handoff-desk.js';
 import { satisfaction, type Satisfaction } from '../../../staff/satisfaction.js';
 import { impactRange, volunteerImpact, type VolunteerImpact } from '../../../staff/volunteer-impact.js';
-import { open311Status } from '../../../staff/open311-client.js';
+import { MISSING_POLLS, open311Status } from '../../../staff/open311-client.js';
 import { actorOf } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
 import { barChart, formatNumber, monthLabel } from './charts.js';
@@ -34,7 +34,7 @@ export function homePages(service: Service): Router {
     sendPage(
       res,
       { title: 'Home', section: 'home', actor: actorOf(res), cityName: service.config.cityName },
-      homeView(numbers, waiting, satisfied, outage, volunteering),
+      homeView(numbers, waiting, satisfied, outage, volunteering, city ? { count: city.unknown, refs: city.unknownRefs } : undefined),
     );
   });
   return router;
@@ -47,11 +47,35 @@ export interface CityOutage {
   error?: string | undefined;
 }
 
+/** Forwarded reports the city's Open311 system no longer knows: how many, and the first few refs. */
+export interface CityUnknownRequests {
+  count: number;
+  refs: readonly string[];
+}
+
+function unknownRequestsNotice({ count, refs }: CityUnknownRequests): SafeHtml {
+  const one = count === 1;
+  return html`<p class="errors" data-field="open311-unknown">
+    City 311 system: ${formatNumber(count)} forwarded ${one ? 'report is' : 'reports are'} no longer known there (left out of its answers
+    ${MISSING_POLLS} polls in a row; asked about once a day from then on):
+    ${refs.map((ref, index) => html`${index > 0 ? ', ' : ''}<a href="/admin/reports/${encodeURIComponent(ref)}">${ref}</a>`)}${count > refs.length ? ', …' : ''}.
+    Ask the city's 311 team what became of ${one ? 'it' : 'them'}.
+  </p>`;
+}
+
 /**
- * The home page's content: an outage of the city's Open311 system when there is one, who waits
- * for a person (the inbox), the impact numbers, and satisfaction over time.
+ * The home page's content: an outage of the city's Open311 system when there is one, the
+ * forwarded requests it no longer knows, who waits for a person (the inbox), the impact numbers,
+ * and satisfaction over time.
  */
-export function homeView(numbers: ImpactNumbers, waiting = 0, satisfied?: Satisfaction, outage?: CityOutage, volunteerImpact?: VolunteerImpact): SafeHtml {
+export function homeView(
+  numbers: ImpactNumbers,
+  waiting = 0,
+  satisfied?: Satisfaction,
+  outage?: CityOutage,
+  volunteerImpact?: VolunteerImpact,
+  cityUnknown?: CityUnknownRequests,
+): SafeHtml {
   const { reports, ideas, volunteering, broadcasts } = numbers;
   return html`<h1>Home</h1>
     ${
@@ -62,6 +86,7 @@ export function homeView(numbers: ImpactNumbers, waiting = 0, satisfied?: Satisf
           </p>`
         : ''
     }
+    ${cityUnknown && cityUnknown.count > 0 ? unknownRequestsNotice(cityUnknown) : ''}
     <section class="card" aria-labelledby="inbox-waiting">
       <h2 id="inbox-waiting">Waiting for a person</h2>
       <p>
