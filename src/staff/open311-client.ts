@@ -63,6 +63,8 @@ export interface Open311ClientDeps {
   mediaLinks?: MediaLinks;
   /** How long that link works (OPEN311_MEDIA_LINK_DAYS; default 7 days). */
   mediaLinkTtlMs?: number;
+  /** Requests a poll asks about by id (default POLL_LIMIT, 500 while updated_after works) and per batch (POLL_BATCH); tests make them small. */
+  pollLimits?: { perPoll?: number; withUpdatedAfter?: number; batch?: number };
 }
 
 /** Ids per `requests.json?service_request_id=` (servers cap their answers; 50 stays under every cap seen). */
@@ -380,7 +382,7 @@ export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutc
   const now = deps.now ?? (() => new Date());
   const poll: PollRun = { deps, startedAt: Date.now(), budgetMs: deps.pollBudgetMs ?? POLL_BUDGET_MS, failure: null, asked: false, failuresInARow: 0 };
   try {
-    const plan = await planPoll(store, now());
+    const plan = await planPoll(store, now(), deps.pollLimits?.perPoll ?? POLL_LIMIT);
     const byId = new Map<string, string>();
     for (const report of plan.withId) byId.set(report.open311Remote!.id!, report._id);
     for (const [id, ref] of await resolveTokens(poll, plan.tokenOnly)) byId.set(id, ref);
@@ -400,8 +402,9 @@ export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutc
       }
     }
     // The batches of ids go round every open request (the safety net when updated_after works).
-    const sweep = [...byId.keys()].filter((id) => !seen.has(id)).slice(0, changed ? SWEEP_WITH_UPDATED_AFTER : POLL_LIMIT);
-    await askByIds(poll, sweep, byId, now);
+    const limits = { perPoll: POLL_LIMIT, withUpdatedAfter: SWEEP_WITH_UPDATED_AFTER, batch: POLL_BATCH, ...deps.pollLimits };
+    const sweep = [...byId.keys()].filter((id) => !seen.has(id)).slice(0, changed ? limits.withUpdatedAfter : limits.perPoll);
+    await askByIds(poll, sweep, byId, now, limits.batch);
   } catch (error) {
     poll.failure = `polling: ${error instanceof Error ? error.message : 'failed'}`.slice(0, 200);
   }
@@ -461,13 +464,14 @@ interface PollPlan {
  * other), and those the city no longer knows that are due for their daily question. Reports
  * closed or merged here (staff keep their status) leave the index without being asked about.
  */
-async function planPoll(store: Pick<Store, 'reports'>, at: Date): Promise<PollPlan> {
-  const known = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit: POLL_LIMIT });
+async function planPoll(store: Pick<Store, 'reports'>, at: Date, limit: number): Promise<PollPlan> {
+  const known = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit });
   const unknown = (await store.reports.find({ field: 'open311Open', equals: 'unknown' }, { order: 'asc', limit: UNKNOWN_LIMIT })).filter(
     (report) => !report.open311PollAt || report.open311PollAt.getTime() <= at.getTime(),
   );
   const plan: PollPlan = { withId: [], tokenOnly: [] };
-  for (const report of [...known, ...unknown]) {
+  // The few due unknown ones first, so a full plan of known ones never crowds out their daily question.
+  for (const report of [...unknown, ...known]) {
     if (!stillPolled(report)) await leaveIndex(store, report._id);
     else if (report.open311Remote?.id) plan.withId.push(report);
     else plan.tokenOnly.push(report);
@@ -523,24 +527,27 @@ async function resolveTokens(poll: PollRun, reports: readonly ReportRecord[]): P
  * the filter (its answer holds requests not asked about) is asked one request at a time
  * (`requests/{id}.json`) for the rest of the poll, and its answer counts no misses.
  */
-async function askByIds(poll: PollRun, ids: readonly string[], byId: ReadonlyMap<string, string>, now: () => Date): Promise<void> {
+async function askByIds(poll: PollRun, ids: readonly string[], byId: ReadonlyMap<string, string>, now: () => Date, batchSize: number): Promise<void> {
   const { store, logger } = poll.deps;
   let oneByOne = false;
   let singles = 0;
-  for (let start = 0; start < ids.length; ) {
+  for (let start = 0; start < ids.length;) {
     if (!pollGoesOn(poll)) return;
     if (oneByOne) {
       if (singles++ >= SINGLE_LIMIT) return;
       const id = ids[start++]!;
       const result = await pollExchange(poll, `requests/${encodeURIComponent(id)}.json`, new URLSearchParams());
       const ref = byId.get(id)!;
-      const remote = result.ok && Array.isArray(result.body) ? (result.body as Array<Record<string, unknown> | null>).find((each) => scalar(each?.['service_request_id']) === id) : undefined;
+      const remote =
+        result.ok && Array.isArray(result.body)
+          ? (result.body as Array<Record<string, unknown> | null>).find((each) => scalar(each?.['service_request_id']) === id)
+          : undefined;
       if (remote) await applySafely(poll, ref, remote, now());
       else await markSafely(poll, ref, now(), !result.ok && result.status === 404 && !result.retryable ? 'missed' : 'unanswered');
       continue;
     }
-    const batch = ids.slice(start, start + POLL_BATCH);
-    start += POLL_BATCH;
+    const batch = ids.slice(start, start + batchSize);
+    start += batchSize;
     const result = await pollExchange(poll, 'requests.json', new URLSearchParams({ service_request_id: batch.join(',') }));
     if (!result.ok || result.unreadable || !Array.isArray(result.body)) {
       // Moved to the back: a batch the server always fails on must not hold up the rest.

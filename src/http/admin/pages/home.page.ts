@@ -56,8 +56,8 @@ export interface CityUnknownRequests {
 function unknownRequestsNotice({ count, refs }: CityUnknownRequests): SafeHtml {
   const one = count === 1;
   return html`<p class="errors" data-field="open311-unknown">
-    City 311 system: ${formatNumber(count)} forwarded ${one ? 'report is' : 'reports are'} no longer known there (left out of its answers
-    ${MISSING_POLLS} polls in a row; asked about once a day from then on):
+    City 311 system: ${formatNumber(count)} forwarded ${one ? 'report is' : 'reports are'} no longer known there (left out of its answers ${MISSING_POLLS} polls
+    in a row; asked about once a day from then on):
     ${refs.map((ref, index) => html`${index > 0 ? ', ' : ''}<a href="/admin/reports/${encodeURIComponent(ref)}">${ref}</a>`)}${count > refs.length ? ', …' : ''}.
     Ask the city's 311 team what became of ${one ? 'it' : 'them'}.
   </p>`;
