@@ -12,19 +12,27 @@
  *   401/403/408/429 or a bare 404: our key or endpoint, or the city's state) is put off with the
  *   client's own backoff (30 s doubling to 10 min), never running out of attempts.
  * - `open311_poll` (one job, rescheduling itself every OPEN311_POLL_SECONDS, never failing):
- *   reads the forwarded requests not closed there, 50 ids per
- *   `requests.json?service_request_id=...`, within a time budget, and applies a `closed` (the
- *   report is closed, with the city's notes) or new `status_notes` through `changeReportStatus`,
- *   once per change however many polls run at once.
+ *   plans from the `open311Open` index, asked-about-longest-ago first (`open311PollAt`, so it goes
+ *   round every open request however many there are: a request the city stopped returning cannot
+ *   hold the front); turns tokens into ids (`tokens/{token}.json`); asks `updated_after` first when
+ *   OPEN311_UPDATED_AFTER says so and the server takes it; then asks 50 ids per
+ *   `requests.json?service_request_id=...` (one at a time when the server ignores the filter),
+ *   within a time budget, and applies a `closed` (the report is closed, with the city's notes) or
+ *   new `status_notes` through `changeReportStatus`, once per change however many polls run at
+ *   once. A request left out of MISSING_POLLS answers in a row is one the city no longer knows
+ *   (`open311Open: 'unknown'`): asked about once a day, counted on the dashboard.
  *
  * **Sent once.** The job id names the report and the job is `once`; the scheduler's lease keeps
  * two instances from running it together; a report already carrying `open311Remote` is never
- * POSTed again. What remains: GeoReport v2 has no idempotency key, so a POST whose answer never
- * came (a timeout, a dropped connection) may have been filed, and its retry files it again. We
- * wait long for an answer (`timeoutMs`, 30 s by default) so this needs a server that takes longer
- * than that to answer and still files the request, and accept that rare duplicate (the city's
- * staff merge it, as they merge two residents' reports of one pothole): searching the server for
- * the lost request cannot work, as servers need not serve a request's description (ours does not).
+ * POSTed again. GeoReport v2 has no idempotency key, so a POST whose answer never came (a
+ * timeout, a dropped connection, a gateway's 502/504) may have been filed: the job remembers when
+ * (`uncertainSince` in its payload), and its retry first asks for the requests of that service
+ * filed since and takes one at the very place it sent (`findLostRequest`: the same point, or the
+ * same address text; descriptions cannot be compared, as servers need not serve them) that no
+ * other report holds. Only when there is none is it posted again. What remains: a server that
+ * lists a new request only later (a batch service) gets it twice, as does one that cannot filter
+ * by service and dates; we wait long for an answer (`timeoutMs`, 30 s by default) to keep that
+ * rare, and the city's staff merge such a duplicate as they merge two residents' reports.
  *
  * **Photos.** Open311 takes one `media_url`, a link the city's server fetches: the report's first
  * photo that CivicLine stores itself (a web chat upload), as a signed link that expires after
@@ -97,6 +105,8 @@ const WRITE_ATTEMPTS = 5;
 /** A forward's wait after its first outage, doubled after each next one up to the most. */
 const FORWARD_BACKOFF_MS = 30_000;
 const FORWARD_BACKOFF_MAX_MS = 10 * 60_000;
+/** A lost POST is looked for among the requests filed this long before it and up to this long after now (clocks differ). */
+const LOST_POST_SLACK_MS = 5 * 60_000;
 /** GeoReport v2 gives no limit; FixMyStreet and CivicLine's own server keep to a few thousand characters. */
 const DESCRIPTION_MAX = 4000;
 const MEDIA_LINK_TTL_MS = 7 * 86_400_000;
@@ -289,6 +299,26 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
   const sendingAt = (deps.now ?? (() => new Date()))();
   const form = requestForm(report, settings, await readServiceMap(store), photoLink(report, deps.mediaLinks, sendingAt, deps.mediaLinkTtlMs));
   if (!form) return { state: 'failed', error: 'the report has no place to send', retryable: false };
+  const clock = deps.now ?? (() => new Date());
+  // An earlier POST's answer never came: it may have been filed there. Look before posting again.
+  const uncertainSince = uncertainAttempt(job);
+  if (uncertainSince) {
+    const lost = await findLostRequest(deps, form, uncertainSince, clock());
+    if (lost === 'outage') {
+      const failures = forwardFailures(job) + 1;
+      await recordForwardFailure(store, job, failures, 'city Open311 server did not answer the search for a POST whose answer was lost');
+      return { state: 'later', dueAt: new Date(clock().getTime() + forwardBackoffMs(failures)) };
+    }
+    if (lost) {
+      await updateReport(store, ref, (current) =>
+        current.open311Remote ? null : { ...current, open311Remote: { id: lost, sentAt: uncertainSince }, open311Open: 'yes', open311RemoteId: lost },
+      );
+      await recordHealth(store, clock(), null);
+      deps.logger.info({ ref }, 'a forward whose answer was lost had been filed: its request id was found, not posted again');
+      return { state: 'done' };
+    }
+  }
+  const attemptAt = clock();
   const result = await exchange(deps, `${settings.endpoint}/requests.json`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
@@ -303,7 +333,9 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
     // An outage never runs out of attempts (the scheduler's would, in minutes): put off, with a
     // backoff of our own, counted in the job's payload, until the city's server is back.
     const failures = forwardFailures(job) + 1;
-    await recordForwardFailure(store, job, failures, `city Open311 server ${result.error}`);
+    // No answer, or a gateway's 502/504: the server may have filed it all the same.
+    const uncertain = result.status === undefined || result.status === 502 || result.status === 504;
+    await recordForwardFailure(store, job, failures, `city Open311 server ${result.error}`, uncertain ? (uncertainSince ?? attemptAt) : undefined);
     return { state: 'later', dueAt: new Date(at.getTime() + forwardBackoffMs(failures)) };
   }
   await recordHealth(store, at, null);
@@ -346,13 +378,64 @@ function forwardFailures(job: JobRecord): number {
  * off), with the error for staff; the scheduler's own settling re-reads the job, so this write
  * and its lease renewals do not clash.
  */
-async function recordForwardFailure(store: Pick<Store, 'jobs'>, job: JobRecord, failures: number, error: string): Promise<void> {
+async function recordForwardFailure(store: Pick<Store, 'jobs'>, job: JobRecord, failures: number, error: string, uncertainSince?: Date): Promise<void> {
   for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
     const current = await store.jobs.get(job._id);
     if (!current || current.state !== 'running' || current.claimedBy !== job.claimedBy) return;
-    const next: JobRecord = { ...current, payload: { ...current.payload, failures, error: error.slice(0, 200) } };
+    const uncertain = uncertainSince ? { uncertainSince: uncertainSince.toISOString() } : {};
+    const next: JobRecord = { ...current, payload: { ...current.payload, failures, error: error.slice(0, 200), ...uncertain } };
     if (await store.jobs.replace(next, current._rev)) return;
   }
+}
+
+/** When the first POST whose answer never came was sent (the job's payload), if one was. */
+function uncertainAttempt(job: JobRecord): Date | undefined {
+  const value = job.payload['uncertainSince'];
+  const at = typeof value === 'string' ? new Date(value) : undefined;
+  return at && Number.isFinite(at.getTime()) ? at : undefined;
+}
+
+/**
+ * Looks for the request an earlier POST of this report may have filed although its answer never
+ * came (a timeout, a dropped connection, a gateway's 502/504). GeoReport v2 has no idempotency
+ * key, and servers need not serve descriptions, so this asks for the requests of the same
+ * service filed since then (`service_code`, `start_date`, `end_date`) and takes one at the very
+ * place this report was sent with (the same lat/long to a millionth of a degree, or, without a
+ * point, the same address text) that no other report here holds. Returns its id; null when there
+ * is none, or the server cannot be asked so (then the report is posted); 'outage' when it did not
+ * answer (asked again after the backoff, never posted blind).
+ */
+async function findLostRequest(deps: Open311ClientDeps, form: URLSearchParams, since: Date, at: Date): Promise<string | null | 'outage'> {
+  const { settings, store } = deps;
+  const code = form.get('service_code') ?? '';
+  const query = new URLSearchParams({
+    service_code: code,
+    start_date: new Date(since.getTime() - LOST_POST_SLACK_MS).toISOString(),
+    end_date: new Date(at.getTime() + LOST_POST_SLACK_MS).toISOString(),
+  });
+  if (settings.jurisdictionId) query.set('jurisdiction_id', settings.jurisdictionId);
+  const result = await exchange(deps, `${settings.endpoint}/requests.json?${query.toString()}`, { headers: { accept: 'application/json' } });
+  if (!result.ok) return result.retryable ? 'outage' : null;
+  if (result.unreadable || !Array.isArray(result.body)) return null;
+  const lat = form.get('lat');
+  const long = form.get('long');
+  const address = form.get('address_string')?.trim().toLowerCase();
+  for (const remote of result.body as Array<Record<string, unknown> | null>) {
+    const id = scalar(remote?.['service_request_id']);
+    if (!id || !remote) continue;
+    // A server that ignores the filters answers its default list: check what it says it is.
+    if (remote['service_code'] !== undefined && String(remote['service_code']) !== code) continue;
+    const requested = typeof remote['requested_datetime'] === 'string' ? Date.parse(remote['requested_datetime']) : NaN;
+    if (requested < since.getTime() - LOST_POST_SLACK_MS) continue;
+    const samePoint =
+      lat !== null && long !== null && Math.abs(Number(remote['lat']) - Number(lat)) < 1e-6 && Math.abs(Number(remote['long']) - Number(long)) < 1e-6;
+    const sameAddress = lat === null && !!address && typeof remote['address'] === 'string' && remote['address'].trim().toLowerCase() === address;
+    if (!samePoint && !sameAddress) continue;
+    // Another report's request (two residents at one place): not this one's.
+    if ((await store.reports.find({ field: 'open311RemoteId', equals: id }, { limit: 1 })).length > 0) continue;
+    return id;
+  }
+  return null;
 }
 
 function scalar(value: unknown): string | undefined {
@@ -383,9 +466,11 @@ export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutc
   const poll: PollRun = { deps, startedAt: Date.now(), budgetMs: deps.pollBudgetMs ?? POLL_BUDGET_MS, failure: null, asked: false, failuresInARow: 0 };
   try {
     const plan = await planPoll(store, now(), deps.pollLimits?.perPoll ?? POLL_LIMIT);
-    const byId = new Map<string, string>();
-    for (const report of plan.withId) byId.set(report.open311Remote!.id!, report._id);
-    for (const [id, ref] of await resolveTokens(poll, plan.tokenOnly)) byId.set(id, ref);
+    // By the city's id; a list, as a city that merges duplicates may answer two POSTs with one id.
+    const byId = new Map<string, string[]>();
+    const add = (id: string, ref: string) => byId.set(id, [...(byId.get(id) ?? []), ref]);
+    for (const report of plan.withId) add(report.open311Remote!.id!, report._id);
+    for (const [id, ref] of await resolveTokens(poll, plan.tokenOnly)) add(id, ref);
 
     // What changed since the last poll, when the server says: then fewer batches are needed.
     const changed = await askWhatChanged(poll, now());
@@ -395,10 +480,10 @@ export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutc
         const id = scalar(remote?.['service_request_id']);
         if (!id || !remote) continue;
         // Not in this poll's plan (past its first POLL_LIMIT): found by the id, if still polled.
-        const ref = byId.get(id) ?? (await store.reports.find({ field: 'open311RemoteId', equals: id }, { limit: 1 })).find((r) => r.open311Open)?._id;
-        if (!ref) continue;
+        const refs =
+          byId.get(id) ?? (await store.reports.find({ field: 'open311RemoteId', equals: id }, { limit: 10 })).filter((r) => r.open311Open).map((r) => r._id);
         seen.add(id);
-        await applySafely(poll, ref, remote, now());
+        for (const ref of refs) await applySafely(poll, ref, remote, now());
       }
     }
     // The batches of ids go round every open request (the safety net when updated_after works).
@@ -527,8 +612,15 @@ async function resolveTokens(poll: PollRun, reports: readonly ReportRecord[]): P
  * the filter (its answer holds requests not asked about) is asked one request at a time
  * (`requests/{id}.json`) for the rest of the poll, and its answer counts no misses.
  */
-async function askByIds(poll: PollRun, ids: readonly string[], byId: ReadonlyMap<string, string>, now: () => Date, batchSize: number): Promise<void> {
-  const { store, logger } = poll.deps;
+async function askByIds(
+  poll: PollRun,
+  ids: readonly string[],
+  byId: ReadonlyMap<string, readonly string[]>,
+  now: () => Date,
+  batchSize: number,
+): Promise<void> {
+  const { logger } = poll.deps;
+  const refsOf = (id: string) => byId.get(id) ?? [];
   let oneByOne = false;
   let singles = 0;
   for (let start = 0; start < ids.length;) {
@@ -537,13 +629,14 @@ async function askByIds(poll: PollRun, ids: readonly string[], byId: ReadonlyMap
       if (singles++ >= SINGLE_LIMIT) return;
       const id = ids[start++]!;
       const result = await pollExchange(poll, `requests/${encodeURIComponent(id)}.json`, new URLSearchParams());
-      const ref = byId.get(id)!;
       const remote =
         result.ok && Array.isArray(result.body)
           ? (result.body as Array<Record<string, unknown> | null>).find((each) => scalar(each?.['service_request_id']) === id)
           : undefined;
-      if (remote) await applySafely(poll, ref, remote, now());
-      else await markSafely(poll, ref, now(), !result.ok && result.status === 404 && !result.retryable ? 'missed' : 'unanswered');
+      for (const ref of refsOf(id)) {
+        if (remote) await applySafely(poll, ref, remote, now());
+        else await markSafely(poll, ref, now(), !result.ok && result.status === 404 && !result.retryable ? 'missed' : 'unanswered');
+      }
       continue;
     }
     const batch = ids.slice(start, start + batchSize);
@@ -551,7 +644,7 @@ async function askByIds(poll: PollRun, ids: readonly string[], byId: ReadonlyMap
     const result = await pollExchange(poll, 'requests.json', new URLSearchParams({ service_request_id: batch.join(',') }));
     if (!result.ok || result.unreadable || !Array.isArray(result.body)) {
       // Moved to the back: a batch the server always fails on must not hold up the rest.
-      for (const id of batch) await markSafely(poll, byId.get(id)!, now(), 'unanswered');
+      for (const ref of batch.flatMap(refsOf)) await markSafely(poll, ref, now(), 'unanswered');
       continue;
     }
     const answered = new Map<string, Record<string, unknown>>();
@@ -569,10 +662,11 @@ async function askByIds(poll: PollRun, ids: readonly string[], byId: ReadonlyMap
     }
     for (const id of batch) {
       const remote = answered.get(id);
-      const ref = byId.get(id)!;
-      if (remote) await applySafely(poll, ref, remote, now());
-      // Left out of an answer that ignored the filter says nothing about it: asked again one by one later.
-      else await markSafely(poll, ref, now(), foreign ? 'unanswered' : 'missed');
+      for (const ref of refsOf(id)) {
+        if (remote) await applySafely(poll, ref, remote, now());
+        // Left out of an answer that ignored the filter says nothing about it: asked again one by one later.
+        else await markSafely(poll, ref, now(), foreign ? 'unanswered' : 'missed');
+      }
     }
   }
 }

@@ -73,6 +73,7 @@ async function clientOf(
   city: { url: string; apiKey: string },
   env: Record<string, string> = {},
   overrides: Partial<Open311ClientDeps> = {},
+  clock = { now: new Date('2026-11-20T15:00:00Z') },
 ): Promise<{
   service: Service;
   clock: { now: Date };
@@ -82,7 +83,6 @@ async function clientOf(
 }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civicline-o311poll-'));
   const store = freshTestStore();
-  const clock = { now: new Date('2026-11-20T15:00:00Z') };
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', OPEN311_ENDPOINT: city.url, OPEN311_API_KEY: city.apiKey, ...env, ...store.env });
   const service = await createService(config, pino({ level: 'silent' }), { now: () => clock.now, open311TimeoutMs: 2000 });
   cleanups.push(async () => {
@@ -344,29 +344,58 @@ describe('updated_after (OPEN311_UPDATED_AFTER)', () => {
 });
 
 describe("the client against the fake's slow and non-conforming modes", () => {
-  it('slow under the timeout: filed once; beyond it: an outage with backoff, the report not taken for sent', async () => {
-    const fake = await fakeCity({ latencyMs: 300 });
-    const client = await clientOf(fake, {}, { timeoutMs: 1500 });
+  it('slow under the timeout: filed once; beyond it: an outage with backoff, and the retry finds what the lost POST filed instead of posting it again', async () => {
+    const clock = { now: new Date('2026-11-20T15:00:00Z') };
+    const fake = await fakeCity({ latencyMs: 300, now: () => clock.now });
+    const client = await clientOf(fake, {}, { timeoutMs: 1500 }, clock);
     const ref = await client.file();
     expect(await client.forward(ref)).toEqual({ state: 'done' });
     expect(fake.received).toHaveLength(1);
 
+    // Slower than the client waits: an outage, put off; the fake files it all the same, later.
     fake.set({ latencyMs: 2500 });
     const slow = await client.file();
-    const outcome = await client.forward(slow);
-    expect(outcome).toEqual({ state: 'later', dueAt: new Date(client.clock.now.getTime() + 30_000) });
+    const sentAt = clock.now;
+    expect(await client.forward(slow)).toEqual({ state: 'later', dueAt: new Date(clock.now.getTime() + 30_000) });
     expect(await client.service.store.jobs.get(open311ForwardJobId(slow))).toMatchObject({
-      payload: { failures: 1, error: 'city Open311 server no answer in time' },
+      payload: { failures: 1, error: 'city Open311 server no answer in time', uncertainSince: sentAt.toISOString() },
     });
-    expect(await open311Status(client.service.store)).toMatchObject({
-      failingSince: client.clock.now.toISOString(),
-      lastError: 'forwarding: no answer in time',
-    });
+    expect(await open311Status(client.service.store)).toMatchObject({ failingSince: clock.now.toISOString(), lastError: 'forwarding: no answer in time' });
     expect((await client.service.store.reports.get(slow))?.open311Remote).toBeUndefined();
-
     // The poll against the slow server: no answer in time, recorded; never a failed job.
     expect((await client.poll()).state).toBe('later');
     expect((await open311Status(client.service.store)).lastError).toBe('polling: no answer in time');
+    for (let wait = 0; wait < 100 && fake.received.length < 2; wait++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fake.received).toHaveLength(2);
+
+    // Back to speed: the retry asks for the requests filed since, finds the one at its place, and posts nothing.
+    fake.set({ latencyMs: 0 });
+    clock.now = new Date(clock.now.getTime() + 31_000);
+    expect(await client.forward(slow)).toEqual({ state: 'done' });
+    expect(fake.received).toHaveLength(2);
+    const search = fake.hits.filter((hit) => hit.method === 'GET' && hit.query.has('start_date'));
+    expect(search.map((hit) => hit.query.get('service_code'))).toEqual(['graffiti']);
+    expect(await client.service.store.reports.get(slow)).toMatchObject({
+      open311Remote: { id: fake.received[1]!.created!.service_request_id, sentAt },
+      open311Open: 'yes',
+    });
+    expect((await open311Status(client.service.store)).failingSince).toBeUndefined();
+  });
+
+  it('a lost POST the city did not file after all is posted again, once', async () => {
+    const clock = { now: new Date('2026-11-20T15:00:00Z') };
+    const fake = await fakeCity({ latencyMs: 2500, now: () => clock.now });
+    const client = await clientOf(fake, {}, { timeoutMs: 1500 }, clock);
+    const ref = await client.file();
+    expect((await client.forward(ref)).state).toBe('later');
+    for (let wait = 0; wait < 100 && fake.received.length < 1; wait++) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Filed and then dropped there (a rollback), or never filed: the search finds nothing at this place.
+    fake.remove(fake.received[0]!.created!.service_request_id);
+    fake.set({ latencyMs: 0 });
+    clock.now = new Date(clock.now.getTime() + 31_000);
+    expect(await client.forward(ref)).toEqual({ state: 'done' });
+    expect(fake.received).toHaveLength(2);
+    expect((await client.service.store.reports.get(ref))?.open311Remote?.id).toBe(fake.received[1]!.created!.service_request_id);
   });
 
   it('500 and 503: the other batches and tokens are still asked, nothing counts as a miss, and a server down stops the poll after three', async () => {
