@@ -4,9 +4,11 @@
  * the functions behind `GET requests`, `GET requests/{id}` and `GET tokens/{token}`
  * (src/staff/open311-requests.ts) as the store grows from the first size to the last (1,000 then
  * 100,000 reports by default), counting the reports each query reads from the store. Then, at each
- * size, it adds forwarded requests still open at the city (`open311Open: 'yes'`) and times the
- * Open311 client's poll planning: the index read and the batches of 50 ids it would ask about
- * (the first lines of `pollOpenRequests`, src/staff/open311-client.ts, without the HTTP). The
+ * size, it adds forwarded requests still open at the city (`open311Open: 'yes'`, each asked about
+ * at its own `open311PollAt`, and 1 in 100 that the city no longer knows, `unknown`) and times
+ * the Open311 client's poll planning: the two index reads (the due `unknown` ones, then the
+ * `yes` ones asked about longest ago) and the batches of 50 ids it would ask about (`planPoll` in
+ * `pollOpenRequests`, src/staff/open311-client.ts, without the HTTP and the writes). The
  * forwarded requests are deleted again before the store grows, so the query figures are of the
  * city alone.
  *
@@ -20,7 +22,7 @@ import { loadConfig } from '../src/config.js';
 import { createTranslator, discoverLocales, loadLocaleBundles } from '../src/core/i18n.js';
 import type { ReportRecord } from '../src/domain/records.js';
 import { CATEGORIES } from '../src/domain/vocabulary.js';
-import { POLL_BATCH } from '../src/staff/open311-client.js';
+import { POLL_BATCH, POLL_LIMIT } from '../src/staff/open311-client.js';
 import { findOpen311Requests, getOpen311Request, requestIdOfToken, type Open311Deps, type Open311Query } from '../src/staff/open311-requests.js';
 import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.port.js';
@@ -70,8 +72,8 @@ export interface Open311BenchResult {
 
 const CHUNK = 250;
 const DAY_MS = 86_400_000;
-/** As in src/staff/open311-client.ts (not exported there): the most forwarded requests one poll reads. */
-const POLL_LIMIT = 5000;
+/** As in src/staff/open311-client.ts (not exported there): the most requests the city no longer knows one poll reads. */
+const UNKNOWN_LIMIT = 500;
 
 /** The queries timed, as a city's Open311 clients send them. */
 const QUERY_NAMES: Record<string, string> = {
@@ -223,7 +225,10 @@ async function main(): Promise<void> {
               status: 'open',
               statusGroup: 'open',
               open311Remote: { id: `city-${j}`, sentAt: base.createdAt },
-              open311Open: 'yes',
+              // Steady state: each asked about at some earlier poll; one in a hundred no longer known there.
+              open311Open: j % 100 === 99 ? 'unknown' : 'yes',
+              open311PollAt: new Date(now - random(2_000_000 + j)() * DAY_MS),
+              open311RemoteId: `city-${j}`,
             }),
           );
         }
@@ -236,8 +241,11 @@ async function main(): Promise<void> {
       for (let i = 0; i < pollCalls + 3; i++) {
         const before = read();
         const t = performance.now();
-        const indexed = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit: POLL_LIMIT });
-        const remoteIds = indexed
+        const unknown = (await store.reports.find({ field: 'open311Open', equals: 'unknown' }, { order: 'asc', limit: UNKNOWN_LIMIT })).filter(
+          (report: ReportRecord) => !report.open311PollAt || report.open311PollAt.getTime() <= now,
+        );
+        const known = await store.reports.find({ field: 'open311Open', equals: 'yes' }, { order: 'asc', limit: POLL_LIMIT });
+        const remoteIds = [...unknown, ...known]
           .filter((report: ReportRecord) => report.open311Remote?.id && report.statusGroup === 'open' && !report.mergedInto)
           .map((r) => r.open311Remote!.id!);
         const planned: string[] = [];
