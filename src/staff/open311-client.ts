@@ -470,6 +470,7 @@ export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutc
     const byId = new Map<string, string[]>();
     const add = (id: string, ref: string) => byId.set(id, [...(byId.get(id) ?? []), ref]);
     for (const report of plan.withId) add(report.open311Remote!.id!, report._id);
+    const missed = new Map(plan.withId.map((report) => [report._id, report.open311Remote?.missedPolls ?? 0] as const));
     for (const [id, ref] of await resolveTokens(poll, plan.tokenOnly)) add(id, ref);
 
     // What changed since the last poll, when the server says: then fewer batches are needed.
@@ -489,7 +490,7 @@ export async function pollOpenRequests(deps: Open311ClientDeps): Promise<JobOutc
     // The batches of ids go round every open request (the safety net when updated_after works).
     const limits = { perPoll: POLL_LIMIT, withUpdatedAfter: SWEEP_WITH_UPDATED_AFTER, batch: POLL_BATCH, ...deps.pollLimits };
     const sweep = [...byId.keys()].filter((id) => !seen.has(id)).slice(0, changed ? limits.withUpdatedAfter : limits.perPoll);
-    await askByIds(poll, sweep, byId, now, limits.batch);
+    await askByIds(poll, sweep, byId, missed, now, limits.batch);
   } catch (error) {
     poll.failure = `polling: ${error instanceof Error ? error.message : 'failed'}`.slice(0, 200);
   }
@@ -616,11 +617,18 @@ async function askByIds(
   poll: PollRun,
   ids: readonly string[],
   byId: ReadonlyMap<string, readonly string[]>,
+  missed: ReadonlyMap<string, number>,
   now: () => Date,
   batchSize: number,
 ): Promise<void> {
   const { logger } = poll.deps;
   const refsOf = (id: string) => byId.get(id) ?? [];
+  const settle = async (id: string, outcome: Record<string, unknown> | AskOutcome) => {
+    for (const ref of refsOf(id)) {
+      if (typeof outcome === 'object') await applySafely(poll, ref, outcome, now());
+      else await markSafely(poll, ref, now(), outcome);
+    }
+  };
   let oneByOne = false;
   let singles = 0;
   for (let start = 0; start < ids.length;) {
@@ -628,15 +636,7 @@ async function askByIds(
     if (oneByOne) {
       if (singles++ >= SINGLE_LIMIT) return;
       const id = ids[start++]!;
-      const result = await pollExchange(poll, `requests/${encodeURIComponent(id)}.json`, new URLSearchParams());
-      const remote =
-        result.ok && Array.isArray(result.body)
-          ? (result.body as Array<Record<string, unknown> | null>).find((each) => scalar(each?.['service_request_id']) === id)
-          : undefined;
-      for (const ref of refsOf(id)) {
-        if (remote) await applySafely(poll, ref, remote, now());
-        else await markSafely(poll, ref, now(), !result.ok && result.status === 404 && !result.retryable ? 'missed' : 'unanswered');
-      }
+      await settle(id, await askOne(poll, id));
       continue;
     }
     const batch = ids.slice(start, start + batchSize);
@@ -662,13 +662,26 @@ async function askByIds(
     }
     for (const id of batch) {
       const remote = answered.get(id);
-      for (const ref of refsOf(id)) {
-        if (remote) await applySafely(poll, ref, remote, now());
-        // Left out of an answer that ignored the filter says nothing about it: asked again one by one later.
-        else await markSafely(poll, ref, now(), foreign ? 'unanswered' : 'missed');
-      }
+      if (remote) await settle(id, remote);
+      // Left out of an answer that ignored the filter says nothing about it: asked again one by one later.
+      else if (foreign) await settle(id, 'unanswered');
+      // The miss that would make it unknown is checked by itself first: a server may cap its
+      // answer below the batch (a page of 20), and what it left out is not gone.
+      else if (refsOf(id).some((ref) => (missed.get(ref) ?? 0) + 1 >= MISSING_POLLS) && pollGoesOn(poll)) await settle(id, await askOne(poll, id));
+      else await settle(id, 'missed');
     }
   }
+}
+
+/** Asks about one request (`requests/{id}.json`): the request, `missed` for the spec's 404, or `unanswered`. */
+async function askOne(poll: PollRun, id: string): Promise<Record<string, unknown> | AskOutcome> {
+  const result = await pollExchange(poll, `requests/${encodeURIComponent(id)}.json`, new URLSearchParams());
+  const remote =
+    result.ok && Array.isArray(result.body)
+      ? (result.body as Array<Record<string, unknown> | null>).find((each) => scalar(each?.['service_request_id']) === id)
+      : undefined;
+  if (remote) return remote;
+  return !result.ok && result.status === 404 && !result.retryable ? 'missed' : 'unanswered';
 }
 
 async function applySafely(poll: PollRun, ref: string, remote: Record<string, unknown>, at: Date): Promise<void> {

@@ -164,6 +164,8 @@ export interface FakeOpen311Options extends Partial<FakeOpen311Behaviour> {
    * it, as most servers do; `refused` answers it with a 400, as a strict server does.
    */
   updatedAfter?: boolean | 'refused';
+  /** At most this many requests answered to a `service_request_id` list (a server's own cap; default none). */
+  maxIdsAnswered?: number;
   /** Whether GET requests honours the `page`/`page_size` extension (default false: ignored). */
   paging?: boolean;
   /** Whether discovery.{json,xml} is served (default true). */
@@ -477,7 +479,7 @@ export async function startFakeOpen311(options: FakeOpen311Options = {}): Promis
     const ids = params.get('service_request_id');
     if (ids && !ignoring) {
       const wanted = ids.split(',').map((id) => id.trim());
-      return { list: all.filter((r) => wanted.includes(r.service_request_id)) };
+      return { list: all.filter((r) => wanted.includes(r.service_request_id)).slice(0, options.maxIdsAnswered ?? Infinity) };
     }
     const dates: Record<'start_date' | 'end_date' | 'updated_after', number | undefined> = {
       start_date: undefined,
