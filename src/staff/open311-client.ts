@@ -95,6 +95,8 @@ const UNKNOWN_POLL_MS = 24 * 60 * 60_000;
 const FAILURES_TO_STOP = 3;
 /** updated_after asks from the last poll's start minus this (clocks differ; a change saved as we asked is not lost). */
 const UPDATED_AFTER_OVERLAP_MS = 15 * 60_000;
+/** updated_after never asks further back than this. */
+const UPDATED_AFTER_MAX_AGE_MS = 24 * 60 * 60_000;
 /** After `auto` found updated_after refused or ignored, it is tried again this much later. */
 const UPDATED_AFTER_RETRY_MS = 24 * 60 * 60_000;
 /** An updated_after answer this long may be a page of more (GeoReport v2's usual cap): the batches ask about everything then. */
@@ -776,7 +778,10 @@ async function askWhatChanged(poll: PollRun, at: Date): Promise<Array<Record<str
   const state = (typeof stored?.value === 'object' && stored.value !== null ? stored.value : {}) as Open311PollState;
   const failedAt = state.updatedAfterFailedAt ? Date.parse(state.updatedAfterFailedAt) : NaN;
   if (settings.updatedAfter === 'auto' && at.getTime() - failedAt < UPDATED_AFTER_RETRY_MS) return null;
-  const since = new Date((state.since ? Date.parse(state.since) : at.getTime() - settings.pollMs) - UPDATED_AFTER_OVERLAP_MS);
+  // From the last poll that took it in, but never more than a day back (turned on again after a
+  // month, it would ask for a month of changes): what is older, the round of batches finds.
+  const from = Math.max(state.since ? Date.parse(state.since) || 0 : at.getTime() - settings.pollMs, at.getTime() - UPDATED_AFTER_MAX_AGE_MS);
+  const since = new Date(from - UPDATED_AFTER_OVERLAP_MS);
   const result = await pollExchange(poll, 'requests.json', new URLSearchParams({ updated_after: since.toISOString() }));
   let failure: string | null = null;
   if (!result.ok) {

@@ -317,6 +317,12 @@ describe('updated_after (OPEN311_UPDATED_AFTER)', () => {
     expect(await client.service.store.reports.get(refs[5]!)).toMatchObject({ status: 'closed', statusNote: 'Painted over' });
     const updates = await client.service.store.reportUpdates.find({ field: 'reportId', equals: refs[5]! });
     expect(updates.filter((update) => update.staff === 'open311')).toHaveLength(1);
+
+    // Three days without a poll (the service was down): it asks a day back at most; the round finds the rest.
+    clock.now = new Date(clock.now.getTime() + 3 * DAY_MS);
+    const later = fake.hits.length;
+    await client.poll();
+    expect(fake.hits[later]!.query.get('updated_after')).toBe(new Date(clock.now.getTime() - DAY_MS - 15 * 60_000).toISOString());
   });
 
   it('falls back to batches of ids when the server answers 400, and with auto asks again only a day later', async () => {
