@@ -307,6 +307,7 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
   if (uncertainSince) {
     const lost = await findLostRequest(deps, form, uncertainSince, clock());
     if (lost === 'outage') {
+      await recordHealth(store, clock(), 'forwarding: no answer to the search for a POST whose answer was lost');
       const failures = forwardFailures(job) + 1;
       await recordForwardFailure(store, job, failures, 'city Open311 server did not answer the search for a POST whose answer was lost');
       return { state: 'later', dueAt: new Date(clock().getTime() + forwardBackoffMs(failures)) };
@@ -598,7 +599,7 @@ async function resolveTokens(poll: PollRun, reports: readonly ReportRecord[]): P
         } else await markAsked(store, report._id, at, 'seen'); // Known there, no id yet (still being processed).
       } else if (!result.ok && result.status === 404 && !result.retryable) await markAsked(store, report._id, at, 'missed');
       else {
-        logger.warn({ ref: report._id, status: result.ok ? result.status : result.status }, 'Open311 token not resolved');
+        logger.warn({ ref: report._id, status: result.status }, 'Open311 token not resolved');
         await markAsked(store, report._id, at, 'unanswered');
       }
     } catch (error) {
