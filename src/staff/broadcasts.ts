@@ -577,7 +577,15 @@ function checkAudience(filter: AudienceFilter): AudienceFilter {
   const shiftId = filter.shiftId?.trim();
   if (shiftId !== undefined) {
     if (!shiftId) throw invalid('audience.shiftId: must not be empty');
-    if (channels.length || locales.length || interests.length || neighbourhoods.length || days !== undefined || reports.length || filter.optedIn !== undefined) {
+    if (
+      channels.length ||
+      locales.length ||
+      interests.length ||
+      neighbourhoods.length ||
+      days !== undefined ||
+      reports.length ||
+      filter.optedIn !== undefined
+    ) {
       throw invalid("audience.shiftId: a shift's confirmed volunteers are the whole audience; no other field narrows it");
     }
     return { shiftId };

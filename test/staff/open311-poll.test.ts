@@ -243,10 +243,9 @@ describe('going round every open request', () => {
     const status = await open311Status(client.service.store);
     expect(status.unknown).toBe(3);
     expect(new Set(status.unknownRefs)).toEqual(new Set(refs.slice(0, 3)));
-    const page = String(homeView(await impactNumbers(client.service.staff), 0, undefined, undefined, { count: 3, refs: status.unknownRefs })).replace(
-      /\s+/g,
-      ' ',
-    );
+    const page = String(
+      homeView(await impactNumbers(client.service.staff), 0, undefined, undefined, undefined, { count: 3, refs: status.unknownRefs }),
+    ).replace(/\s+/g, ' ');
     expect(page).toContain('City 311 system: 3 forwarded reports are no longer known there');
     expect(page).toContain(`<a href="/admin/reports/${refs[0]}">${refs[0]}</a>`);
 

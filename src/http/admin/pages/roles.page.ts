@@ -397,8 +397,7 @@ export function roleDetailView(view: {
         ${role.status === 'open' ? html`<a class="button secondary" href="/admin/broadcasts/new?role=${ref}">Broadcast a volunteer call</a>` : ''}
       </div>
     </section>
-    ${view.shifts}
-    ${view.fromReports ?? ''}
+    ${view.shifts} ${view.fromReports ?? ''}
     <h2>Sign-ups</h2>
     ${
       view.signups.length === 0
