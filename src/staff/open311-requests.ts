@@ -24,9 +24,10 @@
  *   category's target.
  *
  * Reading: the store answers equality reads, newest first, with a limit. `GET requests` reads
- * through the category index (per `service_code`) or the status-group index, newest first, in
- * growing rounds until it has the page, reached `start_date`, or read REQUEST_SCAN_LIMIT reports
- * per index; a page beyond what that finds is empty. Dates filter `requested_datetime`.
+ * through the category index (per `service_code`) or the status-group index, from `end_date`
+ * down (the store's `find ... from`), in growing rounds until it has the page, reached
+ * `start_date`, or read REQUEST_SCAN_LIMIT reports per index; a page beyond what that finds is
+ * empty. Dates filter `requested_datetime`.
  */
 import { isoWithOffset } from '../domain/city-time.js';
 import { createHash, randomBytes } from 'node:crypto';
@@ -157,7 +158,8 @@ export async function findOpen311Requests(deps: Open311Deps, query: Open311Query
   // Growing rounds: most queries are about the recent past and need one small read.
   let limit = Math.min(Math.max(wanted * 2, 200), REQUEST_SCAN_LIMIT);
   for (;;) {
-    const results = await Promise.all(reads.map((where) => deps.store.reports.find(where, { order: 'desc', limit })));
+    // From end_date down: a window a year back is read from its own edge, not from today.
+    const results = await Promise.all(reads.map((where) => deps.store.reports.find(where, { order: 'desc', limit, from: end })));
     const seen = new Set<string>();
     const selected = results
       .flat()
