@@ -70,6 +70,8 @@ const schema = z.object({
   // Up to 5 km: a lookup reads the grid cells of the circle's box (4 at 250 m, about 300 at 5 km).
   DUPLICATE_RADIUS_METERS: z.coerce.number().min(10).max(5_000).default(250),
   HANDOFF_IDLE_MINUTES: z.coerce.number().positive().max(10_080).default(30),
+  // Distinct residents' reports that hide an idea until staff decide.
+  IDEA_REPORTS_TO_HIDE: z.coerce.number().int().min(1).max(1_000).default(3),
   // Hours before a shift when its volunteers are reminded; a role may set its own.
   VOLUNTEER_REMINDER_HOURS: z
     .string()
@@ -167,6 +169,8 @@ export interface Config {
   fixSurveyDays: number;
   /** "Already reported?": how far from a resident's point an open report of the same category counts as the same problem. */
   duplicateRadiusM: number;
+  /** How many residents' reports hide an idea from residents until staff decide. */
+  ideaReportsToHide: number;
   /**
    * After this long with nobody writing, a conversation a person held goes back to the bot
    * and the resident is told (an unanswered request stays in the inbox).
@@ -336,6 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     reportFollowUpHours: c.REPORT_FOLLOW_UP_HOURS,
     fixSurveyDays: c.FIX_SURVEY_DAYS,
     duplicateRadiusM: c.DUPLICATE_RADIUS_METERS,
+    ideaReportsToHide: c.IDEA_REPORTS_TO_HIDE,
     handoffIdleMs: c.HANDOFF_IDLE_MINUTES * 60_000,
     volunteerReminderHours: reminderHoursOf(c.VOLUNTEER_REMINDER_HOURS),
     volunteerHourValue: c.VOLUNTEER_HOUR_VALUE,

@@ -35,6 +35,7 @@ import { createResidentNotifier, type ResidentNotifier } from './staff/resident-
 import { createBroadcastWorker, type BroadcastWorker } from './staff/broadcast-worker.js';
 import { createJobScheduler, type JobScheduler } from './staff/job-scheduler.js';
 import { reportNoticeJobHandlers } from './staff/report-notices.js';
+import { ideaMergeJobHandlers } from './staff/idea-merge.js';
 import { reportMergeJobHandlers } from './staff/report-merge.js';
 import { handoffJobHandlers } from './staff/handoff-jobs.js';
 import { fixSurveyJobHandlers } from './staff/fix-survey-jobs.js';
@@ -167,6 +168,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       addressHashSecret: config.addressHashSecret,
       handoffIdleMs: config.handoffIdleMs,
       duplicateRadiusM: config.duplicateRadiusM,
+      ideaReportsToHide: config.ideaReportsToHide,
       geocoder,
       forwardToOpen311: config.open311Client !== null,
       ideaTerms: (text, locale) => nlu.ideaTerms(text, locale),
@@ -227,6 +229,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       ...handoffJobHandlers({ store, notifier, config, holdMs: engine.handoffHoldMs, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...reportNoticeJobHandlers({ store, notifier }),
       ...reportMergeJobHandlers({ store, notifier }),
+      ...ideaMergeJobHandlers({ store, notifier, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...shiftNoticeJobHandlers({ store, notifier, config }),
       ...fixSurveyJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...shiftCheckinJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),

@@ -60,6 +60,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ FIX_SURVEY_DAYS: '0' }).fixSurveyDays).toBe(0);
     expect(() => loadConfig({ FIX_SURVEY_DAYS: '-1' })).toThrow(/FIX_SURVEY_DAYS/);
     expect(() => loadConfig({ FIX_SURVEY_DAYS: '365' })).toThrow(/FIX_SURVEY_DAYS/);
+    // Reported ideas: three residents hide one by default; zero would hide every idea unreported.
+    expect(defaults.ideaReportsToHide).toBe(3);
+    expect(loadConfig({ IDEA_REPORTS_TO_HIDE: '5' }).ideaReportsToHide).toBe(5);
+    expect(() => loadConfig({ IDEA_REPORTS_TO_HIDE: '0' })).toThrow(/IDEA_REPORTS_TO_HIDE/);
   });
 
   it("forwards to the city's Open311 server only when OPEN311_ENDPOINT is set, and then needs its api key", () => {

@@ -25,6 +25,8 @@ export interface KeywordList {
   languageNames: string[];
   /** How questions begin ("why", "para qué"): a question is not an answer to a name or place step. */
   questionStarts?: string[];
+  /** Words that, with an idea's reference, ask to report it as abusive ("report I-7K3QX", "denunciar I-7K3QX"). */
+  reportIdea?: string[];
 }
 
 /** One language's catalog. */

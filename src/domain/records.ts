@@ -332,12 +332,53 @@ export interface IdeaRecord extends StoredRecord {
    * one entry per stem). Only ideas a resident may be offered to support carry them.
    */
   similarTerms?: string[];
+  /**
+   * Staff's (or the automatic hide's) last moderation decision. A `hidden` idea is never shown
+   * to residents nor counted (src/domain/idea-visibility.ts); `restored` is staff's "it may stay",
+   * after which reports no longer hide it by themselves.
+   */
+  moderation?: IdeaModeration;
+  /** How many residents reported it (one per resident), kept with the idea so a hide is revision-checked. */
+  reports?: number;
+  /**
+   * The moderation queue's index: `review` while it waits for a staff decision (reported, or
+   * hidden by reports, since staff last decided), `hidden` once staff hid it. Only such ideas carry it.
+   */
+  moderationQueue?: 'review' | 'hidden';
+  /** The idea staff merged this one into: it is no longer listed, its supporters moved there. */
+  mergedInto?: string;
+}
+
+/** A moderation decision on an idea: hidden or restored, why, by whom (`system` for the automatic hide). */
+export interface IdeaModeration {
+  state: 'hidden' | 'restored';
+  /** `reports` (hidden by residents' reports), or `staff`. */
+  reason: 'reports' | 'staff';
+  by: string;
+  at: Date;
+  note?: string;
 }
 
 /** One resident's support of one idea; `_id` is `<ideaId>|<address>` so it exists once. */
 export interface IdeaSupportRecord extends StoredRecord {
   ideaId: string;
   address: string;
+  at: Date;
+  /** The idea it was moved from when staff merged that idea into this one. */
+  mergedFrom?: string;
+}
+
+/** Why a resident reported an idea. */
+export const IDEA_REPORT_REASONS = ['spam', 'offensive', 'personal_info', 'other'] as const;
+export type IdeaReportReason = (typeof IDEA_REPORT_REASONS)[number];
+
+/** One resident's report of an idea as abusive; `_id` is `<ideaId>|<address>` so it exists once. */
+export interface IdeaReportRecord extends StoredRecord {
+  ideaId: string;
+  address: string;
+  reason: IdeaReportReason;
+  /** Their own words, for `other` (shown to staff, escaped). */
+  text?: string;
   at: Date;
 }
 

@@ -723,7 +723,8 @@ class Turn {
     const reference = nlu.entities.reference;
     if (reference) {
       const kind = reference.charAt(0);
-      if (kind === 'I') return this.startDialog('ideas', { supportRef: reference });
+      // "report I-7K3QX" reports the idea: the reference decides the flow, a word what to do with it.
+      if (kind === 'I') return this.startDialog('ideas', this.asksToReport(input.text) ? { reportRef: reference } : { supportRef: reference });
       if (kind === 'V') return this.startDialog('volunteer', { roleRef: reference });
       return this.startDialog('check-status', { ref: reference });
     }
@@ -1015,6 +1016,13 @@ class Turn {
       channel: this.channel,
       resident: this.resident,
     };
+  }
+
+  /** Whether the text holds a word that asks to report an idea ("report", "denunciar"), in any language. */
+  private asksToReport(text: string): boolean {
+    const words = new Set(foldForMatch(text).split(/[^\p{L}\p{N}]+/u));
+    const { i18n } = this.env;
+    return i18n.locales.some((locale) => (i18n.keywords(locale).reportIdea ?? []).some((word) => words.has(foldForMatch(word))));
   }
 
   /** A question mark, or a question's opening words in any language ("why do you...", "para qué..."). */

@@ -4,7 +4,7 @@
  * executed idempotently per inbound message, so a provider's retry does not file a report twice.
  */
 import type { GeoPoint, MediaRef } from '../core/message.js';
-import type { HandoffReason } from '../domain/records.js';
+import type { HandoffReason, IdeaReportReason } from '../domain/records.js';
 import type { RoleTally } from '../domain/volunteer-hours.js';
 
 /** A report as a resident sees it. Dates are ISO strings so state stays plain JSON. */
@@ -144,7 +144,10 @@ export interface CommandResults {
   /** The closest ideas already made (at most two, best first), to support instead of filing. */
   'idea.findSimilar': { ideas: SimilarIdeaView[] };
   'idea.listRecent': { ideas: IdeaSummary[] };
-  'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' };
+  /** `unavailable`: hidden by moderation or merged into another idea. */
+  'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' | 'unavailable' };
+  /** A resident's report of an idea as abusive (one per resident); `not_found` for one residents cannot see. */
+  'idea.report': { outcome: 'reported' | 'already' | 'own' | 'not_found' };
   /** Every open, upcoming role that matches, those with a spot left first (the dialog pages them). */
   'role.list': { roles: RoleSummary[]; interests: string[]; neighbourhoods: string[] };
   'role.get': { role: RoleView | null };
@@ -187,6 +190,8 @@ export interface CommandInputs {
   'idea.findSimilar': { text: string };
   'idea.listRecent': { limit: number };
   'idea.support': { ref: string };
+  /** `text`: the resident's own words, for the `other` reason. */
+  'idea.report': { ref: string; reason: IdeaReportReason; text?: string };
   'role.list': { interest?: string; neighbourhood?: string };
   'role.get': { ref: string };
   /**

@@ -37,6 +37,8 @@ import { coReporterCount, followReport } from './report-followers.js';
 import { answerSurvey } from './report-surveys.js';
 import { findSimilarIdeas, similarTermsOf } from './similar-ideas.js';
 import { checkinView, recordCheckin } from './shift-checkins.js';
+import { reportIdea } from './idea-reports.js';
+import { ideasToRead, shownToResidents } from '../domain/idea-visibility.js';
 
 /** Who a command runs for, and which inbound message caused it. */
 export interface CommandScope {
@@ -92,12 +94,16 @@ export interface CommandRunnerOptions {
   forwardToOpen311?: boolean;
   /** The NLU's idea terms ("similar ideas?"); without it ideas carry none and none is ever offered. */
   ideaTerms?: (text: string, locale: string) => string[];
+  /** IDEA_REPORTS_TO_HIDE: how many residents' reports hide an idea until staff decide. */
+  ideaReportsToHide?: number;
 }
 
 /** HANDOFF_IDLE_MINUTES' default, for runners built without the configuration (tests). */
 const DEFAULT_HANDOFF_IDLE_MS = 30 * 60_000;
 /** DUPLICATE_RADIUS_METERS' default, likewise. */
 const DEFAULT_DUPLICATE_RADIUS_M = 250;
+/** IDEA_REPORTS_TO_HIDE's default, likewise. */
+const DEFAULT_IDEA_REPORTS_TO_HIDE = 3;
 
 /** Executes commands and effects for the turn pipeline. */
 export class CommandRunner {
@@ -109,6 +115,7 @@ export class CommandRunner {
   private readonly geocoder: Geocoder | null;
   private readonly forwardToOpen311: boolean;
   private readonly ideaTerms: ((text: string, locale: string) => string[]) | undefined;
+  private readonly ideaReportsToHide: number;
 
   constructor(
     private readonly store: Collections & Pick<Store, 'media'>,
@@ -124,6 +131,7 @@ export class CommandRunner {
     this.geocoder = options.geocoder ?? null;
     this.forwardToOpen311 = options.forwardToOpen311 ?? false;
     this.ideaTerms = options.ideaTerms;
+    this.ideaReportsToHide = options.ideaReportsToHide ?? DEFAULT_IDEA_REPORTS_TO_HIDE;
   }
 
   /** Runs one command and returns its result for the engine. */
@@ -170,7 +178,8 @@ export class CommandRunner {
         return { type: command.type, value: { ideas: ideas.map(({ ref, title, supporters }) => ({ ref, title, supporters })) } };
       }
       case 'idea.listRecent': {
-        const ideas = await this.store.ideas.find({ field: 'kind', equals: 'idea' }, { order: 'desc', limit: command.input.limit });
+        const read = await this.store.ideas.find({ field: 'kind', equals: 'idea' }, { order: 'desc', limit: ideasToRead(command.input.limit) });
+        const ideas = read.filter(shownToResidents).slice(0, command.input.limit);
         const withSupport = await Promise.all(
           ideas.map(async (idea) => ({
             ref: idea._id,
@@ -183,6 +192,8 @@ export class CommandRunner {
       }
       case 'idea.support':
         return { type: command.type, value: { outcome: await this.supportIdea(command.input.ref, scope) } };
+      case 'idea.report':
+        return { type: command.type, value: { outcome: await reportIdea(this.store, command.input, scope, this.ideaReportsToHide) } };
       case 'role.list':
         return { type: command.type, value: await this.listRoles(command.input, scope) };
       case 'role.get': {
@@ -417,9 +428,10 @@ export class CommandRunner {
     throw new Error('Could not draw a free reference');
   }
 
-  private async supportIdea(ref: string, scope: CommandScope): Promise<'supported' | 'already' | 'own' | 'not_found'> {
+  private async supportIdea(ref: string, scope: CommandScope): Promise<'supported' | 'already' | 'own' | 'not_found' | 'unavailable'> {
     const idea = await this.store.ideas.get(ref.toUpperCase());
     if (!idea) return 'not_found';
+    if (!shownToResidents(idea)) return 'unavailable';
     if (idea.authorAddress === scope.address) return 'own';
     const inserted = await this.store.ideaSupports.insert({ _id: `${idea._id}|${scope.address}`, ideaId: idea._id, address: scope.address, at: scope.now });
     return inserted ? 'supported' : 'already';

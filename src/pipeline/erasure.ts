@@ -170,6 +170,7 @@ export class Erasure {
     await inChunks(reports, (report) => store.reports.upsert({ ...report, residentAddress: ERASED_AUTHOR, description: ERASED_TEXT, photos: [] }));
     await inChunks(ideas, async (idea) => {
       await inChunks(await store.ideaSupports.find({ field: 'ideaId', equals: idea._id }, { limit: ALL }), (support) => store.ideaSupports.delete(support._id));
+      await inChunks(await store.ideaReports.find({ field: 'ideaId', equals: idea._id }, { limit: ALL }), (report) => store.ideaReports.delete(report._id));
       await store.ideas.delete(idea._id);
     });
     await inChunks(await store.signups.find({ field: 'address', equals: address }, { limit: ALL }), async (signup) => {
@@ -181,6 +182,8 @@ export class Erasure {
     // profile), messages sent to them, hand-off requests, jobs that write to them (a staff
     // reply's text): found by their address.
     await inChunks(await store.ideaSupports.find({ field: 'address', equals: address }, { limit: ALL }), (support) => store.ideaSupports.delete(support._id));
+    // Ideas they reported (with their words, for `other`): the report goes, the idea's count and any hide stay.
+    await inChunks(await store.ideaReports.find({ field: 'address', equals: address }, { limit: ALL }), (report) => store.ideaReports.delete(report._id));
     // Reports they follow: the words and photos they added go, then the follow itself (in this
     // order, so a retry still finds the words through the follow).
     await inChunks(await store.reportFollowers.find({ field: 'address', equals: address }, { limit: ALL }), async (follow) => {

@@ -98,3 +98,44 @@ export async function respondToIdea(deps: StaffDeps, ref: string, response: Idea
   );
   return { idea, ...tally };
 }
+
+/** One week of an idea's support: the week's first day (Monday, UTC), new supporters, and the total by its end. */
+export interface SupportWeek {
+  week: string;
+  added: number;
+  total: number;
+}
+
+/** The most weeks the idea page's chart shows (the latest ones), and the most supports read. */
+const WEEKS_SHOWN = 26;
+const SUPPORTS_READ = 100_000;
+const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * An idea's supporters over time, week by week from the week it was submitted to this one (the
+ * latest 26): how many joined each week and how many there were by its end. Weeks start on
+ * Monday, UTC, so a week is the same for every reader.
+ */
+export async function supportersByWeek(deps: Pick<StaffDeps, 'store'>, idea: Pick<IdeaRecord, '_id' | 'createdAt'>, now: Date = new Date()): Promise<SupportWeek[]> {
+  const supports = await deps.store.ideaSupports.find({ field: 'ideaId', equals: idea._id }, { order: 'asc', limit: SUPPORTS_READ });
+  const perWeek = new Map<number, number>();
+  for (const support of supports) perWeek.set(weekStart(support.at), (perWeek.get(weekStart(support.at)) ?? 0) + 1);
+  const last = Math.max(weekStart(idea.createdAt), weekStart(now), ...perWeek.keys());
+  const first = Math.max(weekStart(idea.createdAt), last - (WEEKS_SHOWN - 1) * WEEK_MS);
+  // Supporters from before the first week shown are in its total.
+  let total = [...perWeek].reduce((sum, [start, count]) => (start < first ? sum + count : sum), 0);
+  const weeks: SupportWeek[] = [];
+  for (let start = first; start <= last; start += WEEK_MS) {
+    const added = perWeek.get(start) ?? 0;
+    total += added;
+    weeks.push({ week: new Date(start).toISOString().slice(0, 10), added, total });
+  }
+  return weeks;
+}
+
+/** Midnight UTC of the Monday of a date's week, in milliseconds. */
+function weekStart(date: Date): number {
+  const day = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
+  const sinceMonday = (new Date(day).getUTCDay() + 6) % 7;
+  return day - sinceMonday * 86_400_000;
+}

@@ -3,6 +3,7 @@
  * (Cities of Service measure impact volunteering by outcomes, not by activity). Counts come
  * from the store's indexes; the rest from bounded reads.
  */
+import { shownToResidents } from '../domain/idea-visibility.js';
 import { CATEGORIES } from '../domain/vocabulary.js';
 import type { StatusGroup } from '../domain/records.js';
 import type { StaffDeps } from './staff-deps.js';
@@ -39,7 +40,8 @@ export async function impactNumbers(deps: Pick<StaffDeps, 'store'>): Promise<Imp
   const fixed = await store.reports.find({ field: 'statusGroup', equals: 'fixed' }, { order: 'desc', limit: READ_LIMIT });
   const hoursToFix = fixed.flatMap((r) => (r.fixedAt ? [(r.fixedAt.getTime() - r.createdAt.getTime()) / 3_600_000] : []));
 
-  const ideas = await store.ideas.find({ field: 'kind', equals: 'idea' }, { limit: READ_LIMIT });
+  // Hidden and merged ideas are not counted (a merged idea's supporters count on the kept one).
+  const ideas = (await store.ideas.find({ field: 'kind', equals: 'idea' }, { limit: READ_LIMIT })).filter(shownToResidents);
   const supports = (await Promise.all(ideas.map((idea) => store.ideaSupports.count({ field: 'ideaId', equals: idea._id })))).reduce((a, b) => a + b, 0);
   const ideasByStatus: Record<string, number> = { new: 0, under_review: 0, accepted: 0, not_planned: 0 };
   for (const idea of ideas) ideasByStatus[idea.status] = (ideasByStatus[idea.status] ?? 0) + 1;

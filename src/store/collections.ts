@@ -69,8 +69,17 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'authorAddress', sortBy: 'createdAt' },
     // "Similar ideas?" (src/pipeline/similar-ideas.ts): one entry per stem, newest first.
     { field: 'similarTerms', sortBy: 'createdAt' },
+    // The moderation queue (reported or hidden, awaiting staff): only such ideas carry it.
+    { field: 'moderationQueue', sortBy: 'createdAt' },
+    // The ideas merged into one (its page; merge chains are refused): only merged ideas carry it.
+    { field: 'mergedInto', sortBy: 'createdAt' },
   ],
   ideaSupports: [
+    { field: 'ideaId', sortBy: 'at' },
+    { field: 'address', sortBy: 'at' },
+  ],
+  ideaReports: [
+    // An idea's reports (the moderation queue's reasons); a resident's (erasure).
     { field: 'ideaId', sortBy: 'at' },
     { field: 'address', sortBy: 'at' },
   ],

@@ -18,7 +18,9 @@ import type {
   ConsentEventRecord,
   ConversationRecord,
   IdeaRecord,
+  IdeaModeration,
   IdeaSupportRecord,
+  IdeaReportRecord,
   ReportFollowerRecord,
   ReportSurveyRecord,
   InboundReceipt,
@@ -321,6 +323,14 @@ const ideaResponseSchema = nestedSchema<NonNullable<IdeaRecord['response']>>({
   at: { type: Date, required: true },
 });
 
+const ideaModerationSchema = nestedSchema<IdeaModeration>({
+  state: { type: String, required: true, enum: membersOf<IdeaModeration['state']>()(['hidden', 'restored']) },
+  reason: { type: String, required: true, enum: membersOf<IdeaModeration['reason']>()(['reports', 'staff']) },
+  by: { type: String, required: true },
+  at: { type: Date, required: true },
+  note: String,
+});
+
 const ideaSchema = recordSchema<IdeaRecord>({
   _id: ID,
   _rev: REV,
@@ -338,6 +348,10 @@ const ideaSchema = recordSchema<IdeaRecord>({
   createdAt: { type: Date, required: true },
   response: { type: ideaResponseSchema },
   similarTerms: { type: [String], default: undefined },
+  moderation: { type: ideaModerationSchema },
+  reports: { type: Number, min: 0 },
+  moderationQueue: { type: String, enum: membersOf<NonNullable<IdeaRecord['moderationQueue']>>()(['review', 'hidden']) },
+  mergedInto: String,
 });
 
 const ideaSupportSchema = recordSchema<IdeaSupportRecord>({
@@ -345,6 +359,17 @@ const ideaSupportSchema = recordSchema<IdeaSupportRecord>({
   _rev: REV,
   ideaId: { type: String, required: true },
   address: { type: String, required: true },
+  at: { type: Date, required: true },
+  mergedFrom: String,
+});
+
+const ideaReportSchema = recordSchema<IdeaReportRecord>({
+  _id: ID,
+  _rev: REV,
+  ideaId: { type: String, required: true },
+  address: { type: String, required: true },
+  reason: { type: String, required: true, enum: membersOf<IdeaReportRecord['reason']>()(['spam', 'offensive', 'personal_info', 'other']) },
+  text: String,
   at: { type: Date, required: true },
 });
 
@@ -614,6 +639,7 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   reportSurveys: reportSurveySchema,
   ideas: ideaSchema,
   ideaSupports: ideaSupportSchema,
+  ideaReports: ideaReportSchema,
   roles: volunteerRoleSchema,
   shifts: shiftSchema,
   signups: signupSchema,

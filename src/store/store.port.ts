@@ -14,6 +14,7 @@ import type {
   ConversationRecord,
   IdeaRecord,
   IdeaSupportRecord,
+  IdeaReportRecord,
   ReportFollowerRecord,
   ReportSurveyRecord,
   HandoffRecord,
@@ -92,6 +93,7 @@ export interface Collections {
   reportSurveys: Collection<ReportSurveyRecord>;
   ideas: Collection<IdeaRecord>;
   ideaSupports: Collection<IdeaSupportRecord>;
+  ideaReports: Collection<IdeaReportRecord>;
   roles: Collection<VolunteerRoleRecord>;
   shifts: Collection<ShiftRecord>;
   signups: Collection<SignupRecord>;

@@ -164,8 +164,29 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       similarTerms: ['bench', 'river', 'path'],
     },
     { _id: 'I-5F2K9', title: 'Bike racks', details: '', authorAddress: 'telegram:42', channel: 'telegram', status: 'new', kind: 'idea', createdAt: at(1) },
+    {
+      _id: 'I-6F2K9',
+      title: 'Buy my product',
+      details: '',
+      authorAddress: 'telegram:44',
+      channel: 'telegram',
+      status: 'new',
+      kind: 'idea',
+      createdAt: at(2),
+      moderation: { state: 'hidden', reason: 'reports', by: 'system', at: at(8) },
+      reports: 3,
+      moderationQueue: 'review',
+      mergedInto: 'I-4F2K9',
+    },
   ],
-  ideaSupports: [{ _id: 'I-4F2K9|telegram:42', ideaId: 'I-4F2K9', address: 'telegram:42', at: at(4) }],
+  ideaSupports: [
+    { _id: 'I-4F2K9|telegram:42', ideaId: 'I-4F2K9', address: 'telegram:42', at: at(4) },
+    { _id: 'I-4F2K9|sms:+15550000002', ideaId: 'I-4F2K9', address: 'sms:+15550000002', at: at(5), mergedFrom: 'I-6F2K9' },
+  ],
+  ideaReports: [
+    { _id: 'I-5F2K9|sms:+15550000001', ideaId: 'I-5F2K9', address: 'sms:+15550000001', reason: 'spam', at: at(6) },
+    { _id: 'I-5F2K9|telegram:43', ideaId: 'I-5F2K9', address: 'telegram:43', reason: 'other', text: 'Not an idea', at: at(7) },
+  ],
   roles: [
     aRole('V-8M2PQ', {
       translations: { es: { title: 'Limpieza del parque', description: 'Recoger basura' }, fr: { title: 'Nettoyage', description: 'Ramasser' } },

@@ -17,6 +17,7 @@ import { handoffPages } from './pages/handoffs.page.js';
 import { homePages } from './pages/home.page.js';
 import { ideaPages } from './pages/ideas.page.js';
 import { impactPages } from './pages/impact.page.js';
+import { ideaModerationPages } from './pages/idea-moderation.page.js';
 import { layout } from './pages/layout.js';
 import { mapPages } from './pages/map.page.js';
 import { reportPages } from './pages/reports.page.js';
@@ -52,6 +53,7 @@ export function dashboardRoutes(service: Service): Router {
   router.use(ideaPages(service));
   // Before the role pages: `/roles/from-reports` is not a role reference.
   router.use(loveYourBlockPages(service));
+  router.use(ideaModerationPages(service));
   router.use(rolePages(service));
   router.use(checkinPages(service));
   router.use(broadcastPages(service));

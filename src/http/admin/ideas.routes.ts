@@ -1,11 +1,14 @@
 /**
- * Staff API for ideas: list (newest or most supported), one idea, and the city's answer,
- * which tells the author and, if asked, the supporters.
+ * Staff API for ideas: list (newest or most supported), one idea (with its supporters by week
+ * and what was merged), the city's answer, which tells the author and, if asked, the supporters;
+ * the moderation queue with hide / restore (issue 21), and merging one idea into another.
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { Service } from '../../service.js';
-import { IDEA_RESPONSES, ideaDetail, listIdeas, respondToIdea } from '../../staff/idea-desk.js';
+import { IDEA_RESPONSES, ideaDetail, listIdeas, respondToIdea, supportersByWeek } from '../../staff/idea-desk.js';
+import { ideaMergeInfo, mergeIdeas } from '../../staff/idea-merge.js';
+import { moderateIdea, moderationQueue, type ModeratedIdea } from '../../staff/idea-moderation.js';
 import { validationError } from '../../core/errors.js';
 import { actorOf } from './actor.js';
 import { ideaForStaff } from './staff-views.js';
@@ -24,6 +27,20 @@ export const ideaResponseBody = z.strictObject({
   notifySupporters: z.boolean().optional(),
 });
 
+/** The body of a moderation decision: the note is required (why, for the audit log and the next reader). */
+export const ideaModerationBody = z.strictObject({
+  action: z.enum(['hide', 'restore']),
+  note: z.string().trim().min(1, 'say why').max(1000),
+});
+
+/** The body of a merge: the idea to keep. */
+export const ideaMergeBody = z.strictObject({
+  into: z
+    .string()
+    .regex(/^[Ii]-?[A-Za-z0-9]{5}$/, 'must be an idea reference like I-4F2K9')
+    .transform((ref) => `I-${ref.replace(/^[Ii]-?/, '').toUpperCase()}`),
+});
+
 const ideaRef = z
   .string()
   .regex(/^[Ii]-?[A-Za-z0-9]{5}$/, 'must be an idea reference like I-4F2K9')
@@ -39,10 +56,40 @@ export function ideaApiRoutes(service: Service): Router {
     res.json({ ideas: (await listIdeas(service.staff, query.data)).map(ideaForStaff) });
   });
 
+  // Before `/ideas/:ref`, which "moderation" is not.
+  router.get('/ideas/moderation', async (_req, res) => {
+    const queue = await moderationQueue(service.staff);
+    res.set('Cache-Control', 'private, no-store').json({ review: queue.review.map(moderatedForStaff), hidden: queue.hidden.map(moderatedForStaff) });
+  });
+
   router.get('/ideas/:ref', async (req, res) => {
     const ref = ideaRef.safeParse(req.params.ref);
     if (!ref.success) throw validationError(ref.error);
-    res.json({ idea: ideaForStaff(await ideaDetail(service.staff, ref.data)) });
+    const idea = await ideaDetail(service.staff, ref.data);
+    const [weeks, merges] = await Promise.all([supportersByWeek(service.staff, idea), ideaMergeInfo(service.staff.store, idea)]);
+    res.json({
+      idea: ideaForStaff(idea),
+      supportersByWeek: weeks,
+      ...(merges.mergedInto ? { mergedInto: merges.mergedInto._id } : {}),
+      merged: merges.mergedHere.map((merged) => ({ ref: merged._id, title: merged.title, createdAt: merged.createdAt })),
+    });
+  });
+
+  router.post('/ideas/:ref/moderation', async (req, res) => {
+    const ref = ideaRef.safeParse(req.params.ref);
+    if (!ref.success) throw validationError(ref.error);
+    const body = ideaModerationBody.safeParse(req.body);
+    if (!body.success) throw validationError(body.error);
+    res.json({ idea: ideaForStaff(await moderateIdea(service.staff, ref.data, body.data, actorOf(res))) });
+  });
+
+  router.post('/ideas/:ref/merge', async (req, res) => {
+    const ref = ideaRef.safeParse(req.params.ref);
+    if (!ref.success) throw validationError(ref.error);
+    const body = ideaMergeBody.safeParse(req.body);
+    if (!body.success) throw validationError(body.error);
+    const result = await mergeIdeas(service.staff, body.data.into, ref.data, actorOf(res));
+    res.json({ kept: ideaForStaff(result.kept), merged: ideaForStaff(result.merged), already: result.already });
   });
 
   router.post('/ideas/:ref/response', async (req, res) => {
@@ -55,4 +102,10 @@ export function ideaApiRoutes(service: Service): Router {
   });
 
   return router;
+}
+
+/** An idea in the moderation queue as the API shows it: counts and reasons, never who reported it. */
+function moderatedForStaff(idea: ModeratedIdea) {
+  const { reportSummary, ...rest } = idea;
+  return { ...ideaForStaff(rest), reportSummary };
 }

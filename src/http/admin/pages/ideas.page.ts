@@ -88,6 +88,7 @@ export function ideasView(view: {
   failed?: { ref: string; errors: string[]; form: AnswerForm };
 }): SafeHtml {
   return html`<h1>Ideas</h1>
+    <p><a href="/admin/ideas/moderation">Moderation queue</a> <span class="muted">(reported and hidden ideas)</span></p>
     <form class="filters" method="get" action="/admin/ideas" aria-label="Sort and filter ideas">
       <label
         >Sort
@@ -117,7 +118,11 @@ export function ideasView(view: {
             const failed = view.failed?.ref === idea._id ? view.failed : undefined;
             const form = failed?.form ?? { status: idea.status === 'new' ? 'under_review' : idea.status, note: '', notifySupporters: false };
             return html`<article class="card" id="${idea._id}">
-              <h2>${idea.title} <span class="badge ${idea.status}">${humanize(idea.status)}</span></h2>
+              <h2>
+                <a href="/admin/ideas/${encodeURIComponent(idea._id)}">${idea.title}</a> <span class="badge ${idea.status}">${humanize(idea.status)}</span>
+                ${idea.moderation?.state === 'hidden' ? html`<span class="badge hidden">Hidden</span>` : html``}
+                ${idea.mergedInto ? html`<span class="badge merged">Merged into ${idea.mergedInto}</span>` : html``}
+              </h2>
               <p>${lines(idea.details)}</p>
               <dl class="facts">
                 <dt>Reference</dt>
