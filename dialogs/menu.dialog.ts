@@ -30,6 +30,8 @@ export const menuDialog = defineDialog({
         ]),
       ],
       answer: (input, ctx) => {
+        // "report I-7K3QX" names an idea, not the menu's "Report a problem": references route.
+        if (input.nlu.entities.reference) return { reroute: true };
         const picked = ctx.pick(
           input,
           Object.keys(DESTINATIONS).map((id) => choice(ctx, id, `menu.${id}`)),
