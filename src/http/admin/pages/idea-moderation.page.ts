@@ -212,15 +212,15 @@ export function ideaPageView(view: {
       </dl>
       ${reportsView(view.reports)}
     </section>
-    <section class="card">
+    <div class="chart-narrow">
       ${barChart({
         id: 'supporters-by-week',
-        title: 'Supporters over time',
-        description: 'Supporters by the end of each week (weeks start on Monday, UTC).',
-        bars: view.weeks.map((week) => ({ label: `Week of ${week.week}`, value: week.total })),
+        title: 'Supporters over time (by week)',
+        description: 'Supporters by the end of each week, weeks from Monday (UTC).',
+        bars: view.weeks.map((week) => ({ label: week.week, value: week.total })),
         empty: 'No supporters yet.',
       })}
-    </section>
+    </div>
     ${
       merges.mergedHere.length
         ? html`<section class="card">

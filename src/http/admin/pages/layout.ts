@@ -106,6 +106,7 @@ const STYLES = `
   form.filters label { display: flex; flex-direction: column; font-size: 0.85rem; font-weight: 600; }
   form.filters input[type=number] { width: 6rem; }
   .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 1rem; }
+  .chart-narrow { max-width: 30rem; margin-bottom: 1rem; }
   figure.chart { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 0.75rem 1rem; }
   figure.chart figcaption { font-weight: 600; margin-bottom: 0.4rem; }
   figure.chart svg { width: 100%; height: auto; display: block; }
