@@ -55,7 +55,12 @@ export async function reportIdea(
  * Writes an idea's report count and puts it in the moderation queue; hides it when the count
  * reaches the threshold and staff never decided on it. Idempotent.
  */
-export async function settleReports(store: Pick<Collections, 'ideas' | 'ideaReports' | 'audit'>, ideaId: string, now: Date, reportsToHide: number): Promise<void> {
+export async function settleReports(
+  store: Pick<Collections, 'ideas' | 'ideaReports' | 'audit'>,
+  ideaId: string,
+  now: Date,
+  reportsToHide: number,
+): Promise<void> {
   for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
     const current = await store.ideas.get(ideaId);
     if (!current) return;

@@ -116,7 +116,11 @@ const WEEK_MS = 7 * 86_400_000;
  * latest 26): how many joined each week and how many there were by its end. Weeks start on
  * Monday, UTC, so a week is the same for every reader.
  */
-export async function supportersByWeek(deps: Pick<StaffDeps, 'store'>, idea: Pick<IdeaRecord, '_id' | 'createdAt'>, now: Date = new Date()): Promise<SupportWeek[]> {
+export async function supportersByWeek(
+  deps: Pick<StaffDeps, 'store'>,
+  idea: Pick<IdeaRecord, '_id' | 'createdAt'>,
+  now: Date = new Date(),
+): Promise<SupportWeek[]> {
   const supports = await deps.store.ideaSupports.find({ field: 'ideaId', equals: idea._id }, { order: 'asc', limit: SUPPORTS_READ });
   const perWeek = new Map<number, number>();
   for (const support of supports) perWeek.set(weekStart(support.at), (perWeek.get(weekStart(support.at)) ?? 0) + 1);

@@ -73,7 +73,13 @@ export interface ModerationDecision {
  * similar-ideas terms (nobody is offered it); restoring makes it visible again, and reports no
  * longer hide it by themselves (they put it back in review). Revision-checked; audited.
  */
-export async function moderateIdea(deps: Pick<StaffDeps, 'store'>, ref: string, decision: ModerationDecision, actor: Actor, now: Date = new Date()): Promise<IdeaRecord> {
+export async function moderateIdea(
+  deps: Pick<StaffDeps, 'store'>,
+  ref: string,
+  decision: ModerationDecision,
+  actor: Actor,
+  now: Date = new Date(),
+): Promise<IdeaRecord> {
   const { store } = deps;
   const note = decision.note.trim();
   if (!note) throw new StaffError(400, 'A note is required: say why');
@@ -81,7 +87,13 @@ export async function moderateIdea(deps: Pick<StaffDeps, 'store'>, ref: string, 
   for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
     const current = await store.ideas.get(ref.toUpperCase());
     if (!current) throw new StaffError(404, `No idea ${ref}`);
-    const moderation = { state: decision.action === 'hide' ? ('hidden' as const) : ('restored' as const), reason: 'staff' as const, by: actor.username, at: now, note };
+    const moderation = {
+      state: decision.action === 'hide' ? ('hidden' as const) : ('restored' as const),
+      reason: 'staff' as const,
+      by: actor.username,
+      at: now,
+      note,
+    };
     const { similarTerms: _terms, moderationQueue: _queued, ...rest } = current;
     const next: IdeaRecord =
       decision.action === 'hide'

@@ -127,7 +127,7 @@ async function moveResident(store: Collections, from: string, to: string, refere
     await store.transcripts.insert({ ...unsaved(entry), _id: movedId(entry._id, from, to), conversationId: to, ...inboundKeyAt(entry, to) });
   }
   // Records keyed by `<something>|<address>`: a copy under the new id, then the old one goes.
-  for (const collection of [store.ideaSupports, store.signups, store.deliveries] as Collection<StoredRecord & { address: string }>[]) {
+  for (const collection of [store.ideaSupports, store.ideaReports, store.signups, store.deliveries] as Collection<StoredRecord & { address: string }>[]) {
     for (const record of await collection.find({ field: 'address', equals: from })) {
       await collection.insert({ ...unsaved(record), _id: movedId(record._id, from, to), address: to });
       await collection.delete(record._id);

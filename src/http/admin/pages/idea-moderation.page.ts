@@ -158,17 +158,24 @@ function moderationFacts(idea: IdeaWithSupport, timeZone: string): SafeHtml {
   if (!moderation) return html``;
   const who = moderation.by === 'system' ? 'automatically, after reports' : `by ${moderation.by}`;
   return html`<dt>Moderation</dt>
-    <dd>
-      ${humanize(moderation.state)} ${who}, ${timeOf(moderation.at, timeZone)}${moderation.note ? html`: ${moderation.note}` : html``}
-    </dd>`;
+    <dd>${humanize(moderation.state)} ${who}, ${timeOf(moderation.at, timeZone)}${moderation.note ? html`: ${moderation.note}` : html``}</dd>`;
 }
 
 function reportsView(summary: IdeaReportSummary): SafeHtml {
   if (summary.total === 0) return html`<p class="muted">No reports.</p>`;
   const reasons = IDEA_REPORT_REASONS.filter((reason) => summary.byReason[reason] > 0);
   return html`<div class="reports">
-    <p><strong>${summary.total} report${summary.total === 1 ? '' : 's'}:</strong> ${reasons.map((reason, i) => html`${i > 0 ? ', ' : ''}${humanize(reason)} ${summary.byReason[reason]}`)}</p>
-    ${summary.texts.length ? html`<ul class="report-texts">${summary.texts.map((text) => html`<li>${text}</li>`)}</ul>` : html``}
+    <p>
+      <strong>${summary.total} report${summary.total === 1 ? '' : 's'}:</strong>
+      ${reasons.map((reason, i) => html`${i > 0 ? ', ' : ''}${humanize(reason)} ${summary.byReason[reason]}`)}
+    </p>
+    ${
+      summary.texts.length
+        ? html`<ul class="report-texts">
+            ${summary.texts.map((text) => html`<li>${text}</li>`)}
+          </ul>`
+        : html``
+    }
   </div>`;
 }
 
@@ -187,8 +194,8 @@ export function ideaPageView(view: {
     ${
       merges.mergedInto
         ? html`<p class="flash ok">
-            Merged into <a href="/admin/ideas/${encodeURIComponent(merges.mergedInto._id)}">${merges.mergedInto._id}</a> (${merges.mergedInto.title}); residents no longer
-            see it.
+            Merged into <a href="/admin/ideas/${encodeURIComponent(merges.mergedInto._id)}">${merges.mergedInto._id}</a> (${merges.mergedInto.title}); residents
+            no longer see it.
           </p>`
         : html``
     }
@@ -227,7 +234,10 @@ export function ideaPageView(view: {
             <h2>Merged into this idea</h2>
             <ul>
               ${merges.mergedHere.map(
-                (merged) => html`<li><a href="/admin/ideas/${encodeURIComponent(merged._id)}">${merged._id}</a> ${merged.title}, ${timeOf(merged.createdAt, view.timeZone)}</li>`,
+                (merged) =>
+                  html`<li>
+                    <a href="/admin/ideas/${encodeURIComponent(merged._id)}">${merged._id}</a> ${merged.title}, ${timeOf(merged.createdAt, view.timeZone)}
+                  </li>`,
               )}
             </ul>
           </section>`
