@@ -17,6 +17,11 @@ function reasonChoices(ctx: StepContext): Choice[] {
   return IDEA_REPORT_REASONS.map((reason) => choice(ctx, reason, `ideas.report_reason_${reason}`));
 }
 
+/** Support it, not this one, or report it as abusive. */
+function confirmChoices(ctx: StepContext): Choice[] {
+  return [...yesNoChoices(ctx, 'ideas.support', 'choice.no'), choice(ctx, 'report', 'ideas.report_choice')];
+}
+
 function reportCommand(ctx: StepContext, reason: IdeaReportReason, text?: string) {
   return {
     run: { type: 'idea.report' as const, input: { ref: str(ctx.slots.reportRef) ?? '', reason, ...(text ? { text } : {}) } },
@@ -41,7 +46,9 @@ export const ideasDialog = defineDialog({
   steps: {
     list: {
       load: (ctx) =>
-        str(ctx.slots.supportRef) || str(ctx.slots.reportRef) ? null : { command: { type: 'idea.listRecent', input: { limit: IDEAS_SHOWN } }, resultSlot: 'recent' },
+        str(ctx.slots.supportRef) || str(ctx.slots.reportRef)
+          ? null
+          : { command: { type: 'idea.listRecent', input: { limit: IDEAS_SHOWN } }, resultSlot: 'recent' },
       ask: (ctx) => {
         if (str(ctx.slots.reportRef)) return { skipTo: 'report_reason' };
         if (str(ctx.slots.supportRef)) return { skipTo: 'support' };
@@ -68,11 +75,13 @@ export const ideasDialog = defineDialog({
             ctx,
             'ideas.confirm_support',
             { title: idea?.title ?? '', ref: str(ctx.slots.supportRef) ?? '', count: idea?.supports ?? 0 },
-            yesNoChoices(ctx, 'ideas.support', 'choice.no'),
+            confirmChoices(ctx),
           ),
         ];
       },
       answer: (input, ctx) => {
+        // The idea shown can be reported from here too (issue 21), not only by "report I-…".
+        if (ctx.pick(input, confirmChoices(ctx)) === 'report') return { to: 'report_reason', set: { reportRef: str(ctx.slots.supportRef) ?? null } };
         const answer = answerYesNo(input, ctx, yesNoChoices(ctx, 'ideas.support', 'choice.no'));
         if (answer === 'yes') return { to: 'support' };
         if (answer === 'no') return { to: 'list', set: { supportRef: null } };

@@ -46,7 +46,9 @@ describe('reporting an idea by SMS, in English', () => {
     const { ref } = await anIdea();
     const chat = new TestConversation(service(), smsAddress());
     const ask = await chat.send(`report ${ref}`);
-    expect(ask).toBe(`Why are you reporting idea ${ref}?\n1. Spam or advertising\n2. Offensive or hateful\n3. Personal information\n4. Something else\nReply 1-4.`);
+    expect(ask).toBe(
+      `Why are you reporting idea ${ref}?\n1. Spam or advertising\n2. Offensive or hateful\n3. Personal information\n4. Something else\nReply 1-4.`,
+    );
     expect(await chat.send('1')).toBe(`Thanks for telling us. City staff will look at idea ${ref}.`);
     expect(await service().store.ideaReports.get(`${ref}|${chat.address}`)).toMatchObject({ ideaId: ref, reason: 'spam' });
     // "report" is not "support": nobody supports it, and it stays listed after one report.
@@ -66,6 +68,30 @@ describe('reporting an idea by SMS, in English', () => {
     expect(await chat.send('hmm')).toContain('Please pick one of the options');
     expect(await chat.send('3')).toBe(`${ref} is your own idea, so you cannot report it.`);
     expect(await service().store.ideaReports.count({ field: 'ideaId', equals: ref })).toBe(0);
+  });
+});
+
+describe('reporting from the list of ideas', () => {
+  it('offers "Report it" beside supporting the idea picked, by button and by number', async () => {
+    const { ref } = await anIdea('Win a free phone now');
+    const chat = telegramChat();
+    const list = await chat.sendRaw('see ideas');
+    const picked = await chat.sendRaw({ choice: buttonId(list, /^Win a free phone now/) });
+    expect(picked.flatMap((m) => m.buttons ?? []).map((b) => b.label)).toEqual(['Yes, support it', 'No', 'Report it']);
+    const reasons = await chat.sendRaw({ choice: buttonId(picked, /^Report it$/) });
+    expect(reasons[0]?.text).toBe(`Why are you reporting idea ${ref}?`);
+    expect(await chat.send({ choice: buttonId(reasons, /^Spam/) })).toBe(`Thanks for telling us. City staff will look at idea ${ref}.`);
+
+    const sms = new TestConversation(service(), smsAddress());
+    await sms.send('hola');
+    const listed = await sms.send('ver ideas');
+    const line = listed.split('\n').find((text) => text.includes('Win a free phone now'));
+    const confirm = await sms.send(line!.split('.')[0]!);
+    expect(confirm).toContain('3. Denunciarla');
+    expect(await sms.send('3')).toContain(`¿Por qué denuncias la idea ${ref}?`);
+    expect(await sms.send('2')).toContain('Gracias por avisarnos');
+    expect(await service().store.ideaReports.count({ field: 'ideaId', equals: ref })).toBe(2);
+    expect(await service().store.ideaSupports.count({ field: 'ideaId', equals: ref })).toBe(0);
   });
 });
 
