@@ -43,7 +43,12 @@ describe.skipIf(!hasChromium)('moderating ideas in a browser', () => {
       createdAt: new Date(Date.now() - 20 * day),
     });
     for (const [i, daysAgo] of [19, 12, 11, 3].entries())
-      await app.service.store.ideaSupports.insert({ _id: `${ref}|sms:+1555700000${i}`, ideaId: ref, address: `sms:+1555700000${i}`, at: new Date(Date.now() - daysAgo * day) });
+      await app.service.store.ideaSupports.insert({
+        _id: `${ref}|sms:+1555700000${i}`,
+        ideaId: ref,
+        address: `sms:+1555700000${i}`,
+        at: new Date(Date.now() - daysAgo * day),
+      });
     for (const [say, reason] of [
       ['1', null],
       ['4', 'It is an <b>advert</b>'],

@@ -180,7 +180,9 @@ describe('merging two ideas', () => {
     await supportAs(onlyKept, kept);
     // The kept idea's author supported the merged one: they are not their own supporter.
     await supportAs(keptAuthor, merged);
-    const sentBefore = new Map(await Promise.all([keptAuthor, mergedAuthor, onlyMerged, both, onlyKept].map(async (c) => [c.address, sentTo(c.address).length] as const)));
+    const sentBefore = new Map(
+      await Promise.all([keptAuthor, mergedAuthor, onlyMerged, both, onlyKept].map(async (c) => [c.address, sentTo(c.address).length] as const)),
+    );
 
     const result = await postJson(api(`/ideas/${merged}/merge`), { into: kept.toLowerCase() }, auth);
     expect(result.status).toBe(200);
@@ -251,7 +253,12 @@ describe('supporters over time', () => {
     const ref = await anIdea(smsAddress(), 'Weekly idea', 15);
     const day = 86_400_000;
     for (const [i, daysAgo] of [14, 13, 6, 0].entries())
-      await app.service.store.ideaSupports.insert({ _id: `${ref}|sms:+1555800000${i}`, ideaId: ref, address: `sms:+1555800000${i}`, at: new Date(Date.now() - daysAgo * day) });
+      await app.service.store.ideaSupports.insert({
+        _id: `${ref}|sms:+1555800000${i}`,
+        ideaId: ref,
+        address: `sms:+1555800000${i}`,
+        at: new Date(Date.now() - daysAgo * day),
+      });
     const weeks: { week: string; added: number; total: number }[] = (await getJson(`/ideas/${ref}`)).body.supportersByWeek;
     expect(weeks.length).toBeGreaterThanOrEqual(3);
     expect(weeks.at(-1)!.total).toBe(4);
