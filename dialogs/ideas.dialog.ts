@@ -97,7 +97,14 @@ export const ideasDialog = defineDialog({
       answer: () => ({ reroute: true }),
     },
     report_reason: {
-      ask: (ctx) => [ask(ctx, 'ideas.report_reason', { ref: str(ctx.slots.reportRef) ?? '' }, reasonChoices(ctx))],
+      // Whether they may report it first: the author, or a resident who reported it already, is
+      // told so at once rather than after picking a reason.
+      load: (ctx) => ({ command: { type: 'idea.report', input: { ref: str(ctx.slots.reportRef) ?? '' } }, resultSlot: 'reportable' }),
+      ask: (ctx) => {
+        const outcome = result<{ outcome: string }>(ctx.slots.reportable)?.outcome ?? 'not_found';
+        if (outcome !== 'ready') return { finish: true, say: [say(ctx, `ideas.report_${outcome}`, { ref: str(ctx.slots.reportRef) ?? '' })] };
+        return [ask(ctx, 'ideas.report_reason', { ref: str(ctx.slots.reportRef) ?? '' }, reasonChoices(ctx))];
+      },
       answer: (input, ctx) => {
         const picked = ctx.pick(input, reasonChoices(ctx)) as IdeaReportReason | null;
         if (picked === 'other') return { to: 'report_other' };

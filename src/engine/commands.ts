@@ -146,8 +146,11 @@ export interface CommandResults {
   'idea.listRecent': { ideas: IdeaSummary[] };
   /** `unavailable`: hidden by moderation or merged into another idea. */
   'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' | 'unavailable' };
-  /** A resident's report of an idea as abusive (one per resident); `not_found` for one residents cannot see. */
-  'idea.report': { outcome: 'reported' | 'already' | 'own' | 'not_found' };
+  /**
+   * A resident's report of an idea as abusive (one per resident); `not_found` for one residents
+   * cannot see; `ready` when asked without a reason and they may report it.
+   */
+  'idea.report': { outcome: 'reported' | 'already' | 'own' | 'not_found' | 'ready' };
   /** Every open, upcoming role that matches, those with a spot left first (the dialog pages them). */
   'role.list': { roles: RoleSummary[]; interests: string[]; neighbourhoods: string[] };
   'role.get': { role: RoleView | null };
@@ -190,8 +193,8 @@ export interface CommandInputs {
   'idea.findSimilar': { text: string };
   'idea.listRecent': { limit: number };
   'idea.support': { ref: string };
-  /** `text`: the resident's own words, for the `other` reason. */
-  'idea.report': { ref: string; reason: IdeaReportReason; text?: string };
+  /** Without `reason`, only whether they may report it (before asking why). `text`: their own words, for `other`. */
+  'idea.report': { ref: string; reason?: IdeaReportReason; text?: string };
   'role.list': { interest?: string; neighbourhood?: string };
   'role.get': { ref: string };
   /**

@@ -13,7 +13,7 @@ import type { IdeaRecord, IdeaReportReason } from '../domain/records.js';
 import type { Collections } from '../store/store.port.js';
 
 /** What reporting an idea did. */
-export type IdeaReportOutcome = 'reported' | 'already' | 'own' | 'not_found';
+export type IdeaReportOutcome = 'reported' | 'already' | 'own' | 'not_found' | 'ready';
 
 /** The longest "other" reason kept (a sentence, not an essay). */
 export const IDEA_REPORT_TEXT_MAX = 500;
@@ -25,17 +25,19 @@ export const SYSTEM_ACTOR = 'system';
 
 /**
  * Records one resident's report of an idea, and hides the idea when it reaches the threshold.
- * An idea residents cannot see (hidden, merged) is `not_found`; the author cannot report their own.
+ * An idea residents cannot see (hidden, merged) is `not_found`; the author cannot report their
+ * own. Without a reason it only says whether they may (`ready`), so the dialog asks why only then.
  */
 export async function reportIdea(
   store: Pick<Collections, 'ideas' | 'ideaReports' | 'audit'>,
-  input: { ref: string; reason: IdeaReportReason; text?: string },
+  input: { ref: string; reason?: IdeaReportReason | undefined; text?: string | undefined },
   scope: { address: string; now: Date },
   reportsToHide: number,
 ): Promise<IdeaReportOutcome> {
   const idea = await store.ideas.get(input.ref.toUpperCase());
   if (!idea || !shownToResidents(idea)) return 'not_found';
   if (idea.authorAddress === scope.address) return 'own';
+  if (!input.reason) return (await store.ideaReports.get(`${idea._id}|${scope.address}`)) ? 'already' : 'ready';
   const text = input.reason === 'other' ? input.text?.trim().slice(0, IDEA_REPORT_TEXT_MAX) : undefined;
   const inserted = await store.ideaReports.insert({
     _id: `${idea._id}|${scope.address}`,
