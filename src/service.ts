@@ -171,7 +171,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       ideaReportsToHide: config.ideaReportsToHide,
       geocoder,
       forwardToOpen311: config.open311Client !== null,
-      ideaTerms: (text, locale) => nlu.ideaTerms(text, locale),
+      ideaTerms: (text, locale) => nlu.ideaTerms(text, locale ?? nlu.detectLocale(text) ?? config.defaultLocale),
     },
   );
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale, senderLimit: config.rateLimits.messages });

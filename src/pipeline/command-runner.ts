@@ -22,7 +22,7 @@ import type {
   SignupSummary,
 } from '../engine/commands.js';
 import type { Collections, FindOptions, Store } from '../store/store.port.js';
-import type { ShiftRecord, SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
+import type { IdeaRecord, ShiftRecord, SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { withOpenReportKeys } from '../domain/open-report-keys.js';
@@ -92,8 +92,11 @@ export interface CommandRunnerOptions {
   geocoder?: Geocoder | null;
   /** OPEN311_ENDPOINT is set: every new report is forwarded to the city's Open311 server by a job. */
   forwardToOpen311?: boolean;
-  /** The NLU's idea terms ("similar ideas?"); without it ideas carry none and none is ever offered. */
-  ideaTerms?: (text: string, locale: string) => string[];
+  /**
+   * The NLU's idea terms ("similar ideas?") in a locale, or in the text's detected language when
+   * none is given; without it ideas carry none and none is ever offered.
+   */
+  ideaTerms?: (text: string, locale?: string) => string[];
   /** IDEA_REPORTS_TO_HIDE: how many residents' reports hide an idea until staff decide. */
   ideaReportsToHide?: number;
 }
@@ -114,7 +117,7 @@ export class CommandRunner {
   private readonly duplicateRadiusM: number;
   private readonly geocoder: Geocoder | null;
   private readonly forwardToOpen311: boolean;
-  private readonly ideaTerms: ((text: string, locale: string) => string[]) | undefined;
+  private readonly ideaTerms: ((text: string, locale?: string) => string[]) | undefined;
   private readonly ideaReportsToHide: number;
 
   constructor(
@@ -132,6 +135,15 @@ export class CommandRunner {
     this.forwardToOpen311 = options.forwardToOpen311 ?? false;
     this.ideaTerms = options.ideaTerms;
     this.ideaReportsToHide = options.ideaReportsToHide ?? DEFAULT_IDEA_REPORTS_TO_HIDE;
+  }
+
+  /**
+   * The `similarTerms` an idea should carry ("similar ideas?"), from its title and details in their
+   * detected language: none for an idea residents may not see (hidden, merged) or the city will not do.
+   */
+  similarTermsFor(idea: IdeaRecord): { similarTerms?: string[] } {
+    if (!shownToResidents(idea) || idea.status === 'not_planned') return {};
+    return similarTermsOf(this.ideaTerms?.(`${idea.title}\n${idea.details}`));
   }
 
   /** Runs one command and returns its result for the engine. */

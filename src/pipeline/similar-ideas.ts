@@ -10,6 +10,7 @@
  * CANDIDATES_PER_TERM ideas of each of its RAREST_TERMS rarest terms. An idea that shares none of
  * those terms is not found; the rarest are the ones that matter to the score anyway.
  */
+import { shownToResidents } from '../domain/idea-visibility.js';
 import type { IdeaRecord } from '../domain/records.js';
 import type { Collections } from '../store/store.port.js';
 
@@ -122,7 +123,7 @@ const BACKFILL_READ = 50_000;
  * reads every idea once (newest first, at most BACKFILL_READ), later ones the newest only (an
  * instance of the previous version may have filed some during a rolling upgrade). An idea's
  * language is not stored: it is detected from its text (else the city's default). Ideas the city
- * will not do are left without. Revision-checked and idempotent; safe on several instances.
+ * will not do, hidden and merged ones are left without. Revision-checked and idempotent; safe on several instances.
  */
 export async function backfillIdeaTerms(
   store: Pick<Collections, 'ideas' | 'meta'>,
@@ -132,7 +133,7 @@ export async function backfillIdeaTerms(
   const ideas = await store.ideas.find({ field: 'kind', equals: 'idea' }, { order: 'desc', limit: marked ? RECENT_CHECKED : BACKFILL_READ });
   let updated = 0;
   for (const idea of ideas) {
-    if (idea.similarTerms || idea.status === 'not_planned') continue;
+    if (idea.similarTerms || idea.status === 'not_planned' || !shownToResidents(idea)) continue;
     const found = similarTermsOf(terms(`${idea.title}\n${idea.details}`));
     // Another writer that changed it meanwhile wins; the next start looks again.
     if (found.similarTerms && (await store.ideas.replace({ ...idea, ...found }, idea._rev))) updated += 1;

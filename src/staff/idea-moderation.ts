@@ -74,7 +74,7 @@ export interface ModerationDecision {
  * longer hide it by themselves (they put it back in review). Revision-checked; audited.
  */
 export async function moderateIdea(
-  deps: Pick<StaffDeps, 'store'>,
+  deps: Pick<StaffDeps, 'store' | 'runner'>,
   ref: string,
   decision: ModerationDecision,
   actor: Actor,
@@ -98,10 +98,9 @@ export async function moderateIdea(
     const next: IdeaRecord =
       decision.action === 'hide'
         ? { ...rest, moderation, moderationQueue: 'hidden' }
-        : // TODO(lead, issue 21): recompute the similar-ideas terms here (`similarTerms: similarTermsOf(current)`)
-          // when it has none, so a restored idea is offered again as a similar idea; hiding deleted them.
-          // (A merged idea stays merged, and is offered to nobody, whatever staff decide.)
-          { ...rest, ...(current.similarTerms ? { similarTerms: current.similarTerms } : {}), moderation };
+        : // Restored: offered again as a similar idea (hiding deleted its terms); a merged idea stays
+          // merged, and is offered to nobody, whatever staff decide.
+          { ...rest, moderation, ...deps.runner.similarTermsFor({ ...rest, moderation }) };
     if (await store.ideas.replace(next, current._rev)) {
       await recordAudit(
         store,
