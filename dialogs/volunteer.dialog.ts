@@ -10,14 +10,8 @@ import type { Choice } from '../src/core/message.js';
 import { shorten } from '../src/engine/text.js';
 import { answerYesNo, ask, choice, freeText, namedIn, notAnAnswer, result, say, str, yesNoChoices } from './dialog-kit.js';
 import { askShift, backToList, pickedShift, signupWhen } from './volunteer-shifts.js';
+import { heading, nextPage, pageOf, pageSize, typedWord, unwrapped } from './list-pages.js';
 
-/**
- * Roles (or sign-ups) on a page. With buttons, eight and the three fixed choices stay within
- * every chat's button limit (13 on the web page). Without them (SMS), four short lines keep a
- * page within two SMS segments (test/dialogs/volunteer-paging.transcript.test.ts measures it).
- */
-const PAGE_WITH_BUTTONS = 8;
-const PAGE_AS_TEXT = 4;
 /** A title in an SMS list line is cut to this many characters (the details show it whole). */
 const TITLE_AS_TEXT = 30;
 /** An SMS list line tells the spots left only when this few are (or none): it saves a page's characters. */
@@ -35,19 +29,6 @@ const QUERY_QUOTED = 30;
 const NAME_MAX = 80;
 
 type RoleList = { roles: RoleSummary[]; interests: string[]; neighbourhoods: string[] };
-
-function pageSize(ctx: StepContext): number {
-  return ctx.channel.buttons ? PAGE_WITH_BUTTONS : PAGE_AS_TEXT;
-}
-
-/** The page a slot holds, within the pages there are now (a list may have shrunk since). */
-function pageOf(ctx: StepContext, slot: string, count: number): { page: number; from: number; to: number; last: boolean } {
-  const size = pageSize(ctx);
-  const pages = Math.max(1, Math.ceil(count / size));
-  const held = ctx.slots[slot];
-  const page = Math.min(typeof held === 'number' && held > 0 ? Math.floor(held) : 0, pages - 1);
-  return { page, from: page * size, to: Math.min(count, (page + 1) * size), last: page === pages - 1 };
-}
 
 function listedRoles(ctx: StepContext): RoleSummary[] {
   return result<RoleList>(ctx.slots.list)?.roles ?? [];
@@ -102,15 +83,6 @@ function matchChoices(ctx: StepContext): Choice[] {
   ];
 }
 
-/**
- * A word typed for one of `words` ("more", "más", "filter"), not a number: "1" would pick the
- * first of them, wherever it is on the page.
- */
-function typedWord(input: StepInput, ctx: StepContext, words: readonly Choice[]): string | null {
-  if (input.choice || /\d/.test(input.text)) return null;
-  return ctx.pick(input, words);
-}
-
 /** Part of a title typed on a list: one role opens it, several are listed to pick from. */
 function roleByTitle(input: StepInput, ctx: StepContext): StepOutcome | null {
   if (input.choice) return null;
@@ -119,30 +91,6 @@ function roleByTitle(input: StepInput, ctx: StepContext): StepOutcome | null {
   if (named.length === 1 && only) return { to: 'detail', set: { roleRef: only.ref } };
   if (named.length > 1) return { to: 'matches', set: { matches: named.map((role) => role.ref), query: input.text } };
   return null;
-}
-
-/** The next page, or the first again after the last (`wrapped`: its heading says so). */
-function nextPage(ctx: StepContext, step: string, slot: string, count: number): StepOutcome {
-  const { last, page } = pageOf(ctx, slot, count);
-  return last ? { to: step, set: { [slot]: null, wrapped: true } } : { to: step, set: { [slot]: page + 1 } };
-}
-
-/**
- * A list's answer, with `wrapped` cleared: "that's all, from the start" heads the first page
- * once, right after "more" on the last. (In the heading, not a line before it: a page by SMS
- * has no characters to spare.)
- */
-function unwrapped(outcome: StepOutcome): StepOutcome {
-  if (!('to' in outcome) && !('run' in outcome)) return outcome;
-  return { ...outcome, set: { wrapped: null, ...outcome.set } };
-}
-
-/** A list's heading: how many, which ones this page shows, or that the list starts again. */
-function heading(ctx: StepContext, keys: { all: string; page: string; again: string; wrapped: string }, slot: string, count: number): string {
-  const { from, to } = pageOf(ctx, slot, count);
-  const again = ctx.slots.wrapped === true;
-  if (count <= pageSize(ctx)) return ctx.t(again ? keys.wrapped : keys.all, { count });
-  return ctx.t(again ? keys.again : keys.page, { from: from + 1, to, count });
 }
 
 /** "My sign-ups" from a list: the whole list, from its first page. */

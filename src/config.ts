@@ -63,6 +63,7 @@ const schema = z.object({
     .regex(/^(off|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)$/, 'must be like 21:00-08:00 (local time in CITY_TIMEZONE), or off')
     .default('21:00-08:00'),
   VOLUNTEER_CALL_ANSWER_HOURS: z.coerce.number().positive().max(720).default(72),
+  IDEA_SUPPORT_THRESHOLD: z.coerce.number().int().min(0).max(1_000_000).default(25),
   BROADCAST_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   REPORT_FOLLOW_UP_HOURS: z.coerce.number().positive().max(720).default(72),
   // "Is it fixed?": days after a report is fixed or closed; 0 turns the question off.
@@ -161,6 +162,8 @@ export interface Config {
   quietHours: { start: number; end: number } | null;
   /** How long a "yes" to a volunteer call counts by default. */
   volunteerCallAnswerHours: number;
+  /** Supporters an idea needs to go to staff review, unless staff set its own (0: no threshold). */
+  ideaSupportThreshold: number;
   /** How long a broadcast delivery claimed by one instance's worker is that worker's; then another may take it over. */
   broadcastLeaseMs: number;
   /** How long a reply to a report's status update is added to the report. */
@@ -336,6 +339,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     seedDemoData: c.SEED_DEMO_DATA,
     quietHours: quietHoursOf(c.QUIET_HOURS),
     volunteerCallAnswerHours: c.VOLUNTEER_CALL_ANSWER_HOURS,
+    ideaSupportThreshold: c.IDEA_SUPPORT_THRESHOLD,
     broadcastLeaseMs: c.BROADCAST_LEASE_SECONDS * 1000,
     reportFollowUpHours: c.REPORT_FOLLOW_UP_HOURS,
     fixSurveyDays: c.FIX_SURVEY_DAYS,

@@ -172,6 +172,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       geocoder,
       forwardToOpen311: config.open311Client !== null,
       ideaTerms: (text, locale) => nlu.ideaTerms(text, locale ?? nlu.detectLocale(text) ?? config.defaultLocale),
+      ideaSupportThreshold: config.ideaSupportThreshold,
     },
   );
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale, senderLimit: config.rateLimits.messages });

@@ -333,6 +333,16 @@ export interface IdeaRecord extends StoredRecord {
    */
   similarTerms?: string[];
   /**
+   * How many residents support it (issue 21): recounted from the `ideaSupports` index with each
+   * support (a revision-checked write), so "popular ideas" is one read and a sort. Ideas stored
+   * before it count as 0 until their next support.
+   */
+  supporters?: number;
+  /** Staff's own support threshold for this idea; absent: IDEA_SUPPORT_THRESHOLD (0: none). */
+  supportThreshold?: number;
+  /** When it reached its support threshold and went to staff review (set once). */
+  thresholdReachedAt?: Date;
+  /**
    * Staff's (or the automatic hide's) last moderation decision. A `hidden` idea is never shown
    * to residents nor counted (src/domain/idea-visibility.ts); `restored` is staff's "it may stay",
    * after which reports no longer hide it by themselves.
@@ -665,6 +675,25 @@ export interface AudienceFilter {
   reports?: string[];
   /** `false` leaves out the opted-in residents (only the reports' residents); absent means in. */
   optedIn?: boolean;
+  /**
+   * The supporters and the author of this idea (issue 21: "they reached the threshold", "the
+   * city answered"), instead of the residents who opted in to volunteer calls; no other field
+   * narrows it.
+   */
+  ideaId?: string;
+}
+
+/** What residents behind an idea are told (issue 21), composed in each resident's language. */
+export interface IdeaNotice {
+  /** `reached`: it reached its support threshold and went to staff review; `answered`: staff answered. */
+  event: 'reached' | 'answered';
+  ideaId: string;
+  title: string;
+  status: IdeaRecord['status'];
+  /** The supporters it reached (for `reached`). */
+  supporters?: number;
+  /** Staff's note with the answer. */
+  note?: string;
 }
 
 /** Where a broadcast is. */
@@ -690,6 +719,11 @@ export interface BroadcastRecord extends StoredRecord {
   createdAt: Date;
   updatedAt: Date;
   finishedAt?: Date;
+  /**
+   * A notice to an idea's supporters (issue 21) instead of staff's text (`messages` is then
+   * empty): the worker plans it at once and composes it in each resident's language.
+   */
+  ideaNotice?: IdeaNotice;
 }
 
 /** Where one recipient's delivery of a broadcast is. */

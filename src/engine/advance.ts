@@ -741,7 +741,8 @@ class Turn {
       case 'find_volunteer':
         return this.startDialog('volunteer', {});
       case 'browse_ideas':
-        return this.startDialog('ideas', {});
+        // `said` lets the list be the one asked for ("popular ideas", "ideas in Riverside").
+        return this.startDialog('ideas', { said: input.text });
       case 'my_signups':
         // The volunteer dialog's own "my sign-ups" step lists them and can cancel one; `said`
         // lets it go straight to the one a message names ("cancel my food bank shift").

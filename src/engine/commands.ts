@@ -62,6 +62,9 @@ export interface IdeaSummary {
   title: string;
   supports: number;
   status: string;
+  /** Its details, cut to a phone screen (the list keeps a page of these in the conversation). */
+  details?: string;
+  neighbourhood?: string;
 }
 
 /** A line in a list of volunteer roles. */
@@ -143,7 +146,8 @@ export interface CommandResults {
   'idea.create': { ref: string };
   /** The closest ideas already made (at most two, best first), to support instead of filing. */
   'idea.findSimilar': { ideas: SimilarIdeaView[] };
-  'idea.listRecent': { ideas: IdeaSummary[] };
+  /** One page of the ideas asked for, and how many there are in all. */
+  'idea.browse': { ideas: IdeaSummary[]; total: number };
   /** `unavailable`: hidden by moderation or merged into another idea. */
   'idea.support': { outcome: 'supported' | 'already' | 'own' | 'not_found' | 'unavailable' };
   /**
@@ -191,7 +195,8 @@ export interface CommandInputs {
   'idea.create': { title: string; details: string; neighbourhood?: string };
   /** `text`: the new idea as far as the resident has written it, in the conversation's language. */
   'idea.findSimilar': { text: string };
-  'idea.listRecent': { limit: number };
+  /** Newest or most supported first, optionally one neighbourhood's; `offset` and `limit` make a page. */
+  'idea.browse': { order: 'newest' | 'popular'; neighbourhood?: string; offset: number; limit: number };
   'idea.support': { ref: string };
   /** Without `reason`, only whether they may report it (before asking why). `text`: their own words, for `other`. */
   'idea.report': { ref: string; reason?: IdeaReportReason; text?: string };

@@ -38,7 +38,9 @@ import { answerSurvey } from './report-surveys.js';
 import { findSimilarIdeas, similarTermsOf } from './similar-ideas.js';
 import { checkinView, recordCheckin } from './shift-checkins.js';
 import { reportIdea } from './idea-reports.js';
-import { ideasToRead, shownToResidents } from '../domain/idea-visibility.js';
+import { shownToResidents } from '../domain/idea-visibility.js';
+import { supportIdea, visibleIdeas } from './idea-support.js';
+import { shorten } from '../engine/text.js';
 
 /** Who a command runs for, and which inbound message caused it. */
 export interface CommandScope {
@@ -79,6 +81,10 @@ const SHIFTS_READ = 20;
 /** "My reports" reads this many of the resident's newest own and followed reports, and lists the first few. */
 const MY_REPORTS_READ = 20;
 const MY_REPORTS_LISTED = 5;
+/** Ideas on one page of a resident's list, at most (the dialog asks for 4 or 8). */
+const IDEA_PAGE_MAX = 10;
+/** An idea's details as a list keeps them for the idea's own page: a phone screen. */
+const IDEA_DETAILS_SHOWN = 300;
 
 /** Settings of the runner (from the configuration). */
 export interface CommandRunnerOptions {
@@ -99,6 +105,8 @@ export interface CommandRunnerOptions {
   ideaTerms?: (text: string, locale?: string) => string[];
   /** IDEA_REPORTS_TO_HIDE: how many residents' reports hide an idea until staff decide. */
   ideaReportsToHide?: number;
+  /** IDEA_SUPPORT_THRESHOLD: supporters that send an idea to staff review (0: none; an idea may have its own). */
+  ideaSupportThreshold?: number;
 }
 
 /** HANDOFF_IDLE_MINUTES' default, for runners built without the configuration (tests). */
@@ -119,6 +127,7 @@ export class CommandRunner {
   private readonly forwardToOpen311: boolean;
   private readonly ideaTerms: ((text: string, locale?: string) => string[]) | undefined;
   private readonly ideaReportsToHide: number;
+  private readonly ideaSupportThreshold: number;
 
   constructor(
     private readonly store: Collections & Pick<Store, 'media'>,
@@ -133,6 +142,7 @@ export class CommandRunner {
     this.duplicateRadiusM = options.duplicateRadiusM ?? DEFAULT_DUPLICATE_RADIUS_M;
     this.geocoder = options.geocoder ?? null;
     this.forwardToOpen311 = options.forwardToOpen311 ?? false;
+    this.ideaSupportThreshold = options.ideaSupportThreshold ?? 0;
     this.ideaTerms = options.ideaTerms;
     this.ideaReportsToHide = options.ideaReportsToHide ?? DEFAULT_IDEA_REPORTS_TO_HIDE;
   }
@@ -189,21 +199,22 @@ export class CommandRunner {
         const ideas = await findSimilarIdeas(this.store, terms);
         return { type: command.type, value: { ideas: ideas.map(({ ref, title, supporters }) => ({ ref, title, supporters })) } };
       }
-      case 'idea.listRecent': {
-        const read = await this.store.ideas.find({ field: 'kind', equals: 'idea' }, { order: 'desc', limit: ideasToRead(command.input.limit) });
-        const ideas = read.filter(shownToResidents).slice(0, command.input.limit);
-        const withSupport = await Promise.all(
-          ideas.map(async (idea) => ({
-            ref: idea._id,
-            title: idea.title,
-            status: idea.status,
-            supports: await this.store.ideaSupports.count({ field: 'ideaId', equals: idea._id }),
-          })),
-        );
-        return { type: command.type, value: { ideas: withSupport } };
+      case 'idea.browse': {
+        const { order, neighbourhood, offset, limit } = command.input;
+        const ideas = await visibleIdeas(this.store, { order, ...(neighbourhood ? { neighbourhood } : {}) });
+        const page = ideas.slice(Math.max(0, offset), Math.max(0, offset) + Math.min(Math.max(1, limit), IDEA_PAGE_MAX));
+        const summaries = page.map((idea) => ({
+          ref: idea._id,
+          title: idea.title,
+          status: idea.status,
+          supports: idea.supporters ?? 0,
+          ...(idea.details ? { details: shorten(idea.details, IDEA_DETAILS_SHOWN) } : {}),
+          ...(idea.neighbourhood ? { neighbourhood: idea.neighbourhood } : {}),
+        }));
+        return { type: command.type, value: { ideas: summaries, total: ideas.length } };
       }
       case 'idea.support':
-        return { type: command.type, value: { outcome: await this.supportIdea(command.input.ref, scope) } };
+        return { type: command.type, value: { outcome: await supportIdea(this.store, command.input.ref, scope, this.ideaSupportThreshold) } };
       case 'idea.report':
         return { type: command.type, value: { outcome: await reportIdea(this.store, command.input, scope, this.ideaReportsToHide) } };
       case 'role.list':
@@ -438,15 +449,6 @@ export class CommandRunner {
       if (await record.insert(ref)) return { ref };
     }
     throw new Error('Could not draw a free reference');
-  }
-
-  private async supportIdea(ref: string, scope: CommandScope): Promise<'supported' | 'already' | 'own' | 'not_found' | 'unavailable'> {
-    const idea = await this.store.ideas.get(ref.toUpperCase());
-    if (!idea) return 'not_found';
-    if (!shownToResidents(idea)) return 'unavailable';
-    if (idea.authorAddress === scope.address) return 'own';
-    const inserted = await this.store.ideaSupports.insert({ _id: `${idea._id}|${scope.address}`, ideaId: idea._id, address: scope.address, at: scope.now });
-    return inserted ? 'supported' : 'already';
   }
 
   /**

@@ -34,6 +34,7 @@ import type { BroadcastRecord, DeliveryRecord } from '../domain/records.js';
 import type { Collections } from '../store/store.port.js';
 import { BROADCAST_CHANNELS, countIn, deliveryBucket, finishIfSettled, finishPlanning, planBroadcast, withState, type Reaches } from './broadcasts.js';
 import type { Notification, ResidentNotifier } from './resident-notifier.js';
+import { ideaNoticeText } from '../pipeline/idea-support.js';
 
 /** What the worker needs; `now` and the timings are there for tests. */
 export interface BroadcastWorkerOptions {
@@ -179,7 +180,8 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
     for (const broadcast of scheduled) {
       if (broadcast.sendAt.getTime() > at.getTime()) return broadcast.sendAt.getTime() - at.getTime();
       if (broadcast.planned === 0) {
-        await replanIfCutOff(broadcast, at);
+        // An idea's notice is written by a resident's support or a staff answer, and planned here.
+        await (broadcast.ideaNotice ? plan(broadcast, at) : replanIfCutOff(broadcast, at));
         continue;
       }
       // Every lane may try; the revision check lets one win.
@@ -192,12 +194,25 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
 
   /** Plans again a broadcast whose planning a crash cut off (a planning in progress is left alone). */
   async function replanIfCutOff(broadcast: BroadcastRecord, at: Date): Promise<void> {
-    if (at.getTime() - broadcast.createdAt.getTime() < PLAN_STALE_MS || planning.has(broadcast._id)) return;
+    if (at.getTime() - broadcast.createdAt.getTime() < PLAN_STALE_MS) return;
+    await plan(broadcast, at);
+  }
+
+  /**
+   * Plans a broadcast's deliveries, in batches (see `planBroadcast`). Two instances planning one
+   * broadcast at once insert the same ids, so each resident still has one delivery, and either's
+   * count of them is the whole plan.
+   */
+  async function plan(broadcast: BroadcastRecord, at: Date): Promise<void> {
+    if (planning.has(broadcast._id)) return;
     planning.add(broadcast._id);
     try {
       const plan = await planBroadcast(store, options.reaches, broadcast);
       await finishPlanning(store, broadcast._id, at);
-      logger.info({ broadcastId: broadcast._id, planned: plan.planned }, 'broadcast planned again after an interrupted plan');
+      logger.info(
+        { broadcastId: broadcast._id, planned: plan.planned },
+        broadcast.ideaNotice ? 'idea notice planned' : 'broadcast planned again after an interrupted plan',
+      );
     } finally {
       planning.delete(broadcast._id);
     }
@@ -358,7 +373,11 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
   }
 
   function notificationFor(delivery: DeliveryRecord, broadcast: BroadcastRecord): Notification {
-    const { roleId } = broadcast;
+    const { roleId, ideaNotice } = broadcast;
+    if (ideaNotice) {
+      // News of an idea they support or shared: no call, no answer expected (a reply is a new message).
+      return { purpose: 'notification', key: delivery._id, compose: (_locale, t): Reply[] => [{ kind: 'text', text: ideaNoticeText(ideaNotice, t) }] };
+    }
     return {
       // A shift's volunteers are messaged about the shift they signed up for, not called: they
       // need not have opted in to volunteer calls (STOP still stops it, in the notifier).

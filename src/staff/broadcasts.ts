@@ -53,8 +53,11 @@ export const MAX_ANSWER_WINDOW_HOURS = 720;
  */
 export const MAX_AUDIENCE_REPORTS = 200;
 
-/** The store parts an audience is read from: residents, and the reports and followers of a Love Your Block call. */
-export type AudienceStore = Pick<Collections, 'residents' | 'reports' | 'reportFollowers' | 'signups'>;
+/**
+ * The store parts an audience is read from: residents; the reports and followers of a Love Your
+ * Block call; a shift's sign-ups; an idea's supports.
+ */
+export type AudienceStore = Pick<Collections, 'residents' | 'reports' | 'reportFollowers' | 'signups' | 'ideas' | 'ideaSupports'>;
 
 /** How far ahead a broadcast may be scheduled: a year, so a typo in the year is caught. */
 const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
@@ -65,6 +68,10 @@ const INSERT_CHUNK = 500;
 
 // A shift's sign-ups read for its audience: far more than any shift holds.
 const SHIFT_AUDIENCE_READ = 10_000;
+
+// An idea's supporters read for its notices (issue 21): a city's most supported idea has
+// thousands; the plan inserts their deliveries INSERT_CHUNK at a time.
+const IDEA_AUDIENCE_READ = 100_000;
 
 // Reasons and answers are tallied by reading the records only when there are at most this many;
 // above it the dashboard shows the counts per state, which come from the indexes.
@@ -491,6 +498,8 @@ interface AudienceMember {
  * the opted-in residents, most recently active first.
  */
 async function audienceOf(store: AudienceStore, filter: AudienceFilter, now: Date): Promise<AudienceMember[]> {
+  // An idea's supporters and author (told it reached its threshold, or staff answered): the whole audience.
+  if (filter.ideaId !== undefined) return (await ideaAudience(store, filter.ideaId, now)).map((resident) => ({ resident, viaReports: false }));
   // A shift's confirmed volunteers, in sign-up order: the whole audience (a coordinator messaging one shift).
   if (filter.shiftId !== undefined) {
     const signups = await store.signups.find({ field: 'shiftId', equals: filter.shiftId }, { order: 'asc', limit: SHIFT_AUDIENCE_READ });
@@ -533,6 +542,24 @@ async function reportResidents(store: AudienceStore, filter: AudienceFilter): Pr
       const resident = await store.residents.get(address);
       if (resident && matchesMessageNarrowing(resident, filter)) residents.push(resident);
     }
+  }
+  return residents;
+}
+
+/**
+ * An idea's author and its supporters as of `at` (a notice is about what happened then, and a
+ * plan made again after a crash plans the same residents), in the order they supported it.
+ * Bounded by IDEA_AUDIENCE_READ supporters; residents whose data was deleted are not in it.
+ */
+async function ideaAudience(store: AudienceStore, ideaId: string, at: Date): Promise<ResidentRecord[]> {
+  const idea = await store.ideas.get(ideaId);
+  if (!idea) return [];
+  const supports = await store.ideaSupports.find({ field: 'ideaId', equals: ideaId }, { order: 'asc', limit: IDEA_AUDIENCE_READ });
+  const addresses = [idea.authorAddress, ...supports.filter((support) => support.at.getTime() <= at.getTime()).map((support) => support.address)];
+  const residents: ResidentRecord[] = [];
+  for (let start = 0; start < addresses.length; start += INSERT_CHUNK) {
+    const chunk = await Promise.all(addresses.slice(start, start + INSERT_CHUNK).map((address) => store.residents.get(address)));
+    residents.push(...chunk.filter((resident): resident is ResidentRecord => resident !== null));
   }
   return residents;
 }

@@ -1,8 +1,10 @@
 /**
- * Answering residents' ideas: list them (newest, or most supported first) and respond with a
- * status and a note, which tells the author and, if staff choose, everyone who supported it.
+ * Answering residents' ideas: list them (newest, or most supported first), respond with a
+ * status and a note (its author and supporters are told once per status, by broadcast), and
+ * set an idea's own support threshold.
  */
 import type { IdeaRecord } from '../domain/records.js';
+import { queueIdeaNotice, recountSupport, thresholdOf } from '../pipeline/idea-support.js';
 import { recordAudit } from './audit-log.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 
@@ -10,52 +12,70 @@ import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
 export const IDEA_RESPONSES = ['under_review', 'accepted', 'not_planned'] as const;
 export type IdeaResponseStatus = (typeof IDEA_RESPONSES)[number];
 
-/** An idea with how many residents support it. */
+/** An idea with how many residents support it, and the support threshold it has. */
 export interface IdeaWithSupport extends IdeaRecord {
   supports: number;
+  /** Its own threshold, else the city's (0: none). */
+  threshold: number;
 }
 
 const IDEAS_READ = 2000;
 
 /** Ideas newest first, or by support (most first, then newest). */
 export async function listIdeas(
-  deps: Pick<StaffDeps, 'store'>,
+  deps: Pick<StaffDeps, 'store' | 'config'>,
   options: { sort?: 'newest' | 'support'; status?: IdeaRecord['status']; limit?: number } = {},
 ): Promise<IdeaWithSupport[]> {
   const { store } = deps;
   const ideas = await store.ideas.find({ field: 'kind', equals: 'idea' }, { order: 'desc', limit: IDEAS_READ });
   const matching = ideas.filter((idea) => !options.status || idea.status === options.status);
   const counted = await Promise.all(
-    matching.map(async (idea) => ({ ...idea, supports: await store.ideaSupports.count({ field: 'ideaId', equals: idea._id }) })),
+    matching.map(async (idea) => ({
+      ...idea,
+      supports: await store.ideaSupports.count({ field: 'ideaId', equals: idea._id }),
+      threshold: thresholdOf(idea, deps.config.ideaSupportThreshold),
+    })),
   );
   if (options.sort === 'support') counted.sort((a, b) => b.supports - a.supports || b.createdAt.getTime() - a.createdAt.getTime());
   return counted.slice(0, Math.min(options.limit ?? 100, 500));
 }
 
 /** One idea with its support count; a StaffError 404 when there is none. */
-export async function ideaDetail(deps: Pick<StaffDeps, 'store'>, ref: string): Promise<IdeaWithSupport> {
+export async function ideaDetail(deps: Pick<StaffDeps, 'store' | 'config'>, ref: string): Promise<IdeaWithSupport> {
   const idea = await deps.store.ideas.get(ref.toUpperCase());
   if (!idea) throw new StaffError(404, `No idea ${ref}`);
-  return { ...idea, supports: await deps.store.ideaSupports.count({ field: 'ideaId', equals: idea._id }) };
+  return {
+    ...idea,
+    supports: await deps.store.ideaSupports.count({ field: 'ideaId', equals: idea._id }),
+    threshold: thresholdOf(idea, deps.config.ideaSupportThreshold),
+  };
 }
 
 /** What staff answer. */
 export interface IdeaResponse {
   status: IdeaResponseStatus;
   note?: string;
-  /** Tell the residents who supported it too (the author is always told). */
+  /**
+   * Kept so older clients' requests stay valid; it changes nothing: the supporters and the author
+   * are always told, by broadcast (issue 21).
+   */
   notifySupporters?: boolean;
 }
 
-/** What answering did: the idea, and how many residents were told or skipped. */
+/** What answering did: the idea, and the broadcast that tells its author and supporters. */
 export interface IdeaResponseResult {
   idea: IdeaRecord;
-  notified: number;
-  skipped: number;
-  failed: number;
+  /** The notice's broadcast (its progress is on the broadcasts page). */
+  broadcastId: string;
+  /** False when this status was told before (a retried request, or the same answer again): nobody is told twice. */
+  queued: boolean;
 }
 
-/** Sets an idea's status and note, and tells its author (and supporters, if asked), once per answer. */
+/**
+ * Sets an idea's status and note, and writes the broadcast that tells its author and supporters,
+ * once per status: the broadcast worker plans and sends it in batches (thousands of supporters
+ * never ride in this request), each resident once, opt-outs and quiet hours applied.
+ */
 export async function respondToIdea(deps: StaffDeps, ref: string, response: IdeaResponse, actor: Actor, now: Date = new Date()): Promise<IdeaResponseResult> {
   const { store } = deps;
   if (!IDEA_RESPONSES.includes(response.status)) throw new StaffError(400, `Unknown status ${response.status}; one of ${IDEA_RESPONSES.join(', ')}`);
@@ -69,34 +89,43 @@ export async function respondToIdea(deps: StaffDeps, ref: string, response: Idea
   }
   if (!idea) throw new Error('Idea kept changing while it was answered');
 
-  const answer = `idea-response|${idea._id}|${now.getTime()}`;
-  const tally = { notified: 0, skipped: 0, failed: 0 };
-  const tell = async (address: string, key: 'notify.idea_status' | 'notify.idea_supported_status') => {
-    const outcome = await deps.notifier.notify(address, {
-      purpose: 'notification',
-      key: `${answer}|${address}`,
-      compose: (_locale, t) => [
-        {
-          kind: 'text',
-          text: t(note ? `${key}_note` : key, { ref: idea._id, title: idea.title, status: t(`idea_status.${response.status}`), ...(note ? { note } : {}) }),
-        },
-      ],
-    });
-    if (outcome.state === 'sent' || outcome.state === 'outbox') tally.notified += 1;
-    else if (outcome.state === 'skipped') tally.skipped += 1;
-    else tally.failed += 1;
-  };
-  await tell(idea.authorAddress, 'notify.idea_status');
-  if (response.notifySupporters) {
-    const supports = await store.ideaSupports.find({ field: 'ideaId', equals: idea._id }, { limit: 100_000 });
-    for (const support of supports) await tell(support.address, 'notify.idea_supported_status');
-  }
-  await recordAudit(
+  const notice = await queueIdeaNotice(
     store,
-    { actor: actor.username, action: 'idea.respond', target: idea._id, details: { status: response.status, note: Boolean(note), ...tally } },
+    { event: 'answered', ideaId: idea._id, title: idea.title, status: response.status, ...(note ? { note } : {}) },
     now,
   );
-  return { idea, ...tally };
+  await recordAudit(
+    store,
+    {
+      actor: actor.username,
+      action: 'idea.respond',
+      target: idea._id,
+      details: { status: response.status, note: Boolean(note), broadcastId: notice.broadcastId, queued: notice.queued },
+    },
+    now,
+  );
+  return { idea, ...notice };
+}
+
+/**
+ * Sets an idea's own support threshold (null: the city's, IDEA_SUPPORT_THRESHOLD; 0: none), and
+ * recounts it: an idea already past its new threshold goes to review and its residents are told.
+ */
+export async function setIdeaThreshold(deps: StaffDeps, ref: string, threshold: number | null, actor: Actor, now: Date = new Date()): Promise<IdeaWithSupport> {
+  const { store } = deps;
+  if (threshold !== null && !(Number.isInteger(threshold) && threshold >= 0))
+    throw new StaffError(400, 'supportThreshold: must be a whole number, 0 or more, or null');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await store.ideas.get(ref.toUpperCase());
+    if (!current) throw new StaffError(404, `No idea ${ref}`);
+    const { supportThreshold: _old, ...rest } = current;
+    const next: IdeaRecord = threshold === null ? rest : { ...rest, supportThreshold: threshold };
+    if (!(await store.ideas.replace(next, current._rev))) continue;
+    await recordAudit(store, { actor: actor.username, action: 'idea.threshold', target: current._id, details: { supportThreshold: threshold } }, now);
+    await recountSupport(store, current._id, now, deps.config.ideaSupportThreshold);
+    return ideaDetail(deps, current._id);
+  }
+  throw new Error('Idea kept changing while its threshold was set');
 }
 
 /** One week of an idea's support: the week's first day (Monday, UTC), new supporters, and the total by its end. */

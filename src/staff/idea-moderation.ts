@@ -4,6 +4,7 @@
  * how many residents reported each and why (never who). Staff hide or restore an idea with a
  * note, audited. A hidden idea is never shown to residents nor counted (src/domain/idea-visibility.ts).
  */
+import { thresholdOf } from '../pipeline/idea-support.js';
 import { IDEA_REPORT_REASONS, type IdeaRecord, type IdeaReportReason } from '../domain/records.js';
 import type { Collections } from '../store/store.port.js';
 import { recordAudit } from './audit-log.js';
@@ -46,7 +47,7 @@ export async function ideaReportSummary(store: Pick<Collections, 'ideaReports'>,
 }
 
 /** The moderation queue, each part newest first. */
-export async function moderationQueue(deps: Pick<StaffDeps, 'store'>): Promise<ModerationQueue> {
+export async function moderationQueue(deps: Pick<StaffDeps, 'store' | 'config'>): Promise<ModerationQueue> {
   const { store } = deps;
   const part = async (state: 'review' | 'hidden'): Promise<ModeratedIdea[]> => {
     const ideas = await store.ideas.find({ field: 'moderationQueue', equals: state }, { order: 'desc', limit: QUEUE_READ });
@@ -54,6 +55,7 @@ export async function moderationQueue(deps: Pick<StaffDeps, 'store'>): Promise<M
       ideas.map(async (idea) => ({
         ...idea,
         supports: await store.ideaSupports.count({ field: 'ideaId', equals: idea._id }),
+        threshold: thresholdOf(idea, deps.config.ideaSupportThreshold),
         reportSummary: await ideaReportSummary(store, idea._id),
       })),
     );

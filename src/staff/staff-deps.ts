@@ -16,7 +16,10 @@ export interface StaffDeps {
   notifier: ResidentNotifier;
   runner: CommandRunner;
   i18n: Translator;
-  config: Pick<Config, 'defaultLocale' | 'cityTimeZone' | 'reportFollowUpHours' | 'handoffIdleMs' | 'fixSurveyDays' | 'duplicateRadiusM'>;
+  config: Pick<
+    Config,
+    'defaultLocale' | 'cityTimeZone' | 'reportFollowUpHours' | 'handoffIdleMs' | 'fixSurveyDays' | 'duplicateRadiusM' | 'ideaSupportThreshold'
+  >;
   /** Runs persisted outbound work (staff replies...): kicked when staff schedule some. */
   jobs: Pick<JobScheduler, 'kick'>;
 }

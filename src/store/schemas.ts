@@ -17,6 +17,7 @@ import type {
   StaffUserRecord,
   ConsentEventRecord,
   ConversationRecord,
+  IdeaNotice,
   IdeaRecord,
   IdeaModeration,
   IdeaSupportRecord,
@@ -352,6 +353,9 @@ const ideaSchema = recordSchema<IdeaRecord>({
   reports: { type: Number, min: 0 },
   moderationQueue: { type: String, enum: membersOf<NonNullable<IdeaRecord['moderationQueue']>>()(['review', 'hidden']) },
   mergedInto: String,
+  supporters: { type: Number, min: 0 },
+  supportThreshold: { type: Number, min: 0 },
+  thresholdReachedAt: Date,
 });
 
 const ideaSupportSchema = recordSchema<IdeaSupportRecord>({
@@ -564,6 +568,16 @@ const audienceSchema = nestedSchema<AudienceFilter>({
   shiftId: String,
   reports: { type: [String], default: undefined },
   optedIn: Boolean,
+  ideaId: String,
+});
+
+const ideaNoticeSchema = nestedSchema<IdeaNotice>({
+  event: { type: String, required: true, enum: membersOf<IdeaNotice['event']>()(['reached', 'answered']) },
+  ideaId: { type: String, required: true },
+  title: { type: String, required: true },
+  status: { type: String, required: true, enum: membersOf<IdeaNotice['status']>()(['new', 'under_review', 'accepted', 'not_planned']) },
+  supporters: Number,
+  note: String,
 });
 
 const broadcastSchema = recordSchema<BroadcastRecord>({
@@ -582,6 +596,7 @@ const broadcastSchema = recordSchema<BroadcastRecord>({
   createdAt: { type: Date, required: true },
   updatedAt: { type: Date, required: true },
   finishedAt: Date,
+  ideaNotice: { type: ideaNoticeSchema },
 });
 
 const deliverySchema = recordSchema<DeliveryRecord>({

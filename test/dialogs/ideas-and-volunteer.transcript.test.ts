@@ -97,7 +97,7 @@ describe('volunteer', () => {
   it("asking for one's sign-ups or for other residents' ideas opens those lists, not a new sign-up or idea", async () => {
     const chat = new TestConversation(service(), smsAddress());
     expect(await chat.send('which volunteer shifts am I signed up for?')).toContain('You have no sign-ups yet.');
-    expect(await chat.send('show me the ideas other residents sent')).toMatch(/Recent ideas|No ideas yet/);
+    expect(await chat.send('show me the ideas other residents sent')).toMatch(/Newest ideas|No ideas yet/);
     const vecina = new TestConversation(service(), smsAddress());
     expect(await vecina.send('quiero ver mis turnos de voluntaria')).toContain('Aún no tienes inscripciones.');
   });

@@ -375,10 +375,10 @@ describe('forms', () => {
   it('answer an idea', async () => {
     const response = await postForm(`/admin/ideas/${IDEA}/response`, { status: 'under_review', note: 'Looking at it' });
     expect(response.status).toBe(303);
-    expect(response.headers.get('location')).toMatch(new RegExp(`^/admin/ideas\\?done=answered&told=\\d+&skipped=\\d+&failed=\\d+#${IDEA}$`));
+    expect(response.headers.get('location')).toMatch(new RegExp(`^/admin/ideas\\?done=answered&notice=B-[A-Z0-9]{5}&queued=1#${IDEA}$`));
     expect((await app.service.store.ideas.get(IDEA))?.status).toBe('under_review');
     const page = await (await get(response.headers.get('location')!)).text();
-    expect(page).toContain('Answer saved:');
+    expect(page).toContain('Answer saved. Its author and supporters are told by broadcast B-');
     expect((await postForm(`/admin/ideas/${IDEA}/response`, { status: 'new' })).status).toBe(400);
   });
 

@@ -6,6 +6,7 @@
  * created and edited; a cancelled spot goes to the waitlist, who are told; sign-ups export as CSV.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { broadcastDone } from '../support/broadcast-done.js';
 import { startTestApp, postJson, withProviderFakes, type RunningApp } from '../support/http.js';
 import { startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
 import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.js';
@@ -144,7 +145,7 @@ describe('report status changes', () => {
 });
 
 describe('ideas', () => {
-  it('answer the author and, when asked, the supporters', async () => {
+  it('answer the author and the supporters, by broadcast, once per status', async () => {
     const author = new TestConversation(app.service, smsAddress(), undefined, residentClock());
     await author.send('I have an idea');
     await author.send('More benches in Central Park');
@@ -157,11 +158,18 @@ describe('ideas', () => {
     const bySupport = (await getJson('/ideas?sort=support')).body.ideas;
     expect(bySupport[0]).toMatchObject({ _id: ref, supports: 1 });
     twilio.requests.length = 0;
-    const answered = await postJson(api(`/ideas/${ref}/response`), { status: 'accepted', note: 'Six benches in spring', notifySupporters: true }, auth);
-    expect(answered.body).toMatchObject({ notified: 2, skipped: 0, failed: 0, idea: { status: 'accepted', response: { note: 'Six benches in spring' } } });
-    expect(twilio.requests.at(-1)!.form.Body).toContain('accepted');
+    const answered = await postJson(api(`/ideas/${ref}/response`), { status: 'accepted', note: 'Six benches in spring' }, auth);
+    expect(answered.body).toMatchObject({ queued: true, idea: { status: 'accepted', response: { note: 'Six benches in spring' } } });
+    // Nobody is told inside the request: the broadcast worker tells them.
+    expect(twilio.requests).toEqual([]);
+    const progress = await broadcastDone(app.service, answered.body.broadcastId);
+    expect(progress).toMatchObject({ planned: 2, byState: { sent: 2 } });
+    expect(twilio.requests.at(-1)!.form.Body).toContain(`The city answered idea ${ref} "More benches in Central Park": accepted.\nSix benches in spring`);
     const toSupporter = telegram.callsOf('sendMessage').filter((c) => c.payload.chat_id === 91_000_002);
-    expect(toSupporter.at(-1)!.payload.text).toContain('An idea you supported');
+    expect(toSupporter.at(-1)!.payload.text).toContain(`The city answered idea ${ref}`);
+    // The same answer again (a retried request): the same broadcast, nobody told twice.
+    const again = await postJson(api(`/ideas/${ref}/response`), { status: 'accepted', note: 'Six benches in spring' }, auth);
+    expect(again.body).toMatchObject({ queued: false, broadcastId: answered.body.broadcastId });
   });
 });
 

@@ -178,6 +178,20 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       moderationQueue: 'review',
       mergedInto: 'I-4F2K9',
     },
+    {
+      // Supported to its threshold (issue 21), with staff's own threshold.
+      _id: 'I-7F2K9',
+      title: 'Bike racks downtown',
+      details: '',
+      authorAddress: 'telegram:43',
+      channel: 'telegram',
+      status: 'under_review',
+      kind: 'idea',
+      createdAt: at(2),
+      supporters: 10,
+      supportThreshold: 10,
+      thresholdReachedAt: at(3),
+    },
   ],
   ideaSupports: [
     { _id: 'I-4F2K9|telegram:42', ideaId: 'I-4F2K9', address: 'telegram:42', at: at(4) },
@@ -421,6 +435,22 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       createdAt: at(209),
       updatedAt: at(215),
       finishedAt: at(215),
+    },
+    {
+      // An idea's supporters told it reached its threshold (issue 21): composed per language by the worker.
+      _id: 'B-I-6F2K9-reached',
+      messages: {},
+      audience: { ideaId: 'I-6F2K9' },
+      status: 'done',
+      sendAt: at(3),
+      answerWindowHours: 1,
+      planned: 11,
+      createdBy: 'system',
+      kind: 'broadcast',
+      createdAt: at(3),
+      updatedAt: at(4),
+      finishedAt: at(4),
+      ideaNotice: { event: 'reached', ideaId: 'I-6F2K9', title: 'Bike racks downtown', status: 'under_review', supporters: 10 },
     },
   ],
   open311Keys: [

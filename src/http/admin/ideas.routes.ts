@@ -1,12 +1,13 @@
 /**
  * Staff API for ideas: list (newest or most supported), one idea (with its supporters by week
- * and what was merged), the city's answer, which tells the author and, if asked, the supporters;
- * the moderation queue with hide / restore (issue 21), and merging one idea into another.
+ * and what was merged), the city's answer (its author and supporters are told by broadcast), an
+ * idea's own support threshold, the moderation queue with hide / restore (issue 21), and merging
+ * one idea into another.
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { Service } from '../../service.js';
-import { IDEA_RESPONSES, ideaDetail, listIdeas, respondToIdea, supportersByWeek } from '../../staff/idea-desk.js';
+import { IDEA_RESPONSES, ideaDetail, listIdeas, respondToIdea, setIdeaThreshold, supportersByWeek } from '../../staff/idea-desk.js';
 import { ideaMergeInfo, mergeIdeas } from '../../staff/idea-merge.js';
 import { moderateIdea, moderationQueue, type ModeratedIdea } from '../../staff/idea-moderation.js';
 import { validationError } from '../../core/errors.js';
@@ -39,6 +40,11 @@ export const ideaMergeBody = z.strictObject({
     .string()
     .regex(/^[Ii]-?[A-Za-z0-9]{5}$/, 'must be an idea reference like I-4F2K9')
     .transform((ref) => `I-${ref.replace(/^[Ii]-?/, '').toUpperCase()}`),
+});
+
+/** The body that sets an idea's own support threshold (null: the city's, IDEA_SUPPORT_THRESHOLD; 0: none). */
+export const ideaThresholdBody = z.strictObject({
+  supportThreshold: z.number().int().min(0).max(1_000_000).nullable(),
 });
 
 const ideaRef = z
@@ -98,7 +104,15 @@ export function ideaApiRoutes(service: Service): Router {
     const body = ideaResponseBody.safeParse(req.body);
     if (!body.success) throw validationError(body.error);
     const result = await respondToIdea(service.staff, ref.data, body.data, actorOf(res));
-    res.json({ idea: ideaForStaff(result.idea), notified: result.notified, skipped: result.skipped, failed: result.failed });
+    res.json({ idea: ideaForStaff(result.idea), broadcastId: result.broadcastId, queued: result.queued });
+  });
+
+  router.post('/ideas/:ref/threshold', async (req, res) => {
+    const ref = ideaRef.safeParse(req.params.ref);
+    if (!ref.success) throw validationError(ref.error);
+    const body = ideaThresholdBody.safeParse(req.body);
+    if (!body.success) throw validationError(body.error);
+    res.json({ idea: ideaForStaff(await setIdeaThreshold(service.staff, ref.data, body.data.supportThreshold, actorOf(res))) });
   });
 
   return router;

@@ -5,13 +5,13 @@
  */
 import express, { type Router } from 'express';
 import type { Service } from '../../../service.js';
-import { IDEA_RESPONSES, listIdeas, respondToIdea, type IdeaWithSupport } from '../../../staff/idea-desk.js';
+import { IDEA_RESPONSES, listIdeas, respondToIdea, setIdeaThreshold, type IdeaWithSupport } from '../../../staff/idea-desk.js';
 import { maskAddress } from '../../../staff/role-desk.js';
 import { StaffError } from '../../../staff/staff-deps.js';
 import { HttpError } from '../../../core/errors.js';
 import { actorOf, type StaffActor } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
-import { ideaQuery, ideaResponseBody } from '../ideas.routes.js';
+import { ideaQuery, ideaResponseBody, ideaThresholdBody } from '../ideas.routes.js';
 import { csrfField, errorList, field, formFields, humanize, issuesOf, lines, options, sendPage, timeOf, type Flash } from './layout.js';
 
 const formParser = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 });
@@ -55,17 +55,29 @@ export function ideaPages(service: Service): Router {
     if (!IDEA_REF.test(raw)) throw new HttpError(404, 'No such idea');
     const ref = `I-${raw.replace(/^[Ii]-?/, '').toUpperCase()}`;
     const fields = formFields(req.body);
-    const form: AnswerForm = { status: field(fields, 'status') ?? '', note: field(fields, 'note') ?? '', notifySupporters: fields.has('notifySupporters') };
-    const body = ideaResponseBody.safeParse({ status: form.status, ...(form.note ? { note: form.note } : {}), notifySupporters: form.notifySupporters });
+    const form: AnswerForm = { status: field(fields, 'status') ?? '', note: field(fields, 'note') ?? '' };
+    const body = ideaResponseBody.safeParse({ status: form.status, ...(form.note ? { note: form.note } : {}) });
     if (!body.success) return show(req, res, { status: 400, failed: { ref, errors: issuesOf(body.error), form } });
     try {
       const result = await respondToIdea(service.staff, ref, body.data, actorOf(res));
-      // The counts go in the query as numbers, and the fragment is a checked reference.
-      res.redirect(303, `/admin/ideas?done=answered&told=${result.notified}&skipped=${result.skipped}&failed=${result.failed}#${result.idea._id}`);
+      // The fragment is a checked reference, and so is the broadcast id; `queued` says whether this status was told before.
+      res.redirect(303, `/admin/ideas?done=answered&notice=${result.broadcastId}&queued=${result.queued ? 1 : 0}#${result.idea._id}`);
     } catch (error) {
       if (!(error instanceof StaffError) || error.status !== 400) throw error;
       return show(req, res, { status: 400, failed: { ref, errors: [error.message], form } });
     }
+  });
+
+  router.post('/ideas/:ref/threshold', formParser, async (req, res) => {
+    const raw = String(req.params.ref);
+    if (!IDEA_REF.test(raw)) throw new HttpError(404, 'No such idea');
+    const ref = `I-${raw.replace(/^[Ii]-?/, '').toUpperCase()}`;
+    const typed = (field(formFields(req.body), 'supportThreshold') ?? '').trim();
+    // Empty: back to the city's threshold.
+    const body = ideaThresholdBody.safeParse({ supportThreshold: typed === '' ? null : Number(typed) });
+    if (!body.success) return show(req, res, { status: 400, flash: { kind: 'error', text: `Threshold not saved: ${issuesOf(body.error).join('; ')}` } });
+    const idea = await setIdeaThreshold(service.staff, ref, body.data.supportThreshold, actorOf(res));
+    res.redirect(303, `/admin/ideas?done=threshold#${idea._id}`);
   });
 
   return router;
@@ -75,7 +87,6 @@ export function ideaPages(service: Service): Router {
 interface AnswerForm {
   status: string;
   note: string;
-  notifySupporters: boolean;
 }
 
 /** The ideas page's content. */
@@ -116,7 +127,7 @@ export function ideasView(view: {
         ? html`<p class="muted">No ideas match.</p>`
         : view.ideas.map((idea) => {
             const failed = view.failed?.ref === idea._id ? view.failed : undefined;
-            const form = failed?.form ?? { status: idea.status === 'new' ? 'under_review' : idea.status, note: '', notifySupporters: false };
+            const form = failed?.form ?? { status: idea.status === 'new' ? 'under_review' : idea.status, note: '' };
             return html`<article class="card" id="${idea._id}">
               <h2>
                 <a href="/admin/ideas/${encodeURIComponent(idea._id)}">${idea.title}</a> <span class="badge ${idea.status}">${humanize(idea.status)}</span>
@@ -129,6 +140,12 @@ export function ideasView(view: {
                 <dd>${idea._id}</dd>
                 <dt>Supporters</dt>
                 <dd>${idea.supports}</dd>
+                <dt>Support threshold</dt>
+                <dd>
+                  ${idea.threshold > 0 ? idea.threshold : html`<span class="muted">none</span>`}
+                  ${idea.supportThreshold === undefined ? html`<span class="muted">(the city's)</span>` : html`<span class="muted">(this idea's own)</span>`}
+                  ${idea.thresholdReachedAt && html`<span class="muted">reached ${timeOf(idea.thresholdReachedAt, view.timeZone)}</span>`}
+                </dd>
                 ${
                   idea.neighbourhood &&
                   html`<dt>Neighbourhood</dt>
@@ -147,6 +164,14 @@ export function ideasView(view: {
                     </dd>`
                 }
               </dl>
+              <form class="inline" method="post" action="/admin/ideas/${encodeURIComponent(idea._id)}/threshold">
+                ${csrfField(view.actor)}
+                <label
+                  >This idea's support threshold <span class="hint">(empty: the city's; 0: none)</span>
+                  <input name="supportThreshold" inputmode="numeric" pattern="[0-9]*" value="${idea.supportThreshold ?? ''}"
+                /></label>
+                <button type="submit">Save threshold</button>
+              </form>
               <details ${failed ? html`open` : html``}>
                 <summary>Answer this idea</summary>
                 ${errorList(failed?.errors ?? [])}
@@ -161,10 +186,10 @@ export function ideasView(view: {
                   </select>
                   <label for="note-${idea._id}">Note <span class="hint">(optional; residents read it)</span></label>
                   <textarea id="note-${idea._id}" name="note" maxlength="1000">${form.note}</textarea>
-                  <label
-                    ><input type="checkbox" name="notifySupporters" value="on" ${form.notifySupporters ? html`checked` : html``} /> Also tell the
-                    ${idea.supports} supporter${idea.supports === 1 ? '' : 's'} (the author is always told)</label
-                  >
+                  <p class="hint">
+                    The author and the ${idea.supports} supporter${idea.supports === 1 ? '' : 's'} are told once per status, by broadcast (opt-outs and quiet
+                    hours apply).
+                  </p>
                   <div class="actions"><button type="submit">Send answer</button></div>
                 </form>
               </details>
@@ -175,13 +200,11 @@ export function ideasView(view: {
 
 /** "Answer sent: 3 residents told" from numbers in the query; anything that is not a count is ignored. */
 function answeredFlash(query: Record<string, unknown>): Flash | undefined {
+  if (query['done'] === 'threshold') return { kind: 'ok', text: 'Support threshold saved.' };
   if (query['done'] !== 'answered') return undefined;
-  const count = (key: string) => (typeof query[key] === 'string' && /^\d{1,7}$/.test(query[key]) ? Number(query[key]) : 0);
-  const told = count('told');
-  const skipped = count('skipped');
-  const failed = count('failed');
-  const parts = [`${told} resident${told === 1 ? '' : 's'} told`];
-  if (skipped) parts.push(`${skipped} not reachable (opted out or channel off)`);
-  if (failed) parts.push(`${failed} failed`);
-  return { kind: failed ? 'error' : 'ok', text: `Answer saved: ${parts.join(', ')}.` };
+  const notice = typeof query['notice'] === 'string' && /^B-[A-Z0-9]{5}$/.test(query['notice']) ? query['notice'] : null;
+  if (!notice) return { kind: 'ok', text: 'Answer saved.' };
+  if (query['queued'] !== '1')
+    return { kind: 'ok', text: `Answer saved. Its residents were told of this status before (broadcast ${notice}): nobody is told twice.` };
+  return { kind: 'ok', text: `Answer saved. Its author and supporters are told by broadcast ${notice}.` };
 }
