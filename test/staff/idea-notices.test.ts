@@ -1,0 +1,178 @@
+/**
+ * Support thresholds and telling an idea's residents (issue 21): the 25th supporter takes an
+ * idea to staff review, even when the supports arrive at once (one status change, one audit
+ * entry, one notice); staff's answer reaches 2,000 supporters and the author through the
+ * broadcast worker, each once, none who opted out, and nothing inside the staff request; a
+ * staff threshold of an idea overrides the city's.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ResidentRecord } from '../../src/domain/records.js';
+import type { Service } from '../../src/service.js';
+import { ideaNoticeBroadcastId, supportIdea } from '../../src/pipeline/idea-support.js';
+import { respondToIdea, setIdeaThreshold } from '../../src/staff/idea-desk.js';
+import { broadcastDone } from '../support/broadcast-done.js';
+import { startTestService } from '../support/harness.js';
+import { withProviderFakes } from '../support/http.js';
+import { startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
+
+const STAFF = { username: 'ana', role: 'admin' as const };
+const NOW = new Date('2026-11-20T15:00:00Z');
+
+let twilio: FakeTwilio;
+let started: Awaited<ReturnType<typeof startTestService>>;
+const service = (): Service => started.service;
+
+beforeAll(async () => {
+  twilio = await startFakeTwilio();
+  // SMS fast enough that 2,000 messages take seconds: the pacing is tested elsewhere.
+  const { env, overrides } = withProviderFakes(
+    { twilio },
+    { SEED_DEMO_DATA: 'false', QUIET_HOURS: 'off', IDEA_SUPPORT_THRESHOLD: '25', TWILIO_MESSAGES_PER_SECOND: '1000' },
+  );
+  started = await startTestService(env, overrides);
+});
+afterAll(async () => {
+  await started.close();
+  await twilio.close();
+});
+
+let nextNumber = 0;
+/** SMS residents written straight into the store (the audience reads them), some opted out. */
+async function residents(count: number, options: { optedOut?: (i: number) => boolean; locale?: (i: number) => string } = {}): Promise<ResidentRecord[]> {
+  const made: ResidentRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    nextNumber += 1;
+    const address = `sms:+1415${String(nextNumber).padStart(7, '0')}`;
+    made.push({
+      _id: address,
+      _rev: 1,
+      address,
+      channel: 'sms',
+      locale: options.locale?.(i) ?? 'en',
+      optedOut: options.optedOut?.(i) ?? false,
+      volunteerCalls: false,
+      interests: [],
+      createdAt: NOW,
+      lastSeenAt: NOW,
+    });
+  }
+  for (let start = 0; start < made.length; start += 500)
+    await Promise.all(made.slice(start, start + 500).map((resident) => service().store.residents.insert(resident)));
+  return made;
+}
+
+let nextIdea = 0;
+async function idea(title: string, author: ResidentRecord, supportThreshold?: number): Promise<string> {
+  nextIdea += 1;
+  const ref = `I-${'ABCDEFGH'[nextIdea]}7K3Q`;
+  await service().store.ideas.insert({
+    _id: ref,
+    title,
+    details: '',
+    authorAddress: author.address,
+    channel: 'sms',
+    status: 'new',
+    kind: 'idea',
+    createdAt: NOW,
+    ...(supportThreshold !== undefined ? { supportThreshold } : {}),
+  });
+  return ref;
+}
+
+/** The SMS bodies the fake Twilio received for a number. */
+function smsTo(resident: ResidentRecord): string[] {
+  return twilio.requests.filter((request) => `sms:${request.form['To']}` === resident.address).map((request) => request.form['Body'] ?? '');
+}
+
+describe('support thresholds', () => {
+  it('the 25th of 30 supporters arriving at once takes the idea to review: one audit entry, one notice, each resident told once', async () => {
+    const [author, ...supporters] = await residents(31, { locale: (i) => (i % 2 ? 'es' : 'en'), optedOut: (i) => i === 30 });
+    const ref = await idea('More bike racks downtown', author!);
+    // All at once: each recounts after its own insert; the revision check lets one move the status.
+    const outcomes = await Promise.all(supporters.map((supporter) => supportIdea(service().store, ref, { address: supporter.address, now: NOW }, 25)));
+    expect(outcomes.every((outcome) => outcome === 'supported')).toBe(true);
+
+    const stored = await service().store.ideas.get(ref);
+    expect(stored).toMatchObject({ status: 'under_review', supporters: 30, thresholdReachedAt: NOW });
+    const audit = await service().store.audit.find({ field: 'kind', equals: 'audit' }, { limit: 1000 });
+    expect(audit.filter((entry) => entry.action === 'idea.threshold_reached' && entry.target === ref)).toEqual([
+      expect.objectContaining({ actor: 'system', details: expect.objectContaining({ threshold: 25 }) }),
+    ]);
+    const broadcasts = await service().store.broadcasts.find({ field: 'kind', equals: 'broadcast' }, { limit: 100 });
+    const notices = broadcasts.filter((broadcast) => broadcast.ideaNotice?.ideaId === ref);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ _id: ideaNoticeBroadcastId({ event: 'reached', ideaId: ref, status: 'under_review' }), audience: { ideaId: ref } });
+    // Nothing was sent in the supporters' turns.
+    expect(twilio.requests.filter((request) => request.form['Body']?.includes(ref))).toEqual([]);
+
+    const progress = await broadcastDone(service(), notices[0]!._id);
+    // The author and the 30 supporters (all supported by the time it was reached); the opted-out one skipped.
+    expect(progress).toMatchObject({ planned: 31, byState: { sent: 30, skipped: 1 }, byReason: { opted_out: 1 } });
+    expect(smsTo(author!)).toEqual([`${ref} "More bike racks downtown" reached 25 supporters and goes to the city for review.`]);
+    // In each resident's language (supporters[0] speaks Spanish).
+    expect(smsTo(supporters[0]!)).toEqual([
+      expect.stringMatching(new RegExp(`^${ref} "More bike racks downtown" lleg. a 25 apoyos y pasa a revisi.n de la ciudad\\.$`)),
+    ]);
+    for (const supporter of supporters.slice(0, -1)) expect(smsTo(supporter).length, supporter.address).toBe(1);
+    expect(smsTo(supporters.at(-1)!)).toEqual([]);
+
+    // A later support recounts, and tells nobody again.
+    const [late] = await residents(1);
+    expect(await supportIdea(service().store, ref, { address: late!.address, now: NOW }, 25)).toBe('supported');
+    expect((await service().store.ideas.get(ref))?.supporters).toBe(31);
+    expect(
+      (await service().store.broadcasts.find({ field: 'kind', equals: 'broadcast' }, { limit: 100 })).filter((b) => b.ideaNotice?.ideaId === ref),
+    ).toHaveLength(1);
+  }, 60_000);
+
+  it("an idea's own threshold overrides the city's; staff setting one already reached sends it to review", async () => {
+    const [author, ...supporters] = await residents(4);
+    const ref = await idea('Shade trees on Main Street', author!, 0);
+    for (const supporter of supporters) await supportIdea(service().store, ref, { address: supporter.address, now: NOW }, 25);
+    expect(await service().store.ideas.get(ref)).toMatchObject({ status: 'new', supporters: 3 });
+    const detail = await setIdeaThreshold(service().staff, ref, 3, STAFF, NOW);
+    expect(detail).toMatchObject({ status: 'under_review', supportThreshold: 3, threshold: 3, supports: 3 });
+    const id = ideaNoticeBroadcastId({ event: 'reached', ideaId: ref, status: 'under_review' });
+    await broadcastDone(service(), id);
+    expect(smsTo(supporters[0]!)).toEqual([`${ref} "Shade trees on Main Street" reached 3 supporters and goes to the city for review.`]);
+  }, 60_000);
+});
+
+describe("staff's answer", () => {
+  it('reaches 2,000 supporters and the author through the worker, each once, none who opted out', async () => {
+    const [author] = await residents(1);
+    const supporters = await residents(2000, { optedOut: (i) => i === 7 });
+    const ref = await idea('Night market on Fridays', author!, 0);
+    for (let start = 0; start < supporters.length; start += 500) {
+      await Promise.all(
+        supporters
+          .slice(start, start + 500)
+          .map((supporter) => service().store.ideaSupports.insert({ _id: `${ref}|${supporter.address}`, ideaId: ref, address: supporter.address, at: NOW })),
+      );
+    }
+    // The worker is stopped while staff answer: if anything were sent in the request, it would be counted.
+    await service().broadcasts.stop();
+    const before = twilio.requests.length;
+    const answered = await respondToIdea(service().staff, ref, { status: 'accepted', note: 'Starting in spring' }, STAFF, new Date(NOW.getTime() + 60_000));
+    expect(answered.queued).toBe(true);
+    // The request wrote a broadcast and sent nothing.
+    expect(twilio.requests.length).toBe(before);
+
+    const progress = await broadcastDone(service(), answered.broadcastId, 120_000);
+    expect(progress.planned).toBe(2001);
+    expect(progress.byState).toMatchObject({ sent: 2000, skipped: 1, failed: 0, queued: 0, sending: 0 });
+    const text = `The city answered idea ${ref} "Night market on Fridays": accepted.\nStarting in spring`;
+    const bodies = twilio.requests.slice(before).filter((request) => request.form['Body'] === text);
+    expect(bodies).toHaveLength(2000);
+    expect(new Set(bodies.map((request) => request.form['To'])).size).toBe(2000);
+    expect(smsTo(supporters[7]!)).toEqual([]);
+    expect(smsTo(author!)).toEqual([text]);
+
+    // Answering the same again (a retried request): the same broadcast, nobody told twice.
+    const again = await respondToIdea(service().staff, ref, { status: 'accepted', note: 'Starting in spring' }, STAFF, new Date(NOW.getTime() + 120_000));
+    expect(again).toMatchObject({ queued: false, broadcastId: answered.broadcastId });
+    service().broadcasts.kick();
+    await service().broadcasts.idle();
+    expect(twilio.requests.slice(before).filter((request) => request.form['Body'] === text)).toHaveLength(2000);
+  }, 180_000);
+});
