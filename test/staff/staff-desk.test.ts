@@ -21,7 +21,8 @@ let app: RunningApp;
 beforeAll(async () => {
   twilio = await startFakeTwilio();
   telegram = await startFakeTelegram();
-  const { env, overrides } = withProviderFakes({ twilio, telegram }, { ADMIN_TOKEN });
+  // Quiet hours off: an idea's answer is a broadcast, which waits them out (the tests run at any hour).
+  const { env, overrides } = withProviderFakes({ twilio, telegram }, { ADMIN_TOKEN, QUIET_HOURS: 'off' });
   app = await startTestApp(env, overrides);
 });
 afterAll(async () => {

@@ -12,7 +12,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { Service } from '../../../service.js';
 import { CHANNEL_NAMES, type ChannelName } from '../../../core/message.js';
-import type { AudienceFilter, BroadcastRecord, VolunteerRoleRecord } from '../../../domain/records.js';
+import type { AudienceFilter, BroadcastRecord, IdeaNotice, VolunteerRoleRecord } from '../../../domain/records.js';
 import {
   DELIVERY_STATES,
   MAX_ANSWER_WINDOW_HOURS,
@@ -329,7 +329,7 @@ export function broadcastListView(broadcasts: BroadcastRecord[], timeZone: strin
                 (broadcast) =>
                   html`<tr>
                     <td><a href="/admin/broadcasts/${encodeURIComponent(broadcast._id)}">${broadcast._id}</a></td>
-                    <td>${excerpt(Object.values(broadcast.messages)[0] ?? '', 80)}</td>
+                    <td>${broadcast.ideaNotice ? ideaNoticeSummary(broadcast.ideaNotice) : excerpt(Object.values(broadcast.messages)[0] ?? '', 80)}</td>
                     <td><span class="badge ${broadcast.status}">${humanize(broadcast.status)}</span></td>
                     <td class="num">${formatNumber(broadcast.planned)}</td>
                     <td>${timeOf(broadcast.sendAt, timeZone)}</td>
@@ -477,6 +477,11 @@ export function broadcastDetailView(view: {
       <h1>Broadcast ${broadcast._id} <span class="badge ${progress.status}" data-field="status">${progress.status}</span></h1>
       <section class="card">
         <dl class="facts">
+          ${
+            broadcast.ideaNotice &&
+            html`<dt>Idea notice</dt>
+              <dd>${ideaNoticeSummary(broadcast.ideaNotice)} <span class="muted">(composed in each resident's language)</span></dd>`
+          }
           ${Object.entries(broadcast.messages).map(
             ([locale, text]) =>
               html`<dt>Message (${locale})</dt>
@@ -499,6 +504,7 @@ export function broadcastDetailView(view: {
                 audience.reports?.length
                   ? `the reporters and followers of ${audience.reports.length} report${audience.reports.length === 1 ? '' : 's'}${audience.optedIn === false ? ' only' : ', and opted-in residents'}`
                   : '',
+                audience.ideaId ? `the author and supporters of idea ${audience.ideaId}` : '',
               ]
                 .filter(Boolean)
                 .join('; ') || 'Everyone who opted in to volunteer calls'
@@ -609,4 +615,10 @@ function excerpt(text: string, max: number): string {
 function refOf(value: unknown): string {
   if (typeof value !== 'string' || !BROADCAST_REF.test(value)) throw new HttpError(404, 'No such broadcast');
   return `B-${value.replace(/^[Bb]-?/, '').toUpperCase()}`;
+}
+
+/** What an idea's notice says, for staff: which idea and what happened (its title is a resident's words: escaped where shown). */
+function ideaNoticeSummary(notice: IdeaNotice): string {
+  const what = notice.event === 'reached' ? `reached ${notice.supporters ?? 0} supporters` : `answered: ${humanize(notice.status)}`;
+  return `Idea ${notice.ideaId} "${notice.title}" ${what}`;
 }
