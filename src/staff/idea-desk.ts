@@ -115,7 +115,8 @@ export async function setIdeaThreshold(deps: StaffDeps, ref: string, threshold: 
   const { store } = deps;
   if (threshold !== null && !(Number.isInteger(threshold) && threshold >= 0))
     throw new StaffError(400, 'supportThreshold: must be a whole number, 0 or more, or null');
-  for (let attempt = 0; attempt < 5; attempt++) {
+  // Supports recount the idea as it is set: enough attempts to win against a busy idea.
+  for (let attempt = 0; attempt < 20; attempt++) {
     const current = await store.ideas.get(ref.toUpperCase());
     if (!current) throw new StaffError(404, `No idea ${ref}`);
     const { supportThreshold: _old, ...rest } = current;

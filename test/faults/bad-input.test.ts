@@ -597,7 +597,7 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
         })),
   },
   {
-    name: 'POST /admin/api/reports/:ref/status, reports/:ref/merge, ideas/:ref/response, handoffs/:id/close',
+    name: 'POST /admin/api/reports/:ref/status, reports/:ref/merge, ideas/:ref/response, ideas/:ref/threshold, handoffs/:id/close',
     cases: () =>
       fc.oneof(
         jsonCase(
@@ -624,6 +624,12 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
             note: nastyString,
             notifySupporters: fc.oneof(fc.boolean(), nastyValue),
           }),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          fc.oneof(fc.constantFrom('I-4F2K9'), nastySegment).map((ref) => `/admin/api/ideas/${ref}/threshold`),
+          fc.record({ supportThreshold: fc.oneof(fc.integer({ min: -5, max: 2_000_000 }), fc.constant(null), nastyValue) }),
           admin,
         ),
         jsonCase(
@@ -763,6 +769,7 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
             '/admin/broadcasts',
             '/admin/broadcasts/preview',
             '/admin/ideas/I-4F2K9/response',
+            '/admin/ideas/I-4F2K9/threshold',
             '/admin/logout',
             '/admin/reports/R-7K3QX/assign',
             '/admin/reports/R-7K3QX/route',
