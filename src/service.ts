@@ -230,7 +230,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       ...handoffJobHandlers({ store, notifier, config, holdMs: engine.handoffHoldMs, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...reportNoticeJobHandlers({ store, notifier }),
       ...reportMergeJobHandlers({ store, notifier }),
-      ...ideaMergeJobHandlers({ store, notifier, ...(overrides.now ? { now: overrides.now } : {}) }),
+      ...ideaMergeJobHandlers({ store, notifier, supportThreshold: config.ideaSupportThreshold, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...shiftNoticeJobHandlers({ store, notifier, config }),
       ...fixSurveyJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...shiftCheckinJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),

@@ -11,6 +11,7 @@
  * (`once`, and the message keyed by merge and resident), so thousands of supporters never ride
  * in a staff request and nobody hears twice. A merge run again is completed, not refused.
  */
+import { recountSupport } from '../pipeline/idea-support.js';
 import type { SendOutcome } from '../channels/channel.js';
 import type { IdeaRecord } from '../domain/records.js';
 import { scheduleJob } from '../store/jobs.js';
@@ -147,8 +148,10 @@ export function ideaMergeNotice(kept: Pick<IdeaRecord, '_id' | 'title'>, mergedI
  * who cannot be reached (opted out, deleted their data) are skipped by the notifier.
  */
 export function ideaMergeJobHandlers(deps: {
-  store: Pick<Collections, 'ideas' | 'ideaSupports' | 'jobs'>;
+  store: Pick<Collections, 'ideas' | 'ideaSupports' | 'jobs' | 'broadcasts' | 'audit'>;
   notifier: ResidentNotifier;
+  /** IDEA_SUPPORT_THRESHOLD: the kept idea's count is recounted, and may reach it. */
+  supportThreshold: number;
   now?: () => Date;
 }): Record<string, JobHandler> {
   return {
@@ -162,6 +165,8 @@ export function ideaMergeJobHandlers(deps: {
         if (!kept || !merged || merged.mergedInto !== kept._id) return { state: 'done' };
         const involved = await settleIdeaMerge(deps.store, kept, merged);
         const now = deps.now?.() ?? new Date();
+        // The kept idea's supporters count (popular ideas, thresholds) takes the merged supports in.
+        await recountSupport(deps.store, kept._id, now, deps.supportThreshold);
         for (const [address, as] of involved)
           await scheduleJob(
             deps.store,
