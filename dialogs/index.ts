@@ -16,6 +16,7 @@ import { volunteerCallDialog } from './volunteer-call.dialog.js';
 import { reportFollowUpDialog } from './report-follow-up.dialog.js';
 import { fixSurveyDialog } from './fix-survey.dialog.js';
 import { shiftCheckinDialog } from './shift-checkin.dialog.js';
+import { ballotDialog } from './ballot.dialog.js';
 
 /** The dialogs for a set of locales; `nameOf` gives each locale's name in itself. */
 export function createDialogs(locales: readonly string[], nameOf: (locale: string) => string): ReadonlyMap<string, DialogDefinition> {
@@ -31,6 +32,7 @@ export function createDialogs(locales: readonly string[], nameOf: (locale: strin
     reportFollowUpDialog,
     fixSurveyDialog,
     shiftCheckinDialog,
+    ballotDialog,
     leaveDialog,
     languageDialog(locales, nameOf),
   ];

@@ -173,6 +173,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       forwardToOpen311: config.open311Client !== null,
       ideaTerms: (text, locale) => nlu.ideaTerms(text, locale ?? nlu.detectLocale(text) ?? config.defaultLocale),
       ideaSupportThreshold: config.ideaSupportThreshold,
+      defaultLocale: config.defaultLocale,
     },
   );
   const pipeline = new TurnPipeline({ store, engine, runner, logger, defaultLocale: config.defaultLocale, senderLimit: config.rateLimits.messages });

@@ -27,6 +27,8 @@ export interface KeywordList {
   questionStarts?: string[];
   /** Words that, with an idea's reference, ask to report it as abusive ("report I-7K3QX", "denunciar I-7K3QX"). */
   reportIdea?: string[];
+  /** Asking for the open ballot ("vote", "votar", "presupuesto participativo"), outside any flow. */
+  ballot?: string[];
 }
 
 /** One language's catalog. */

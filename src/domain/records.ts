@@ -681,6 +681,11 @@ export interface AudienceFilter {
    * narrows it.
    */
   ideaId?: string;
+  /**
+   * Everyone who voted in this ballot (issue 21: its result told to its voters), instead of the
+   * residents who opted in to volunteer calls; no other field narrows it.
+   */
+  ballotId?: string;
 }
 
 /** What residents behind an idea are told (issue 21), composed in each resident's language. */
@@ -724,6 +729,8 @@ export interface BroadcastRecord extends StoredRecord {
    * empty): the worker plans it at once and composes it in each resident's language.
    */
   ideaNotice?: IdeaNotice;
+  /** The ballot this broadcast carries (issue 21): a reply with numbers votes in it. */
+  ballotId?: string;
 }
 
 /** Where one recipient's delivery of a broadcast is. */
@@ -785,6 +792,84 @@ export interface Open311KeyRecord extends StoredRecord {
   revokedBy?: string;
   /** Always `open311Key`: lists the keys newest first through one index. */
   kind: 'open311Key';
+}
+
+/** Where a ballot is: staff edit a draft, residents vote while it is open, results come once it is closed. */
+export type BallotStatus = 'draft' | 'open' | 'closed';
+
+/** How a vote's picks are limited: a total budget the picked projects' costs must fit, or a number of picks. */
+export type BallotRule = 'budget' | 'pick_up_to';
+
+/** One project residents may pick. */
+export interface BallotProject {
+  /** Short and stable (`p1`, `p2`...): votes name projects by it, so titles can be corrected. */
+  id: string;
+  /** The title per locale; the default language's is required. */
+  title: Record<string, string>;
+  /** What it costs, in whole currency units. */
+  cost: number;
+}
+
+/** One project's line in a ballot's result. */
+export interface BallotProjectResult {
+  id: string;
+  votes: number;
+  /** A budget ballot: funded in order of votes while the budget lasts. */
+  funded: boolean;
+}
+
+/** A ballot's result, frozen when staff publish it. */
+export interface BallotResults {
+  voters: number;
+  projects: BallotProjectResult[];
+  at: Date;
+  by: string;
+}
+
+/**
+ * A participatory-budgeting ballot (issue 21): a few projects residents pick from by text, under
+ * a rule, within a window. `_id` like `P-7K3QX`.
+ */
+export interface BallotRecord extends StoredRecord {
+  /** Per locale; the default language's is required. */
+  title: Record<string, string>;
+  question: Record<string, string>;
+  projects: BallotProject[];
+  rule: BallotRule;
+  /** For `budget`: the total the picked projects' costs must fit in. */
+  budget?: number;
+  /** For `pick_up_to`: the most projects a vote may pick. */
+  maxPicks?: number;
+  opensAt: Date;
+  closesAt: Date;
+  status: BallotStatus;
+  createdBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+  closedAt?: Date;
+  /** Set when staff publish the result; the broadcast that tells the voters. */
+  results?: BallotResults;
+  resultsBroadcastId?: string;
+  /** Always `ballot`: lists ballots newest first through one index. */
+  kind: 'ballot';
+}
+
+/**
+ * One resident's vote in one ballot. `_id` is `<ballotId>|<address>`, so a resident has one vote;
+ * a change replaces it (revision-checked) until the ballot closes.
+ */
+export interface BallotVoteRecord extends StoredRecord {
+  ballotId: string;
+  address: string;
+  /** The projects picked, by id, in ballot order. */
+  picks: string[];
+  channel: ChannelName;
+  locale: string;
+  /** When the vote was last cast or changed. */
+  at: Date;
+  firstAt: Date;
+  /** How many times it was changed. */
+  changes: number;
 }
 
 /** Small facts the service keeps about itself (e.g. "demo data seeded"). */

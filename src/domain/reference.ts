@@ -17,10 +17,10 @@ export type ReferencePrefix = keyof typeof REFERENCE_KINDS;
 export type ReferenceKind = (typeof REFERENCE_KINDS)[ReferencePrefix];
 
 /**
- * A new random reference with the given prefix, e.g. `R-7K3QX` (`B-` for broadcasts and `S-` for
+ * A new random reference with the given prefix, e.g. `R-7K3QX` (`B-` for broadcasts, `P-` for ballots and `S-` for
  * a role's shifts: staff-only, never read from residents).
  */
-export function newReference(prefix: ReferencePrefix | 'B' | 'S'): string {
+export function newReference(prefix: ReferencePrefix | 'B' | 'S' | 'P'): string {
   let code = '';
   while (!/[2-9]/.test(code)) {
     code = '';

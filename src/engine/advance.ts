@@ -12,6 +12,7 @@ import type { HandoffReason } from '../domain/records.js';
 import { followUpsToRead } from './follow-up-kinds.js';
 import { mentionsHours, parseHours } from './hours.js';
 import { HOURS_MAX, HOURS_MIN } from '../domain/volunteer-hours.js';
+import { parsePicks } from '../domain/ballots.js';
 import {
   STATE_SCHEMA,
   type ActiveFlow,
@@ -208,6 +209,7 @@ class Turn {
     report_update: (update, input) => this.answerUpdate(update, input),
     fix_survey: (survey, input) => this.answerFixSurvey(survey, input),
     shift_checkin: (checkin, input) => this.answerShiftCheckin(checkin, input),
+    ballot: (ballot, input) => this.answerBallot(ballot, input),
   };
 
   /**
@@ -412,6 +414,21 @@ class Turn {
     this.state.paused = null;
     this.trace.intent = `${question.kind}_${answer}`;
     if (answer === 'unclear') this.say(`${question.kind}.not_understood`);
+  }
+
+  /**
+   * A ballot sent by broadcast (issue 21): a reply that is only numbers ("1 3", "1, 3 and 4",
+   * "1 y 3") is a vote in it, read back by the ballot dialog, which checks it against the rule
+   * and asks to confirm. The follow-up stays live for its window, so a later reply of numbers
+   * changes the vote. Anything else is not an answer to it.
+   */
+  private answerBallot(ballot: FollowUp, input: StepInput): boolean {
+    if (input.choice || !parsePicks(input.text)) return false;
+    this.state.flow = null;
+    this.state.paused = null;
+    this.trace.intent = 'ballot_reply';
+    this.startDialog('ballot', { ref: ballot.ref, reply: input.text.trim() });
+    return true;
   }
 
   /** A channel command: the same meanings as the keywords, plus deep links on start. */
@@ -729,6 +746,11 @@ class Turn {
       return this.startDialog('check-status', { ref: reference });
     }
     if (input.location || input.media?.length) return this.startSeeded('report-problem', input);
+    // "vote", "votar", "presupuesto participativo": the ballot open now (issue 21).
+    if (this.env.i18n.locales.some((locale) => isOneOf(input.text, this.env.i18n.keywords(locale).ballot ?? []))) {
+      this.trace.intent = 'ballot';
+      return this.startDialog('ballot', {});
+    }
     const named = this.namedCategory(input);
     if (named) return this.startDialog('report-problem', { category: named });
     switch (nlu.intent) {

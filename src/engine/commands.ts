@@ -132,6 +132,24 @@ export interface CheckinView {
   outcome?: { question: string; unit: string };
 }
 
+/** A ballot as a resident sees it (issue 21): texts in their language, projects numbered as listed. */
+export interface BallotView {
+  ref: string;
+  title: string;
+  question: string;
+  /** In ballot order: the resident picks by position (1-based). */
+  projects: { id: string; title: string; cost: number }[];
+  rule: 'budget' | 'pick_up_to';
+  budget?: number;
+  maxPicks?: number;
+  closesAt: string;
+  /** `open`: takes votes; `closed`: over, no result yet; `results`: over, result published. */
+  state: 'open' | 'closed' | 'results';
+  /** Once published: votes per project in ballot order, and which are funded. */
+  results?: { id: string; votes: number; funded: boolean }[];
+  voters?: number;
+}
+
 /** Everything the engine can ask for, with the result each one returns. */
 export interface CommandResults {
   'report.create': { ref: string };
@@ -168,6 +186,12 @@ export interface CommandResults {
   /** `tally`: the role's outcome so far, for the thank-you (after a "yes"). */
   'checkin.record': { outcome: 'recorded' | 'not_found'; tally: RoleTally | null };
   'resident.deleteData': { deleted: true };
+  /** The ballots open now, soonest closing first; `recent`: the latest that is over, when none is open. */
+  'ballot.list': { open: BallotView[]; recent: BallotView | null };
+  /** `mine`: the resident's current picks (project ids), when they voted. */
+  'ballot.get': { ballot: BallotView | null; mine: string[] | null };
+  /** `invalid`: the picks do not fit the rule (the dialog checked; the ballot changed meanwhile). */
+  'ballot.vote': { outcome: 'recorded' | 'changed' | 'unchanged' | 'closed' | 'not_found' | 'invalid' };
 }
 
 /** The inputs of each command. */
@@ -217,6 +241,10 @@ export interface CommandInputs {
    */
   'checkin.record': { ref: string; attended: 'yes' | 'no'; hours?: number; outcome?: number };
   'resident.deleteData': Record<string, never>;
+  'ballot.list': Record<string, never>;
+  'ballot.get': { ref: string };
+  /** `picks`: the projects' positions as listed (1-based). */
+  'ballot.vote': { ref: string; picks: number[] };
 }
 
 export type CommandType = keyof CommandInputs;

@@ -38,6 +38,11 @@ export const FOLLOW_UP_KINDS: Readonly<Record<FollowUp['kind'], FollowUpKind>> =
   // "is it fixed?", asked by a job that waits likewise until no flow is live; when both are live
   // the latest sent is read first.
   shift_checkin: { priority: 1.5, reach: 'first_reply_or_no_flow' },
+  // A ballot sent by broadcast (issue 21): a reply of numbers ("1 3", "1 y 3") votes; anything
+  // else is left to the kinds below (a question in words still reaches a person). Above a plain
+  // broadcast, whose reader would hand "1 3" to the inbox as words; below the survey and a call,
+  // whose "1" / "2" mean yes / no to their own question.
+  ballot: { priority: 1.2, reach: 'first_reply_or_no_flow' },
   // Any other broadcast: a reply in words ("what time does it start?") goes to the inbox.
   broadcast: { priority: 1, reach: 'first_reply_or_no_flow' },
   // "still broken" after a report's update is added to the report.

@@ -41,6 +41,7 @@ import { reportIdea } from './idea-reports.js';
 import { shownToResidents } from '../domain/idea-visibility.js';
 import { supportIdea, visibleIdeas } from './idea-support.js';
 import { shorten } from '../engine/text.js';
+import { castVote, getBallot, listBallots } from './ballot-votes.js';
 
 /** Who a command runs for, and which inbound message caused it. */
 export interface CommandScope {
@@ -107,6 +108,8 @@ export interface CommandRunnerOptions {
   ideaReportsToHide?: number;
   /** IDEA_SUPPORT_THRESHOLD: supporters that send an idea to staff review (0: none; an idea may have its own). */
   ideaSupportThreshold?: number;
+  /** DEFAULT_LOCALE: a ballot's text for a resident whose language it lacks. */
+  defaultLocale?: string;
 }
 
 /** HANDOFF_IDLE_MINUTES' default, for runners built without the configuration (tests). */
@@ -128,6 +131,7 @@ export class CommandRunner {
   private readonly ideaTerms: ((text: string, locale?: string) => string[]) | undefined;
   private readonly ideaReportsToHide: number;
   private readonly ideaSupportThreshold: number;
+  private readonly defaultLocale: string;
 
   constructor(
     private readonly store: Collections & Pick<Store, 'media'>,
@@ -145,6 +149,7 @@ export class CommandRunner {
     this.ideaSupportThreshold = options.ideaSupportThreshold ?? 0;
     this.ideaTerms = options.ideaTerms;
     this.ideaReportsToHide = options.ideaReportsToHide ?? DEFAULT_IDEA_REPORTS_TO_HIDE;
+    this.defaultLocale = options.defaultLocale ?? 'en';
   }
 
   /**
@@ -239,6 +244,12 @@ export class CommandRunner {
       case 'resident.deleteData':
         await this.erasure.erase(scope);
         return { type: command.type, value: { deleted: true } };
+      case 'ballot.list':
+        return { type: command.type, value: await listBallots(this.store, scope, this.defaultLocale) };
+      case 'ballot.get':
+        return { type: command.type, value: await getBallot(this.store, command.input.ref, scope, this.defaultLocale) };
+      case 'ballot.vote':
+        return { type: command.type, value: { outcome: await castVote(this.store, command.input, scope) } };
     }
   }
 

@@ -381,7 +381,8 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
     return {
       // A shift's volunteers are messaged about the shift they signed up for, not called: they
       // need not have opted in to volunteer calls (STOP still stops it, in the notifier).
-      purpose: broadcast.audience.shiftId ? 'notification' : 'broadcast',
+      // So are a ballot's voters told its result (issue 21): they voted, they asked to hear.
+      purpose: broadcast.audience.shiftId || broadcast.audience.ballotId ? 'notification' : 'broadcast',
       key: delivery._id,
       ...(delivery.via === 'reports' ? { toReportResident: true } : {}),
       compose: (locale, t): Reply[] => [
@@ -400,9 +401,10 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
         },
       ],
       // A volunteer call's reply answers yes or no; any broadcast's reply in words reaches a person (the inbox).
+      // A ballot's reply of numbers votes in it (issue 21).
       followUp: (sentAt: number) => ({
-        kind: roleId ? ('volunteer_call' as const) : ('broadcast' as const),
-        ref: roleId ?? broadcast._id,
+        kind: roleId ? ('volunteer_call' as const) : broadcast.ballotId ? ('ballot' as const) : ('broadcast' as const),
+        ref: roleId ?? broadcast.ballotId ?? broadcast._id,
         broadcastId: broadcast._id,
         sentAt,
         until: sentAt + broadcast.answerWindowHours * 3_600_000,

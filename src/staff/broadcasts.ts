@@ -55,9 +55,9 @@ export const MAX_AUDIENCE_REPORTS = 200;
 
 /**
  * The store parts an audience is read from: residents; the reports and followers of a Love Your
- * Block call; a shift's sign-ups; an idea's supports.
+ * Block call; a shift's sign-ups; an idea's supports; a ballot's votes.
  */
-export type AudienceStore = Pick<Collections, 'residents' | 'reports' | 'reportFollowers' | 'signups' | 'ideas' | 'ideaSupports'>;
+export type AudienceStore = Pick<Collections, 'residents' | 'reports' | 'reportFollowers' | 'signups' | 'ideas' | 'ideaSupports' | 'ballotVotes'>;
 
 /** How far ahead a broadcast may be scheduled: a year, so a typo in the year is caught. */
 const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
@@ -152,6 +152,8 @@ export interface BroadcastInput {
   sendAt?: Date;
   /** How long a "yes" counts; VOLUNTEER_CALL_ANSWER_HOURS by default. */
   answerWindowHours?: number;
+  /** The ballot the message carries (issue 21): a reply of numbers votes in it. It must be open. */
+  ballotId?: string;
 }
 
 /** What creating a broadcast needs from the service (a `Service` has all of it). */
@@ -199,6 +201,17 @@ export async function createBroadcast(
     // A "yes" to a message about a shift signs up for nothing: its volunteers are signed up.
     if (input.roleId !== undefined) throw invalid("roleId: a message to a shift's volunteers is not a volunteer call");
   }
+  if (audience.ballotId !== undefined) {
+    const ballot = await store.ballots.get(audience.ballotId);
+    if (!ballot) throw invalid(`audience.ballotId: no ballot ${audience.ballotId}`);
+    if (input.roleId !== undefined || input.ballotId !== undefined) throw invalid("roleId, ballotId: a message to a ballot's voters is not a call or a ballot");
+  }
+  if (input.ballotId !== undefined) {
+    const ballot = await store.ballots.get(input.ballotId);
+    if (!ballot) throw invalid(`ballotId: no ballot ${input.ballotId}`);
+    if (ballot.status !== 'open') throw invalid(`ballotId: ballot ${input.ballotId} is not open`);
+    if (input.roleId !== undefined) throw invalid('roleId: a ballot is not a volunteer call');
+  }
   if (input.roleId !== undefined) {
     const role = await store.roles.get(input.roleId);
     if (!role) throw invalid(`roleId: no volunteer role ${input.roleId}`);
@@ -207,6 +220,7 @@ export async function createBroadcast(
 
   const draft: Omit<Unsaved<BroadcastRecord>, '_id'> = {
     ...(input.roleId !== undefined ? { roleId: input.roleId } : {}),
+    ...(input.ballotId !== undefined ? { ballotId: input.ballotId } : {}),
     messages,
     audience,
     status: 'scheduled',
@@ -242,6 +256,7 @@ export async function createBroadcast(
         audience: draft.audience,
         sendAt: draft.sendAt.toISOString(),
         ...(input.roleId !== undefined ? { roleId: input.roleId } : {}),
+        ...(input.ballotId !== undefined ? { ballotId: input.ballotId } : {}),
       },
     },
     now,
@@ -498,6 +513,12 @@ interface AudienceMember {
  * the opted-in residents, most recently active first.
  */
 async function audienceOf(store: AudienceStore, filter: AudienceFilter, now: Date): Promise<AudienceMember[]> {
+  // Everyone who voted in a ballot, once each (a vote's id is ballot and address), in voting order.
+  if (filter.ballotId !== undefined) {
+    const votes = await store.ballotVotes.find({ field: 'ballotId', equals: filter.ballotId }, { order: 'asc' });
+    const residents = await Promise.all(votes.map((vote) => store.residents.get(vote.address)));
+    return residents.flatMap((resident) => (resident ? [{ resident, viaReports: false }] : []));
+  }
   // An idea's supporters and author (told it reached its threshold, or staff answered): the whole audience.
   if (filter.ideaId !== undefined) return (await ideaAudience(store, filter.ideaId, now)).map((resident) => ({ resident, viaReports: false }));
   // A shift's confirmed volunteers, in sign-up order: the whole audience (a coordinator messaging one shift).
@@ -601,6 +622,23 @@ function checkAudience(filter: AudienceFilter): AudienceFilter {
   const reports = list(filter.reports).map((ref) => ref.toUpperCase());
   if (reports.length > MAX_AUDIENCE_REPORTS) throw invalid(`audience.reports: at most ${MAX_AUDIENCE_REPORTS} reports`);
   if (filter.optedIn === false && reports.length === 0) throw invalid('audience.optedIn: false leaves nobody without audience.reports');
+  const ballotId = filter.ballotId?.trim();
+  if (ballotId !== undefined) {
+    if (!ballotId) throw invalid('audience.ballotId: must not be empty');
+    if (
+      channels.length ||
+      locales.length ||
+      interests.length ||
+      neighbourhoods.length ||
+      days !== undefined ||
+      filter.shiftId !== undefined ||
+      reports.length ||
+      filter.optedIn !== undefined
+    ) {
+      throw invalid("audience.ballotId: a ballot's voters are the whole audience; no other field narrows it");
+    }
+    return { ballotId };
+  }
   const shiftId = filter.shiftId?.trim();
   if (shiftId !== undefined) {
     if (!shiftId) throw invalid('audience.shiftId: must not be empty');

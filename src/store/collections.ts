@@ -129,6 +129,17 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'address', sortBy: 'createdAt' },
   ],
   open311Keys: [{ field: 'kind', sortBy: 'createdAt' }],
+  // Ballots newest first (the staff list); open ones by closing time (what residents may vote in).
+  ballots: [
+    { field: 'kind', sortBy: 'createdAt' },
+    { field: 'status', sortBy: 'closesAt' },
+  ],
+  ballotVotes: [
+    // A ballot's votes: the tally and the voters' audience are one indexed read of its voters.
+    { field: 'ballotId', sortBy: 'at' },
+    // A resident's votes (erasure).
+    { field: 'address', sortBy: 'at' },
+  ],
 };
 
 /** An index of any collection, for code that handles every collection alike. */

@@ -7,6 +7,12 @@ import { Schema, type Connection, type Model, type SchemaDefinition, type Schema
 import type { ChannelName, GeoPoint, MediaRef } from '../core/message.js';
 import type {
   AudienceFilter,
+  BallotProject,
+  BallotProjectResult,
+  BallotRecord,
+  BallotResults,
+  BallotStatus,
+  BallotVoteRecord,
   AuditEntryRecord,
   BroadcastRecord,
   BroadcastStatus,
@@ -566,6 +572,7 @@ const audienceSchema = nestedSchema<AudienceFilter>({
   neighbourhoods: { type: [String], default: undefined },
   activeWithinDays: { type: Number, min: 1 },
   shiftId: String,
+  ballotId: String,
   reports: { type: [String], default: undefined },
   optedIn: Boolean,
   ideaId: String,
@@ -597,6 +604,7 @@ const broadcastSchema = recordSchema<BroadcastRecord>({
   updatedAt: { type: Date, required: true },
   finishedAt: Date,
   ideaNotice: { type: ideaNoticeSchema },
+  ballotId: String,
 });
 
 const deliverySchema = recordSchema<DeliveryRecord>({
@@ -636,6 +644,59 @@ const open311KeySchema = recordSchema<Open311KeyRecord>({
   kind: { type: String, required: true, enum: membersOf<Open311KeyRecord['kind']>()(['open311Key']) },
 });
 
+const ballotProjectSchema = nestedSchema<BallotProject>({
+  id: { type: String, required: true },
+  title: { type: Map, of: String, required: true },
+  cost: { type: Number, required: true, min: 0 },
+});
+
+const ballotProjectResultSchema = nestedSchema<BallotProjectResult>({
+  id: { type: String, required: true },
+  votes: { type: Number, required: true, min: 0 },
+  funded: { type: Boolean, required: true },
+});
+
+const ballotResultsSchema = nestedSchema<BallotResults>({
+  voters: { type: Number, required: true, min: 0 },
+  projects: { type: [ballotProjectResultSchema], required: true },
+  at: { type: Date, required: true },
+  by: { type: String, required: true },
+});
+
+const ballotSchema = recordSchema<BallotRecord>({
+  _id: ID,
+  _rev: REV,
+  title: { type: Map, of: String, required: true },
+  question: { type: Map, of: String, required: true },
+  projects: { type: [ballotProjectSchema], required: true },
+  rule: { type: String, required: true, enum: membersOf<BallotRecord['rule']>()(['budget', 'pick_up_to']) },
+  budget: { type: Number, min: 0 },
+  maxPicks: { type: Number, min: 1 },
+  opensAt: { type: Date, required: true },
+  closesAt: { type: Date, required: true },
+  status: { type: String, required: true, enum: membersOf<BallotStatus>()(['draft', 'open', 'closed']) },
+  createdBy: { type: String, required: true },
+  createdAt: { type: Date, required: true },
+  updatedAt: { type: Date, required: true },
+  closedAt: Date,
+  results: ballotResultsSchema,
+  resultsBroadcastId: String,
+  kind: { type: String, required: true, enum: membersOf<BallotRecord['kind']>()(['ballot']) },
+});
+
+const ballotVoteSchema = recordSchema<BallotVoteRecord>({
+  _id: ID,
+  _rev: REV,
+  ballotId: { type: String, required: true },
+  address: { type: String, required: true },
+  picks: { type: [String], required: true },
+  channel: { type: String, required: true, enum: CHANNELS },
+  locale: { type: String, required: true },
+  at: { type: Date, required: true },
+  firstAt: { type: Date, required: true },
+  changes: { type: Number, required: true, min: 0 },
+});
+
 /** The schema of every collection, with the key constraints and indexes of `collections.ts`. */
 export type StoreSchemas = { readonly [K in CollectionName]: Schema<RecordOf<K>> };
 
@@ -670,6 +731,8 @@ export const STORE_SCHEMAS: StoreSchemas = withKeysAndIndexes({
   broadcasts: broadcastSchema,
   deliveries: deliverySchema,
   open311Keys: open311KeySchema,
+  ballots: ballotSchema,
+  ballotVotes: ballotVoteSchema,
 });
 
 /**

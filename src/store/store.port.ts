@@ -6,6 +6,8 @@
  */
 import type {
   AuditEntryRecord,
+  BallotRecord,
+  BallotVoteRecord,
   BroadcastRecord,
   DeliveryRecord,
   StaffSessionRecord,
@@ -109,6 +111,8 @@ export interface Collections {
   broadcasts: Collection<BroadcastRecord>;
   deliveries: Collection<DeliveryRecord>;
   open311Keys: Collection<Open311KeyRecord>;
+  ballots: Collection<BallotRecord>;
+  ballotVotes: Collection<BallotVoteRecord>;
 }
 
 /** The opened store: the collections plus health and lifecycle. */
