@@ -27,6 +27,7 @@ import { checkinPages } from './pages/checkin.page.js';
 import { loveYourBlockPages } from './pages/love-your-block.page.js';
 import { routingPages } from './pages/routing.page.js';
 import { open311KeyPages } from './pages/open311-keys.page.js';
+import { ballotPages } from './pages/ballots.page.js';
 
 /** The page scripts, served as files: the staff pages' CSP runs scripts from this origin only. */
 const ASSETS = ['broadcast-progress.js', 'inbox.js', 'map.js', 'canned-fill.js'] as const;
@@ -57,6 +58,7 @@ export function dashboardRoutes(service: Service): Router {
   router.use(rolePages(service));
   router.use(checkinPages(service));
   router.use(broadcastPages(service));
+  router.use(ballotPages(service));
   router.use(handoffPages(service));
   router.use(open311KeyPages(service));
   router.use(auditPages(service));

@@ -14,6 +14,7 @@ import { roleApiRoutes } from './roles.routes.js';
 import { shiftApiRoutes } from './shifts.routes.js';
 import { impactApiRoutes } from './impact.routes.js';
 import { broadcastApiRoutes } from './broadcasts.routes.js';
+import { ballotApiRoutes } from './ballots.routes.js';
 import { open311KeyApiRoutes } from './open311-keys.routes.js';
 import { dashboardRoutes, pageErrors } from './dashboard.routes.js';
 import express, { type Router } from 'express';
@@ -60,6 +61,7 @@ export function adminRoutes(service: Service): Router {
   api.use(shiftApiRoutes(service));
   api.use(impactApiRoutes(service));
   api.use(broadcastApiRoutes(service));
+  api.use(ballotApiRoutes(service));
   api.use(open311KeyApiRoutes(service));
   router.use('/api', api);
   // The dashboard's pages: after staff access (they need a session or the token) and the API.

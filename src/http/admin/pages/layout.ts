@@ -15,7 +15,7 @@ import { formatCityTime } from '../../../domain/city-time.js';
 import { CATEGORIES } from '../../../domain/vocabulary.js';
 
 /** The areas of the dashboard, as the navigation names them. */
-export type Section = 'home' | 'impact' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'checkin' | 'broadcasts' | 'handoffs' | 'open311' | 'audit';
+export type Section = 'home' | 'impact' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'checkin' | 'broadcasts' | 'handoffs' | 'open311' | 'audit' | 'ballots';
 
 /** What the frame of a page needs. */
 export interface PageFrame {
@@ -55,6 +55,7 @@ const NAV: readonly { section: Section; href: string; label: string; adminOnly?:
   { section: 'roles', href: '/admin/roles', label: 'Volunteer roles' },
   { section: 'checkin', href: '/admin/checkin', label: 'Check-in' },
   { section: 'broadcasts', href: '/admin/broadcasts', label: 'Broadcasts' },
+  { section: 'ballots', href: '/admin/ballots', label: 'Ballots' },
   { section: 'handoffs', href: '/admin/handoffs', label: 'Inbox' },
   { section: 'open311', href: '/admin/open311', label: 'Open311', adminOnly: true },
   { section: 'audit', href: '/admin/audit', label: 'Audit log', adminOnly: true },

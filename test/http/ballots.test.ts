@@ -1,0 +1,218 @@
+/**
+ * Ballots on the staff side (issue 21): the API (validation as 400s, draft → open → close →
+ * publish, 409s out of order, results with share, funding and turnout, audited) and the pages
+ * without JavaScript (a ballot made with the form in the city's time, CSRF required, what staff
+ * wrote escaped, open / close / publish buttons, the results table).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { castVote } from '../../src/pipeline/ballot-votes.js';
+import { createStaffUser } from '../../src/staff/staff-accounts.js';
+import { listAudit } from '../../src/staff/audit-log.js';
+import { startTestApp, postJson, type RunningApp } from '../support/http.js';
+
+const ADMIN_TOKEN = 'ballots-test-admin-token-0123';
+const PASSWORD = 'correct horse battery staple';
+const SCRIPT = '<script>alert(1)</script>';
+const HOUR = 3_600_000;
+let app: RunningApp;
+let session: { cookie: string; csrfToken: string };
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+async function logIn(username: string): Promise<{ cookie: string; csrfToken: string }> {
+  const page = await fetch(`${app.url}/admin/login`);
+  const csrf = /name="_csrf"\s+value="([^"]+)"/.exec(await page.text())?.[1];
+  const loginCookie = page.headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0]!)
+    .find((pair) => pair.startsWith('civicline_login_csrf='));
+  if (!csrf || !loginCookie) throw new Error('login page without its CSRF field or cookie');
+  const response = await fetch(`${app.url}/admin/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
+    body: new URLSearchParams({ username, password: PASSWORD, _csrf: csrf }).toString(),
+  });
+  const cookie = response.headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0]!)
+    .find((pair) => pair.startsWith('civicline_staff='));
+  if (!cookie) throw new Error('no session cookie');
+  const home = await (await fetch(`${app.url}/admin`, { headers: { cookie } })).text();
+  const csrfToken = /name="_csrf" value="([^"]+)"/.exec(home)?.[1];
+  if (!csrfToken) throw new Error('no CSRF token on the home page');
+  return { cookie, csrfToken };
+}
+
+const get = async (path: string) => {
+  const response = await fetch(`${app.url}${path}`, { redirect: 'manual', headers: { cookie: session.cookie } });
+  return { status: response.status, body: await response.text() };
+};
+function postForm(path: string, form: Record<string, string>, csrf = true): Promise<Response> {
+  const body = new URLSearchParams(form);
+  if (csrf) body.append('_csrf', session.csrfToken);
+  return fetch(`${app.url}${path}`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: session.cookie },
+    body: body.toString(),
+  });
+}
+
+function aBallot(overrides: Record<string, unknown> = {}) {
+  return {
+    title: { en: 'Parks budget', es: 'Presupuesto de parques' },
+    question: { en: 'Which projects?', es: '¿Qué proyectos?' },
+    projects: [
+      { title: { en: 'Benches', es: 'Bancos' }, cost: 100_000 },
+      { title: { en: 'Trees', es: 'Árboles' }, cost: 300_000 },
+      { title: { en: 'Splash pad', es: 'Fuente' }, cost: 250_000 },
+    ],
+    rule: 'budget',
+    budget: 500_000,
+    opensAt: new Date(Date.now() - HOUR).toISOString(),
+    closesAt: new Date(Date.now() + 24 * HOUR).toISOString(),
+    ...overrides,
+  };
+}
+
+beforeAll(async () => {
+  app = await startTestApp({ ADMIN_TOKEN, QUIET_HOURS: 'off', CITY_TIMEZONE: 'America/Chicago' });
+  await createStaffUser(app.service.store, { username: 'cory', displayName: 'Cory Coordinator', role: 'coordinator', password: PASSWORD });
+  session = await logIn('cory');
+});
+afterAll(() => app.close());
+
+describe('the ballots API', () => {
+  it('refuses bad ballots with 400s saying which field', async () => {
+    const api = `${app.url}/admin/api/ballots`;
+    const cases: [Record<string, unknown>, string][] = [
+      [{ projects: [{ title: { en: 'Only one' }, cost: 1 }] }, 'projects'],
+      [{ budget: undefined }, 'budget'],
+      [{ rule: 'pick_up_to', budget: undefined }, 'maxPicks'],
+      [{ rule: 'pick_up_to', budget: undefined, maxPicks: 4 }, 'maxPicks'],
+      [{ title: { es: 'Solo español' } }, 'title.en'],
+      [{ closesAt: new Date(Date.now() - 2 * HOUR).toISOString() }, 'closesAt'],
+      [
+        {
+          projects: [
+            { title: { en: 'A' }, cost: -1 },
+            { title: { en: 'B' }, cost: 1 },
+          ],
+        },
+        'projects',
+      ],
+    ];
+    for (const [change, field] of cases) {
+      const response = await postJson(api, aBallot(change), auth);
+      expect(response.status, JSON.stringify(change)).toBe(400);
+      expect(JSON.stringify(response.body)).toContain(field);
+    }
+    expect((await postJson(`${api}/B-22222/open`, {}, auth)).status).toBe(400);
+    expect((await postJson(`${api}/P-22222/open`, {}, auth)).status).toBe(404);
+  });
+
+  it('runs a ballot from draft to published result, with results, turnout and audit', async () => {
+    const api = `${app.url}/admin/api/ballots`;
+    const created = await postJson(api, aBallot(), auth);
+    expect(created.status).toBe(201);
+    const id = created.body.ballot._id as string;
+    expect(created.body.ballot).toMatchObject({ status: 'draft', rule: 'budget', budget: 500_000, projects: [{ id: 'p1' }, { id: 'p2' }, { id: 'p3' }] });
+    // Out of order: a draft is neither closed nor published.
+    expect((await postJson(`${api}/${id}/close`, {}, auth)).status).toBe(409);
+    expect((await postJson(`${api}/${id}/publish`, {}, auth)).status).toBe(409);
+    const edited = await fetch(`${api}/${id}`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(aBallot({ budget: 450_000 })),
+    });
+    expect(edited.status).toBe(200);
+    expect((await postJson(`${api}/${id}/open`, {}, auth)).body.ballot.status).toBe('open');
+    // An open ballot is not edited.
+    const late = await fetch(`${api}/${id}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(aBallot()) });
+    expect(late.status).toBe(409);
+
+    const store = app.service.store;
+    const now = new Date();
+    await castVote(store, { ref: id, picks: [1, 2] }, { address: 'sms:+15550001001', channel: 'sms', locale: 'en', now });
+    await castVote(store, { ref: id, picks: [2] }, { address: 'telegram:9001', channel: 'telegram', locale: 'es', now });
+    await castVote(store, { ref: id, picks: [1, 3] }, { address: 'sms:+15550001002', channel: 'sms', locale: 'es', now });
+    expect(await castVote(store, { ref: id, picks: [2, 3] }, { address: 'sms:+15550001003', channel: 'sms', locale: 'en', now })).toBe('invalid');
+
+    const live = (await (await fetch(`${api}/${id}`, { headers: auth })).json()) as {
+      results: { projects: { votes: number; funded: boolean; share: number }[] };
+    };
+    expect(live.results).toMatchObject({ voters: 3, published: false, byChannel: { sms: 2, telegram: 1 }, byLocale: { en: 1, es: 2 } });
+    // Trees 2 votes ($300,000) first, then benches 2 votes... ties go to the cheaper: benches, trees, then the splash pad no longer fits $450,000.
+    expect(live.results.projects.map((p: { votes: number; funded: boolean; share: number }) => [p.votes, p.funded, Math.round(p.share * 100)])).toEqual([
+      [2, true, 67],
+      [2, true, 67],
+      [1, false, 33],
+    ]);
+
+    expect((await postJson(`${api}/${id}/close`, {}, auth)).body.ballot.status).toBe('closed');
+    expect(await castVote(store, { ref: id, picks: [3] }, { address: 'sms:+15550001001', channel: 'sms', locale: 'en', now: new Date() })).toBe('closed');
+    const published = await postJson(`${api}/${id}/publish`, {}, auth);
+    expect(published.status).toBe(200);
+    expect(published.body.ballot.results).toMatchObject({ voters: 3 });
+    expect(published.body.broadcast).toMatchObject({ audience: { ballotId: id }, planned: 0 });
+    expect((await postJson(`${api}/${id}/publish`, {}, auth)).status).toBe(409);
+
+    const actions = (await listAudit(store, { limit: 50 })).filter((entry) => entry.target === id).map((entry) => entry.action);
+    expect(actions).toEqual(expect.arrayContaining(['ballot.create', 'ballot.update', 'ballot.open', 'ballot.close', 'ballot.publish']));
+  });
+});
+
+describe('the ballots pages', () => {
+  it('makes a ballot with the form (CSRF required, the city time), escapes it, opens it and shows results', async () => {
+    const form = {
+      title_en: `Library ${SCRIPT}`,
+      title_es: 'Biblioteca',
+      question_en: 'What should it add?',
+      question_es: '¿Qué debe agregar?',
+      project_0_en: `Sunday hours ${SCRIPT}`,
+      project_0_es: 'Domingos',
+      project_0_cost: '40000',
+      project_1_en: 'Homework help',
+      project_1_es: 'Ayuda con tareas',
+      project_1_cost: '30000',
+      rule: 'pick_up_to',
+      maxPicks: '1',
+      opensAt: '2026-01-01T09:00',
+      closesAt: '2099-01-01T17:00',
+    };
+    expect((await postForm('/admin/ballots', form, false)).status).toBe(403);
+    const refused = await postForm('/admin/ballots', { ...form, maxPicks: '5' });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('value="Homework help"');
+
+    const made = await postForm('/admin/ballots', form);
+    expect(made.status).toBe(303);
+    const location = made.headers.get('location')!;
+    const id = /P-[A-Z0-9]{5}/.exec(location)![0];
+    const ballot = await app.service.store.ballots.get(id);
+    expect(ballot).toMatchObject({ status: 'draft', rule: 'pick_up_to', maxPicks: 1, createdBy: 'cory' });
+    // 9:00 in Chicago on January 1st is 15:00 UTC.
+    expect(ballot?.opensAt.toISOString()).toBe('2026-01-01T15:00:00.000Z');
+
+    const page = await get(`/admin/ballots/${id}`);
+    expect(page.status).toBe(200);
+    expect(page.body).not.toContain(SCRIPT);
+    expect(page.body).toContain('Library &lt;script&gt;');
+    expect(page.body).toContain(`action="/admin/ballots/${id}/open"`);
+    expect((await get('/admin/ballots')).body).toContain(`href="/admin/ballots/${id}"`);
+
+    expect((await postForm(`/admin/ballots/${id}/open`, {}, false)).status).toBe(403);
+    expect((await postForm(`/admin/ballots/${id}/open`, {})).headers.get('location')).toBe(`/admin/ballots/${id}?done=opened`);
+    await castVote(app.service.store, { ref: id, picks: [2] }, { address: 'telegram:9101', channel: 'telegram', locale: 'es', now: new Date() });
+    const open = await get(`/admin/ballots/${id}`);
+    expect(open.body).toContain('id="ballot-results"');
+    expect(open.body).toMatch(/<strong id="ballot-voters">1<\/strong> voters/);
+    expect(open.body).toContain(`action="/admin/ballots/${id}/close"`);
+    expect((await postForm(`/admin/ballots/${id}/close`, {})).status).toBe(303);
+    expect((await postForm(`/admin/ballots/${id}/publish`, {})).headers.get('location')).toBe(`/admin/ballots/${id}?done=published`);
+    expect((await get(`/admin/ballots/${id}`)).body).toContain('Result (published)');
+    // Out of order on the page: a 409 page saying why, not a crash.
+    const again = await postForm(`/admin/ballots/${id}/open`, {});
+    expect(again.status).toBe(409);
+  });
+});
