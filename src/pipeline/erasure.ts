@@ -34,6 +34,7 @@ import { COMPACTION_PENDING } from '../store/compaction.js';
 import { mediaIdIn } from '../store/media-files.js';
 import { storedSecret } from '../store/stored-secret.js';
 import type { Collections, Store } from '../store/store.port.js';
+import { isVotingOver } from '../domain/ballots.js';
 import type { CommandScope } from './command-runner.js';
 import { sourceKeyOf } from './turn-pipeline.js';
 import { unlinkSurveys } from './report-surveys.js';
@@ -196,6 +197,15 @@ export class Erasure {
     await inChunks(await store.jobs.find({ field: 'address', equals: address }, { limit: ALL }), (job) => store.jobs.delete(job._id));
     // Their answers to "is it fixed?" stay as numbers, without the address or their comment.
     await unlinkSurveys(store, address);
+    // Ballot votes (issue 21): in a ballot still open the vote goes (they may vote again, once);
+    // in one that is over it stays as picks under the keyed hash, so its result does not change.
+    await inChunks(await store.ballotVotes.find({ field: 'address', equals: address }, { limit: ALL }), async ({ _rev, ...vote }) => {
+      const ballot = await store.ballots.get(vote.ballotId);
+      if (ballot && isVotingOver(ballot, scope.now)) {
+        await store.ballotVotes.insert({ ...vote, _id: `${vote.ballotId}|erased:${alias}`, address: `erased:${alias}` });
+      }
+      await store.ballotVotes.delete(vote._id);
+    });
     await inChunks(await store.consentEvents.find({ field: 'address', equals: address }, { limit: ALL }), async ({ _id, _rev, ...kept }) => {
       // Kept as proof, under the keyed hash: inserted before the original goes, so a retry finds one or the other.
       await store.consentEvents.insert({ ...kept, _id: `consent|#${await this.hash('consent', _id)}`, address: `erased:${alias}` });

@@ -10,7 +10,7 @@ import type { ChannelName } from '../../src/core/message.js';
 import { tallyVotes } from '../../src/domain/ballots.js';
 import type { BallotRecord } from '../../src/domain/records.js';
 import { ballotVoteId, castVote } from '../../src/pipeline/ballot-votes.js';
-import { ballotReport, createBallot, openBallot } from '../../src/staff/ballot-desk.js';
+import { ballotReport, closeBallot, createBallot, openBallot } from '../../src/staff/ballot-desk.js';
 import { useTestService } from '../support/harness.js';
 
 const service = useTestService({ QUIET_HOURS: 'off' });
@@ -105,6 +105,45 @@ describe('the ballot tally', () => {
     expect(report.changed).toBeGreaterThan(0);
     expect(report.changed).toBeLessThanOrEqual(changers.length);
   }, 120_000);
+
+  it("a resident's erasure removes their vote from an open ballot and unlinks it from a closed one", async () => {
+    const store = service().store;
+    const make = async () => {
+      const draft = await createBallot(
+        store,
+        {
+          title: { en: 'Erasure' },
+          question: { en: 'Pick one' },
+          projects: [
+            { title: { en: 'A' }, cost: 1 },
+            { title: { en: 'B' }, cost: 1 },
+          ],
+          rule: 'pick_up_to',
+          maxPicks: 1,
+          opensAt: new Date(Date.now() - HOUR),
+          closesAt: new Date(Date.now() + HOUR),
+        },
+        STAFF,
+        'en',
+      );
+      return openBallot(store, draft._id, STAFF);
+    };
+    const [open, over] = [await make(), await make()];
+    const address = 'sms:+15559990001';
+    const scope = { address, channel: 'sms' as const, locale: 'en', now: new Date() };
+    await castVote(store, { ref: open._id, picks: [1] }, scope);
+    await castVote(store, { ref: over._id, picks: [2] }, scope);
+    await closeBallot(store, over._id, STAFF);
+
+    await service().runner.erasure.erase({ address, sourceKey: 'erase-1', now: new Date() });
+    expect(await store.ballotVotes.find({ field: 'address', equals: address })).toEqual([]);
+    expect(await store.ballotVotes.count({ field: 'ballotId', equals: open._id })).toBe(0);
+    const kept = await store.ballotVotes.find({ field: 'ballotId', equals: over._id });
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatchObject({ picks: ['p2'] });
+    expect(JSON.stringify(kept[0])).not.toContain(address);
+    expect((await ballotReport(store, (await store.ballots.get(over._id))!, 'en')).voters).toBe(1);
+  });
 
   it('funds a budget ballot in order of votes, skipping a project that no longer fits', () => {
     const ballot = {
