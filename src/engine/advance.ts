@@ -420,10 +420,12 @@ class Turn {
    * A ballot sent by broadcast (issue 21): a reply that is only numbers ("1 3", "1, 3 and 4",
    * "1 y 3") is a vote in it, read back by the ballot dialog, which checks it against the rule
    * and asks to confirm. The follow-up stays live for its window, so a later reply of numbers
-   * changes the vote. Anything else is not an answer to it.
+   * changes the vote. A reply in words is read as a reply to any broadcast (a question reaches a
+   * person with the ballot it answers).
    */
   private answerBallot(ballot: FollowUp, input: StepInput): boolean {
-    if (input.choice || !parsePicks(input.text)) return false;
+    if (input.choice) return false;
+    if (!parsePicks(input.text)) return this.forwardBroadcastReply(ballot, input);
     this.state.flow = null;
     this.state.paused = null;
     this.trace.intent = 'ballot_reply';

@@ -239,8 +239,10 @@ describe('voting by text', () => {
     const enAddress = smsAddress();
     telegramIds += 1;
     const esAddress = `telegram:${telegramIds}`;
+    const askerAddress = smsAddress();
     await optedIn(enAddress, 'en');
     await optedIn(esAddress, 'es');
+    await optedIn(askerAddress, 'en');
     const { broadcast } = await sendBallot(service(), ballot._id, {}, STAFF);
     await finished(broadcast._id);
     expect(smsTo(enAddress)[0]).toContain('Parks budget\nWhich projects should the city fund?\n1. Park benches ($100,000)');
@@ -258,6 +260,19 @@ describe('voting by text', () => {
     );
     expect(await es.send('1 y 2')).toContain('Total $400.000 de $500.000. ¿Registro este voto?');
     expect(await es.send({ choice: 'yes', text: 'Sí' })).toMatch(/^¡Gracias! Tu voto en "Presupuesto de parques" quedó registrado\./);
+
+    // A later reply of numbers shows the vote it would replace; words are no vote.
+    expect(await en.send('3')).toContain('This replaces your vote (Park benches, Splash pad).');
+    expect(await en.send('no')).toMatch(/^Not recorded\. Pick again:/);
+    expect(await en.send('menu')).not.toContain('Not recorded');
+
+    // A question in words to the ballot reaches a person, as a reply to any broadcast does.
+    const asker = new TestConversation(service(), askerAddress, undefined, new Date(Date.now() + 1000));
+    expect(await asker.send('who decides which projects are on the list?')).toBe(
+      "Thanks, I've passed your message to the Springfield team that sent the message, and a person will answer you here. Until they do, everything you write goes to them. Reply MENU to go back to the bot.",
+    );
+    const [handoff] = await service().store.handoffs.find({ field: 'address', equals: askerAddress });
+    expect(handoff).toMatchObject({ reason: 'broadcast_reply', about: broadcast._id });
 
     const votes = await service().store.ballotVotes.find({ field: 'ballotId', equals: ballot._id });
     expect(votes.map((vote) => [vote.channel, vote.locale, vote.picks])).toEqual(
