@@ -211,6 +211,8 @@ describe('the ballots pages', () => {
     expect((await postForm(`/admin/ballots/${id}/close`, {})).status).toBe(303);
     expect((await postForm(`/admin/ballots/${id}/publish`, {})).headers.get('location')).toBe(`/admin/ballots/${id}?done=published`);
     expect((await get(`/admin/ballots/${id}`)).body).toContain('Result (published)');
+    const told = (await app.service.store.ballots.get(id))?.resultsBroadcastId;
+    expect((await get(`/admin/broadcasts/${told}`)).body).toContain(`everyone who voted in ballot ${id}`);
     // Out of order on the page: a 409 page saying why, not a crash.
     const again = await postForm(`/admin/ballots/${id}/open`, {});
     expect(again.status).toBe(409);

@@ -491,6 +491,12 @@ export function broadcastDetailView(view: {
           <dd>
             ${view.role ? html`<a href="/admin/roles/${encodeURIComponent(view.role._id)}">${view.role._id}: ${view.role.title}</a>` : (broadcast.roleId ?? 'None')}
           </dd>
+          ${
+            broadcast.ballotId
+              ? html`<dt>Ballot</dt>
+                  <dd><a href="/admin/ballots/${encodeURIComponent(broadcast.ballotId)}">${broadcast.ballotId}</a> (a reply of numbers votes)</dd>`
+              : ''
+          }
           <dt>Audience</dt>
           <dd>
             ${
@@ -505,6 +511,7 @@ export function broadcastDetailView(view: {
                   ? `the reporters and followers of ${audience.reports.length} report${audience.reports.length === 1 ? '' : 's'}${audience.optedIn === false ? ' only' : ', and opted-in residents'}`
                   : '',
                 audience.ideaId ? `the author and supporters of idea ${audience.ideaId}` : '',
+                audience.ballotId ? `everyone who voted in ballot ${audience.ballotId}` : '',
               ]
                 .filter(Boolean)
                 .join('; ') || 'Everyone who opted in to volunteer calls'
