@@ -15,7 +15,8 @@ import { formatCityTime } from '../../../domain/city-time.js';
 import { CATEGORIES } from '../../../domain/vocabulary.js';
 
 /** The areas of the dashboard, as the navigation names them. */
-export type Section = 'home' | 'impact' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'checkin' | 'broadcasts' | 'handoffs' | 'open311' | 'audit' | 'ballots';
+export type Section =
+  'home' | 'impact' | 'reports' | 'duplicates' | 'map' | 'ideas' | 'roles' | 'checkin' | 'broadcasts' | 'handoffs' | 'open311' | 'audit' | 'ballots';
 
 /** What the frame of a page needs. */
 export interface PageFrame {
