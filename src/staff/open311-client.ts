@@ -877,9 +877,25 @@ async function applyRemote(deps: Open311ClientDeps, ref: string, remote: Record<
   });
   const change = taken.change;
   if (!change) return;
-  try {
-    await changeReportStatus(deps.staff(), ref, { status: change.status, ...(change.note ? { note: change.note } : {}) }, OPEN311_ACTOR, at);
-  } catch (error) {
-    deps.logger.warn({ ref, err: error instanceof Error ? error.message : 'unknown' }, 'Open311 status change not applied');
+  // Staff may change the report between the two writes: the city's closing applies only while it
+  // is still open here (a fix staff made stays a fix), and a note comes with the status the report
+  // has when it is applied (an in-progress staff set is not set back to open), read again if it moved.
+  let status = change.status;
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    try {
+      const guard = change.closed ? { onlyIfOpen: true } : { onlyIfStatus: status };
+      await changeReportStatus(deps.staff(), ref, { status, ...guard, ...(change.note ? { note: change.note } : {}) }, OPEN311_ACTOR, at);
+      return;
+    } catch (error) {
+      const current = error instanceof StaffError && error.status === 409 && !change.closed ? await deps.store.reports.get(ref) : null;
+      // Closed, fixed or merged here meanwhile: staff's status stands, and the city's note is not told.
+      if (current && statusGroupOf(current.status) === 'open' && !current.mergedInto) {
+        status = current.status;
+        continue;
+      }
+      if (!(error instanceof StaffError && error.status === 409))
+        deps.logger.warn({ ref, err: error instanceof Error ? error.message : 'unknown' }, 'Open311 status change not applied');
+      return;
+    }
   }
 }

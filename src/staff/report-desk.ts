@@ -205,6 +205,12 @@ export interface StatusChange {
    */
   onlyIfOpen?: boolean;
   /**
+   * Change it only while its status is this one: a 409 otherwise, decided as `onlyIfOpen` is. For
+   * a change decided on what the report was a moment ago (the Open311 poll adding the city's note
+   * to the status it read), so a status staff set meanwhile is not undone.
+   */
+  onlyIfStatus?: string;
+  /**
    * Residents (its reporter or followers) not told of this change because they were just told of
    * the same work with another report (Love Your Block's closing tells each resident once).
    */
@@ -256,6 +262,7 @@ export async function changeReportStatus(
     // a report nobody works on as "already reported", and tell its old followers twice.
     if (current.mergedInto) throw new StaffError(409, `${current._id} was merged into ${current.mergedInto}: change ${current.mergedInto} instead`);
     if (change.onlyIfOpen && current.statusGroup !== 'open') throw new StaffError(409, `${current._id} is ${current.status} already`);
+    if (change.onlyIfStatus !== undefined && current.status !== change.onlyIfStatus) throw new StaffError(409, `${current._id} is ${current.status} now`);
     const statusGroup = statusGroupOf(change.status);
     // The duplicate-search keys follow the group: a fixed or closed report leaves the indexes of
     // open ones, a reopened one comes back.

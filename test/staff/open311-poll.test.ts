@@ -33,6 +33,7 @@ import { impactNumbers } from '../../src/staff/impact.js';
 import type { JobOutcome } from '../../src/staff/job-scheduler.js';
 import { startFakeOpen311, type FakeOpen311, type FakeOpen311Options, type FakeService } from '../support/fake-open311.js';
 import { freshTestStore } from '../support/test-store.js';
+import { changeReportStatus } from '../../src/staff/report-desk.js';
 
 /** The city's services: `graffiti` answers a POST with an id, `light` (a batch service) with a token only. */
 const CITY_SERVICES: FakeService[] = [
@@ -555,5 +556,62 @@ describe("the client against the fake's slow and non-conforming modes", () => {
     // Nothing was taken from it, and the request stays in the poll.
     expect(await client.service.store.reports.get(ref)).toMatchObject({ status: 'open', open311Open: 'yes' });
     expect((await client.service.store.reports.get(ref))?.open311Remote?.missedPolls).toBeUndefined();
+  });
+});
+
+describe('a poll racing a staff change', () => {
+  /**
+   * The poll's store, with staff changing the report's status right after the poll recorded the
+   * city's change on it and before it applied it (the one moment the two can cross).
+   */
+  function racingStore(service: Service, staffChange: { status: string; note?: string }): Open311ClientDeps['store'] {
+    let raced = false;
+    const reports = new Proxy(service.store.reports, {
+      get(target, prop) {
+        if (prop !== 'replace') return Reflect.get(target, prop, target) as unknown;
+        return async (next: Parameters<typeof target.replace>[0], rev: number) => {
+          const written = await target.replace(next, rev);
+          if (written && !raced && next.open311Remote?.lastPolledAt) {
+            raced = true;
+            await changeReportStatus(service.staff, next._id, staffChange, { username: 'dana', role: 'staff' }, new Date('2026-11-20T15:00:00Z'));
+          }
+          return written;
+        };
+      },
+    });
+    return new Proxy(service.store, { get: (target, prop) => (prop === 'reports' ? reports : (Reflect.get(target, prop, target) as unknown)) });
+  }
+
+  it('keeps a status staff set after the poll read the city: a fix is not turned into closed, an in-progress not back to open', async () => {
+    for (const [cityStatus, staffStatus] of [
+      ['closed', 'fixed'],
+      ['open', 'in_progress'],
+    ] as const) {
+      const fake = await fakeCity();
+      const base = await clientOf(fake);
+      const ref = await base.file();
+      await base.forward(ref);
+      const id = (await base.service.store.reports.get(ref))!.open311Remote!.id!;
+      fake.setStatus(id, cityStatus, { notes: 'Crew sent' });
+      await pollOpenRequests({
+        store: racingStore(base.service, { status: staffStatus, note: 'Dana on it' }),
+        settings: base.service.config.open311Client!,
+        logger: base.service.logger,
+        staff: () => base.service.staff,
+        now: () => base.clock.now,
+        timeoutMs: 2000,
+      });
+      const report = (await base.service.store.reports.get(ref))!;
+      expect(report.status, cityStatus).toBe(staffStatus);
+      const updates = await base.service.store.reportUpdates.find({ field: 'reportId', equals: ref });
+      const byCity = updates.filter((update) => update.staff === 'open311');
+      if (cityStatus === 'closed') expect(byCity, cityStatus).toEqual([]);
+      // A note from the city on a request still open there: told with the status staff set.
+      else
+        expect(
+          byCity.map((update) => [update.status, update.note]),
+          cityStatus,
+        ).toEqual([['in_progress', 'Crew sent']]);
+    }
   });
 });
