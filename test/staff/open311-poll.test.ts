@@ -573,7 +573,7 @@ describe('a poll racing a staff change', () => {
           const written = await target.replace(next, rev);
           if (written && !raced && next.open311Remote?.lastPolledAt) {
             raced = true;
-            await changeReportStatus(service.staff, next._id, staffChange, { username: 'dana', role: 'staff' }, new Date('2026-11-20T15:00:00Z'));
+            await changeReportStatus(service.staff, next._id, staffChange, { username: 'dana', role: 'coordinator' }, new Date('2026-11-20T15:00:00Z'));
           }
           return written;
         };
