@@ -185,7 +185,8 @@ describe('token-only answers', () => {
       else expect(await idOf(ref), ref).toBe(fake.received[refs.indexOf(ref)]!.created!.service_request_id);
     }
     const missedPolls = async (ref: string) => (await client.service.store.reports.get(ref))!.open311Remote?.missedPolls;
-    expect(await missedPolls(forgotten)).toBe(1);
+    // The refs are random: when the forgotten one is asked first it meets the 500, which is no miss.
+    expect(await missedPolls(forgotten)).toBe(failed === forgotten ? undefined : 1);
     if (failed !== forgotten) expect(await missedPolls(failed)).toBeUndefined();
 
     // The next poll: the one that met the 500 is resolved; the forgotten one misses again.
