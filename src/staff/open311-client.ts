@@ -25,8 +25,9 @@
  * **Sent once.** The job id names the report and the job is `once`; the scheduler's lease keeps
  * two instances from running it together; a report already carrying `open311Remote` is never
  * POSTed again. GeoReport v2 has no idempotency key, so a POST whose answer never came (a
- * timeout, a dropped connection, a gateway's 502/504) may have been filed: the job remembers when
- * (`uncertainSince` in its payload), and its retry first asks for the requests of that service
+ * timeout, a dropped connection, a gateway's 502/504), or whose answer was never saved (the run
+ * died after it: a restart, a store error), may have been filed: the job remembers when
+ * (`uncertainSince` in its payload, written before the POST and removed by a clear answer), and its retry first asks for the requests of that service
  * filed since and takes one at the very place it sent (`findLostRequest`: the same point, or the
  * same address text; descriptions cannot be compared, as servers need not serve them) that no
  * other report holds. Only when there is none is it posted again. What remains: a server that
@@ -309,7 +310,7 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
     if (lost === 'outage') {
       await recordHealth(store, clock(), 'forwarding: no answer to the search for a POST whose answer was lost');
       const failures = forwardFailures(job) + 1;
-      await recordForwardFailure(store, job, failures, 'city Open311 server did not answer the search for a POST whose answer was lost');
+      await recordForwardFailure(store, job, failures, 'city Open311 server did not answer the search for a POST whose answer was lost', uncertainSince);
       return { state: 'later', dueAt: new Date(clock().getTime() + forwardBackoffMs(failures)) };
     }
     if (lost) {
@@ -322,6 +323,9 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
     }
   }
   const attemptAt = clock();
+  // Written ahead: should this run die before it keeps the answer (a restart, a store error), the
+  // POST may have been filed, and the run after it searches first. A clear answer undoes it below.
+  await recordForwardAttempt(store, job, uncertainSince ?? attemptAt);
   const result = await exchange(deps, `${settings.endpoint}/requests.json`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
@@ -338,7 +342,7 @@ async function forwardReport(deps: Open311ClientDeps, job: JobRecord): Promise<J
     const failures = forwardFailures(job) + 1;
     // No answer, or a gateway's 502/504: the server may have filed it all the same.
     const uncertain = result.status === undefined || result.status === 502 || result.status === 504;
-    await recordForwardFailure(store, job, failures, `city Open311 server ${result.error}`, uncertain ? (uncertainSince ?? attemptAt) : undefined);
+    await recordForwardFailure(store, job, failures, `city Open311 server ${result.error}`, uncertain ? (uncertainSince ?? attemptAt) : uncertainSince);
     return { state: 'later', dueAt: new Date(at.getTime() + forwardBackoffMs(failures)) };
   }
   await recordHealth(store, at, null);
@@ -378,16 +382,36 @@ function forwardFailures(job: JobRecord): number {
 
 /**
  * Counts the failure in the running job's payload (the scheduler keeps the payload of a job put
- * off), with the error for staff; the scheduler's own settling re-reads the job, so this write
- * and its lease renewals do not clash.
+ * off), with the error for staff, and when the first POST that may have been filed was
+ * (`uncertainSince`; none: every POST so far was answered without being filed).
  */
-async function recordForwardFailure(store: Pick<Store, 'jobs'>, job: JobRecord, failures: number, error: string, uncertainSince?: Date): Promise<void> {
+async function recordForwardFailure(
+  store: Pick<Store, 'jobs'>,
+  job: JobRecord,
+  failures: number,
+  error: string,
+  uncertainSince: Date | undefined,
+): Promise<void> {
+  await changeJobPayload(store, job, (payload) => {
+    const { uncertainSince: _before, ...rest } = payload;
+    return { ...rest, failures, error: error.slice(0, 200), ...(uncertainSince ? { uncertainSince: uncertainSince.toISOString() } : {}) };
+  });
+}
+
+/** Records, before a POST, when the first POST that may have been filed was (this one, unless an earlier one's answer was lost). */
+async function recordForwardAttempt(store: Pick<Store, 'jobs'>, job: JobRecord, uncertainSince: Date): Promise<void> {
+  await changeJobPayload(store, job, (payload) => ({ ...payload, uncertainSince: uncertainSince.toISOString() }));
+}
+
+/**
+ * Changes the running job's payload, while this run still holds it; the scheduler's own settling
+ * re-reads the job, so this write and its lease renewals do not clash.
+ */
+async function changeJobPayload(store: Pick<Store, 'jobs'>, job: JobRecord, change: (payload: JobRecord['payload']) => JobRecord['payload']): Promise<void> {
   for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
     const current = await store.jobs.get(job._id);
     if (!current || current.state !== 'running' || current.claimedBy !== job.claimedBy) return;
-    const uncertain = uncertainSince ? { uncertainSince: uncertainSince.toISOString() } : {};
-    const next: JobRecord = { ...current, payload: { ...current.payload, failures, error: error.slice(0, 200), ...uncertain } };
-    if (await store.jobs.replace(next, current._rev)) return;
+    if (await store.jobs.replace({ ...current, payload: change(current.payload) }, current._rev)) return;
   }
 }
 

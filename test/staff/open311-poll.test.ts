@@ -429,6 +429,65 @@ describe("the client against the fake's slow and non-conforming modes", () => {
     expect((await client.service.store.reports.get(ref))?.open311Remote?.id).toBe(fake.received[1]!.created!.service_request_id);
   });
 
+  it('a POST the city filed whose answer was never saved (the process died, the store failed) is found by its retry, not posted again', async () => {
+    const clock = { now: new Date('2026-11-20T15:00:00Z') };
+    const fake = await fakeCity({ now: () => clock.now });
+    const base = await clientOf(fake, {}, {}, clock);
+    // The store fails the one write that keeps the city's answer on the report, as a crash there would.
+    let failed = false;
+    const reports = new Proxy(base.service.store.reports, {
+      get(target, prop) {
+        if (prop !== 'replace') return Reflect.get(target, prop, target) as unknown;
+        return async (next: Parameters<typeof target.replace>[0], rev: number) => {
+          if (next.open311Remote && !failed) {
+            failed = true;
+            throw new Error('store went away');
+          }
+          return target.replace(next, rev);
+        };
+      },
+    });
+    const store = new Proxy(base.service.store, { get: (target, prop) => (prop === 'reports' ? reports : (Reflect.get(target, prop, target) as unknown)) });
+    const handlers = open311ClientJobHandlers({
+      store,
+      settings: base.service.config.open311Client!,
+      logger: base.service.logger,
+      staff: () => base.service.staff,
+      now: () => base.clock.now,
+      timeoutMs: 2000,
+    });
+    // As the scheduler hands it over: claimed (again, for the second run: the lease ran out).
+    const forward = async (ref: string) => {
+      const job = (await base.service.store.jobs.get(open311ForwardJobId(ref)))!;
+      await base.service.store.jobs.replace({ ...job, state: 'running', claimedBy: 'test' }, job._rev);
+      return handlers[OPEN311_FORWARD_JOB]!.run((await base.service.store.jobs.get(job._id))!);
+    };
+    const ref = await base.file();
+    const sentAt = base.clock.now;
+    // The run dies after the POST.
+    await expect(forward(ref)).rejects.toThrow('store went away');
+    expect(failed).toBe(true);
+    expect(fake.received).toHaveLength(1);
+
+    // The scheduler runs it again (its retry, or another instance once the lease ran out).
+    base.clock.now = new Date(base.clock.now.getTime() + 60_000);
+    expect(await forward(ref)).toEqual({ state: 'done' });
+    expect(fake.received).toHaveLength(1);
+    expect(await base.service.store.reports.get(ref)).toMatchObject({ open311Remote: { id: fake.received[0]!.created!.service_request_id, sentAt } });
+  });
+
+  it('a POST the city answered (503) is not searched for on its retry: posted again, once', async () => {
+    const fake = await fakeCity();
+    const client = await clientOf(fake);
+    const ref = await client.file();
+    fake.failNext(1, 503);
+    expect((await client.forward(ref)).state).toBe('later');
+    expect((await client.service.store.jobs.get(open311ForwardJobId(ref)))?.payload['uncertainSince']).toBeUndefined();
+    expect(await client.forward(ref)).toEqual({ state: 'done' });
+    expect(fake.hits.filter((hit) => hit.method === 'GET')).toEqual([]);
+    expect(fake.received).toHaveLength(1);
+  });
+
   it('500 and 503: the other batches and tokens are still asked, nothing counts as a miss, and a server down stops the poll after three', async () => {
     const fake = await fakeCity();
     const client = await clientOf(fake, {}, { pollLimits: { batch: 3 } });
