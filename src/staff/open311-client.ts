@@ -858,6 +858,16 @@ async function leaveIndex(store: Pick<Store, 'reports'>, ref: string): Promise<v
   });
 }
 
+/** The longest city note told and kept: a staff note's (reports.routes.ts); the rest of a city system's log stays there. */
+const NOTE_MAX = 1000;
+
+/** The city's note cut to NOTE_MAX characters (with an ellipsis, never half a character), so a resident is never texted pages. */
+function cutNote(text: string): string {
+  if (text.length <= NOTE_MAX) return text;
+  const cut = text.slice(0, NOTE_MAX - 1);
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+}
+
 /** A status change to apply, as the city's server shows it. */
 interface RemoteChange {
   closed: boolean;
@@ -876,7 +886,7 @@ interface RemoteChange {
 async function applyRemote(deps: Open311ClientDeps, ref: string, remote: Record<string, unknown>, at: Date): Promise<void> {
   const closed = remote['status'] === 'closed';
   const remoteStatus = closed ? 'closed' : 'open';
-  const notes = typeof remote['status_notes'] === 'string' ? remote['status_notes'].trim() : '';
+  const notes = typeof remote['status_notes'] === 'string' ? cutNote(remote['status_notes'].trim()) : '';
   const taken: { change?: RemoteChange } = {};
   await updateReport(deps.store, ref, (current) => {
     delete taken.change;

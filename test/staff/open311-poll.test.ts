@@ -675,3 +675,23 @@ describe('a poll racing a staff change', () => {
     }
   });
 });
+
+describe("the city's status notes", () => {
+  it('are cut to a staff note’s length (1,000) before they are told, kept and served: a city system’s long log is not texted whole', async () => {
+    const fake = await fakeCity();
+    const client = await clientOf(fake);
+    const ref = await client.file();
+    await client.forward(ref);
+    const id = (await client.service.store.reports.get(ref))!.open311Remote!.id!;
+    fake.setStatus(id, 'open', { notes: `Crew visited. ${'Log line. '.repeat(600)}` });
+    await client.poll();
+    const report = (await client.service.store.reports.get(ref))!;
+    expect(report.statusNote?.startsWith('Crew visited. Log line.')).toBe(true);
+    expect(report.statusNote!.length).toBeLessThanOrEqual(1000);
+    const updates = (await client.service.store.reportUpdates.find({ field: 'reportId', equals: ref })).filter((update) => update.staff === 'open311');
+    expect(updates.map((update) => update.note!.length <= 1000)).toEqual([true]);
+    // The same long note asked about again is no new note.
+    await client.poll();
+    expect((await client.service.store.reportUpdates.find({ field: 'reportId', equals: ref })).filter((update) => update.staff === 'open311')).toHaveLength(1);
+  });
+});
