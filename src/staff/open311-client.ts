@@ -112,6 +112,8 @@ const FORWARD_BACKOFF_MAX_MS = 10 * 60_000;
 const LOST_POST_SLACK_MS = 5 * 60_000;
 /** GeoReport v2 gives no limit; FixMyStreet and CivicLine's own server keep to a few thousand characters. */
 const DESCRIPTION_MAX = 4000;
+/** A resident may describe the place at length; servers keep an address to a line (CivicLine's own refuses more than 250). */
+const ADDRESS_MAX = 250;
 const MEDIA_LINK_TTL_MS = 7 * 86_400_000;
 
 /** Who the city's status changes are recorded as (updates show "open311", the audit its name). */
@@ -265,7 +267,7 @@ export function requestForm(report: ReportRecord, settings: Open311ClientSetting
     form.set('long', String(point.lon));
   }
   // Both when both: the city's crews read the resident's own words for the place.
-  if (text) form.set('address_string', text);
+  if (text) form.set('address_string', cutText(text, ADDRESS_MAX));
   if (!point && !text) return null;
   // The resident's words: this is the city's own system, its staff need them to act.
   form.set('description', report.description.slice(0, DESCRIPTION_MAX));
@@ -858,13 +860,13 @@ async function leaveIndex(store: Pick<Store, 'reports'>, ref: string): Promise<v
   });
 }
 
-/** The longest city note told and kept: a staff note's (reports.routes.ts); the rest of a city system's log stays there. */
+/** The longest city note told and kept, so a resident is never texted pages: a staff note's (reports.routes.ts). */
 const NOTE_MAX = 1000;
 
-/** The city's note cut to NOTE_MAX characters (with an ellipsis, never half a character), so a resident is never texted pages. */
-function cutNote(text: string): string {
-  if (text.length <= NOTE_MAX) return text;
-  const cut = text.slice(0, NOTE_MAX - 1);
+/** `text` cut to `max` characters (with an ellipsis, never half a character). */
+function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
   return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
 }
 
@@ -886,7 +888,7 @@ interface RemoteChange {
 async function applyRemote(deps: Open311ClientDeps, ref: string, remote: Record<string, unknown>, at: Date): Promise<void> {
   const closed = remote['status'] === 'closed';
   const remoteStatus = closed ? 'closed' : 'open';
-  const notes = typeof remote['status_notes'] === 'string' ? cutNote(remote['status_notes'].trim()) : '';
+  const notes = typeof remote['status_notes'] === 'string' ? cutText(remote['status_notes'].trim(), NOTE_MAX) : '';
   const taken: { change?: RemoteChange } = {};
   await updateReport(deps.store, ref, (current) => {
     delete taken.change;

@@ -25,6 +25,7 @@ import { referenceIn } from '../support/harness.js';
 import { homeView } from '../../src/http/admin/pages/home.page.js';
 import { impactNumbers } from '../../src/staff/impact.js';
 import { changeReportStatus } from '../../src/staff/report-desk.js';
+import { createOpen311Key } from '../../src/staff/open311-keys.js';
 
 /** The city's services as its server names them (the map below ties categories to them). */
 const CITY_SERVICES: FakeService[] = [
@@ -375,6 +376,25 @@ describe('forwarding new reports to the city Open311 server', () => {
       now: () => clock.now,
     });
     expect(outcome).toEqual({ state: 'later', dueAt: new Date(clock.now.getTime() + service.config.open311Client!.pollMs) });
+  });
+});
+
+describe('forwarding to a CivicLine Open311 server (a neighbouring city runs CivicLine too)', () => {
+  it('is filed there even when the resident described the place at length (address_string kept to 250 characters)', async () => {
+    const city = await startTestApp({ SEED_DEMO_DATA: 'false' });
+    cleanups.push(() => city.close());
+    const { key } = await createOpen311Key(city.service.store, { name: 'Neighbour CivicLine' }, { username: 'admin', role: 'admin' });
+    const { open, clock } = await cityAndService({ url: `${city.url}/open311/v2`, apiKey: key } as FakeOpen311);
+    const service = await open();
+    const place = `Behind the library on Oak St, ${'past the bike racks and the bench by the big maple tree, '.repeat(6)}next to the wall`;
+    const ref = await fileReport(service, clock.now, { category: 'graffiti', locationText: place });
+    service.jobs.start();
+    await service.jobs.idle();
+    const remote = (await service.store.reports.get(ref))!.open311Remote;
+    expect(remote?.id).toBeDefined();
+    const filed = (await city.service.store.reports.get(remote!.id!))!;
+    expect(filed.location.text!.length).toBeLessThanOrEqual(250);
+    expect(place.startsWith(filed.location.text!.replace(/…$/, ''))).toBe(true);
   });
 });
 
