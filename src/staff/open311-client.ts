@@ -267,10 +267,10 @@ export function requestForm(report: ReportRecord, settings: Open311ClientSetting
     form.set('long', String(point.lon));
   }
   // Both when both: the city's crews read the resident's own words for the place.
-  if (text) form.set('address_string', cutText(text, ADDRESS_MAX));
+  if (text) form.set('address_string', cutText(plainText(text), ADDRESS_MAX));
   if (!point && !text) return null;
   // The resident's words: this is the city's own system, its staff need them to act.
-  form.set('description', report.description.slice(0, DESCRIPTION_MAX));
+  form.set('description', cutText(plainText(report.description), DESCRIPTION_MAX));
   if (mediaUrl) form.set('media_url', mediaUrl);
   return form;
 }
@@ -862,6 +862,14 @@ async function leaveIndex(store: Pick<Store, 'reports'>, ref: string): Promise<v
 
 /** The longest city note told and kept, so a resident is never texted pages: a staff note's (reports.routes.ts). */
 const NOTE_MAX = 1000;
+
+/**
+ * `text` without the control characters a server may refuse (CivicLine's own does: a 400 for
+ * good), each a space: residents paste them (a word processor's line break is a vertical tab).
+ */
+function plainText(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, ' ').trim();
+}
 
 /** `text` cut to `max` characters (with an ellipsis, never half a character). */
 function cutText(text: string, max: number): string {

@@ -83,7 +83,7 @@ async function stubCity(status: number, body: string, contentType: string): Prom
 async function fileReport(
   service: Service,
   now: Date,
-  input: { category: string; locationText?: string; point?: { lat: number; lon: number } },
+  input: { category: string; locationText?: string; point?: { lat: number; lon: number }; description?: string },
 ): Promise<string> {
   const result = await service.runner.run(
     { type: 'report.create', input: { description: 'A deep hole in the crosswalk', photos: [], ...input } },
@@ -395,6 +395,25 @@ describe('forwarding to a CivicLine Open311 server (a neighbouring city runs Civ
     const filed = (await city.service.store.reports.get(remote!.id!))!;
     expect(filed.location.text!.length).toBeLessThanOrEqual(250);
     expect(place.startsWith(filed.location.text!.replace(/…$/, ''))).toBe(true);
+  });
+
+  it('is filed there when the words carry control characters (a line break pasted from a word processor is \\v), sent as spaces', async () => {
+    const city = await startTestApp({ SEED_DEMO_DATA: 'false' });
+    cleanups.push(() => city.close());
+    const { key } = await createOpen311Key(city.service.store, { name: 'Neighbour CivicLine' }, { username: 'admin', role: 'admin' });
+    const { open, clock } = await cityAndService({ url: `${city.url}/open311/v2`, apiKey: key } as FakeOpen311);
+    const service = await open();
+    const ref = await fileReport(service, clock.now, {
+      category: 'graffiti',
+      locationText: 'Oak St\u000Blibrary',
+      description: 'Tags on the wall\u000Bby the door\u0007',
+    });
+    service.jobs.start();
+    await service.jobs.idle();
+    const remote = (await service.store.reports.get(ref))!.open311Remote;
+    expect(remote?.id).toBeDefined();
+    const filed = (await city.service.store.reports.get(remote!.id!))!;
+    expect(filed).toMatchObject({ description: 'Tags on the wall by the door', location: { text: 'Oak St library' } });
   });
 });
 
