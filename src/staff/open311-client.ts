@@ -617,12 +617,20 @@ async function resolveTokens(poll: PollRun, reports: readonly ReportRecord[]): P
     try {
       if (result.ok && Array.isArray(result.body)) {
         const items = result.body as Array<Record<string, unknown> | null>;
-        const item = items.find((each) => scalar(each?.['token']) === token) ?? items[0];
+        // Ours by its token; a lone item that names no token is the answer too (servers may leave it
+        // out). Never another request's: one listed under another token would be told as ours.
+        const lone = items.length === 1 && scalar(items[0]?.['token']) === undefined ? items[0] : undefined;
+        const item = items.find((each) => scalar(each?.['token']) === token) ?? lone;
         const id = scalar(item?.['service_request_id']);
         if (id) {
           await keepRemoteId(store, report._id, id, at);
           found.set(id, report._id);
-        } else await markAsked(store, report._id, at, 'seen'); // Known there, no id yet (still being processed).
+        } else if (item)
+          await markAsked(store, report._id, at, 'seen'); // Known there, no id yet (still being processed).
+        else {
+          logger.warn({ ref: report._id, listed: items.length }, 'Open311 token answer does not name the token');
+          await markAsked(store, report._id, at, 'unanswered');
+        }
       } else if (!result.ok && result.status === 404 && !result.retryable) await markAsked(store, report._id, at, 'missed');
       else {
         logger.warn({ ref: report._id, status: result.status }, 'Open311 token not resolved');

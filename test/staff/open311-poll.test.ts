@@ -695,3 +695,22 @@ describe("the city's status notes", () => {
     expect((await client.service.store.reportUpdates.find({ field: 'reportId', equals: ref })).filter((update) => update.staff === 'open311')).toHaveLength(1);
   });
 });
+
+describe('tokens the city answers oddly', () => {
+  it('never takes another request’s id for a token: an answer listing other tokens resolves nothing, and tells the resident nothing', async () => {
+    // A server whose tokens/{token} answers a list of other requests (the route ignores the token).
+    const city = await stubCity(
+      '[{"token":"tok-ours"}]',
+      '[{"service_request_id":"OTHER-9","token":"tok-other","status":"closed","status_notes":"Done","updated_datetime":"2026-11-20T15:00:00Z"}]',
+      'application/json',
+    );
+    const client = await clientOf(city);
+    const ref = await client.file('streetlight');
+    expect(await client.forward(ref)).toEqual({ state: 'done' });
+    await client.poll();
+    const report = (await client.service.store.reports.get(ref))!;
+    expect(report.open311Remote?.id).toBeUndefined();
+    expect(report.status).toBe('open');
+    expect((await client.service.store.reportUpdates.find({ field: 'reportId', equals: ref })).filter((update) => update.staff === 'open311')).toEqual([]);
+  });
+});
