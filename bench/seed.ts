@@ -69,6 +69,8 @@ const CORNER_SHARE = 500;
 const CORNER_SPELLINGS = ['Main St & 5th Ave', 'corner of 5th and Main'];
 /** The reference of the open report at the cycle's corner before anyone talks. */
 const CORNER_REPORT_ID = 'R-9BNCH';
+/** The idea every resident's own is offered as similar (issue 21), filed by someone else first. */
+const SIMILAR_IDEA_ID = 'I-9BNCH';
 
 const CAPABILITIES: Record<BenchChannel, ChannelCapabilities> = { sms: SMS_CAPABILITIES, telegram: TELEGRAM_CAPABILITIES, webchat: WEBCHAT_CAPABILITIES };
 const TEMPLATE_ADDRESS: Record<BenchChannel, string> = {
@@ -99,6 +101,7 @@ async function main(): Promise<void> {
     // The city's history first: the residents' conversations are with a city that has one.
     const cityReports = await insertCityReports(service, request.cityReports ?? 0);
     await insertReportAtCorner(service);
+    await insertSimilarIdea(service);
     const inputs = {} as Record<BenchChannel, ConcreteInput[]>;
     const snapshots = {} as Record<BenchChannel, Snapshot[]>;
     for (const channel of BENCH_CHANNELS) {
@@ -210,6 +213,26 @@ async function insertReportAtCorner(service: Service): Promise<void> {
       updatedAt: now,
     }),
   );
+}
+
+/**
+ * An idea like the cycle's, made by someone who is not a benchmark resident: so the template's
+ * first idea is offered it ("similar ideas?") as every later one is offered those before it, and
+ * the resident files theirs anyway; the lookup is part of every idea, as in a busy city.
+ */
+async function insertSimilarIdea(service: Service): Promise<void> {
+  const title = 'Benches at every bus stop';
+  await service.store.ideas.insert({
+    _id: SIMILAR_IDEA_ID,
+    title,
+    details: 'Riders have nowhere to sit while they wait',
+    authorAddress: 'sms:+16660000098',
+    channel: 'sms',
+    status: 'new',
+    kind: 'idea',
+    createdAt: new Date(),
+    similarTerms: service.nlu.ideaTerms(title, 'en'),
+  });
 }
 
 /**

@@ -45,7 +45,7 @@ export const REPORT_CORNER = '5th and Main';
 export const REPORT_CATEGORY = 'pothole';
 
 /**
- * One cycle: 14 turns. After the last step the resident is back at the top level, and the next
+ * One cycle: 15 turns. After the last step the resident is back at the top level, and the next
  * cycle starts with a new report.
  *
  * Every report is at the same corner, so the bot always offers the open reports already there
@@ -68,7 +68,9 @@ export const CYCLE: readonly ScriptStep[] = [
   { journey: 'report', say: { pick: 1 }, expect: 'R-[0-9A-Z]{5}' },
   { journey: 'status', say: { statusOfFiledReport: true }, expect: 'Status:' },
   { journey: 'idea', say: { text: 'I have an idea' }, expect: 'your idea' },
-  { journey: 'idea', say: { text: 'More benches at bus stops' }, expect: 'Tell us more' },
+  // Every idea meets "similar ideas?" (an idea like it is stored first) and is filed anyway.
+  { journey: 'idea', say: { text: 'More benches at bus stops' }, expect: 'already suggested|Ideas like yours' },
+  { journey: 'idea', say: { choiceId: 'file', smsText: 'file mine' }, expect: 'Tell us more' },
   { journey: 'idea', say: { text: 'Older riders have nowhere to sit while they wait' }, expect: 'neighborhood' },
   { journey: 'idea', say: { text: 'Eastside' }, expect: 'Share it\\?' },
   { journey: 'idea', say: { pick: 1 }, expect: 'I-[0-9A-Z]{5}' },

@@ -242,7 +242,7 @@ describe('ideas on Telegram', () => {
     const second = await chat.sendRaw({ choice: buttonId(first, /^More$/) });
     expect(buttons(second).slice(0, 2)).toEqual(['Community fridge (2 supporters)', 'Night market on Fridays (2 supporters)']);
     const detail = await chat.sendRaw({ choice: buttonId(second, /^Community fridge/) });
-    expect(buttons(detail)).toEqual(['Yes, support it', 'Back to the ideas']);
+    expect(buttons(detail)).toEqual(['Yes, support it', 'Back to the ideas', 'Report it']);
     expect((await chat.sendRaw({ choice: buttonId(detail, /^Back to the ideas$/) })).map((m) => m.text).join('\n')).toContain(
       'Most supported ideas 9-10 of 10.',
     );

@@ -81,7 +81,7 @@ describe('reporting from the list of ideas', () => {
     const chat = telegramChat();
     const list = await chat.sendRaw('see ideas');
     const picked = await chat.sendRaw({ choice: buttonId(list, /^Win a free phone now/) });
-    expect(picked.flatMap((m) => m.buttons ?? []).map((b) => b.label)).toEqual(['Yes, support it', 'No', 'Report it']);
+    expect(picked.flatMap((m) => m.buttons ?? []).map((b) => b.label)).toEqual(['Yes, support it', 'Back to the ideas', 'Report it']);
     const reasons = await chat.sendRaw({ choice: buttonId(picked, /^Report it$/) });
     expect(reasons[0]?.text).toBe(`Why are you reporting idea ${ref}?`);
     expect(await chat.send({ choice: buttonId(reasons, /^Spam/) })).toBe(`Thanks for telling us. City staff will look at idea ${ref}.`);
