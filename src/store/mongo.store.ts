@@ -374,7 +374,9 @@ function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Mo
       const { index, value, order, limit, from } = checkQuery(name, model.schema, where, options);
       const direction = order === 'asc' ? 1 : -1;
       const sort: Record<string, 1 | -1> = index.sortBy ? { [index.sortBy]: direction, _id: direction } : { _id: direction };
-      const start = from !== undefined && index.sortBy ? { [index.sortBy]: order === 'asc' ? { $gte: from } : { $lte: from } } : {};
+      // `trusted`: the store sanitizes filters (a resident's value can never be an operator); this
+      // operator is ours, and `from` was checked to be of the sort field's type.
+      const start = from !== undefined && index.sortBy ? { [index.sortBy]: mongoose.trusted(order === 'asc' ? { $gte: from } : { $lte: from }) } : {};
       const query = model.find({ [index.field]: value, ...start } as mongoose.QueryFilter<T>).sort(sort);
       if (limit !== undefined) query.limit(limit);
       return query.lean<T[]>().exec();
