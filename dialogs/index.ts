@@ -17,6 +17,7 @@ import { reportFollowUpDialog } from './report-follow-up.dialog.js';
 import { fixSurveyDialog } from './fix-survey.dialog.js';
 import { shiftCheckinDialog } from './shift-checkin.dialog.js';
 import { ballotDialog } from './ballot.dialog.js';
+import { shiftReminderDialog } from './shift-reminder.dialog.js';
 
 /** The dialogs for a set of locales; `nameOf` gives each locale's name in itself. */
 export function createDialogs(locales: readonly string[], nameOf: (locale: string) => string): ReadonlyMap<string, DialogDefinition> {
@@ -33,6 +34,7 @@ export function createDialogs(locales: readonly string[], nameOf: (locale: strin
     fixSurveyDialog,
     shiftCheckinDialog,
     ballotDialog,
+    shiftReminderDialog,
     leaveDialog,
     languageDialog(locales, nameOf),
   ];

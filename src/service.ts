@@ -41,6 +41,7 @@ import { handoffJobHandlers } from './staff/handoff-jobs.js';
 import { fixSurveyJobHandlers } from './staff/fix-survey-jobs.js';
 import { shiftNoticeJobHandlers } from './staff/shift-desk.js';
 import { shiftCheckinJobHandlers, startShiftCheckinPlanning } from './staff/shift-checkin-jobs.js';
+import { shiftReminderJobHandlers, startShiftReminderPlanning } from './staff/shift-reminder-jobs.js';
 import { open311ClientJobHandlers, startOpen311Polling } from './staff/open311-client.js';
 import { createMediaLinks, type MediaLinks } from './staff/media-links.js';
 import type { StaffDeps } from './staff/staff-deps.js';
@@ -235,6 +236,7 @@ export async function createService(config: Config, logger: Logger = pino({ leve
       ...shiftNoticeJobHandlers({ store, notifier, config }),
       ...fixSurveyJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...shiftCheckinJobHandlers({ store, notifier, config, ...(overrides.now ? { now: overrides.now } : {}) }),
+      ...shiftReminderJobHandlers({ store, notifier, runner, config, ...(overrides.now ? { now: overrides.now } : {}) }),
       ...(config.open311Client
         ? open311ClientJobHandlers({
             store,
@@ -258,6 +260,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   // Every instance schedules these: each is one job, and a pending one is left as it is.
   if (config.open311Client) await startOpen311Polling(store, overrides.now?.() ?? new Date());
   await startShiftCheckinPlanning(store, overrides.now?.() ?? new Date());
+  // The same: one planner job, however many instances start it.
+  await startShiftReminderPlanning(store, overrides.now?.() ?? new Date());
   const broadcasts = createBroadcastWorker({
     store,
     notifier,

@@ -29,6 +29,10 @@ export interface KeywordList {
   reportIdea?: string[];
   /** Asking for the open ballot ("vote", "votar", "presupuesto participativo"), outside any flow. */
   ballot?: string[];
+  /** Answers to a shift reminder besides "1" and "yes": "confirm", "I'll be there". */
+  attendanceYes?: string[];
+  /** "can't make it", "no puedo": answers to a shift reminder besides "2" and "no". */
+  attendanceNo?: string[];
 }
 
 /** One language's catalog. */

@@ -476,6 +476,11 @@ export interface SignupRecord extends StoredRecord {
   cancelledBy?: 'resident' | 'released' | 'staff';
   /** When the resident answered a reminder "1: I'll be there". */
   attendanceConfirmedAt?: Date;
+  /**
+   * When a reminder of the shift last reached the resident (sent, or in the outbox). A volunteer
+   * is released for not confirming only when a reminder reached them before the deadline.
+   */
+  remindedAt?: Date;
   /** Whether they came: what the resident said after the shift, or what staff marked at check-in. */
   attendance?: 'attended' | 'no_show';
   attendanceBy?: 'resident' | 'staff';

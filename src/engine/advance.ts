@@ -210,6 +210,7 @@ class Turn {
     fix_survey: (survey, input) => this.answerFixSurvey(survey, input),
     shift_checkin: (checkin, input) => this.answerShiftCheckin(checkin, input),
     ballot: (ballot, input) => this.answerBallot(ballot, input),
+    shift_reminder: (reminder, input) => this.answerShiftReminder(reminder, input),
   };
 
   /**
@@ -430,6 +431,26 @@ class Turn {
     this.state.paused = null;
     this.trace.intent = 'ballot_reply';
     this.startDialog('ballot', { ref: ballot.ref, reply: input.text.trim() });
+    return true;
+  }
+
+  /**
+   * A reply to a shift reminder (issue 20): "1" / a button / "yes" / "confirm" / "sí" confirms
+   * attendance; "2" / "no" / "can't make it" / "no puedo" starts withdrawing (the dialog asks to
+   * be sure). Anything else is not its answer and goes on as usual; the reminder stays live.
+   */
+  private answerShiftReminder(reminder: FollowUp, input: StepInput): boolean {
+    const text = input.text.trim();
+    if (input.nlu.entities.reference) return false;
+    if ((['menu', 'back', 'exit'] as const).some((kind) => this.isNavigationWord(text, kind))) return false;
+    const keywords = this.env.i18n.keywords(this.state.locale);
+    const answer = (isOneOf(text, keywords.attendanceYes ?? []) && 'yes') || (isOneOf(text, keywords.attendanceNo ?? []) && 'no') || this.callAnswerOf(input);
+    if (!answer) return false;
+    this.state.followUps = (this.state.followUps ?? []).filter((f) => f !== reminder);
+    this.state.flow = null;
+    this.state.paused = null;
+    this.trace.intent = `shift_reminder_${answer}`;
+    this.startDialog('shift-reminder', { shiftId: reminder.ref, answer });
     return true;
   }
 

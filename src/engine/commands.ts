@@ -185,6 +185,8 @@ export interface CommandResults {
   'checkin.get': { checkin: CheckinView | null };
   /** `tally`: the role's outcome so far, for the thank-you (after a "yes"). */
   'checkin.record': { outcome: 'recorded' | 'not_found'; tally: RoleTally | null };
+  /** `shift`: what the resident confirmed (null: no confirmed sign-up for it, or the shift is past or cancelled). */
+  'signup.confirmAttendance': { shift: { title: string; startsAt: string; endsAt: string } | null };
   'resident.deleteData': { deleted: true };
   /** The ballots open now, soonest closing first; `recent`: the latest that is over, when none is open. */
   'ballot.list': { open: BallotView[]; recent: BallotView | null };
@@ -240,6 +242,8 @@ export interface CommandInputs {
    * their answer to the role's outcome question. Kept on their sign-up; never over staff's check-in.
    */
   'checkin.record': { ref: string; attended: 'yes' | 'no'; hours?: number; outcome?: number };
+  /** "1" to a shift reminder: `ref` is the shift's id. */
+  'signup.confirmAttendance': { ref: string };
   'resident.deleteData': Record<string, never>;
   'ballot.list': Record<string, never>;
   'ballot.get': { ref: string };

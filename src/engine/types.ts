@@ -68,8 +68,8 @@ export interface ConversationState {
  * a person holds the conversation is theirs. The kinds are rows of FOLLOW_UP_KINDS.
  */
 export interface FollowUp {
-  kind: 'volunteer_call' | 'broadcast' | 'report_update' | 'staff_conversation' | 'fix_survey' | 'shift_checkin' | 'ballot';
-  /** The role (V-...), report (R-...), ballot (P-...), broadcast or shift (S-..., after it: "did you make it?") it is about. */
+  kind: 'volunteer_call' | 'broadcast' | 'report_update' | 'staff_conversation' | 'fix_survey' | 'shift_checkin' | 'ballot' | 'shift_reminder';
+  /** The role (V-...), report (R-...), ballot (P-...), broadcast or shift (S-..., before it: a reminder; after it: "did you make it?") it is about. */
   ref: string;
   /** A report's category: a reply naming another kind of problem is a new report, not a follow-up. */
   category?: string;

@@ -241,6 +241,8 @@ export class CommandRunner {
         return { type: command.type, value: await recordCheckin(this.store, command.input, scope) };
       case 'signup.cancel':
         return { type: command.type, value: { outcome: await this.cancelSignup(command.input.ref, scope) } };
+      case 'signup.confirmAttendance':
+        return { type: command.type, value: { shift: await this.confirmAttendance(command.input.ref, scope) } };
       case 'resident.deleteData':
         await this.erasure.erase(scope);
         return { type: command.type, value: { deleted: true } };
@@ -687,6 +689,25 @@ export class CommandRunner {
       }
       throw new Error('Sign-up kept changing while withdrawing it');
     });
+  }
+
+  /**
+   * A resident answers a shift reminder "1, I'll be there": their confirmed sign-up for the shift
+   * notes when (the first time; a second "1" changes nothing), so they are not released and the
+   * next reminder asks nothing. Null when there is no confirmed sign-up or the shift is over.
+   */
+  private async confirmAttendance(shiftId: string, scope: CommandScope): Promise<CommandResults['signup.confirmAttendance']['shift']> {
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const signup = await this.store.signups.get(`${shiftId}|${scope.address}`);
+      const shift = await this.store.shifts.get(shiftId);
+      if (!signup || signup.status !== 'confirmed' || !shift || shift.status !== 'open' || shift.endsAt < scope.now) return null;
+      const role = await this.store.roles.get(shift.roleId);
+      if (!role) return null;
+      const confirmed = { title: localizedRole(role, scope.locale).title, startsAt: shift.startsAt.toISOString(), endsAt: shift.endsAt.toISOString() };
+      if (signup.attendanceConfirmedAt) return confirmed;
+      if (await this.store.signups.replace({ ...signup, attendanceConfirmedAt: scope.now, updatedAt: scope.now }, signup._rev)) return confirmed;
+    }
+    throw new Error('Sign-up kept changing while confirming it');
   }
 
   /** A resident withdraws one of their sign-ups (`ref`: the shift's id, or the role's reference). */

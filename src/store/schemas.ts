@@ -440,6 +440,7 @@ const signupSchema = recordSchema<SignupRecord>({
   },
   cancelledBy: { type: String, enum: membersOf<NonNullable<SignupRecord['cancelledBy']>>()(['resident', 'released', 'staff']) },
   attendanceConfirmedAt: Date,
+  remindedAt: Date,
   attendance: { type: String, enum: membersOf<NonNullable<SignupRecord['attendance']>>()(['attended', 'no_show']) },
   attendanceBy: { type: String, enum: membersOf<NonNullable<SignupRecord['attendanceBy']>>()(['resident', 'staff']) },
   hoursReported: { type: Number, min: 0 },

@@ -255,6 +255,7 @@ const FIXTURES: { readonly [K in CollectionName]: readonly Unsaved<RecordOf<K>>[
       channel: 'telegram',
       status: 'confirmed',
       attendanceConfirmedAt: at(90),
+      remindedAt: at(80),
       attendance: 'attended',
       attendanceBy: 'resident',
       hoursReported: 2.5,
