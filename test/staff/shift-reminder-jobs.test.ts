@@ -1,0 +1,177 @@
+/**
+ * Shift reminders exactly once, at size (issue 20): 10,000 confirmed sign-ups on 200 shifts are
+ * planned by three planning passes at once (the planner job and two more, as several instances
+ * would) and sent by two job schedulers on one store (the service's and a second one with the
+ * same handlers); every volunteer gets one reminder, counted in the SMS outbox's outbound
+ * records. And the planning rules, on the functions themselves.
+ */
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ResidentRecord, SignupRecord } from '../../src/domain/records.js';
+import type { Service } from '../../src/service.js';
+import { createJobScheduler } from '../../src/staff/job-scheduler.js';
+import {
+  hoursToSchedule,
+  mayRelease,
+  planShiftReminders,
+  PLAN_EVERY_MS,
+  RELEASE_NOTICE_MS,
+  SHIFT_REMINDER_JOB,
+  shiftReminderJobHandlers,
+} from '../../src/staff/shift-reminder-jobs.js';
+import { startTestService } from '../support/harness.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const SHIFTS = 200;
+const PER_SHIFT = 50;
+/** Schedulers besides the service's, as other instances would run. */
+const OTHER_SCHEDULERS = 3;
+
+describe('planning rules', () => {
+  const at = new Date('2026-12-01T12:00:00Z');
+  const startsIn = (hours: number) => new Date(at.getTime() + hours * HOUR);
+
+  it('schedules the reminders still ahead; a passed one only when none is ahead, the shortest, once', () => {
+    expect(hoursToSchedule([48, 2], startsIn(50), at)).toEqual([48, 2]);
+    // Signed up 40 h before: the 48 h reminder is skipped, the 2 h one is ahead.
+    expect(hoursToSchedule([48, 2], startsIn(40), at)).toEqual([2]);
+    // An hour before: one reminder now (the 2 h one), not two.
+    expect(hoursToSchedule([48, 2], startsIn(1), at)).toEqual([2]);
+    expect(hoursToSchedule([48], startsIn(40), at)).toEqual([48]);
+    // Started, or no reminders: nothing.
+    expect(hoursToSchedule([48, 2], startsIn(-1), at)).toEqual([]);
+    expect(hoursToSchedule([], startsIn(10), at)).toEqual([]);
+  });
+
+  it('releases only someone reminded in time who has not confirmed', () => {
+    const deadline = at.getTime();
+    expect(mayRelease({ remindedAt: new Date(deadline - RELEASE_NOTICE_MS) }, deadline)).toBe(true);
+    expect(mayRelease({ remindedAt: new Date(deadline - RELEASE_NOTICE_MS + 1) }, deadline)).toBe(false);
+    expect(mayRelease({}, deadline)).toBe(false);
+    expect(mayRelease({ remindedAt: new Date(deadline - 24 * HOUR), attendanceConfirmedAt: new Date(deadline - HOUR) }, deadline)).toBe(false);
+  });
+});
+
+describe('10,000 sign-ups, four schedulers, three planners', () => {
+  let started: Awaited<ReturnType<typeof startTestService>>;
+  let clock = Date.now();
+  const service = (): Service => started.service;
+
+  beforeAll(async () => {
+    // No Twilio credentials: SMS go to the outbox, one outbound record each.
+    started = await startTestService({ QUIET_HOURS: 'off', SEED_DEMO_DATA: 'false' }, { now: () => new Date(clock) });
+  });
+  afterAll(() => started?.close());
+
+  it('sends every volunteer one reminder, once', async () => {
+    const { store } = service();
+    const at = new Date(clock);
+    await store.roles.insert({
+      _id: 'V-MANY1',
+      title: 'Food bank packing',
+      description: 'Pack boxes',
+      interests: [],
+      neighbourhood: 'Eastside',
+      place: 'Community hall',
+      startsAt: at,
+      capacity: 0,
+      contact: 'food@city.example',
+      status: 'open',
+      demo: false,
+      createdAt: at,
+      // One reminder each, two hours before: 10,000 messages.
+      reminderHours: [2],
+    });
+    const addresses: string[] = [];
+    for (let s = 0; s < SHIFTS; s++) {
+      const shiftId = `S-MANY${s}`;
+      const startsAt = new Date(clock + 3 * HOUR + s * MINUTE);
+      await store.shifts.insert({
+        _id: shiftId,
+        roleId: 'V-MANY1',
+        startsAt,
+        endsAt: new Date(startsAt.getTime() + 2 * HOUR),
+        capacity: PER_SHIFT,
+        status: 'open',
+        createdAt: at,
+        updatedAt: at,
+      });
+      const writes: Promise<unknown>[] = [];
+      for (let v = 0; v < PER_SHIFT; v++) {
+        const address = `sms:+1217${String(s).padStart(3, '0')}${String(v).padStart(4, '0')}`;
+        addresses.push(address);
+        const resident: Omit<ResidentRecord, '_rev'> = {
+          _id: address,
+          address,
+          channel: 'sms',
+          locale: v % 2 ? 'es' : 'en',
+          optedOut: false,
+          volunteerCalls: false,
+          interests: [],
+          createdAt: at,
+          lastSeenAt: at,
+        };
+        const signup: Omit<SignupRecord, '_rev'> = {
+          _id: `${shiftId}|${address}`,
+          roleId: 'V-MANY1',
+          shiftId,
+          address,
+          name: 'Vol',
+          channel: 'sms',
+          status: 'confirmed',
+          createdAt: at,
+          updatedAt: at,
+        };
+        writes.push(store.residents.insert(resident), store.signups.insert(signup));
+      }
+      await Promise.all(writes);
+    }
+
+    // Three instances plan at once (the service's planner job among them).
+    clock += PLAN_EVERY_MS + MINUTE;
+    const planAt = new Date(clock);
+    const deps = { store, config: service().config };
+    const passes = await Promise.all([planShiftReminders(deps, planAt), planShiftReminders(deps, planAt), service().jobs.idle()]);
+    const reminders = () => store.jobs.find({ field: 'state', equals: 'pending' }, { limit: 100_000 });
+    expect((await reminders()).filter((job) => job.kind === SHIFT_REMINDER_JOB)).toHaveLength(SHIFTS * PER_SHIFT);
+    // Between them the two explicit passes scheduled at most all of them (the job may have planned first).
+    expect(passes[0].scheduled + passes[1].scheduled).toBeLessThanOrEqual(SHIFTS * PER_SHIFT);
+    // A second pass over unchanged shifts reads no sign-ups and schedules nothing.
+    expect(await planShiftReminders(deps, planAt)).toMatchObject({ planned: 0, signups: 0, scheduled: 0 });
+
+    // Due: two schedulers send them.
+    // A scheduler runs one job at a time, each a few store writes: more of them share the work.
+    const others = Array.from({ length: OTHER_SCHEDULERS }, () =>
+      createJobScheduler({
+        store,
+        handlers: shiftReminderJobHandlers({ store, notifier: service().notifier, runner: service().runner, config: service().config, now: () => new Date(clock) }),
+        config: service().config,
+        logger: pino({ level: 'silent' }),
+        now: () => new Date(clock),
+        pollMs: 20,
+      }),
+    );
+    clock += 2 * HOUR;
+    service().jobs.start();
+    for (const other of others) other.start();
+    try {
+      for (;;) {
+        await Promise.all([service().jobs.idle(), ...others.map((other) => other.idle())]);
+        const left = (await reminders()).filter((job) => job.kind === SHIFT_REMINDER_JOB).length;
+        if (left === 0) break;
+      }
+    } finally {
+      await Promise.all(others.map((other) => other.stop()));
+    }
+
+    const outbound = await store.outbound.find({ field: 'state', equals: 'outbox' }, { limit: 100_000 });
+    const counts = new Map<string, number>();
+    for (const message of outbound) counts.set(message.address, (counts.get(message.address) ?? 0) + 1);
+    expect(counts.size).toBe(SHIFTS * PER_SHIFT);
+    expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+    expect(addresses.every((address) => counts.get(address) === 1)).toBe(true);
+    const sample = outbound.find((m) => m.address === addresses[1]);
+    expect(sample?.text).toMatch(/^Recordatorio: Food bank packing, /);
+  }, 900_000);
+});
