@@ -10,7 +10,7 @@
  *   --quick        every scenario, tiny (seconds each): what the smoke test runs
  *   --huge         also 1,000,000 stored residents (seeding takes a long while)
  *   --out <dir>    where to write results (default bench/results; env BENCH_RESULTS_DIR)
- *   --only <list>  some of: references,channels,scaling,nlu,broadcast,profile,duplicates,reports,open311
+ *   --only <list>  some of: references,channels,scaling,nlu,broadcast,profile,duplicates,reports,open311,reminders
  *   --keep-data    leave the seeded datasets in the work folder
  *   --channels <list>  only some of sms,telegram,webchat in the channel runs (while working on one)
  *   --residents <n>    residents per channel in the channel dataset (default 10,000)
@@ -59,9 +59,10 @@ import type { NluResult } from './nlu.js';
 import type { BroadcastRequest, BroadcastResult } from './broadcast.js';
 import type { DuplicatesRequest, DuplicatesResult } from './duplicates.js';
 import type { Open311BenchRequest, Open311BenchResult } from './open311.js';
+import type { RemindersBenchRequest, RemindersBenchResult } from './reminders.js';
 import type { SeedRequest } from './seed.js';
 
-const SCENARIOS = ['references', 'channels', 'scaling', 'nlu', 'broadcast', 'profile', 'duplicates', 'reports', 'open311'] as const;
+const SCENARIOS = ['references', 'channels', 'scaling', 'nlu', 'broadcast', 'profile', 'duplicates', 'reports', 'open311', 'reminders'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const REFERENCES = ['node-http', 'express', 'twilio', 'botbuilder'] as const;
 
@@ -103,6 +104,8 @@ interface Sizes {
   open311Sizes: number[];
   open311Calls: number;
   open311Forwarded: number;
+  /** The reminders scenario: the volunteer calendars whose planning pass is timed (shifts, confirmed sign-ups). */
+  reminderSizes: { shifts: number; signups: number }[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -161,6 +164,10 @@ function defaultSizes(options: Options): Sizes {
       open311Sizes: [100, 1_000],
       open311Calls: 20,
       open311Forwarded: 100,
+      reminderSizes: [
+        { shifts: 10, signups: 100 },
+        { shifts: 100, signups: 1_000 },
+      ],
     };
   }
   return {
@@ -182,6 +189,10 @@ function defaultSizes(options: Options): Sizes {
     open311Sizes: [1_000, 100_000],
     open311Calls: 200,
     open311Forwarded: 10_000,
+    reminderSizes: [
+      { shifts: 100, signups: 1_000 },
+      { shifts: 10_000, signups: 100_000 },
+    ],
   };
 }
 
@@ -546,6 +557,26 @@ class Bench {
     }
   }
 
+  /** Shift reminder planning (issue 20), in process: one pass over a small city's calendar and a large one's. */
+  async reminders(): Promise<RemindersBenchResult> {
+    const dataDir = path.join(this.work, 'reminders');
+    try {
+      const request: RemindersBenchRequest = { dataDir, sizes: this.sizes.reminderSizes };
+      const out = await runChild([benchScript('reminders'), JSON.stringify(request)], { pin: this.pin, env: this.baseEnv(), cwd: this.work });
+      const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as RemindersBenchResult;
+      for (const point of result.points) {
+        const pass = (name: string, p: { ms: number; reads: number; stats: { planned: number; scheduled: number } }) =>
+          `${name} ${p.ms.toFixed(0)} ms / ${p.reads.toLocaleString('en')} read / ${p.stats.planned.toLocaleString('en')} shifts planned / ${p.stats.scheduled.toLocaleString('en')} jobs`;
+        log(
+          `reminders, ${point.shifts.toLocaleString('en')} shifts / ${point.signups.toLocaleString('en')} sign-ups (${point.upcomingShifts.toLocaleString('en')} / ${point.upcomingSignups.toLocaleString('en')} in the window; seeded in ${point.seedSeconds.toFixed(1)} s): ${pass('cold', point.cold)}; ${pass('warm', point.warm)}; ${pass(`${point.changed.changedShifts} changed`, point.changed)}`,
+        );
+      }
+      return result;
+    } finally {
+      if (!this.options.keepData) rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+
   /**
    * "Already reported?" in the SMS turn (issue 18): the same SMS residents on two datasets that
    * differ only in a city's history of stored reports. Both servers are up at once and measured
@@ -662,6 +693,8 @@ class Bench {
         if (only.has('duplicates')) store.duplicates = await this.duplicates(mongoBase);
         if (only.has('reports')) store.cityReports = await this.cityReports(mongoBase);
         if (only.has('open311')) store.open311 = await this.open311(mongoBase);
+        // In process on the embedded store: the planner's reads, not a database's, are the question.
+        if (only.has('reminders') && !mongoBase) store.reminders = await this.reminders();
       }
       if (only.has('nlu')) results.nlu = await this.nlu();
     } finally {

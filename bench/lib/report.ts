@@ -9,6 +9,7 @@ import type { NluResult } from '../nlu.js';
 import type { BroadcastResult } from '../broadcast.js';
 import type { DuplicatesResult } from '../duplicates.js';
 import type { Open311BenchResult } from '../open311.js';
+import type { RemindersBenchResult } from '../reminders.js';
 
 /** Runs of one server or channel, by connection count. */
 export type ChannelRuns = Record<number, LoadResult>;
@@ -43,6 +44,8 @@ export interface StoreResults {
   cityReports?: CityReportsResult;
   /** Open311 `GET requests` and the client's poll planning as the stored reports grow. */
   open311?: Open311BenchResult;
+  /** Shift reminder planning: one pass over a small and a large volunteer calendar. */
+  reminders?: RemindersBenchResult;
 }
 
 /** The reports scenario: SMS turns on two datasets alike but for a city's stored reports. */
@@ -414,6 +417,24 @@ export function renderMarkdown(results: BenchResults, jsonFile: string): string 
           return `| ${o.queryNames[name] ?? name} | ${cells.join(' | ')} | ${a && b ? `${(b / a).toFixed(2)}×` : '–'} |`;
         }),
         `| poll planning (${n0(first.poll.forwarded)} forwarded open, \`open311Open\` index) | ${o.points.map((point) => `${n0(point.poll.latencyUs.p50)} / ${n0(point.poll.latencyUs.p95)} | ${n0(point.poll.reportsRead)} | ${n0(point.poll.batches)} batches`).join(' | ')} | ${(last.poll.latencyUs.p50 / first.poll.latencyUs.p50).toFixed(2)}× |`,
+      );
+    }
+
+    if (store.reminders?.points.length) {
+      const points = store.reminders.points;
+      lines.push(
+        '',
+        `## Shift reminder planning (${label}, in process, one pass; half the shifts past, half inside the reminder window)`,
+        '',
+        'A pass: ms, records read, shifts whose sign-ups were read, jobs scheduled. Cold: the first pass; warm: nothing changed since; changed: 1 % of the coming shifts gained a sign-up.',
+        '',
+        '| shifts / sign-ups (in the window) | cold | warm | changed |',
+        '|---|---|---|---|',
+        ...points.map((point) => {
+          const cell = (p: { ms: number; reads: number; stats: { planned: number; scheduled: number } }) =>
+            `${n0(p.ms)} ms, ${n0(p.reads)} read, ${n0(p.stats.planned)} planned, ${n0(p.stats.scheduled)} jobs`;
+          return `| ${point.shifts.toLocaleString('en')} / ${point.signups.toLocaleString('en')} (${point.upcomingShifts.toLocaleString('en')} / ${point.upcomingSignups.toLocaleString('en')}) | ${cell(point.cold)} | ${cell(point.warm)} | ${cell(point.changed)} |`;
+        }),
       );
     }
 

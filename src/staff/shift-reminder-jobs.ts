@@ -37,7 +37,7 @@ import type { Config } from '../config.js';
 import type { Reply } from '../core/message.js';
 import type { ShiftRecord, SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import type { CommandRunner } from '../pipeline/command-runner.js';
-import { scheduleJob } from '../store/jobs.js';
+import { scheduleJob, type NewJob } from '../store/jobs.js';
 import type { Collections } from '../store/store.port.js';
 import type { JobHandler, JobOutcome } from './job-scheduler.js';
 import { busyUntil } from './resident-busy.js';
@@ -119,7 +119,10 @@ export function hoursToSchedule(hours: readonly number[], startsAt: Date, at: Da
  * at once; the cost is one index read per page of shifts and one mark read per shift, plus a
  * read of the sign-ups and a job write per reminder for the shifts that changed.
  */
-export async function planShiftReminders(deps: Pick<ShiftReminderJobDeps, 'store' | 'config'>, at: Date): Promise<PlanStats> {
+export async function planShiftReminders(
+  deps: { store: Pick<Collections, 'jobs' | 'shifts' | 'signups' | 'roles' | 'meta'>; config: Pick<Config, 'volunteerReminderHours'> },
+  at: Date,
+): Promise<PlanStats> {
   const { store, config } = deps;
   const stats: PlanStats = { shifts: 0, planned: 0, signups: 0, scheduled: 0 };
   const roles = new Map<string, VolunteerRoleRecord | null>();
@@ -176,21 +179,35 @@ export async function planShiftReminders(deps: Pick<ShiftReminderJobDeps, 'store
     stats.planned += 1;
     const toSchedule = hoursToSchedule(hours, shift.startsAt, at);
     const signups = await store.signups.find({ field: 'shiftId', equals: shift._id }, { order: 'asc', limit: 100_000 });
+    const jobs: NewJob[] = [];
     for (const signup of signups) {
       if (signup.status !== 'confirmed') continue;
       stats.signups += 1;
       for (const h of toSchedule) {
         const dueAt = new Date(Math.max(at.getTime(), shift.startsAt.getTime() - h * HOUR_MS));
-        const job = { id: reminderJobId(signup._id, shift.startsAt, h), kind: SHIFT_REMINDER_JOB, dueAt, address: signup.address, once: true };
-        if (await scheduleJob(store, { ...job, payload: payloadOf(signup, shift, h) }, at)) stats.scheduled += 1;
+        jobs.push({
+          id: reminderJobId(signup._id, shift.startsAt, h),
+          kind: SHIFT_REMINDER_JOB,
+          dueAt,
+          address: signup.address,
+          payload: payloadOf(signup, shift, h),
+          once: true,
+        });
       }
       if (release && release > 0) {
         const dueAt = new Date(Math.max(at.getTime(), shift.startsAt.getTime() - release * HOUR_MS));
-        // Not queued behind the resident's messages: it sends only after it releases, rarely.
-        const job = { id: releaseJobId(signup._id, shift.startsAt, release), kind: SHIFT_RELEASE_JOB, dueAt, address: signup.address, once: true };
-        if (await scheduleJob(store, { ...job, payload: payloadOf(signup, shift, release) }, at)) stats.scheduled += 1;
+        jobs.push({
+          id: releaseJobId(signup._id, shift.startsAt, release),
+          kind: SHIFT_RELEASE_JOB,
+          dueAt,
+          address: signup.address,
+          payload: payloadOf(signup, shift, release),
+          once: true,
+        });
       }
     }
+    // A shift's jobs written together: the embedded store commits concurrent writes as one.
+    for (const scheduled of await Promise.all(jobs.map((job) => scheduleJob(store, job, at)))) if (scheduled) stats.scheduled += 1;
     await store.meta.upsert({ _id: markId, value: mark });
   }
 }

@@ -145,7 +145,13 @@ describe('10,000 sign-ups, four schedulers, three planners', () => {
     const others = Array.from({ length: OTHER_SCHEDULERS }, () =>
       createJobScheduler({
         store,
-        handlers: shiftReminderJobHandlers({ store, notifier: service().notifier, runner: service().runner, config: service().config, now: () => new Date(clock) }),
+        handlers: shiftReminderJobHandlers({
+          store,
+          notifier: service().notifier,
+          runner: service().runner,
+          config: service().config,
+          now: () => new Date(clock),
+        }),
         config: service().config,
         logger: pino({ level: 'silent' }),
         now: () => new Date(clock),
