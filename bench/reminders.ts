@@ -8,8 +8,10 @@
  * changed (a sign-up each, which claims the shift's revision), counting the records it reads.
  *
  * Half the shifts are in the past 30 days (the planner must never read them: it reads the open
- * shifts' start index from now) and half start within the next 40 hours, inside the 48 h
- * reminder window, so a pass has the most work a calendar of that size can give it.
+ * shifts' start index from now) and half start within the next 70 hours, inside the window the
+ * planner looks at (the 48 h reminder and a day more), so a pass has the most work a calendar of
+ * that size can give it: shifts more than 48 h away get both reminders, the others the 2 h one
+ * (their 48 h one has passed).
  *
  * Usage: node dist/bench/reminders.js '<json RemindersBenchRequest>'; prints the result as JSON.
  */
@@ -130,8 +132,8 @@ async function measure(raw: Store, hours: number[], size: { shifts: number; sign
     const writes: Promise<unknown>[] = [];
     for (let s = start; s < Math.min(size.shifts, start + CHUNK); s++) {
       const isPast = s < past;
-      // Past: spread over the last 30 days. Coming: over the next 40 hours, inside the 48 h window.
-      const startsAt = new Date(isPast ? now - 30 * DAY_MS + (s / past) * 29 * DAY_MS : now + HOUR_MS + ((s - past) / (size.shifts - past)) * 39 * HOUR_MS);
+      // Past: spread over the last 30 days. Coming: over the next 70 hours, inside the planner's window.
+      const startsAt = new Date(isPast ? now - 30 * DAY_MS + (s / past) * 29 * DAY_MS : now + HOUR_MS + ((s - past) / (size.shifts - past)) * 69 * HOUR_MS);
       const shiftId = `S-B${s}`;
       const shift: Omit<ShiftRecord, '_rev'> = {
         _id: shiftId,

@@ -477,8 +477,9 @@ export interface SignupRecord extends StoredRecord {
   /** When the resident answered a reminder "1: I'll be there". */
   attendanceConfirmedAt?: Date;
   /**
-   * When a reminder of the shift last reached the resident (sent, or in the outbox). A volunteer
-   * is released for not confirming only when a reminder reached them before the deadline.
+   * When a reminder of the shift last reached the resident (sent, or in the outbox), for a role
+   * with a release deadline: a volunteer is released for not confirming only when a reminder
+   * reached them before it.
    */
   remindedAt?: Date;
   /** Whether they came: what the resident said after the shift, or what staff marked at check-in. */

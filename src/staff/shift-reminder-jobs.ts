@@ -25,7 +25,8 @@
  *   out quiet hours (a 2 h reminder of a 7 am shift goes at quiet hours' end if that is before
  *   the start, else not at all), and for a resident in a flow or held by a person, but never past
  *   the start. A volunteer who already confirmed gets the reminder without the question. Sent,
- *   it marks the sign-up `remindedAt` and sets a `shift_reminder` follow-up for the reply.
+ *   it sets a `shift_reminder` follow-up for the reply, and marks the sign-up `remindedAt` when
+ *   the role has a release deadline (what the release asks).
  * - `shift_release` at the deadline: a volunteer still confirmed, who has not confirmed their
  *   attendance, and whom a reminder reached at least RELEASE_NOTICE_MS before the deadline, is
  *   withdrawn (`released`; the waitlist is promoted at once) and told kindly. Someone never
@@ -252,7 +253,8 @@ export function shiftReminderJobHandlers(deps: ShiftReminderJobDeps): Record<str
           compose: (locale, t) => reminderReplies(locale, t, { role, shift, confirmed, timeZone: config.cityTimeZone }),
           ...(confirmed ? {} : { followUp: (sentAt: number) => ({ kind: 'shift_reminder' as const, ref: shift._id, sentAt, until: sentAt + answerFor }) }),
         });
-        if (outcome.state === 'sent' || outcome.state === 'outbox') await markReminded(signup._id, at);
+        // Only a release asks whether a reminder reached them: without one, no write.
+        if ((outcome.state === 'sent' || outcome.state === 'outbox') && role.releaseUnconfirmedHours) await markReminded(signup._id, at);
         return outcomeOf(outcome);
       },
     },
