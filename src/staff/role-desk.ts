@@ -5,7 +5,7 @@
  * volunteers through CivicLine (the role's contact is how volunteers reach the coordinator).
  */
 import type { ChannelName } from '../core/message.js';
-import type { SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
+import type { RoleOutcome, SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
 import { recordAudit } from './audit-log.js';
 import { csvCell } from './csv.js';
@@ -279,4 +279,47 @@ function checkDates(startsAt: Date, endsAt: Date | undefined): void {
 export function maskAddress(address: string): string {
   const at = address.indexOf(':');
   return `${address.slice(0, at + 1)}…${address.slice(-4)}`;
+}
+
+/**
+ * A role's programme settings (issue 20): when its volunteers are reminded before each shift, the
+ * release deadline for those who did not confirm, and the outcome asked after each shift. `null`
+ * removes one (back to the city's reminder hours; no release; no outcome question).
+ */
+export interface RoleProgramme {
+  reminderHours?: number[] | null;
+  releaseUnconfirmedHours?: number | null;
+  outcome?: RoleOutcome | null;
+}
+
+/** Sets some of a role's programme settings, revision-checked and audited; the planners read them on their next pass. */
+export async function setRoleProgramme(
+  deps: Pick<StaffDeps, 'store'>,
+  ref: string,
+  changes: RoleProgramme,
+  actor: Actor,
+  now: Date = new Date(),
+): Promise<RoleWithCounts> {
+  const { store } = deps;
+  if (changes.reminderHours && changes.reminderHours.some((hours) => !(hours > 0 && hours <= 24 * 30))) {
+    throw new StaffError(400, 'reminderHours: each must be more than 0 and at most 720 hours before the shift');
+  }
+  if (changes.releaseUnconfirmedHours != null && !(changes.releaseUnconfirmedHours >= 0 && changes.releaseUnconfirmedHours <= 24 * 30)) {
+    throw new StaffError(400, 'releaseUnconfirmedHours: 0 to 720 hours before the shift');
+  }
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await store.roles.get(ref.toUpperCase());
+    if (!current) throw new StaffError(404, `No volunteer role ${ref}`);
+    const next: VolunteerRoleRecord = { ...current, updatedAt: now };
+    if (changes.reminderHours === null) delete next.reminderHours;
+    else if (changes.reminderHours) next.reminderHours = [...new Set(changes.reminderHours)].sort((a, b) => b - a);
+    if (changes.releaseUnconfirmedHours === null) delete next.releaseUnconfirmedHours;
+    else if (changes.releaseUnconfirmedHours !== undefined) next.releaseUnconfirmedHours = changes.releaseUnconfirmedHours;
+    if (changes.outcome === null) delete next.outcome;
+    else if (changes.outcome) next.outcome = changes.outcome;
+    if (!(await store.roles.replace(next, current._rev))) continue;
+    await recordAudit(store, { actor: actor.username, action: 'role.programme', target: current._id, details: { fields: Object.keys(changes) } }, now);
+    return roleDetail(deps, current._id);
+  }
+  throw new Error('Role kept changing while its programme was set');
 }

@@ -7,7 +7,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { Service } from '../../service.js';
-import { createRole, listRoles, roleDetail, roleSignups, roleSignupsCsv, setRoleStatus, updateRole } from '../../staff/role-desk.js';
+import { createRole, listRoles, roleDetail, roleSignups, roleSignupsCsv, setRoleProgramme, setRoleStatus, updateRole } from '../../staff/role-desk.js';
 import { closeRoleReports, createRoleCall, createRoleFromReports, MAX_ROLE_REPORTS } from '../../staff/love-your-block.js';
 import { MAX_ANSWER_WINDOW_HOURS, MAX_MESSAGE_LENGTH } from '../../staff/broadcasts.js';
 import { validationError } from '../../core/errors.js';
@@ -33,6 +33,21 @@ export const roleFields = z.strictObject({
   capacity: z.coerce.number().int().min(1).max(100_000),
   contact: text(200),
   translations: z.record(z.string().regex(/^[a-z]{2}$/), z.strictObject({ title: text(120), description: text(2000) })).optional(),
+});
+
+/** The body of `PATCH /roles/:ref/programme`: reminders, release deadline, outcome; `null` removes one. */
+export const roleProgrammeBody = z.strictObject({
+  reminderHours: z.array(z.number().positive().max(720)).min(1).max(6).nullable().optional(),
+  releaseUnconfirmedHours: z.number().min(0).max(720).nullable().optional(),
+  outcome: z
+    .strictObject({
+      unit: text(60),
+      question: text(300),
+      target: z.number().int().min(0).max(100_000_000).optional(),
+      translations: z.record(z.string().regex(/^[a-z]{2}$/), z.strictObject({ unit: text(60), question: text(300) })).optional(),
+    })
+    .nullable()
+    .optional(),
 });
 
 /** The body of `POST /roles/from-reports`: the role's fields and the open reports it is made from. */
@@ -126,6 +141,14 @@ export function roleApiRoutes(service: Service): Router {
     const body = closeReportsBody.safeParse(req.body);
     if (!body.success) throw validationError(body.error);
     res.json({ closing: await closeRoleReports(service.staff, ref, body.data.revision, actorOf(res)) });
+  });
+
+  router.patch('/roles/:ref/programme', async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const body = roleProgrammeBody.safeParse(req.body);
+    if (!body.success) throw validationError(body.error);
+    const { _rev, ...role } = await setRoleProgramme(service.staff, ref, withoutUndefined(body.data), actorOf(res));
+    res.json({ role });
   });
 
   router.patch('/roles/:ref', async (req, res) => {

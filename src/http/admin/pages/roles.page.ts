@@ -16,9 +16,11 @@ import {
   listRoles,
   roleDetail,
   roleSignups,
+  setRoleProgramme,
   setRoleStatus,
   replaceRole,
   type RoleInput,
+  type RoleProgramme,
   type RoleWithCounts,
   type SignupView,
 } from '../../../staff/role-desk.js';
@@ -46,6 +48,7 @@ const ROLE_FLASH: Readonly<Record<string, string>> = {
   shift_saved: 'Shift saved.',
   shift_cancelled: 'Shift cancelled. Its volunteers are being told, in their language.',
   reports_closed: "The role's open reports are closed as fixed; their reporters and followers are being told.",
+  programme_saved: 'Reminders and outcome saved. The next planning pass uses them.',
 };
 
 /** What the role page shows of a refused shift form. */
@@ -185,6 +188,20 @@ export function rolePages(service: Service): Router {
       if (!(error instanceof StaffError) || error.status !== 400) throw error;
       return showDetail(res, ref, undefined, { form, errors: [error.message] }, 400);
     }
+  });
+
+  router.post('/roles/:ref/programme', formParser, async (req, res) => {
+    const ref = refOf(req.params.ref);
+    const parsed = programmeOf(formFields(req.body));
+    if ('error' in parsed)
+      return showDetail(res, ref, undefined, { form: formOfRole(await roleDetail(service.staff, ref), timeZone), errors: [parsed.error] }, 400);
+    try {
+      await setRoleProgramme(service.staff, ref, parsed.value, actorOf(res));
+    } catch (error) {
+      if (!(error instanceof StaffError) || error.status !== 400) throw error;
+      return showDetail(res, ref, undefined, { form: formOfRole(await roleDetail(service.staff, ref), timeZone), errors: [error.message] }, 400);
+    }
+    res.redirect(303, `/admin/roles/${encodeURIComponent(ref)}?done=programme_saved#programme`);
   });
 
   router.post('/roles/:ref/shifts', formParser, async (req, res) => {
@@ -397,7 +414,7 @@ export function roleDetailView(view: {
         ${role.status === 'open' ? html`<a class="button secondary" href="/admin/broadcasts/new?role=${ref}">Broadcast a volunteer call</a>` : ''}
       </div>
     </section>
-    ${view.shifts} ${view.fromReports ?? ''}
+    ${view.shifts} ${programmeSection(role, view.actor)} ${view.fromReports ?? ''}
     <h2>Sign-ups</h2>
     ${
       view.signups.length === 0
@@ -470,4 +487,67 @@ export function shiftIdOf(value: unknown): string {
 function refOf(value: unknown): string {
   if (typeof value !== 'string' || !ROLE_REF.test(value)) throw new HttpError(404, 'No such volunteer role');
   return `V-${value.replace(/^[Vv]-?/, '').toUpperCase()}`;
+}
+
+/**
+ * The role's programme (issue 20): reminder hours before each shift (empty: the city's), the
+ * release deadline (empty: never), and the outcome asked after each shift, in English and Spanish.
+ */
+function programmeSection(role: RoleWithCounts, actor: StaffActor): SafeHtml {
+  const ref = encodeURIComponent(role._id);
+  const es = role.outcome?.translations?.['es'];
+  return html`<section class="card" id="programme">
+    <h2>Reminders and outcome</h2>
+    <form method="post" action="/admin/roles/${ref}/programme">
+      ${csrfField(actor)}
+      <label for="reminder-hours"
+        >Remind volunteers this many hours before each shift <span class="hint">(comma-separated, like 48, 2; empty: the city's)</span></label
+      >
+      <input id="reminder-hours" name="reminderHours" value="${(role.reminderHours ?? []).join(', ')}" />
+      <label for="release-hours">Release volunteers who have not confirmed this many hours before <span class="hint">(empty: never)</span></label>
+      <input id="release-hours" name="releaseUnconfirmedHours" inputmode="decimal" value="${role.releaseUnconfirmedHours ?? ''}" />
+      <label for="outcome-unit">Outcome measured <span class="hint">(plural, like bags of trash; empty: none)</span></label>
+      <input id="outcome-unit" name="outcomeUnit" maxlength="60" value="${role.outcome?.unit ?? ''}" />
+      <label for="outcome-question">Asked after each shift <span class="hint">(ask what each volunteer did: how many bags did you collect?)</span></label>
+      <input id="outcome-question" name="outcomeQuestion" maxlength="300" value="${role.outcome?.question ?? ''}" />
+      <label for="outcome-unit-es">In Spanish: outcome</label>
+      <input id="outcome-unit-es" name="outcomeUnitEs" maxlength="60" value="${es?.unit ?? ''}" />
+      <label for="outcome-question-es">In Spanish: question</label>
+      <input id="outcome-question-es" name="outcomeQuestionEs" maxlength="300" value="${es?.question ?? ''}" />
+      <label for="outcome-target">Target <span class="hint">(in that unit; empty: none)</span></label>
+      <input id="outcome-target" name="outcomeTarget" inputmode="numeric" value="${role.outcome?.target ?? ''}" />
+      <button type="submit">Save reminders and outcome</button>
+    </form>
+  </section>`;
+}
+
+/** The programme form as settings, or what is wrong with it. */
+export function programmeOf(fields: Map<string, string[]>): { value: RoleProgramme } | { error: string } {
+  const hoursText = field(fields, 'reminderHours');
+  const reminderHours = hoursText ? hoursText.split(',').map((hours) => Number(hours.trim())) : null;
+  if (reminderHours && reminderHours.some((hours) => !Number.isFinite(hours) || hours <= 0 || hours > 720)) {
+    return { error: 'Reminder hours must be numbers of hours before the shift, like 48, 2' };
+  }
+  const releaseText = field(fields, 'releaseUnconfirmedHours');
+  const release = releaseText === undefined ? null : Number(releaseText);
+  if (release !== null && !(Number.isFinite(release) && release >= 0 && release <= 720)) return { error: 'The release deadline must be 0 to 720 hours' };
+  const unit = field(fields, 'outcomeUnit');
+  const question = field(fields, 'outcomeQuestion');
+  if (Boolean(unit) !== Boolean(question)) return { error: 'An outcome needs both what is measured and the question' };
+  if ((unit?.length ?? 0) > 60 || (question?.length ?? 0) > 300) return { error: 'The outcome or its question is too long' };
+  const targetText = field(fields, 'outcomeTarget');
+  const target = targetText === undefined ? undefined : Number(targetText);
+  if (target !== undefined && !(Number.isInteger(target) && target >= 0)) return { error: 'The target must be a whole number' };
+  const unitEs = field(fields, 'outcomeUnitEs');
+  const questionEs = field(fields, 'outcomeQuestionEs');
+  const outcome =
+    unit && question
+      ? {
+          unit,
+          question,
+          ...(target !== undefined ? { target } : {}),
+          ...(unitEs && questionEs ? { translations: { es: { unit: unitEs.slice(0, 60), question: questionEs.slice(0, 300) } } } : {}),
+        }
+      : null;
+  return { value: { reminderHours, releaseUnconfirmedHours: release, outcome } };
 }
