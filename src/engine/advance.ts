@@ -195,10 +195,24 @@ class Turn {
     const where = early
       ? { inFlow: true, paused: true, firstReply: answersNotification }
       : { inFlow: state.flow !== null, paused: state.paused !== null, firstReply: false };
-    for (const followUp of followUpsToRead(live, where)) {
+    for (const followUp of this.votesFirst(followUpsToRead(live, where), input)) {
       if (this.followUpReaders[followUp.kind](followUp, input, now)) return true;
     }
     return false;
+  }
+
+  /**
+   * Numbers that cannot be a yes or no ("1 3", "4") are only ever a vote: a live ballot reads
+   * them before the questions ranked above it (a call's reader took "1 3" for words and handed
+   * it to a person, "is it fixed?" for an unclear answer). A lone "1" / "2" stays theirs, and a
+   * person holding the conversation still reads everything first.
+   */
+  private votesFirst(ordered: FollowUp[], input: StepInput): FollowUp[] {
+    const picks = input.choice ? null : parsePicks(input.text);
+    if (!picks || (picks.length === 1 && picks[0]! <= 2)) return ordered;
+    const held = ordered.filter((followUp) => followUp.kind === 'staff_conversation');
+    const ballots = ordered.filter((followUp) => followUp.kind === 'ballot');
+    return [...held, ...ballots, ...ordered.filter((followUp) => followUp.kind !== 'staff_conversation' && followUp.kind !== 'ballot')];
   }
 
   /** How each kind of follow-up reads a reply: true when the reply was its answer. */

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelCapabilities } from '../../src/channels/channel.js';
 import type { BallotRecord } from '../../src/domain/records.js';
+import type { FollowUp } from '../../src/engine/types.js';
 import type { Service } from '../../src/service.js';
 import { closeBallot, createBallot, openBallot, publishResults, sendBallot, type BallotInput } from '../../src/staff/ballot-desk.js';
 import { broadcastProgress } from '../../src/staff/broadcasts.js';
@@ -281,5 +282,34 @@ describe('voting by text', () => {
         ['telegram', 'es', ['p1', 'p2']],
       ]),
     );
+  });
+
+  it('numbers for the ballot are its vote when a volunteer call, "is it fixed?" or a check-in is live too (only a lone 1 / 2 is theirs)', async () => {
+    await closeAll();
+    const ballot = await openOne(budgetBallot());
+    const sent = Date.now();
+    // Each resident got the ballot and one of the yes / no questions that rank above it, neither answered yet.
+    const others: FollowUp[] = [
+      { kind: 'volunteer_call', ref: 'V-DEM4F', broadcastId: 'B-CALL2', sentAt: sent - 60_000, until: sent + 72 * HOUR },
+      { kind: 'fix_survey', ref: 'R-7K3QX', category: 'pothole', sentAt: sent - 60_000, until: sent + 72 * HOUR },
+      { kind: 'shift_checkin', ref: 'S-7K3QX', sentAt: sent + 60_000, until: sent + 72 * HOUR },
+    ];
+    for (const other of others) {
+      for (const reply of ['1 3', '3']) {
+        const chat = new TestConversation(service(), smsAddress(), undefined, new Date(sent + 5 * 60_000));
+        await optedIn(chat.address, 'en');
+        for (const followUp of [other, { kind: 'ballot' as const, ref: ballot._id, broadcastId: 'B-BALL0', sentAt: sent, until: sent + 48 * HOUR }]) {
+          await service().pipeline.recordProactive(chat.address, 'sms', [{ kind: 'text', text: 'From the city' }], {
+            key: `ballot-seam|${followUp.kind}|${chat.address}`,
+            locale: 'en',
+            at: new Date(followUp.sentAt),
+            followUp,
+          });
+        }
+        const answer = await chat.send(reply);
+        expect(answer, `${reply} with a live ${other.kind}`).toMatch(/^(You picked:|This replaces)/);
+        expect(await service().store.handoffs.find({ field: 'address', equals: chat.address })).toEqual([]);
+      }
+    }
   });
 });
