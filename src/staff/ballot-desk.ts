@@ -159,7 +159,8 @@ export interface BallotSetup extends BroadcastSetup {
 /**
  * Sends an open ballot by broadcast to an audience of opted-in residents: each gets it in their
  * language (projects numbered, the rule, the closing time), and a reply of numbers votes (the
- * `ballot` follow-up, for as long as the ballot is open).
+ * `ballot` follow-up, for as long as the ballot is open). A ballot whose window has not begun
+ * is sent when it begins.
  */
 export async function sendBallot(
   setup: BallotSetup,
@@ -174,8 +175,10 @@ export async function sendBallot(
   if (audience.ballotId !== undefined || audience.shiftId !== undefined)
     throw new StaffError(400, 'Invalid audience. A ballot goes to residents, not to a shift or a ballot');
   const messages = Object.fromEntries(setup.i18n.locales.map((locale) => [locale, ballotMessage(setup, ballot, locale)]));
-  const hoursLeft = Math.ceil((ballot.closesAt.getTime() - now.getTime()) / 3_600_000);
-  return createBroadcast(setup, { messages, audience, ballotId: id, answerWindowHours: Math.max(1, Math.min(720, hoursLeft)) }, actor, now);
+  // Not before voting opens: a reply to it then was told "the vote has closed".
+  const sendAt = new Date(Math.max(now.getTime(), ballot.opensAt.getTime()));
+  const hoursLeft = Math.ceil((ballot.closesAt.getTime() - sendAt.getTime()) / 3_600_000);
+  return createBroadcast(setup, { messages, audience, ballotId: id, sendAt, answerWindowHours: Math.max(1, Math.min(720, hoursLeft)) }, actor, now);
 }
 
 /**

@@ -312,4 +312,17 @@ describe('voting by text', () => {
       }
     }
   });
+
+  it('a ballot sent before its window opens goes out when it opens, not before (a reply then heard "the vote has closed")', async () => {
+    await closeAll();
+    const opensAt = new Date(Date.now() + 3 * HOUR);
+    const ballot = await openOne({ ...budgetBallot(), opensAt, closesAt: new Date(opensAt.getTime() + 48 * HOUR) });
+    const address = smsAddress();
+    await optedIn(address, 'en');
+    const { broadcast } = await sendBallot(service(), ballot._id, {}, STAFF);
+    expect(broadcast.sendAt.getTime()).toBe(opensAt.getTime());
+    // A reply of numbers counts for the whole window, from when it is sent.
+    expect(broadcast.answerWindowHours).toBe(48);
+    expect(broadcast.status).toBe('scheduled');
+  });
 });
