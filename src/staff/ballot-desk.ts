@@ -11,13 +11,29 @@ import { newReference } from '../domain/reference.js';
 import type { Collections, Unsaved } from '../store/store.port.js';
 import type { Translator } from '../core/i18n.js';
 import { recordAudit } from './audit-log.js';
-import { createBroadcast, type BroadcastSetup, type PlanCounts } from './broadcasts.js';
+import { createBroadcast, MAX_MESSAGE_LENGTH, type BroadcastSetup, type PlanCounts } from './broadcasts.js';
+import { shorten } from '../engine/text.js';
 import { StaffError, type Actor } from './staff-deps.js';
 
 /** The most projects a ballot may have: a text ballot lists them all, on SMS too. */
 export const MAX_BALLOT_PROJECTS = 12;
 /** How many ballots the staff list shows. */
 const LIST_LIMIT = 100;
+/**
+ * The longest title, question and project title staff may write (as the API and the form take
+ * them): with the project titles and the question cut (PROJECT_TITLE_WIDTHS), a ballot of twelve
+ * projects and its result still fit one broadcast in every language.
+ */
+export const MAX_BALLOT_TITLE = 120;
+export const MAX_BALLOT_QUESTION = 300;
+export const MAX_PROJECT_TITLE = 80;
+/**
+ * Project titles in a ballot's broadcast and its result are cut to the first of these widths that
+ * lets the text fit a broadcast (MAX_MESSAGE_LENGTH), the question to three times as much:
+ * twelve projects with long titles do not fit whole, and an open ballot can no longer be edited
+ * to make them shorter. "vote" shows them whole.
+ */
+const PROJECT_TITLE_WIDTHS = [Infinity, 80, 60, 45, 35, 25, 18, 12];
 /** Tries of a revision-checked ballot change before it is refused as busy. */
 const WRITE_ATTEMPTS = 5;
 
@@ -195,17 +211,27 @@ export async function publishResults(
   const current = await store.ballots.get(id);
   if (!current) throw new StaffError(404, `No ballot ${id}`);
   if (current.status !== 'closed') throw new StaffError(409, `Ballot ${id} is ${current.status}: close it before publishing its result`);
-  if (current.results) throw new StaffError(409, `Ballot ${id}'s result is already published`);
-  const votes = (await store.ballotVotes.find({ field: 'ballotId', equals: id }, { order: 'asc' })).filter((vote) => picksFit(current, vote.picks));
-  const tally = tallyVotes(current, votes);
-  const frozen = await change(store, id, (latest) => {
-    if (latest.results) throw new StaffError(409, `Ballot ${id}'s result is already published`);
-    return { ...latest, results: { ...tally, at: now, by: actor.username }, updatedAt: now };
-  });
+  if (current.resultsBroadcastId) throw new StaffError(409, `Ballot ${id}'s result is already published`);
+  // A publish that froze the result but stopped before its broadcast (a crash, a store error)
+  // is completed with the result it froze: otherwise its voters would never be told.
+  const retry = current.results !== undefined;
+  let frozen = current;
+  if (!current.results) {
+    const votes = (await store.ballotVotes.find({ field: 'ballotId', equals: id }, { order: 'asc' })).filter((vote) => picksFit(current, vote.picks));
+    const tally = tallyVotes(current, votes);
+    frozen = await change(store, id, (latest) => {
+      if (latest.results) throw new StaffError(409, `Ballot ${id}'s result is already published`);
+      return { ...latest, results: { ...tally, at: now, by: actor.username }, updatedAt: now };
+    });
+  }
   const messages = Object.fromEntries(setup.i18n.locales.map((locale) => [locale, resultMessage(setup, frozen, locale)]));
   const { broadcast, plan } = await createBroadcast(setup, { messages, audience: { ballotId: id } }, actor, now);
   const ballot = await change(store, id, (latest) => ({ ...latest, resultsBroadcastId: broadcast._id, updatedAt: now }));
-  await recordAudit(store, { actor: actor.username, action: 'ballot.publish', target: id, details: { voters: tally.voters, broadcastId: broadcast._id } }, now);
+  await recordAudit(
+    store,
+    { actor: actor.username, action: 'ballot.publish', target: id, details: { voters: frozen.results?.voters ?? 0, broadcastId: broadcast._id, retry } },
+    now,
+  );
   return { ballot, broadcast, plan };
 }
 
@@ -219,13 +245,27 @@ export function ballotMessage(setup: Pick<BallotSetup, 'i18n' | 'config'>, ballo
     ballot.rule === 'budget'
       ? i18n.t(locale, 'ballot.rule_budget', { budget: money(ballot.budget ?? 0) })
       : i18n.t(locale, 'ballot.rule_pick_up_to', { count: ballot.maxPicks ?? ballot.projects.length });
-  return [
-    text(ballot.title),
-    text(ballot.question),
-    ...ballot.projects.map((project, i) => i18n.t(locale, 'ballot.project_line', { n: i + 1, title: text(project.title), cost: money(project.cost) })),
-    rule,
-    i18n.t(locale, 'ballot.closes', { date }),
-  ].join('\n');
+  return fitting((width) =>
+    [
+      text(ballot.title),
+      shorten(text(ballot.question), width * 3),
+      ...ballot.projects.map((project, i) =>
+        i18n.t(locale, 'ballot.project_line', { n: i + 1, title: shorten(text(project.title), width), cost: money(project.cost) }),
+      ),
+      rule,
+      i18n.t(locale, 'ballot.closes', { date }),
+    ].join('\n'),
+  );
+}
+
+/** The text built with the widest project titles that let it fit a broadcast (else the narrowest). */
+function fitting(build: (width: number) => string): string {
+  let text = '';
+  for (const width of PROJECT_TITLE_WIDTHS) {
+    text = build(width);
+    if ([...text].length <= MAX_MESSAGE_LENGTH) break;
+  }
+  return text;
 }
 
 /** The published result in one language, as "vote" shows it after the close. */
@@ -234,12 +274,14 @@ export function resultMessage(setup: Pick<BallotSetup, 'i18n' | 'config'>, ballo
   const results = ballot.results;
   const title = ballotText(ballot.title, locale, config.defaultLocale);
   if (!results) return i18n.t(locale, 'ballot.closed', { title });
-  const lines = results.projects.map((line) => {
-    const project = ballot.projects.find((candidate) => candidate.id === line.id);
-    const name = project ? ballotText(project.title, locale, config.defaultLocale) : line.id;
-    return i18n.t(locale, line.funded ? 'ballot.result_line_funded' : 'ballot.result_line', { title: name, count: line.votes });
+  return fitting((width) => {
+    const lines = results.projects.map((line) => {
+      const project = ballot.projects.find((candidate) => candidate.id === line.id);
+      const name = project ? ballotText(project.title, locale, config.defaultLocale) : line.id;
+      return i18n.t(locale, line.funded ? 'ballot.result_line_funded' : 'ballot.result_line', { title: shorten(name, width), count: line.votes });
+    });
+    return [i18n.t(locale, 'ballot.results', { title, count: results.voters }), ...lines].join('\n');
   });
-  return [i18n.t(locale, 'ballot.results', { title, count: results.voters }), ...lines].join('\n');
 }
 
 /** Reads, changes and writes a ballot at its revision; the change may throw a StaffError to refuse. */
@@ -262,25 +304,27 @@ function checkInput(
   input: BallotInput,
   defaultLocale: string,
 ): Pick<BallotRecord, 'title' | 'question' | 'projects' | 'rule' | 'opensAt' | 'closesAt'> & { budget?: number; maxPicks?: number } {
-  const texts = (name: string, values: Record<string, string>) => {
-    const cleaned = Object.fromEntries(
+  const texts = (name: string, values: Record<string, string>, max: number) => {
+    const cleaned: Record<string, string> = Object.fromEntries(
       Object.entries(values)
         .map(([locale, text]) => [locale, text.trim()])
         .filter(([, text]) => text),
     );
     if (!cleaned[defaultLocale]) throw invalid(`${name}.${defaultLocale}: required`);
+    const long = Object.entries(cleaned).find(([, text]) => [...text].length > max);
+    if (long) throw invalid(`${name}.${long[0]}: at most ${max} characters (it goes to residents by SMS)`);
     return cleaned;
   };
   if (input.projects.length < 2 || input.projects.length > MAX_BALLOT_PROJECTS) throw invalid(`projects: between 2 and ${MAX_BALLOT_PROJECTS}`);
   const projects: BallotProject[] = input.projects.map((project, i) => {
     if (!(Number.isInteger(project.cost) && project.cost >= 0)) throw invalid(`projects.${i}.cost: a whole number, 0 or more`);
-    return { id: `p${i + 1}`, title: texts(`projects.${i}.title`, project.title), cost: project.cost };
+    return { id: `p${i + 1}`, title: texts(`projects.${i}.title`, project.title, MAX_PROJECT_TITLE), cost: project.cost };
   });
   if (Number.isNaN(input.opensAt.getTime()) || Number.isNaN(input.closesAt.getTime())) throw invalid('opensAt, closesAt: dates and times');
   if (input.closesAt.getTime() <= input.opensAt.getTime()) throw invalid('closesAt: must be after opensAt');
   const base = {
-    title: texts('title', input.title),
-    question: texts('question', input.question),
+    title: texts('title', input.title, MAX_BALLOT_TITLE),
+    question: texts('question', input.question, MAX_BALLOT_QUESTION),
     projects,
     rule: input.rule,
     opensAt: input.opensAt,

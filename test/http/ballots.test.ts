@@ -111,6 +111,56 @@ describe('the ballots API', () => {
     expect((await postJson(`${api}/P-22222/open`, {}, auth)).status).toBe(404);
   });
 
+  it('sends and publishes a twelve-project ballot with long titles (its texts cut to fit), and a publish cut off before its broadcast completes when retried', async () => {
+    const api = `${app.url}/admin/api/ballots`;
+    const long = (i: number, word: string) => `${word} ${i + 1}: ${'resurfacing and widening the path along the old rail line'.slice(0, 68)}`;
+    const twelve = Array.from({ length: 12 }, (_, i) => ({ title: { en: long(i, 'Project'), es: long(i, 'Proyecto') }, cost: 1_250_000 + i }));
+    const created = await postJson(api, aBallot({ projects: twelve, budget: 5_000_000 }), auth);
+    expect(created.status).toBe(201);
+    const id = created.body.ballot._id as string;
+    expect((await postJson(`${api}/${id}/open`, {}, auth)).status).toBe(200);
+    const sent = await postJson(`${api}/${id}/send`, { audience: {} }, auth);
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    for (const text of Object.values(sent.body.broadcast.messages as Record<string, string>)) expect([...text].length).toBeLessThanOrEqual(971);
+    expect(sent.body.broadcast.messages.es).toContain('12. Proyecto 12');
+    const now = new Date();
+    for (let i = 0; i < 3; i++)
+      await castVote(app.service.store, { ref: id, picks: [i + 1, i + 2] }, { address: `sms:+1555000200${i}`, channel: 'sms', locale: 'en', now });
+    expect((await postJson(`${api}/${id}/close`, {}, auth)).status).toBe(200);
+    const published = await postJson(`${api}/${id}/publish`, {}, auth);
+    expect(published.status, JSON.stringify(published.body)).toBe(200);
+    for (const text of Object.values(published.body.broadcast.messages as Record<string, string>)) expect([...text].length).toBeLessThanOrEqual(971);
+
+    // The longest a ballot may be (120-character title, 300-character question, 80-character projects) still goes out.
+    const longest = aBallot({
+      title: { en: 'T'.repeat(120), es: 'T'.repeat(120) },
+      question: { en: 'Q'.repeat(300), es: 'Q'.repeat(300) },
+      projects: Array.from({ length: 12 }, (_, i) => ({ title: { en: `${i} ${'p'.repeat(77)}`, es: `${i} ${'p'.repeat(77)}` }, cost: 999_999_999_999 })),
+      budget: 1_000_000_000_000,
+    });
+    const widest = await postJson(api, longest, auth);
+    expect(widest.status).toBe(201);
+    await postJson(`${api}/${widest.body.ballot._id}/open`, {}, auth);
+    expect((await postJson(`${api}/${widest.body.ballot._id}/send`, { audience: {} }, auth)).status).toBe(201);
+
+    // A publish that froze the result and stopped before its broadcast (a crash, a store error):
+    // a retry tells the voters instead of answering "already published" for ever.
+    const store = app.service.store;
+    const other = await postJson(api, aBallot(), auth);
+    const otherId = other.body.ballot._id as string;
+    await postJson(`${api}/${otherId}/open`, {}, auth);
+    await castVote(store, { ref: otherId, picks: [1] }, { address: 'sms:+15550002101', channel: 'sms', locale: 'en', now: new Date() });
+    await postJson(`${api}/${otherId}/close`, {}, auth);
+    const closed = (await store.ballots.get(otherId))!;
+    const results = { voters: 1, projects: closed.projects.map((p, i) => ({ id: p.id, votes: i === 0 ? 1 : 0, funded: i === 0 })), at: new Date(), by: 'cory' };
+    expect(await store.ballots.replace({ ...closed, results }, closed._rev)).toBe(true);
+    const retried = await postJson(`${api}/${otherId}/publish`, {}, auth);
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(retried.body.broadcast).toMatchObject({ audience: { ballotId: otherId } });
+    expect((await store.ballots.get(otherId))!.resultsBroadcastId).toBe(retried.body.broadcast._id);
+    expect((await postJson(`${api}/${otherId}/publish`, {}, auth)).status).toBe(409);
+  });
+
   it('runs a ballot from draft to published result, with results, turnout and audit', async () => {
     const api = `${app.url}/admin/api/ballots`;
     const created = await postJson(api, aBallot(), auth);
