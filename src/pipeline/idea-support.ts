@@ -95,7 +95,10 @@ export async function recountSupport(
     // Counted after the read: any support whose write came before this read is in the count.
     const supporters = await store.ideaSupports.count({ field: 'ideaId', equals: ideaId });
     const threshold = thresholdOf(current, defaultThreshold);
-    const reaches = threshold > 0 && supporters >= threshold && current.status === 'new' && !current.thresholdReachedAt;
+    // A hidden or merged idea reaches nothing (a merge can copy supports into an idea hidden
+    // since, staff can lower a hidden idea's threshold): its residents would be told of an idea
+    // they cannot see. Restored, its next support recounts it.
+    const reaches = threshold > 0 && supporters >= threshold && current.status === 'new' && !current.thresholdReachedAt && shownToResidents(current);
     let idea = current;
     if (reaches || current.supporters !== supporters) {
       const next: IdeaRecord = { ...current, supporters, ...(reaches ? { status: 'under_review' as const, thresholdReachedAt: now } : {}) };

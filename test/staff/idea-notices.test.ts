@@ -10,6 +10,8 @@ import type { ResidentRecord } from '../../src/domain/records.js';
 import type { Service } from '../../src/service.js';
 import { ideaNoticeBroadcastId, supportIdea } from '../../src/pipeline/idea-support.js';
 import { respondToIdea, setIdeaThreshold } from '../../src/staff/idea-desk.js';
+import { mergeIdeas } from '../../src/staff/idea-merge.js';
+import { moderateIdea } from '../../src/staff/idea-moderation.js';
 import { broadcastDone } from '../support/broadcast-done.js';
 import { startTestService } from '../support/harness.js';
 import { withProviderFakes } from '../support/http.js';
@@ -135,6 +137,24 @@ describe('support thresholds', () => {
     const id = ideaNoticeBroadcastId({ event: 'reached', ideaId: ref, status: 'under_review' });
     await broadcastDone(service(), id);
     expect(smsTo(supporters[0]!)).toEqual([`${ref} "Shade trees on Main Street" reached 3 supporters and goes to the city for review.`]);
+  }, 60_000);
+  it('a hidden idea reaches no threshold (a merge copying supporters into it, or staff lowering it): nobody is told of an idea they cannot see', async () => {
+    const [author, otherAuthor, ...supporters] = await residents(32);
+    const kept = await idea('Covered bike parking at the station', author!);
+    for (const supporter of supporters.slice(0, 20)) await supportIdea(service().store, kept, { address: supporter.address, now: NOW }, 25);
+    const merged = await idea('Bike shelter by the train station', otherAuthor!);
+    for (const supporter of supporters.slice(20)) await supportIdea(service().store, merged, { address: supporter.address, now: NOW }, 25);
+    // Staff merge, then hide the kept idea before the merge's job copies the supports (30 in all, over 25).
+    await mergeIdeas(service().staff, kept, merged, STAFF, NOW);
+    await moderateIdea(service().staff, kept, { action: 'hide', note: 'Checking a complaint' }, STAFF, NOW);
+    service().jobs.start();
+    await service().jobs.idle();
+    expect(await service().store.ideas.get(kept)).toMatchObject({ status: 'new', supporters: 31 });
+    expect(await service().store.broadcasts.get(ideaNoticeBroadcastId({ event: 'reached', ideaId: kept, status: 'under_review' }))).toBeNull();
+    // Nor when staff lower the threshold of the hidden idea.
+    await setIdeaThreshold(service().staff, kept, 5, STAFF, NOW);
+    expect(await service().store.ideas.get(kept)).toMatchObject({ status: 'new' });
+    expect(await service().store.broadcasts.get(ideaNoticeBroadcastId({ event: 'reached', ideaId: kept, status: 'under_review' }))).toBeNull();
   }, 60_000);
 });
 
