@@ -727,6 +727,76 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
       ),
   },
   {
+    name: 'POST/PUT /admin/api/ballots (create, edit, open, close, send, publish), GET ballots and the idea moderation queue',
+    cases: () => {
+      const texts = fc.oneof(fc.record({ en: fc.oneof(fc.constant('Parks budget'), nastyString), es: nastyString }), nastyValue);
+      const ballot = fc.record({
+        title: texts,
+        question: texts,
+        projects: fc.oneof(
+          fc.array(fc.record({ title: texts, cost: fc.oneof(fc.integer({ min: -5, max: 2_000_000_000_000 }), nastyValue) }), { maxLength: 14 }),
+          nastyValue,
+        ),
+        rule: fc.oneof(fc.constantFrom('budget', 'pick_up_to'), nastyString),
+        budget: fc.oneof(fc.integer({ min: -5, max: 2_000_000_000_000 }), nastyValue),
+        maxPicks: fc.oneof(fc.integer({ min: -1, max: 14 }), nastyValue),
+        opensAt: fc.oneof(fc.constant('2030-05-01T10:00:00Z'), nastyString),
+        closesAt: fc.oneof(fc.constant('2030-05-08T10:00:00-05:00'), nastyString),
+      });
+      const ballotId = fc.oneof(fc.constantFrom('P-22222', 'p-22222'), nastySegment);
+      return fc.oneof(
+        jsonCase('POST', '/admin/api/ballots', ballot, admin),
+        jsonCase(
+          'PUT',
+          ballotId.map((id) => `/admin/api/ballots/${id}`),
+          ballot,
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          fc.tuple(ballotId, fc.constantFrom('open', 'close', 'send', 'publish')).map(([id, action]) => `/admin/api/ballots/${id}/${action}`),
+          fc.record({ audience: mutated(audience) }),
+          admin,
+        ),
+        fc
+          .tuple(
+            fc.oneof(
+              fc.constantFrom('', '/moderation'),
+              ballotId.map((id) => `/${id}`),
+            ),
+            fc.constantFrom('ballots', 'ideas'),
+            admin,
+          )
+          .map(([id, area, headers]): Case => ({
+            method: 'GET',
+            path: `/admin/api/${area}${area === 'ideas' && id.startsWith('/P') ? '/moderation' : id}`,
+            headers,
+          })),
+      );
+    },
+  },
+  {
+    name: 'POST /admin/api/ideas/:ref/moderation, ideas/:ref/merge',
+    cases: () => {
+      // Never I-4F2K9 itself: a hide or merge that went through would change what other endpoints meet.
+      const ref = fc.oneof(fc.constantFrom('I-22222', 'i-22222'), nastySegment);
+      return fc.oneof(
+        jsonCase(
+          'POST',
+          ref.map((id) => `/admin/api/ideas/${id}/moderation`),
+          fc.record({ action: fc.oneof(fc.constantFrom('hide', 'restore'), nastyString), note: fc.oneof(fc.constant('Spam'), nastyString) }),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          ref.map((id) => `/admin/api/ideas/${id}/merge`),
+          fc.record({ into: fc.oneof(fc.constantFrom('I-4F2K9', 'I-22222'), nastyString, nastyValue) }),
+          admin,
+        ),
+      );
+    },
+  },
+  {
     name: 'POST/PATCH /admin/api/staff',
     cases: () =>
       fc.oneof(
