@@ -29,7 +29,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { MediaRef } from '../core/message.js';
-import type { ConversationRecord } from '../domain/records.js';
+import type { ConversationRecord, IdeaRecord } from '../domain/records.js';
 import { COMPACTION_PENDING } from '../store/compaction.js';
 import { mediaIdIn } from '../store/media-files.js';
 import { storedSecret } from '../store/stored-secret.js';
@@ -172,6 +172,9 @@ export class Erasure {
     await inChunks(ideas, async (idea) => {
       await inChunks(await store.ideaSupports.find({ field: 'ideaId', equals: idea._id }, { limit: ALL }), (support) => store.ideaSupports.delete(support._id));
       await inChunks(await store.ideaReports.find({ field: 'ideaId', equals: idea._id }, { limit: ALL }), (report) => store.ideaReports.delete(report._id));
+      // Other residents' ideas merged into it are theirs, with their own supports (a merge copies
+      // them): shown again rather than pointing at nothing, hidden for good.
+      await inChunks(await store.ideas.find({ field: 'mergedInto', equals: idea._id }, { limit: ALL }), (merged) => unmerge(store, merged));
       await store.ideas.delete(idea._id);
     });
     await inChunks(await store.signups.find({ field: 'address', equals: address }, { limit: ALL }), async (signup) => {
@@ -236,6 +239,16 @@ export class Erasure {
     await store.conversations.delete(address);
     // Insert-if-absent: it tells when the oldest deletion not yet compacted away happened.
     await store.meta.insert({ _id: COMPACTION_PENDING, value: scope.now.toISOString() });
+  }
+}
+
+/** Takes an idea out of the merge that pointed it at an erased idea (revision-checked; gone or changed: left as it is). */
+async function unmerge(store: Pick<Collections, 'ideas'>, merged: IdeaRecord): Promise<void> {
+  let current: IdeaRecord | null = merged;
+  for (let attempt = 0; attempt < 5 && current?.mergedInto; attempt++) {
+    const { mergedInto: _gone, ...rest } = current;
+    if (await store.ideas.replace(rest, current._rev)) return;
+    current = await store.ideas.get(merged._id);
   }
 }
 

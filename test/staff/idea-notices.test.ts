@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResidentRecord } from '../../src/domain/records.js';
 import type { Service } from '../../src/service.js';
-import { ideaNoticeBroadcastId, supportIdea } from '../../src/pipeline/idea-support.js';
+import { ideaNoticeBroadcastId, supportIdea, visibleIdeas } from '../../src/pipeline/idea-support.js';
 import { respondToIdea, setIdeaThreshold } from '../../src/staff/idea-desk.js';
 import { mergeIdeas } from '../../src/staff/idea-merge.js';
 import { moderateIdea } from '../../src/staff/idea-moderation.js';
@@ -155,6 +155,27 @@ describe('support thresholds', () => {
     await setIdeaThreshold(service().staff, kept, 5, STAFF, NOW);
     expect(await service().store.ideas.get(kept)).toMatchObject({ status: 'new' });
     expect(await service().store.broadcasts.get(ideaNoticeBroadcastId({ event: 'reached', ideaId: kept, status: 'under_review' }))).toBeNull();
+  }, 60_000);
+});
+
+describe('erasure and merged ideas', () => {
+  it('the author of a kept idea deleting their data gives back the ideas merged into it, with their supporters, instead of losing them', async () => {
+    const [author, otherAuthor, ...supporters] = await residents(5);
+    const kept = await idea('Crosswalk at Elm and 3rd', author!);
+    const merged = await idea('Safer crossing on Elm Street', otherAuthor!);
+    for (const supporter of supporters) await supportIdea(service().store, merged, { address: supporter.address, now: NOW }, 25);
+    await mergeIdeas(service().staff, kept, merged, STAFF, NOW);
+    service().jobs.start();
+    await service().jobs.idle();
+    expect((await service().store.ideas.get(merged))?.mergedInto).toBe(kept);
+
+    await service().runner.erasure.erase({ address: author!.address, sourceKey: 'erase-kept-author', now: NOW });
+    expect(await service().store.ideas.get(kept)).toBeNull();
+    const back = await service().store.ideas.get(merged);
+    expect(back?.mergedInto).toBeUndefined();
+    expect((await visibleIdeas(service().store, { order: 'newest' })).map((shown) => shown._id)).toContain(merged);
+    expect(await supportIdea(service().store, merged, { address: supporters[0]!.address, now: NOW }, 25)).toBe('already');
+    expect((await service().store.ideas.get(merged))?.supporters).toBe(3);
   }, 60_000);
 });
 
