@@ -38,6 +38,7 @@ import { isVotingOver } from '../domain/ballots.js';
 import type { CommandScope } from './command-runner.js';
 import { sourceKeyOf } from './turn-pipeline.js';
 import { unlinkSurveys } from './report-surveys.js';
+import { ideaNoticeBroadcastId } from './idea-support.js';
 
 /** Stands for a report's description once its author deleted their data (the schema asks for one). */
 export const ERASED_TEXT = '[deleted]';
@@ -172,6 +173,8 @@ export class Erasure {
     await inChunks(ideas, async (idea) => {
       await inChunks(await store.ideaSupports.find({ field: 'ideaId', equals: idea._id }, { limit: ALL }), (support) => store.ideaSupports.delete(support._id));
       await inChunks(await store.ideaReports.find({ field: 'ideaId', equals: idea._id }, { limit: ALL }), (report) => store.ideaReports.delete(report._id));
+      // Its notices (reached, answered) quote its title: the words go, and what is not sent yet is not (the worker skips an idea that is gone).
+      await inChunks(ideaNoticeIds(idea._id), (id) => scrubIdeaNotice(store, id));
       // Other residents' ideas merged into it are theirs, with their own supports (a merge copies
       // them): shown again rather than pointing at nothing, hidden for good.
       await inChunks(await store.ideas.find({ field: 'mergedInto', equals: idea._id }, { limit: ALL }), (merged) => unmerge(store, merged));
@@ -239,6 +242,21 @@ export class Erasure {
     await store.conversations.delete(address);
     // Insert-if-absent: it tells when the oldest deletion not yet compacted away happened.
     await store.meta.insert({ _id: COMPACTION_PENDING, value: scope.now.toISOString() });
+  }
+}
+
+/** The ids of every notice an idea can have: reached, and answered with each status staff can give. */
+function ideaNoticeIds(ideaId: string): string[] {
+  const answered = (['under_review', 'accepted', 'not_planned'] as const).map((status) => ideaNoticeBroadcastId({ event: 'answered', ideaId, status }));
+  return [ideaNoticeBroadcastId({ event: 'reached', ideaId, status: 'under_review' }), ...answered];
+}
+
+/** Replaces the erased idea's title in one of its notices (revision-checked; none: nothing to do). */
+async function scrubIdeaNotice(store: Pick<Collections, 'broadcasts'>, id: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const broadcast = await store.broadcasts.get(id);
+    if (!broadcast?.ideaNotice || broadcast.ideaNotice.title === ERASED_TEXT) return;
+    if (await store.broadcasts.replace({ ...broadcast, ideaNotice: { ...broadcast.ideaNotice, title: ERASED_TEXT } }, broadcast._rev)) return;
   }
 }
 

@@ -363,6 +363,8 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
   /** Hands one delivery to the notifier (which skips opted-out residents and sends once per key). */
   async function send(delivery: DeliveryRecord, broadcast: BroadcastRecord): Promise<SendOutcome> {
     try {
+      // News of an idea its author has since erased (with their data): there is nothing left to tell.
+      if (broadcast.ideaNotice && !(await store.ideas.get(broadcast.ideaNotice.ideaId))) return { state: 'skipped', reason: 'idea_gone' };
       return await notifier.notify(delivery.address, notificationFor(delivery, broadcast));
     } catch (error) {
       // Thrown (the store, a bug): the channel's record says whether anything went out, and a

@@ -66,7 +66,7 @@ async function residents(count: number, options: { optedOut?: (i: number) => boo
 let nextIdea = 0;
 async function idea(title: string, author: ResidentRecord, supportThreshold?: number): Promise<string> {
   nextIdea += 1;
-  const ref = `I-${'ABCDEFGH'[nextIdea]}7K3Q`;
+  const ref = `I-${'ABCDEFGHJKMNPQRSTVWXYZ'[nextIdea]}7K3Q`;
   await service().store.ideas.insert({
     _id: ref,
     title,
@@ -159,6 +159,21 @@ describe('support thresholds', () => {
 });
 
 describe('erasure and merged ideas', () => {
+  it("the author deleting their data takes their idea's words out of its notices, and the notices not yet sent are not sent", async () => {
+    // Reached while the worker is away: the notice is written, nobody told yet.
+    await service().broadcasts.stop();
+    const [author, ...supporters] = await residents(4);
+    const ref = await idea('Mural on the Hartwell Avenue underpass', author!, 3);
+    for (const supporter of supporters) await supportIdea(service().store, ref, { address: supporter.address, now: NOW }, 25);
+    const id = ideaNoticeBroadcastId({ event: 'reached', ideaId: ref, status: 'under_review' });
+    expect((await service().store.broadcasts.get(id))?.ideaNotice?.title).toBe('Mural on the Hartwell Avenue underpass');
+
+    await service().runner.erasure.erase({ address: author!.address, sourceKey: 'erase-notice-author', now: NOW });
+    expect(JSON.stringify(await service().store.broadcasts.get(id))).not.toContain('Hartwell');
+    await broadcastDone(service(), id);
+    for (const supporter of supporters) expect(smsTo(supporter)).toEqual([]);
+  }, 60_000);
+
   it('the author of a kept idea deleting their data gives back the ideas merged into it, with their supporters, instead of losing them', async () => {
     const [author, otherAuthor, ...supporters] = await residents(5);
     const kept = await idea('Crosswalk at Elm and 3rd', author!);
