@@ -43,9 +43,13 @@ export const FOLLOW_UP_KINDS: Readonly<Record<FollowUp['kind'], FollowUpKind>> =
   // broadcast, whose reader would hand "1 3" to the inbox as words; below the survey and a call,
   // whose "1" / "2" mean yes / no to their own question.
   ballot: { priority: 1.2, reach: 'first_reply_or_no_flow' },
-  // "Reply 1 to confirm, 2 if you can't make it" before a shift (issue 20). As high as a call: the
-  // latest sent of the two is read first; the job that sends it waits until no flow is live.
-  shift_reminder: { priority: 2, reach: 'first_reply_or_no_flow' },
+  // "Reply 1 to confirm, 2 if you can't make it" before a shift (issue 20). The same kind of yes / no
+  // question as the two above, and as high: the latest sent is read first. It stays live until the
+  // shift ends (two days and more after a 48 h reminder), so above them it took the "yes" or "no"
+  // meant for a later "Did you make it?" about another shift or "is it fixed?" (and withdrew or
+  // confirmed the wrong thing). Below a call, as they are. The job that sends it waits until no
+  // flow is live.
+  shift_reminder: { priority: 1.5, reach: 'first_reply_or_no_flow' },
   // Any other broadcast: a reply in words ("what time does it start?") goes to the inbox.
   broadcast: { priority: 1, reach: 'first_reply_or_no_flow' },
   // "still broken" after a report's update is added to the report.
