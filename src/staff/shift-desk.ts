@@ -119,6 +119,9 @@ export async function updateShift(deps: StaffDeps, shiftId: string, changes: Shi
  * Cancels a shift: no more sign-ups, and everyone signed up for it (confirmed or waitlisted) has
  * their sign-up cancelled by staff (kept, for the record) and is told, in their language, by one
  * job each. Cancelling again finishes what a cut-off first try left (the jobs are once each).
+ * A shift that has started is not cancelled (409): it took place, its volunteers' attendance and
+ * hours are on their sign-ups (cancelled ones count for nothing on the impact page), and telling
+ * them afterwards that it is off would be wrong. Check-in marks who did not come.
  */
 export async function cancelShift(deps: Pick<StaffDeps, 'store' | 'jobs'>, shiftId: string, actor: Actor, now: Date = new Date()): Promise<ShiftWithCounts> {
   const { store } = deps;
@@ -126,6 +129,7 @@ export async function cancelShift(deps: Pick<StaffDeps, 'store' | 'jobs'>, shift
   for (let attempt = 0; attempt < 5 && !shift; attempt++) {
     const current = await getShift(store, shiftId);
     if (current.status === 'cancelled') shift = current;
+    else if (current.startsAt <= now) throw new StaffError(409, `Shift ${current._id} has started: mark who came at check-in instead`);
     else if (await store.shifts.replace({ ...current, status: 'cancelled', updatedAt: now }, current._rev)) shift = current;
   }
   if (!shift) throw new Error('Shift kept changing while it was cancelled');

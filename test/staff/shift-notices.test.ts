@@ -12,6 +12,7 @@ import { smsAddress } from '../support/harness.js';
 import { createRole } from '../../src/staff/role-desk.js';
 import { cancelShift, createShift, SHIFT_NOTICE_JOB } from '../../src/staff/shift-desk.js';
 import { scheduleJob } from '../../src/store/jobs.js';
+import { StaffError } from '../../src/staff/staff-deps.js';
 
 const STAFF = { username: 'cory', role: 'coordinator' as const };
 let twilio: FakeTwilio;
@@ -130,5 +131,22 @@ describe('shift notices', () => {
     await app.service.jobs.idle();
     expect((await app.service.store.jobs.get(id))?.state).toBe('done');
     expect(smsTo(people[0]!.address)).toEqual([]);
+  });
+
+  it('refuses to cancel a shift that has started: its volunteers keep their attendance and hours, and nobody is told it is off', async () => {
+    clock = new Date('2030-01-15T15:00:00Z');
+    const { shiftId, people } = await shiftWith(['Eli']);
+    const signup = (await app.service.store.signups.get(people[0]!.id))!;
+    await app.service.store.signups.replace({ ...signup, attendance: 'attended', attendanceBy: 'staff', hoursApproved: 2, updatedAt: clock }, signup._rev);
+    clock = new Date('2030-01-20T18:00:00Z'); // two hours after the shift ended
+    const refused = await cancelShift(app.service.staff, shiftId, STAFF, clock).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(StaffError);
+    expect((refused as StaffError).status).toBe(409);
+    expect(await app.service.store.shifts.get(shiftId)).toMatchObject({ status: 'open' });
+    expect(await app.service.store.signups.get(people[0]!.id)).toMatchObject({ status: 'confirmed', hoursApproved: 2 });
+    await app.service.jobs.idle();
+    expect(await app.service.store.jobs.get(`${SHIFT_NOTICE_JOB}|cancelled|${people[0]!.id}`)).toBeNull();
+    // (Asked "Did you make it?" for their hours, as after any shift; never told it is off.)
+    expect(smsTo(people[0]!.address).filter((text) => /Sorry|cancel/i.test(text))).toEqual([]);
   });
 });
