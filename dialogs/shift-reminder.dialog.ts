@@ -46,8 +46,10 @@ export const shiftReminderDialog = defineDialog({
     },
     withdrawn: {
       ask: (ctx) => {
-        const withdrawn = result<Withdrawn>(ctx.slots.withdrawn);
-        return { finish: true, say: [say(ctx, withdrawn?.outcome === 'cancelled' ? 'shift_reminder.withdrawn' : 'shift_reminder.not_found')] };
+        const outcome = result<Withdrawn>(ctx.slots.withdrawn)?.outcome;
+        // "2" after the shift started (the reminder counts until it ends): it took place, and stays.
+        const key = outcome === 'cancelled' ? 'shift_reminder.withdrawn' : outcome === 'over' ? 'volunteer.cancel_over' : 'shift_reminder.not_found';
+        return { finish: true, say: [say(ctx, key)] };
       },
       answer: () => ({ reroute: true }),
     },

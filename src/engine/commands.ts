@@ -180,7 +180,8 @@ export interface CommandResults {
   'role.signUp': { outcome: 'confirmed' | 'waitlisted' | 'already' | 'full' | 'closed' | 'not_found' | 'pick_shift' };
   /** Every active sign-up of the resident, coming ones first (the dialog pages them). */
   'signup.listMine': { signups: SignupSummary[] };
-  'signup.cancel': { outcome: 'cancelled' | 'not_found' };
+  /** `over`: its shift has started (or its role is over), so it is kept as it is. */
+  'signup.cancel': { outcome: 'cancelled' | 'not_found' | 'over' };
   /** The resident's confirmed sign-up for the shift, or null (none, withdrawn, or marked a no-show by staff). */
   'checkin.get': { checkin: CheckinView | null };
   /** `tally`: the role's outcome so far, for the thank-you (after a "yes"). */

@@ -710,9 +710,28 @@ export class CommandRunner {
     throw new Error('Sign-up kept changing while confirming it');
   }
 
-  /** A resident withdraws one of their sign-ups (`ref`: the shift's id, or the role's reference). */
-  private cancelSignup(ref: string, scope: CommandScope): Promise<'cancelled' | 'not_found'> {
-    return this.withdrawSignup(`${ref}|${scope.address}`, 'resident', scope.now);
+  /**
+   * A resident withdraws one of their sign-ups (`ref`: the shift's id, or the role's reference).
+   * Not from a shift that has started, nor a role without shifts that is over ('over'): "my
+   * sign-ups" lists past ones too, and withdrawing one cancelled the attendance and hours kept on
+   * it (staff's approved hours included), so the work left the impact numbers.
+   */
+  private async cancelSignup(ref: string, scope: CommandScope): Promise<'cancelled' | 'not_found' | 'over'> {
+    const signupId = `${ref}|${scope.address}`;
+    const signup = await this.store.signups.get(signupId);
+    if (!signup || signup.status === 'cancelled') return 'not_found';
+    if (await this.tookPlace(signup, scope.now)) return 'over';
+    return this.withdrawSignup(signupId, 'resident', scope.now);
+  }
+
+  /** Whether what a sign-up is for has begun: its shift started, or its role (without shifts or a schedule) ended. */
+  private async tookPlace(signup: SignupRecord, now: Date): Promise<boolean> {
+    if (signup.shiftId) {
+      const shift = await this.store.shifts.get(signup.shiftId);
+      return shift !== null && shift.startsAt <= now;
+    }
+    const role = await this.store.roles.get(signup.roleId);
+    return role !== null && !role.schedule && (role.endsAt ?? role.startsAt) < now;
   }
 
   private async updateResident(scope: CommandScope, change: (resident: ResidentShape) => ResidentShape): Promise<void> {

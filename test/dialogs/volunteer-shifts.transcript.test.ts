@@ -130,6 +130,38 @@ describe('signing up for a shift', () => {
     expect(await third.send('V-SHF4C')).toMatch(/2\. Dec 6, 2026.*\(1 spot left\)/);
   });
 
+  it('a shift that took place is not withdrawn from "my sign-ups": the hours stay (SMS English, Telegram Spanish)', async () => {
+    await roleWithShifts('V-SHF9P', [{ id: 'S-PAST9P', starts: '2026-11-19T14:00:00Z', hours: 3, capacity: 5 }]);
+    const attended = async (address: string) =>
+      service().store.signups.insert({
+        _id: `S-PAST9P|${address}`,
+        roleId: 'V-SHF9P',
+        shiftId: 'S-PAST9P',
+        address,
+        name: 'Ana',
+        channel: address.startsWith('sms:') ? 'sms' : 'telegram',
+        status: 'confirmed',
+        attendance: 'attended',
+        attendanceBy: 'staff',
+        hoursApproved: 3,
+        createdAt: AT('2026-11-10T00:00:00Z'),
+        updatedAt: AT('2026-11-19T18:00:00Z'),
+      });
+    const sms = new TestConversation(service(), smsAddress());
+    await attended(sms.address);
+    await sms.send('my sign-ups');
+    await sms.send('1');
+    expect(await sms.send('yes')).toContain('already started, so it stays on your record');
+    expect(await service().store.signups.get(`S-PAST9P|${sms.address}`)).toMatchObject({ status: 'confirmed', hoursApproved: 3 });
+
+    const chat = telegram();
+    await attended(chat.address);
+    await chat.send('mis inscripciones');
+    await chat.send('1');
+    expect(await chat.send('sí')).toContain('ya empezó, así que queda en tu historial');
+    expect(await service().store.signups.get(`S-PAST9P|${chat.address}`)).toMatchObject({ status: 'confirmed', hoursApproved: 3 });
+  });
+
   it('a role whose shifts are all past is not listed, and asking for it says so; nonsense and back at the shift question', async () => {
     await roleWithShifts('V-SHF5D', [{ id: 'S-OLD5D', starts: '2026-11-10T14:00:00Z', hours: 3, capacity: 4 }]);
     await roleWithShifts('V-SHF6E', [{ id: 'S-NEW6E', starts: '2026-12-10T14:00:00Z', hours: 3, capacity: 4 }]);

@@ -167,6 +167,21 @@ describe('CommandRunner', () => {
       await store.signups.upsert({ ...(await store.signups.get(`S-ONE4X|${ben.address}`))!, status: 'waitlisted' });
       expect(await withHook.promoteFromWaitlist('V-SHFT4', new Date('2026-12-02T10:30:00Z'), 'S-ONE4X')).toEqual([]);
     });
+
+    it('does not let a resident withdraw from a shift that has started, or a role that is over: what they did stays counted', async () => {
+      await store.roles.insert(role('V-SHFT5'));
+      await store.shifts.insert(shift('S-DONE5', 'V-SHFT5', 5, new Date('2026-11-20T07:00:00Z')));
+      await store.roles.insert({ ...role('V-OVER5'), startsAt: new Date('2026-11-19T10:00:00Z'), capacity: 5 });
+      const who = scope('sms:SHd', 'sms:+15550000501');
+      const attended = { address: who.address, name: 'N', channel: 'sms' as const, status: 'confirmed' as const, attendance: 'attended' as const };
+      const at = { createdAt: new Date('2026-11-01T10:00:00Z'), updatedAt: new Date('2026-11-01T10:00:00Z') };
+      await store.signups.insert({ _id: `S-DONE5|${who.address}`, roleId: 'V-SHFT5', shiftId: 'S-DONE5', ...attended, hoursApproved: 3, ...at });
+      await store.signups.insert({ _id: `V-OVER5|${who.address}`, roleId: 'V-OVER5', ...attended, hoursReported: 2, ...at });
+      expect(await outcome({ type: 'signup.cancel', input: { ref: 'S-DONE5' } }, who)).toBe('over');
+      expect(await outcome({ type: 'signup.cancel', input: { ref: 'V-OVER5' } }, who)).toBe('over');
+      expect(await store.signups.get(`S-DONE5|${who.address}`)).toMatchObject({ status: 'confirmed', hoursApproved: 3 });
+      expect(await store.signups.get(`V-OVER5|${who.address}`)).toMatchObject({ status: 'confirmed', hoursReported: 2 });
+    });
   });
 });
 
