@@ -54,6 +54,8 @@ const webConversations: string[] = [];
 const timings: string[] = [];
 /** An Open311 API key made through the staff API in `beforeAll`, so most POSTs reach the validators. */
 let open311Key = '';
+/** A shift made through the staff API in `beforeAll` (issue 20's endpoints). */
+let shiftId = 'S-AAAAA';
 
 beforeAll(async () => {
   telegram = await startFakeTelegram();
@@ -127,6 +129,13 @@ beforeAll(async () => {
     body: JSON.stringify({ name: 'bad input', perMinute: 6000 }),
   });
   open311Key = (JSON.parse(made.text) as { apiKey: string }).apiKey;
+  // A shift of a demo role, far ahead, so the shift cases reach their validators (not only the 404).
+  const shift = await send({
+    url: `${channels.app.url}/admin/api/roles/V-DEM2P/shifts`,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({ startsAt: '2030-05-01T10:00:00Z', endsAt: '2030-05-01T12:00:00Z', capacity: 5 }),
+  });
+  shiftId = (JSON.parse(shift.text) as { shift: { _id: string } }).shift._id;
 }, 60_000);
 afterAll(async () => {
   console.log(`bad input (seed ${SEED}, ${CASES} cases per endpoint):\n  ${timings.join('\n  ')}`);
@@ -697,6 +706,132 @@ const ENDPOINTS: { name: string; cases: () => fc.Arbitrary<Case>; app?: () => st
           admin,
         ),
       ),
+  },
+  {
+    name: "Volunteering (issue 20): shifts, check-in, a role's programme, Love Your Block, impact",
+    cases: () => {
+      const shift = fc.oneof({ weight: 3, arbitrary: fc.constant(shiftId) }, { weight: 1, arbitrary: fc.constantFrom('s-aaaaa', 'today') }, nastySegment);
+      const role = fc.oneof(fc.constantFrom('V-DEM2P', 'v-dem3t', 'V-AAAAA'), nastySegment);
+      const when = (iso: string) => fc.oneof(fc.constant(iso), nastyString, nastyValue);
+      const shiftBody = fc.record({
+        startsAt: when('2030-05-02T10:00:00Z'),
+        endsAt: when('2030-05-02T12:00:00Z'),
+        place: fc.oneof(fc.constant('North gate'), nastyString, fc.constant(null)),
+        capacity: fc.oneof(fc.integer({ min: -2, max: 200_000 }), nastyValue),
+      });
+      const messages = fc.oneof(fc.record({ en: nastyString, es: nastyString }), nastyValue);
+      return fc.oneof(
+        jsonCase(
+          'POST',
+          role.map((ref) => `/admin/api/roles/${ref}/shifts`),
+          shiftBody,
+          admin,
+        ),
+        jsonCase(
+          'PATCH',
+          shift.map((id) => `/admin/api/shifts/${id}`),
+          shiftBody,
+          admin,
+          0.5,
+        ),
+        jsonCase(
+          'POST',
+          shift.map((id) => `/admin/api/shifts/${id}/cancel`),
+          fc.record({ x: nastyValue }),
+          admin,
+        ),
+        jsonCase(
+          'PATCH',
+          fc.tuple(shift, fc.oneof(fc.constant('0123456789ab'), nastySegment)).map(([id, key]) => `/admin/api/shifts/${id}/signups/${key}`),
+          fc.record({
+            attendance: fc.oneof(fc.constantFrom('attended', 'no_show'), nastyString),
+            hoursApproved: fc.oneof(fc.constant('reported'), fc.double({ min: -5, max: 50 }), nastyValue),
+            rev: fc.oneof(fc.integer({ min: -1, max: 5 }), nastyValue),
+          }),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          shift.map((id) => `/admin/api/shifts/${id}/approve-reported`),
+          fc.record({ x: nastyValue }),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          shift.map((id) => `/admin/api/shifts/${id}/message`),
+          fc.record({ messages }),
+          admin,
+        ),
+        jsonCase(
+          'PATCH',
+          role.map((ref) => `/admin/api/roles/${ref}/programme`),
+          fc.record({
+            reminderHours: fc.oneof(fc.array(fc.oneof(fc.double({ min: -5, max: 1000 }), nastyValue), { maxLength: 8 }), fc.constant(null), nastyValue),
+            releaseUnconfirmedHours: fc.oneof(fc.double({ min: -5, max: 1000 }), fc.constant(null), nastyValue),
+            outcome: fc.oneof(
+              fc.record({
+                unit: nastyString,
+                question: nastyString,
+                target: fc.oneof(fc.integer({ min: -5, max: 200_000_000 }), nastyValue),
+                translations: fc.oneof(fc.constant({ es: { unit: 'bolsas', question: '¿Cuántas?' } }), nastyValue),
+              }),
+              fc.constant(null),
+              nastyValue,
+            ),
+          }),
+          admin,
+          0.5,
+        ),
+        jsonCase(
+          'POST',
+          '/admin/api/roles/from-reports',
+          roleRecord.chain((fields) =>
+            fc.array(fc.oneof(fc.constantFrom('R-7K3QX', 'r22222'), nastyString), { maxLength: 5 }).map((reports) => ({ ...fields, reports })),
+          ),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          role.map((ref) => `/admin/api/roles/${ref}/call`),
+          fc.record({
+            messages,
+            audience: fc.oneof(fc.record({ reporters: fc.oneof(fc.boolean(), nastyValue), nearby: fc.oneof(fc.boolean(), nastyValue) }), nastyValue),
+            // Later: the fault suite sends nothing.
+            sendAt: fc.oneof(fc.constant('2031-01-01T10:00:00Z'), nastyString),
+            answerWindowHours: fc.oneof(fc.integer({ min: 1, max: 100 }), nastyValue),
+          }),
+          admin,
+        ),
+        jsonCase(
+          'POST',
+          role.map((ref) => `/admin/api/roles/${ref}/close-reports`),
+          fc.record({ revision: fc.oneof(fc.integer({ min: -1, max: 9 }), nastyValue) }),
+          admin,
+        ),
+        fc
+          .tuple(
+            fc.constantFrom(`/admin/api/roles/V-DEM2P/shifts`, '/admin/api/shifts/today', '/admin/api/impact', '/admin/api/impact.csv'),
+            fc.oneof(
+              shift.map((id) => `/admin/api/shifts/${id}`),
+              role.map((ref) => `/admin/api/roles/${ref}/shifts`),
+            ),
+            fc.boolean(),
+            nastyQuery(['from', 'to']),
+            fc.record({
+              // Dates right and wrong; nasty text is nastyQuery's (which encodes what a URL can carry).
+              from: fc.constantFrom('2026-01-01', '2000-01-01', '2100-12-31', '2026-02-30', '0000-00-00', '2026-1-1'),
+              to: fc.constantFrom('2026-12-31', '1999-01-01', '9999-99-99'),
+            }),
+            fc.boolean(),
+            admin,
+          )
+          .map(([fixed, chosen, useFixed, nasty, dates, useDates, headers]): Case => ({
+            method: 'GET',
+            path: `${useFixed ? fixed : chosen}${useDates ? `?from=${encodeURIComponent(dates.from)}&to=${encodeURIComponent(dates.to)}` : nasty}`,
+            headers,
+          })),
+      );
+    },
   },
   {
     name: 'POST /admin/api/broadcasts (preview, create, pause, resume, cancel)',
