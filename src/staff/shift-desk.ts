@@ -5,6 +5,7 @@
  * cancelled, a spot that more capacity gave them) is persisted work: one job per resident
  * (`shift_notice`, see `shiftNoticeJobHandlers`), never a send inside the staff request.
  */
+import { createHash } from 'node:crypto';
 import type { SendOutcome } from '../channels/channel.js';
 import type { Config } from '../config.js';
 import type { ShiftRecord, SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
@@ -35,7 +36,7 @@ export interface ShiftWithCounts extends ShiftRecord {
   waitlisted: number;
 }
 
-/** Tells one resident about their shift. Payload: `notice` (`cancelled` or `promoted`), `shiftId`, `signupId`. */
+/** Tells one resident about their shift. Payload: `notice` (`cancelled`, `promoted` or `moved`, with its `startsAt`), `shiftId`, `signupId`. */
 export const SHIFT_NOTICE_JOB = 'shift_notice';
 
 /** The most shifts a role's page reads: years of weekly shifts. */
@@ -110,6 +111,7 @@ export async function updateShift(deps: StaffDeps, shiftId: string, changes: Shi
       now,
     );
     if (next.capacity > current.capacity) await promoteShiftWaitlist(deps, next, now);
+    if (movedFor(current, next) && next.endsAt > now) await tellMoved(deps, next, now);
     return shiftDetail(deps, current._id);
   }
   throw new Error('Shift kept changing while it was edited');
@@ -155,6 +157,42 @@ export async function cancelShift(deps: Pick<StaffDeps, 'store' | 'jobs'>, shift
   await recordAudit(store, { actor: actor.username, action: 'shift.cancel', target: shift._id, details: { roleId: shift.roleId, told } }, now);
   deps.jobs.kick();
   return shiftDetail(deps, shift._id);
+}
+
+/** Whether a change moves a shift for its volunteers: another start, end or place. */
+function movedFor(before: ShiftRecord, after: ShiftRecord): boolean {
+  return before.startsAt.getTime() !== after.startsAt.getTime() || before.endsAt.getTime() !== after.endsAt.getTime() || before.place !== after.place;
+}
+
+/**
+ * Tells everyone signed up for a moved shift (confirmed or waitlisted) its new time and place, by
+ * one `shift_notice` job each, keyed by what it moved to: saving the same change twice tells
+ * nobody twice, and a second move is told again. Without it a volunteer learnt of a move from the
+ * next reminder at best (none when the new time was past the reminder hours), or came at the old time.
+ */
+async function tellMoved(deps: Pick<StaffDeps, 'store' | 'jobs'>, shift: ShiftRecord, now: Date): Promise<void> {
+  const to = `${shift.startsAt.getTime()}|${shift.endsAt.getTime()}|${createHash('sha256')
+    .update(shift.place ?? '')
+    .digest('hex')
+    .slice(0, 12)}`;
+  let told = 0;
+  for (const signup of await shiftSignups(deps.store, shift._id)) {
+    if (signup.status === 'cancelled') continue;
+    const scheduled = await scheduleJob(
+      deps.store,
+      {
+        id: `${SHIFT_NOTICE_JOB}|moved|${signup._id}|${to}`,
+        kind: SHIFT_NOTICE_JOB,
+        dueAt: now,
+        address: signup.address,
+        payload: { notice: 'moved', shiftId: shift._id, signupId: signup._id, startsAt: shift.startsAt.getTime() },
+        once: true,
+      },
+      now,
+    );
+    if (scheduled) told += 1;
+  }
+  if (told > 0) deps.jobs.kick();
 }
 
 /**
@@ -227,7 +265,10 @@ export function shiftNoticeJobHandlers(deps: ShiftNoticeDeps): Record<string, Jo
         const role = shift ? await deps.store.roles.get(shift.roleId) : null;
         if (!shift || !signup || !role) return { state: 'done' };
         const promoted = p.notice === 'promoted';
+        const moved = p.notice === 'moved';
         if (promoted && (signup.status !== 'confirmed' || shift.status !== 'open')) return { state: 'done' };
+        // A move told once it is still the shift's time, to someone still signed up for it (a later move has its own job).
+        if (moved && (signup.status === 'cancelled' || shift.status !== 'open' || shift.startsAt.getTime() !== Number(p.startsAt))) return { state: 'done' };
         const outcome: SendOutcome = await deps.notifier.notify(signup.address, {
           purpose: 'notification',
           key: job._id,
@@ -236,7 +277,9 @@ export function shiftNoticeJobHandlers(deps: ShiftNoticeDeps): Record<string, Jo
             const date = shiftWhen(shift, locale, deps.config.cityTimeZone);
             const text = promoted
               ? t('notify.promoted', { title, date, name: signup.name, contact: role.contact })
-              : t('notify.shift_cancelled', { title, date, name: signup.name, contact: role.contact });
+              : moved
+                ? t('notify.shift_moved', { title, date, place: shift.place ?? role.place, name: signup.name, contact: role.contact })
+                : t('notify.shift_cancelled', { title, date, name: signup.name, contact: role.contact });
             return [{ kind: 'text', text }];
           },
         });

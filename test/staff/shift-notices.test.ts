@@ -10,7 +10,7 @@ import { startTestApp, withProviderFakes, type RunningApp } from '../support/htt
 import { startFakeTwilio, type FakeTwilio } from '../support/twilio.js';
 import { smsAddress } from '../support/harness.js';
 import { createRole } from '../../src/staff/role-desk.js';
-import { cancelShift, createShift, SHIFT_NOTICE_JOB } from '../../src/staff/shift-desk.js';
+import { cancelShift, createShift, SHIFT_NOTICE_JOB, updateShift } from '../../src/staff/shift-desk.js';
 import { scheduleJob } from '../../src/store/jobs.js';
 import { StaffError } from '../../src/staff/staff-deps.js';
 
@@ -148,5 +148,20 @@ describe('shift notices', () => {
     expect(await app.service.store.jobs.get(`${SHIFT_NOTICE_JOB}|cancelled|${people[0]!.id}`)).toBeNull();
     // (Asked "Did you make it?" for their hours, as after any shift; never told it is off.)
     expect(smsTo(people[0]!.address).filter((text) => /Sorry|cancel/i.test(text))).toEqual([]);
+  });
+
+  it('tells its volunteers, once each, when a shift moves to another time or place; not when only its capacity changes', async () => {
+    clock = new Date('2030-01-15T15:00:00Z'); // 10:00 in New York
+    const { shiftId, people } = await shiftWith(['Fay', 'Gus']);
+    await updateShift(app.service.staff, shiftId, { capacity: 8 }, STAFF, clock);
+    await app.service.jobs.idle();
+    expect(smsTo(people[0]!.address)).toEqual([]);
+
+    const moved = { startsAt: new Date('2030-01-21T15:00:00Z'), endsAt: new Date('2030-01-21T17:00:00Z'), place: 'North gate' };
+    await updateShift(app.service.staff, shiftId, moved, STAFF, clock);
+    await updateShift(app.service.staff, shiftId, moved, STAFF, clock); // saved twice: told once
+    await app.service.jobs.idle();
+    for (const { address } of people) expect(smsTo(address)).toEqual([expect.stringMatching(/Jan 21, 2030, 10:00 AM.*North gate/)]);
+    expect(smsTo(people[0]!.address)[0]).toContain('Fay');
   });
 });
