@@ -164,7 +164,10 @@ async function rewriteRole(
   throw new Error('Role kept changing while it was edited');
 }
 
-/** Closes (no more sign-ups) or reopens a role. */
+/** A reopened role's coming shifts whose waitlists are promoted, at most (years of weekly shifts). */
+const REOPEN_SHIFTS_READ = 1000;
+
+/** Closes (no more sign-ups) or reopens a role; reopening promotes its waitlists (the role's, and each coming shift's). */
 export async function setRoleStatus(deps: StaffDeps, ref: string, status: 'open' | 'closed', actor: Actor, now: Date = new Date()): Promise<RoleWithCounts> {
   const { store } = deps;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -173,7 +176,13 @@ export async function setRoleStatus(deps: StaffDeps, ref: string, status: 'open'
     if (current.status === status) return withCounts(deps, current);
     if (!(await store.roles.replace({ ...current, status, updatedAt: now }, current._rev))) continue;
     await recordAudit(store, { actor: actor.username, action: status === 'closed' ? 'role.close' : 'role.reopen', target: current._id }, now);
-    if (status === 'open') await promoteFromWaitlist(deps, current._id, now);
+    if (status === 'open') {
+      await promoteFromWaitlist(deps, current._id, now);
+      // And each coming shift's: a spot freed while the role was closed was given to nobody
+      // (a closed role promotes no one), and nothing else would give it later.
+      const shifts = await store.shifts.find({ field: 'roleId', equals: current._id }, { order: 'asc', from: now, limit: REOPEN_SHIFTS_READ });
+      for (const shift of shifts) if (shift.status === 'open' && shift.startsAt > now) await promoteShiftWaitlist(deps, shift, now);
+    }
     return roleDetail(deps, current._id);
   }
   throw new Error('Role kept changing while its status was set');

@@ -221,7 +221,9 @@ export async function promoteShiftWaitlist(deps: StaffDeps, shift: ShiftRecord, 
       now,
     );
   }
-  if (promoted.length > 0) deps.jobs.kick();
+  if (promoted.length === 0) return promoted;
+  deps.jobs.kick();
+  // Only when someone was promoted: a reopened role looks at each of its coming shifts.
   await recordAudit(deps.store, { actor: 'system', action: 'shift.promote_waitlist', target: shift._id, details: { promoted: promoted.length } }, now);
   return promoted;
 }

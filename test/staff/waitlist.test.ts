@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { smsAddress, TestConversation, useTestService } from '../support/harness.js';
-import { createRole } from '../../src/staff/role-desk.js';
+import { createRole, setRoleStatus } from '../../src/staff/role-desk.js';
+import { createShift } from '../../src/staff/shift-desk.js';
 
 const service = useTestService();
 const admin = { username: 'test', role: 'admin' as const };
@@ -19,7 +20,8 @@ async function role(title: string): Promise<string> {
       interests: [],
       neighbourhood: 'Eastside',
       place: 'Hall',
-      startsAt: new Date('2026-12-05T15:00:00Z'),
+      // Ahead of the real clock the turns run on: a role that is over is not withdrawn from.
+      startsAt: new Date(Date.now() + 14 * 86_400_000),
       capacity: 1,
       contact: 'c@x.example',
     },
@@ -69,5 +71,37 @@ describe('waitlist promotion', () => {
         (await service().store.signups.get(`${second}|${ana.address}`))?.status,
       ])
       .toEqual(['confirmed', 'confirmed']);
+  });
+
+  it("promotes a shift's waitlist when its role is reopened: a spot freed while the role was closed is not lost", async () => {
+    const ref = await role('Pantry shift');
+    const startsAt = new Date(Date.now() + 10 * 86_400_000);
+    const shift = await createShift(service().staff, ref, { startsAt, endsAt: new Date(startsAt.getTime() + 3 * 3_600_000), capacity: 1 }, admin);
+    const [ana, ben] = [smsAddress(), smsAddress()];
+    for (const [address, status, minute] of [
+      [ana, 'confirmed', 0],
+      [ben, 'waitlisted', 1],
+    ] as const) {
+      const at = new Date(Date.now() - (10 - minute) * 60_000);
+      await service().store.signups.insert({
+        _id: `${shift._id}|${address}`,
+        roleId: ref,
+        shiftId: shift._id,
+        address,
+        name: 'N',
+        channel: 'sms',
+        status,
+        createdAt: at,
+        updatedAt: at,
+      });
+    }
+    await setRoleStatus(service().staff, ref, 'closed', admin);
+    // Ana withdraws while the role is closed: nobody is promoted into a closed role.
+    expect(await service().staff.runner.withdrawSignup(`${shift._id}|${ana}`, 'resident', new Date())).toBe('cancelled');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await service().store.signups.get(`${shift._id}|${ben}`))?.status).toBe('waitlisted');
+
+    await setRoleStatus(service().staff, ref, 'open', admin);
+    expect((await service().store.signups.get(`${shift._id}|${ben}`))?.status).toBe('confirmed');
   });
 });
