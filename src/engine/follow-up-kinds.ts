@@ -26,29 +26,30 @@ export interface FollowUpKind {
 export const FOLLOW_UP_KINDS: Readonly<Record<FollowUp['kind'], FollowUpKind>> = {
   // A person answering from the staff inbox: the bot stays quiet until they hand back.
   staff_conversation: { priority: 3, reach: 'every_message' },
-  // "yes" / "no" to a volunteer call; words that are neither go to the inbox.
-  volunteer_call: { priority: 2, reach: 'first_reply_or_no_flow' },
+  // "yes" / "no" to a volunteer call; words that are neither go to the inbox. A call, "is it
+  // fixed?", "Did you make it?" and a shift reminder all take a bare "1" / "2" / "yes" / "no", so
+  // they rank together and the latest sent is read first: that is the question the resident just
+  // read. A call once ranked above the others ("its yes signs up for something with a date"), so
+  // the "yes" to a later "Did you make it?" or "is it fixed?" signed the resident up for the
+  // called role while its window (days) lasted.
+  volunteer_call: { priority: 1.5, reach: 'first_reply_or_no_flow' },
   // "Is R-7K3QX really fixed?": "yes" / "no" starts the survey (a rating, a comment). Like a call,
   // the resident's first reply answers it over a flow (the job that asks waits until no flow is
-  // live, so that flow was left a while ago); below a call, whose "yes" signs up for something
-  // with a date, and above a broadcast and a report's update, whose readers only take words the
-  // survey's "yes" / "no" reader leaves.
+  // live, so that flow was left a while ago); above a broadcast and a report's update, whose
+  // readers only take words the survey's "yes" / "no" reader leaves.
   fix_survey: { priority: 1.5, reach: 'first_reply_or_no_flow' },
   // "Did you make it to Food bank packing?" after a shift: the same kind of yes / no question as
-  // "is it fixed?", asked by a job that waits likewise until no flow is live; when both are live
-  // the latest sent is read first.
+  // "is it fixed?", asked by a job that waits likewise until no flow is live.
   shift_checkin: { priority: 1.5, reach: 'first_reply_or_no_flow' },
   // A ballot sent by broadcast (issue 21): a reply of numbers ("1 3", "1 y 3") votes; anything
   // else is left to the kinds below (a question in words still reaches a person). Above a plain
   // broadcast, whose reader would hand "1 3" to the inbox as words; below the survey and a call,
   // whose "1" / "2" mean yes / no to their own question.
   ballot: { priority: 1.2, reach: 'first_reply_or_no_flow' },
-  // "Reply 1 to confirm, 2 if you can't make it" before a shift (issue 20). The same kind of yes / no
-  // question as the two above, and as high: the latest sent is read first. It stays live until the
-  // shift ends (two days and more after a 48 h reminder), so above them it took the "yes" or "no"
-  // meant for a later "Did you make it?" about another shift or "is it fixed?" (and withdrew or
-  // confirmed the wrong thing). Below a call, as they are. The job that sends it waits until no
-  // flow is live.
+  // "Reply 1 to confirm, 2 if you can't make it" before a shift (issue 20), with the yes / no
+  // questions above. It stays live until the shift ends (two days and more after a 48 h reminder),
+  // so ranked above them it took the answer to a later "Did you make it?" about another shift or
+  // "is it fixed?". The job that sends it waits until no flow is live.
   shift_reminder: { priority: 1.5, reach: 'first_reply_or_no_flow' },
   // Any other broadcast: a reply in words ("what time does it start?") goes to the inbox.
   broadcast: { priority: 1, reach: 'first_reply_or_no_flow' },
