@@ -720,7 +720,8 @@ export class CommandRunner {
     const signupId = `${ref}|${scope.address}`;
     const signup = await this.store.signups.get(signupId);
     if (!signup || signup.status === 'cancelled') return 'not_found';
-    if (await this.tookPlace(signup, scope.now)) return 'over';
+    // A place on a waitlist holds no work: it can always be given up.
+    if (signup.status === 'confirmed' && (await this.tookPlace(signup, scope.now))) return 'over';
     return this.withdrawSignup(signupId, 'resident', scope.now);
   }
 

@@ -181,6 +181,18 @@ describe('CommandRunner', () => {
       expect(await outcome({ type: 'signup.cancel', input: { ref: 'V-OVER5' } }, who)).toBe('over');
       expect(await store.signups.get(`S-DONE5|${who.address}`)).toMatchObject({ status: 'confirmed', hoursApproved: 3 });
       expect(await store.signups.get(`V-OVER5|${who.address}`)).toMatchObject({ status: 'confirmed', hoursReported: 2 });
+      // A place on the waitlist of a shift that started is given up as ever.
+      const waiting = scope('sms:SHe', 'sms:+15550000502');
+      await store.signups.insert({
+        _id: `S-DONE5|${waiting.address}`,
+        roleId: 'V-SHFT5',
+        shiftId: 'S-DONE5',
+        ...attended,
+        address: waiting.address,
+        status: 'waitlisted',
+        ...at,
+      });
+      expect(await outcome({ type: 'signup.cancel', input: { ref: 'S-DONE5' } }, waiting)).toBe('cancelled');
     });
   });
 });
