@@ -94,47 +94,58 @@ describe('shifts on the role page', () => {
     expect(empty.body).toContain('id="shifts"');
     expect(empty.body).toContain(`action="/admin/roles/${roleId}/shifts"`);
 
-    const refused = await postForm(`/admin/roles/${roleId}/shifts`, { date: '2026-12-12', start: '12:00', end: '09:00', place: 'Boat ramp', capacity: '4' });
+    const refused = await postForm(`/admin/roles/${roleId}/shifts`, { date: '2030-12-12', start: '12:00', end: '09:00', place: 'Boat ramp', capacity: '4' });
     expect(refused.status).toBe(400);
     const refusedBody = await refused.text();
     expect(refusedBody).toContain('end: must be after the start');
     expect(refusedBody).toContain('value="Boat ramp"');
-    expect((await postForm(`/admin/roles/${roleId}/shifts`, { date: '2026-02-30', start: '09:00', end: '12:00', capacity: '4' })).status).toBe(400);
-    expect((await postForm(`/admin/roles/${roleId}/shifts`, { date: '2026-12-12', start: '09:00', end: '12:00', capacity: '-1' })).status).toBe(400);
-    expect((await postForm(`/admin/roles/${roleId}/shifts`, { date: '2026-12-12', start: '09:00', end: '12:00', capacity: '4' }, false)).status).toBe(403);
+    expect((await postForm(`/admin/roles/${roleId}/shifts`, { date: '2030-02-30', start: '09:00', end: '12:00', capacity: '4' })).status).toBe(400);
+    expect((await postForm(`/admin/roles/${roleId}/shifts`, { date: '2030-12-12', start: '09:00', end: '12:00', capacity: '-1' })).status).toBe(400);
+    expect((await postForm(`/admin/roles/${roleId}/shifts`, { date: '2030-12-12', start: '09:00', end: '12:00', capacity: '4' }, false)).status).toBe(403);
 
-    const added = await postForm(`/admin/roles/${roleId}/shifts`, { date: '2026-12-12', start: '09:00', end: '12:00', place: 'Boat ramp', capacity: '4' });
+    const added = await postForm(`/admin/roles/${roleId}/shifts`, { date: '2030-12-12', start: '09:00', end: '12:00', place: 'Boat ramp', capacity: '4' });
     expect(added.status).toBe(303);
     expect(added.headers.get('location')).toBe(`/admin/roles/${roleId}?done=shift_added#shifts`);
     const [shift] = await app.service.store.shifts.find({ field: 'roleId', equals: roleId });
     expect(shift).toMatchObject({
-      startsAt: fromCityLocalInput('2026-12-12T09:00', TIME_ZONE),
-      endsAt: fromCityLocalInput('2026-12-12T12:00', TIME_ZONE),
+      startsAt: fromCityLocalInput('2030-12-12T09:00', TIME_ZONE),
+      endsAt: fromCityLocalInput('2030-12-12T12:00', TIME_ZONE),
       place: 'Boat ramp',
       capacity: 4,
       status: 'open',
     });
     // 9:00 in Chicago in December is 15:00 UTC.
-    expect(shift!.startsAt.toISOString()).toBe('2026-12-12T15:00:00.000Z');
+    expect(shift!.startsAt.toISOString()).toBe('2030-12-12T15:00:00.000Z');
     const page = (await get(`/admin/roles/${roleId}?done=shift_added`)).body;
     expect(page).toContain('Shift added.');
     expect(page).toContain('0 confirmed of 4; 0 waitlisted');
     expect(page).toContain(`href="/admin/checkin/${shift!._id}"`);
 
-    const badEdit = await postForm(`/admin/shifts/${shift!._id}`, { date: '2026-12-12', start: '10:00', end: '10:00', place: '', capacity: '6' });
+    const badEdit = await postForm(`/admin/shifts/${shift!._id}`, { date: '2030-12-12', start: '10:00', end: '10:00', place: '', capacity: '6' });
     expect(badEdit.status).toBe(400);
     expect(await badEdit.text()).toMatch(/<details\s+open/);
-    const edited = await postForm(`/admin/shifts/${shift!._id}`, { date: '2026-12-12', start: '10:00', end: '13:00', place: '', capacity: '6' });
+    const edited = await postForm(`/admin/shifts/${shift!._id}`, { date: '2030-12-12', start: '10:00', end: '13:00', place: '', capacity: '6' });
     expect(edited.headers.get('location')).toBe(`/admin/roles/${roleId}?done=shift_saved#shifts`);
     const stored = await app.service.store.shifts.get(shift!._id);
-    expect(stored).toMatchObject({ capacity: 6, startsAt: new Date('2026-12-12T16:00:00Z') });
+    expect(stored).toMatchObject({ capacity: 6, startsAt: new Date('2030-12-12T16:00:00Z') });
     expect(stored?.place).toBeUndefined();
 
     const cancelled = await postForm(`/admin/shifts/${shift!._id}/cancel`, {});
     expect(cancelled.headers.get('location')).toBe(`/admin/roles/${roleId}?done=shift_cancelled#shifts`);
     expect((await app.service.store.shifts.get(shift!._id))?.status).toBe('cancelled');
-    expect((await postForm(`/admin/shifts/${shift!._id}`, { date: '2026-12-12', start: '10:00', end: '13:00', capacity: '6' })).status).toBe(409);
+    expect((await postForm(`/admin/shifts/${shift!._id}`, { date: '2030-12-12', start: '10:00', end: '13:00', capacity: '6' })).status).toBe(409);
     expect((await get('/admin/shifts/nothing-here/cancel')).status).toBe(404);
+  });
+
+  it('offers no Cancel for a shift that has started, and refuses one (409): it took place', async () => {
+    const roleId = await newRole('Pantry sorting');
+    const startsAt = new Date(Date.now() - 3_600_000);
+    const shift = await createShift(app.service.staff, roleId, { startsAt, endsAt: new Date(startsAt.getTime() + 3 * 3_600_000), capacity: 4 }, STAFF);
+    const page = (await get(`/admin/roles/${roleId}`)).body;
+    expect(page).toContain(`href="/admin/checkin/${shift._id}"`);
+    expect(page).not.toContain(`action="/admin/shifts/${shift._id}/cancel"`);
+    expect((await postForm(`/admin/shifts/${shift._id}/cancel`, {})).status).toBe(409);
+    expect((await app.service.store.shifts.get(shift._id))?.status).toBe('open');
   });
 });
 

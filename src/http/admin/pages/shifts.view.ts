@@ -74,6 +74,8 @@ export function shiftSection(view: {
   errors: string[];
   /** The shift whose edit form was refused, shown open with its errors. */
   editing?: { shiftId: string; form: ShiftForm; errors: string[] };
+  /** The page's time: a shift that has started is not cancelled (it took place), so it has no button. */
+  now?: Date;
 }): SafeHtml {
   const { timeZone, actor } = view;
   return html`<h2 id="shifts">Shifts</h2>
@@ -98,9 +100,13 @@ export function shiftSection(view: {
                     ? html`<div class="actions">
                           <a class="button secondary" href="/admin/checkin/${id}">Check-in and hours</a>
                           <a class="button secondary" href="/admin/checkin/${id}#message">Message volunteers</a>
-                          <form method="post" action="/admin/shifts/${id}/cancel">
-                            ${csrfField(actor)}<button type="submit" class="danger">Cancel shift</button>
-                          </form>
+                          ${
+                            shift.startsAt > (view.now ?? new Date())
+                              ? html`<form method="post" action="/admin/shifts/${id}/cancel">
+                                  ${csrfField(actor)}<button type="submit" class="danger">Cancel shift</button>
+                                </form>`
+                              : html``
+                          }
                         </div>
                         <details ${editing ? html`open` : html``}>
                           <summary>Edit shift</summary>
