@@ -186,7 +186,7 @@ describe('shifts on a role', () => {
 
   it('cancels a shift: each volunteer is told once, in their language, and never one who opted out', async () => {
     const roleId = await role('Park planting');
-    const id = await shift(roleId, new Date('2026-12-14T15:00:00Z'), 3);
+    const id = await shift(roleId, new Date('2030-12-14T15:00:00Z'), 3);
     const ana = await volunteer(roleId, id, { name: 'Ana' });
     const rosa = await volunteer(roleId, id, { name: 'Rosa', channel: 'telegram', locale: 'es' });
     const eve = await volunteer(roleId, id, { name: 'Eve', status: 'waitlisted' });
