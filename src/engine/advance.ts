@@ -440,6 +440,11 @@ class Turn {
    */
   private answerBallot(ballot: FollowUp, input: StepInput): boolean {
     if (input.choice) return false;
+    // Never inside a flow: the ballot's broadcast does not wait for one to end, and a number the
+    // resident types there (a rating, a pick from a list) is that flow's answer, not a vote. They
+    // vote once it is done, within the ballot's window.
+    const inFlow = (this.state.flow !== null && this.state.flow.dialog !== MENU_DIALOG) || this.state.paused !== null;
+    if (inFlow) return false;
     if (!parsePicks(input.text)) return this.forwardBroadcastReply(ballot, input);
     this.state.flow = null;
     this.state.paused = null;

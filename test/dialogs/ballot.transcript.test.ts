@@ -313,6 +313,28 @@ describe('voting by text', () => {
     }
   });
 
+  it("a ballot that reaches a resident in the middle of a flow takes no vote from it: the number is the flow's; after it, numbers vote", async () => {
+    await closeAll();
+    const ballot = await openOne(budgetBallot());
+    const chat = sms();
+    await optedIn(chat.address, 'en');
+    const list = await chat.send('volunteer');
+    expect(list).toMatch(/1\. /);
+    const sent = Date.now();
+    await service().pipeline.recordProactive(chat.address, 'sms', [{ kind: 'text', text: 'Vote now' }], {
+      key: `ballot-midflow|${chat.address}`,
+      locale: 'en',
+      at: new Date(sent),
+      followUp: { kind: 'ballot', ref: ballot._id, broadcastId: 'B-BALL9', sentAt: sent, until: sent + 48 * HOUR },
+    });
+    // "2" is the role list's pick, not a vote for project 2.
+    expect(await chat.send('2')).not.toMatch(/^(You picked:|This replaces)/);
+    expect(await service().store.ballotVotes.get(`${ballot._id}|${chat.address}`)).toBeNull();
+    // Out of the flow (and of the menu), numbers are a vote again, within the window.
+    await chat.send('exit');
+    expect(await chat.send('1 3')).toMatch(/^(You picked:|This replaces)/);
+  });
+
   it('a ballot sent before its window opens goes out when it opens, not before (a reply then heard "the vote has closed")', async () => {
     await closeAll();
     const opensAt = new Date(Date.now() + 3 * HOUR);
