@@ -622,38 +622,19 @@ function checkAudience(filter: AudienceFilter): AudienceFilter {
   const reports = list(filter.reports).map((ref) => ref.toUpperCase());
   if (reports.length > MAX_AUDIENCE_REPORTS) throw invalid(`audience.reports: at most ${MAX_AUDIENCE_REPORTS} reports`);
   if (filter.optedIn === false && reports.length === 0) throw invalid('audience.optedIn: false leaves nobody without audience.reports');
-  const ballotId = filter.ballotId?.trim();
-  if (ballotId !== undefined) {
-    if (!ballotId) throw invalid('audience.ballotId: must not be empty');
-    if (
-      channels.length ||
-      locales.length ||
-      interests.length ||
-      neighbourhoods.length ||
-      days !== undefined ||
-      filter.shiftId !== undefined ||
-      reports.length ||
-      filter.optedIn !== undefined
-    ) {
-      throw invalid("audience.ballotId: a ballot's voters are the whole audience; no other field narrows it");
-    }
-    return { ballotId };
-  }
-  const shiftId = filter.shiftId?.trim();
-  if (shiftId !== undefined) {
-    if (!shiftId) throw invalid('audience.shiftId: must not be empty');
-    if (
-      channels.length ||
-      locales.length ||
-      interests.length ||
-      neighbourhoods.length ||
-      days !== undefined ||
-      reports.length ||
-      filter.optedIn !== undefined
-    ) {
-      throw invalid("audience.shiftId: a shift's confirmed volunteers are the whole audience; no other field narrows it");
-    }
-    return { shiftId };
+  // A ballot's voters or a shift's confirmed volunteers: each is the whole audience.
+  const narrowed =
+    channels.length || locales.length || interests.length || neighbourhoods.length || days !== undefined || reports.length || filter.optedIn !== undefined;
+  for (const [field, value, who] of [
+    ['ballotId', filter.ballotId, "a ballot's voters"],
+    ['shiftId', filter.shiftId, "a shift's confirmed volunteers"],
+  ] as const) {
+    const id = value?.trim();
+    if (id === undefined) continue;
+    if (!id) throw invalid(`audience.${field}: must not be empty`);
+    const other = field === 'ballotId' ? filter.shiftId : filter.ballotId;
+    if (narrowed || other !== undefined) throw invalid(`audience.${field}: ${who} are the whole audience; no other field narrows it`);
+    return field === 'ballotId' ? { ballotId: id } : { shiftId: id };
   }
   return {
     ...(channels.length ? { channels } : {}),

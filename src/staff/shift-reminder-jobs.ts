@@ -33,16 +33,15 @@
  *   reminded (opted out, signed up after the deadline, a send that failed) is never released.
  * Opted-out residents are skipped by the notifier and settle as done.
  */
-import type { SendOutcome } from '../channels/channel.js';
 import type { Config } from '../config.js';
 import type { Reply } from '../core/message.js';
 import type { ShiftRecord, SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import type { CommandRunner } from '../pipeline/command-runner.js';
 import { scheduleJob, type NewJob } from '../store/jobs.js';
 import type { Collections } from '../store/store.port.js';
-import type { JobHandler, JobOutcome } from './job-scheduler.js';
+import type { JobHandler } from './job-scheduler.js';
 import { busyUntil } from './resident-busy.js';
-import type { ResidentNotifier } from './resident-notifier.js';
+import { jobOutcomeOf, type ResidentNotifier } from './resident-notifier.js';
 
 /** The planner: one job, rescheduling itself. */
 export const SHIFT_REMINDER_PLAN_JOB = 'shift_reminder_plan';
@@ -255,7 +254,7 @@ export function shiftReminderJobHandlers(deps: ShiftReminderJobDeps): Record<str
         });
         // Only a release asks whether a reminder reached them: without one, no write.
         if ((outcome.state === 'sent' || outcome.state === 'outbox') && role.releaseUnconfirmedHours) await markReminded(signup._id, at);
-        return outcomeOf(outcome);
+        return jobOutcomeOf(outcome);
       },
     },
 
@@ -290,7 +289,7 @@ export function shiftReminderJobHandlers(deps: ShiftReminderJobDeps): Record<str
           key: job._id,
           compose: (locale, t) => [{ kind: 'text', text: t('shift_reminder.released', describeShift(locale, { role, shift, timeZone: config.cityTimeZone })) }],
         });
-        return outcomeOf(outcome);
+        return jobOutcomeOf(outcome);
       },
     },
   };
@@ -354,16 +353,4 @@ function reminderReplies(
       ],
     },
   ];
-}
-
-/** A send's outcome as a job's: a resident who opted out (or left) is not reminded, and that is done. */
-function outcomeOf(outcome: SendOutcome): JobOutcome {
-  switch (outcome.state) {
-    case 'sent':
-    case 'outbox':
-    case 'skipped':
-      return { state: 'done' };
-    case 'failed':
-      return { state: 'failed', error: outcome.error, retryable: outcome.retryable && !outcome.interrupted };
-  }
 }
