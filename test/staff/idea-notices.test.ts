@@ -196,11 +196,11 @@ describe('erasure and merged ideas', () => {
 });
 
 /**
- * Supporters of the answered idea: 2,000 on the embedded store; 300 on MongoDB, where FerretDB's
+ * Supporters of the answered idea: 2,000 on the embedded store; 60 on MongoDB, where FerretDB's
  * few milliseconds per write make 2,000 deliveries outlast the test (the once-each rule is the
  * same at either size; the worker's throughput is the broadcast tests' and the bench's).
  */
-const SUPPORTERS = ON_MONGODB ? 300 : 2000;
+const SUPPORTERS = ON_MONGODB ? 60 : 2000;
 
 describe("staff's answer", () => {
   it(`reaches ${SUPPORTERS} supporters and the author through the worker, each once, none who opted out`, async () => {
