@@ -7,6 +7,7 @@
  * answers again. Plus: assignment, canned replies, refusals, an opted-out resident, the idle
  * hand-back (answered and unanswered), and the audit log.
  */
+import { ON_MONGODB } from '../support/test-store.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -267,7 +268,9 @@ describe('the idle hand-back', () => {
       const told = async () =>
         (await service.store.transcripts.find({ field: 'conversationId', equals: resident.address })).filter((e) => e.direction === 'out').map((e) => e.text);
       const waitFor = async (check: (texts: string[]) => boolean) => {
-        const deadline = Date.now() + 15_000;
+        // Longer on MongoDB: the scheduler runs its jobs one at a time, the shift planners' first
+        // passes included, and each is a few FerretDB round trips.
+        const deadline = Date.now() + (ON_MONGODB ? 60_000 : 15_000);
         while (Date.now() < deadline && !check(await told())) await new Promise((resolve) => setTimeout(resolve, 100));
       };
       await waitFor((texts) => texts.some((t) => t.includes('nobody from Springfield could answer yet')));
