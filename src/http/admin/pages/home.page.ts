@@ -8,7 +8,7 @@ import type { Service } from '../../../service.js';
 import { impactNumbers, type ImpactNumbers } from '../../../staff/impact.js';
 import { waitingCount } from '../../../staff/handoff-desk.js';
 import { satisfaction, type Satisfaction } from '../../../staff/satisfaction.js';
-import { impactRange, volunteerImpact, type VolunteerImpact } from '../../../staff/volunteer-impact.js';
+import { HOME_IMPACT_FRESH_MS, RecentImpact, type ImpactSnapshot } from '../../../staff/recent-impact.js';
 import { MISSING_POLLS, open311Status } from '../../../staff/open311-client.js';
 import { actorOf } from '../actor.js';
 import { html, type SafeHtml } from '../html.js';
@@ -19,14 +19,14 @@ import { volunteeringCharts } from './impact.page.js';
 /** The home page route. */
 export function homePages(service: Service): Router {
   const router = express.Router();
+  const recentImpact = new RecentImpact({ store: service.store, config: service.config });
   router.get('/', async (_req, res) => {
-    const now = new Date();
     const [numbers, waiting, satisfied, city, volunteering] = await Promise.all([
       impactNumbers(service.staff),
       waitingCount(service.staff),
       satisfaction(service.staff),
       service.config.open311Client ? open311Status(service.store) : null,
-      volunteerImpact({ store: service.store, config: service.config }, impactRange({}, service.config.cityTimeZone, now), now),
+      recentImpact.snapshot(),
     ]);
     const outage = city?.failingSince
       ? { since: formatWhen(city.failingSince, service.config.cityTimeZone), waiting: city.waiting, error: city.lastError }
@@ -73,7 +73,7 @@ export function homeView(
   waiting = 0,
   satisfied?: Satisfaction,
   outage?: CityOutage,
-  volunteerImpact?: VolunteerImpact,
+  volunteerImpact?: ImpactSnapshot,
   cityUnknown?: CityUnknownRequests,
 ): SafeHtml {
   const { reports, ideas, volunteering, broadcasts } = numbers;
@@ -166,13 +166,15 @@ export function homeView(
  * The impact of volunteering over the last 12 months (issue 20): hours, volunteers and the
  * no-show rate per month, with the totals and a way to the impact page for more.
  */
-export function volunteeringView(impact: VolunteerImpact): SafeHtml {
+export function volunteeringView({ impact, computedAt }: ImpactSnapshot): SafeHtml {
   const { overall } = impact;
   return html`<h2 id="volunteering-impact">Volunteering impact</h2>
     <p class="muted">
       The last 12 months: ${formatNumber(overall.volunteers)} volunteers (${formatNumber(overall.distinctVolunteers)} people) gave
-      ${formatNumber(overall.hours)} hours at ${formatNumber(overall.shiftsHeld)} shifts. Per role, outcomes and other dates on the
-      <a href="/admin/impact">impact page</a>.
+      ${formatNumber(overall.hours)} hours at ${formatNumber(overall.shiftsHeld)} shifts
+      <span data-field="impact-as-of"
+        >(as of ${formatWhen(computedAt.toISOString(), impact.timeZone)}; computed again after ${formatNumber(HOME_IMPACT_FRESH_MS / 60_000)} minutes)</span
+      >. Per role, outcomes, other dates and this minute's figures on the <a href="/admin/impact">impact page</a>.
     </p>
     ${volunteeringCharts(impact)}`;
 }
