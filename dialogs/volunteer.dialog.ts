@@ -88,13 +88,22 @@ function roleByTitle(input: StepInput, ctx: StepContext): StepOutcome | null {
   if (input.choice) return null;
   const named = namedIn(input.text, listedRoles(ctx), (role) => role.title, LIST_TITLE_SHARE);
   const [only] = named;
-  if (named.length === 1 && only) return { to: 'detail', set: { roleRef: only.ref } };
+  if (named.length === 1 && only) return toRole(only.ref);
   if (named.length > 1) return { to: 'matches', set: { matches: named.map((role) => role.ref), query: input.text } };
   return null;
 }
 
+/**
+ * A role picked from the list (or the matches): its details. The list leaves the conversation's
+ * state here: it holds every open role (hundreds in a big city), and the state is read and written
+ * on each of the sign-up's turns. "Back to the list" loads it again, on the page the resident left.
+ */
+function toRole(ref: string): StepOutcome {
+  return { to: 'detail', set: { roleRef: ref, list: null, matches: null, query: null } };
+}
+
 /** "My sign-ups" from a list: the whole list, from its first page. */
-const TO_MINE: StepOutcome = { to: 'mine', set: { said: null, minePage: null } };
+const TO_MINE: StepOutcome = { to: 'mine', set: { said: null, minePage: null, list: null } };
 
 function filterChoices(ctx: StepContext, values: readonly string[]): Choice[] {
   return [...values.map((value) => ({ id: `=${value}`, label: value })), choice(ctx, 'any', 'volunteer.any')];
@@ -150,11 +159,11 @@ function signupToCancel(ctx: StepContext): SignupSummary | undefined {
 /** The list step's answer: a role (by number, button, reference or title), a page, the filter, or my sign-ups. */
 function answerList(input: StepInput, ctx: StepContext): StepOutcome {
   const reference = input.nlu.entities.reference;
-  if (reference?.startsWith('V-')) return { to: 'detail', set: { roleRef: reference } };
+  if (reference?.startsWith('V-')) return toRole(reference);
   const word = typedWord(input, ctx, listWords(ctx));
   if (!word) {
     // "cancel my food bank shift" here is about the resident's sign-ups, not this list.
-    if (!input.choice && input.nlu.intent === 'my_signups') return { to: 'mine', set: { said: input.text, minePage: null } };
+    if (!input.choice && input.nlu.intent === 'my_signups') return { to: 'mine', set: { said: input.text, minePage: null, list: null } };
     const byTitle = roleByTitle(input, ctx);
     if (byTitle) return byTitle;
   }
@@ -162,7 +171,7 @@ function answerList(input: StepInput, ctx: StepContext): StepOutcome {
   if (picked === 'more') return nextPage(ctx, 'list', 'page', listedRoles(ctx).length);
   if (picked === 'filter') return { to: 'filter_interest', set: { interest: null, neighbourhood: null, page: null } };
   if (picked === 'mine') return TO_MINE;
-  if (picked) return { to: 'detail', set: { roleRef: picked } };
+  if (picked) return toRole(picked);
   if (input.nlu.intent !== 'none' && input.nlu.intent !== 'find_volunteer') return { reroute: true };
   return { retry: 'volunteer.retry_list' };
 }
@@ -226,13 +235,13 @@ export const volunteerDialog = defineDialog({
       },
       answer: (input, ctx) => {
         const reference = input.nlu.entities.reference;
-        if (reference?.startsWith('V-')) return { to: 'detail', set: { roleRef: reference } };
+        if (reference?.startsWith('V-')) return toRole(reference);
         // Another part of a title: searched among all the roles again.
         const byTitle = /\d/.test(input.text) ? null : roleByTitle(input, ctx);
         if (byTitle) return byTitle;
         const picked = ctx.pick(input, matchChoices(ctx));
         if (picked === 'list') return { to: 'list', set: { matches: null, query: null } };
-        if (picked) return { to: 'detail', set: { roleRef: picked } };
+        if (picked) return toRole(picked);
         if (input.nlu.intent !== 'none' && input.nlu.intent !== 'find_volunteer') return { reroute: true };
         return { retry: 'volunteer.retry_list' };
       },
