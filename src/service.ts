@@ -26,6 +26,7 @@ import { createDirectLineChannel, type DirectLineChannel } from './channels/webc
 import { createMediaSweep, type MediaSweep } from './channels/webchat/media-sweep.js';
 import { migrateBotFrameworkAddresses } from './channels/webchat/botframework.migration.js';
 import { backfillOpenReportKeys } from './store/open-report-keys.migration.js';
+import { backfillSpotKeys } from './store/spot-keys.migration.js';
 import { backfillIdeaTerms } from './pipeline/similar-ideas.js';
 import type { MediaFiles } from './store/media-files.js';
 import { createResidentMessenger, type ResidentMessenger } from './channels/resident-messenger.js';
@@ -129,6 +130,8 @@ export async function createService(config: Config, logger: Logger = pino({ leve
   // Before any turn: ideas stored before "similar ideas?" get the terms it finds them by.
   const ideaTerms = await backfillIdeaTerms(store, (text) => nlu.ideaTerms(text, nlu.detectLocale(text) ?? config.defaultLocale));
   if (ideaTerms.updated > 0) logger.info({ ideas: ideaTerms.updated }, 'gave ideas their similar-ideas terms');
+  // Before any turn: sign-ups stored before spots were counted by key get theirs.
+  await backfillSpotKeys(store, logger);
   if (config.seedDemoData ?? store.kind === 'embedded') await seedDemoRoles(store, localesDir, locales, config.defaultLocale, logger);
 
   const engine: EngineEnv = {

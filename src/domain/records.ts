@@ -491,6 +491,8 @@ export interface SignupRecord extends StoredRecord {
   hoursApproved?: number;
   /** The resident's answer to the role's outcome question, in the role's unit. */
   outcomeReported?: number;
+  /** The spot held while confirmed (signup-spots.ts); set by the store on every write. */
+  confirmedIn?: string;
   createdAt: Date;
   updatedAt: Date;
 }

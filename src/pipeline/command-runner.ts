@@ -26,6 +26,7 @@ import type { IdeaRecord, ShiftRecord, SignupRecord, VolunteerRoleRecord } from 
 import { newReference } from '../domain/reference.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { withOpenReportKeys } from '../domain/open-report-keys.js';
+import { spotKeyOf } from '../domain/signup-spots.js';
 import { statusGroupOf } from '../domain/report-status.js';
 import { scheduleJob } from '../store/jobs.js';
 import { OPEN311_FORWARD_JOB, open311ForwardJobId } from '../domain/open311-outbox.js';
@@ -564,9 +565,12 @@ export class CommandRunner {
     };
   }
 
-  /** Confirmed sign-ups for a shift, or for a role as a whole (a role's shift sign-ups are not the role's). */
-  private async confirmedCount(roleId: string, shiftId?: string): Promise<number> {
-    return (await this.signupsFor(roleId, shiftId)).filter((s) => s.status === 'confirmed').length;
+  /**
+   * Confirmed sign-ups for a shift, or for a role as a whole (a role's shift sign-ups are not the
+   * role's): a count of the spots' index keys, however many sign-ups were withdrawn or waitlisted.
+   */
+  private confirmedCount(roleId: string, shiftId?: string): Promise<number> {
+    return this.store.signups.count({ field: 'confirmedIn', equals: spotKeyOf({ roleId, shiftId }) });
   }
 
   /** The sign-ups for a shift (by its index), or for a role as a whole (its sign-ups without a shift). */

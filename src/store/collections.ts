@@ -95,6 +95,9 @@ export const COLLECTION_INDEXES: CollectionIndexes = {
     { field: 'address', sortBy: 'createdAt' },
     // A shift's volunteers (its capacity, waitlist, reminders and check-in list).
     { field: 'shiftId', sortBy: 'createdAt' },
+    // The spots taken of a shift or a role (only confirmed sign-ups carry it; derived-keys.ts):
+    // the volunteer list counts these keys for every role it shows.
+    { field: 'confirmedIn' },
   ],
   outbound: [
     { field: 'providerMessageId', sortBy: 'createdAt' },

@@ -17,6 +17,7 @@ import { COLLECTION_INDEXES, type CollectionName } from './collections.js';
 import { ensureIndexBuilt, entriesNotIn, indexEntries, openIndex, rangeOf, type EmbeddedIndex } from './embedded-index.js';
 import { checkId, checkQuery, checkRev } from './query.guard.js';
 import { validateRecord } from './record.validator.js';
+import { withDerivedKeys } from './derived-keys.js';
 import type { Collection, Unsaved } from './store.port.js';
 
 /** What every collection of one embedded store shares. */
@@ -81,7 +82,7 @@ export function openEmbeddedCollection<T extends StoredRecord>(context: Embedded
   };
 
   // Validated with a placeholder `_rev`; the real one depends on what is stored at commit.
-  const validate = (record: Unsaved<T>) => validateRecord(name, model, { ...record, _rev: 1 });
+  const validate = async (record: Unsaved<T>) => withDerivedKeys(name, await validateRecord(name, model, { ...record, _rev: 1 }));
 
   const indexOn = (field: string): EmbeddedIndex => {
     const index = indexes.find((candidate) => candidate.spec.field === field);

@@ -19,6 +19,7 @@ import mongoose, { type Model, type mongo } from 'mongoose';
 import { eachCollection, type CollectionName, type RecordOf } from './collections.js';
 import { checkId, checkQuery, checkRev } from './query.guard.js';
 import { validateRecord } from './record.validator.js';
+import { withDerivedKeys } from './derived-keys.js';
 import { buildModels } from './schemas.js';
 import type { Collection, Collections, Store, Unsaved } from './store.port.js';
 import type { StoredRecord } from '../domain/records.js';
@@ -304,7 +305,7 @@ function gridFsMedia(connection: mongoose.Connection): MediaFiles {
 /** One collection on its mongoose model. */
 function mongoCollection<T extends StoredRecord>(name: CollectionName, model: Model<T>, claims: MongoCollection<RevisionClaim>): Collection<T> {
   // Validated with a placeholder `_rev`; each write sets the real one.
-  const validate = (record: Unsaved<T>) => validateRecord(name, model, { ...record, _rev: 1 });
+  const validate = async (record: Unsaved<T>) => withDerivedKeys(name, await validateRecord(name, model, { ...record, _rev: 1 }));
 
   /** Inserts a validated record; false when its `_id` exists (duplicate key, code 11000). */
   const insertValid = async (record: T): Promise<boolean> => {

@@ -446,6 +446,7 @@ const signupSchema = recordSchema<SignupRecord>({
   hoursReported: { type: Number, min: 0 },
   hoursApproved: { type: Number, min: 0 },
   outcomeReported: { type: Number, min: 0 },
+  confirmedIn: String,
   createdAt: { type: Date, required: true },
   updatedAt: { type: Date, required: true },
 });

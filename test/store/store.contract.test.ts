@@ -298,6 +298,27 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect(await store.reports.count({ field: 'statusGroup', equals: 'open' })).toBe(3);
       });
 
+      it("derives a sign-up's spot key on every write: only a confirmed sign-up holds its shift's or role's spot", async () => {
+        const spots = (key: string) => store.signups.count({ field: 'confirmedIn', equals: key });
+        const base = { roleId: 'V-1', name: 'Ana', channel: 'sms' as const, createdAt: at(0), updatedAt: at(0) };
+        await store.signups.insert({ ...base, _id: 'S-1|sms:+15550000001', shiftId: 'S-1', address: 'sms:+15550000001', status: 'confirmed' });
+        await store.signups.insert({ ...base, _id: 'S-1|sms:+15550000002', shiftId: 'S-1', address: 'sms:+15550000002', status: 'waitlisted' });
+        // A key a writer set by mistake is corrected, not trusted.
+        await store.signups.insert({ ...base, _id: 'V-1|sms:+15550000003', address: 'sms:+15550000003', status: 'confirmed', confirmedIn: 'shift|S-1' });
+        expect([await spots('shift|S-1'), await spots('role|V-1')]).toEqual([1, 1]);
+        const waiting = await store.signups.get('S-1|sms:+15550000002');
+        expect(waiting?.confirmedIn).toBeUndefined();
+        // Promoted: the spot is taken; withdrawn: it is free again.
+        expect(await store.signups.replace({ ...waiting!, status: 'confirmed' }, waiting!._rev)).toBe(true);
+        expect(await spots('shift|S-1')).toBe(2);
+        const first = await store.signups.get('S-1|sms:+15550000001');
+        await store.signups.upsert({ ...first!, status: 'cancelled', cancelledBy: 'resident' });
+        expect(await spots('shift|S-1')).toBe(1);
+        expect((await store.signups.get('S-1|sms:+15550000001'))?.confirmedIn).toBeUndefined();
+        await store.signups.delete('S-1|sms:+15550000002');
+        expect(await spots('shift|S-1')).toBe(0);
+      });
+
       it('counts zero and finds nothing for an unused value', async () => {
         expect(await store.reports.count({ field: 'statusGroup', equals: 'closed' })).toBe(0);
         expect(await store.reports.find({ field: 'statusGroup', equals: 'closed' })).toEqual([]);
