@@ -6,7 +6,7 @@
  * their key (the store derives it on the write); a marker in `meta` makes later starts free.
  * Idempotent, safe to cut off and to run on several instances at once. An instance of an older
  * version writing sign-ups during a rolling upgrade would write them without the key; stop the
- * old instances first (the README's upgrade note).
+ * old instances first (README, "Index keys the store derives, and upgrading").
  */
 import type { Logger } from 'pino';
 import { withSpotKey } from '../domain/signup-spots.js';
