@@ -77,10 +77,10 @@ export interface JobScheduler {
 }
 
 const DEFAULT_POLL_MS = 1000;
-/** Pending jobs read at a time; a pass reads twice as many each time all it read were passed over. */
+/** Pending jobs read first; each next page of a pass that passes jobs over is twice as large, up to MAX_PAGE. */
 const BATCH = 50;
-/** Jobs a pass looks at, at most: past that many it may not run, the rest wait for the next pass. */
-const MAX_SCAN = 6400;
+/** The largest page of pending jobs read at once (but for a run of more jobs due at one instant). */
+const MAX_PAGE = 1600;
 const WRITE_ATTEMPTS = 20;
 
 /** Builds a scheduler; nothing runs until `start()`. */
@@ -149,10 +149,17 @@ export function createJobScheduler(options: JobSchedulerOptions): JobScheduler {
       await execute(leftover);
       return 'worked';
     }
-    let looked = 0;
-    for (let limit = BATCH; looked < MAX_SCAN; limit *= 2) {
-      const pending = await store.jobs.find({ field: 'state', equals: 'pending' }, { order: 'asc', limit });
-      for (const job of pending.slice(looked)) {
+    // Read a page at a time in due order, each page from the last one's due time (inclusive:
+    // the jobs already looked at there are passed over), never again from the front: the jobs
+    // passed over are read once per pass however many there are, and none behind them waits
+    // for them (a night of thousands of held notices does not hold up a staff reply).
+    let from: Date | undefined;
+    let seenAtEdge = new Set<string>();
+    let limit = BATCH;
+    for (;;) {
+      const pending = await store.jobs.find({ field: 'state', equals: 'pending' }, { order: 'asc', limit, ...(from ? { from } : {}) });
+      for (const job of pending) {
+        if (from && job.dueAt.getTime() === from.getTime() && seenAtEdge.has(job._id)) continue;
         if (job.dueAt.getTime() > at.getTime()) return job.dueAt.getTime() - at.getTime();
         if (!handlers[job.kind] || isHeld(job, at)) continue;
         if (job.queueOf && !(await isNextInQueue(job, at))) continue;
@@ -163,7 +170,14 @@ export function createJobScheduler(options: JobSchedulerOptions): JobScheduler {
         }
       }
       if (pending.length < limit) break;
-      looked = pending.length;
+      const edge = pending[pending.length - 1]!.dueAt;
+      // Still among jobs due at one instant (a planner schedules thousands at once): a larger
+      // page from there, so the run is read in a few pages rather than over and over.
+      const sameEdge = from !== undefined && edge.getTime() === from.getTime();
+      if (!sameEdge) seenAtEdge = new Set();
+      for (const job of pending) if (job.dueAt.getTime() === edge.getTime()) seenAtEdge.add(job._id);
+      limit = sameEdge ? limit * 2 : Math.min(limit * 2, MAX_PAGE);
+      from = edge;
     }
     return pollMs;
   }

@@ -30,7 +30,7 @@ import { createJobScheduler, type JobHandler, type JobOutcome, type JobScheduler
 import { scheduleJob } from '../../src/store/jobs.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Collection, Store } from '../../src/store/store.port.js';
-import { freshTestStore, type TestStore } from '../support/test-store.js';
+import { freshTestStore, ON_MONGODB, type TestStore } from '../support/test-store.js';
 
 const logger = pino({ level: 'silent' });
 const NO_QUIET_HOURS = { quietHours: null, cityTimeZone: 'America/Chicago' };
@@ -611,6 +611,48 @@ describe('kinds without a handler, quiet hours', () => {
     await worker.idle();
     expect(calls.slice(1).sort()).toEqual([...kept].sort());
     for (const id of kept) expect(await job(id)).toMatchObject({ state: 'done', attempts: 1 });
+  });
+
+  it('runs a reply due behind more held jobs than a pass used to look at (a night of notices to a city)', async () => {
+    const [notice = '', reply = ''] = kinds('notice', 'reply');
+    // 23:00 in Springfield: the idea-merge notices to 7,000 supporters wait for the morning.
+    const clock = Date.parse('2026-11-21T05:00:00Z');
+    const config = { quietHours: { start: 21 * 60, end: 8 * 60 }, cityTimeZone: 'America/Chicago' };
+    const HELD = ON_MONGODB ? 700 : 7_000;
+    const calls: string[] = [];
+    const noticeIds = Array.from({ length: HELD }, (_, n) => `${notice}-${n}`);
+    for (let start = 0; start < HELD; start += 500) {
+      await Promise.all(
+        noticeIds
+          .slice(start, start + 500)
+          .map((id, n) =>
+            scheduleJob(
+              store,
+              { id, kind: notice, address: `sms:+1312557${String(start + n).padStart(4, '0')}`, dueAt: new Date(clock - 600_000), payload: {} },
+              new Date(clock),
+            ),
+          ),
+      );
+    }
+    // Due a minute after them, for a resident of its own: nothing it should wait for.
+    await scheduleJob(store, { id: `${reply}-1`, kind: reply, address: 'sms:+13125559999', dueAt: new Date(clock - 60_000), payload: {} }, new Date(clock));
+    const worker = scheduler({
+      now: () => new Date(clock),
+      config,
+      handlers: {
+        [notice]: { quietHours: true, run: () => Promise.resolve({ state: 'done' }) },
+        [reply]: {
+          run(record) {
+            calls.push(record._id);
+            return Promise.resolve({ state: 'done' });
+          },
+        },
+      },
+    });
+    await worker.idle();
+    expect(calls).toEqual([`${reply}-1`]);
+    await worker.stop();
+    for (let start = 0; start < HELD; start += 500) await Promise.all(noticeIds.slice(start, start + 500).map((id) => store.jobs.delete(id)));
   });
 });
 
