@@ -3,8 +3,11 @@
  * own outbound sender, and keeps every delivery's record up to date.
  *
  * - One lane per channel, running side by side, so SMS at one message a second does not hold up
- *   Telegram. A lane sends one message at a time, in plan order: the channel's sender paces it
- *   at the channel's rate, and a crash leaves at most one message per channel in doubt.
+ *   Telegram. A lane sends one message at a time, each broadcast's in plan order: the channel's
+ *   sender paces it at the channel's rate, and a crash leaves at most one message per channel in
+ *   doubt. The broadcasts sending at once take turns, one message each, so a coordinator's note to
+ *   one shift's volunteers or an idea's notice does not wait a day for a call to 100,000 residents
+ *   (one SMS a second) to finish.
  * - A delivery is claimed before it is sent (`queued` → `sending`, a revision-checked replace),
  *   so two workers never take the same one, and the broadcast's status is read again before
  *   every claim, so a pause or a cancel stops the lanes after the message in flight.
@@ -122,6 +125,8 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
   // When a lane last settled cancelled broadcasts' expired claims (another instance's, now dead).
   let cancelledSweptAt = Date.now();
   const planning = new Set<string>();
+  // The broadcast each lane last sent for: its next claim starts at the one after it (turns).
+  const lastServed = new Map<ChannelName, Pick<BroadcastRecord, '_id' | 'sendAt'>>();
 
   function nap(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -222,7 +227,7 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
   async function claimNext(channel: ChannelName, at: Date): Promise<Claim | null> {
     // Read for every claim: a broadcast paused or cancelled since the last one is not in the list.
     const active = await store.broadcasts.find({ field: 'status', equals: 'sending' }, { limit: ACTIVE_LIMIT });
-    for (const broadcast of active) {
+    for (const broadcast of inTurn(active, lastServed.get(channel))) {
       const leftover = await claimLeftover(channel, broadcast, at);
       if (leftover) return leftover;
       const bucket = deliveryBucket(broadcast._id, 'queued', channel);
@@ -230,7 +235,10 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
         const [next] = await store.deliveries.find({ field: 'bucket', equals: bucket }, { limit: 1 });
         if (!next) break;
         const claimed = withState(next, 'sending', at, { attempts: next.attempts + 1, leaseUntil: leaseFrom(Date.now()), claimedBy: workerId });
-        if (await store.deliveries.replace(claimed, next._rev)) return { delivery: { ...claimed, _rev: next._rev + 1 }, broadcast };
+        if (await store.deliveries.replace(claimed, next._rev)) {
+          lastServed.set(channel, broadcast);
+          return { delivery: { ...claimed, _rev: next._rev + 1 }, broadcast };
+        }
       }
       await finishIfDone(broadcast, at);
     }
@@ -495,6 +503,18 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Broadcas
       }
     },
   };
+}
+
+/**
+ * The active broadcasts (in the index's order: by `sendAt`, then id) starting with the one after
+ * the broadcast a lane last sent for, and round again: each broadcast takes its turn.
+ */
+function inTurn<T extends Pick<BroadcastRecord, '_id' | 'sendAt'>>(active: readonly T[], last: Pick<BroadcastRecord, '_id' | 'sendAt'> | undefined): T[] {
+  if (!last) return [...active];
+  const after = active.findIndex(
+    (broadcast) => broadcast.sendAt.getTime() > last.sendAt.getTime() || (broadcast.sendAt.getTime() === last.sendAt.getTime() && broadcast._id > last._id),
+  );
+  return after <= 0 ? [...active] : [...active.slice(after), ...active.slice(0, after)];
 }
 
 function interruptedOutcome(): SendOutcome {

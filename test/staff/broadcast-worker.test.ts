@@ -421,6 +421,29 @@ describe('the worker’s own decisions (stub notifier)', () => {
     TEST_MS,
   );
 
+  it('lets the broadcasts sending at once take turns: a message to a shift does not wait for a long volunteer call to finish', async () => {
+    await service.broadcasts.stop();
+    const everyone = await seed('TurnsCall', { webchat: { reachable: 30 } });
+    const shiftVolunteers = await seed('TurnsShift', { webchat: { reachable: 2 } });
+    // The long call first (at one message a second by SMS, 100,000 residents take a day), then a
+    // coordinator's "we meet at the north gate" to one shift's volunteers.
+    const { broadcast: call } = await createBroadcast(service, { messages: { en: 'Call' }, audience: { neighbourhoods: ['TurnsCall'] } }, STAFF);
+    const { broadcast: note } = await createBroadcast(service, { messages: { en: 'Gate' }, audience: { neighbourhoods: ['TurnsShift'] } }, STAFF);
+    const notifier = stubNotifier({});
+    const worker = workerWith(notifier);
+    worker.start();
+    try {
+      await waitFor('both done', async () => (await progressOf(call._id)).status === 'done' && (await progressOf(note._id)).status === 'done');
+    } finally {
+      await worker.stop();
+    }
+    const order = notifier.calls.map((entry) => entry.address);
+    expect(order.slice().sort()).toEqual([...everyone, ...shiftVolunteers].map((r) => r.address).sort());
+    // Both of the shift's volunteers were among the first messages, not after the 30 of the call.
+    const lastOfNote = Math.max(...shiftVolunteers.map((r) => order.indexOf(r.address)));
+    expect(lastOfNote).toBeLessThan(6);
+  });
+
   it('keeps its claim through a send longer than the lease, so another worker never sends it too', async () => {
     const [slow] = await seed('LongSend', { webchat: { reachable: 1 } });
     const { broadcast } = await createBroadcast(service, { messages: { en: 'Hi' }, audience: { neighbourhoods: ['LongSend'] } }, STAFF);
