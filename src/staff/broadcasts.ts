@@ -15,6 +15,7 @@ import { matchesAudience, matchesMessageNarrowing } from '../domain/audience.js'
 import { newReference } from '../domain/reference.js';
 import type { AudienceFilter, BroadcastRecord, BroadcastStatus, DeliveryRecord, DeliveryState, ResidentRecord } from '../domain/records.js';
 import { reportAudience } from '../pipeline/report-followers.js';
+import { findEvery } from '../store/find-every.js';
 import type { Collections, Unsaved } from '../store/store.port.js';
 import { recordAudit } from './audit-log.js';
 import { StaffError, type Actor } from './staff-deps.js';
@@ -65,9 +66,6 @@ const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
 // Deliveries are inserted this many at a time: enough for LMDB to commit them in a few batches
 // (and MongoDB to pipeline them), few enough to keep memory and latency flat.
 const INSERT_CHUNK = 500;
-
-// A shift's sign-ups read for its audience: far more than any shift holds.
-const SHIFT_AUDIENCE_READ = 10_000;
 
 // An idea's supporters read for its notices (issue 21): a city's most supported idea has
 // thousands; the plan inserts their deliveries INSERT_CHUNK at a time.
@@ -523,7 +521,7 @@ async function audienceOf(store: AudienceStore, filter: AudienceFilter, now: Dat
   if (filter.ideaId !== undefined) return (await ideaAudience(store, filter.ideaId, now)).map((resident) => ({ resident, viaReports: false }));
   // A shift's confirmed volunteers, in sign-up order: the whole audience (a coordinator messaging one shift).
   if (filter.shiftId !== undefined) {
-    const signups = await store.signups.find({ field: 'shiftId', equals: filter.shiftId }, { order: 'asc', limit: SHIFT_AUDIENCE_READ });
+    const signups = await findEvery(store.signups, { field: 'shiftId', equals: filter.shiftId }, (signup) => signup.createdAt);
     const residents = await Promise.all(signups.filter((signup) => signup.status === 'confirmed').map((signup) => store.residents.get(signup.address)));
     return residents.flatMap((resident) => (resident ? [{ resident, viaReports: false }] : []));
   }

@@ -24,6 +24,7 @@ import type { Config } from '../config.js';
 import type { ResidentRecord, ShiftRecord } from '../domain/records.js';
 import { answeredCheckin, milestoneText, milestonesReached, tallyRole, thankYouText, totalHours, VOLUNTEER_MILESTONE_JOB } from '../domain/volunteer-hours.js';
 import { isAskedAfterShift, ROLE_SIGNUPS_READ, roleWords } from '../pipeline/shift-checkins.js';
+import { findEvery } from '../store/find-every.js';
 import { scheduleJob } from '../store/jobs.js';
 import type { Collections } from '../store/store.port.js';
 import type { JobHandler } from './job-scheduler.js';
@@ -58,8 +59,6 @@ export const CHECKIN_ANSWER_MS = 48 * HOUR;
 const BUSY_RECHECK_MS = 5 * MINUTE;
 /** Shifts read per page by the planner. */
 const PLAN_PAGE = 500;
-/** A shift's sign-ups read at most (its capacity is far below). */
-const SHIFT_SIGNUPS_READ = 10_000;
 /** A resident's sign-ups read for their total hours. */
 const RESIDENT_SIGNUPS_READ = 5_000;
 const WRITE_ATTEMPTS = 10;
@@ -105,7 +104,8 @@ export function shiftCheckinJobHandlers(deps: ShiftCheckinJobDeps): Record<strin
         // Moved later since it was planned: wait for its new end.
         if (askAt > at.getTime()) return { state: 'later', dueAt: new Date(askAt) };
         if (at.getTime() - shift.endsAt.getTime() > ASK_LATEST_MS) return { state: 'done' };
-        const signups = await store.signups.find({ field: 'shiftId', equals: shift._id }, { limit: SHIFT_SIGNUPS_READ });
+        // Every one of them, a page at a time: a big shift's sign-ups (withdrawn ones stay) pass any one read's limit.
+        const signups = await findEvery(store.signups, { field: 'shiftId', equals: shift._id }, (signup) => signup.createdAt);
         for (const signup of signups.filter(isAskedAfterShift)) {
           await scheduleJob(
             store,

@@ -10,6 +10,7 @@ import type { SendOutcome } from '../channels/channel.js';
 import type { Config } from '../config.js';
 import type { ShiftRecord, SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { newReference } from '../domain/reference.js';
+import { findEvery } from '../store/find-every.js';
 import { scheduleJob } from '../store/jobs.js';
 import type { Collections } from '../store/store.port.js';
 import { recordAudit } from './audit-log.js';
@@ -41,8 +42,6 @@ export const SHIFT_NOTICE_JOB = 'shift_notice';
 
 /** The most shifts a role's page reads: years of weekly shifts. */
 const SHIFTS_READ = 1000;
-/** The most sign-ups one shift is read with (capacity is bounded by the API at 100,000, shifts are far smaller). */
-export const SHIFT_SIGNUPS_READ = 10_000;
 /** The longest shift: a day. A longer one is a typo in a date (or a role, not a shift). */
 const MAX_SHIFT_MS = 24 * 3_600_000;
 const MAX_CAPACITY = 100_000;
@@ -299,9 +298,13 @@ export function shiftWhen(shift: Pick<ShiftRecord, 'startsAt' | 'endsAt'>, local
   return `${start} – ${end}`;
 }
 
-/** A shift's sign-ups in sign-up order (through the shiftId index). */
+/**
+ * All of a shift's sign-ups in sign-up order (through the shiftId index, a page at a time): a
+ * shift may take up to 100,000 volunteers and its withdrawn sign-ups stay, and a cancellation or
+ * a move must reach every one of them, not those within a read limit.
+ */
 export function shiftSignups(store: Pick<Collections, 'signups'>, shiftId: string): Promise<SignupRecord[]> {
-  return store.signups.find({ field: 'shiftId', equals: shiftId }, { order: 'asc', limit: SHIFT_SIGNUPS_READ });
+  return findEvery(store.signups, { field: 'shiftId', equals: shiftId }, (signup) => signup.createdAt);
 }
 
 /** The stored shift; a StaffError 404 when there is none. */

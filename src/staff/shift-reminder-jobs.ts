@@ -37,6 +37,7 @@ import type { Config } from '../config.js';
 import type { Reply } from '../core/message.js';
 import type { ShiftRecord, SignupRecord, VolunteerRoleRecord } from '../domain/records.js';
 import type { CommandRunner } from '../pipeline/command-runner.js';
+import { findEvery } from '../store/find-every.js';
 import { scheduleJob, type NewJob } from '../store/jobs.js';
 import type { Collections } from '../store/store.port.js';
 import type { JobHandler } from './job-scheduler.js';
@@ -178,7 +179,7 @@ export async function planShiftReminders(
     if ((await store.meta.get(markId))?.value === mark) return;
     stats.planned += 1;
     const toSchedule = hoursToSchedule(hours, shift.startsAt, at);
-    const signups = await store.signups.find({ field: 'shiftId', equals: shift._id }, { order: 'asc', limit: 100_000 });
+    const signups = await findEvery(store.signups, { field: 'shiftId', equals: shift._id }, (signup) => signup.createdAt);
     const jobs: NewJob[] = [];
     for (const signup of signups) {
       if (signup.status !== 'confirmed') continue;

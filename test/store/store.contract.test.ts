@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import mongoose from 'mongoose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedStore } from '../../src/store/embedded.store.js';
+import { findEvery } from '../../src/store/find-every.js';
 import { openMongoStore } from '../../src/store/mongo.store.js';
 import type { Store } from '../../src/store/store.port.js';
 import { withDatabase } from '../support/test-store.js';
@@ -213,6 +214,18 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         await expect(store.reports.find(open, { from: 10 })).rejects.toThrow(/from must be/);
         await expect(store.reports.find(open, { from: new Date(Number.NaN) })).rejects.toThrow(/from must be/);
         await expect(store.transcripts.find({ field: 'inboundKey', equals: 'k' }, { from: 1 })).rejects.toThrow(/no sort field/);
+      });
+
+      it('reads every record of a value a page at a time (findEvery), runs of one sort value longer than a page included', async () => {
+        const open = { field: 'statusGroup', equals: 'open' } as const;
+        for (const [n, minute] of [6, 10, 10, 10, 10, 10, 10, 10, 12, 12, 40].entries()) {
+          await store.reports.insert(aReport(`R-${String(10 + n)}`, { createdAt: at(minute) }));
+        }
+        const all = ids(await store.reports.find(open));
+        expect(all).toHaveLength(15);
+        for (const page of [1, 2, 3, 4, 100]) {
+          expect(ids(await findEvery(store.reports, open, (report) => report.createdAt, page))).toEqual(all);
+        }
       });
 
       it('finds by an element of an indexed array (multikey), and follows its changes', async () => {
