@@ -61,8 +61,6 @@ export const PLAN_AHEAD_MS = 24 * HOUR_MS;
 export const RELEASE_NOTICE_MS = HOUR_MS;
 /** Shifts read at a time by the planner. */
 const PLAN_PAGE = 500;
-/** Open roles read to learn the longest window (a role's own hours may be longer than the city's). */
-const ROLES_READ = 1000;
 
 /** What the reminder jobs need. */
 export interface ShiftReminderJobDeps {
@@ -131,9 +129,11 @@ export async function planShiftReminders(
     if (!roles.has(id)) roles.set(id, await store.roles.get(id));
     return roles.get(id) ?? null;
   };
-  // The window is the longest of the city's hours and every open role's own (and release deadline).
+  // The window is the longest of the city's hours and every open role's own (and release deadline):
+  // every open role, a page at a time (roles nobody closed pile up; one past a read limit had its
+  // longer reminders sent a day late and its release never made).
   let longest = Math.max(0, ...config.volunteerReminderHours);
-  for (const role of await store.roles.find({ field: 'status', equals: 'open' }, { limit: ROLES_READ })) {
+  for (const role of await findEvery(store.roles, { field: 'status', equals: 'open' }, (open) => open.startsAt)) {
     roles.set(role._id, role);
     longest = Math.max(longest, role.releaseUnconfirmedHours ?? 0, ...(role.reminderHours ?? []));
   }

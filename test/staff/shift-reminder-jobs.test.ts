@@ -198,3 +198,65 @@ describe('12,000 sign-ups (10,000 due), four schedulers, three planners', () => 
     expect(notified[0]?.text).toMatch(/^Reminder: Food bank packing, /);
   }, 600_000);
 });
+
+describe('a city with more open roles than one read returns', () => {
+  let started: Awaited<ReturnType<typeof startTestService>>;
+  beforeAll(async () => {
+    started = await startTestService({ QUIET_HOURS: 'off', SEED_DEMO_DATA: 'false' });
+  });
+  afterAll(() => started?.close());
+
+  it("plans a role's own longer reminder on time though 1,000 open roles start before it", async () => {
+    const { store } = started.service;
+    const at = new Date('2031-03-02T12:00:00Z');
+    const role = (id: string, startsAt: Date) => ({
+      _id: id,
+      title: 'Tree planting',
+      description: 'Plant trees',
+      interests: [],
+      neighbourhood: 'Eastside',
+      place: 'Park',
+      startsAt,
+      capacity: 0,
+      contact: 'trees@city.example',
+      status: 'open' as const,
+      demo: false,
+      createdAt: at,
+    });
+    // Roles nobody closed, from the years before (a recurring role stays open).
+    for (let start = 0; start < 1_000; start += 250) {
+      await Promise.all(
+        Array.from({ length: 250 }, (_, i) => store.roles.insert(role(`V-OLD${start + i}`, new Date(at.getTime() - (2_000 - start - i) * HOUR)))),
+      );
+    }
+    // Its volunteers are reminded four days before (the city's default is 48 h and 2 h).
+    await store.roles.insert({ ...role('V-TREES', at), reminderHours: [96] });
+    const startsAt = new Date(at.getTime() + 100 * HOUR);
+    await store.shifts.insert({
+      _id: 'S-TREES',
+      roleId: 'V-TREES',
+      startsAt,
+      endsAt: new Date(startsAt.getTime() + 2 * HOUR),
+      capacity: 5,
+      status: 'open',
+      createdAt: at,
+      updatedAt: at,
+    });
+    const signup: Omit<SignupRecord, '_rev'> = {
+      _id: 'S-TREES|sms:+13125550123',
+      roleId: 'V-TREES',
+      shiftId: 'S-TREES',
+      address: 'sms:+13125550123',
+      name: 'Ana',
+      channel: 'sms',
+      status: 'confirmed',
+      createdAt: at,
+      updatedAt: at,
+    };
+    await store.signups.insert(signup);
+
+    await planShiftReminders({ store, config: { volunteerReminderHours: [48, 2] } }, at);
+    const job = await store.jobs.get(`${SHIFT_REMINDER_JOB}|${signup._id}|${startsAt.getTime()}|96`);
+    expect(job?.dueAt).toEqual(new Date(startsAt.getTime() - 96 * HOUR));
+  });
+});
