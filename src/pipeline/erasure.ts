@@ -29,7 +29,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { MediaRef } from '../core/message.js';
-import type { ConversationRecord, IdeaRecord } from '../domain/records.js';
+import type { ConversationRecord, IdeaNotice, IdeaRecord } from '../domain/records.js';
 import { COMPACTION_PENDING } from '../store/compaction.js';
 import { mediaIdIn } from '../store/media-files.js';
 import { storedSecret } from '../store/stored-secret.js';
@@ -38,7 +38,7 @@ import { isVotingOver } from '../domain/ballots.js';
 import type { CommandScope } from './command-runner.js';
 import { sourceKeyOf } from './turn-pipeline.js';
 import { unlinkSurveys } from './report-surveys.js';
-import { ideaNoticeBroadcastId } from './idea-support.js';
+import { IDEA_NOTICE_ID_ATTEMPTS, ideaNoticeBroadcastId } from './idea-support.js';
 
 /** Stands for a report's description once its author deleted their data (the schema asks for one). */
 export const ERASED_TEXT = '[deleted]';
@@ -174,7 +174,7 @@ export class Erasure {
       await inChunks(await store.ideaSupports.find({ field: 'ideaId', equals: idea._id }, { limit: ALL }), (support) => store.ideaSupports.delete(support._id));
       await inChunks(await store.ideaReports.find({ field: 'ideaId', equals: idea._id }, { limit: ALL }), (report) => store.ideaReports.delete(report._id));
       // Its notices (reached, answered) quote its title: the words go, and what is not sent yet is not (the worker skips an idea that is gone).
-      await inChunks(ideaNoticeIds(idea._id), (id) => scrubIdeaNotice(store, id));
+      await inChunks(ideaNoticeIds(idea._id), (id) => scrubIdeaNotice(store, id, idea._id));
       // Other residents' ideas merged into it are theirs, with their own supports (a merge copies
       // them): shown again rather than pointing at nothing, hidden for good.
       await inChunks(await store.ideas.find({ field: 'mergedInto', equals: idea._id }, { limit: ALL }), (merged) => unmerge(store, merged));
@@ -245,17 +245,26 @@ export class Erasure {
   }
 }
 
-/** The ids of every notice an idea can have: reached, and answered with each status staff can give. */
+/**
+ * The ids every notice an idea can have may hold: reached, and answered with each status staff
+ * can give, at each reference a notice may take (`queueIdeaNotice` tries the next when one is taken).
+ */
 function ideaNoticeIds(ideaId: string): string[] {
-  const answered = (['under_review', 'accepted', 'not_planned'] as const).map((status) => ideaNoticeBroadcastId({ event: 'answered', ideaId, status }));
-  return [ideaNoticeBroadcastId({ event: 'reached', ideaId, status: 'under_review' }), ...answered];
+  const notices: Pick<IdeaNotice, 'event' | 'ideaId' | 'status'>[] = [
+    { event: 'reached', ideaId, status: 'under_review' },
+    ...(['under_review', 'accepted', 'not_planned'] as const).map((status) => ({ event: 'answered' as const, ideaId, status })),
+  ];
+  return notices.flatMap((notice) => Array.from({ length: IDEA_NOTICE_ID_ATTEMPTS }, (_, attempt) => ideaNoticeBroadcastId(notice, attempt)));
 }
 
-/** Replaces the erased idea's title in one of its notices (revision-checked; none: nothing to do). */
-async function scrubIdeaNotice(store: Pick<Collections, 'broadcasts'>, id: string): Promise<void> {
+/**
+ * Replaces the erased idea's title in one of its notices (revision-checked; none: nothing to do).
+ * Only a notice of that idea: another broadcast may hold one of the references it could have taken.
+ */
+async function scrubIdeaNotice(store: Pick<Collections, 'broadcasts'>, id: string, ideaId: string): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const broadcast = await store.broadcasts.get(id);
-    if (!broadcast?.ideaNotice || broadcast.ideaNotice.title === ERASED_TEXT) return;
+    if (!broadcast?.ideaNotice || broadcast.ideaNotice.ideaId !== ideaId || broadcast.ideaNotice.title === ERASED_TEXT) return;
     if (await store.broadcasts.replace({ ...broadcast, ideaNotice: { ...broadcast.ideaNotice, title: ERASED_TEXT } }, broadcast._rev)) return;
   }
 }

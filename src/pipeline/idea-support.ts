@@ -126,13 +126,22 @@ export async function recountSupport(
 }
 
 /**
+ * How many references an idea's notice may try. Five characters are 28 million references, and a
+ * city's thousands of notices and staff broadcasts (random ones of the same kind) share them:
+ * some notice's first reference is taken sooner or later, and the next is tried (see
+ * `queueIdeaNotice`). Eight taken in a row would need a store of millions of broadcasts.
+ */
+export const IDEA_NOTICE_ID_ATTEMPTS = 8;
+
+/**
  * The id of the broadcast that tells an idea's residents of one event: `B-` and five characters
  * derived from the idea and the event (a broadcast reference staff can open), so the same
  * event is one broadcast however often it is written. An answer is one event per status.
+ * `attempt` (from 0) gives the next one to try when the first is taken by another broadcast.
  */
-export function ideaNoticeBroadcastId(notice: Pick<IdeaNotice, 'event' | 'ideaId' | 'status'>): string {
+export function ideaNoticeBroadcastId(notice: Pick<IdeaNotice, 'event' | 'ideaId' | 'status'>, attempt = 0): string {
   const digest = createHash('sha256')
-    .update(`${notice.ideaId}|${notice.event}|${notice.event === 'answered' ? notice.status : ''}`)
+    .update(`${notice.ideaId}|${notice.event}|${notice.event === 'answered' ? notice.status : ''}${attempt > 0 ? `|${attempt}` : ''}`)
     .digest();
   let code = '';
   for (let i = 0; i < REFERENCE_LENGTH; i++) code += REFERENCE_ALPHABET[digest[i]! % REFERENCE_ALPHABET.length];
@@ -140,9 +149,9 @@ export function ideaNoticeBroadcastId(notice: Pick<IdeaNotice, 'event' | 'ideaId
 }
 
 /** The broadcast record that tells an idea's supporters and author of `notice`, planned by the worker. */
-export function ideaNoticeBroadcast(notice: IdeaNotice, at: Date): Omit<BroadcastRecord, '_rev'> {
+export function ideaNoticeBroadcast(notice: IdeaNotice, at: Date, attempt = 0): Omit<BroadcastRecord, '_rev'> {
   return {
-    _id: ideaNoticeBroadcastId(notice),
+    _id: ideaNoticeBroadcastId(notice, attempt),
     messages: {},
     audience: { ideaId: notice.ideaId },
     status: 'scheduled',
@@ -159,11 +168,24 @@ export function ideaNoticeBroadcast(notice: IdeaNotice, at: Date): Omit<Broadcas
 
 /**
  * Writes the broadcast that tells an idea's residents of `notice`; returns its id and whether
- * this call wrote it (false: it was written before, and nobody is told twice).
+ * this call wrote it (false: it was written before, and nobody is told twice). A reference held
+ * by another broadcast (a staff one drew it, or another idea's notice hashed to it) is not this
+ * notice: the next one is tried, so the idea's residents are still told.
  */
 export async function queueIdeaNotice(store: Pick<Collections, 'broadcasts'>, notice: IdeaNotice, at: Date): Promise<{ broadcastId: string; queued: boolean }> {
-  const record = ideaNoticeBroadcast(notice, at);
-  return { broadcastId: record._id, queued: await store.broadcasts.insert(record) };
+  for (let attempt = 0; attempt < IDEA_NOTICE_ID_ATTEMPTS; attempt++) {
+    const record = ideaNoticeBroadcast(notice, at, attempt);
+    if (await store.broadcasts.insert(record)) return { broadcastId: record._id, queued: true };
+    const held = await store.broadcasts.get(record._id);
+    // Deleted in between (an erasure): nothing is told of an idea that is gone.
+    if (!held || isNoticeOf(held.ideaNotice, notice)) return { broadcastId: record._id, queued: false };
+  }
+  throw new Error(`Every reference of a notice of idea ${notice.ideaId} is taken`);
+}
+
+/** Whether a broadcast's notice is this one: the same idea and event (and, for an answer, status). */
+export function isNoticeOf(held: IdeaNotice | undefined, notice: Pick<IdeaNotice, 'event' | 'ideaId' | 'status'>): boolean {
+  return held !== undefined && held.ideaId === notice.ideaId && held.event === notice.event && (notice.event !== 'answered' || held.status === notice.status);
 }
 
 /** The text of an idea notice in one language. */

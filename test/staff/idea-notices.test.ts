@@ -139,6 +139,34 @@ describe('support thresholds', () => {
     await broadcastDone(service(), id);
     expect(smsTo(supporters[0]!)).toEqual([`${ref} "Shade trees on Main Street" reached 3 supporters and goes to the city for review.`]);
   }, 60_000);
+  it("tells an idea's residents though its notice's reference was drawn already by a staff broadcast (28 million references, thousands of notices)", async () => {
+    const [author, ...supporters] = await residents(4);
+    const ref = await idea('Water fountains in Riverside Park', author!, 3);
+    const taken = ideaNoticeBroadcastId({ event: 'reached', ideaId: ref, status: 'under_review' });
+    await service().store.broadcasts.insert({
+      _id: taken,
+      messages: { en: 'Volunteers wanted for the river cleanup' },
+      audience: {},
+      status: 'done',
+      sendAt: NOW,
+      answerWindowHours: 24,
+      planned: 0,
+      createdBy: STAFF.username,
+      kind: 'broadcast',
+      createdAt: NOW,
+      updatedAt: NOW,
+    });
+    for (const supporter of supporters) await supportIdea(service().store, ref, { address: supporter.address, now: NOW }, 25);
+    const broadcasts = await service().store.broadcasts.find({ field: 'kind', equals: 'broadcast' }, { limit: 1000 });
+    const notices = broadcasts.filter((broadcast) => broadcast.ideaNotice?.ideaId === ref);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]!._id).not.toBe(taken);
+    await broadcastDone(service(), notices[0]!._id);
+    expect(smsTo(supporters[0]!)).toEqual([`${ref} "Water fountains in Riverside Park" reached 3 supporters and goes to the city for review.`]);
+    // The staff broadcast is left as it was.
+    expect(await service().store.broadcasts.get(taken)).toMatchObject({ status: 'done', planned: 0 });
+  }, 60_000);
+
   it('a hidden idea reaches no threshold (a merge copying supporters into it, or staff lowering it): nobody is told of an idea they cannot see', async () => {
     const [author, otherAuthor, ...supporters] = await residents(32);
     const kept = await idea('Covered bike parking at the station', author!);
