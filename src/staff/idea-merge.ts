@@ -14,6 +14,7 @@
 import { recountSupport } from '../pipeline/idea-support.js';
 import type { SendOutcome } from '../channels/channel.js';
 import type { IdeaRecord } from '../domain/records.js';
+import { findEvery } from '../store/find-every.js';
 import { scheduleJob } from '../store/jobs.js';
 import type { Collections } from '../store/store.port.js';
 import { recordAudit } from './audit-log.js';
@@ -26,8 +27,6 @@ export const IDEA_MERGED_JOB = 'idea_merged';
 /** Tells one resident about a merge. Payload: `keptId`, `mergedId`, `as`. */
 export const IDEA_MERGED_NOTICE_JOB = 'idea_merged_notice';
 
-/** Supports read per page while settling a merge. */
-const SUPPORTS_PAGE = 1000;
 const WRITE_ATTEMPTS = 5;
 
 /** What a merge did. */
@@ -109,19 +108,11 @@ export async function settleIdeaMerge(
     if (address === kept.authorAddress) return;
     await store.ideaSupports.insert({ _id: `${kept._id}|${address}`, ideaId: kept._id, address, at, mergedFrom: merged._id });
   };
-  let from: Date | undefined;
-  const seen = new Set<string>();
-  for (;;) {
-    const page = await store.ideaSupports.find({ field: 'ideaId', equals: merged._id }, { order: 'asc', limit: SUPPORTS_PAGE, ...(from ? { from } : {}) });
-    const fresh = page.filter((record) => !seen.has(record._id));
-    for (const record of fresh) {
-      seen.add(record._id);
-      await support(record.address, record.at);
-      involved.set(record.address, record.address === kept.authorAddress ? 'own' : 'supporter');
-    }
-    if (page.length < SUPPORTS_PAGE || fresh.length === 0) break;
-    // Inclusive: the last time's supports come again, and `seen` skips them.
-    from = page[page.length - 1]!.at;
+  // Every support, a page at a time (findEvery): a page ending among supports made at one
+  // instant used to end the reading there, and the supporters after it were neither copied nor told.
+  for (const record of await findEvery(store.ideaSupports, { field: 'ideaId', equals: merged._id }, (each) => each.at)) {
+    await support(record.address, record.at);
+    involved.set(record.address, record.address === kept.authorAddress ? 'own' : 'supporter');
   }
   await support(merged.authorAddress, merged.createdAt);
   involved.set(merged.authorAddress, merged.authorAddress === kept.authorAddress ? 'own' : 'author');
