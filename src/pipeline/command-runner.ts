@@ -80,6 +80,8 @@ const ROLE_LIST_READ = 500;
 const MY_SIGNUPS_READ = 200;
 /** A role's upcoming shifts offered to a resident at most (the soonest). */
 const SHIFTS_READ = 20;
+/** Sign-ups of a shift or role read, oldest first, to find its waitlist's first when a spot frees. */
+const WAITLIST_READ = 10_000;
 /** "My reports" reads this many of the resident's newest own and followed reports, and lists the first few. */
 const MY_REPORTS_READ = 20;
 const MY_REPORTS_LISTED = 5;
@@ -596,8 +598,9 @@ export class CommandRunner {
         if (attempt > 0) await backOff(attempt);
         const slot = await this.signUpSlot(input, scope.now);
         if (typeof slot === 'string') return slot;
-        const others = (await this.signupsFor(slot.role._id, input.shiftId)).filter((s) => s._id !== id && s.status === 'confirmed');
-        const hasSpot = others.length < slot.capacity;
+        // The spots taken by others: a retry after a lost claim finds its own sign-up confirmed.
+        const own = (await this.store.signups.get(id))?.status === 'confirmed' ? 1 : 0;
+        const hasSpot = (await this.confirmedCount(slot.role._id, input.shiftId)) - own < slot.capacity;
         if (!hasSpot && !input.waitlist) return 'full';
         const status = hasSpot ? 'confirmed' : 'waitlisted';
         await this.store.signups.upsert({
@@ -646,9 +649,12 @@ export class CommandRunner {
         if (attempt > 0) await backOff(attempt);
         const slot = await this.promotionSlot(roleId, shiftId, now);
         if (!slot) return [];
-        const signups = await this.signupsFor(roleId, shiftId, { order: 'asc', limit: 10_000 });
-        const free = slot.capacity - signups.filter((s) => s.status === 'confirmed').length;
-        const promoted = signups.filter((s) => s.status === 'waitlisted').slice(0, Math.max(0, free));
+        // Free spots from the count of spots taken (however many sign-ups there are); the
+        // waitlist in sign-up order from the first WAITLIST_READ sign-ups.
+        const free = slot.capacity - (await this.confirmedCount(roleId, shiftId));
+        if (free <= 0) return [];
+        const signups = await this.signupsFor(roleId, shiftId, { order: 'asc', limit: WAITLIST_READ });
+        const promoted = signups.filter((s) => s.status === 'waitlisted').slice(0, free);
         if (promoted.length === 0) return [];
         // Revision-checked: a resident who withdraws meanwhile (another instance) stays withdrawn.
         const done: SignupRecord[] = [];
