@@ -141,7 +141,7 @@ describe('voting by text', () => {
     const chat = sms();
     const shown = await chat.send('vote');
     expect(shown).toMatch(
-      /^Parks budget\nWhich projects should the city fund\?\n1\. Park benches \(\$100,000\)\n2\. Shade trees \(\$300,000\)\n3\. Splash pad \(\$250,000\)\nPick projects that fit within \$500,000 in total: reply with their numbers, like 1 3\.\nVoting closes Dec \d+, 2026, /,
+      /^Parks budget\nWhich projects should the city fund\?\n1\. Park benches \(\$100,000\)\n2\. Shade trees \(\$300,000\)\n3\. Splash pad \(\$250,000\)\nPick projects that fit within \$500,000 in total: reply with their numbers, like 1 3\.\nVoting closes [A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2} [AP]M\.$/,
     );
     expect(await chat.send('1, 2 and 3')).toMatch(
       /^Those projects cost \$650,000 together, over the \$500,000 budget\. Pick fewer or cheaper ones\.\nParks budget\n/,

@@ -359,8 +359,10 @@ describe('updated_after (OPEN311_UPDATED_AFTER)', () => {
 
   it('notices a server that ignores it (an answer of requests not updated since) and asks by ids instead', async () => {
     // Six requests of the last 60 days there that are not ours: an answer that ignores updated_after lists them.
-    const fake = await fakeCity({ recentRequests: 6 });
-    const client = await clientOf(fake, { OPEN311_UPDATED_AFTER: 'on' }, { pollLimits: { withUpdatedAfter: 0 } });
+    // On the client's clock: requests seeded on the real one would all look updated since, months on.
+    const clock = { now: new Date('2026-11-20T15:00:00Z') };
+    const fake = await fakeCity({ recentRequests: 6, now: () => clock.now });
+    const client = await clientOf(fake, { OPEN311_UPDATED_AFTER: 'on' }, { pollLimits: { withUpdatedAfter: 0 } }, clock);
     const ref = await client.file();
     await client.forward(ref);
     const id = (await client.service.store.reports.get(ref))!.open311Remote!.id!;
