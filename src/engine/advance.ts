@@ -9,7 +9,7 @@ import type { Command, CommandResult, Effect } from './commands.js';
 import { cleanText, foldForMatch, isOneOf } from './text.js';
 import { CATEGORIES } from '../domain/vocabulary.js';
 import type { HandoffReason } from '../domain/records.js';
-import { followUpsToRead } from './follow-up-kinds.js';
+import { FOLLOW_UP_KINDS, followUpsToRead } from './follow-up-kinds.js';
 import { mentionsHours, parseHours } from './hours.js';
 import { HOURS_MAX, HOURS_MIN } from '../domain/volunteer-hours.js';
 import { parsePicks } from '../domain/ballots.js';
@@ -204,15 +204,25 @@ class Turn {
   /**
    * Numbers that cannot be a yes or no ("1 3", "4") are only ever a vote: a live ballot reads
    * them before the questions ranked above it (a call's reader took "1 3" for words and handed
-   * it to a person, "is it fixed?" for an unclear answer). A lone "1" / "2" stays theirs, and a
-   * person holding the conversation still reads everything first.
+   * it to a person, "is it fixed?" for an unclear answer). A lone "1" / "2" goes to the latest
+   * sent of a ballot and those yes / no questions, as among the questions themselves: a "2" to
+   * a ballot that came after an unanswered "Did you make it?" was read as "no", which recorded
+   * a no-show and lost the vote. A person holding the conversation still reads everything first.
    */
   private votesFirst(ordered: FollowUp[], input: StepInput): FollowUp[] {
     const picks = input.choice ? null : parsePicks(input.text);
-    if (!picks || (picks.length === 1 && picks[0]! <= 2)) return ordered;
+    if (!picks) return ordered;
     const held = ordered.filter((followUp) => followUp.kind === 'staff_conversation');
     const ballots = ordered.filter((followUp) => followUp.kind === 'ballot');
-    return [...held, ...ballots, ...ordered.filter((followUp) => followUp.kind !== 'staff_conversation' && followUp.kind !== 'ballot')];
+    const others = ordered.filter((followUp) => followUp.kind !== 'staff_conversation' && followUp.kind !== 'ballot');
+    if (ballots.length === 0) return ordered;
+    if (picks.length === 1 && picks[0]! <= 2) {
+      const newestBallot = Math.max(...ballots.map((ballot) => ballot.sentAt));
+      const sentLater = (followUp: FollowUp): boolean =>
+        followUp.sentAt > newestBallot && FOLLOW_UP_KINDS[followUp.kind].priority > FOLLOW_UP_KINDS.ballot.priority;
+      return [...held, ...others.filter(sentLater), ...ballots, ...others.filter((followUp) => !sentLater(followUp))];
+    }
+    return [...held, ...ballots, ...others];
   }
 
   /** How each kind of follow-up reads a reply: true when the reply was its answer. */

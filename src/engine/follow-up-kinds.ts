@@ -44,7 +44,8 @@ export const FOLLOW_UP_KINDS: Readonly<Record<FollowUp['kind'], FollowUpKind>> =
   // A ballot sent by broadcast (issue 21): a reply of numbers ("1 3", "1 y 3") votes; anything
   // else is left to the kinds below (a question in words still reaches a person). Above a plain
   // broadcast, whose reader would hand "1 3" to the inbox as words; below the survey and a call,
-  // whose "1" / "2" mean yes / no to their own question.
+  // whose "1" / "2" mean yes / no to their own question, unless the ballot came after them
+  // (advance.ts `votesFirst`: the latest sent reads a lone "1" / "2").
   ballot: { priority: 1.2, reach: 'first_reply_or_no_flow' },
   // "Reply 1 to confirm, 2 if you can't make it" before a shift (issue 20), with the yes / no
   // questions above. It stays live until the shift ends (two days and more after a 48 h reminder),

@@ -1,0 +1,129 @@
+/**
+ * Issues 20 and 21 meeting each other in one resident's conversation: several things the city
+ * sent live at once (a ballot, "Did you make it?", a shift reminder, a volunteer call), and a
+ * bare reply that must reach the question the resident just read.
+ */
+import { describe, expect, it } from 'vitest';
+import { newReference } from '../../src/domain/reference.js';
+import type { FollowUp } from '../../src/engine/types.js';
+import { closeBallot, createBallot, openBallot } from '../../src/staff/ballot-desk.js';
+import { smsAddress, TestConversation, useTestService } from '../support/harness.js';
+
+const service = useTestService({ QUIET_HOURS: 'off' });
+const STAFF = { username: 'ana', role: 'coordinator' } as const;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** Closes every open ballot, so each test has only its own. */
+async function closeAll(): Promise<void> {
+  for (const ballot of await service().store.ballots.find({ field: 'status', equals: 'open' })) await closeBallot(service().store, ballot._id, STAFF);
+}
+
+/** An open ballot: pick one of three projects. */
+async function aBallot(): Promise<string> {
+  await closeAll();
+  const draft = await createBallot(
+    service().store,
+    {
+      title: { en: 'Library hours', es: 'Horario de la biblioteca' },
+      question: { en: 'What should the library add?', es: '¿Qué debe agregar la biblioteca?' },
+      projects: [
+        { title: { en: 'Sunday hours', es: 'Abrir domingos' }, cost: 40_000 },
+        { title: { en: 'Homework help', es: 'Ayuda con tareas' }, cost: 30_000 },
+        { title: { en: 'Story time', es: 'Hora del cuento' }, cost: 10_000 },
+      ],
+      rule: 'pick_up_to',
+      maxPicks: 1,
+      opensAt: new Date(Date.now() - HOUR),
+      closesAt: new Date(Date.now() + 48 * HOUR),
+    },
+    STAFF,
+    'en',
+  );
+  return (await openBallot(service().store, draft._id, STAFF))._id;
+}
+
+/** A role and a three-hour shift of it that ended `endedAgo` ago, with the resident signed up (confirmed). */
+async function aShiftSignedUp(address: string, endedAgo: number): Promise<{ roleId: string; shiftId: string }> {
+  const roleId = newReference('V');
+  const made = new Date(Date.now() - 30 * 24 * HOUR);
+  await service().store.roles.insert({
+    _id: roleId,
+    title: 'Food bank packing',
+    description: 'Help out',
+    interests: ['food'],
+    neighbourhood: 'Riverside',
+    place: 'Food bank',
+    startsAt: made,
+    capacity: 0,
+    contact: 'food@city.example',
+    status: 'open',
+    demo: false,
+    createdAt: made,
+  });
+  const shiftId = `S-${newReference('V').slice(2)}`;
+  const endsAt = new Date(Date.now() - endedAgo);
+  await service().store.shifts.insert({
+    _id: shiftId,
+    roleId,
+    startsAt: new Date(endsAt.getTime() - 3 * HOUR),
+    endsAt,
+    capacity: 10,
+    status: 'open',
+    createdAt: made,
+    updatedAt: made,
+  });
+  await service().store.signups.insert({
+    _id: `${shiftId}|${address}`,
+    roleId,
+    shiftId,
+    address,
+    name: 'Ana',
+    channel: address.startsWith('telegram:') ? 'telegram' : 'sms',
+    status: 'confirmed',
+    createdAt: made,
+    updatedAt: made,
+  });
+  return { roleId, shiftId };
+}
+
+/** Records what the city sent the resident at `sentAt`, with its follow-up. */
+async function sent(address: string, followUp: FollowUp, text = 'From the city'): Promise<void> {
+  await service().pipeline.recordProactive(address, 'sms', [{ kind: 'text', text }], {
+    key: `cross|${followUp.kind}|${followUp.ref}|${address}`,
+    locale: 'en',
+    at: new Date(followUp.sentAt),
+    followUp,
+  });
+}
+
+describe('a bare number with a ballot and a yes / no question live', () => {
+  it('"2" right after a ballot is a vote, not a "no" to the older "Did you make it?" (which recorded a no-show)', async () => {
+    const ballotId = await aBallot();
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send('hi');
+    const { shiftId } = await aShiftSignedUp(chat.address, 3 * HOUR);
+    // Asked an hour after the shift, not answered; the ballot came an hour later.
+    await sent(chat.address, { kind: 'shift_checkin', ref: shiftId, sentAt: Date.now() - 2 * HOUR, until: Date.now() + 46 * HOUR }, 'Did you make it?');
+    await sent(chat.address, { kind: 'ballot', ref: ballotId, broadcastId: 'B-BALLX', sentAt: Date.now() - HOUR, until: Date.now() + 47 * HOUR });
+    const answer = await chat.send({ text: '2', at: new Date() });
+    expect(answer).toMatch(/^You picked:\n2\. Homework help/);
+    const signup = await service().store.signups.get(`${shiftId}|${chat.address}`);
+    expect(signup?.attendance).toBeUndefined();
+    expect(await chat.send({ text: '1', at: new Date(Date.now() + 1000) })).toMatch(/^Thank you! Your vote in "Library hours" is recorded/);
+    expect((await service().store.ballotVotes.get(`${ballotId}|${chat.address}`))?.picks).toEqual(['p2']);
+    // The check-in is still live: "yes" answers it.
+    expect(await chat.send({ text: 'yes', at: new Date(Date.now() + 2000) })).toContain('How many hours');
+  });
+
+  it('"1" to a check-in sent after the ballot still answers the check-in', async () => {
+    const ballotId = await aBallot();
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send('hi');
+    const { shiftId } = await aShiftSignedUp(chat.address, 3 * HOUR);
+    await sent(chat.address, { kind: 'ballot', ref: ballotId, broadcastId: 'B-BALLY', sentAt: Date.now() - 2 * HOUR, until: Date.now() + 46 * HOUR });
+    await sent(chat.address, { kind: 'shift_checkin', ref: shiftId, sentAt: Date.now() - HOUR, until: Date.now() + 47 * HOUR }, 'Did you make it?');
+    expect(await chat.send({ text: '1', at: new Date() })).toContain('How many hours');
+    expect(await service().store.ballotVotes.get(`${ballotId}|${chat.address}`)).toBeNull();
+  });
+});
