@@ -33,22 +33,58 @@ const JOINERS = new Set([
   'projects',
   'proyectos',
   '#',
+  // "el 1 y el 3", "the 2nd", "I pick 2", "2 please", "el 3 por favor"
+  'el',
+  'la',
+  'los',
+  'las',
+  'the',
+  'i',
+  'my',
+  'mi',
+  'pick',
+  'elijo',
+  'please',
+  'por',
+  'favor',
+  'porfa',
 ]);
 
+/** Numbers as words up to ten, English and Spanish: "uno y tres", "one and three" ("once", Spanish 11, is an English word). */
+const NUMBER_WORDS: Readonly<Record<string, number>> = Object.fromEntries(
+  [
+    ['one', 'uno', 'una'],
+    ['two', 'dos'],
+    ['three', 'tres'],
+    ['four', 'cuatro'],
+    ['five', 'cinco'],
+    ['six', 'seis'],
+    ['seven', 'siete'],
+    ['eight', 'ocho'],
+    ['nine', 'nueve'],
+    ['ten', 'diez'],
+  ].flatMap((words, i) => words.map((word) => [word, i + 1] as const)),
+);
+
 /**
- * The project numbers a reply names ("1 3", "1, 3 and 4", "#2 y #5"), or null when the reply is
- * not only numbers and joining words ("I vote for the park" is not a pick). Duplicates count once.
+ * The project numbers a reply names ("1 3", "1, 3 and 4", "#2 y #5", "uno y tres", "el 1 y el
+ * 3"), or null when the reply is not only numbers and joining words ("I vote for the park" is not
+ * a pick). Duplicates count once. A phone's keycap emoji ("1️⃣") and full-width digits ("１") are
+ * digits: read as words, "uno y tres" or "１ ３" went to a person as a question about the ballot.
  */
 export function parsePicks(text: string): number[] | null {
   const tokens = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f\ufe0f\u20e3]/g, '')
     .toLocaleLowerCase()
-    .replace(/[,;.!/]+/g, ' ')
+    .replace(/[,;.!¡?¿/]+/g, ' ')
     .replace(/#(\d)/g, '$1')
     .split(/\s+/)
     .filter(Boolean);
   const numbers: number[] = [];
   for (const token of tokens) {
     if (/^\d{1,3}$/.test(token)) numbers.push(Number(token));
+    else if (NUMBER_WORDS[token] !== undefined) numbers.push(NUMBER_WORDS[token]);
     else if (!JOINERS.has(token)) return null;
   }
   if (numbers.length === 0) return null;

@@ -19,8 +19,8 @@ async function closeAll(): Promise<void> {
   for (const ballot of await service().store.ballots.find({ field: 'status', equals: 'open' })) await closeBallot(service().store, ballot._id, STAFF);
 }
 
-/** An open ballot: pick one of three projects. */
-async function aBallot(): Promise<string> {
+/** An open ballot: pick up to `maxPicks` of three projects. */
+async function aBallot(maxPicks = 1): Promise<string> {
   await closeAll();
   const draft = await createBallot(
     service().store,
@@ -33,7 +33,7 @@ async function aBallot(): Promise<string> {
         { title: { en: 'Story time', es: 'Hora del cuento' }, cost: 10_000 },
       ],
       rule: 'pick_up_to',
-      maxPicks: 1,
+      maxPicks,
       opensAt: new Date(Date.now() - HOUR),
       closesAt: new Date(Date.now() + 48 * HOUR),
     },
@@ -125,5 +125,22 @@ describe('a bare number with a ballot and a yes / no question live', () => {
     await sent(chat.address, { kind: 'shift_checkin', ref: shiftId, sentAt: Date.now() - HOUR, until: Date.now() + 47 * HOUR }, 'Did you make it?');
     expect(await chat.send({ text: '1', at: new Date() })).toContain('How many hours');
     expect(await service().store.ballotVotes.get(`${ballotId}|${chat.address}`)).toBeNull();
+  });
+});
+
+describe('a reply to a ballot in words a resident uses for numbers', () => {
+  it.each([
+    ['uno y tres', 'es', /^Elegiste:\n1\. Abrir domingos/],
+    ['el 1 y el 3', 'es', /^Elegiste:\n1\. Abrir domingos/],
+    ['one and three', 'en', /^You picked:\n1\. Sunday hours/],
+    ['１ ３', 'en', /^You picked:\n1\. Sunday hours/],
+    ['1️⃣ 3️⃣', 'en', /^You picked:\n1\. Sunday hours/],
+  ])('"%s" (%s) is a vote, not a message handed to a person', async (reply, locale, expected) => {
+    const ballotId = await aBallot(2);
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send(locale === 'es' ? 'hola' : 'hi');
+    await sent(chat.address, { kind: 'ballot', ref: ballotId, broadcastId: 'B-BALLW', sentAt: Date.now() - HOUR, until: Date.now() + 47 * HOUR });
+    expect(await chat.send({ text: reply, at: new Date() })).toMatch(expected);
+    expect(await service().store.handoffs.find({ field: 'address', equals: chat.address })).toEqual([]);
   });
 });

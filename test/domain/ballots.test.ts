@@ -17,11 +17,17 @@ describe('reading picks', () => {
     ['3,1', [3, 1]],
     ['2 2', [2]],
     ['4.', [4]],
+    ['uno y tres', [1, 3]],
+    ['el 1 y el 3', [1, 3]],
+    ['one and three', [1, 3]],
+    ['Dos, por favor', [2]],
+    ['１ ３', [1, 3]],
+    ['1️⃣ 3️⃣', [1, 3]],
   ])('"%s" picks %j', (text, picks) => {
     expect(parsePicks(text)).toEqual(picks);
   });
 
-  it.each(['I vote for the park', 'yes', '', 'menu', '1 or 3 maybe', 'R-7K3QX', '1234'])('"%s" is not picks', (text) => {
+  it.each(['I vote for the park', 'yes', '', 'menu', '1 or 3 maybe', 'R-7K3QX', '1234', 'once', 'the', 'por favor'])('"%s" is not picks', (text) => {
     expect(parsePicks(text)).toBeNull();
   });
 });
