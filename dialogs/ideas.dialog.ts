@@ -13,7 +13,7 @@
 import type { IdeaSummary } from '../src/engine/commands.js';
 import { defineDialog, type StepContext, type StepInput, type StepOutcome } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
-import { foldForMatch, shorten } from '../src/engine/text.js';
+import { foldForMatch, shorten, shortListTitle } from '../src/engine/text.js';
 import { IDEA_REPORT_REASONS, type IdeaReportReason } from '../src/domain/records.js';
 import { answerYesNo, ask, choice, freeText, result, say, str, yesNoChoices } from './dialog-kit.js';
 import { heading, nextPage, pageOf, pageSize, typedWord, unwrapped } from './list-pages.js';
@@ -98,7 +98,7 @@ function escape(word: string): string {
 function ideaLabel(ctx: StepContext, idea: IdeaSummary): string {
   return ctx.channel.buttons
     ? ctx.t('ideas.list_item', { title: idea.title, count: idea.supports })
-    : ctx.t('ideas.list_item_short', { title: shorten(idea.title, TITLE_AS_TEXT), count: idea.supports });
+    : ctx.t('ideas.list_item_short', { title: shortListTitle(idea.title, TITLE_AS_TEXT), count: idea.supports });
 }
 
 function listChoices(ctx: StepContext): Choice[] {

@@ -7,7 +7,7 @@
 import type { RoleSummary, RoleView, SignupSummary } from '../src/engine/commands.js';
 import { defineDialog, type StepContext, type StepInput, type StepOutcome } from '../src/engine/types.js';
 import type { Choice } from '../src/core/message.js';
-import { shorten } from '../src/engine/text.js';
+import { shorten, shortListTitle } from '../src/engine/text.js';
 import { answerYesNo, ask, choice, freeText, namedIn, notAnAnswer, result, say, str, yesNoChoices } from './dialog-kit.js';
 import { askShift, backToList, pickedShift, signupWhen } from './volunteer-shifts.js';
 import { heading, nextPage, pageOf, pageSize, typedWord, unwrapped } from './list-pages.js';
@@ -45,7 +45,7 @@ function roleLabel(ctx: StepContext, role: RoleSummary): string {
         count: role.spotsLeft,
       })
     : ctx.t(full ? 'volunteer.list_item_short_full' : role.spotsLeft <= FEW_SPOTS ? 'volunteer.list_item_short_few' : 'volunteer.list_item_short', {
-        title: shorten(role.title, TITLE_AS_TEXT),
+        title: shortListTitle(role.title, TITLE_AS_TEXT),
         date: ctx.formatDay(role.startsAt),
         count: role.spotsLeft,
       });
@@ -124,7 +124,7 @@ function signupLabel(ctx: StepContext, signup: SignupSummary): string {
   return ctx.channel.buttons
     ? ctx.t(`volunteer.signup_item_${signup.status}`, { title: signup.title, date: when })
     : ctx.t(`volunteer.signup_item_${signup.status}`, {
-        title: shorten(signup.title, TITLE_AS_TEXT),
+        title: shortListTitle(signup.title, TITLE_AS_TEXT),
         date: signup.endsAt ? when : ctx.formatDay(signup.startsAt),
       });
 }

@@ -46,3 +46,20 @@ export function shorten(text: string, max: number): string {
   const space = cut.lastIndexOf(' ');
   return `${space > max / 2 ? cut.slice(0, space) : cut}…`;
 }
+
+// Emoji and what builds them (joiners, variation selectors, skin tones, keycaps, flags).
+const PICTOGRAPHS = /[\p{Extended_Pictographic}\p{Regional_Indicator}\u{1F3FB}-\u{1F3FF}\u200D\uFE0F\u20E3]/gu;
+
+/**
+ * A title as a short text-list line (SMS): without emoji, cut to `max`. One emoji in one
+ * resident's idea title sent the whole page as UCS-2 (70 characters a segment, not 160): a page
+ * of four ideas cost four segments, not the two a page is kept to. The item's own page shows the
+ * title whole.
+ */
+export function shortListTitle(text: string, max: number): string {
+  const plain = text
+    .replace(PICTOGRAPHS, '')
+    .replace(/\s{2,}/g, ' ')
+    .trim();
+  return shorten(plain || text, max);
+}

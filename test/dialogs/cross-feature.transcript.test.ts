@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { newReference } from '../../src/domain/reference.js';
 import type { FollowUp } from '../../src/engine/types.js';
 import { closeBallot, createBallot, openBallot } from '../../src/staff/ballot-desk.js';
+import { foldToGsm7, smsSegments } from '../../src/channels/sms/gsm7.js';
 import { smsAddress, TestConversation, useTestService } from '../support/harness.js';
 
 const service = useTestService({ QUIET_HOURS: 'off' });
@@ -142,5 +143,30 @@ describe('a reply to a ballot in words a resident uses for numbers', () => {
     await sent(chat.address, { kind: 'ballot', ref: ballotId, broadcastId: 'B-BALLW', sentAt: Date.now() - HOUR, until: Date.now() + 47 * HOUR });
     expect(await chat.send({ text: reply, at: new Date() })).toMatch(expected);
     expect(await service().store.handoffs.find({ field: 'address', equals: chat.address })).toEqual([]);
+  });
+});
+
+describe('SMS pages with what residents wrote', () => {
+  it('a page of ideas stays within two segments when a title has an emoji (which sends the whole page as UCS-2)', async () => {
+    const titles = ['Más árboles 🌳 en la plaza', 'Bancos en las paradas', 'Mercado nocturno los viernes', 'Luces en el parque de patinaje'];
+    for (const [i, title] of titles.entries()) {
+      await service().store.ideas.insert({
+        _id: `I-${'ABCD'[i]}7X9Z`,
+        title,
+        details: `Detalles de ${title}.`,
+        authorAddress: `sms:+1217999${String(i).padStart(4, '0')}`,
+        channel: 'sms',
+        status: 'new',
+        kind: 'idea',
+        createdAt: new Date(Date.now() + (i + 1) * MINUTE),
+        supporters: 0,
+      });
+    }
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() + HOUR));
+    await chat.send('hola');
+    const page = await chat.send('ver ideas');
+    expect(page).toContain('Luces en el parque de patinaje');
+    const { segments, encoding } = smsSegments(foldToGsm7(page));
+    expect(segments, `${encoding}: ${page}`).toBeLessThanOrEqual(2);
   });
 });
