@@ -45,6 +45,9 @@ export const shiftCheckinDialog = defineDialog({
     hours: {
       // "I gave 3 hours volunteering" is an answer, not a new search for roles.
       freeText: true,
+      // The "yes" is kept at once: a resident who then goes to the menu or stops answering
+      // still made it (it waited for the last answer, and was lost with it).
+      load: (ctx) => (ctx.slots.marked ? null : { command: record(ctx, false), resultSlot: 'marked' }),
       // Given with the "yes" already ("3 hours"): on to the outcome.
       ask: (ctx) => (typeof ctx.slots.hours === 'number' ? { skipTo: nextAfterHours(ctx) } : [say(ctx, 'shift_checkin.ask_hours')]),
       answer: (input, ctx) => {
@@ -57,6 +60,8 @@ export const shiftCheckinDialog = defineDialog({
     },
     outcome: {
       freeText: true,
+      // The hours likewise, before the role's own question.
+      load: (ctx) => (ctx.slots.markedHours ? null : { command: record(ctx, false), resultSlot: 'markedHours' }),
       // The role's own question, as the coordinator wrote it (in the resident's language when they did).
       ask: (ctx) => [{ kind: 'text', text: checkinOf(ctx)?.outcome?.question ?? '' }],
       answer: (input, ctx): StepOutcome => {
@@ -68,18 +73,7 @@ export const shiftCheckinDialog = defineDialog({
       },
     },
     save: {
-      load: (ctx) => ({
-        command: {
-          type: 'checkin.record',
-          input: {
-            ref: str(ctx.slots.ref) ?? '',
-            attended: ctx.slots.attended === 'yes' ? 'yes' : 'no',
-            ...(typeof ctx.slots.hours === 'number' ? { hours: ctx.slots.hours } : {}),
-            ...(typeof ctx.slots.outcome === 'number' ? { outcome: ctx.slots.outcome } : {}),
-          },
-        },
-        resultSlot: 'saved',
-      }),
+      load: (ctx) => ({ command: record(ctx, true), resultSlot: 'saved' }),
       ask: (ctx) => {
         const saved = result<Recorded>(ctx.slots.saved);
         const checkin = checkinOf(ctx);
@@ -97,6 +91,19 @@ export const shiftCheckinDialog = defineDialog({
     },
   },
 });
+
+/** Keeps the answers given so far on the sign-up (`all`: the last, with the outcome). */
+function record(ctx: StepContext, all: boolean) {
+  return {
+    type: 'checkin.record' as const,
+    input: {
+      ref: str(ctx.slots.ref) ?? '',
+      attended: ctx.slots.attended === 'yes' ? ('yes' as const) : ('no' as const),
+      ...(typeof ctx.slots.hours === 'number' ? { hours: ctx.slots.hours } : {}),
+      ...(all && typeof ctx.slots.outcome === 'number' ? { outcome: ctx.slots.outcome } : {}),
+    },
+  };
+}
 
 /** The step after the hours: the role's outcome question, when it has one. */
 function nextAfterHours(ctx: StepContext): string {

@@ -67,10 +67,11 @@ export function tallyRole(signups: readonly SignupRecord[], address: string): Ro
 /**
  * Whether the resident finished answering "did you make it?" for this sign-up: they said no
  * (recorded as theirs), or yes and their hours. They were thanked (or heard "thanks for telling
- * us") in that exchange, so the thank-you at the end of the window is not sent again.
+ * us") in that exchange, so the thank-you at the end of the window is not sent again. A "yes" is
+ * kept as soon as it is said; one left there (no hours) was not thanked, and is at the end.
  */
-export function answeredCheckin(signup: Pick<SignupRecord, 'attendanceBy' | 'hoursReported'>): boolean {
-  return signup.hoursReported !== undefined || signup.attendanceBy === 'resident';
+export function answeredCheckin(signup: Pick<SignupRecord, 'attendance' | 'attendanceBy' | 'hoursReported'>): boolean {
+  return signup.hoursReported !== undefined || (signup.attendanceBy === 'resident' && signup.attendance !== 'attended');
 }
 
 /** A translator as the dialogs and the notifier both have one. */

@@ -170,3 +170,17 @@ describe('SMS pages with what residents wrote', () => {
     expect(segments, `${encoding}: ${page}`).toBeLessThanOrEqual(2);
   });
 });
+
+describe('leaving "Did you make it?" half-way', () => {
+  it('a "yes" counts even when the resident goes to the menu (or switches language) instead of giving the hours', async () => {
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send('hi');
+    const { shiftId } = await aShiftSignedUp(chat.address, 3 * HOUR);
+    await sent(chat.address, { kind: 'shift_checkin', ref: shiftId, sentAt: Date.now() - 2 * HOUR, until: Date.now() + 46 * HOUR }, 'Did you make it?');
+    expect(await chat.send({ text: 'yes', at: new Date() })).toContain('How many hours');
+    expect(await chat.send({ text: 'menu', at: new Date(Date.now() + 1000) })).toContain('1.');
+    const signup = await service().store.signups.get(`${shiftId}|${chat.address}`);
+    expect(signup).toMatchObject({ attendance: 'attended', attendanceBy: 'resident' });
+    expect(signup?.hoursReported).toBeUndefined();
+  });
+});

@@ -45,7 +45,10 @@ describe('volunteer hours', () => {
   });
 
   it("knows a finished check-in: a 'no' of the resident's own, or their hours", () => {
-    expect(answeredCheckin({ attendanceBy: 'resident' })).toBe(true);
+    expect(answeredCheckin({ attendanceBy: 'resident', attendance: 'no_show' })).toBe(true);
+    // A "yes" kept before the hours, which never came: not thanked yet.
+    expect(answeredCheckin({ attendanceBy: 'resident', attendance: 'attended' })).toBe(false);
+    expect(answeredCheckin({ attendanceBy: 'resident', attendance: 'attended', hoursReported: 2 })).toBe(true);
     expect(answeredCheckin({ attendanceBy: 'staff', hoursReported: 2 })).toBe(true);
     expect(answeredCheckin({ attendanceBy: 'staff' })).toBe(false);
     expect(answeredCheckin({})).toBe(false);
