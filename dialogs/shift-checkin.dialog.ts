@@ -7,12 +7,16 @@
  * thanked for telling us. The answers are kept on the sign-up together, once all are given.
  */
 import type { CommandResults } from '../src/engine/commands.js';
-import { defineDialog, type StepContext, type StepOutcome } from '../src/engine/types.js';
+import { defineDialog, type StepContext, type StepInput, type StepOutcome } from '../src/engine/types.js';
 import { HOURS_MAX, HOURS_MIN, OUTCOME_MAX, thankYouText } from '../src/domain/volunteer-hours.js';
 import { parseHours, parseWholeNumber } from '../src/engine/hours.js';
 import { answerYesNo, ask, result, say, str, yesNoChoices } from './dialog-kit.js';
 
 type Checkin = CommandResults['checkin.get']['checkin'];
+
+/** Requests heard over the hours and outcome questions, and how sure the NLU must be of them (the engine's interrupt level). */
+const REQUESTS_OVER_ANSWERS: ReadonlySet<string> = new Set(['human', 'delete_my_data']);
+const REQUEST_CONFIDENCE = 0.8;
 type Recorded = CommandResults['checkin.record'];
 
 export const shiftCheckinDialog = defineDialog({
@@ -52,7 +56,7 @@ export const shiftCheckinDialog = defineDialog({
       ask: (ctx) => (typeof ctx.slots.hours === 'number' ? { skipTo: nextAfterHours(ctx) } : [say(ctx, 'shift_checkin.ask_hours')]),
       answer: (input, ctx) => {
         const hours = parseHours(input.text);
-        if (hours === null) return { retry: 'shift_checkin.retry_hours' };
+        if (hours === null) return asksForElse(input) ? { reroute: true } : { retry: 'shift_checkin.retry_hours' };
         if (hours < HOURS_MIN) return { retry: 'shift_checkin.hours_too_few' };
         if (hours > HOURS_MAX) return { retry: 'shift_checkin.hours_too_many' };
         return { to: nextAfterHours(ctx), set: { hours } };
@@ -67,7 +71,7 @@ export const shiftCheckinDialog = defineDialog({
       answer: (input, ctx): StepOutcome => {
         const count = parseWholeNumber(input.text);
         const unit = checkinOf(ctx)?.outcome?.unit ?? '';
-        if (count === null) return { retry: 'shift_checkin.retry_outcome', vars: { unit } };
+        if (count === null) return asksForElse(input) ? { reroute: true } : { retry: 'shift_checkin.retry_outcome', vars: { unit } };
         if (count > OUTCOME_MAX) return { retry: 'shift_checkin.outcome_too_many', vars: { max: OUTCOME_MAX.toLocaleString(ctx.locale) } };
         return { to: 'save', set: { outcome: count } };
       },
@@ -91,6 +95,15 @@ export const shiftCheckinDialog = defineDialog({
     },
   },
 });
+
+/**
+ * A reply with no number that surely asks for a person or to delete the resident's data: the
+ * answers are free text (so the engine lets no request interrupt them), and "delete my data"
+ * here was asked for hours again and again. What was answered so far is kept already.
+ */
+function asksForElse(input: StepInput): boolean {
+  return REQUESTS_OVER_ANSWERS.has(input.nlu.intent) && input.nlu.confidence >= REQUEST_CONFIDENCE;
+}
 
 /** Keeps the answers given so far on the sign-up (`all`: the last, with the outcome). */
 function record(ctx: StepContext, all: boolean) {

@@ -184,3 +184,35 @@ describe('leaving "Did you make it?" half-way', () => {
     expect(signup?.hoursReported).toBeUndefined();
   });
 });
+
+describe('a word with its own meaning while "Did you make it?" is live', () => {
+  it.each([
+    ['vote', /^Library hours\n/],
+    ['votar', /^Horario de la biblioteca\n/],
+    ['my sign-ups', /Food bank packing/],
+  ])('"%s" does what it says, and the question stays live', async (text, expected) => {
+    await aBallot(2);
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send(text === 'votar' ? 'hola' : 'hi');
+    const { shiftId } = await aShiftSignedUp(chat.address, 3 * HOUR);
+    await sent(chat.address, { kind: 'shift_checkin', ref: shiftId, sentAt: Date.now() - 2 * HOUR, until: Date.now() + 46 * HOUR }, 'Did you make it?');
+    expect(await chat.send({ text, at: new Date() })).toMatch(expected);
+  });
+});
+
+describe('asking for something else at "How many hours?"', () => {
+  it.each([
+    ['delete my data', /delete/i],
+    ['borrar mis datos', /borr/i],
+    ['I want to talk to a person', /person/i],
+  ])('"%s" is heard, not asked for hours again', async (text, expected) => {
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send(text === 'borrar mis datos' ? 'hola' : 'hi');
+    const { shiftId } = await aShiftSignedUp(chat.address, 3 * HOUR);
+    await sent(chat.address, { kind: 'shift_checkin', ref: shiftId, sentAt: Date.now() - 2 * HOUR, until: Date.now() + 46 * HOUR }, 'Did you make it?');
+    await chat.send({ text: text === 'borrar mis datos' ? 'sí' : 'yes', at: new Date() });
+    const answer = await chat.send({ text, at: new Date(Date.now() + 1000) });
+    expect(answer).toMatch(expected);
+    expect(answer).not.toMatch(/hours|horas/i);
+  });
+});
