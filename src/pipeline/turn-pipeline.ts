@@ -32,8 +32,13 @@ const RECEIPTS_KEPT = 20;
  * most of a conversation record, read and written back on every turn (docs/performance.md).
  */
 const RECEIPT_REPLIES_KEPT = 3;
-/** Notifications a conversation remembers answers for (the latest ones). */
-const MAX_FOLLOW_UPS = 5;
+/**
+ * Notifications a conversation remembers answers for (the latest ones; a person's hold is never
+ * the one let go). An active volunteer easily has five live at once (a reminder per coming shift,
+ * "Did you make it?", a call, a ballot): at five, the ballot sent first was forgotten, and "1 3"
+ * was taken for an unclear answer to "Did you make it?".
+ */
+const MAX_FOLLOW_UPS = 12;
 /** Commands one turn may chain (load → ask → run → ...); more means a dialog loops. */
 const MAX_COMMANDS_PER_TURN = 8;
 /** Tries when another service instance changed the conversation between our read and write. */
@@ -161,7 +166,7 @@ export class TurnPipeline {
           const others = (state.followUps ?? []).filter(
             (f) => f.until > options.at.getTime() && !(f.kind === options.followUp!.kind && f.ref === options.followUp!.ref),
           );
-          state.followUps = [...others, options.followUp].slice(-MAX_FOLLOW_UPS);
+          state.followUps = latestFollowUps([...others, options.followUp]);
         }
         const firstEntry = conversation?.transcriptLength ?? 0;
         const committed = await this.commit(conversation, {
@@ -472,4 +477,11 @@ function replyText(reply: Reply): string {
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
+}
+
+/** The latest MAX_FOLLOW_UPS follow-ups, in order; a person's hold stays whatever came after it. */
+function latestFollowUps(followUps: FollowUp[]): FollowUp[] {
+  let over = followUps.length - MAX_FOLLOW_UPS;
+  if (over <= 0) return followUps;
+  return followUps.filter((followUp) => followUp.kind === 'staff_conversation' || over-- <= 0);
 }

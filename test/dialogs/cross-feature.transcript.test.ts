@@ -216,3 +216,19 @@ describe('asking for something else at "How many hours?"', () => {
     expect(answer).not.toMatch(/hours|horas/i);
   });
 });
+
+describe('an active volunteer with many live questions', () => {
+  it('a ballot stays votable after three shift reminders, a volunteer call and a check-in came after it', async () => {
+    const ballotId = await aBallot(2);
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 5 * HOUR));
+    await chat.send('hi');
+    const at = Date.now() - 4 * HOUR;
+    await sent(chat.address, { kind: 'ballot', ref: ballotId, broadcastId: 'B-BALLM', sentAt: at, until: at + 48 * HOUR });
+    for (const [i, ref] of ['S-AAAA1', 'S-AAAA2', 'S-AAAA3'].entries()) {
+      await sent(chat.address, { kind: 'shift_reminder', ref, sentAt: at + (i + 1) * MINUTE, until: at + 72 * HOUR }, 'Reply 1 to confirm');
+    }
+    await sent(chat.address, { kind: 'volunteer_call', ref: 'V-DEM5R', broadcastId: 'B-CALLM', sentAt: at + 10 * MINUTE, until: at + 72 * HOUR });
+    await sent(chat.address, { kind: 'shift_checkin', ref: 'S-AAAA0', sentAt: at + 20 * MINUTE, until: at + 48 * HOUR }, 'Did you make it?');
+    expect(await chat.send({ text: '1 3', at: new Date() })).toMatch(/^You picked:\n1\. Sunday hours/);
+  });
+});
