@@ -6,7 +6,7 @@
 import { DEEP_LINKS, type ChannelCommand, type Choice, type InboundMessage, type Reply } from '../core/message.js';
 import type { MessageVars } from '../core/i18n.js';
 import type { Command, CommandResult, Effect } from './commands.js';
-import { cleanText, foldForMatch, isOneOf } from './text.js';
+import { cleanText, foldForMatch, isOneOf, loneNumber } from './text.js';
 import { CATEGORIES } from '../domain/vocabulary.js';
 import type { HandoffReason } from '../domain/records.js';
 import { FOLLOW_UP_KINDS, followUpsToRead } from './follow-up-kinds.js';
@@ -302,10 +302,14 @@ class Turn {
     return true;
   }
 
-  /** "yes" / "1" / "sí" or "no" / "2" to a volunteer call, or null. */
+  /**
+   * "yes" / "1" / "sí" or "no" / "2" to a volunteer call (and the other yes / no questions), or
+   * null. The number as phones and people write it too ("1.", "1️⃣", "uno", "dos"): those were
+   * read as nothing, and "dos" to "Reply 1 to confirm, 2 if you can't make it" got the menu.
+   */
   private callAnswerOf(input: StepInput): 'yes' | 'no' | null {
-    const text = input.text.trim();
-    return input.choice === 'yes' || text === '1' ? 'yes' : input.choice === 'no' || text === '2' ? 'no' : this.yesNoOf(input);
+    const number = loneNumber(input.text);
+    return input.choice === 'yes' || number === 1 ? 'yes' : input.choice === 'no' || number === 2 ? 'no' : this.yesNoOf(input);
   }
 
   /** A broadcast with nothing to answer yes or no to: a reply in words goes to a person. */

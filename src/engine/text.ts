@@ -63,3 +63,16 @@ export function shortListTitle(text: string, max: number): string {
     .trim();
   return shorten(plain || text, max);
 }
+
+/** One and two as words, the numbered Yes and No of a question by text. */
+const LONE_NUMBER_WORDS: Readonly<Record<string, number>> = { one: 1, two: 2, uno: 1, una: 1, dos: 2 };
+
+/**
+ * The number a whole message is, as phones and people write one ("1", "1.", "1️⃣", full-width
+ * "１", "uno", "dos"), or null.
+ */
+export function loneNumber(text: string): number | null {
+  const folded = foldForMatch(text);
+  if (/^\d{1,3}$/.test(folded)) return Number(folded);
+  return LONE_NUMBER_WORDS[folded] ?? null;
+}

@@ -232,3 +232,21 @@ describe('an active volunteer with many live questions', () => {
     expect(await chat.send({ text: '1 3', at: new Date() })).toMatch(/^You picked:\n1\. Sunday hours/);
   });
 });
+
+describe('a shift reminder answered the way phones and people write numbers', () => {
+  it.each([
+    ['1.', 'en', /^Thanks for confirming! See you at Food bank packing/],
+    ['1️⃣', 'en', /^Thanks for confirming! See you at Food bank packing/],
+    ['１', 'en', /^Thanks for confirming! See you at Food bank packing/],
+    ['uno', 'es', /^¡Gracias por confirmar! Nos vemos en Food bank packing/],
+    ['dos', 'es', /^Lamentamos que no puedas ir\. ¿Te quito de este turno/],
+  ])('"%s" (%s) answers it', async (text, locale, expected) => {
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send(locale === 'es' ? 'hola' : 'hi');
+    // A shift tomorrow.
+    const { shiftId } = await aShiftSignedUp(chat.address, -27 * HOUR);
+    await sent(chat.address, { kind: 'shift_reminder', ref: shiftId, sentAt: Date.now() - HOUR, until: Date.now() + 27 * HOUR }, 'Reply 1 to confirm');
+    const answer = await chat.send({ text, at: new Date() });
+    expect(answer).toMatch(expected);
+  });
+});
