@@ -329,6 +329,9 @@ class Turn {
     // Only the first message since the broadcast answers it: two days later, "how do I
     // volunteer?" is a question for the bot, not for whoever sent the broadcast.
     if (followUp.sentAt < this.heardBefore) return false;
+    // A reference names what the bot shows ("denunciar I-4F2K9", "apoyo I-4F2K9", "R-7K3QX?"):
+    // read as words of no meaning, it went to a person as a reply to the broadcast.
+    if (nlu.entities.reference) return false;
     const text = input.text.trim();
     const question = this.isQuestion(text);
     const meaningless = nlu.intent === 'none' && text.split(/\s+/).length >= 2;

@@ -250,3 +250,34 @@ describe('a shift reminder answered the way phones and people write numbers', ()
     expect(answer).toMatch(expected);
   });
 });
+
+describe('an idea named by its reference while a ballot is live', () => {
+  it.each([
+    ['report I-ABC23', /Why/i],
+    ['support I-ABC23', /I-ABC23/],
+    ['denunciar I-ABC23', /¿Por qué/],
+    ['apoyo I-ABC23', /I-ABC23/],
+    ['I-ABC23', /I-ABC23/],
+  ])('"%s" goes to the idea, not to a person as a reply to the ballot', async (text, expected) => {
+    const ballotId = await aBallot(2);
+    if (!(await service().store.ideas.get('I-ABC23'))) {
+      await service().store.ideas.insert({
+        _id: 'I-ABC23',
+        title: 'Benches at the bus stops',
+        details: 'More benches.',
+        authorAddress: 'sms:+12179990001',
+        channel: 'sms',
+        status: 'new',
+        kind: 'idea',
+        createdAt: new Date(Date.now() - HOUR),
+        supporters: 0,
+      });
+    }
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send(/^(denunciar|apoyo)/.test(text) ? 'hola' : 'hi');
+    await sent(chat.address, { kind: 'ballot', ref: ballotId, broadcastId: 'B-BALLR', sentAt: Date.now() - HOUR, until: Date.now() + 47 * HOUR });
+    const answer = await chat.send({ text, at: new Date() });
+    expect(answer).toMatch(expected);
+    expect(await service().store.handoffs.find({ field: 'address', equals: chat.address })).toEqual([]);
+  });
+});
