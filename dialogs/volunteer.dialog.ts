@@ -121,11 +121,13 @@ function mySignups(ctx: StepContext): SignupSummary[] {
 function signupLabel(ctx: StepContext, signup: SignupSummary): string {
   // A shift is told by its hours (a resident may hold two shifts of one role); a role by its start.
   const when = signup.endsAt ? ctx.formatRange(signup.startsAt, signup.endsAt) : ctx.formatDate(signup.startsAt);
+  // On SMS a shift by its day and start, without the year and the end: the whole range made a
+  // page of four 338 characters, three segments (a page is kept to two).
   return ctx.channel.buttons
     ? ctx.t(`volunteer.signup_item_${signup.status}`, { title: signup.title, date: when })
     : ctx.t(`volunteer.signup_item_${signup.status}`, {
         title: shortListTitle(signup.title, TITLE_AS_TEXT),
-        date: signup.endsAt ? when : ctx.formatDay(signup.startsAt),
+        date: signup.endsAt ? ctx.formatDayTime(signup.startsAt) : ctx.formatDay(signup.startsAt),
       });
 }
 

@@ -1084,6 +1084,7 @@ class Turn {
     const { env, state } = this;
     const dateFormat = dateFormatFor(state.locale, env.timeZone);
     const dayFormat = dateFormatFor(state.locale, env.timeZone, 'day');
+    const dayTimeFormat = dateFormatFor(state.locale, env.timeZone, 'dayTime');
     return {
       slots,
       locale: state.locale,
@@ -1095,6 +1096,7 @@ class Turn {
       formatDate: (iso) => dateFormat.format(new Date(iso)),
       formatRange: (startIso, endIso) => dateFormat.formatRange(new Date(startIso), new Date(endIso)),
       formatDay: (iso) => dayFormat.format(new Date(iso)),
+      formatDayTime: (iso) => dayTimeFormat.format(new Date(iso)),
       channel: this.channel,
       resident: this.resident,
     };
@@ -1160,12 +1162,17 @@ class Turn {
 // turn's CPU when made per step), so each locale and time zone gets one, made once.
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
 
-function dateFormatFor(locale: string, timeZone: string, style: 'medium' | 'day' = 'medium'): Intl.DateTimeFormat {
+function dateFormatFor(locale: string, timeZone: string, style: 'medium' | 'day' | 'dayTime' = 'medium'): Intl.DateTimeFormat {
   const key = `${locale}|${timeZone}|${style}`;
   let format = dateFormats.get(key);
   if (!format) {
     // The day alone: a list line on SMS keeps its characters for the title (details say the time).
-    const options: Intl.DateTimeFormatOptions = style === 'medium' ? { dateStyle: 'medium', timeStyle: 'short' } : { month: 'short', day: 'numeric' };
+    const options: Intl.DateTimeFormatOptions =
+      style === 'medium'
+        ? { dateStyle: 'medium', timeStyle: 'short' }
+        : style === 'day'
+          ? { month: 'short', day: 'numeric' }
+          : { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' };
     dateFormats.set(key, (format = new Intl.DateTimeFormat(locale, { timeZone, ...options })));
   }
   return format;

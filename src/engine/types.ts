@@ -177,6 +177,8 @@ export interface StepContext {
   formatRange(startIso: string, endIso: string): string;
   /** The day alone ("Dec 10", "10 dic"): for list lines that must stay short (SMS). */
   formatDay(iso: string): string;
+  /** The day and time, without the year ("Dec 10, 9:00 AM", "10 dic, 9:00"): a shift in a short list line (SMS). */
+  formatDayTime(iso: string): string;
   channel: ChannelFacts;
   resident: ResidentFacts;
 }

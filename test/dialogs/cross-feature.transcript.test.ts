@@ -281,3 +281,26 @@ describe('an idea named by its reference while a ballot is live', () => {
     expect(await service().store.handoffs.find({ field: 'address', equals: chat.address })).toEqual([]);
   });
 });
+
+describe('SMS pages of my sign-ups', () => {
+  it.each([
+    ['en', 'hi', 'my sign-ups'],
+    ['es', 'hola', 'mis inscripciones'],
+  ])('a page of four shifts (one waitlisted), %s, stays within two segments', async (_locale, hello, ask) => {
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - HOUR));
+    await chat.send(hello);
+    for (let i = 0; i < 5; i++) {
+      const { roleId, shiftId } = await aShiftSignedUp(chat.address, -(30 + 24 * i) * HOUR);
+      const role = (await service().store.roles.get(roleId))!;
+      await service().store.roles.replace({ ...role, title: `Riverside Park cleanup number ${i + 1} of the season` }, role._rev);
+      if (i === 1) {
+        const signup = (await service().store.signups.get(`${shiftId}|${chat.address}`))!;
+        await service().store.signups.replace({ ...signup, status: 'waitlisted' }, signup._rev);
+      }
+    }
+    const page = await chat.send({ text: ask, at: new Date() });
+    expect(page).toMatch(/1-4/);
+    const { segments, encoding } = smsSegments(foldToGsm7(page));
+    expect(segments, `${encoding}, ${foldToGsm7(page).length}: ${page}`).toBeLessThanOrEqual(2);
+  });
+});
