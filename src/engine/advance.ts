@@ -218,6 +218,9 @@ class Turn {
     if (ballots.length === 0) return ordered;
     if (picks.length === 1 && picks[0]! <= 2) {
       const newestBallot = Math.max(...ballots.map((ballot) => ballot.sentAt));
+      // Only the first reply since the ballot: it stays live for days after the vote, and a
+      // later "1" is the yes / no questions' again (as before the ballot came).
+      if (newestBallot < this.heardBefore) return ordered;
       const sentLater = (followUp: FollowUp): boolean =>
         followUp.sentAt > newestBallot && FOLLOW_UP_KINDS[followUp.kind].priority > FOLLOW_UP_KINDS.ballot.priority;
       return [...held, ...others.filter(sentLater), ...ballots, ...others.filter((followUp) => !sentLater(followUp))];

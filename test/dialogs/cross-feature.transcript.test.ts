@@ -117,6 +117,18 @@ describe('a bare number with a ballot and a yes / no question live', () => {
     expect(await chat.send({ text: 'yes', at: new Date(Date.now() + 2000) })).toContain('How many hours');
   });
 
+  it('once the resident has answered the ballot, a lone "1" is the older check-in\'s again', async () => {
+    const ballotId = await aBallot();
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send('hi');
+    const { shiftId } = await aShiftSignedUp(chat.address, 3 * HOUR);
+    await sent(chat.address, { kind: 'shift_checkin', ref: shiftId, sentAt: Date.now() - 2 * HOUR, until: Date.now() + 46 * HOUR }, 'Did you make it?');
+    await sent(chat.address, { kind: 'ballot', ref: ballotId, broadcastId: 'B-BALLZ', sentAt: Date.now() - HOUR, until: Date.now() + 47 * HOUR });
+    expect(await chat.send({ text: '3', at: new Date() })).toMatch(/^You picked:\n3\. Story time/);
+    expect(await chat.send({ text: 'yes', at: new Date(Date.now() + 1000) })).toMatch(/^Thank you! Your vote/);
+    expect(await chat.send({ text: '1', at: new Date(Date.now() + 2000) })).toContain('How many hours');
+  });
+
   it('"1" to a check-in sent after the ballot still answers the check-in', async () => {
     const ballotId = await aBallot();
     const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
