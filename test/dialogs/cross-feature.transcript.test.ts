@@ -316,3 +316,24 @@ describe('SMS pages of my sign-ups', () => {
     expect(segments, `${encoding}, ${foldToGsm7(page).length}: ${page}`).toBeLessThanOrEqual(2);
   });
 });
+
+describe('on Telegram', () => {
+  const TELEGRAM_LIKE = { buttons: true, maxButtons: 8, maxTextLength: 4096, media: true, location: true };
+  let chatId = 8_300_000;
+
+  it('the Yes button of an older "Did you make it?" answers it though a ballot came since; "dos" typed to the ballot votes', async () => {
+    const ballotId = await aBallot(2);
+    chatId += 1;
+    const chat = new TestConversation(service(), `telegram:${chatId}`, TELEGRAM_LIKE, new Date(Date.now() - 3 * HOUR));
+    await chat.send('hola');
+    const { shiftId } = await aShiftSignedUp(chat.address, 3 * HOUR);
+    await sent(chat.address, { kind: 'shift_checkin', ref: shiftId, sentAt: Date.now() - 2 * HOUR, until: Date.now() + 46 * HOUR }, '¿Llegaste?');
+    await sent(chat.address, { kind: 'ballot', ref: ballotId, broadcastId: 'B-BALLT', sentAt: Date.now() - HOUR, until: Date.now() + 47 * HOUR });
+    expect(await chat.send({ text: 'Sí', choice: 'yes', at: new Date() })).toContain('¿Cuántas horas');
+    expect(await chat.send({ text: 'tres horas', at: new Date(Date.now() + 1000) })).toMatch(/Gracias/);
+    expect(await service().store.signups.get(`${shiftId}|${chat.address}`)).toMatchObject({ attendance: 'attended', hoursReported: 3 });
+    const confirm = await chat.sendRaw({ text: 'dos', at: new Date(Date.now() + 2000) });
+    expect(confirm[0]?.text).toMatch(/^Elegiste:\n2\. Ayuda con tareas/);
+    expect(confirm[0]?.buttons?.map((b) => b.label)).toEqual(['Sí', 'No']);
+  });
+});
