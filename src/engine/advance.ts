@@ -383,7 +383,7 @@ class Turn {
    */
   private answerFixSurvey(survey: FollowUp, input: StepInput): boolean {
     const { nlu } = input;
-    const answer = this.questionAnswerOf(input, survey.ref);
+    const answer = this.questionAnswerOf(input, survey);
     if (!answer) return false;
     if (answer === 'unclear') {
       // "graffiti all over the library wall" after a question about a pothole is a new report;
@@ -407,7 +407,7 @@ class Turn {
    * such ("3 hours", "yes, about 2h") say yes and how long at once; a bare "2" is the numbered No.
    */
   private answerShiftCheckin(checkin: FollowUp, input: StepInput): boolean {
-    const answer = this.questionAnswerOf(input, checkin.ref);
+    const answer = this.questionAnswerOf(input, checkin);
     if (!answer) return false;
     const hours = answer !== 'no' && mentionsHours(input.text) ? parseHours(input.text) : null;
     const gave = hours !== null && hours >= HOURS_MIN && hours <= HOURS_MAX ? hours : null;
@@ -419,16 +419,17 @@ class Turn {
 
   /**
    * A reply to a yes / no question the city asked: the answer; 'unclear' for words that answer
-   * nothing, outside any flow (the question's dialog asks again); or null when the reply is
+   * nothing, outside any flow, when the city sent nothing since (the question's dialog asks
+   * again); or null when the reply is
    * clearly something else, answered as usual while the question stays live: another
    * reference, a navigation or language word, a request the NLU is fairly sure of, a place, and
    * over a flow anything but a clear yes or no (the rest is the flow's).
    */
-  private questionAnswerOf(input: StepInput, ref: string): 'yes' | 'no' | 'unclear' | null {
+  private questionAnswerOf(input: StepInput, question: FollowUp): 'yes' | 'no' | 'unclear' | null {
     const { nlu } = input;
     const text = input.text.trim();
     const reference = nlu.entities.reference;
-    if (reference && reference !== ref) return null;
+    if (reference && reference !== question.ref) return null;
     if ((['menu', 'back', 'exit'] as const).some((kind) => this.isNavigationWord(text, kind))) return null;
     if (this.env.i18n.locales.some((locale) => isOneOf(text, this.env.i18n.keywords(locale).languageNames))) return null;
     const answer = this.callAnswerOf(input);
@@ -436,7 +437,19 @@ class Turn {
     const inFlow = (this.state.flow !== null && this.state.flow.dialog !== MENU_DIALOG) || this.state.paused !== null;
     if (inFlow || !text || input.location) return null;
     if (nlu.intent !== 'none' && nlu.confidence >= SURVEY_OTHER_CONFIDENCE) return null;
+    // Words that answer nothing belong to the latest thing the city sent: a question about a
+    // ballot or broadcast sent after this one was taken for an unclear answer here ("did you make
+    // it?" again), and never reached the person who could answer it.
+    if (this.sentSince(question)) return null;
     return 'unclear';
+  }
+
+  /** Whether something the city sent after `question` is live too (a person's hold aside). */
+  private sentSince(question: FollowUp): boolean {
+    const now = this.state.lastActiveAt;
+    return (this.state.followUps ?? []).some(
+      (other) => other !== question && other.kind !== 'staff_conversation' && other.until >= now && other.sentAt > question.sentAt,
+    );
   }
 
   /**

@@ -337,3 +337,18 @@ describe('on Telegram', () => {
     expect(confirm[0]?.buttons?.map((b) => b.label)).toEqual(['Sí', 'No']);
   });
 });
+
+describe('a question about the latest broadcast while an older "Did you make it?" is live', () => {
+  it('reaches a person with the broadcast, not "did you make it?" again', async () => {
+    const ballotId = await aBallot(2);
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send('hi');
+    const { shiftId } = await aShiftSignedUp(chat.address, 3 * HOUR);
+    await sent(chat.address, { kind: 'shift_checkin', ref: shiftId, sentAt: Date.now() - 2 * HOUR, until: Date.now() + 46 * HOUR }, 'Did you make it?');
+    await sent(chat.address, { kind: 'ballot', ref: ballotId, broadcastId: 'B-BALLQ', sentAt: Date.now() - HOUR, until: Date.now() + 47 * HOUR });
+    const answer = await chat.send({ text: 'who decides which projects are on the list?', at: new Date() });
+    expect(answer).toContain("I've passed your message");
+    const [handoff] = await service().store.handoffs.find({ field: 'address', equals: chat.address });
+    expect(handoff).toMatchObject({ reason: 'broadcast_reply', about: 'B-BALLQ' });
+  });
+});
