@@ -407,9 +407,14 @@ class Turn {
    * such ("3 hours", "yes, about 2h") say yes and how long at once; a bare "2" is the numbered No.
    */
   private answerShiftCheckin(checkin: FollowUp, input: StepInput): boolean {
-    const answer = this.questionAnswerOf(input, checkin);
+    const named = mentionsHours(input.text) ? parseHours(input.text) : null;
+    let answer = this.questionAnswerOf(input, checkin);
+    // Hours named as such answer it outside a flow, whatever else the NLU reads in them: "tres
+    // horas" (find_volunteer, 0.71) listed the roles, "about 2 hours" (submit_idea) began an idea.
+    const inFlow = (this.state.flow !== null && this.state.flow.dialog !== MENU_DIALOG) || this.state.paused !== null;
+    if ((answer === null || answer === 'unclear') && named !== null && !inFlow && !input.nlu.entities.reference) answer = 'yes';
     if (!answer) return false;
-    const hours = answer !== 'no' && mentionsHours(input.text) ? parseHours(input.text) : null;
+    const hours = answer !== 'no' ? named : null;
     const gave = hours !== null && hours >= HOURS_MIN && hours <= HOURS_MAX ? hours : null;
     this.endQuestion(checkin, gave !== null ? 'yes' : answer);
     const attended = gave !== null ? 'yes' : answer !== 'unclear' ? answer : null;

@@ -352,3 +352,19 @@ describe('a question about the latest broadcast while an older "Did you make it?
     expect(handoff).toMatchObject({ reason: 'broadcast_reply', about: 'B-BALLQ' });
   });
 });
+
+describe('hours given straight away to "Did you make it?"', () => {
+  it.each([
+    ['3 hours', 'hi', /Thank you/],
+    ['tres horas', 'hola', /Gracias/],
+    ['2 horas y media', 'hola', /Gracias/],
+    ['about 2 hours', 'hi', /Thank you/],
+  ])('"%s" says yes and how long', async (text, hello, expected) => {
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send(hello);
+    const { shiftId } = await aShiftSignedUp(chat.address, 3 * HOUR);
+    await sent(chat.address, { kind: 'shift_checkin', ref: shiftId, sentAt: Date.now() - 2 * HOUR, until: Date.now() + 46 * HOUR }, 'Did you make it?');
+    expect(await chat.send({ text, at: new Date() })).toMatch(expected);
+    expect(await service().store.signups.get(`${shiftId}|${chat.address}`)).toMatchObject({ attendance: 'attended' });
+  });
+});
