@@ -33,6 +33,8 @@ export interface KeywordList {
   attendanceYes?: string[];
   /** "can't make it", "no puedo": answers to a shift reminder besides "2" and "no". */
   attendanceNo?: string[];
+  /** Courtesy around an answer ("sorry, I can't make it", "lo siento, no puedo ir"). */
+  courtesy?: string[];
 }
 
 /** One language's catalog. */

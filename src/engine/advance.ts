@@ -500,8 +500,7 @@ class Turn {
     const text = input.text.trim();
     if (input.nlu.entities.reference) return false;
     if ((['menu', 'back', 'exit'] as const).some((kind) => this.isNavigationWord(text, kind))) return false;
-    const keywords = this.env.i18n.keywords(this.state.locale);
-    const answer = (isOneOf(text, keywords.attendanceYes ?? []) && 'yes') || (isOneOf(text, keywords.attendanceNo ?? []) && 'no') || this.callAnswerOf(input);
+    const answer = this.attendanceAnswerOf(text) || this.callAnswerOf(input);
     if (!answer) return false;
     this.state.followUps = (this.state.followUps ?? []).filter((f) => f !== reminder);
     this.state.flow = null;
@@ -509,6 +508,30 @@ class Turn {
     this.trace.intent = `shift_reminder_${answer}`;
     this.startDialog('shift-reminder', { shiftId: reminder.ref, answer });
     return true;
+  }
+
+  /**
+   * "I'll be there" / "can't make it" to a shift reminder, whole or as one part of the message
+   * with courtesy around it ("sorry, I can't make it", "lo siento, no puedo ir"): those were
+   * read as nothing ("Sorry, I didn't get that" and the menu) or listed the sign-ups.
+   */
+  private attendanceAnswerOf(text: string): 'yes' | 'no' | null {
+    const keywords = this.env.i18n.keywords(this.state.locale);
+    const courtesy = (keywords.courtesy ?? []).map((word) => foldForMatch(word)).sort((a, b) => b.length - a.length);
+    const parts = [text, ...text.split(/[,.;:!?¡¿]+/)].map((part) => {
+      let folded = foldForMatch(part);
+      for (let stripped = true; stripped;) {
+        const lead = courtesy.find((word) => folded.startsWith(`${word} `));
+        stripped = lead !== undefined;
+        if (lead) folded = folded.slice(lead.length + 1);
+      }
+      return folded;
+    });
+    for (const part of parts) {
+      if (isOneOf(part, keywords.attendanceYes ?? [])) return 'yes';
+      if (isOneOf(part, keywords.attendanceNo ?? [])) return 'no';
+    }
+    return null;
   }
 
   /** A channel command: the same meanings as the keywords, plus deep links on start. */

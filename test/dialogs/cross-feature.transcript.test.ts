@@ -368,3 +368,20 @@ describe('hours given straight away to "Did you make it?"', () => {
     expect(await service().store.signups.get(`${shiftId}|${chat.address}`)).toMatchObject({ attendance: 'attended' });
   });
 });
+
+describe('a shift reminder answered in a sentence', () => {
+  it.each([
+    ["sorry, I can't make it", 'hi', /^Sorry you can't make it/],
+    ["can't make it, sorry", 'hi', /^Sorry you can't make it/],
+    ['lo siento, no puedo ir', 'hola', /^Lamentamos que no puedas ir/],
+    ['no puedo ir mañana', 'hola', /^Lamentamos que no puedas ir/],
+    ["yes, I'll be there!", 'hi', /^Thanks for confirming/],
+    ['sí, ahí estaré', 'hola', /^¡Gracias por confirmar/],
+  ])('"%s"', async (text, hello, expected) => {
+    const chat = new TestConversation(service(), smsAddress(), undefined, new Date(Date.now() - 3 * HOUR));
+    await chat.send(hello);
+    const { shiftId } = await aShiftSignedUp(chat.address, -27 * HOUR);
+    await sent(chat.address, { kind: 'shift_reminder', ref: shiftId, sentAt: Date.now() - HOUR, until: Date.now() + 27 * HOUR }, 'Reply 1 to confirm');
+    expect(await chat.send({ text, at: new Date() })).toMatch(expected);
+  });
+});
