@@ -200,6 +200,12 @@ export async function sendBallot(
 /**
  * Publishes a closed ballot's result: the tally is frozen on the ballot and one broadcast tells
  * every voter once, in their language. Publishing again changes nothing (409).
+ *
+ * Exactly once, also when two coordinators press Publish together: the freeze draws the result
+ * broadcast's id and stores it with the tally in one revision-checked write, and the broadcast is
+ * created with that id, so of two publishes the one that finds the id taken is refused. A publish
+ * that froze the result but stopped before its broadcast (a crash, a store error) is completed by
+ * the next with the result it froze: otherwise its voters would never be told.
  */
 export async function publishResults(
   setup: BallotSetup,
@@ -211,28 +217,46 @@ export async function publishResults(
   const current = await store.ballots.get(id);
   if (!current) throw new StaffError(404, `No ballot ${id}`);
   if (current.status !== 'closed') throw new StaffError(409, `Ballot ${id} is ${current.status}: close it before publishing its result`);
-  if (current.resultsBroadcastId) throw new StaffError(409, `Ballot ${id}'s result is already published`);
-  // A publish that froze the result but stopped before its broadcast (a crash, a store error)
-  // is completed with the result it froze: otherwise its voters would never be told.
+  const published = () => new StaffError(409, `Ballot ${id}'s result is already published`);
+  if (current.resultsBroadcastId && (await store.broadcasts.get(current.resultsBroadcastId))) throw published();
   const retry = current.results !== undefined;
   let frozen = current;
   if (!current.results) {
     const votes = (await store.ballotVotes.find({ field: 'ballotId', equals: id }, { order: 'asc' })).filter((vote) => picksFit(current, vote.picks));
     const tally = tallyVotes(current, votes);
     frozen = await change(store, id, (latest) => {
-      if (latest.results) throw new StaffError(409, `Ballot ${id}'s result is already published`);
-      return { ...latest, results: { ...tally, at: now, by: actor.username }, updatedAt: now };
+      if (latest.results) throw published();
+      return { ...latest, results: { ...tally, at: now, by: actor.username }, resultsBroadcastId: newReference('B'), updatedAt: now };
     });
   }
   const messages = Object.fromEntries(setup.i18n.locales.map((locale) => [locale, resultMessage(setup, frozen, locale)]));
-  const { broadcast, plan } = await createBroadcast(setup, { messages, audience: { ballotId: id } }, actor, now);
-  const ballot = await change(store, id, (latest) => ({ ...latest, resultsBroadcastId: broadcast._id, updatedAt: now }));
-  await recordAudit(
-    store,
-    { actor: actor.username, action: 'ballot.publish', target: id, details: { voters: frozen.results?.voters ?? 0, broadcastId: broadcast._id, retry } },
-    now,
-  );
-  return { ballot, broadcast, plan };
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    // A result frozen before the id was stored with it gets one now (one id, whoever writes first).
+    if (!frozen.resultsBroadcastId)
+      frozen = await change(store, id, (latest) => ({ ...latest, resultsBroadcastId: latest.resultsBroadcastId ?? newReference('B'), updatedAt: now }));
+    const broadcastId = frozen.resultsBroadcastId!;
+    try {
+      const { broadcast, plan } = await createBroadcast(setup, { messages, audience: { ballotId: id }, id: broadcastId }, actor, now);
+      await recordAudit(
+        store,
+        { actor: actor.username, action: 'ballot.publish', target: id, details: { voters: frozen.results?.voters ?? 0, broadcastId: broadcast._id, retry } },
+        now,
+      );
+      return { ballot: frozen, broadcast, plan };
+    } catch (error) {
+      if (!(error instanceof StaffError) || error.status !== 409) throw error;
+      // Taken: by another publish of this ballot (it tells the voters), or, rarely, by an
+      // unrelated broadcast that drew the same reference (draw another).
+      const taken = await store.broadcasts.get(broadcastId);
+      if (!taken || taken.audience.ballotId === id) throw published();
+      frozen = await change(store, id, (latest) => ({
+        ...latest,
+        resultsBroadcastId: latest.resultsBroadcastId === broadcastId ? newReference('B') : latest.resultsBroadcastId,
+        updatedAt: now,
+      }));
+    }
+  }
+  throw new StaffError(409, `Ballot ${id} is being changed by someone else: try again`);
 }
 
 /** The ballot as a broadcast in one language: the same lines "vote" shows. */

@@ -152,6 +152,11 @@ export interface BroadcastInput {
   answerWindowHours?: number;
   /** The ballot the message carries (issue 21): a reply of numbers votes in it. It must be open. */
   ballotId?: string;
+  /**
+   * The broadcast's id, drawn by the caller and stored before (a ballot's result broadcast): a
+   * second creation with it is refused (409), so two callers racing make one broadcast.
+   */
+  id?: string;
 }
 
 /** What creating a broadcast needs from the service (a `Service` has all of it). */
@@ -231,6 +236,11 @@ export async function createBroadcast(
     updatedAt: now,
   };
   let broadcast: BroadcastRecord | null = null;
+  if (input.id !== undefined) {
+    const candidate = { ...draft, _id: input.id };
+    if (!(await store.broadcasts.insert(candidate))) throw new StaffError(409, `Broadcast ${input.id} exists already`);
+    broadcast = { ...candidate, _rev: 1 };
+  }
   // Five random characters: a clash is rare, and a second draw settles it.
   for (let attempt = 0; attempt < 5 && !broadcast; attempt++) {
     const candidate = { ...draft, _id: newReference('B') };

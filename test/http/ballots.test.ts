@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { castVote } from '../../src/pipeline/ballot-votes.js';
 import { createStaffUser } from '../../src/staff/staff-accounts.js';
 import { listAudit } from '../../src/staff/audit-log.js';
+import { publishResults } from '../../src/staff/ballot-desk.js';
+import { StaffError } from '../../src/staff/staff-deps.js';
 import { startTestApp, postJson, type RunningApp } from '../support/http.js';
 
 const ADMIN_TOKEN = 'ballots-test-admin-token-0123';
@@ -209,6 +211,50 @@ describe('the ballots API', () => {
 
     const actions = (await listAudit(store, { limit: 50 })).filter((entry) => entry.target === id).map((entry) => entry.action);
     expect(actions).toEqual(expect.arrayContaining(['ballot.create', 'ballot.update', 'ballot.open', 'ballot.close', 'ballot.publish']));
+  });
+
+  it('tells the voters once when two coordinators press Publish together (the second finds the first publishing)', async () => {
+    const api = `${app.url}/admin/api/ballots`;
+    const store = app.service.store;
+    const created = await postJson(api, aBallot(), auth);
+    const id = created.body.ballot._id as string;
+    await postJson(`${api}/${id}/open`, {}, auth);
+    await castVote(store, { ref: id, picks: [1] }, { address: 'sms:+15550003001', channel: 'sms', locale: 'en', now: new Date() });
+    await postJson(`${api}/${id}/close`, {}, auth);
+    // The first publish has frozen the result and is planning its broadcast (thousands of voters
+    // take a while) when the second arrives: it must not make a second broadcast.
+    let second: Promise<unknown> | undefined;
+    const deliveries = new Proxy(store.deliveries, {
+      get(target, name) {
+        // Counting the planned deliveries: the broadcast is stored and planned, not yet finished.
+        if (name === 'count')
+          return async (query: Parameters<typeof target.count>[0]) => {
+            second ??= publishResults(app.service, id, { username: 'dana', role: 'coordinator' }).then(
+              (result) => result,
+              (error: unknown) => error,
+            );
+            await second;
+            return target.count(query);
+          };
+        const value = Reflect.get(target, name) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const slowStore = new Proxy(store, { get: (target, name) => (name === 'deliveries' ? deliveries : Reflect.get(target, name)) });
+    const first = await publishResults(
+      { ...app.service, store: slowStore, config: app.service.config, messenger: app.service.messenger, i18n: app.service.i18n },
+      id,
+      {
+        username: 'cory',
+        role: 'coordinator',
+      },
+    );
+    const other = await second;
+    expect(other).toBeInstanceOf(StaffError);
+    expect((other as StaffError).status).toBe(409);
+    expect((await store.ballots.get(id))!.resultsBroadcastId).toBe(first.broadcast._id);
+    const toVoters = (await store.broadcasts.find({ field: 'kind', equals: 'broadcast' }, { limit: 1000 })).filter((b) => b.audience.ballotId === id);
+    expect(toVoters.map((b) => b._id)).toEqual([first.broadcast._id]);
   });
 });
 
