@@ -64,6 +64,7 @@ export async function mergeIdeas(
   let merged: IdeaRecord | null = null;
   let already = false;
   let scheduled = false;
+  let termsBefore: string[] | undefined;
   for (let attempt = 0; attempt < WRITE_ATTEMPTS && !merged; attempt++) {
     const current = await store.ideas.get(mergedId);
     if (!current) throw new StaffError(404, `No idea ${mergedRef}`);
@@ -78,16 +79,52 @@ export async function mergeIdeas(
       throw new StaffError(409, `${into[0]!._id} was merged into ${current._id}: merge ${kept._id} into ${current._id} instead, so that they stay together`);
     if (!scheduled) scheduled = await scheduleJob(store, job, now);
     // Offered to nobody as a similar idea any more: its terms leave the index.
-    const { similarTerms: _terms, ...rest } = current;
+    const { similarTerms, ...rest } = current;
     const next: IdeaRecord = { ...rest, mergedInto: keepId };
-    if (await store.ideas.replace(next, current._rev)) merged = { ...next, _rev: current._rev + 1 };
+    if (await store.ideas.replace(next, current._rev)) {
+      merged = { ...next, _rev: current._rev + 1 };
+      termsBefore = similarTerms;
+    }
   }
   if (!merged) throw new Error('Idea kept changing while it was merged');
+  if (!already) {
+    // The checks above read the other ideas before the write, so a merge made meanwhile by someone
+    // else (B into A while this is A into B, C into this one, this kept one into another) passed
+    // them. Looked at again now that this merge is written: of two such merges at least one sees
+    // the other, and gives way (undone, 409), so no cycle hides both ideas from residents and no
+    // chain strands supporters on a merged idea.
+    const [keptNow, into] = await Promise.all([store.ideas.get(keepId), store.ideas.find({ field: 'mergedInto', equals: mergedId }, { limit: 1 })]);
+    const conflict = !keptNow
+      ? `${keepId} is gone`
+      : keptNow.mergedInto
+        ? `${keepId} was merged into ${keptNow.mergedInto} meanwhile: merge into ${keptNow.mergedInto} instead`
+        : into[0]
+          ? `${into[0]._id} was merged into ${mergedId} meanwhile: merge ${keepId} into ${mergedId} instead, so that they stay together`
+          : null;
+    if (conflict) {
+      await undoMerge(store, mergedId, keepId, termsBefore);
+      throw new StaffError(409, conflict);
+    }
+  }
   // A retry: pending again if it ran already (it tells nobody twice: one notice job per resident, once).
   if (already) await scheduleJob(store, job, now);
   deps.jobs.kick();
   await recordAudit(store, { actor: actor.username, action: 'idea.merge', target: merged._id, details: { into: kept._id, retry: already } }, now);
   return { kept, merged, already };
+}
+
+/**
+ * Takes back a merge that gave way to another made at the same time: the merged idea is listed
+ * again, with its similar-ideas terms (its job then finds it not merged and does nothing).
+ */
+async function undoMerge(store: Pick<Collections, 'ideas'>, mergedId: string, keepId: string, terms: string[] | undefined): Promise<void> {
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    const current = await store.ideas.get(mergedId);
+    if (!current || current.mergedInto !== keepId) return;
+    const { mergedInto: _into, ...rest } = current;
+    if (await store.ideas.replace({ ...rest, ...(terms ? { similarTerms: terms } : {}) }, current._rev)) return;
+  }
+  throw new Error('Idea kept changing while its merge was undone');
 }
 
 /** Who a resident was to the merged idea, for the words they get. */

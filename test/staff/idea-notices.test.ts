@@ -187,6 +187,65 @@ describe('support thresholds', () => {
   }, 60_000);
 });
 
+describe('merges at once', () => {
+  /**
+   * Runs `first` with a store whose first write of an idea waits for `second` to finish: the
+   * second merge reads the ideas before the first wrote, as two coordinators clicking together.
+   */
+  async function interleaved(first: (deps: Service['staff']) => Promise<unknown>, second: () => Promise<unknown>): Promise<unknown[]> {
+    const store = service().store;
+    let other: Promise<unknown> | undefined;
+    const ideas = new Proxy(store.ideas, {
+      get(target, name) {
+        if (name === 'replace')
+          return async (...args: Parameters<typeof target.replace>) => {
+            other ??= second().then(
+              (result) => result,
+              (error: unknown) => error,
+            );
+            await other;
+            return target.replace(...args);
+          };
+        const value = Reflect.get(target, name) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const slowStore = new Proxy(store, { get: (target, name) => (name === 'ideas' ? ideas : Reflect.get(target, name)) });
+    const outcome = await first({ ...service().staff, store: slowStore }).then(
+      (result) => result,
+      (error: unknown) => error,
+    );
+    return [outcome, await other];
+  }
+
+  it('A into B and B into A together never leave both merged into each other (both gone for residents)', async () => {
+    const [a, b] = await residents(2);
+    const one = await idea('Benches along the river path', a!);
+    const two = await idea('More benches by the river', b!);
+    const outcomes = await interleaved(
+      (deps) => mergeIdeas(deps, two, one, STAFF, NOW),
+      () => mergeIdeas(service().staff, one, two, STAFF, NOW),
+    );
+    const [first, second] = await Promise.all([service().store.ideas.get(one), service().store.ideas.get(two)]);
+    expect([first!.mergedInto, second!.mergedInto].filter(Boolean).length, JSON.stringify(outcomes)).toBeLessThanOrEqual(1);
+    for (const outcome of outcomes) if (outcome instanceof Error) expect(outcome).toMatchObject({ status: 409 });
+  });
+
+  it("C into A while A goes into B makes no chain (C's supporters would stay behind on a merged idea)", async () => {
+    const [a, b, c] = await residents(3);
+    const ideaA = await idea('Crosswalk at 5th and Main', a!);
+    const ideaB = await idea('Safer crossing on Main Street', b!);
+    const ideaC = await idea('Zebra crossing 5th/Main', c!);
+    const outcomes = await interleaved(
+      (deps) => mergeIdeas(deps, ideaB, ideaA, STAFF, NOW),
+      () => mergeIdeas(service().staff, ideaA, ideaC, STAFF, NOW),
+    );
+    const [storedA, storedC] = await Promise.all([service().store.ideas.get(ideaA), service().store.ideas.get(ideaC)]);
+    expect(Boolean(storedA!.mergedInto && storedC!.mergedInto === ideaA), JSON.stringify(outcomes)).toBe(false);
+    for (const outcome of outcomes) if (outcome instanceof Error) expect(outcome).toMatchObject({ status: 409 });
+  });
+});
+
 describe('erasure and merged ideas', () => {
   it("the author deleting their data takes their idea's words out of its notices, and the notices not yet sent are not sent", async () => {
     // Reached while the worker is away: the notice is written, nobody told yet.
