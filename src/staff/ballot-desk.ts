@@ -357,6 +357,9 @@ function checkInput(
   if (input.rule === 'budget') {
     if (!(Number.isInteger(input.budget) && (input.budget ?? 0) > 0)) throw invalid('budget: a whole number above 0 for a budget ballot');
     if (input.maxPicks !== undefined) throw invalid('maxPicks: only for a pick_up_to ballot');
+    // Listed to every voter, and no pick with it could fit: a typo in its cost or in the budget.
+    const dearer = projects.findIndex((project) => project.cost > input.budget!);
+    if (dearer >= 0) throw invalid(`projects.${dearer}.cost: more than the whole budget, so no voter could pick it`);
     return { ...base, budget: input.budget! };
   }
   if (!(Number.isInteger(input.maxPicks) && (input.maxPicks ?? 0) >= 1 && (input.maxPicks ?? 0) <= projects.length)) {

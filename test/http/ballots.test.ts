@@ -103,6 +103,9 @@ describe('the ballots API', () => {
         },
         'projects',
       ],
+      // A project dearer than the whole budget (a typo in a cost or the budget): listed to every
+      // voter, and nobody could ever pick it.
+      [{ budget: 280_000 }, 'projects.1.cost'],
     ];
     for (const [change, field] of cases) {
       const response = await postJson(api, aBallot(change), auth);
