@@ -84,6 +84,11 @@ export async function respondToIdea(deps: StaffDeps, ref: string, response: Idea
   for (let attempt = 0; attempt < 5 && !idea; attempt++) {
     const current = await store.ideas.get(ref.toUpperCase());
     if (!current) throw new StaffError(404, `No idea ${ref}`);
+    // Residents cannot see it, and the answer's notice would send its title (hidden for someone's
+    // number, an insult...) to its author and every supporter again.
+    if (current.moderation?.state === 'hidden')
+      throw new StaffError(409, `${current._id} is hidden: residents are not told about it. Restore it first to answer it`);
+    if (current.mergedInto) throw new StaffError(409, `${current._id} was merged into ${current.mergedInto}: answer ${current.mergedInto} instead`);
     const next: IdeaRecord = { ...current, status: response.status, response: { ...(note ? { note } : {}), by: actor.username, at: now } };
     if (await store.ideas.replace(next, current._rev)) idea = { ...next, _rev: current._rev + 1 };
   }

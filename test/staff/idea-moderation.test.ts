@@ -13,6 +13,7 @@ import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.j
 import { smsAddress, TestConversation, WEB_LIKE } from '../support/harness.js';
 import { newReference } from '../../src/domain/reference.js';
 import { reportIdea } from '../../src/pipeline/idea-reports.js';
+import { ideaNoticeBroadcastId } from '../../src/pipeline/idea-support.js';
 
 const ADMIN_TOKEN = 'idea-moderation-test-admin-token';
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -157,6 +158,30 @@ describe('the moderation queue and hide / restore', () => {
     expect(await supporter.send(`support ${ref}`)).toBe(`Idea ${ref} is not available any more.`);
     const audits = (await app.service.store.audit.find({ field: 'actor', equals: 'admin-token' }, { limit: 500 })).filter((entry) => entry.target === ref);
     expect(audits.map((entry) => entry.action).sort()).toEqual(['idea.hide', 'idea.restore']);
+  });
+
+  it("a hidden or merged idea is not answered: its title (hidden for someone's number, say) would go out again to its author and supporters", async () => {
+    const author = await resident(false, 'sms');
+    const ref = await anIdea(author.address, 'Fence at 12 Elm St, call Jo at 217 555 0142');
+    const supporter = await resident(false, 'sms');
+    await supportAs(supporter, ref);
+    const kept = await anIdea((await resident(false, 'sms')).address, 'Fix fences in Elm Park');
+    const merged = await anIdea((await resident(false, 'sms')).address, 'Elm Park fences are broken');
+    expect((await postJson(api(`/ideas/${merged}/merge`), { into: kept }, auth)).status).toBe(200);
+    expect((await postJson(api(`/ideas/${ref}/moderation`), { action: 'hide', note: 'Personal information' }, auth)).status).toBe(200);
+
+    const hiddenAnswer = await postJson(api(`/ideas/${ref}/response`), { status: 'not_planned', note: 'Hidden: personal information' }, auth);
+    expect(hiddenAnswer.status).toBe(409);
+    expect(JSON.stringify(hiddenAnswer.body)).toContain('hidden');
+    const mergedAnswer = await postJson(api(`/ideas/${merged}/response`), { status: 'accepted' }, auth);
+    expect(mergedAnswer.status).toBe(409);
+    expect(JSON.stringify(mergedAnswer.body)).toContain(kept);
+    for (const [idea, status] of [
+      [ref, 'not_planned'],
+      [merged, 'accepted'],
+    ] as const)
+      expect(await app.service.store.broadcasts.get(ideaNoticeBroadcastId({ event: 'answered', ideaId: idea, status }))).toBeNull();
+    expect(await app.service.store.ideas.get(ref)).toMatchObject({ status: 'new' });
   });
 
   it('answers 404 for an unknown idea and 400 for a bad reference', async () => {

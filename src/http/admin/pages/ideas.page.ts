@@ -63,8 +63,9 @@ export function ideaPages(service: Service): Router {
       // The fragment is a checked reference, and so is the broadcast id; `queued` says whether this status was told before.
       res.redirect(303, `/admin/ideas?done=answered&notice=${result.broadcastId}&queued=${result.queued ? 1 : 0}#${result.idea._id}`);
     } catch (error) {
-      if (!(error instanceof StaffError) || error.status !== 400) throw error;
-      return show(req, res, { status: 400, failed: { ref, errors: [error.message], form } });
+      // A hidden or merged idea (409) is shown with why, next to its form, like a bad answer.
+      if (!(error instanceof StaffError) || error.status === 404) throw error;
+      return show(req, res, { status: error.status, failed: { ref, errors: [error.message], form } });
     }
   });
 
