@@ -216,6 +216,43 @@ describe('the ballots API', () => {
     expect(actions).toEqual(expect.arrayContaining(['ballot.create', 'ballot.update', 'ballot.open', 'ballot.close', 'ballot.publish']));
   });
 
+  it('sends an open ballot to one audience once at a time: a second click while the first is going out is refused, not a second text to every resident', async () => {
+    const api = `${app.url}/admin/api/ballots`;
+    const created = await postJson(api, aBallot(), auth);
+    const id = created.body.ballot._id as string;
+    await postJson(`${api}/${id}/open`, {}, auth);
+    // Residents who opted in, on SMS and Telegram (the worker is not running: the broadcasts stay scheduled).
+    for (const address of ['sms:+15550004001', 'telegram:4004001'])
+      await app.service.store.residents.insert({
+        _id: address,
+        address,
+        channel: address.startsWith('sms') ? 'sms' : 'telegram',
+        locale: 'en',
+        optedOut: false,
+        volunteerCalls: true,
+        interests: [],
+        createdAt: new Date(),
+        lastSeenAt: new Date(),
+      });
+    const first = await postJson(`${api}/${id}/send`, { audience: {} }, auth);
+    expect(first.status).toBe(201);
+    // Again while it is still scheduled or sending: one text per resident, not two.
+    const again = await postJson(`${api}/${id}/send`, { audience: {} }, auth);
+    expect(again.status, JSON.stringify(again.body)).toBe(409);
+    expect(JSON.stringify(again.body)).toContain(first.body.broadcast._id);
+    // The same press on the page, and two presses at once.
+    expect((await postForm(`/admin/ballots/${id}/send`, {})).status).toBe(409);
+    const other = { audience: { channels: ['telegram'] } };
+    const both = await Promise.all([postJson(`${api}/${id}/send`, other, auth), postJson(`${api}/${id}/send`, other, auth)]);
+    expect(both.map((response) => response.status).sort()).toEqual([201, 409]);
+    // Once the first is over (done, or cancelled), sending again is a reminder, and goes out.
+    const cancelled = await postJson(`${app.url}/admin/api/broadcasts/${first.body.broadcast._id}/cancel`, {}, auth);
+    expect(cancelled.status).toBe(200);
+    const reminder = await postJson(`${api}/${id}/send`, { audience: {} }, auth);
+    expect(reminder.status, JSON.stringify(reminder.body)).toBe(201);
+    expect(reminder.body.broadcast._id).not.toBe(first.body.broadcast._id);
+  });
+
   it('tells the voters once when two coordinators press Publish together (the second finds the first publishing)', async () => {
     const api = `${app.url}/admin/api/ballots`;
     const store = app.service.store;
