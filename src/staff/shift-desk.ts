@@ -110,6 +110,8 @@ export async function updateShift(deps: StaffDeps, shiftId: string, changes: Shi
       now,
     );
     if (next.capacity > current.capacity) await promoteShiftWaitlist(deps, next, now);
+    const retimed = current.startsAt.getTime() !== next.startsAt.getTime() || current.endsAt.getTime() !== next.endsAt.getTime();
+    if (retimed) await forgetConfirmations(store, next._id, now);
     if (movedFor(current, next) && next.endsAt > now) await tellMoved(deps, next, now);
     return shiftDetail(deps, current._id);
   }
@@ -156,6 +158,24 @@ export async function cancelShift(deps: Pick<StaffDeps, 'store' | 'jobs'>, shift
   await recordAudit(store, { actor: actor.username, action: 'shift.cancel', target: shift._id, details: { roleId: shift.roleId, told } }, now);
   deps.jobs.kick();
   return shiftDetail(deps, shift._id);
+}
+
+/**
+ * Forgets, on a shift given another time, what its volunteers answered about the old one: "I'll
+ * be there" (`attendanceConfirmedAt`) and having been reminded (`remindedAt`). Otherwise the new
+ * time's reminder thanked them for confirming a time they never confirmed and asked nothing, the
+ * check-in list showed them confirmed, and the release deadline counted a reminder of the old
+ * time. Each sign-up revision-checked; one withdrawn meanwhile is left as it is.
+ */
+async function forgetConfirmations(store: Pick<Collections, 'signups'>, shiftId: string, now: Date): Promise<void> {
+  for (const signup of await shiftSignups(store, shiftId)) {
+    for (let attempt = 0, current: SignupRecord | null = signup; attempt < 5 && current; attempt++) {
+      if (current.status === 'cancelled' || (current.attendanceConfirmedAt === undefined && current.remindedAt === undefined)) break;
+      const { attendanceConfirmedAt: _confirmed, remindedAt: _reminded, ...rest } = current;
+      if (await store.signups.replace({ ...rest, updatedAt: now }, current._rev)) break;
+      current = await store.signups.get(current._id);
+    }
+  }
 }
 
 /** Whether a change moves a shift for its volunteers: another start, end or place. */

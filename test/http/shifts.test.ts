@@ -217,6 +217,35 @@ describe('shifts on a role', () => {
   });
 });
 
+describe('a shift moved after its reminders', () => {
+  it("asks again whoever confirmed the old time: 'I'll be there' on Saturday is not a yes to Sunday, nor is a reminder of Saturday one of Sunday", async () => {
+    const roleId = await role('Tree planting');
+    const start = new Date(Date.now() + 5 * 24 * HOUR);
+    const id = await shift(roleId, start, 4);
+    const remindedAt = new Date(Date.now() - HOUR);
+    const confirmed = await volunteer(roleId, id, { name: 'Ana', extra: { attendanceConfirmedAt: remindedAt, remindedAt } });
+    const reminded = await volunteer(roleId, id, { name: 'Ben', extra: { remindedAt } });
+
+    // Only the place changes: the time they confirmed is still the shift's.
+    expect((await send('PATCH', `/shifts/${id}`, { place: 'North gate' })).status).toBe(200);
+    expect(await app.service.store.signups.get(confirmed.id)).toMatchObject({ attendanceConfirmedAt: remindedAt, remindedAt });
+
+    // A day later: the new time's reminder asks them again, and nobody is released for not answering the old one.
+    const moved = await send('PATCH', `/shifts/${id}`, {
+      startsAt: new Date(start.getTime() + 24 * HOUR).toISOString(),
+      endsAt: new Date(start.getTime() + 27 * HOUR).toISOString(),
+    });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    for (const signupId of [confirmed.id, reminded.id]) {
+      const signup = await app.service.store.signups.get(signupId);
+      expect(signup?.attendanceConfirmedAt).toBeUndefined();
+      expect(signup?.remindedAt).toBeUndefined();
+    }
+    const detail = await send('GET', `/shifts/${id}`);
+    expect(detail.body.volunteers.map((v: { confirmedByReminder: boolean }) => v.confirmedByReminder)).toEqual([false, false]);
+  });
+});
+
 describe('check-in and hours', () => {
   it("lists today's shifts in the city's time zone and checks volunteers in", async () => {
     const roleId = await role('Library reading buddies');
