@@ -7,12 +7,11 @@
  */
 import { ballotText, picksFit, tallyVotes } from '../domain/ballots.js';
 import type { AudienceFilter, BallotProject, BallotRecord, BallotRule, BroadcastRecord } from '../domain/records.js';
-import { newReference, REFERENCE_ALPHABET, REFERENCE_LENGTH } from '../domain/reference.js';
-import { createHash } from 'node:crypto';
+import { newReference } from '../domain/reference.js';
 import type { Collections, Unsaved } from '../store/store.port.js';
 import type { Translator } from '../core/i18n.js';
 import { recordAudit } from './audit-log.js';
-import { createBroadcast, MAX_MESSAGE_LENGTH, type BroadcastSetup, type PlanCounts } from './broadcasts.js';
+import { createBroadcast, createBroadcastOnce, MAX_MESSAGE_LENGTH, type BroadcastSetup, type PlanCounts } from './broadcasts.js';
 import { shorten } from '../engine/text.js';
 import { StaffError, type Actor } from './staff-deps.js';
 
@@ -35,8 +34,6 @@ export const MAX_PROJECT_TITLE = 80;
  * to make them shorter. "vote" shows them whole.
  */
 const PROJECT_TITLE_WIDTHS = [Infinity, 80, 60, 45, 35, 25, 18, 12];
-/** The most sends of one ballot to one audience (the first, then reminders once each is over). */
-const MAX_SENDS = 20;
 /** Tries of a revision-checked ballot change before it is refused as busy. */
 const WRITE_ATTEMPTS = 5;
 
@@ -197,45 +194,15 @@ export async function sendBallot(
   // Not before voting opens: a reply to it then was told "the vote has closed".
   const sendAt = new Date(Math.max(now.getTime(), ballot.opensAt.getTime()));
   const hoursLeft = Math.ceil((ballot.closesAt.getTime() - sendAt.getTime()) / 3_600_000);
-  const input = { messages, audience, ballotId: id, sendAt, answerWindowHours: Math.max(1, Math.min(720, hoursLeft)) };
-  // One send of a ballot to one audience at a time: the n-th send's broadcast id is derived from
-  // the ballot, the audience and n, so a second click (or a second coordinator) while one is
-  // scheduled, sending or paused finds it and is refused, instead of texting every resident
-  // twice. Once it is done or cancelled, the next n is a reminder, and goes out.
-  const key = audienceKey(audience);
-  for (let n = 1; n <= MAX_SENDS; n++) {
-    const broadcastId = derivedBroadcastId(`${id}|send|${key}|${n}`);
-    const existing = await setup.store.broadcasts.get(broadcastId);
-    if (existing && (existing.status === 'done' || existing.status === 'cancelled' || existing.ballotId !== id)) continue;
-    const busy = (other: string) =>
-      new StaffError(409, `Ballot ${id} is being sent to this audience already (broadcast ${other}): wait until it is done, or pause or cancel it`);
-    if (existing) throw busy(existing._id);
-    try {
-      return await createBroadcast(setup, { ...input, id: broadcastId }, actor, now);
-    } catch (error) {
-      if (error instanceof StaffError && error.status === 409) throw busy(broadcastId);
-      throw error;
-    }
-  }
-  throw new StaffError(409, `Ballot ${id} was sent to this audience ${MAX_SENDS} times already`);
-}
-
-/** A ballot's audience as a stable key: the same residents asked for in any order give the same key. */
-function audienceKey(audience: AudienceFilter): string {
-  return JSON.stringify(
-    Object.entries(audience)
-      .filter(([, value]) => value !== undefined)
-      .map(([name, value]) => [name, Array.isArray(value) ? [...(value as unknown[])].map(String).sort() : value])
-      .sort(([a], [b]) => String(a).localeCompare(String(b))),
+  // One send of a ballot to one audience at a time: a second click while the first goes out is
+  // refused, instead of texting every resident twice; once it is over, sending again is a reminder.
+  return createBroadcastOnce(
+    setup,
+    { messages, audience, ballotId: id, sendAt, answerWindowHours: Math.max(1, Math.min(720, hoursLeft)) },
+    `ballot|${id}`,
+    actor,
+    now,
   );
-}
-
-/** A broadcast reference (`B-` and five characters of the alphabet) derived from a text. */
-function derivedBroadcastId(text: string): string {
-  const digest = createHash('sha256').update(text).digest();
-  let code = '';
-  for (let i = 0; i < REFERENCE_LENGTH; i++) code += REFERENCE_ALPHABET[digest[i]! % REFERENCE_ALPHABET.length];
-  return `B-${code}`;
 }
 
 /**

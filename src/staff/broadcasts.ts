@@ -12,7 +12,8 @@ import type { Config } from '../config.js';
 import { CHANNEL_NAMES, type ChannelName } from '../core/message.js';
 import type { ResidentMessenger } from '../channels/resident-messenger.js';
 import { matchesAudience, matchesMessageNarrowing } from '../domain/audience.js';
-import { newReference } from '../domain/reference.js';
+import { newReference, REFERENCE_ALPHABET, REFERENCE_LENGTH } from '../domain/reference.js';
+import { createHash } from 'node:crypto';
 import type { AudienceFilter, BroadcastRecord, BroadcastStatus, DeliveryRecord, DeliveryState, ResidentRecord } from '../domain/records.js';
 import { reportAudience } from '../pipeline/report-followers.js';
 import { findEvery } from '../store/find-every.js';
@@ -270,6 +271,69 @@ export async function createBroadcast(
     now,
   );
   return { broadcast: planned, plan };
+}
+
+/** How many times the same broadcast (createBroadcastOnce) may go out, one after the other. */
+const MAX_REPEATS = 20;
+
+/**
+ * Creates a broadcast unless the same one is still going out. What makes two the same is `what`
+ * (a ballot and its audience, a role's call, a shift's message) with the audience and the words:
+ * the n-th of them gets a broadcast id derived from all that and n, so a second click, a reloaded
+ * form or a second coordinator while the first is scheduled, sending or paused finds it and is
+ * refused (409 naming it), instead of texting everyone twice. Once it is done or cancelled, the
+ * next n goes out (a reminder is the same words again, later). Another text or audience is
+ * another broadcast, at once.
+ */
+export async function createBroadcastOnce(
+  setup: BroadcastSetup,
+  input: Omit<BroadcastInput, 'id'>,
+  what: string,
+  actor: Actor,
+  now: Date = new Date(),
+): Promise<{ broadcast: BroadcastRecord; plan: PlanCounts }> {
+  const messages = Object.entries(input.messages)
+    .map(([locale, text]) => [locale, text.trim()])
+    .sort(([a], [b]) => String(a).localeCompare(String(b)));
+  const key = createHash('sha256')
+    .update(JSON.stringify([what, input.roleId ?? null, input.ballotId ?? null, audienceKey(input.audience), messages]))
+    .digest('hex');
+  const busy = (id: string) =>
+    new StaffError(409, `The same message to the same residents is going out already (broadcast ${id}): wait until it is done, or pause or cancel it`);
+  for (let n = 1; n <= MAX_REPEATS; n++) {
+    const id = derivedBroadcastId(`${key}|${n}`);
+    const existing = await setup.store.broadcasts.get(id);
+    // Another broadcast that drew this reference by chance is not ours: try the next.
+    const ours = existing && existing.roleId === input.roleId && existing.ballotId === input.ballotId && existing.audience.shiftId === input.audience.shiftId;
+    if (existing && (!ours || existing.status === 'done' || existing.status === 'cancelled')) continue;
+    if (existing) throw busy(existing._id);
+    try {
+      return await createBroadcast(setup, { ...input, id }, actor, now);
+    } catch (error) {
+      // Made meanwhile by a second request at the same moment.
+      if (error instanceof StaffError && error.status === 409) throw busy(id);
+      throw error;
+    }
+  }
+  throw new StaffError(409, `The same message went to the same residents ${MAX_REPEATS} times already`);
+}
+
+/** An audience as a stable key: the same residents asked for in any order give the same key. */
+function audienceKey(audience: AudienceFilter): string {
+  return JSON.stringify(
+    Object.entries(audience)
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => [name, Array.isArray(value) ? [...(value as unknown[])].map(String).sort() : value])
+      .sort(([a], [b]) => String(a).localeCompare(String(b))),
+  );
+}
+
+/** A broadcast reference (`B-` and five characters of the reference alphabet) derived from a text. */
+function derivedBroadcastId(text: string): string {
+  const digest = createHash('sha256').update(text).digest();
+  let code = '';
+  for (let i = 0; i < REFERENCE_LENGTH; i++) code += REFERENCE_ALPHABET[digest[i]! % REFERENCE_ALPHABET.length];
+  return `B-${code}`;
 }
 
 /**

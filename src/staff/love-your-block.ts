@@ -22,7 +22,7 @@
 import type { AudienceFilter, BroadcastRecord, ReportRecord, VolunteerRoleRecord } from '../domain/records.js';
 import { reportAudience } from '../pipeline/report-followers.js';
 import { recordAudit } from './audit-log.js';
-import { createBroadcast, MAX_AUDIENCE_REPORTS, type BroadcastInput, type BroadcastSetup, type PlanCounts } from './broadcasts.js';
+import { createBroadcastOnce, MAX_AUDIENCE_REPORTS, type BroadcastInput, type BroadcastSetup, type PlanCounts } from './broadcasts.js';
 import { changeReportStatus } from './report-desk.js';
 import { createRole, type RoleInput } from './role-desk.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
@@ -156,7 +156,8 @@ export async function createRoleCall(
   const role = await setup.store.roles.get(ref.toUpperCase());
   if (!role) throw new StaffError(404, `No volunteer role ${ref}`);
   const { audience, ...rest } = call;
-  return createBroadcast(setup, { ...rest, roleId: role._id, audience: roleCallAudience(role, audience) }, actor, now);
+  // The same call again while it goes out (a double click) is refused: nobody hears it twice.
+  return createBroadcastOnce(setup, { ...rest, roleId: role._id, audience: roleCallAudience(role, audience) }, `role_call|${role._id}`, actor, now);
 }
 
 /** What closing a role's reports did, per reference. */

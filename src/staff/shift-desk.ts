@@ -14,7 +14,7 @@ import { findEvery } from '../store/find-every.js';
 import { scheduleJob } from '../store/jobs.js';
 import type { Collections } from '../store/store.port.js';
 import { recordAudit } from './audit-log.js';
-import { createBroadcast, type BroadcastSetup } from './broadcasts.js';
+import { createBroadcastOnce, type BroadcastSetup } from './broadcasts.js';
 import type { JobHandler } from './job-scheduler.js';
 import type { ResidentNotifier } from './resident-notifier.js';
 import { StaffError, type Actor, type StaffDeps } from './staff-deps.js';
@@ -258,9 +258,10 @@ export async function messageShiftVolunteers(
   messages: Record<string, string>,
   actor: Actor,
   now: Date = new Date(),
-): Promise<Awaited<ReturnType<typeof createBroadcast>>> {
+): Promise<Awaited<ReturnType<typeof createBroadcastOnce>>> {
   const shift = await getShift(setup.store, shiftId);
-  return createBroadcast(setup, { messages, audience: { shiftId: shift._id } }, actor, now);
+  // The same words again while they go out (a double tap at the door) are refused: nobody hears them twice.
+  return createBroadcastOnce(setup, { messages, audience: { shiftId: shift._id } }, `shift_message|${shift._id}`, actor, now);
 }
 
 /** What the shift notices need. */

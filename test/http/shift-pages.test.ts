@@ -233,5 +233,11 @@ describe('check-in pages', () => {
     const broadcast = await app.service.store.broadcasts.get(/B-[0-9A-Z]{5}/.exec(location)![0]);
     expect(broadcast).toMatchObject({ audience: { shiftId: shift._id }, planned: 1 });
     expect((await get(location)).body).toContain(`the confirmed volunteers of shift ${shift._id}`);
+    // A double tap sends it once: the second is shown on the shift's page with why.
+    const twice = await postForm(`/admin/checkin/${shift._id}/message`, { message_en: 'We meet at the north door.' });
+    expect(twice.status).toBe(409);
+    const shown = await twice.text();
+    expect(shown).toContain('going out already');
+    expect(shown).toContain('We meet at the north door.');
   });
 });

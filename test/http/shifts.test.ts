@@ -329,6 +329,10 @@ describe('messaging one shift', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body.broadcast.audience).toEqual({ shiftId: id });
     expect(created.body.plan).toEqual({ planned: 3, queued: 2, skipped: { opted_out: 1 } });
+    // The same message again while it goes out (a double tap at the door): refused, nobody hears it twice.
+    const twice = await send('POST', `/shifts/${id}/message`, { messages: { es: 'Nos vemos en la puerta norte.', en: 'We meet at the north gate.' } });
+    expect(twice.status, JSON.stringify(twice.body)).toBe(409);
+    expect(JSON.stringify(twice.body)).toContain(created.body.broadcast._id);
 
     app.service.broadcasts.start();
     const deadline = Date.now() + 20_000;
@@ -339,6 +343,10 @@ describe('messaging one shift', () => {
     expect(smsTo(ana.address)).toEqual([expect.stringContaining('We meet at the north gate.')]);
     expect(telegramTo(rosa.chatId)).toEqual(['Nos vemos en la puerta norte.']);
     for (const nobody of [waiting, stopped, elsewhere]) expect(smsTo(nobody.address)).toEqual([]);
+    // Once it went out, the same words again are a new message (a reminder), and go out.
+    expect((await send('POST', `/shifts/${id}/message`, { messages: { en: 'We meet at the north gate.', es: 'Nos vemos en la puerta norte.' } })).status).toBe(
+      201,
+    );
 
     // The broadcast API takes the same audience, alone.
     const mixed = await postJson(api('/broadcasts'), { messages: { en: 'Hi' }, audience: { shiftId: id, channels: ['sms'] } }, auth);

@@ -125,6 +125,17 @@ describe('Love Your Block, end to end by SMS', () => {
     expect(call.body.broadcast).toMatchObject({ roleId: role._id, audience: { reports: refs, optedIn: false } });
     // The reporters' numbers are nowhere in what staff get back.
     expect(JSON.stringify(call.body)).not.toContain(ana.slice(2));
+    // The same call again while it goes out (a double click, a second coordinator): refused, so nobody hears it twice.
+    const twice = await postJson(
+      api(`/roles/${role._id}/call`),
+      {
+        messages: { en: 'Paint-out on Saturday at Mission and 24th: can you help?', es: 'Pintamos el sábado en Mission y 24: ¿ayudas?' },
+        audience: { reporters: true },
+      },
+      auth,
+    );
+    expect(twice.status, JSON.stringify(twice.body)).toBe(409);
+    expect(JSON.stringify(twice.body)).toContain(call.body.broadcast._id);
     app.service.broadcasts.start();
     app.service.broadcasts.kick();
     await untilDone(call.body.broadcast.id ?? call.body.broadcast._id);

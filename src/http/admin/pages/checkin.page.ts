@@ -131,8 +131,9 @@ export function checkinPages(service: Service): Router {
       service.broadcasts.kick();
       res.redirect(303, `/admin/broadcasts/${encodeURIComponent(broadcast._id)}?done=created`);
     } catch (error) {
-      if (!(error instanceof StaffError) || error.status !== 400) throw error;
-      return showShift(res, id, undefined, 400, [error.message], messages);
+      // A bad message (400), or the same one going out already (409, a double tap): shown by the form.
+      if (!(error instanceof StaffError) || error.status === 404) throw error;
+      return showShift(res, id, undefined, error.status, [error.message], messages);
     }
   });
 
