@@ -12,6 +12,7 @@
  * in a staff request and nobody hears twice. A merge run again is completed, not refused.
  */
 import { recountSupport } from '../pipeline/idea-support.js';
+import { shownToResidents } from '../domain/idea-visibility.js';
 import type { SendOutcome } from '../channels/channel.js';
 import type { IdeaRecord } from '../domain/records.js';
 import { findEvery } from '../store/find-every.js';
@@ -218,7 +219,9 @@ export function ideaMergeJobHandlers(deps: {
         const address = job.address;
         const kept = await deps.store.ideas.get(String(job.payload.keptId ?? ''));
         const mergedId = String(job.payload.mergedId ?? '');
-        if (!address || !kept) return { state: 'done' };
+        // Hidden since the merge (reported while this waited out quiet hours, or by staff): its
+        // title is not sent to residents who can no longer see it.
+        if (!address || !kept || !shownToResidents(kept)) return { state: 'done' };
         const as = (['supporter', 'author', 'own'] as const).find((role) => role === job.payload.as) ?? 'supporter';
         const outcome: SendOutcome = await deps.notifier.notify(address, ideaMergeNotice(kept, mergedId, as, ideaMergeNoticeKey(mergedId, address)));
         if (outcome.state === 'failed' && outcome.retryable) return { state: 'failed', error: outcome.error, retryable: true };

@@ -187,6 +187,21 @@ describe('support thresholds', () => {
   }, 60_000);
 });
 
+describe('merge notices', () => {
+  it('are not sent once the kept idea is hidden (reported overnight while they waited out quiet hours): its title would go to residents who cannot see it', async () => {
+    await service().jobs.stop();
+    const [keptAuthor, mergedAuthor, supporter] = await residents(3);
+    const kept = await idea('Call Jo on 217 555 0142 about the Elm St fence', keptAuthor!);
+    const merged = await idea('Fix the Elm St fence', mergedAuthor!);
+    await supportIdea(service().store, merged, { address: supporter!.address, now: NOW }, 25);
+    await mergeIdeas(service().staff, kept, merged, STAFF, NOW);
+    await moderateIdea(service().staff, kept, { action: 'hide', note: 'Personal information' }, STAFF, NOW);
+    service().jobs.start();
+    await service().jobs.idle();
+    for (const resident of [mergedAuthor!, supporter!]) expect(smsTo(resident).join('\n')).not.toContain('555 0142');
+  });
+});
+
 describe('merges at once', () => {
   /**
    * Runs `first` with a store whose first write of an idea waits for `second` to finish: the
