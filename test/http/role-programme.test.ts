@@ -77,6 +77,12 @@ describe("a role's programme", () => {
     expect(form({ reminderHours: '48, soon' })).toHaveProperty('error');
     expect(form({ outcomeUnit: 'bags' })).toHaveProperty('error');
     expect(form({ releaseUnconfirmedHours: '-1' })).toHaveProperty('error');
+    // As the API: at most six reminders (eight would text each volunteer eight times a shift), a target up to 100,000,000.
+    expect(form({ reminderHours: '48, 24, 12, 6, 4, 3, 2, 1' })).toHaveProperty('error');
+    expect(form({ reminderHours: '48, 24, 12, 6, 4, 2, 2' })).toEqual({
+      value: { reminderHours: [48, 24, 12, 6, 4, 2, 2], releaseUnconfirmedHours: null, outcome: null },
+    });
+    expect(form({ outcomeUnit: 'bags', outcomeQuestion: 'How many?', outcomeTarget: '1e30' })).toHaveProperty('error');
     expect(form({ outcomeUnit: 'bags', outcomeQuestion: 'How many?', outcomeUnitEs: 'bolsas', outcomeQuestionEs: '¿Cuántas?' })).toMatchObject({
       value: { outcome: { translations: { es: { unit: 'bolsas', question: '¿Cuántas?' } } } },
     });

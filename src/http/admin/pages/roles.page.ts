@@ -521,6 +521,10 @@ function programmeSection(role: RoleWithCounts, actor: StaffActor): SafeHtml {
   </section>`;
 }
 
+/** The most reminder hours and the largest outcome target a role may have (the API's bounds, roleProgrammeBody). */
+const MAX_REMINDERS = 6;
+const MAX_OUTCOME_TARGET = 100_000_000;
+
 /** The programme form as settings, or what is wrong with it. */
 export function programmeOf(fields: Map<string, string[]>): { value: RoleProgramme } | { error: string } {
   const hoursText = field(fields, 'reminderHours');
@@ -528,6 +532,8 @@ export function programmeOf(fields: Map<string, string[]>): { value: RoleProgram
   if (reminderHours && reminderHours.some((hours) => !Number.isFinite(hours) || hours <= 0 || hours > 720)) {
     return { error: 'Reminder hours must be numbers of hours before the shift, like 48, 2' };
   }
+  // As the API allows: each is a text to every volunteer of every shift.
+  if (reminderHours && new Set(reminderHours).size > MAX_REMINDERS) return { error: `At most ${MAX_REMINDERS} reminders before a shift` };
   const releaseText = field(fields, 'releaseUnconfirmedHours');
   const release = releaseText === undefined ? null : Number(releaseText);
   if (release !== null && !(Number.isFinite(release) && release >= 0 && release <= 720)) return { error: 'The release deadline must be 0 to 720 hours' };
@@ -537,7 +543,9 @@ export function programmeOf(fields: Map<string, string[]>): { value: RoleProgram
   if ((unit?.length ?? 0) > 60 || (question?.length ?? 0) > 300) return { error: 'The outcome or its question is too long' };
   const targetText = field(fields, 'outcomeTarget');
   const target = targetText === undefined ? undefined : Number(targetText);
-  if (target !== undefined && !(Number.isInteger(target) && target >= 0)) return { error: 'The target must be a whole number' };
+  if (target !== undefined && !(Number.isInteger(target) && target >= 0 && target <= MAX_OUTCOME_TARGET)) {
+    return { error: `The target must be a whole number up to ${MAX_OUTCOME_TARGET.toLocaleString('en')}` };
+  }
   const unitEs = field(fields, 'outcomeUnitEs');
   const questionEs = field(fields, 'outcomeQuestionEs');
   const outcome =
