@@ -68,6 +68,17 @@ export async function moderationQueue(deps: Pick<StaffDeps, 'store' | 'config'>)
 export interface ModerationDecision {
   action: 'hide' | 'restore';
   note: string;
+  /**
+   * The idea's moderation as the decider saw it (`moderationSeen`): when it changed since (a
+   * colleague decided, reports hid it), the decision is refused (409) rather than undo what they
+   * did not see. Without it, the latest is changed.
+   */
+  seen?: string;
+}
+
+/** An idea's moderation as a short text a form carries back: its state and when it was set, or `none`. */
+export function moderationSeen(idea: Pick<IdeaRecord, 'moderation'>): string {
+  return idea.moderation ? `${idea.moderation.state}@${idea.moderation.at.getTime()}` : 'none';
 }
 
 /**
@@ -89,6 +100,13 @@ export async function moderateIdea(
   for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
     const current = await store.ideas.get(ref.toUpperCase());
     if (!current) throw new StaffError(404, `No idea ${ref}`);
+    if (decision.seen !== undefined && decision.seen !== moderationSeen(current)) {
+      const was = current.moderation;
+      throw new StaffError(
+        409,
+        `${current._id} was ${was ? `${was.state} by ${was.by === 'system' ? 'reports' : was.by}` : 'changed'} since the page was loaded: look again before deciding`,
+      );
+    }
     const moderation = {
       state: decision.action === 'hide' ? ('hidden' as const) : ('restored' as const),
       reason: 'staff' as const,

@@ -13,6 +13,7 @@ import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.j
 import { smsAddress, TestConversation, WEB_LIKE } from '../support/harness.js';
 import { newReference } from '../../src/domain/reference.js';
 import { reportIdea } from '../../src/pipeline/idea-reports.js';
+import { moderateIdea, moderationSeen } from '../../src/staff/idea-moderation.js';
 import { ideaNoticeBroadcastId } from '../../src/pipeline/idea-support.js';
 
 const ADMIN_TOKEN = 'idea-moderation-test-admin-token';
@@ -182,6 +183,29 @@ describe('the moderation queue and hide / restore', () => {
     ] as const)
       expect(await app.service.store.broadcasts.get(ideaNoticeBroadcastId({ event: 'answered', ideaId: idea, status }))).toBeNull();
     expect(await app.service.store.ideas.get(ref)).toMatchObject({ status: 'new' });
+  });
+
+  it("a decision from a stale page is refused: a coordinator whose queue still shows the reports' hiding does not undo a colleague's decision unseen", async () => {
+    const ref = await anIdea(smsAddress(), 'Free concert tickets, text me');
+    const now = new Date();
+    for (let i = 0; i < 3; i++) await reportIdea(app.service.store, { ref, reason: 'spam' }, { address: `sms:+1555910${String(i).padStart(4, '0')}`, now }, 3);
+    // Both coordinators load the queue: hidden by reports, awaiting a decision.
+    const seen = moderationSeen((await app.service.store.ideas.get(ref))!);
+    const colleague = await moderateIdea(app.service.staff, ref, { action: 'hide', note: 'Advertising', seen }, { username: 'ana', role: 'coordinator' });
+    expect(colleague.moderation).toMatchObject({ state: 'hidden', by: 'ana' });
+    // The second still has the old page: "Restore" there would undo Ana's decision without seeing it.
+    await expect(
+      moderateIdea(app.service.staff, ref, { action: 'restore', note: 'Looks fine', seen }, { username: 'ben', role: 'coordinator' }),
+    ).rejects.toMatchObject({
+      status: 409,
+    });
+    expect((await app.service.store.ideas.get(ref))!.moderation).toMatchObject({ state: 'hidden', by: 'ana' });
+    // The queue page's form carries what it showed.
+    const form = await fetch(`${app.url}/admin/ideas/moderation`, { headers: auth });
+    expect(await form.text()).toContain(`name="seen" value="${moderationSeen((await app.service.store.ideas.get(ref))!)}"`);
+    // The API takes it too.
+    const stale = await postJson(api(`/ideas/${ref}/moderation`), { action: 'restore', note: 'Looks fine', seen }, auth);
+    expect(stale.status).toBe(409);
   });
 
   it('answers 404 for an unknown idea and 400 for a bad reference', async () => {

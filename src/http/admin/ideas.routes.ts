@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Service } from '../../service.js';
 import { IDEA_RESPONSES, ideaDetail, listIdeas, respondToIdea, setIdeaThreshold, supportersByWeek } from '../../staff/idea-desk.js';
 import { ideaMergeInfo, mergeIdeas } from '../../staff/idea-merge.js';
-import { moderateIdea, moderationQueue, type ModeratedIdea } from '../../staff/idea-moderation.js';
+import { moderateIdea, moderationQueue, moderationSeen, type ModeratedIdea } from '../../staff/idea-moderation.js';
 import { validationError } from '../../core/errors.js';
 import { actorOf } from './actor.js';
 import { ideaForStaff } from './staff-views.js';
@@ -32,6 +32,8 @@ export const ideaResponseBody = z.strictObject({
 export const ideaModerationBody = z.strictObject({
   action: z.enum(['hide', 'restore']),
   note: z.string().trim().min(1, 'say why').max(1000),
+  /** The moderation the decider saw (`moderationSeen`): changed since, the decision is refused (409). */
+  seen: z.string().max(100).optional(),
 });
 
 /** The body of a merge: the idea to keep. */
@@ -86,7 +88,8 @@ export function ideaApiRoutes(service: Service): Router {
     if (!ref.success) throw validationError(ref.error);
     const body = ideaModerationBody.safeParse(req.body);
     if (!body.success) throw validationError(body.error);
-    res.json({ idea: ideaForStaff(await moderateIdea(service.staff, ref.data, body.data, actorOf(res))) });
+    const { seen, ...decision } = body.data;
+    res.json({ idea: ideaForStaff(await moderateIdea(service.staff, ref.data, { ...decision, ...(seen !== undefined ? { seen } : {}) }, actorOf(res))) });
   });
 
   router.post('/ideas/:ref/merge', async (req, res) => {
@@ -121,5 +124,5 @@ export function ideaApiRoutes(service: Service): Router {
 /** An idea in the moderation queue as the API shows it: counts and reasons, never who reported it. */
 function moderatedForStaff(idea: ModeratedIdea) {
   const { reportSummary, ...rest } = idea;
-  return { ...ideaForStaff(rest), reportSummary };
+  return { ...ideaForStaff(rest), reportSummary, seen: moderationSeen(idea) };
 }

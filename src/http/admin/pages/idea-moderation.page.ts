@@ -12,7 +12,14 @@ import { HttpError } from '../../../core/errors.js';
 import { IDEA_REPORT_REASONS } from '../../../domain/records.js';
 import { ideaDetail, supportersByWeek, type IdeaWithSupport, type SupportWeek } from '../../../staff/idea-desk.js';
 import { ideaMergeInfo, mergeIdeas, type IdeaMergeInfo } from '../../../staff/idea-merge.js';
-import { ideaReportSummary, moderateIdea, moderationQueue, type IdeaReportSummary, type ModeratedIdea } from '../../../staff/idea-moderation.js';
+import {
+  ideaReportSummary,
+  moderateIdea,
+  moderationQueue,
+  moderationSeen,
+  type IdeaReportSummary,
+  type ModeratedIdea,
+} from '../../../staff/idea-moderation.js';
 import { maskAddress } from '../../../staff/role-desk.js';
 import { StaffError } from '../../../staff/staff-deps.js';
 import { actorOf, type StaffActor } from '../actor.js';
@@ -35,14 +42,14 @@ export function ideaModerationPages(service: Service): Router {
   const router = express.Router();
   const timeZone = service.config.cityTimeZone;
 
-  const showQueue = async (res: express.Response, query: unknown, failed?: { ref: string; errors: string[]; note: string }) => {
+  const showQueue = async (res: express.Response, query: unknown, failed?: { ref: string; errors: string[]; note: string }, status = 400) => {
     const queue = await moderationQueue(service.staff);
     const flash = flashOf(query, DONE);
     sendPage(
       res,
       { title: 'Idea moderation', section: 'ideas', actor: actorOf(res), cityName: service.config.cityName, ...(flash ? { flash } : {}) },
       moderationView({ ...queue, actor: actorOf(res), timeZone, ...(failed ? { failed } : {}) }),
-      failed ? 400 : 200,
+      failed ? status : 200,
     );
   };
 
@@ -52,14 +59,17 @@ export function ideaModerationPages(service: Service): Router {
     const ref = ideaRefOf(req.params.ref);
     const fields = formFields(req.body);
     const note = field(fields, 'note') ?? '';
-    const body = ideaModerationBody.safeParse({ action: field(fields, 'action') ?? '', note });
+    const seen = field(fields, 'seen');
+    const body = ideaModerationBody.safeParse({ action: field(fields, 'action') ?? '', note, ...(seen ? { seen } : {}) });
     if (!body.success) return showQueue(res, {}, { ref, errors: issuesOf(body.error), note });
     try {
-      const idea = await moderateIdea(service.staff, ref, body.data, actorOf(res));
+      const { seen: shown, ...decision } = body.data;
+      const idea = await moderateIdea(service.staff, ref, { ...decision, ...(shown !== undefined ? { seen: shown } : {}) }, actorOf(res));
       res.redirect(303, `/admin/ideas/moderation?done=${body.data.action === 'hide' ? 'hidden' : 'restored'}#${idea._id}`);
     } catch (error) {
-      if (!(error instanceof StaffError) || error.status !== 400) throw error;
-      return showQueue(res, {}, { ref, errors: [error.message], note });
+      // A bad note (400), or a decision taken meanwhile (409): the queue as it is now, with why.
+      if (!(error instanceof StaffError) || error.status === 404) throw error;
+      return showQueue(res, {}, { ref, errors: [error.message], note }, error.status);
     }
   });
 
@@ -142,7 +152,7 @@ function moderatedCard(idea: ModeratedIdea, view: { actor: StaffActor; timeZone:
     </dl>
     ${reportsView(idea.reportSummary)}
     <form class="stack" method="post" action="/admin/ideas/${encodeURIComponent(idea._id)}/moderation" aria-label="Decide on ${idea._id}">
-      ${csrfField(view.actor)} ${errorList(failed?.errors ?? [])}
+      ${csrfField(view.actor)} <input type="hidden" name="seen" value="${moderationSeen(idea)}" /> ${errorList(failed?.errors ?? [])}
       <label for="note-${idea._id}">Note <span class="hint">(required: why; kept in the audit log)</span></label>
       <textarea id="note-${idea._id}" name="note" maxlength="1000" required>${failed?.note ?? ''}</textarea>
       <div class="actions">
