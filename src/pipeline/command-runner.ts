@@ -78,6 +78,8 @@ const SIGNUP_ATTEMPTS = 30;
 const ROLE_LIST_READ = 500;
 /** "My sign-ups" reads this many of the resident's newest sign-ups, and lists every active one. */
 const MY_SIGNUPS_READ = 200;
+/** How long one instance reuses its list of upcoming roles and their spots (see `upcomingRoles`). */
+const ROLE_LIST_FRESH_MS = 1_000;
 /** A role's upcoming shifts offered to a resident at most (the soonest). */
 const SHIFTS_READ = 20;
 /** Sign-ups of a shift or role read, oldest first, to find its waitlist's first when a spot frees. */
@@ -125,6 +127,8 @@ const DEFAULT_IDEA_REPORTS_TO_HIDE = 3;
 /** Executes commands and effects for the turn pipeline. */
 export class CommandRunner {
   private readonly roleLocks = new KeyedMutex();
+  /** The upcoming roles as last read, when and for which clock (see `upcomingRoles`). */
+  private upcomingMemo: { madeAt: number; now: number; roles: Promise<UpcomingRole[]> } | undefined;
   /** Deletes residents' data, and knows the addresses it deleted (the pipeline asks at a first contact). */
   readonly erasure: Erasure;
   private readonly handoffIdleMs: number;
@@ -472,19 +476,14 @@ export class CommandRunner {
    * and full ones last (each group by start), so the first page is what a resident can join.
    */
   private async listRoles(filter: { interest?: string; neighbourhood?: string }, scope: CommandScope) {
-    const open = await this.store.roles.find({ field: 'status', equals: 'open' }, { order: 'asc', limit: ROLE_LIST_READ });
-    const withShifts = await Promise.all(open.map(async (role) => ({ role, shifts: await this.shiftsOf(role, scope.now) })));
-    // A role with shifts is upcoming while a shift is; one without, until it ends (or always, when recurring).
-    const upcoming = withShifts.filter(({ role, shifts }) =>
-      shifts ? shifts.length > 0 : (role.endsAt ?? role.startsAt) >= scope.now || Boolean(role.schedule),
-    );
+    const upcoming = await this.upcomingRoles(scope.now);
     const matching = upcoming.filter(
       ({ role }) => (!filter.interest || role.interests.includes(filter.interest)) && (!filter.neighbourhood || role.neighbourhood === filter.neighbourhood),
     );
     // Summaries, not views: the list is kept in the conversation's state until the resident
     // picks, and is read and written back on every turn until then (the details are fetched
     // with role.get when a role is picked).
-    const summaries = await Promise.all(matching.map(({ role, shifts }) => this.roleSummary(role, shifts, scope.locale)));
+    const summaries = matching.map(({ role, shifts, spotsLeft }) => roleSummaryOf(role, shifts, spotsLeft, scope.locale));
     // A stable sort: within each group the roles keep the index's order by start.
     const roles = summaries.sort((a, b) => Number(a.spotsLeft === 0) - Number(b.spotsLeft === 0));
     return {
@@ -492,6 +491,42 @@ export class CommandRunner {
       interests: [...new Set(upcoming.flatMap(({ role }) => role.interests))].sort().slice(0, 8),
       neighbourhoods: [...new Set(upcoming.map(({ role }) => role.neighbourhood))].sort().slice(0, 8),
     };
+  }
+
+  /**
+   * Every open, upcoming role with its coming shifts and spots left. That is a few index reads
+   * per open role (its coming shifts, a count of its spots taken), a few milliseconds for a city
+   * with a hundred roles, and the same for every resident asking. So one instance reuses it for
+   * ROLE_LIST_FRESH_MS, and forgets it at once when a role, a shift or a sign-up changes through
+   * it (`rolesChanged`); a change made on another instance shows within that time. A resident who
+   * picks a role gets its details read afresh (`roleView`), and a sign-up counts its spots under
+   * the shift's lock and revision claim whatever the list said.
+   */
+  private upcomingRoles(now: Date): Promise<UpcomingRole[]> {
+    const held = this.upcomingMemo;
+    if (held && performance.now() - held.madeAt < ROLE_LIST_FRESH_MS && Math.abs(now.getTime() - held.now) < ROLE_LIST_FRESH_MS) {
+      return held.roles;
+    }
+    const roles = this.readUpcomingRoles(now);
+    const memo = { madeAt: performance.now(), now: now.getTime(), roles };
+    this.upcomingMemo = memo;
+    roles.catch(() => {
+      if (this.upcomingMemo === memo) this.upcomingMemo = undefined;
+    });
+    return roles;
+  }
+
+  private async readUpcomingRoles(now: Date): Promise<UpcomingRole[]> {
+    const open = await this.store.roles.find({ field: 'status', equals: 'open' }, { order: 'asc', limit: ROLE_LIST_READ });
+    const withShifts = await Promise.all(open.map(async (role) => ({ role, shifts: await this.shiftsOf(role, now) })));
+    // A role with shifts is upcoming while a shift is; one without, until it ends (or always, when recurring).
+    const upcoming = withShifts.filter(({ role, shifts }) => (shifts ? shifts.length > 0 : (role.endsAt ?? role.startsAt) >= now || Boolean(role.schedule)));
+    return Promise.all(upcoming.map(async ({ role, shifts }) => ({ role, shifts, spotsLeft: await this.spotsLeft(role, shifts) })));
+  }
+
+  /** A role, a shift or a sign-up changed: the next role list is read afresh. */
+  rolesChanged(): void {
+    this.upcomingMemo = undefined;
   }
 
   /**
@@ -538,24 +573,16 @@ export class CommandRunner {
     return Promise.all(open.map(async (shift) => ({ shift, spotsLeft: Math.max(0, shift.capacity - (await this.confirmedCount(role._id, shift._id))) })));
   }
 
-  private async roleSummary(role: VolunteerRoleRecord, shifts: ShiftWithSpots[] | null, locale: string): Promise<RoleSummary> {
-    const spotsLeft = shifts ? shifts.reduce((sum, { spotsLeft }) => sum + spotsLeft, 0) : Math.max(0, role.capacity - (await this.confirmedCount(role._id)));
-    return {
-      ref: role._id,
-      title: localizedRole(role, locale).title,
-      neighbourhood: role.neighbourhood,
-      // A role with shifts is dated by its next one.
-      startsAt: (shifts?.[0]?.shift.startsAt ?? role.startsAt).toISOString(),
-      spotsLeft,
-      demo: role.demo,
-    };
+  /** Spots left: of its coming shifts together, or of the role itself when it has none. */
+  private async spotsLeft(role: VolunteerRoleRecord, shifts: ShiftWithSpots[] | null): Promise<number> {
+    return shifts ? shifts.reduce((sum, { spotsLeft }) => sum + spotsLeft, 0) : Math.max(0, role.capacity - (await this.confirmedCount(role._id)));
   }
 
   /** The summary, and everything a resident needs to decide (the shifts to pick from, when it has shifts). */
   private async roleView(role: VolunteerRoleRecord, scope: CommandScope): Promise<RoleView> {
     const shifts = await this.shiftsOf(role, scope.now);
     return {
-      ...(await this.roleSummary(role, shifts, scope.locale)),
+      ...roleSummaryOf(role, shifts, await this.spotsLeft(role, shifts), scope.locale),
       description: localizedRole(role, scope.locale).description,
       place: role.place,
       ...(role.schedule ? { schedule: role.schedule } : {}),
@@ -616,6 +643,7 @@ export class CommandRunner {
           updatedAt: scope.now,
         });
         if (!(await slot.claim())) continue;
+        this.rolesChanged();
         await this.updateResident(scope, (r) => ({ ...r, name: input.name }));
         return status;
       }
@@ -663,7 +691,10 @@ export class CommandRunner {
           if (await this.store.signups.replace(next, signup._rev)) done.push({ ...next, _rev: signup._rev + 1 });
         }
         if (done.length === 0) continue;
-        if (await slot.claim()) return done;
+        if (await slot.claim()) {
+          this.rolesChanged();
+          return done;
+        }
         // Lost the claim: another instance signed someone up meanwhile. Put them back and recount.
         for (const signup of done) await this.store.signups.replace({ ...signup, status: 'waitlisted', updatedAt: now }, signup._rev);
       }
@@ -693,6 +724,7 @@ export class CommandRunner {
         const signup = await this.store.signups.get(signupId);
         if (!signup || signup.status === 'cancelled') return 'not_found';
         if (!(await this.store.signups.replace({ ...signup, status: 'cancelled', cancelledBy: by, updatedAt: now }, signup._rev))) continue;
+        this.rolesChanged();
         // A confirmed spot freed: the first on the waitlist gets it (and is told).
         if (signup.status === 'confirmed') await this.hooks.spotFreed?.(signup.roleId, signup.shiftId, now);
         return 'cancelled';
@@ -788,6 +820,25 @@ function localizedRole(role: VolunteerRoleRecord, locale: string): { title: stri
 interface ShiftWithSpots {
   shift: ShiftRecord;
   spotsLeft: number;
+}
+
+/** An open role a resident can still sign up for, as the list needs it. */
+interface UpcomingRole {
+  role: VolunteerRoleRecord;
+  shifts: ShiftWithSpots[] | null;
+  spotsLeft: number;
+}
+
+function roleSummaryOf(role: VolunteerRoleRecord, shifts: ShiftWithSpots[] | null, spotsLeft: number, locale: string): RoleSummary {
+  return {
+    ref: role._id,
+    title: localizedRole(role, locale).title,
+    neighbourhood: role.neighbourhood,
+    // A role with shifts is dated by its next one.
+    startsAt: (shifts?.[0]?.shift.startsAt ?? role.startsAt).toISOString(),
+    spotsLeft,
+    demo: role.demo,
+  };
 }
 
 /** What a sign-up is for: the role, the capacity that applies, and the claim on the shift's or role's revision. */

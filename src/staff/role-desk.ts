@@ -67,7 +67,8 @@ export type RoleOrigin = Pick<VolunteerRoleRecord, 'fromReports'>;
 
 /** Publishes a new role (open at once). */
 export async function createRole(
-  deps: Pick<StaffDeps, 'store'>,
+  // The runner, when given, lists the new role at once (it reuses its list for a second otherwise).
+  deps: Pick<StaffDeps, 'store'> & Partial<Pick<StaffDeps, 'runner'>>,
   input: RoleInput,
   actor: Actor,
   now: Date = new Date(),
@@ -77,6 +78,7 @@ export async function createRole(
   for (let attempt = 0; attempt < 5; attempt++) {
     const record = { _id: newReference('V'), ...cleanInput(input), ...origin, status: 'open' as const, demo: false, createdAt: now, updatedAt: now };
     if (await deps.store.roles.insert(record)) {
+      deps.runner?.rolesChanged();
       const details = { capacity: record.capacity, ...(origin.fromReports ? { fromReports: origin.fromReports.length } : {}) };
       await recordAudit(
         deps.store,
@@ -157,6 +159,7 @@ async function rewriteRole(
     };
     checkDates(merged.startsAt, merged.endsAt);
     if (!(await store.roles.replace(merged, current._rev))) continue;
+    deps.runner.rolesChanged();
     await recordAudit(store, { actor: actor.username, action: 'role.update', target: current._id, details: { fields } }, now);
     if (merged.capacity > current.capacity) await promoteFromWaitlist(deps, current._id, now);
     return roleDetail(deps, current._id);
@@ -175,6 +178,7 @@ export async function setRoleStatus(deps: StaffDeps, ref: string, status: 'open'
     if (!current) throw new StaffError(404, `No volunteer role ${ref}`);
     if (current.status === status) return withCounts(deps, current);
     if (!(await store.roles.replace({ ...current, status, updatedAt: now }, current._rev))) continue;
+    deps.runner.rolesChanged();
     await recordAudit(store, { actor: actor.username, action: status === 'closed' ? 'role.close' : 'role.reopen', target: current._id }, now);
     if (status === 'open') {
       await promoteFromWaitlist(deps, current._id, now);

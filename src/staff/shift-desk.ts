@@ -61,7 +61,8 @@ export async function shiftDetail(deps: Pick<StaffDeps, 'store'>, shiftId: strin
 
 /** Adds a shift to a role (open at once). */
 export async function createShift(
-  deps: Pick<StaffDeps, 'store'>,
+  // The runner, when given, lists the new shift at once (it reuses its list for a second otherwise).
+  deps: Pick<StaffDeps, 'store'> & Partial<Pick<StaffDeps, 'runner'>>,
   roleRef: string,
   input: ShiftInput,
   actor: Actor,
@@ -73,6 +74,7 @@ export async function createShift(
   for (let attempt = 0; attempt < 5; attempt++) {
     const record = { _id: newReference('S'), roleId: role._id, ...fields, status: 'open' as const, createdAt: now, updatedAt: now };
     if (await deps.store.shifts.insert(record)) {
+      deps.runner?.rolesChanged();
       await recordAudit(
         deps.store,
         { actor: actor.username, action: 'shift.create', target: record._id, details: { roleId: role._id, capacity: record.capacity } },
@@ -104,6 +106,7 @@ export async function updateShift(deps: StaffDeps, shiftId: string, changes: Shi
     const { place: _old, ...kept } = current;
     const next: ShiftRecord = { ...kept, ...cleanInput(merged), updatedAt: now };
     if (!(await store.shifts.replace(next, current._rev))) continue;
+    deps.runner.rolesChanged();
     await recordAudit(
       store,
       { actor: actor.username, action: 'shift.update', target: current._id, details: { roleId: current.roleId, fields: Object.keys(changes) } },
@@ -126,7 +129,12 @@ export async function updateShift(deps: StaffDeps, shiftId: string, changes: Shi
  * hours are on their sign-ups (cancelled ones count for nothing on the impact page), and telling
  * them afterwards that it is off would be wrong. Check-in marks who did not come.
  */
-export async function cancelShift(deps: Pick<StaffDeps, 'store' | 'jobs'>, shiftId: string, actor: Actor, now: Date = new Date()): Promise<ShiftWithCounts> {
+export async function cancelShift(
+  deps: Pick<StaffDeps, 'store' | 'jobs'> & Partial<Pick<StaffDeps, 'runner'>>,
+  shiftId: string,
+  actor: Actor,
+  now: Date = new Date(),
+): Promise<ShiftWithCounts> {
   const { store } = deps;
   let shift: ShiftRecord | null = null;
   for (let attempt = 0; attempt < 5 && !shift; attempt++) {
@@ -136,6 +144,7 @@ export async function cancelShift(deps: Pick<StaffDeps, 'store' | 'jobs'>, shift
     else if (await store.shifts.replace({ ...current, status: 'cancelled', updatedAt: now }, current._rev)) shift = current;
   }
   if (!shift) throw new Error('Shift kept changing while it was cancelled');
+  deps.runner?.rolesChanged();
   let told = 0;
   for (const signup of await shiftSignups(store, shift._id)) {
     if (signup.status === 'cancelled' && signup.cancelledBy !== 'staff') continue;
