@@ -128,7 +128,7 @@ const DEFAULT_IDEA_REPORTS_TO_HIDE = 3;
 export class CommandRunner {
   private readonly roleLocks = new KeyedMutex();
   /** The upcoming roles as last read, when and for which clock (see `upcomingRoles`). */
-  private upcomingMemo: { madeAt: number; now: number; roles: Promise<UpcomingRole[]> } | undefined;
+  private upcomingMemo: { readonly madeAt: number; readonly now: number; roles: Promise<UpcomingRole[]> } | undefined;
   /** Deletes residents' data, and knows the addresses it deleted (the pipeline asks at a first contact). */
   readonly erasure: Erasure;
   private readonly handoffIdleMs: number;
@@ -497,8 +497,9 @@ export class CommandRunner {
    * Every open, upcoming role with its coming shifts and spots left. That is a few index reads
    * per open role (its coming shifts, a count of its spots taken), a few milliseconds for a city
    * with a hundred roles, and the same for every resident asking. So one instance reuses it for
-   * ROLE_LIST_FRESH_MS, and forgets it at once when a role, a shift or a sign-up changes through
-   * it (`rolesChanged`); a change made on another instance shows within that time. A resident who
+   * ROLE_LIST_FRESH_MS: a sign-up, withdrawal or promotion through it updates that role in it
+   * (`spotsChanged`), a staff change to roles or shifts forgets it (`rolesChanged`), and a change
+   * made on another instance shows within that time. A resident who
    * picks a role gets its details read afresh (`roleView`), and a sign-up counts its spots under
    * the shift's lock and revision claim whatever the list said.
    */
@@ -524,9 +525,32 @@ export class CommandRunner {
     return Promise.all(upcoming.map(async ({ role, shifts }) => ({ role, shifts, spotsLeft: await this.spotsLeft(role, shifts) })));
   }
 
-  /** A role, a shift or a sign-up changed: the next role list is read afresh. */
+  /** Roles or shifts changed (staff): the next role list is read afresh. */
   rolesChanged(): void {
     this.upcomingMemo = undefined;
+  }
+
+  /**
+   * A sign-up for this role changed through this instance: the list kept is brought up to date
+   * for this role only (its shifts and spots read again), so the resident who just signed up or
+   * withdrew, and everyone after them, sees the spots as they are, without the whole list read.
+   */
+  private spotsChanged(roleId: string): void {
+    const held = this.upcomingMemo;
+    if (!held) return;
+    const now = new Date(held.now);
+    held.roles = held.roles.then(async (roles) => {
+      const at = roles.findIndex((entry) => entry.role._id === roleId);
+      const entry = roles[at];
+      if (!entry) return roles;
+      const shifts = await this.shiftsOf(entry.role, now);
+      const updated = roles.slice();
+      updated[at] = { role: entry.role, shifts, spotsLeft: await this.spotsLeft(entry.role, shifts) };
+      return updated;
+    });
+    held.roles.catch(() => {
+      if (this.upcomingMemo === held) this.upcomingMemo = undefined;
+    });
   }
 
   /**
@@ -643,7 +667,7 @@ export class CommandRunner {
           updatedAt: scope.now,
         });
         if (!(await slot.claim())) continue;
-        this.rolesChanged();
+        this.spotsChanged(slot.role._id);
         await this.updateResident(scope, (r) => ({ ...r, name: input.name }));
         return status;
       }
@@ -692,7 +716,7 @@ export class CommandRunner {
         }
         if (done.length === 0) continue;
         if (await slot.claim()) {
-          this.rolesChanged();
+          this.spotsChanged(roleId);
           return done;
         }
         // Lost the claim: another instance signed someone up meanwhile. Put them back and recount.
@@ -724,7 +748,7 @@ export class CommandRunner {
         const signup = await this.store.signups.get(signupId);
         if (!signup || signup.status === 'cancelled') return 'not_found';
         if (!(await this.store.signups.replace({ ...signup, status: 'cancelled', cancelledBy: by, updatedAt: now }, signup._rev))) continue;
-        this.rolesChanged();
+        this.spotsChanged(signup.roleId);
         // A confirmed spot freed: the first on the waitlist gets it (and is told).
         if (signup.status === 'confirmed') await this.hooks.spotFreed?.(signup.roleId, signup.shiftId, now);
         return 'cancelled';
