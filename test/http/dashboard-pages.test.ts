@@ -399,6 +399,27 @@ describe('forms', () => {
     expect(later.status).toBe(400);
   });
 
+  it('refuses a second Send of the same broadcast while the first is going out, and sends it again once that one is cancelled', async () => {
+    const at = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 16);
+    const fields = { message_en: 'Cleanup on Saturday', when: 'later', sendAt: at(30) };
+    const first = await postForm('/admin/broadcasts', fields);
+    expect(first.status).toBe(303);
+    const again = await postForm('/admin/broadcasts', fields);
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain('is going out already');
+    // Another time is another broadcast (a reminder the evening before, say).
+    const evening = await postForm('/admin/broadcasts', { ...fields, sendAt: at(29) });
+    expect(evening.status).toBe(303);
+    for (const response of [first, evening]) {
+      const path = response.headers.get('location')!.split('?')[0]!;
+      expect((await postForm(`${path}/cancel`, {}, coordinator)).status).toBe(303);
+    }
+    // The first cancelled, the same words for the same time can go out again.
+    const resent = await postForm('/admin/broadcasts', fields);
+    expect(resent.status).toBe(303);
+    expect((await postForm(`${resent.headers.get('location')!.split('?')[0]!}/cancel`, {}, coordinator)).status).toBe(303);
+  });
+
   it('pause, resume and cancel a broadcast', async () => {
     const { broadcast } = await createBroadcast(
       app.service,

@@ -20,7 +20,7 @@ import {
   SMS_BROADCAST_SEGMENTS,
   broadcastProgress,
   cancelBroadcast,
-  createBroadcast,
+  createBroadcastOnce,
   getBroadcast,
   listBroadcasts,
   pauseBroadcast,
@@ -179,13 +179,16 @@ export function broadcastPages(service: Service): Router {
     const input = inputOf(form, timeZone, defaultLocale);
     if (!input.ok) return showForm(res, form, { errors: input.errors, status: 400 });
     try {
-      const { broadcast } = await createBroadcast(service, input.value, actorOf(res));
+      // A second press of Send (a double click, a reloaded form, a colleague) while the same words
+      // to the same residents for the same time are still going out is refused, not sent twice.
+      const once = `staff-form|${input.value.sendAt?.toISOString() ?? 'now'}`;
+      const { broadcast } = await createBroadcastOnce(service, input.value, once, actorOf(res));
       service.broadcasts.kick();
       res.redirect(303, `/admin/broadcasts/${encodeURIComponent(broadcast._id)}?done=${form.when === 'later' ? 'scheduled' : 'created'}`);
     } catch (error) {
-      // Refused input (a closed role, a date too far ahead...) comes back with the form.
-      if (!(error instanceof StaffError) || error.status !== 400) throw error;
-      return showForm(res, form, { errors: [error.message], status: 400 });
+      // Refused input (a closed role, a date too far ahead, the same broadcast going out) comes back with the form.
+      if (!(error instanceof StaffError) || (error.status !== 400 && error.status !== 409)) throw error;
+      return showForm(res, form, { errors: [error.message], status: error.status });
     }
   });
 
