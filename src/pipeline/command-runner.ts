@@ -27,6 +27,7 @@ import { newReference } from '../domain/reference.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { withOpenReportKeys } from '../domain/open-report-keys.js';
 import { spotKeyOf } from '../domain/signup-spots.js';
+import { backOff } from './back-off.js';
 import { statusGroupOf } from '../domain/report-status.js';
 import { scheduleJob } from '../store/jobs.js';
 import { OPEN311_FORWARD_JOB, open311ForwardJobId } from '../domain/open311-outbox.js';
@@ -832,10 +833,6 @@ export function newResident(scope: Pick<CommandScope, 'address' | 'channel' | 'l
 }
 
 /** Waits a random time up to 2^attempt ms (at most 100 ms), so retries do not collide again. */
-function backOff(attempt: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
-}
-
 function localizedRole(role: VolunteerRoleRecord, locale: string): { title: string; description: string } {
   return role.translations?.[locale] ?? { title: role.title, description: role.description };
 }

@@ -14,6 +14,7 @@ import type { ReportRecord, ReportSurveyRecord } from '../domain/records.js';
 import { statusGroupOf } from '../domain/report-status.js';
 import type { Collections } from '../store/store.port.js';
 import type { CommandScope } from './command-runner.js';
+import { backOff } from './back-off.js';
 
 /** The status a report a resident says is not fixed goes back to: open, for staff to look again. */
 export const REOPENED_STATUS = 'open';
@@ -104,6 +105,8 @@ export async function reopenAsNotFixed(store: Pick<Collections, 'reports' | 'rep
   const at = earlier?.at ?? scope.now;
   let wrote = false;
   for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    // Several residents' "no" at once: the losers wait a moment for the winner's write to land.
+    if (attempt > 0) await backOff(attempt);
     const current = await store.reports.get(reportId);
     if (current && earlier && current.reopenedByResident?.getTime() === at.getTime()) return true;
     if (!current || !isSurveyed(current)) {
